@@ -180,6 +180,11 @@ async function handleTestApi(ctx, request, path) {
   if (route === "GET /_test/errors") return json(errors);
   if (route === "POST /_test/follow") return await followTarget(ctx, body);
   if (route === "POST /_test/note") return await postNote(ctx, body);
+  if (route === "POST /_test/reset") {
+    for (const store of [received, sent, errors]) store.length = 0;
+    for (const store of [followers, notes]) store.clear();
+    return json({ ok: true });
+  }
   return json({ error: `no such test route: ${route}` }, 404);
 }
 

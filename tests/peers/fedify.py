@@ -1,0 +1,249 @@
+"""Harness for the Fedify test peer in tests/fedify/ (a real Fedify server run by Node.js).
+
+`FedifyPeer` starts `node server.mjs` on a free port of 127.0.0.1 and drives its `/_test/` control API.
+Its one actor is `alice`; she signs what she sends (draft-cavage HTTP Signatures with RSA, plus Ed25519
+Object Integrity Proofs) and Fedify verifies the signatures of everything delivered to her inbox.
+
+Use it from another test module by importing the fixture (pytest finds it in the module's namespace):
+
+    from peers.fedify import FedifyPeer, fedify_peer_fixture  # noqa: F401  (provides "fedify_peer")
+
+    async def test_something(fedify_peer: FedifyPeer) -> None:
+        await fedify_peer.follow("http://127.0.0.1:8000/users/bob")
+
+The control methods are async so that a Plein server running on the test's own event loop can answer
+Fedify while the test waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import httpx
+import pytest
+
+FEDIFY_DIR = Path(__file__).resolve().parent.parent / "fedify"
+ACTOR_USERNAME = "alice"
+_INSTALL_STAMP = ".plein-lock-sha256"  # written into node_modules after a successful `npm ci`
+
+JsonObject = dict[str, Any]
+
+
+class FedifyPeerError(RuntimeError):
+    """The Fedify peer could not be installed or started, or its control API failed."""
+
+
+def _lockfile_digest(fedify_dir: Path) -> str:
+    return hashlib.sha256((fedify_dir / "package-lock.json").read_bytes()).hexdigest()
+
+
+def ensure_fedify_installed(fedify_dir: Path = FEDIFY_DIR) -> None:
+    """Install the peer's npm packages with `npm ci` unless node_modules already matches the lockfile."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        raise FedifyPeerError(
+            f"The Fedify peer needs Node.js 20+ and npm on PATH (node: {node}, npm: {npm}); "
+            "install them, e.g. `apt-get install nodejs npm`."
+        )
+    stamp = fedify_dir / "node_modules" / _INSTALL_STAMP
+    wanted = _lockfile_digest(fedify_dir)
+    if stamp.is_file() and stamp.read_text().strip() == wanted:
+        return
+    completed = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund"],
+        cwd=fedify_dir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise FedifyPeerError(
+            f"`npm ci` in {fedify_dir} failed ({completed.returncode}):\n"
+            f"{completed.stdout}\n{completed.stderr}"
+        )
+    stamp.write_text(wanted + "\n")
+
+
+class FedifyPeer:
+    """A running Fedify server with one actor, `alice`; use as a context manager or call start()/stop()."""
+
+    def __init__(self, fedify_dir: Path = FEDIFY_DIR, startup_timeout: float = 60.0) -> None:
+        self.fedify_dir = fedify_dir
+        self.startup_timeout = startup_timeout
+        self.port: int | None = None
+        self._process: subprocess.Popen[str] | None = None
+        self._stderr_file: IO[str] | None = None
+        self._stdout_lines: queue.Queue[str | None] = queue.Queue()
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> FedifyPeer:
+        """Install if needed, start `node server.mjs` on a free port and wait for its READY line."""
+        ensure_fedify_installed(self.fedify_dir)
+        self._stderr_file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self._process = subprocess.Popen(
+            [shutil.which("node") or "node", "server.mjs", "0"],
+            cwd=self.fedify_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr_file,
+            text=True,
+        )
+        # A reader thread keeps the stdout pipe drained, so a chatty server can never block on it.
+        threading.Thread(target=self._read_stdout, name="fedify-peer-stdout", daemon=True).start()
+        try:
+            self.port = self._wait_for_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _read_stdout(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        for line in self._process.stdout:
+            self._stdout_lines.put(line)
+        self._stdout_lines.put(None)
+
+    def _wait_for_ready(self) -> int:
+        while True:
+            try:
+                line = self._stdout_lines.get(timeout=self.startup_timeout)
+            except queue.Empty:
+                raise FedifyPeerError(
+                    f"Fedify peer printed no READY line within {self.startup_timeout}s\n{self.stderr()}"
+                ) from None
+            if line is None:
+                raise FedifyPeerError(f"Fedify peer exited before it was ready:\n{self.stderr()}")
+            if line.startswith("READY "):
+                return int(line.split()[1])
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL) and keep its stderr readable through stderr()."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._process is not None and self._process.stdout is not None:
+            self._process.stdout.close()
+
+    def stderr(self) -> str:
+        """What the server wrote to stderr so far (its errors and logs), for failure messages."""
+        if self._stderr_file is None:
+            return ""
+        self._stderr_file.flush()
+        self._stderr_file.seek(0)
+        return self._stderr_file.read()
+
+    def __enter__(self) -> FedifyPeer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+        if self._stderr_file is not None:
+            self._stderr_file.close()
+            self._stderr_file = None
+
+    # ---- addresses -------------------------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        """`127.0.0.1:PORT`, the authority part of every URL and of alice's handle."""
+        if self.port is None:
+            raise FedifyPeerError("the Fedify peer is not started")
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}"
+
+    @property
+    def actor_url(self) -> str:
+        return f"{self.base_url}/users/{ACTOR_USERNAME}"
+
+    @property
+    def inbox_url(self) -> str:
+        return f"{self.actor_url}/inbox"
+
+    @property
+    def shared_inbox_url(self) -> str:
+        return f"{self.base_url}/inbox"
+
+    @property
+    def handle(self) -> str:
+        """`alice@127.0.0.1:PORT`, as used in a WebFinger `acct:` resource."""
+        return f"{ACTOR_USERNAME}@{self.host}"
+
+    # ---- control API -----------------------------------------------------------------------------
+
+    async def _call(self, method: str, path: str, json_body: JsonObject | None = None) -> Any:
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=30.0) as client:
+            response = await client.request(method, f"/_test/{path}", json=json_body)
+        if response.status_code != 200:
+            raise FedifyPeerError(
+                f"{method} /_test/{path} -> {response.status_code}: {response.text}\n{self.stderr()}"
+            )
+        return response.json()
+
+    async def inbox(self) -> list[JsonObject]:
+        """Activities alice received, oldest first: type, id, actor, object_id, object_type, content, raw."""
+        return await self._call("GET", "inbox")
+
+    async def followers(self) -> list[str]:
+        """Actor URIs of alice's followers (each one's Follow was accepted)."""
+        return await self._call("GET", "followers")
+
+    async def errors(self) -> list[str]:
+        """Failures the server caught (inbox listeners, Accept deliveries), with stacks."""
+        return await self._call("GET", "errors")
+
+    async def follow(self, target: str) -> JsonObject:
+        """Alice looks `target` (an actor URL) up and delivers a signed Follow; returns its id and object."""
+        return await self._call("POST", "follow", {"target": target})
+
+    async def post_note(self, content: str, to: str = "followers", mention: str | None = None) -> JsonObject:
+        """Alice publishes a Note (to "followers" or "public") and delivers Create(Note) to her followers
+        and to `mention` (an actor URL); returns the note id, the activity id and the inboxes' owners."""
+        return await self._call("POST", "note", {"content": content, "to": to, "mention": mention})
+
+    async def reset(self) -> None:
+        """Forget received activities, followers, notes and errors (the keys stay)."""
+        await self._call("POST", "reset", {})
+
+    async def wait_for_activity(
+        self, matches: Callable[[JsonObject], bool], timeout: float = 10.0
+    ) -> JsonObject:
+        """Poll the inbox until an activity matches, for senders that deliver from a background queue."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            for activity in await self.inbox():
+                if matches(activity):
+                    return activity
+            if loop.time() > deadline:
+                raise FedifyPeerError(
+                    f"no matching activity reached alice within {timeout}s; inbox: {await self.inbox()}\n"
+                    f"errors: {await self.errors()}\n{self.stderr()}"
+                )
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture(scope="module", name="fedify_peer")
+def fedify_peer_fixture() -> Iterator[FedifyPeer]:
+    """A started Fedify peer shared by one test module; it is stopped after the module's last test."""
+    with FedifyPeer() as peer:
+        yield peer
