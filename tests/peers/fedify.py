@@ -84,6 +84,7 @@ class FedifyPeer:
         self._process: subprocess.Popen[str] | None = None
         self._stderr_file: IO[str] | None = None
         self._stdout_lines: queue.Queue[str | None] = queue.Queue()
+        self._stdout_reader: threading.Thread | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -100,11 +101,15 @@ class FedifyPeer:
             text=True,
         )
         # A reader thread keeps the stdout pipe drained, so a chatty server can never block on it.
-        threading.Thread(target=self._read_stdout, name="fedify-peer-stdout", daemon=True).start()
+        self._stdout_reader = threading.Thread(
+            target=self._read_stdout, name="fedify-peer-stdout", daemon=True
+        )
+        self._stdout_reader.start()
         try:
             self.port = self._wait_for_ready()
         except BaseException:
             self.stop()
+            self._close_stderr()  # its text is already in the exception
             raise
         return self
 
@@ -136,6 +141,9 @@ class FedifyPeer:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+        # The reader sees end-of-file once the process is gone; closing the pipe under it would raise.
+        if self._stdout_reader is not None:
+            self._stdout_reader.join(timeout=5)
         if self._process is not None and self._process.stdout is not None:
             self._process.stdout.close()
 
@@ -154,6 +162,9 @@ class FedifyPeer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+        self._close_stderr()
+
+    def _close_stderr(self) -> None:
         if self._stderr_file is not None:
             self._stderr_file.close()
             self._stderr_file = None
