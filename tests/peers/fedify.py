@@ -11,6 +11,9 @@ Use it from another test module by importing the fixture (pytest finds it in the
     async def test_something(fedify_peer: FedifyPeer) -> None:
         await fedify_peer.follow("http://127.0.0.1:8000/users/bob")
 
+`peers` is importable once `tests/` is on sys.path (a tests/conftest.py does that); a tests/conftest.py
+with `pytest_plugins = ["peers.fedify"]` would offer the fixture everywhere without the import.
+
 The control methods are async so that a Plein server running on the test's own event loop can answer
 Fedify while the test waits for it.
 """
