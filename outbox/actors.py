@@ -1,0 +1,102 @@
+"""Render local accounts as ActivityPub actors (`account_to_actor`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apub.keys import load_public_key, public_key_to_multibase
+from apub.vocab import OBJECT_CONTEXT
+from storage.models import Account
+from storage.urls import LocalUrls
+
+
+def _iso(value: Any) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _image(url: str | None) -> dict[str, Any] | None:
+    return {"type": "Image", "url": url} if url else None
+
+
+def account_to_actor(account: Account, urls: LocalUrls, *, ed25519_public_pem: str | None) -> dict[str, Any]:
+    """The actor document of a local account (Person) or the instance actor (Application)."""
+    actor: dict[str, Any] = {
+        "@context": OBJECT_CONTEXT,
+        "id": account.uri,
+        "type": account.actor_type,
+        "preferredUsername": account.username,
+        "name": account.display_name,
+        "summary": account.note,
+        "url": account.url,
+        "inbox": account.inbox_url,
+        "outbox": account.outbox_url,
+        "followers": account.followers_url,
+        "following": account.following_url,
+        "featured": account.featured_url,
+        "endpoints": {"sharedInbox": account.shared_inbox_url},
+        "manuallyApprovesFollowers": account.locked,
+        "discoverable": account.discoverable,
+        "indexable": account.indexable,
+        "published": _iso(account.created_at),
+        "publicKey": {
+            "id": account.public_key_id,
+            "owner": account.uri,
+            "publicKeyPem": account.public_key_pem,
+        },
+        "attachment": [
+            {"type": "PropertyValue", "name": field.get("name", ""), "value": field.get("value", "")}
+            for field in account.fields or []
+        ],
+        "tag": [],
+    }
+    if ed25519_public_pem:
+        actor["assertionMethod"] = [
+            {
+                "id": urls.ed25519_key_id(account.uri),
+                "type": "Multikey",
+                "controller": account.uri,
+                "publicKeyMultibase": public_key_to_multibase(load_public_key(ed25519_public_pem)),
+            }
+        ]
+    if account.also_known_as:
+        actor["alsoKnownAs"] = list(account.also_known_as)
+    if icon := _image(account.avatar_url):
+        actor["icon"] = icon
+    if image := _image(account.header_url):
+        actor["image"] = image
+    if account.actor_type != "Person":
+        # The instance actor is not a person to follow; Mastodon leaves these out for it too.
+        for key in ("featured", "discoverable", "indexable", "attachment", "tag"):
+            actor.pop(key, None)
+    return actor
+
+
+def collection(url: str, total: int, *, first_page: str | None) -> dict[str, Any]:
+    """An `OrderedCollection` head pointing at its first page."""
+    head: dict[str, Any] = {
+        "@context": OBJECT_CONTEXT[0],
+        "id": url,
+        "type": "OrderedCollection",
+        "totalItems": total,
+    }
+    if first_page is not None:
+        head["first"] = first_page
+    return head
+
+
+def collection_page(
+    url: str, page_url: str, items: list[Any], *, next_url: str | None, total: int | None = None
+) -> dict[str, Any]:
+    """One `OrderedCollectionPage` of a collection."""
+    page: dict[str, Any] = {
+        "@context": OBJECT_CONTEXT[0],
+        "id": page_url,
+        "type": "OrderedCollectionPage",
+        "partOf": url,
+        "orderedItems": items,
+    }
+    if total is not None:
+        page["totalItems"] = total
+    if next_url is not None:
+        page["next"] = next_url
+    return page

@@ -1,0 +1,111 @@
+"""ActivityPub GET endpoints of local actors: the actor document and its collections.
+
+A browser asking for an actor URL (no AS2 in Accept) is redirected to the HTML profile page, as Mastodon does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from apub.vocab import ACTIVITY_JSON, wants_activity_json
+from outbox.actors import account_to_actor, collection, collection_page
+from storage.accounts import ed25519_public_pem, local_account_by_username
+from storage.context import Context
+from storage.models import Account, Follow
+from storage.urls import LocalUrls
+
+PAGE_SIZE = 40
+
+
+def activity_response(document: dict[str, Any], status_code: int = 200) -> Response:
+    """An AS2 JSON response with the content type federation peers expect."""
+    return JSONResponse(document, status_code=status_code, media_type=ACTIVITY_JSON)
+
+
+def not_found(message: str = "Record not found") -> Response:
+    return JSONResponse({"error": message}, status_code=404)
+
+
+async def _local_account(ctx: Context, username: str) -> Account | None:
+    async with ctx.db.read() as session:
+        account = await local_account_by_username(session, username)
+    if account is None or account.suspended_at is not None or account.actor_type != "Person":
+        return None
+    return account
+
+
+async def actor(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    account = await _local_account(ctx, request.path_params["username"])
+    if account is None:
+        return not_found()
+    if not wants_activity_json(request.headers.get("accept", "")):
+        return RedirectResponse(account.url or "/", status_code=302)
+    async with ctx.db.read() as session:
+        ed_pem = await ed25519_public_pem(session, account.id)
+    return activity_response(account_to_actor(account, LocalUrls(ctx.base_url), ed25519_public_pem=ed_pem))
+
+
+async def instance_actor(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    urls = LocalUrls(ctx.base_url)
+    async with ctx.db.read() as session:
+        account = (
+            await session.execute(select(Account).where(Account.uri == urls.instance_actor()))
+        ).scalar()
+        if account is None:
+            return not_found()
+        ed_pem = await ed25519_public_pem(session, account.id)
+    return activity_response(account_to_actor(account, urls, ed25519_public_pem=ed_pem))
+
+
+async def _follow_collection(request: Request, *, followers: bool) -> Response:
+    ctx: Context = request.state.ctx
+    account = await _local_account(ctx, request.path_params["username"])
+    if account is None:
+        return not_found()
+    url = account.followers_url if followers else account.following_url
+    assert url is not None
+    own_column = Follow.target_account_id if followers else Follow.account_id
+    other_column = Follow.account_id if followers else Follow.target_account_id
+    async with ctx.db.read() as session:
+        total = (await session.execute(select(func.count()).where(own_column == account.id))).scalar_one()
+        page_param = request.query_params.get("page")
+        if page_param is None:
+            return activity_response(collection(url, total, first_page=f"{url}?page=1"))
+        try:
+            page = max(1, int(page_param))
+        except ValueError:
+            return JSONResponse({"error": "page must be a number"}, status_code=400)
+        rows = await session.execute(
+            select(Account.uri)
+            .join(Follow, other_column == Account.id)
+            .where(own_column == account.id)
+            .order_by(Follow.id.desc())
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE + 1)
+        )
+        uris = list(rows.scalars())
+    next_url = f"{url}?page={page + 1}" if len(uris) > PAGE_SIZE else None
+    return activity_response(collection_page(url, f"{url}?page={page}", uris[:PAGE_SIZE], next_url=next_url))
+
+
+async def followers(request: Request) -> Response:
+    return await _follow_collection(request, followers=True)
+
+
+async def following(request: Request) -> Response:
+    return await _follow_collection(request, followers=False)
+
+
+routes = [
+    Route("/actor", instance_actor, methods=["GET"]),
+    Route("/users/{username}", actor, methods=["GET"]),
+    Route("/users/{username}/followers", followers, methods=["GET"]),
+    Route("/users/{username}/following", following, methods=["GET"]),
+]

@@ -1,0 +1,101 @@
+"""The composition root: build the Context in the lifespan, mount every package's routes, run workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+
+import outbox.routes
+import web.pages
+import webfinger.routes
+from plein import health
+from plein.errors import exception_handlers
+from plein.jobs import job_handlers
+from storage.accounts import ensure_instance_actor
+from storage.bus import EventBus
+from storage.context import Context
+from storage.db import Database
+from storage.migrate import migrate
+from storage.settings import Settings
+from storage.urls import LocalUrls
+from storage.worker import QueueWorker
+from web.templating import make_environment
+
+logger = logging.getLogger("plein")
+
+
+def all_routes() -> list[BaseRoute]:
+    """Every package's routes, in matching order."""
+    return [*health.routes, *webfinger.routes.routes, *outbox.routes.routes, *web.pages.routes]
+
+
+async def build_context(settings: Settings) -> Context:
+    """Open the database (migrating it), make sure the instance actor exists, build the shared clients."""
+    if settings.federation.allow_private_addresses:
+        logger.warning(
+            "!!! federation.allow_private_addresses is set (%s): outbound requests may reach private networks. "
+            "Use this for local tests and development only. !!!",
+            ", ".join(settings.federation.allow_private_addresses),
+        )
+    db = Database(settings.database_url)
+    await migrate(db)
+    async with db.transaction() as session:
+        await ensure_instance_actor(session, LocalUrls(settings.base_url))
+    return Context(settings=settings, db=db, bus=EventBus())
+
+
+async def close_context(ctx: Context) -> None:
+    """Release what `build_context` opened."""
+    if ctx.http is not None:
+        await ctx.http.aclose()
+    await ctx.db.dispose()
+
+
+def start_workers(ctx: Context) -> list[tuple[QueueWorker, asyncio.Task[None]]]:
+    """One worker loop per queue, inside this process."""
+    started = []
+    for queue, handler in job_handlers(ctx).items():
+        worker = QueueWorker(ctx.db, queue, handler, concurrency=ctx.settings.limits.delivery_concurrency)
+        ctx.caches.setdefault("workers", {})[queue] = worker
+        started.append((worker, asyncio.create_task(worker.run(), name=f"worker:{queue}")))
+    return started
+
+
+async def stop_workers(started: list[tuple[QueueWorker, asyncio.Task[None]]]) -> None:
+    """Cancel the loops and let running jobs finish."""
+    for worker, task in started:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await worker.stop()
+
+
+def create_app(settings: Settings, *, run_workers: bool | None = None) -> Starlette:
+    """The ASGI application of one instance; `run_workers` defaults to `server.workers` from the settings."""
+    with_workers = settings.server.workers if run_workers is None else run_workers
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        ctx = await build_context(settings)
+        app.state.ctx = ctx  # for tests and tools that hold the app, not a request
+        started = start_workers(ctx) if with_workers else []
+        try:
+            yield {"ctx": ctx, "templates": make_environment()}
+        finally:
+            await stop_workers(started)
+            await close_context(ctx)
+
+    middleware: list[Middleware] = []
+    return Starlette(
+        routes=all_routes(),
+        middleware=middleware,
+        exception_handlers=exception_handlers(),  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )

@@ -1,0 +1,306 @@
+"""The `plein` command line: init, serve, worker, migrate, account …, domain …, report list.
+
+Every command reads the config file (`--config`, default `plein.toml`, or `PLEIN_CONFIG`), then the
+environment (`PLEIN_SECTION__KEY`), then its own flags, in rising precedence. Errors print one line to
+stderr and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from plein.admin import AdminError
+from plein.config import ConfigError, load_settings, settings_to_toml
+from storage.settings import InstanceSettings, SecretSettings, ServerSettings, Settings
+
+DEFAULT_CONFIG = "plein.toml"
+
+
+class CommandError(Exception):
+    """A command that cannot do what was asked; printed as one line."""
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config or os.environ.get("PLEIN_CONFIG") or DEFAULT_CONFIG)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for item in args.set or []:
+        key, equals, value = item.partition("=")
+        if not equals or "." not in key:
+            raise CommandError(f"--set expects section.key=value, got {item!r}")
+        overrides[key] = _parse_scalar(value)
+    for flag, key in (("host", "server.listen_host"), ("port", "server.listen_port")):
+        if getattr(args, flag, None) is not None:
+            overrides[key] = getattr(args, flag)
+    if getattr(args, "no_workers", False):
+        overrides["server.workers"] = False
+    return overrides
+
+
+def _parse_scalar(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _settings(args: argparse.Namespace, *, require_file: bool = True) -> Settings:
+    path = _config_path(args)
+    if not path.exists():
+        if require_file:
+            raise CommandError(f"no config file at {path}: run `plein init` first (or pass --config)")
+        path = None  # type: ignore[assignment]
+    return load_settings(path, environ=os.environ, overrides=_overrides(args))
+
+
+# --- init ---------------------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = _config_path(args)
+    if path.exists() and not args.force:
+        print(f"{path} exists; keeping it (use --force to overwrite)")
+        settings = load_settings(path, environ=os.environ)
+    else:
+        base_url = args.base_url.rstrip("/")
+        domain = base_url.split("://", 1)[-1]
+        settings = Settings(
+            instance=InstanceSettings(domain=domain, base_url=base_url),
+            server=ServerSettings(data_dir=Path(args.data_dir)),
+            secrets=SecretSettings(secret_key=secrets.token_urlsafe(48)),
+        )
+        load_settings(None, overrides={"instance.base_url": base_url, "instance.domain": domain})  # validates
+        path.write_text(
+            "# Plein configuration, written by `plein init`; see config.example.toml\n\n"
+            + settings_to_toml(settings)
+        )
+        path.chmod(0o600)  # holds the secret key
+        print(f"wrote {path}")
+    settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(_migrate(settings))
+    print(f"data folder {settings.server.data_dir} ready")
+    return 0
+
+
+async def _migrate(settings: Settings) -> None:
+    from plein.app import build_context, close_context
+
+    ctx = await build_context(settings)
+    await close_context(ctx)
+
+
+# --- serve / worker / migrate -----------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from plein.app import create_app
+
+    settings = _settings(args)
+    asyncio.run(_first_admin_hint(settings, _config_path(args)))
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.server.listen_host,
+        port=settings.server.listen_port,
+        log_level=settings.server.log_level,
+        proxy_headers=True,
+        server_header=False,
+    )
+    return 0
+
+
+async def _first_admin_hint(settings: Settings, config_path: Path) -> None:
+    from plein.app import build_context, close_context
+    from storage.accounts import count_local_users
+
+    ctx = await build_context(settings)
+    try:
+        async with ctx.db.read() as session:
+            users = await count_local_users(session)
+    finally:
+        await close_context(ctx)
+    if users == 0:
+        print(
+            "No account exists yet. Create the first admin with:\n"
+            f"    plein --config {config_path} account create NAME --role admin\n",
+            flush=True,
+        )
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from plein.app import build_context, close_context, start_workers, stop_workers
+
+    settings = _settings(args)
+
+    async def run() -> None:
+        ctx = await build_context(settings)
+        started = start_workers(ctx)
+        print(f"worker running {len(started)} queue(s); Ctrl-C to stop", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await stop_workers(started)
+            await close_context(ctx)
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    asyncio.run(_migrate(settings))
+    print("database is up to date")
+    return 0
+
+
+# --- commands that work on the database --------------------------------------------------------------
+
+
+def _with_context(args: argparse.Namespace, work: Callable[[Any], Awaitable[int]]) -> int:
+    from plein.app import build_context, close_context
+
+    settings = _settings(args)
+
+    async def run() -> int:
+        ctx = await build_context(settings)
+        try:
+            return await work(ctx)
+        finally:
+            await close_context(ctx)
+
+    return asyncio.run(run())
+
+
+def cmd_account(args: argparse.Namespace) -> int:
+    from plein import admin
+
+    return _with_context(args, lambda ctx: admin.account_command(ctx, args))
+
+
+def cmd_domain(args: argparse.Namespace) -> int:
+    from plein import admin
+
+    return _with_context(args, lambda ctx: admin.domain_command(ctx, args))
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from plein import admin
+
+    return _with_context(args, lambda ctx: admin.report_command(ctx, args))
+
+
+# --- argument parser ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="plein", description="Plein: a federated microblogging server.")
+    parser.add_argument("--config", help=f"config file (default: $PLEIN_CONFIG or ./{DEFAULT_CONFIG})")
+    parser.add_argument(
+        "--set", action="append", metavar="SECTION.KEY=VALUE", help="override one setting (repeatable)"
+    )
+    parser.add_argument(
+        "--log-level", default="warning", help="logging level for commands (default: warning)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", help="write a config file, create the data folder and the database")
+    init.add_argument("--base-url", default="http://localhost:8000", help="public base URL of the instance")
+    init.add_argument("--data-dir", default="data", help="data folder (default: ./data)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing config file")
+    init.set_defaults(handler=cmd_init)
+
+    serve = commands.add_parser("serve", help="serve HTTP (and run the queue workers unless --no-workers)")
+    serve.add_argument("--host", help="listen address (server.listen_host)")
+    serve.add_argument("--port", type=int, help="listen port (server.listen_port)")
+    serve.add_argument("--no-workers", action="store_true", help="do not run queue workers in this process")
+    serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run the queue workers only")
+    worker.set_defaults(handler=cmd_worker)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    account = commands.add_parser("account", help="manage local accounts")
+    account_commands = account.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = account_commands.add_parser("create", help="create an account (prints a generated password)")
+    create.add_argument("username")
+    create.add_argument("--email")
+    create.add_argument("--password", help="use this password instead of generating one")
+    create.add_argument("--role", choices=("user", "moderator", "admin"), default="user")
+    account_commands.add_parser("list", help="list local accounts")
+    password = account_commands.add_parser(
+        "password", help="set a new password (revokes the account's tokens)"
+    )
+    password.add_argument("username")
+    password.add_argument("--password", help="use this password instead of generating one")
+    for name, text in (("suspend", "suspend an account"), ("unsuspend", "lift a suspension")):
+        action = account_commands.add_parser(name, help=text)
+        action.add_argument("username")
+        action.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    promote = account_commands.add_parser("promote", help="set an account's role")
+    promote.add_argument("username")
+    promote.add_argument("--role", choices=("user", "moderator", "admin"), default="admin")
+    account.set_defaults(handler=cmd_account)
+
+    domain = commands.add_parser("domain", help="moderate remote domains")
+    domain_commands = domain.add_subparsers(dest="action", required=True, metavar="ACTION")
+    block = domain_commands.add_parser("block", help="suspend or silence a domain")
+    block.add_argument("domain")
+    block.add_argument("--severity", choices=("suspend", "silence", "noop"), default="suspend")
+    block.add_argument("--reject-media", action="store_true")
+    block.add_argument("--comment", default="")
+    block.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    unblock = domain_commands.add_parser("unblock", help="remove a domain block")
+    unblock.add_argument("domain")
+    unblock.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    allow = domain_commands.add_parser("allow", help="add a domain to the federation allow-list")
+    allow.add_argument("domain")
+    disallow = domain_commands.add_parser("disallow", help="remove a domain from the allow-list")
+    disallow.add_argument("domain")
+    disallow.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    domain_commands.add_parser("list", help="list blocked and allowed domains")
+    domain.set_defaults(handler=cmd_domain)
+
+    report = commands.add_parser("report", help="reports (Flag) received for moderators")
+    report_commands = report.add_subparsers(dest="action", required=True, metavar="ACTION")
+    report_commands.add_parser("list", help="list unresolved reports")
+    report.set_defaults(handler=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args.handler(args))
+    except (ConfigError, CommandError, AdminError) as error:
+        print(f"plein: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Load and validate settings: CLI flag > environment (`PLEIN_SECTION__KEY`) > config file > default.
+
+Every key is checked against `storage.settings.Settings`: an unknown key, a value of the wrong type or a bad
+URL raises `ConfigError` naming the key, and the CLI stops with that one line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import tomllib
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
+
+from storage.settings import Settings
+
+ENV_PREFIX = "PLEIN_"
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the dotted key it concerns."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"config error: {key}: {message}")
+        self.key = key
+
+
+def _section_types() -> dict[str, type]:
+    hints = typing.get_type_hints(Settings)
+    return {field.name: hints[field.name] for field in dataclasses.fields(Settings)}
+
+
+def _coerce(key: str, value: Any, annotation: Any, *, from_text: bool) -> Any:
+    origin = get_origin(annotation)
+    if origin is Literal:
+        allowed = get_args(annotation)
+        if value not in allowed:
+            raise ConfigError(key, f"must be one of {', '.join(map(repr, allowed))}, not {value!r}")
+        return value
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if from_text and str(value).lower() in TRUE_WORDS | FALSE_WORDS:
+            return str(value).lower() in TRUE_WORDS
+        raise ConfigError(key, f"must be true or false, not {value!r}")
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if from_text:
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        raise ConfigError(key, f"must be an integer, not {value!r}")
+    if annotation is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if from_text:
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(key, f"must be a number, not {value!r}")
+    if annotation is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(key, f"must be a string, not {value!r}")
+    if annotation is Path:
+        if isinstance(value, str):
+            return Path(value)
+        raise ConfigError(key, f"must be a path string, not {value!r}")
+    if origin is tuple:
+        if from_text and isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(key, f"must be a list of strings, not {value!r}")
+        return tuple(value)
+    raise ConfigError(key, f"unsupported setting type {annotation!r}")
+
+
+def _check_url(key: str, value: str, schemes: tuple[str, ...]) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ConfigError(
+            key, f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}: {value!r}"
+        )
+
+
+def _validate(settings: Settings) -> None:
+    _check_url("instance.base_url", settings.instance.base_url, ("http", "https"))
+    base = urlsplit(settings.instance.base_url)
+    if base.path not in ("", "/") or base.query or base.fragment:
+        raise ConfigError("instance.base_url", "must have no path, query or fragment")
+    if base.netloc != settings.instance.domain:
+        raise ConfigError(
+            "instance.domain",
+            f"must equal the host of instance.base_url ({base.netloc!r}), not a different name",
+        )
+    if settings.database.url:
+        if not settings.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ConfigError("database.url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    for cidr in settings.federation.allow_private_addresses:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError as error:
+            raise ConfigError("federation.allow_private_addresses", f"{cidr!r} is not a CIDR") from error
+    if not 1 <= settings.server.listen_port <= 65535:
+        raise ConfigError("server.listen_port", "must be between 1 and 65535")
+    if settings.limits.max_body_bytes < 1024:
+        raise ConfigError("limits.max_body_bytes", "must be at least 1024")
+
+
+def _env_values(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    values: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].partition("__")
+        values.setdefault(section.lower(), {})[key.lower()] = value
+    return values
+
+
+def load_settings(
+    config_path: Path | None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build validated settings from a TOML file, the environment and `overrides` ("section.key" → value)."""
+    file_values: dict[str, Any] = {}
+    if config_path is not None:
+        try:
+            with config_path.open("rb") as handle:
+                file_values = tomllib.load(handle)
+        except FileNotFoundError as error:
+            raise ConfigError("config", f"file not found: {config_path}") from error
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError("config", f"{config_path} is not valid TOML: {error}") from error
+    layers: list[tuple[dict[str, Any], bool]] = [(file_values, False), (_env_values(environ or {}), True)]
+    cli_values: dict[str, dict[str, Any]] = {}
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        cli_values.setdefault(section, {})[key] = value
+    layers.append((cli_values, False))
+
+    sections = _section_types()
+    merged: dict[str, dict[str, Any]] = {name: {} for name in sections}
+    for layer, from_text in layers:
+        for section, values in layer.items():
+            if section not in sections:
+                raise ConfigError(section, "unknown section")
+            if not isinstance(values, dict):
+                raise ConfigError(section, "must be a table of keys")
+            hints = typing.get_type_hints(sections[section])
+            for key, value in values.items():
+                if key not in hints:
+                    raise ConfigError(f"{section}.{key}", "unknown key")
+                merged[section][key] = _coerce(f"{section}.{key}", value, hints[key], from_text=from_text)
+    settings = Settings(**{name: sections[name](**merged[name]) for name in sections})
+    _validate(settings)
+    return settings
+
+
+def settings_to_toml(settings: Settings) -> str:
+    """Render settings as a TOML config file (used by `plein init`)."""
+    lines: list[str] = []
+    for section in dataclasses.fields(settings):
+        lines.append(f"[{section.name}]")
+        for field in dataclasses.fields(getattr(settings, section.name)):
+            value = getattr(getattr(settings, section.name), field.name)
+            lines.append(f"{field.name} = {_toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'

@@ -1,0 +1,36 @@
+"""The one place where errors of every layer become HTTP responses: a JSON body `{"error": "..."}` with the
+status code the error type carries."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from apub.errors import ApubError
+
+logger = logging.getLogger("plein.http")
+
+
+async def http_exception(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    headers = dict(error.headers or {})
+    return JSONResponse({"error": error.detail}, status_code=error.status_code, headers=headers)
+
+
+async def apub_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ApubError)
+    logger.info("%s %s refused: %s (%s)", request.method, request.url.path, type(error).__name__, error)
+    return JSONResponse({"error": str(error) or type(error).__name__}, status_code=error.status_code)
+
+
+async def unexpected(request: Request, error: Exception) -> Response:
+    logger.exception("%s %s crashed", request.method, request.url.path)
+    return JSONResponse({"error": "Internal server error"}, status_code=500)
+
+
+def exception_handlers() -> dict[type[Exception] | int, object]:
+    """Handlers keyed by the error types every layer raises; a layer adds its own type here."""
+    return {HTTPException: http_exception, ApubError: apub_error, Exception: unexpected}

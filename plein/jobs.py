@@ -1,0 +1,12 @@
+"""Which handler runs each durable queue: the composition root wires packages' job handlers together."""
+
+from __future__ import annotations
+
+from storage.context import Context
+from storage.worker import JobHandler
+
+
+def job_handlers(ctx: Context) -> dict[str, JobHandler]:
+    """Queue name → handler, bound to `ctx`."""
+    handlers: dict[str, JobHandler] = {}
+    return handlers

@@ -1,0 +1,111 @@
+"""Domain moderation: blocks (suspend / silence / reject media) and the federation allow-list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import DomainAllow, DomainBlock
+
+SEVERITIES = ("suspend", "silence", "noop")
+
+
+@dataclass(frozen=True)
+class DomainPolicy:
+    """What applies to one remote host after walking its parent domains."""
+
+    suspended: bool = False
+    silenced: bool = False
+    reject_media: bool = False
+    allowed: bool = True  # False when federation mode is allow-list and the domain is not on it
+
+
+def normalise_domain(domain: str) -> str:
+    """Lower-case, strip a trailing dot and any port-free garbage; IDNs to their ASCII form."""
+    domain = domain.strip().rstrip(".").lower()
+    if not domain or "/" in domain or " " in domain:
+        raise ValueError(f"not a domain: {domain!r}")
+    host, _, port = domain.partition(":")
+    ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    return f"{ascii_host}:{port}" if port else ascii_host
+
+
+def _candidates(host: str) -> list[str]:
+    """The host and every parent domain: a.b.example.org → [a.b.example.org, b.example.org, example.org, org]."""
+    host = host.lower()
+    name, _, _port = host.partition(":")
+    labels = name.split(".")
+    parents = [".".join(labels[index:]) for index in range(len(labels))]
+    return ([host] if host != name else []) + parents
+
+
+async def policy_for_host(session: AsyncSession, host: str, *, allowlist_mode: bool) -> DomainPolicy:
+    """The moderation policy for `host` (a block on a parent domain covers its subdomains)."""
+    candidates = _candidates(host)
+    blocks = (await session.execute(select(DomainBlock).where(DomainBlock.domain.in_(candidates)))).scalars()
+    suspended = silenced = reject_media = False
+    for block in blocks:
+        suspended |= block.severity == "suspend"
+        silenced |= block.severity == "silence"
+        reject_media |= block.reject_media
+    allowed = True
+    if allowlist_mode:
+        allowed = (
+            await session.execute(select(DomainAllow.domain).where(DomainAllow.domain.in_(candidates)))
+        ).first() is not None
+    return DomainPolicy(suspended=suspended, silenced=silenced, reject_media=reject_media, allowed=allowed)
+
+
+async def block_domain(
+    session: AsyncSession,
+    domain: str,
+    *,
+    severity: str = "suspend",
+    reject_media: bool = False,
+    comment: str = "",
+) -> DomainBlock:
+    """Create or update the block of `domain`."""
+    if severity not in SEVERITIES:
+        raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
+    domain = normalise_domain(domain)
+    block = await session.get(DomainBlock, domain)
+    if block is None:
+        block = DomainBlock(domain=domain)
+        session.add(block)
+    block.severity = severity
+    block.reject_media = reject_media
+    block.comment = comment
+    await session.flush()
+    return block
+
+
+async def unblock_domain(session: AsyncSession, domain: str) -> bool:
+    """Remove the block of `domain`; False if there was none."""
+    result = await session.execute(delete(DomainBlock).where(DomainBlock.domain == normalise_domain(domain)))
+    return result.rowcount > 0
+
+
+async def allow_domain(session: AsyncSession, domain: str) -> None:
+    """Put `domain` on the federation allow-list."""
+    domain = normalise_domain(domain)
+    if await session.get(DomainAllow, domain) is None:
+        session.add(DomainAllow(domain=domain))
+        await session.flush()
+
+
+async def disallow_domain(session: AsyncSession, domain: str) -> bool:
+    """Take `domain` off the allow-list; False if it was not on it."""
+    result = await session.execute(delete(DomainAllow).where(DomainAllow.domain == normalise_domain(domain)))
+    return result.rowcount > 0
+
+
+async def list_domain_blocks(session: AsyncSession) -> list[DomainBlock]:
+    """Every domain block, by domain."""
+    return list((await session.execute(select(DomainBlock).order_by(DomainBlock.domain))).scalars())
+
+
+async def list_domain_allows(session: AsyncSession) -> list[str]:
+    """Every allow-listed domain."""
+    return list((await session.execute(select(DomainAllow.domain).order_by(DomainAllow.domain))).scalars())

@@ -1,0 +1,48 @@
+"""Apply Alembic migrations to the configured database (run automatically at start-up)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from storage.db import Database
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def alembic_config(connection: Any = None) -> Config:
+    """An Alembic config pointing at our migrations, optionally bound to an open connection."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+async def migrate(db: Database, revision: str = "head") -> None:
+    """Upgrade the schema to `revision` (default: the newest)."""
+
+    def _upgrade(connection: Any) -> None:
+        command.upgrade(alembic_config(connection), revision)
+
+    async with db.write_engine.begin() as connection:
+        await connection.run_sync(_upgrade)
+
+
+async def pending_revisions(db: Database) -> list[str]:
+    """Revisions not yet applied (empty when the schema is current)."""
+
+    def _pending(connection: Any) -> list[str]:
+        current = MigrationContext.configure(connection).get_current_heads()
+        script = ScriptDirectory.from_config(alembic_config())
+        applied = set()
+        for head in current:
+            applied.update(rev.revision for rev in script.iterate_revisions(head, "base"))
+        return [rev.revision for rev in script.walk_revisions() if rev.revision not in applied]
+
+    async with db.read_engine.connect() as connection:
+        return await connection.run_sync(_pending)

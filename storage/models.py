@@ -1,0 +1,529 @@
+"""SQLAlchemy 2 models: the whole schema of an instance.
+
+Accounts are local (domain NULL) or remote; local accounts have a `users` row (login) and a `local_keys`
+row (private keys, which never leave the database). Boosts are statuses with `reblog_of_id` set, as in
+Mastodon. `home_feed` and `notifications` are fan-out rows written when a status arrives, so reading a
+timeline is one indexed range scan. `jobs` is the durable work queue: writing a job in the same transaction
+as the rows that caused it is how work gets enqueued.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.ids import new_id
+from storage.types import UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite INTEGER is 64-bit already
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
+    return mapped_column(ID, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True)
+
+
+class Account(Base):
+    """A local or remote actor (Person, Service, Application, Group, Organization)."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(255))
+    domain: Mapped[str | None] = mapped_column(String(255), index=True)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    actor_type: Mapped[str] = mapped_column(String(32), default="Person")
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    note: Mapped[str] = mapped_column(Text, default="")  # HTML (sanitised for remote accounts)
+    note_source: Mapped[str] = mapped_column(Text, default="")  # plain text as typed (local only)
+    fields: Mapped[list[Any]] = mapped_column(default=list)  # [{"name", "value", "verified_at"}]
+    avatar_url: Mapped[str | None] = mapped_column(String(2048))
+    header_url: Mapped[str | None] = mapped_column(String(2048))
+    inbox_url: Mapped[str | None] = mapped_column(String(2048))
+    shared_inbox_url: Mapped[str | None] = mapped_column(String(2048))
+    outbox_url: Mapped[str | None] = mapped_column(String(2048))
+    followers_url: Mapped[str | None] = mapped_column(String(2048))
+    following_url: Mapped[str | None] = mapped_column(String(2048))
+    featured_url: Mapped[str | None] = mapped_column(String(2048))
+    public_key_id: Mapped[str | None] = mapped_column(String(2048))
+    public_key_pem: Mapped[str | None] = mapped_column(Text)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    discoverable: Mapped[bool] = mapped_column(Boolean, default=True)
+    indexable: Mapped[bool] = mapped_column(Boolean, default=True)
+    bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    also_known_as: Mapped[list[Any]] = mapped_column(default=list)
+    moved_to_account_id: Mapped[int | None] = mapped_column(
+        ID, ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
+    followers_count: Mapped[int] = mapped_column(Integer, default=0)
+    following_count: Mapped[int] = mapped_column(Integer, default=0)
+    statuses_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_status_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    fetched_at: Mapped[datetime | None]
+    suspended_at: Mapped[datetime | None]
+    silenced_at: Mapped[datetime | None]
+    gone_at: Mapped[datetime | None]  # the remote answered 410 Gone
+
+
+# One account per (username, domain), case-insensitively; local accounts have domain NULL.
+Index(
+    "uq_accounts_username_domain",
+    func.lower(Account.username),
+    func.coalesce(Account.domain, ""),
+    unique=True,
+)
+
+
+class User(Base):
+    """The login of a local account."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16), default="user")  # user | moderator | admin
+    approved: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    default_visibility: Mapped[str] = mapped_column(String(16), default="public")
+    default_sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    default_language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    password_changed_at: Mapped[datetime | None]
+
+
+class LocalKey(Base):
+    """Private keys of a local actor. Only the signer reads this table; nothing serialises it."""
+
+    __tablename__ = "local_keys"
+
+    account_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    rsa_private_pem: Mapped[str] = mapped_column(Text)
+    ed25519_private_pem: Mapped[str] = mapped_column(Text)
+
+
+class RemoteKey(Base):
+    """Cache of remote public keys by key id, with the actor that owns them."""
+
+    __tablename__ = "remote_keys"
+
+    key_id: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    owner_uri: Mapped[str] = mapped_column(String(2048), index=True)
+    key_type: Mapped[str] = mapped_column(String(32))  # rsa | ed25519 | p256
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Status(Base):
+    """A post, local or remote. A boost is a status whose `reblog_of_id` is set."""
+
+    __tablename__ = "statuses"
+    __table_args__ = (
+        Index("ix_statuses_account_id_id", "account_id", "id"),
+        Index("ix_statuses_local_public", "local", "visibility", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    account_id: Mapped[int] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    local: Mapped[bool] = mapped_column(Boolean, default=False)
+    object_type: Mapped[str] = mapped_column(String(32), default="Note")
+    in_reply_to_id: Mapped[int | None] = mapped_column(
+        ID, ForeignKey("statuses.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    in_reply_to_uri: Mapped[str | None] = mapped_column(String(2048), index=True)
+    in_reply_to_account_id: Mapped[int | None] = mapped_column(
+        ID, ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
+    reblog_of_id: Mapped[int | None] = mapped_column(
+        ID, ForeignKey("statuses.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    conversation_uri: Mapped[str | None] = mapped_column(String(2048))
+    content: Mapped[str] = mapped_column(Text, default="")  # sanitised HTML
+    text: Mapped[str] = mapped_column(Text, default="")  # source text (local statuses)
+    spoiler_text: Mapped[str] = mapped_column(Text, default="")
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    visibility: Mapped[str] = mapped_column(String(16), default="public")  # public|unlisted|private|direct
+    language: Mapped[str | None] = mapped_column(String(16))
+    application_id: Mapped[int | None] = mapped_column(
+        ID, ForeignKey("oauth_apps.id", ondelete="SET NULL"), nullable=True
+    )
+    replies_count: Mapped[int] = mapped_column(Integer, default=0)
+    reblogs_count: Mapped[int] = mapped_column(Integer, default=0)
+    favourites_count: Mapped[int] = mapped_column(Integer, default=0)
+    poll: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]  # tombstone: kept so a replayed Create is ignored
+
+
+class StatusEdit(Base):
+    """A previous (or the current) revision of a status, for the edit history."""
+
+    __tablename__ = "status_edits"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    status_id: Mapped[int] = _fk("statuses.id")
+    content: Mapped[str] = mapped_column(Text, default="")
+    spoiler_text: Mapped[str] = mapped_column(Text, default="")
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    media: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Mention(Base):
+    __tablename__ = "mentions"
+    __table_args__ = (UniqueConstraint("status_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    status_id: Mapped[int] = _fk("statuses.id")
+    account_id: Mapped[int] = _fk("accounts.id")
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), unique=True)  # lower-cased, without '#'
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StatusTag(Base):
+    __tablename__ = "status_tags"
+
+    status_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class MediaAttachment(Base):
+    __tablename__ = "media_attachments"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    status_id: Mapped[int | None] = _fk("statuses.id", nullable=True, ondelete="SET NULL")
+    media_type: Mapped[str] = mapped_column(String(16), default="unknown")  # image|video|gifv|audio|unknown
+    remote_url: Mapped[str | None] = mapped_column(String(2048))
+    file_path: Mapped[str | None] = mapped_column(String(1024))
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    blurhash: Mapped[str | None] = mapped_column(String(255))
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StatusPin(Base):
+    __tablename__ = "status_pins"
+    __table_args__ = (UniqueConstraint("account_id", "status_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    status_id: Mapped[int] = _fk("statuses.id")
+
+
+class Follow(Base):
+    """An accepted follow: `account_id` follows `target_account_id`."""
+
+    __tablename__ = "follows"
+    __table_args__ = (UniqueConstraint("account_id", "target_account_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    target_account_id: Mapped[int] = _fk("accounts.id")
+    uri: Mapped[str | None] = mapped_column(String(2048), unique=True)  # the Follow activity id
+    show_reblogs: Mapped[bool] = mapped_column(Boolean, default=True)
+    notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FollowRequest(Base):
+    """A follow waiting for approval (locked target) or for the remote's Accept."""
+
+    __tablename__ = "follow_requests"
+    __table_args__ = (UniqueConstraint("account_id", "target_account_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    target_account_id: Mapped[int] = _fk("accounts.id")
+    uri: Mapped[str | None] = mapped_column(String(2048), unique=True)
+    show_reblogs: Mapped[bool] = mapped_column(Boolean, default=True)
+    notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Block(Base):
+    __tablename__ = "blocks"
+    __table_args__ = (UniqueConstraint("account_id", "target_account_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    target_account_id: Mapped[int] = _fk("accounts.id")
+    uri: Mapped[str | None] = mapped_column(String(2048), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Mute(Base):
+    __tablename__ = "mutes"
+    __table_args__ = (UniqueConstraint("account_id", "target_account_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    target_account_id: Mapped[int] = _fk("accounts.id")
+    notifications: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Favourite(Base):
+    __tablename__ = "favourites"
+    __table_args__ = (UniqueConstraint("account_id", "status_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    status_id: Mapped[int] = _fk("statuses.id")
+    uri: Mapped[str | None] = mapped_column(String(2048), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Bookmark(Base):
+    __tablename__ = "bookmarks"
+    __table_args__ = (UniqueConstraint("account_id", "status_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    status_id: Mapped[int] = _fk("statuses.id")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HomeFeedEntry(Base):
+    """One status in one local account's home timeline, written at delivery time (fan-out on write)."""
+
+    __tablename__ = "home_feed"
+
+    account_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    status_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Notification(Base):
+    """mention | status | reblog | follow | follow_request | favourite | poll | update."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_account_id_id", "account_id", "id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    from_account_id: Mapped[int] = _fk("accounts.id")
+    notification_type: Mapped[str] = mapped_column(String(32))
+    status_id: Mapped[int | None] = _fk("statuses.id", nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Marker(Base):
+    __tablename__ = "markers"
+    __table_args__ = (UniqueConstraint("account_id", "timeline"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    timeline: Mapped[str] = mapped_column(String(32))  # home | notifications
+    last_read_id: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Activity(Base):
+    """An activity we authored, kept so it can be served at its id, listed in the outbox and re-rendered."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_account_id_id", "account_id", "id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    account_id: Mapped[int] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    activity_type: Mapped[str] = mapped_column(String(32))
+    status_id: Mapped[int | None] = _fk("statuses.id", nullable=True, ondelete="SET NULL")
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Job(Base):
+    """A unit of durable background work (inbound activity, delivery, fetch, …).
+
+    `state`: pending → running (leased until `locked_until`) → done | failed. A running job whose lease has
+    expired is claimed again, so a killed worker loses nothing.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("queue", "dedupe_key"),
+        Index("ix_jobs_claim", "queue", "state", "next_try_at"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    queue: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    dedupe_key: Mapped[str | None] = mapped_column(String(2048))
+    host: Mapped[str | None] = mapped_column(String(255), index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # lower runs first
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None]
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class DeliveryHost(Base):
+    """Per remote host: which signature scheme worked and the circuit-breaker state."""
+
+    __tablename__ = "delivery_hosts"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    signature_scheme: Mapped[str | None] = mapped_column(String(16))  # rfc9421 | cavage
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    paused_until: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+
+
+class DomainBlock(Base):
+    """Moderation of a whole remote domain (and its subdomains)."""
+
+    __tablename__ = "domain_blocks"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    severity: Mapped[str] = mapped_column(String(16), default="suspend")  # suspend | silence | noop
+    reject_media: Mapped[bool] = mapped_column(Boolean, default=False)
+    reject_reports: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DomainAllow(Base):
+    """Domains we federate with when federation mode is `allowlist`."""
+
+    __tablename__ = "domain_allows"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Report(Base):
+    """A report (`Flag`) for moderators, local or received."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    uri: Mapped[str | None] = mapped_column(String(2048), unique=True)
+    account_id: Mapped[int] = _fk("accounts.id")  # reporter (an instance actor for remote reports)
+    target_account_id: Mapped[int] = _fk("accounts.id")
+    status_ids: Mapped[list[Any]] = mapped_column(default=list)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+
+
+class OAuthApp(Base):
+    __tablename__ = "oauth_apps"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    website: Mapped[str | None] = mapped_column(String(2048))
+    redirect_uris: Mapped[list[Any]] = mapped_column(default=list)
+    scopes: Mapped[str] = mapped_column(String(1024), default="read")
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    client_secret_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OAuthCode(Base):
+    __tablename__ = "oauth_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(128), primary_key=True)
+    app_id: Mapped[int] = _fk("oauth_apps.id")
+    user_id: Mapped[int] = _fk("users.id")
+    redirect_uri: Mapped[str] = mapped_column(String(2048))
+    scopes: Mapped[str] = mapped_column(String(1024))
+    code_challenge: Mapped[str | None] = mapped_column(String(255))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(16))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class OAuthToken(Base):
+    """An access token; only its SHA-256 is stored."""
+
+    __tablename__ = "oauth_tokens"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    app_id: Mapped[int | None] = _fk("oauth_apps.id", nullable=True)
+    user_id: Mapped[int | None] = _fk("users.id", nullable=True)
+    scopes: Mapped[str] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("account_id", "key"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    key: Mapped[str] = mapped_column(String(255))
+    status_id: Mapped[int] = _fk("statuses.id")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginAttempt(Base):
+    """Failed logins per key (username or address) for rate limiting."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    key: Mapped[str] = mapped_column(String(320), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

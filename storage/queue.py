@@ -1,0 +1,196 @@
+"""The durable job queue: rows in `jobs`, claimed with a lease.
+
+Enqueueing is an INSERT in the caller's transaction, so the work exists exactly when the rows that caused it
+do. Workers claim due jobs by setting a lease (`locked_until`); a worker that dies simply lets its lease
+expire and another takes the job. On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED` so several worker
+processes never take the same row; on SQLite the single writer already serialises claims.
+
+A handler returns nothing on success and raises `RetryJob` (with a time) or `JobFailed` otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database
+from storage.ids import new_id
+from storage.models import Job
+from storage.types import utcnow
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job leased to one worker."""
+
+    id: int
+    queue: str
+    payload: dict[str, Any]
+    tries: int  # including the current try
+    host: str | None
+    created_at: datetime
+
+
+class RetryJob(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised by a handler: try again at `at` (recording the remote status and error)."""
+
+    def __init__(self, at: datetime, *, status: int | None = None, error: str = "") -> None:
+        super().__init__(error)
+        self.at = at
+        self.status = status
+        self.error = error
+
+
+class JobFailed(Exception):  # noqa: N818
+    """Raised by a handler: the job can never succeed; keep it as failed for the record."""
+
+    def __init__(self, error: str, *, status: int | None = None) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+
+
+def job_row(
+    queue: str,
+    payload: dict[str, Any],
+    *,
+    dedupe_key: str | None = None,
+    host: str | None = None,
+    priority: int = 0,
+    run_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The column values of one new job, for `enqueue_many`."""
+    now = utcnow()
+    return {
+        "id": new_id(),
+        "queue": queue,
+        "payload": payload,
+        "dedupe_key": dedupe_key,
+        "host": host,
+        "priority": priority,
+        "state": "pending",
+        "tries": 0,
+        "next_try_at": run_at or now,
+        "created_at": now,
+    }
+
+
+def _insert_ignoring_duplicates(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(Job).on_conflict_do_nothing(index_elements=["queue", "dedupe_key"])
+
+
+async def enqueue_many(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> int:
+    """Insert jobs in the caller's transaction; rows whose (queue, dedupe_key) exists are skipped.
+
+    Returns how many rows were inserted.
+    """
+    rows = list(rows)
+    if not rows:
+        return 0
+    statement = _insert_ignoring_duplicates(session.bind.dialect.name)
+    result = await session.execute(statement, rows)
+    return max(result.rowcount, 0)
+
+
+async def enqueue(session: AsyncSession, queue: str, payload: dict[str, Any], **options: Any) -> bool:
+    """Insert one job in the caller's transaction; False if a job with the same dedupe key exists."""
+    return await enqueue_many(session, [job_row(queue, payload, **options)]) == 1
+
+
+async def claim(
+    db: Database, queue: str, *, worker_id: str, limit: int, lease: timedelta = timedelta(minutes=5)
+) -> list[ClaimedJob]:
+    """Lease up to `limit` due jobs of `queue` to `worker_id`, highest priority and oldest first."""
+    now = utcnow()
+    due = (
+        select(Job.id)
+        .where(
+            Job.queue == queue,
+            or_(
+                (Job.state == "pending") & (Job.next_try_at <= now),
+                (Job.state == "running") & (Job.locked_until < now),
+            ),
+        )
+        .order_by(Job.priority, Job.next_try_at)
+        .limit(limit)
+    )
+    if not db.is_sqlite:
+        due = due.with_for_update(skip_locked=True)
+    statement = (
+        update(Job)
+        .where(Job.id.in_(due.scalar_subquery()))
+        .values(state="running", locked_until=now + lease, locked_by=worker_id, tries=Job.tries + 1)
+        .returning(Job.id, Job.queue, Job.payload, Job.tries, Job.host, Job.created_at)
+        .execution_options(synchronize_session=False)
+    )
+    async with db.transaction() as session:
+        rows = (await session.execute(statement)).all()
+    return [ClaimedJob(*row) for row in rows]
+
+
+async def mark_done(db: Database, job_id: int, *, status: int | None = None) -> None:
+    """Record success."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(
+                state="done", finished_at=utcnow(), locked_until=None, last_status=status, last_error=None
+            )
+        )
+
+
+async def mark_retry(db: Database, job_id: int, retry: RetryJob) -> None:
+    """Put a job back to wait until `retry.at`, keeping the forensic trail."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(
+                state="pending",
+                next_try_at=retry.at,
+                locked_until=None,
+                last_status=retry.status,
+                last_error=retry.error[:2000],
+            )
+        )
+
+
+async def mark_failed(db: Database, job_id: int, *, error: str, status: int | None = None) -> None:
+    """Give up on a job for good; it stays in the table for the record."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(
+                state="failed",
+                finished_at=utcnow(),
+                locked_until=None,
+                last_status=status,
+                last_error=error[:2000],
+            )
+        )
+
+
+async def depth(db: Database, queue: str | None = None) -> int:
+    """How many jobs are waiting or running (of one queue, or all)."""
+    statement = select(func.count()).select_from(Job).where(Job.state.in_(("pending", "running")))
+    if queue is not None:
+        statement = statement.where(Job.queue == queue)
+    async with db.read() as session:
+        return int((await session.execute(statement)).scalar_one())
+
+
+async def purge_finished(db: Database, *, older_than: timedelta) -> int:
+    """Delete done jobs older than `older_than` (failed ones are kept for the record)."""
+    cutoff = utcnow() - older_than
+    async with db.transaction() as session:
+        result = await session.execute(delete(Job).where(Job.state == "done", Job.finished_at < cutoff))
+    return max(result.rowcount, 0)

@@ -1,0 +1,67 @@
+"""The URL layout of local objects: the one place that knows where an actor, status or activity lives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class LocalUrls:
+    """Builds and recognises the URLs of this instance's objects."""
+
+    base_url: str  # "https://example.gov" (no trailing slash)
+
+    def actor(self, username: str) -> str:
+        return f"{self.base_url}/users/{username}"
+
+    def instance_actor(self) -> str:
+        return f"{self.base_url}/actor"
+
+    def inbox(self, username: str) -> str:
+        return f"{self.actor(username)}/inbox"
+
+    def shared_inbox(self) -> str:
+        return f"{self.base_url}/inbox"
+
+    def outbox(self, username: str) -> str:
+        return f"{self.actor(username)}/outbox"
+
+    def followers(self, username: str) -> str:
+        return f"{self.actor(username)}/followers"
+
+    def following(self, username: str) -> str:
+        return f"{self.actor(username)}/following"
+
+    def featured(self, username: str) -> str:
+        return f"{self.actor(username)}/collections/featured"
+
+    def rsa_key_id(self, actor_uri: str) -> str:
+        return f"{actor_uri}#main-key"
+
+    def ed25519_key_id(self, actor_uri: str) -> str:
+        return f"{actor_uri}#ed25519-key"
+
+    def profile_page(self, username: str) -> str:
+        return f"{self.base_url}/@{username}"
+
+    def status(self, username: str, status_id: int) -> str:
+        return f"{self.actor(username)}/statuses/{status_id}"
+
+    def status_page(self, username: str, status_id: int) -> str:
+        return f"{self.profile_page(username)}/{status_id}"
+
+    def status_replies(self, username: str, status_id: int) -> str:
+        return f"{self.status(username, status_id)}/replies"
+
+    def activity(self, activity_id: int) -> str:
+        return f"{self.base_url}/activities/{activity_id}"
+
+    def tag_page(self, name: str) -> str:
+        return f"{self.base_url}/tags/{name}"
+
+    def is_local(self, url: str) -> bool:
+        """True when `url` is on this instance (same scheme and authority)."""
+        ours = urlsplit(self.base_url)
+        theirs = urlsplit(url)
+        return (theirs.scheme, theirs.netloc.lower()) == (ours.scheme, ours.netloc.lower())
