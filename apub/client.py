@@ -1,0 +1,337 @@
+"""The one outbound HTTP client for all federation traffic (fetches, deliveries, WebFinger, NodeInfo).
+
+Threat model: every URL it is given may be hostile. It may point into our own network (see ``apub.ssrf``,
+enforced at connect time in ``apub.transport``), redirect there, answer forever, drip one byte a second,
+send a compression bomb, serve JSON nested a million deep, or serve a forged ActivityPub document from a
+URL that is not the document's ``id`` (an upload, a redirect target: the CVE-2024-23832 class). Hence:
+
+- at most ``max_redirects`` (3) redirects, followed by hand so each target goes through the guard again;
+- a connect timeout (5 s) and one total deadline (30 s) over the whole exchange, body included;
+- a body cap (1 MiB) counted after decompression, while streaming;
+- AS2 fetches accept only ``application/activity+json`` or ``application/ld+json`` with the ActivityStreams
+  profile (as Mastodon does), and a document whose ``id`` is not the final URL is re-fetched by that ``id``
+  once, which must then match;
+- JSON nesting is capped (``max_json_depth``);
+- no cookies, no proxies from the environment.
+
+Speed: connections are kept alive and pooled per host name; a semaphore per host caps concurrent requests
+to any one remote (so a big fan-out does not hammer one server). Transport choice, measured with 1000 POSTs
+(1 KiB body, 202 reply) over 50 keep-alive servers on 127.0.0.1 ports, 64 in flight, Python 3.11, one core:
+
+=============================================  ==============
+transport                                      requests / s
+=============================================  ==============
+httpx default (httpcore pool)                  ~260
+httpx + httpx-aiohttp transport                ~3 700 - 4 200
+``FederationClient.post`` (aiohttp + guard)    ~2 700 - 3 000
+=============================================  ==============
+
+httpcore's pool degrades with concurrency (~1 100 req/s at 1 in flight, ~440 at 8, ~260 at 64), so the
+client uses ``httpx-aiohttp``; httpx still builds requests and runs ``httpx.Auth`` signing flows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import orjson
+
+from apub.errors import (
+    BadContentType,
+    FetchError,
+    FetchStatus,
+    FetchTimeout,
+    IdMismatch,
+    TooManyRedirects,
+    UnsafeAddress,
+)
+from apub.ssrf import AddressGuard, Resolver
+from apub.transport import ACCEPT_ENCODING, ALLOWED_SCHEMES, build_transport, read_capped_body
+
+__all__ = ["AS2_ACCEPT", "JRD_ACCEPT", "FederationClient", "FetchedResponse", "is_as2_content_type"]
+
+logger = logging.getLogger(__name__)
+
+AS2_PROFILE = "https://www.w3.org/ns/activitystreams"
+AS2_ACCEPT = f'application/activity+json, application/ld+json; profile="{AS2_PROFILE}"'
+JRD_ACCEPT = "application/jrd+json, application/json"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FetchedResponse:
+    """A complete response: status, headers, the (capped, decompressed) body, and the final URL."""
+
+    status_code: int
+    headers: httpx.Headers
+    body: bytes
+    url: httpx.URL
+
+    @property
+    def is_success(self) -> bool:
+        """True for 2xx."""
+        return 200 <= self.status_code < 300
+
+
+def _media_type(content_type: str) -> tuple[str, list[str]]:
+    """Split a Content-Type header into its lower-cased media type and its raw parameters."""
+    media_type, *parameters = content_type.split(";")
+    return media_type.strip().lower(), [parameter.strip() for parameter in parameters]
+
+
+def is_as2_content_type(content_type: str) -> bool:
+    """True for ``application/activity+json``, or ``application/ld+json`` whose profile includes AS2."""
+    media_type, parameters = _media_type(content_type)
+    if media_type == "application/activity+json":
+        return True
+    if media_type != "application/ld+json":
+        return False
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "profile" and AS2_PROFILE in value.strip().strip('"').split():
+            return True
+    return False
+
+
+def is_json_content_type(content_type: str) -> bool:
+    """True for ``application/json`` and any ``+json`` media type (JRD, NodeInfo, AS2)."""
+    media_type, _ = _media_type(content_type)
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def _exceeds_depth(document: Any, max_depth: int) -> bool:
+    """True when containers nest deeper than ``max_depth`` (iterative: deep input cannot blow the stack)."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > max_depth:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+class _HostSlots:
+    """Per-host semaphores. An entry lives only while someone holds or waits for it, so the dict stays
+    bounded by the requests in flight, however many hosts we ever talk to."""
+
+    def __init__(self, per_host: int) -> None:
+        self._per_host = per_host
+        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, host: str) -> AsyncIterator[None]:
+        semaphore, users = self._slots.get(host) or (asyncio.Semaphore(self._per_host), 0)
+        self._slots[host] = (semaphore, users + 1)
+        try:
+            async with semaphore:
+                yield
+        finally:
+            semaphore, users = self._slots[host]
+            if users == 1:
+                del self._slots[host]
+            else:
+                self._slots[host] = (semaphore, users - 1)
+
+
+class FederationClient:
+    """SSRF-guarded, size- and time-limited HTTP client for federation. Build it once (app lifespan), share
+    it, close it with ``aclose`` or use it as an async context manager."""
+
+    def __init__(
+        self,
+        *,
+        allow_private_addresses: Sequence[str] = (),
+        max_body_bytes: int = 1024 * 1024,
+        connect_timeout: float = 5.0,
+        total_timeout: float = 30.0,
+        max_redirects: int = 3,
+        per_host_concurrency: int = 8,
+        user_agent: str = "Plein",
+        max_connections: int = 512,
+        max_json_depth: int = 64,
+        resolver: Resolver | None = None,
+    ) -> None:
+        self.guard = AddressGuard(allow_private_addresses, resolver=resolver, resolve_timeout=connect_timeout)
+        self._max_body_bytes = max_body_bytes
+        self._total_timeout = total_timeout
+        self._max_redirects = max_redirects
+        self._max_json_depth = max_json_depth
+        self._host_slots = _HostSlots(per_host_concurrency)
+        transport = build_transport(self.guard, max_connections=max_connections, keepalive_seconds=15.0)
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+            timeout=httpx.Timeout(total_timeout, connect=connect_timeout),
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    async def __aenter__(self) -> FederationClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close pooled connections."""
+        await self._http.aclose()
+
+    async def get(
+        self, url: str, *, headers: Mapping[str, str] | None = None, auth: httpx.Auth | None = None
+    ) -> FetchedResponse:
+        """GET ``url`` following up to ``max_redirects`` guarded redirects; any status is returned."""
+        return await self._with_deadline(
+            self._exchange("GET", url, None, headers, auth, follow_redirects=True)
+        )
+
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        auth: httpx.Auth | None = None,
+        content_type: str = "application/activity+json",
+        headers: Mapping[str, str] | None = None,
+    ) -> FetchedResponse:
+        """POST ``body`` (a delivery). Redirects are not followed; any status is returned to the caller."""
+        request_headers = {"Content-Type": content_type, **(headers or {})}
+        return await self._with_deadline(
+            self._exchange("POST", url, body, request_headers, auth, follow_redirects=False)
+        )
+
+    async def fetch_json(
+        self, url: str, *, auth: httpx.Auth | None = None, accept: str = JRD_ACCEPT
+    ) -> dict[str, Any]:
+        """GET a JSON object (WebFinger JRD, NodeInfo). Non-2xx raises FetchStatus; non-JSON, BadContentType."""
+        response = await self._with_deadline(
+            self._exchange("GET", url, None, {"Accept": accept}, auth, follow_redirects=True)
+        )
+        return self._json_object(response, is_json_content_type)
+
+    async def fetch_object(self, url: str, *, auth: httpx.Auth | None = None) -> dict[str, Any]:
+        """GET an ActivityStreams document whose ``id`` is where it was (finally) fetched from.
+
+        When the ``id`` differs from the final URL, the document is fetched again from its ``id`` once; that
+        copy must carry the ``id`` it was served from, else IdMismatch. One deadline covers both fetches.
+        """
+        return await self._with_deadline(self._fetch_object(url, auth))
+
+    async def _fetch_object(self, url: str, auth: httpx.Auth | None) -> dict[str, Any]:
+        document, final_url = await self._fetch_as2(url, auth)
+        document_id = document.get("id")
+        if not isinstance(document_id, str):
+            raise IdMismatch(f"{final_url}: document has no string id")
+        if _same_url(document_id, final_url):
+            return document
+        logger.debug("%s claims id %s; fetching it from there", final_url, document_id)
+        document, final_url = await self._fetch_as2(document_id, auth)
+        if not _same_url(document.get("id"), final_url):
+            raise IdMismatch(
+                f"{final_url}: document id {document.get('id')!r} does not match where it was served"
+            )
+        return document
+
+    async def _fetch_as2(self, url: str, auth: httpx.Auth | None) -> tuple[dict[str, Any], httpx.URL]:
+        response = await self._exchange("GET", url, None, {"Accept": AS2_ACCEPT}, auth, follow_redirects=True)
+        return self._json_object(response, is_as2_content_type), response.url
+
+    def _json_object(self, response: FetchedResponse, content_type_ok: Any) -> dict[str, Any]:
+        if not response.is_success:
+            raise FetchStatus(f"{response.url}: HTTP {response.status_code}", response.status_code)
+        content_type = response.headers.get("content-type", "")
+        if not content_type_ok(content_type):
+            raise BadContentType(f"{response.url}: unexpected Content-Type {content_type!r}")
+        try:
+            document = orjson.loads(response.body)
+        except orjson.JSONDecodeError as exc:
+            raise FetchError(f"{response.url}: invalid JSON: {exc}") from exc
+        if not isinstance(document, dict):
+            raise FetchError(f"{response.url}: JSON is not an object")
+        if _exceeds_depth(document, self._max_json_depth):
+            raise FetchError(f"{response.url}: JSON nested deeper than {self._max_json_depth}")
+        return document
+
+    async def _with_deadline(self, exchange: Awaitable[T]) -> T:
+        try:
+            async with asyncio.timeout(self._total_timeout):
+                return await exchange
+        except TimeoutError as exc:
+            raise FetchTimeout(f"no complete answer within {self._total_timeout}s") from exc
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+        auth: httpx.Auth | None,
+        *,
+        follow_redirects: bool,
+    ) -> FetchedResponse:
+        target = _parse_url(url)
+        for hop in range(self._max_redirects + 1):
+            async with self._host_slots.hold(target.host):
+                request = self._http.build_request(method, target, content=content, headers=headers)
+                try:
+                    response = await self._http.send(request, auth=auth, stream=True)
+                except httpx.HTTPError as exc:
+                    raise _fetch_error(target, exc) from exc
+                try:
+                    location = response.headers.get("location")
+                    if follow_redirects and response.status_code in REDIRECT_STATUSES and location:
+                        if hop == self._max_redirects:
+                            raise TooManyRedirects(f"{url}: more than {self._max_redirects} redirects")
+                        target = _parse_url(str(target.join(location)))
+                        continue
+                    body = await read_capped_body(response, self._max_body_bytes)
+                except httpx.HTTPError as exc:
+                    raise _fetch_error(target, exc) from exc
+                finally:
+                    await response.aclose()
+                return FetchedResponse(response.status_code, response.headers, body, target)
+        raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _fetch_error(target: httpx.URL, exc: httpx.HTTPError) -> FetchError:
+    """Map a transport error. httpx-aiohttp labels most connection failures ConnectTimeout, so only a real
+    timeout underneath counts as one."""
+    message = f"{target}: {exc or type(exc).__name__}"
+    if isinstance(exc, httpx.TimeoutException) and isinstance(exc.__cause__, TimeoutError | None):
+        return FetchTimeout(message)
+    return FetchError(message)
+
+
+def _parse_url(url: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise FetchError(f"invalid URL {url!r}: {exc}") from exc
+    if parsed.scheme not in ALLOWED_SCHEMES or not parsed.host:
+        raise UnsafeAddress(f"refusing URL {url!r}: only absolute http(s) URLs are fetched")
+    return parsed
+
+
+def _same_url(document_id: object, final_url: httpx.URL) -> bool:
+    """Compare an ``id`` with the URL it was served from, both normalised the same way by httpx."""
+    if not isinstance(document_id, str):
+        return False
+    try:
+        return httpx.URL(document_id).copy_with(fragment=None) == final_url.copy_with(fragment=None)
+    except httpx.InvalidURL:
+        return False
