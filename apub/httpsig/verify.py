@@ -1,0 +1,238 @@
+"""One entry point to verify a signed incoming request, whichever scheme signed it.
+
+``verify_request(method, url, headers, body, key_lookup)`` returns the ``Signer`` (the key
+and the actor that owns it) or raises one error class per failure (see ``apub.errors``):
+
+1. Scheme: RFC 9421 when ``Signature-Input`` is present, otherwise draft-cavage
+   (``Signature`` or ``Authorization: Signature``). Neither → ``SignatureMissing``.
+2. Coverage (``SignatureMalformed`` when short): the request line — ``(request-target)``, or
+   ``@method`` with ``@target-uri`` or with ``@authority``/``host`` and ``@path``/
+   ``@request-target`` —, the host, a date (``date`` header or ``created`` parameter), and the
+   body digest (``digest``/``content-digest``) on requests with a body.
+3. Time: the date must lie within ``window`` of now, in both directions, and ``expires``
+   (if given) must not have passed → ``SignatureExpired``.
+4. Digest checked against the body before any key is fetched → ``DigestMismatch``.
+5. Key by keyId through the injected ``key_lookup`` (``KeyUnavailable`` passes through);
+   if the signature does not verify, the key is looked up once more with ``refresh=True``
+   (the sender may have rotated it) before giving up with ``SignatureInvalid``.
+
+Cheap checks run before the key lookup so that junk requests never cause remote fetches.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from apub.digest import verify_content_digest_header, verify_digest_header
+from apub.errors import (
+    DigestMismatch,
+    SignatureExpired,
+    SignatureInvalid,
+    SignatureMalformed,
+    SignatureMissing,
+)
+from apub.httpsig import cavage, rfc9421
+from apub.httpsig.headers import lowercase_headers, parse_http_date
+from apub.keys import PublicKey
+
+__all__ = ["PublicKeyRecord", "KeyLookup", "Signer", "verify_request", "DEFAULT_WINDOW"]
+
+DEFAULT_WINDOW = timedelta(hours=1)
+# Tolerance for an ``expires`` in the recent past: senders' clocks drift.
+_EXPIRES_SKEW_SECONDS = 60
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKeyRecord:
+    """A resolved public key: its id, the actor that owns it, the loaded key object.
+
+    ``algorithm`` optionally pins the RFC 9421 algorithm for this key (e.g.
+    ``rsa-pss-sha512``); ``None`` lets the key type decide.
+    """
+
+    key_id: str
+    owner: str
+    public_key: PublicKey
+    algorithm: str | None = None
+
+
+class KeyLookup(Protocol):
+    """Resolves a keyId to a ``PublicKeyRecord``; ``refresh=True`` bypasses any cache."""
+
+    async def __call__(self, key_id: str, *, refresh: bool = False) -> PublicKeyRecord: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """Who signed a verified request: the key id, its owner actor URI, and the scheme used."""
+
+    key_id: str
+    owner: str
+    scheme: Literal["cavage", "rfc9421"]
+
+
+def _path_and_query(url: str) -> str:
+    # urlsplit costs a microsecond we do not need: everything after the authority, minus fragment.
+    scheme_end = url.find("://")
+    path_start = url.find("/", scheme_end + 3) if scheme_end >= 0 else 0
+    target = url[path_start:] if path_start >= 0 else "/"
+    fragment = target.find("#")
+    if fragment >= 0:
+        target = target[:fragment]
+    if target.startswith("?"):
+        return "/" + target
+    return target or "/"
+
+
+def _check_time(signed_at: int, expires: int | None, now: float, window: float) -> None:
+    if signed_at < now - window:
+        raise SignatureExpired("signature date is too old")
+    if signed_at > now + window:
+        raise SignatureExpired("signature date is in the future")
+    if expires is not None and expires < now - _EXPIRES_SKEW_SECONDS:
+        raise SignatureExpired("signature has expired")
+
+
+def _date_header(headers: Mapping[str, str]) -> int:
+    value = headers.get("date")
+    if value is None:
+        raise SignatureMalformed("date is signed but the Date header is missing")
+    try:
+        return parse_http_date(value)
+    except ValueError:
+        raise SignatureMalformed("Date header is not an HTTP date") from None
+
+
+def _check_digest(
+    covered: frozenset[str] | tuple[str, ...], headers: Mapping[str, str], body: bytes, has_body: bool
+) -> None:
+    if "digest" in covered:
+        value = headers.get("digest")
+        if value is None:
+            raise DigestMismatch("Digest is signed but missing")
+        verify_digest_header(value, body)
+    elif "content-digest" in covered:
+        value = headers.get("content-digest")
+        if value is None:
+            raise DigestMismatch("Content-Digest is signed but missing")
+        verify_content_digest_header(value, body)
+    elif has_body:
+        if headers.get("digest") is None and headers.get("content-digest") is None:
+            raise DigestMismatch("request has a body but no Digest or Content-Digest header")
+        raise SignatureMalformed("the body digest is not covered by the signature")
+
+
+async def verify_request(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    key_lookup: KeyLookup,
+    *,
+    now: datetime | None = None,
+    window: timedelta = DEFAULT_WINDOW,
+) -> Signer:
+    """Verify a signed request and return its ``Signer``; raise a ``SignatureError`` subclass.
+
+    ``url`` is the absolute URL as this server sees it (scheme, host, path, query).
+    ``headers`` is a case-insensitive mapping (Starlette/httpx ``Headers``) or a plain
+    dict. ``now`` defaults to the current time; ``window`` bounds the clock difference.
+    """
+    lowered = lowercase_headers(headers)
+    now_seconds = time.time() if now is None else now.timestamp()
+    window_seconds = window.total_seconds()
+    has_body = bool(body) or method.upper() in _BODY_METHODS
+    if lowered.get("signature-input") is not None:
+        return await _verify_rfc9421(
+            method, url, lowered, body, has_body, key_lookup, now_seconds, window_seconds
+        )
+
+    value = lowered.get("signature")
+    if value is None:
+        authorization = lowered.get("authorization")
+        if authorization is None or authorization[:10].lower() != "signature ":
+            raise SignatureMissing("request carries no HTTP signature")
+        value = authorization
+    parsed = cavage.parse_signature_header(value)
+    covered = parsed.headers
+    if "(request-target)" not in covered:
+        raise SignatureMalformed("signature must cover (request-target)")
+    if "host" not in covered:
+        raise SignatureMalformed("signature must cover host")
+    if "date" in covered:
+        signed_at = _date_header(lowered)
+    elif "(created)" in covered and parsed.created is not None:
+        signed_at = parsed.created
+    else:
+        raise SignatureMalformed("signature must cover date or (created)")
+    _check_time(signed_at, parsed.expires, now_seconds, window_seconds)
+    _check_digest(covered, lowered, body, has_body)
+    message = cavage.signing_string(
+        covered, method, _path_and_query(url), lowered, parsed.created, parsed.expires
+    ).encode("utf-8")
+
+    record = await key_lookup(parsed.key_id)
+    if not cavage.verify_signature(parsed, message, record.public_key):
+        record = await key_lookup(parsed.key_id, refresh=True)
+        if not cavage.verify_signature(parsed, message, record.public_key):
+            raise SignatureInvalid("signature does not verify with the signer's key")
+    return Signer(key_id=parsed.key_id, owner=record.owner, scheme="cavage")
+
+
+def _rfc9421_coverage_error(signature: rfc9421.MessageSignature, has_body: bool) -> str | None:
+    names = signature.covered_names
+    if signature.key_id is None:
+        return "signature has no keyid parameter"
+    if "@method" not in names:
+        return "signature must cover @method"
+    has_authority = "@authority" in names or "host" in names
+    has_path = "@path" in names or "@request-target" in names
+    if "@target-uri" not in names and not (has_authority and has_path):
+        return "signature must cover @target-uri or @authority and @path"
+    if signature.created is None and "date" not in names:
+        return "signature must have a created parameter or cover date"
+    if has_body and "content-digest" not in names and "digest" not in names:
+        return "signature must cover content-digest on a request with a body"
+    return None
+
+
+async def _verify_rfc9421(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    has_body: bool,
+    key_lookup: KeyLookup,
+    now: float,
+    window: float,
+) -> Signer:
+    signature_header = headers.get("signature")
+    if signature_header is None:
+        raise SignatureMalformed("Signature-Input without Signature")
+    signatures = rfc9421.parse_signatures(headers["signature-input"], signature_header)
+    # A request may carry several signatures (e.g. one added by a proxy); use the first
+    # that covers what we require.
+    errors = [_rfc9421_coverage_error(candidate, has_body) for candidate in signatures]
+    chosen = next((sig for sig, error in zip(signatures, errors, strict=True) if error is None), None)
+    if chosen is None:
+        if has_body and headers.get("content-digest") is None and headers.get("digest") is None:
+            raise DigestMismatch("request has a body but no Content-Digest header")
+        raise SignatureMalformed(errors[0] or "no usable signature")
+    key_id = chosen.key_id
+    assert key_id is not None
+    signed_at = chosen.created if chosen.created is not None else _date_header(headers)
+    _check_time(signed_at, chosen.expires, now, window)
+    _check_digest(chosen.covered_names, headers, body, has_body)
+    base = rfc9421.signature_base(chosen.components, chosen.signature_params, method, url, headers)
+
+    record = await key_lookup(key_id)
+    if not rfc9421.verify_signature(chosen, base, record.public_key, record.algorithm):
+        record = await key_lookup(key_id, refresh=True)
+        if not rfc9421.verify_signature(chosen, base, record.public_key, record.algorithm):
+            raise SignatureInvalid("signature does not verify with the signer's key")
+    return Signer(key_id=key_id, owner=record.owner, scheme="rfc9421")
