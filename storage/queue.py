@@ -94,9 +94,11 @@ async def enqueue_many(session: AsyncSession, rows: Iterable[dict[str, Any]]) ->
     rows = list(rows)
     if not rows:
         return 0
-    statement = _insert_ignoring_duplicates(session.bind.dialect.name)
-    result = await session.execute(statement, rows)
-    return max(result.rowcount, 0)
+    connection = await session.connection()
+    statement = _insert_ignoring_duplicates(connection.dialect.name).returning(Job.id)
+    # RETURNING counts what was really inserted (duplicates are skipped), on both backends.
+    result = await connection.execute(statement, rows)
+    return len(result.all())
 
 
 async def enqueue(session: AsyncSession, queue: str, payload: dict[str, Any], **options: Any) -> bool:

@@ -1,0 +1,195 @@
+"""Queries and writes on the status aggregate (statuses, mentions, tags, media, edits, favourites)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Account,
+    Block,
+    Favourite,
+    Follow,
+    MediaAttachment,
+    Mention,
+    Status,
+    StatusTag,
+    Tag,
+)
+
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+
+async def status_by_id(session: AsyncSession, status_id: int) -> Status | None:
+    """The status with this id (deleted ones included: callers decide what a tombstone means to them)."""
+    return await session.get(Status, status_id)
+
+
+async def status_by_uri(session: AsyncSession, uri: str) -> Status | None:
+    """The status whose ActivityPub id is `uri`, or None."""
+    return (await session.execute(select(Status).where(Status.uri == uri))).scalar_one_or_none()
+
+
+async def mentioned_accounts(session: AsyncSession, status_id: int) -> list[Account]:
+    """Accounts a status mentions, in mention order."""
+    statement = (
+        select(Account).join(Mention, Mention.account_id == Account.id).where(Mention.status_id == status_id)
+    )
+    return list((await session.execute(statement.order_by(Mention.id))).scalars())
+
+
+async def tag_names(session: AsyncSession, status_id: int) -> list[str]:
+    """The hashtags (lower-cased, without '#') of a status."""
+    statement = (
+        select(Tag.name).join(StatusTag, StatusTag.tag_id == Tag.id).where(StatusTag.status_id == status_id)
+    )
+    return sorted((await session.execute(statement)).scalars())
+
+
+async def media_of(session: AsyncSession, status_id: int) -> list[MediaAttachment]:
+    """The attachments of a status, in the order they were attached."""
+    statement = select(MediaAttachment).where(MediaAttachment.status_id == status_id)
+    return list((await session.execute(statement.order_by(MediaAttachment.id))).scalars())
+
+
+def _insert_ignore(session: AsyncSession, table: type) -> object:
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing()
+
+
+async def set_tags(session: AsyncSession, status_id: int, names: Iterable[str]) -> None:
+    """Make the status's hashtags exactly `names` (created on first use)."""
+    wanted = sorted({name.lower() for name in names})
+    await session.execute(StatusTag.__table__.delete().where(StatusTag.status_id == status_id))
+    if not wanted:
+        return
+    await session.execute(_insert_ignore(session, Tag), [{"name": name} for name in wanted])  # type: ignore[arg-type]
+    tag_ids = (await session.execute(select(Tag.id).where(Tag.name.in_(wanted)))).scalars()
+    await session.execute(
+        _insert_ignore(session, StatusTag),  # type: ignore[arg-type]
+        [{"status_id": status_id, "tag_id": tag_id} for tag_id in tag_ids],
+    )
+
+
+async def add_mentions(session: AsyncSession, status_id: int, account_ids: Iterable[int]) -> None:
+    """Record mentions of `account_ids` by a status (existing ones kept)."""
+    rows = [{"status_id": status_id, "account_id": account_id} for account_id in dict.fromkeys(account_ids)]
+    if rows:
+        await session.execute(_insert_ignore(session, Mention), rows)  # type: ignore[arg-type]
+
+
+async def attach_media(
+    session: AsyncSession, status_id: int, account_id: int, media_ids: Sequence[int]
+) -> list[MediaAttachment]:
+    """Attach the author's unattached (or already this status's) media; returns those found, in order."""
+    if not media_ids:
+        return []
+    statement = select(MediaAttachment).where(
+        MediaAttachment.id.in_(media_ids),
+        MediaAttachment.account_id == account_id,
+        or_(MediaAttachment.status_id.is_(None), MediaAttachment.status_id == status_id),
+    )
+    found = {media.id: media for media in (await session.execute(statement)).scalars()}
+    ordered = [found[media_id] for media_id in media_ids if media_id in found]
+    for media in ordered:
+        media.status_id = status_id
+    return ordered
+
+
+async def detach_media_except(session: AsyncSession, status_id: int, keep_ids: Sequence[int]) -> None:
+    """Detach the status's media that are not in `keep_ids` (an edit that removed them)."""
+    await session.execute(
+        update(MediaAttachment)
+        .where(MediaAttachment.status_id == status_id, MediaAttachment.id.not_in(list(keep_ids) or [0]))
+        .values(status_id=None)
+    )
+
+
+async def add_to_counter(session: AsyncSession, model: type, row_id: int, column: str, delta: int) -> None:
+    """Add `delta` to an integer counter column, never below zero, without reading the row first."""
+    target = getattr(model, column)
+    await session.execute(
+        update(model)
+        .where(model.id == row_id)  # type: ignore[attr-defined]
+        .values({column: func.max(target + delta, 0) if session.bind.dialect.name == "sqlite" else func.greatest(target + delta, 0)})
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def favourite_of(session: AsyncSession, account_id: int, status_id: int) -> Favourite | None:
+    """The account's favourite of a status, or None."""
+    statement = select(Favourite).where(Favourite.account_id == account_id, Favourite.status_id == status_id)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def boost_of(session: AsyncSession, account_id: int, status_id: int) -> Status | None:
+    """The account's live boost of a status, or None."""
+    statement = select(Status).where(
+        Status.account_id == account_id, Status.reblog_of_id == status_id, Status.deleted_at.is_(None)
+    )
+    return (await session.execute(statement)).scalars().first()
+
+
+async def can_see(session: AsyncSession, viewer_id: int | None, status: Status) -> bool:
+    """Whether `viewer_id` (None: anonymous) may see `status` by its visibility, mentions, follows and
+    blocks (the author blocking the viewer hides everything but public posts from anonymous readers)."""
+    if status.deleted_at is not None:
+        return False
+    if viewer_id is not None and viewer_id == status.account_id:
+        return True
+    if viewer_id is not None:
+        blocked = await session.scalar(
+            select(
+                exists().where(
+                    or_(
+                        and_(Block.account_id == status.account_id, Block.target_account_id == viewer_id),
+                        and_(Block.account_id == viewer_id, Block.target_account_id == status.account_id),
+                    )
+                )
+            )
+        )
+        if blocked:
+            return False
+    if status.visibility in ("public", "unlisted"):
+        return True
+    if viewer_id is None:
+        return False
+    mentioned = await session.scalar(
+        select(exists().where(Mention.status_id == status.id, Mention.account_id == viewer_id))
+    )
+    if mentioned:
+        return True
+    if status.visibility == "private":
+        return bool(
+            await session.scalar(
+                select(
+                    exists().where(
+                        Follow.account_id == viewer_id, Follow.target_account_id == status.account_id
+                    )
+                )
+            )
+        )
+    return False
+
+
+async def public_replies_page(
+    session: AsyncSession, status_id: int, *, max_id: int | None, limit: int
+) -> list[Status]:
+    """Public and unlisted replies to a status, newest first, below `max_id`."""
+    statement = select(Status).where(
+        Status.in_reply_to_id == status_id,
+        Status.visibility.in_(("public", "unlisted")),
+        Status.deleted_at.is_(None),
+    )
+    if max_id is not None:
+        statement = statement.where(Status.id < max_id)
+    return list((await session.execute(statement.order_by(Status.id.desc()).limit(limit))).scalars())
+
+
+async def boost_ids_of(session: AsyncSession, status_id: int) -> list[Status]:
+    """Live boosts of a status (local and remote)."""
+    statement = select(Status).where(Status.reblog_of_id == status_id, Status.deleted_at.is_(None))
+    return list((await session.execute(statement)).scalars())

@@ -1,0 +1,174 @@
+"""Real Plein instances for tests: in-process (uvicorn on a free 127.0.0.1 port, same event loop) or as a
+`plein serve` subprocess with its own config and data folder."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from plein.app import create_app
+from plein.config import load_settings, settings_to_toml
+from storage.context import Context
+from storage.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PLEIN_BIN = Path(sys.executable).parent / "plein"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def make_settings(
+    data_dir: Path, *, port: int | None = None, database_url: str = "", **overrides: Any
+) -> Settings:
+    """Settings of a test instance at http://127.0.0.1:PORT, allowed to talk to loopback peers.
+
+    `overrides` are "section.key" → value, e.g. {"federation.authorized_fetch": True}.
+    """
+    port = port or free_port()
+    values: dict[str, Any] = {
+        "instance.domain": f"127.0.0.1:{port}",
+        "instance.base_url": f"http://127.0.0.1:{port}",
+        "server.listen_host": "127.0.0.1",
+        "server.listen_port": port,
+        "server.data_dir": str(data_dir),
+        "database.url": database_url,
+        "federation.allow_private_addresses": ["127.0.0.0/8"],
+        "secrets.secret_key": "test-secret-key-not-for-production",
+        "server.log_level": "warning",
+    }
+    values.update(overrides)
+    return load_settings(None, overrides=values)
+
+
+@dataclass
+class RunningInstance:
+    """An instance served on a real port; `ctx` is its live Context (in-process only)."""
+
+    base_url: str
+    settings: Settings
+    ctx: Context | None = None
+
+    def client(self, **options: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base_url, timeout=30, **options)
+
+
+@contextlib.asynccontextmanager
+async def serve_in_process(
+    settings: Settings, *, run_workers: bool = False
+) -> AsyncIterator[RunningInstance]:
+    """Serve `settings` with uvicorn inside this event loop until the context exits.
+
+    Workers are off by default: tests drain queues inline (`plein.jobs.run_jobs`) instead of sleeping.
+    """
+    app = create_app(settings, run_workers=run_workers)
+    config = uvicorn.Config(
+        app,
+        host=settings.server.listen_host,
+        port=settings.server.listen_port,
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # raises the start-up error
+            raise RuntimeError("server stopped during start-up")
+        await asyncio.sleep(0.02)
+    try:
+        yield RunningInstance(base_url=settings.base_url, settings=settings, ctx=app.state.ctx)
+    finally:
+        server.should_exit = True
+        await task
+
+
+class PleinProcess:
+    """A `plein serve` subprocess with its own config file and data folder."""
+
+    def __init__(self, settings: Settings, folder: Path, *, extra_args: tuple[str, ...] = ()) -> None:
+        self.settings = settings
+        self.folder = folder
+        self.config_path = folder / "plein.toml"
+        self.config_path.write_text(settings_to_toml(settings))
+        self.extra_args = extra_args
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = folder / "serve.log"
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run a `plein` CLI command against this instance's config."""
+        return subprocess.run(
+            [str(PLEIN_BIN), "--config", str(self.config_path), *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            cwd=self.folder,
+            env=_child_env(),
+        )
+
+    async def start(self, timeout: float = 30.0) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(PLEIN_BIN), "--config", str(self.config_path), "serve", *self.extra_args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.folder,
+            env=_child_env(),
+        )
+        async with httpx.AsyncClient(timeout=2) as client:
+            deadline = asyncio.get_running_loop().time() + timeout
+            while asyncio.get_running_loop().time() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"plein serve exited early:\n{self.log()}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(f"{self.base_url}/readyz")).status_code == 200:
+                        return
+                await asyncio.sleep(0.1)
+        raise RuntimeError(f"plein serve did not become ready:\n{self.log()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no cleanup, like a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def _child_env() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PLEIN_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def with_overrides(settings: Settings, **sections: Any) -> Settings:
+    """A copy of `settings` with whole sections replaced (dataclasses.replace on each named section)."""
+    return replace(settings, **sections)
