@@ -66,13 +66,24 @@ async def test_default_client_refuses_loopback(local_server: ServerFactory) -> N
 
 
 @pytest.mark.parametrize(
-    "host",
-    ["2130706433", "0x7f000001", "127.1", "[::1]", "[::ffff:127.0.0.1]", "[::ffff:7f00:2]", "127.0.0.2"],
+    "host", ["127.0.0.1", "2130706433", "0x7f000001", "127.1", "localhost", "[::1]", "[::ffff:127.0.0.1]"]
 )
-async def test_forbidden_host_forms_are_refused_through_the_client(
+async def test_loopback_forms_are_refused_through_the_client(local_server: ServerFactory, host: str) -> None:
+    server = await local_server()
+    serve_object(server, "/note")
+    async with FederationClient() as strict_client:
+        with pytest.raises(UnsafeAddress):
+            await strict_client.fetch_object(f"http://{host}:{server.port}/note")
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.2", "2130706434", "127.2", "[::ffff:7f00:2]", "[::ffff:127.0.0.2]"]
+)
+async def test_addresses_outside_the_allow_list_are_refused(
     client: FederationClient, local_server: ServerFactory, host: str
 ) -> None:
-    server = await local_server()
+    server = await local_server("127.0.0.2")
     serve_object(server, "/note")
     with pytest.raises(UnsafeAddress):
         await client.fetch_object(f"http://{host}:{server.port}/note")
