@@ -111,8 +111,8 @@ class KeyResolver:
         self._min_refresh_interval = min_refresh_interval
         self._max_entries = max_entries
         self._clock = clock
-        # key_id -> (record, fetched_at); key_id -> (error, failed_at)
-        self._keys: dict[str, tuple[PublicKeyRecord, float]] = {}
+        # key_id -> (record, cached_at, fetched remotely?); key_id -> (error, failed_at)
+        self._keys: dict[str, tuple[PublicKeyRecord, float, bool]] = {}
         self._failures: dict[str, tuple[Exception, float]] = {}
 
     async def __call__(self, key_id: str, *, refresh: bool = False) -> PublicKeyRecord:
@@ -120,9 +120,12 @@ class KeyResolver:
         now = self._clock()
         cached = self._keys.get(key_id)
         if cached is not None:
-            record, fetched_at = cached
-            age = now - fetched_at
-            if age < (self._min_refresh_interval if refresh else self._ttl):
+            record, cached_at, fetched = cached
+            if not refresh and now - cached_at < self._ttl:
+                return record
+            # A record loaded from storage may be arbitrarily old, so a refresh always fetches;
+            # one fetched here recently is kept, to bound fetches caused by bad signatures.
+            if refresh and fetched and now - cached_at < self._min_refresh_interval:
                 return record
         if not refresh:
             failure = self._failures.get(key_id)
@@ -131,7 +134,7 @@ class KeyResolver:
             if cached is None and self._load is not None:
                 stored = await self._load(key_id)
                 if stored is not None:
-                    self._remember(key_id, stored, now)
+                    self._remember(key_id, stored, now, fetched=False)
                     return stored
         try:
             record = await self._resolve(key_id)
@@ -140,13 +143,14 @@ class KeyResolver:
             self._trim(self._failures)
             raise
         self._failures.pop(key_id, None)
-        self._remember(key_id, record, now)
+        self._remember(key_id, record, now, fetched=True)
         if self._save is not None:
             await self._save(record)
         return record
 
-    def _remember(self, key_id: str, record: PublicKeyRecord, now: float) -> None:
-        self._keys[key_id] = (record, now)
+    def _remember(self, key_id: str, record: PublicKeyRecord, now: float, *, fetched: bool) -> None:
+        self._keys.pop(key_id, None)  # re-insert at the end: the oldest entries are trimmed first
+        self._keys[key_id] = (record, now, fetched)
         self._trim(self._keys)
 
     def _trim(self, cache: dict[str, Any]) -> None:

@@ -14,12 +14,15 @@ from apub.errors import (
     SignatureMissing,
 )
 from apub.httpsig import algorithms, cavage, rfc9421
+from apub.httpsig.keyresolver import KeyResolver
 from apub.httpsig.verify import PublicKeyRecord, Signer, verify_request
 from apub.keys import (
     generate_ed25519_private_key_pem,
     generate_rsa_private_key_pem,
     load_private_key,
     load_public_key,
+    public_key_to_multibase,
+    public_key_to_pem,
 )
 from tests.apub import vectors as v
 
@@ -263,3 +266,152 @@ async def test_key_unavailable_passes_through() -> None:
     with pytest.raises(KeyUnavailable) as caught:
         await verify_request("POST", INBOX, cavage_post(), BODY, DictLookup(None), now=NOW)
     assert caught.value.status_code == 503
+
+
+# --- KeyResolver -------------------------------------------------------------------------
+
+
+class Documents:
+    """An injected ``fetch_json`` over a dict of documents, counting fetches."""
+
+    def __init__(self, documents: dict[str, dict]) -> None:
+        self.documents = documents
+        self.fetched: list[str] = []
+
+    async def __call__(self, url: str) -> dict:
+        self.fetched.append(url)
+        if url.split("#")[0] not in self.documents:
+            raise ConnectionError(f"cannot reach {url}")
+        return self.documents[url.split("#")[0]]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def actor_document(public_key: object, *, key_id: str = KEY_ID, listed: bool = True) -> dict:
+    pem = public_key_to_pem(public_key)  # type: ignore[arg-type]
+    document: dict = {"id": OWNER, "type": "Person", "inbox": OWNER + "/inbox"}
+    if listed:
+        document["publicKey"] = [{"id": key_id, "owner": OWNER, "publicKeyPem": pem}]
+    return document
+
+
+async def test_resolver_reads_the_key_from_the_actor_and_caches_it() -> None:
+    documents = Documents({OWNER: actor_document(RSA_KEY.public_key())})
+    resolver = KeyResolver(documents, clock=Clock())
+    record = await resolver(KEY_ID)
+    assert record.owner == OWNER and record.public_key == RSA_KEY.public_key()
+    assert await resolver(KEY_ID) is record
+    assert documents.fetched == [KEY_ID]
+    signer = await verify_request("POST", INBOX, cavage_post(), BODY, resolver, now=NOW)
+    assert signer.owner == OWNER and documents.fetched == [KEY_ID]
+
+
+async def test_resolver_follows_a_standalone_key_to_its_owner() -> None:
+    key_url = "https://remote.example/keys/1"
+    key_document = {"id": key_url, "type": "CryptographicKey", "owner": OWNER}
+    key_document["publicKeyPem"] = public_key_to_pem(RSA_KEY.public_key())
+    documents = Documents(
+        {key_url: key_document, OWNER: {**actor_document(RSA_KEY.public_key()), "publicKey": key_url}}
+    )
+    record = await KeyResolver(documents)(key_url)
+    assert record.owner == OWNER
+    assert documents.fetched == [key_url, OWNER]
+
+
+async def test_resolver_rejects_a_key_its_claimed_owner_does_not_list() -> None:
+    key_url = "https://evil.example/keys/1"
+    key_document = {"id": key_url, "owner": OWNER, "publicKeyPem": public_key_to_pem(RSA_KEY.public_key())}
+    documents = Documents({key_url: key_document, OWNER: actor_document(OTHER_RSA_KEY.public_key())})
+    with pytest.raises(SignatureInvalid):
+        await KeyResolver(documents)(key_url)
+
+
+async def test_resolver_rejects_an_actor_that_does_not_list_the_key_or_lives_elsewhere() -> None:
+    with pytest.raises(SignatureInvalid):
+        await KeyResolver(Documents({OWNER: actor_document(RSA_KEY.public_key(), listed=False)}))(KEY_ID)
+    foreign = {**actor_document(RSA_KEY.public_key()), "id": "https://elsewhere.example/users/alice"}
+    with pytest.raises(SignatureInvalid):
+        await KeyResolver(Documents({OWNER: foreign}))(KEY_ID)
+
+
+async def test_resolver_reads_multikeys_from_assertion_method() -> None:
+    ed_key = load_private_key(generate_ed25519_private_key_pem())
+    key_id = OWNER + "#ed25519-key"
+    actor = actor_document(RSA_KEY.public_key())
+    actor["assertionMethod"] = [
+        {
+            "id": key_id,
+            "type": "Multikey",
+            "controller": OWNER,
+            "publicKeyMultibase": public_key_to_multibase(ed_key.public_key()),  # type: ignore[arg-type]
+        }
+    ]
+    resolver = KeyResolver(Documents({OWNER: actor}))
+    record = await resolver(key_id)
+    assert record.public_key == ed_key.public_key()
+    headers = {"Content-Type": "application/activity+json"}
+    headers.update(
+        rfc9421.sign_request(
+            "POST",
+            INBOX,
+            headers,
+            BODY,
+            key_id=key_id,
+            private_key=ed_key,
+            created=int(NOW.timestamp()),  # type: ignore[arg-type]
+        )
+    )
+    assert (await verify_request("POST", INBOX, headers, BODY, resolver, now=NOW)).owner == OWNER
+
+
+async def test_resolver_caches_failures_briefly() -> None:
+    clock = Clock()
+    documents = Documents({})
+    resolver = KeyResolver(documents, negative_ttl=60, clock=clock)
+    for _ in range(3):
+        with pytest.raises(KeyUnavailable):
+            await resolver(KEY_ID)
+    assert documents.fetched == [KEY_ID]
+    clock.now += 61
+    documents.documents[OWNER] = actor_document(RSA_KEY.public_key())
+    assert (await resolver(KEY_ID)).owner == OWNER
+    assert documents.fetched == [KEY_ID, KEY_ID]
+
+
+async def test_resolver_refresh_refetches_at_most_once_per_interval() -> None:
+    clock = Clock()
+    documents = Documents({OWNER: actor_document(OTHER_RSA_KEY.public_key())})
+    resolver = KeyResolver(documents, min_refresh_interval=60, clock=clock)
+    await resolver(KEY_ID)
+    documents.documents[OWNER] = actor_document(RSA_KEY.public_key())  # the sender rotated its key
+    assert (await resolver(KEY_ID, refresh=True)).public_key == OTHER_RSA_KEY.public_key()  # too soon
+    clock.now += 61
+    signer = await verify_request("POST", INBOX, cavage_post(), BODY, resolver, now=NOW)
+    assert signer.owner == OWNER
+    assert documents.fetched == [KEY_ID, KEY_ID]
+
+
+async def test_resolver_uses_load_and_save_hooks() -> None:
+    saved: list[PublicKeyRecord] = []
+    stored = record_for(RSA_KEY)
+
+    async def load(key_id: str) -> PublicKeyRecord | None:
+        return stored if key_id == KEY_ID else None
+
+    async def save(record: PublicKeyRecord) -> None:
+        saved.append(record)
+
+    documents = Documents({"https://other.example/u": {**actor_document(RSA_KEY.public_key()), "id": "x"}})
+    resolver = KeyResolver(documents, load=load, save=save)
+    assert await resolver(KEY_ID) is stored
+    assert documents.fetched == []
+    documents.documents[OWNER] = actor_document(OTHER_RSA_KEY.public_key())
+    refreshed = await resolver(KEY_ID, refresh=True)
+    assert refreshed.public_key == OTHER_RSA_KEY.public_key()
+    assert saved == [refreshed]
