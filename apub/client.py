@@ -16,18 +16,20 @@ URL that is not the document's ``id`` (an upload, a redirect target: the CVE-202
 
 Speed: connections are kept alive and pooled per host name; a semaphore per host caps concurrent requests
 to any one remote (so a big fan-out does not hammer one server). Transport choice, measured with 1000 POSTs
-(1 KiB body, 202 reply) over 50 keep-alive servers on 127.0.0.1 ports, 64 in flight, Python 3.11, one core:
+(1 KiB body, 202 reply) over 50 keep-alive servers on 127.0.0.1 ports, 64 in flight, Python 3.11, a shared
+2-core machine (ranges over three runs each, cold and warm pools):
 
 =============================================  ==============
 transport                                      requests / s
 =============================================  ==============
-httpx default (httpcore pool)                  ~260
-httpx + httpx-aiohttp transport                ~3 700 - 4 200
-``FederationClient.post`` (aiohttp + guard)    ~2 700 - 3 000
+httpx default (httpcore pool)                  170 - 270
+httpx + ``httpx-aiohttp`` transport            2 100 - 4 200
+``FederationClient.post`` (aiohttp + guard)    1 850 - 2 500
 =============================================  ==============
 
-httpcore's pool degrades with concurrency (~1 100 req/s at 1 in flight, ~440 at 8, ~260 at 64), so the
-client uses ``httpx-aiohttp``; httpx still builds requests and runs ``httpx.Auth`` signing flows.
+httpcore's pool degrades as concurrency grows (~1 100 req/s with 1 in flight, ~440 with 8, ~250 with 64),
+so the client sends through ``httpx-aiohttp``; httpx still builds requests and runs ``httpx.Auth`` signing
+flows, so signers see the real URL and host name.
 """
 
 from __future__ import annotations

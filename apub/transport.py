@@ -96,8 +96,11 @@ def build_transport(
     """The guarded aiohttp-backed transport. The aiohttp session is created lazily, inside the event loop."""
 
     def make_session() -> aiohttp.ClientSession:
+        # No DNS cache: each new connection resolves once through the guard. Kept-alive connections make
+        # resolution rare anyway, and a cache would only keep answers past the moment they were checked.
         connector = aiohttp.TCPConnector(
             resolver=GuardedResolver(guard),
+            use_dns_cache=False,
             limit=max_connections,
             keepalive_timeout=keepalive_seconds,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Generator
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ from apub.errors import (
     TooManyRedirects,
     UnsafeAddress,
 )
+from apub.transport import read_capped_body
 
 if TYPE_CHECKING:
     from conftest import LocalServer, RecordedRequest, ServerFactory
@@ -469,3 +471,27 @@ async def test_connections_are_reused(client: FederationClient, local_server: Se
         await client.post(server.url("/inbox"), b"{}")
     assert len(server.requests) == 5
     assert server.connections == 1
+
+
+async def test_compression_bomb_is_never_expanded_in_memory() -> None:
+    """One 64 KiB wire chunk can inflate to 64 MiB; the decoder must stop at the cap, not after inflating."""
+    bomb = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)
+
+    class OneWireChunk(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield bomb
+
+    response = httpx.Response(
+        200,
+        headers={"content-encoding": "gzip"},
+        stream=OneWireChunk(),
+        request=httpx.Request("GET", "http://remote.example/bomb"),
+    )
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResponseTooLarge):
+            await read_capped_body(response, 1024 * 1024)
+        _, peak_bytes = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak_bytes < 8 * 1024 * 1024
