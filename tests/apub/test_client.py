@@ -341,12 +341,16 @@ async def test_per_host_concurrency_is_capped(local_server: ServerFactory) -> No
     server = await local_server()
     in_flight = 0
     most_in_flight = 0
+    pair_arrived = asyncio.Event()
 
     async def slow_ok(request: RecordedRequest, writer: asyncio.StreamWriter) -> bool:
         nonlocal in_flight, most_in_flight
         in_flight += 1
         most_in_flight = max(most_in_flight, in_flight)
-        await asyncio.sleep(0.02)
+        if in_flight == 2:
+            pair_arrived.set()
+        await pair_arrived.wait()  # the first request waits for a second one, which the cap must allow
+        await asyncio.sleep(0.02)  # gives a broken cap time to let a third one in
         in_flight -= 1
         writer.write(server.head(202, {"content-length": "0"}))
         await writer.drain()
@@ -355,6 +359,7 @@ async def test_per_host_concurrency_is_capped(local_server: ServerFactory) -> No
     server.routes["/inbox"] = slow_ok
     async with FederationClient(allow_private_addresses=LOOPBACK_ONLY, per_host_concurrency=2) as capped:
         responses = await asyncio.gather(*(capped.post(server.url("/inbox"), b"{}") for _ in range(8)))
+        assert capped._host_slots._slots == {}  # per-host entries live only while requests are in flight
     assert [response.status_code for response in responses] == [202] * 8
     assert most_in_flight == 2
 
