@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from support.databases import create_postgres_database, drop_postgres_database, sqlite_url
 
 from storage.db import Database
 from storage.migrate import migrate
+from support.databases import create_postgres_database, drop_postgres_database, sqlite_url
 
 pytest_plugins = ["peers.fedify"]
 

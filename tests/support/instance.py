@@ -126,14 +126,14 @@ class PleinProcess:
         )
 
     async def start(self, timeout: float = 30.0) -> None:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [str(PLEIN_BIN), "--config", str(self.config_path), "serve", *self.extra_args],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=self.folder,
-            env=_child_env(),
-        )
+        with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [str(PLEIN_BIN), "--config", str(self.config_path), "serve", *self.extra_args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.folder,
+                env=_child_env(),
+            )
         async with httpx.AsyncClient(timeout=2) as client:
             deadline = asyncio.get_running_loop().time() + timeout
             while asyncio.get_running_loop().time() < deadline:
