@@ -12,10 +12,14 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
+import clientapi.routes
 import outbox.routes
 import web.pages
 import webfinger.routes
-from plein import health
+from clientapi.cors import CorsMiddleware
+from apub.client import FederationClient
+from apub.httpsig.auth import SchemeMemory
+from plein import __version__, health
 from plein.errors import exception_handlers
 from plein.jobs import job_handlers
 from storage.accounts import ensure_instance_actor
@@ -33,7 +37,13 @@ logger = logging.getLogger("plein")
 
 def all_routes() -> list[BaseRoute]:
     """Every package's routes, in matching order."""
-    return [*health.routes, *webfinger.routes.routes, *outbox.routes.routes, *web.pages.routes]
+    return [
+        *health.routes,
+        *webfinger.routes.routes,
+        *outbox.routes.routes,
+        *clientapi.routes.routes,
+        *web.pages.routes,
+    ]
 
 
 async def build_context(settings: Settings) -> Context:
@@ -48,7 +58,16 @@ async def build_context(settings: Settings) -> Context:
     await migrate(db)
     async with db.transaction() as session:
         await ensure_instance_actor(session, LocalUrls(settings.base_url))
-    return Context(settings=settings, db=db, bus=EventBus())
+    limits = settings.limits
+    http = FederationClient(
+        allow_private_addresses=settings.federation.allow_private_addresses,
+        max_body_bytes=limits.fetch_max_bytes,
+        connect_timeout=limits.connect_timeout_seconds,
+        total_timeout=limits.fetch_timeout_seconds,
+        per_host_concurrency=limits.per_host_concurrency,
+        user_agent=f"Plein/{__version__} (+{settings.base_url})",
+    )
+    return Context(settings=settings, db=db, bus=EventBus(), http=http, scheme_memory=SchemeMemory())
 
 
 async def close_context(ctx: Context) -> None:
@@ -92,7 +111,7 @@ def create_app(settings: Settings, *, run_workers: bool | None = None) -> Starle
             await stop_workers(started)
             await close_context(ctx)
 
-    middleware: list[Middleware] = []
+    middleware: list[Middleware] = [Middleware(CorsMiddleware)]
     return Starlette(
         routes=all_routes(),
         middleware=middleware,

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from apub.errors import ApubError
+from clientapi.errors import ApiError
 
 logger = logging.getLogger("plein.http")
 
@@ -26,6 +27,11 @@ async def apub_error(request: Request, error: Exception) -> Response:
     return JSONResponse({"error": str(error) or type(error).__name__}, status_code=error.status_code)
 
 
+async def api_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ApiError)
+    return JSONResponse({"error": error.message}, status_code=error.status_code, headers=error.headers)
+
+
 async def unexpected(request: Request, error: Exception) -> Response:
     logger.exception("%s %s crashed", request.method, request.url.path)
     return JSONResponse({"error": "Internal server error"}, status_code=500)
@@ -33,4 +39,9 @@ async def unexpected(request: Request, error: Exception) -> Response:
 
 def exception_handlers() -> dict[type[Exception] | int, object]:
     """Handlers keyed by the error types every layer raises; a layer adds its own type here."""
-    return {HTTPException: http_exception, ApubError: apub_error, Exception: unexpected}
+    return {
+        HTTPException: http_exception,
+        ApubError: apub_error,
+        ApiError: api_error,
+        Exception: unexpected,
+    }

@@ -1,0 +1,1 @@
+"""Converters from stored rows to Mastodon API entities (plain dicts ready for JSON)."""

@@ -1,0 +1,193 @@
+"""Account, CredentialAccount, Relationship and Application entities."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from clientapi.entities.common import format_date, format_time, id_str, missing_image_url
+from storage.context import Context
+from storage.models import Account, OAuthApp, User
+from storage.relationships import RelationshipFacts
+
+_URL_PATTERN = re.compile(r"https?://[^\s<>\"']+")
+BOT_ACTOR_TYPES = frozenset({"Application", "Service"})
+ROLE_NAMES = {"user": "", "moderator": "Moderator", "admin": "Admin"}
+# Mastodon's permission bits for its built-in roles (administrator holds them all).
+ROLE_PERMISSIONS = {"user": "65536", "moderator": "1308", "admin": "1"}
+
+
+def acct_of(account: Account) -> str:
+    """`username` for a local account, `username@domain` for a remote one."""
+    return account.username if account.domain is None else f"{account.username}@{account.domain}"
+
+
+def plain_text_to_html(text: str) -> str:
+    """Escape plain text typed by a local user and make its bare URLs links (profile field values)."""
+    pieces: list[str] = []
+    position = 0
+    for match in _URL_PATTERN.finditer(text):
+        pieces.append(html.escape(text[position : match.start()]))
+        url = html.escape(match.group(0))
+        pieces.append(f'<a href="{url}" target="_blank" rel="nofollow noopener noreferrer me">{url}</a>')
+        position = match.end()
+    pieces.append(html.escape(text[position:]))
+    return "".join(pieces)
+
+
+def _fields(account: Account) -> list[dict[str, Any]]:
+    rendered = []
+    for field in account.fields or []:
+        if not isinstance(field, dict):
+            continue
+        name = str(field.get("name", ""))
+        value = str(field.get("value", ""))
+        rendered.append(
+            {
+                # Local values are stored as typed; remote ones arrive as sanitised HTML.
+                "name": html.escape(name) if account.domain is None else name,
+                "value": plain_text_to_html(value) if account.domain is None else value,
+                "verified_at": field.get("verified_at"),
+            }
+        )
+    return rendered
+
+
+def account_to_entity(account: Account, ctx: Context, *, moved_to: Account | None = None) -> dict[str, Any]:
+    """The Account entity: every field of Mastodon's schema, nullable ones included."""
+    avatar = account.avatar_url or missing_image_url(ctx, "avatars")
+    header = account.header_url or missing_image_url(ctx, "headers")
+    suspended = account.suspended_at is not None
+    return {
+        "id": str(account.id),
+        "username": account.username,
+        "acct": acct_of(account),
+        "url": account.url or account.uri,
+        "uri": account.uri,
+        "display_name": "" if suspended else account.display_name,
+        "note": "" if suspended else account.note,
+        "avatar": avatar,
+        "avatar_static": avatar,
+        "avatar_description": "",
+        "header": header,
+        "header_static": header,
+        "header_description": "",
+        "locked": account.locked,
+        "fields": [] if suspended else _fields(account),
+        "emojis": [],
+        "bot": account.bot or account.actor_type in BOT_ACTOR_TYPES,
+        "group": account.actor_type == "Group",
+        "discoverable": account.discoverable,
+        "indexable": account.indexable,
+        "noindex": not account.indexable,
+        "hide_collections": False,
+        "memorial": False,
+        "suspended": suspended,
+        "limited": account.silenced_at is not None,
+        "moved": account_to_entity(moved_to, ctx) if moved_to is not None else None,
+        "roles": [],
+        "show_featured": True,
+        "show_media": True,
+        "show_media_replies": True,
+        "feature_approval": None,
+        "created_at": format_time(_midnight(account)),
+        "last_status_at": format_date(account.last_status_at),
+        "statuses_count": account.statuses_count,
+        "followers_count": account.followers_count,
+        "following_count": account.following_count,
+    }
+
+
+def _midnight(account: Account) -> Any:
+    # Mastodon shows the creation day only (midnight UTC), so profiles do not leak the exact sign-up time.
+    return account.created_at.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def role_to_entity(user: User) -> dict[str, Any]:
+    """The Role entity of a local user (our three built-in roles)."""
+    return {
+        "id": {"user": "-99", "moderator": "2", "admin": "3"}.get(user.role, "-99"),
+        "name": ROLE_NAMES.get(user.role, ""),
+        "color": "",
+        "permissions": ROLE_PERMISSIONS.get(user.role, "0"),
+        "highlighted": user.role != "user",
+        "collection_limit": None,
+    }
+
+
+def credential_account_to_entity(
+    account: Account, user: User, ctx: Context, *, follow_requests_count: int
+) -> dict[str, Any]:
+    """The CredentialAccount entity (the caller's own account): the Account plus `source` and `role`."""
+    entity = account_to_entity(account, ctx)
+    entity["source"] = {
+        "privacy": user.default_visibility,
+        "sensitive": user.default_sensitive,
+        "language": user.default_language,
+        "note": account.note_source,
+        "fields": [
+            {
+                "name": str(field.get("name", "")),
+                "value": str(field.get("value", "")),
+                "verified_at": field.get("verified_at"),
+            }
+            for field in account.fields or []
+            if isinstance(field, dict)
+        ],
+        "follow_requests_count": follow_requests_count,
+        "discoverable": account.discoverable,
+        "indexable": account.indexable,
+        "hide_collections": False,
+        "attribution_domains": [],
+        "quote_policy": None,
+    }
+    entity["role"] = role_to_entity(user)
+    return entity
+
+
+def relationship_to_entity(target_id: int, facts: RelationshipFacts) -> dict[str, Any]:
+    """The Relationship entity between the caller and account `target_id`."""
+    return {
+        "id": str(target_id),
+        "following": facts.following,
+        "showing_reblogs": facts.showing_reblogs,
+        "notifying": facts.notifying,
+        "languages": None,
+        "followed_by": facts.followed_by,
+        "blocking": facts.blocking,
+        "blocked_by": facts.blocked_by,
+        "muting": facts.muting,
+        "muting_notifications": facts.muting_notifications,
+        "muting_expires_at": None,
+        "requested": facts.requested,
+        "requested_by": facts.requested_by,
+        "domain_blocking": False,
+        "endorsed": False,
+        "note": "",
+    }
+
+
+def application_to_entity(app: OAuthApp, *, client_secret: str | None = None) -> dict[str, Any]:
+    """The Application entity; with `client_secret` (only right after registration) the
+    CredentialApplication, which also carries the client credentials."""
+    redirect_uris = [str(uri) for uri in app.redirect_uris or []]
+    entity: dict[str, Any] = {
+        "id": id_str(app.id),
+        "name": app.name,
+        "website": app.website or None,
+        "scopes": app.scopes.split(),
+        "redirect_uri": "\n".join(redirect_uris),
+        "redirect_uris": redirect_uris,
+        "vapid_key": "",
+    }
+    if client_secret is not None:
+        entity["client_id"] = app.client_id
+        entity["client_secret"] = client_secret
+        entity["client_secret_expires_at"] = 0
+    return entity
+
+
+def status_application(app: OAuthApp | None) -> dict[str, Any] | None:
+    """The short `application` object a status shows ({name, website}), or None."""
+    return {"name": app.name, "website": app.website or None} if app is not None else None

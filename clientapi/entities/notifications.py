@@ -1,0 +1,109 @@
+"""Notification, Marker, StatusEdit and StatusSource entities."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clientapi.entities.accounts import account_to_entity
+from clientapi.entities.common import format_time
+from clientapi.entities.statuses import statuses_to_entities
+from storage.context import Context
+from storage.models import Account, Marker, Notification, Status, StatusEdit
+
+# Types whose notification carries the status it is about.
+STATUS_NOTIFICATION_TYPES = frozenset({"mention", "status", "reblog", "favourite", "poll", "update"})
+
+
+async def notifications_to_entities(
+    session: AsyncSession, ctx: Context, notifications: Sequence[Notification], viewer_id: int
+) -> list[dict[str, Any]]:
+    """Notification entities for a page, in a fixed number of queries; one whose account or status can no
+    longer be shown is left out."""
+    if not notifications:
+        return []
+    account_ids = {notification.from_account_id for notification in notifications}
+    accounts = {
+        account.id: account_to_entity(account, ctx)
+        for account in (await session.execute(select(Account).where(Account.id.in_(account_ids)))).scalars()
+    }
+    status_ids = {n.status_id for n in notifications if n.status_id is not None}
+    statuses: dict[str, dict[str, Any]] = {}
+    if status_ids:
+        rows = (await session.execute(select(Status).where(Status.id.in_(status_ids)))).scalars().all()
+        statuses = {
+            entity["id"]: entity for entity in await statuses_to_entities(session, ctx, rows, viewer_id)
+        }
+    entities = []
+    for notification in notifications:
+        account = accounts.get(notification.from_account_id)
+        status = statuses.get(str(notification.status_id)) if notification.status_id is not None else None
+        if account is None:
+            continue
+        if notification.notification_type in STATUS_NOTIFICATION_TYPES and status is None:
+            continue
+        entities.append(
+            {
+                "id": str(notification.id),
+                "type": notification.notification_type,
+                "group_key": f"ungrouped-{notification.id}",
+                "created_at": format_time(notification.created_at),
+                "account": account,
+                "status": status,
+                "report": None,
+                "event": None,
+                "moderation_warning": None,
+                "collection": None,
+                "fallback": None,
+            }
+        )
+    return entities
+
+
+def marker_to_entity(marker: Marker) -> dict[str, Any]:
+    """The Marker entity (one timeline's read position)."""
+    return {
+        "last_read_id": marker.last_read_id,
+        "version": marker.version,
+        "updated_at": format_time(marker.updated_at),
+    }
+
+
+def status_source_to_entity(status: Status) -> dict[str, Any]:
+    """The StatusSource entity: the plain text a local status was typed as."""
+    return {"id": str(status.id), "text": status.text, "spoiler_text": status.spoiler_text}
+
+
+def status_edits_to_entities(
+    status: Status, edits: Sequence[StatusEdit], account: dict[str, Any], media: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The StatusEdit history, oldest first, ending with the current revision (added when the stored
+    revisions do not already end with it). Past revisions' media are not kept, so only the current one
+    lists media."""
+
+    def revision(
+        content: str, spoiler_text: str, sensitive: bool, created_at: Any, with_media: bool
+    ) -> dict[str, Any]:
+        return {
+            "content": content,
+            "spoiler_text": spoiler_text,
+            "sensitive": sensitive,
+            "created_at": format_time(created_at),
+            "account": account,
+            "poll": None,
+            "quote": None,
+            "media_attachments": media if with_media else [],
+            "emojis": [],
+        }
+
+    revisions = [revision(e.content, e.spoiler_text, e.sensitive, e.created_at, False) for e in edits]
+    current = (status.content, status.spoiler_text, status.sensitive)
+    last = (edits[-1].content, edits[-1].spoiler_text, edits[-1].sensitive) if edits else None
+    if last == current:
+        revisions[-1]["media_attachments"] = media
+    else:
+        revisions.append(revision(*current, status.edited_at or status.created_at, True))
+    return revisions

@@ -1,0 +1,234 @@
+"""The Status entity, rendered a page at a time.
+
+`statuses_to_entities` loads everything a page of statuses needs — boosted originals, authors, mentions,
+hashtags, media, applications and the viewer's favourites/boosts/bookmarks/pins — in a fixed number of
+queries whatever the page size (no query per status), then renders every field of the OpenAPI Status
+schema, nullable ones included.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clientapi.entities.accounts import account_to_entity, acct_of
+from clientapi.entities.common import format_optional_time, format_time, id_str
+from clientapi.entities.media import media_to_entity, status_tag_to_entity
+from storage.context import Context
+from storage.models import (
+    Account,
+    Bookmark,
+    Favourite,
+    MediaAttachment,
+    Mention,
+    OAuthApp,
+    Status,
+    StatusPin,
+    StatusTag,
+    Tag,
+)
+from storage.urls import LocalUrls
+
+
+@dataclass
+class _Loaded:
+    """What a batch of statuses refers to, keyed by id."""
+
+    statuses: dict[int, Status]
+    accounts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    mentions: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    tags: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    media: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    apps: dict[int, dict[str, Any]] = field(default_factory=dict)
+    flags: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+
+async def _load_accounts(
+    session: AsyncSession, ctx: Context, account_ids: set[int]
+) -> dict[int, dict[str, Any]]:
+    if not account_ids:
+        return {}
+    accounts = {
+        row.id: row
+        for row in (await session.execute(select(Account).where(Account.id.in_(account_ids)))).scalars()
+    }
+    moved_ids = {a.moved_to_account_id for a in accounts.values() if a.moved_to_account_id} - set(accounts)
+    if moved_ids:
+        moved = await session.execute(select(Account).where(Account.id.in_(moved_ids)))
+        accounts.update({row.id: row for row in moved.scalars()})
+    return {
+        account_id: account_to_entity(
+            account,
+            ctx,
+            moved_to=accounts.get(account.moved_to_account_id) if account.moved_to_account_id else None,
+        )
+        for account_id, account in accounts.items()
+    }
+
+
+def _mention_to_entity(account: Account) -> dict[str, Any]:
+    return {
+        "id": str(account.id),
+        "username": account.username,
+        "url": account.url or account.uri,
+        "acct": acct_of(account),
+    }
+
+
+async def _load_viewer_flags(
+    session: AsyncSession, viewer_id: int, status_ids: list[int]
+) -> dict[str, set[int]]:
+    # One round trip for all four per-viewer facts.
+    statement = union_all(
+        select(Favourite.status_id, literal("favourited")).where(
+            Favourite.account_id == viewer_id, Favourite.status_id.in_(status_ids)
+        ),
+        select(Status.reblog_of_id, literal("reblogged")).where(
+            Status.account_id == viewer_id, Status.reblog_of_id.in_(status_ids), Status.deleted_at.is_(None)
+        ),
+        select(Bookmark.status_id, literal("bookmarked")).where(
+            Bookmark.account_id == viewer_id, Bookmark.status_id.in_(status_ids)
+        ),
+        select(StatusPin.status_id, literal("pinned")).where(
+            StatusPin.account_id == viewer_id, StatusPin.status_id.in_(status_ids)
+        ),
+    )
+    flags: dict[str, set[int]] = defaultdict(set)
+    for status_id, flag in (await session.execute(statement)).all():
+        flags[flag].add(status_id)
+    return flags
+
+
+async def _load(
+    session: AsyncSession, ctx: Context, statuses: Sequence[Status], viewer_id: int | None
+) -> _Loaded:
+    by_id = {status.id: status for status in statuses}
+    originals = {s.reblog_of_id for s in statuses if s.reblog_of_id is not None} - set(by_id)
+    if originals:
+        rows = await session.execute(select(Status).where(Status.id.in_(originals)))
+        by_id.update({status.id: status for status in rows.scalars()})
+    loaded = _Loaded(statuses=by_id)
+    status_ids = list(by_id)
+    content_ids = [
+        s.id for s in by_id.values() if s.reblog_of_id is None
+    ]  # boosts carry no content of their own
+    if content_ids:
+        mention_rows = await session.execute(
+            select(Mention.status_id, Account)
+            .join(Account, Account.id == Mention.account_id)
+            .where(Mention.status_id.in_(content_ids))
+            .order_by(Mention.id)
+        )
+        for status_id, account in mention_rows.all():
+            loaded.mentions[status_id].append(_mention_to_entity(account))
+        tag_rows = await session.execute(
+            select(StatusTag.status_id, Tag.name)
+            .join(Tag, Tag.id == StatusTag.tag_id)
+            .where(StatusTag.status_id.in_(content_ids))
+            .order_by(Tag.name)
+        )
+        for status_id, name in tag_rows.all():
+            loaded.tags[status_id].append(name)
+        media_rows = await session.execute(
+            select(MediaAttachment)
+            .where(MediaAttachment.status_id.in_(content_ids))
+            .order_by(MediaAttachment.id)
+        )
+        for media in media_rows.scalars():
+            loaded.media[media.status_id].append(media_to_entity(ctx, media))  # type: ignore[index]
+    app_ids = {s.application_id for s in by_id.values() if s.application_id is not None}
+    if app_ids:
+        app_rows = await session.execute(
+            select(OAuthApp.id, OAuthApp.name, OAuthApp.website).where(OAuthApp.id.in_(app_ids))
+        )
+        loaded.apps = {
+            app_id: {"name": name, "website": website or None} for app_id, name, website in app_rows.all()
+        }
+    loaded.accounts = await _load_accounts(session, ctx, {s.account_id for s in by_id.values()})
+    if viewer_id is not None:
+        loaded.flags = await _load_viewer_flags(session, viewer_id, status_ids)
+    return loaded
+
+
+def _render(status: Status, loaded: _Loaded, urls: LocalUrls, viewer_id: int | None) -> dict[str, Any] | None:
+    account = loaded.accounts.get(status.account_id)
+    if account is None:
+        return None
+    reblog: dict[str, Any] | None = None
+    if status.reblog_of_id is not None:
+        original = loaded.statuses.get(status.reblog_of_id)
+        reblog = _render(original, loaded, urls, viewer_id) if original is not None else None
+        if reblog is None:
+            return None  # a boost of something gone shows nothing
+    flags = loaded.flags
+
+    def viewer_flag(name: str) -> bool | None:
+        return status.id in flags[name] if viewer_id is not None else None
+
+    return {
+        "id": str(status.id),
+        "uri": status.uri,
+        "url": status.url or status.uri,
+        "account": account,
+        "in_reply_to_id": id_str(status.in_reply_to_id),
+        "in_reply_to_account_id": id_str(status.in_reply_to_account_id),
+        "reblog": reblog,
+        "content": "" if reblog else status.content,
+        "text": None,
+        "created_at": format_time(status.created_at),
+        "edited_at": format_optional_time(status.edited_at),
+        "emojis": [],
+        "replies_count": status.replies_count,
+        "reblogs_count": status.reblogs_count,
+        "favourites_count": status.favourites_count,
+        "quotes_count": 0,
+        "reblogged": viewer_flag("reblogged"),
+        "favourited": viewer_flag("favourited"),
+        "bookmarked": viewer_flag("bookmarked"),
+        "muted": False if viewer_id is not None else None,
+        "pinned": viewer_flag("pinned") if status.account_id == viewer_id else None,
+        "sensitive": status.sensitive,
+        "spoiler_text": "" if reblog else status.spoiler_text,
+        "visibility": status.visibility,
+        "language": status.language,
+        "media_attachments": [] if reblog else loaded.media.get(status.id, []),
+        "mentions": [] if reblog else loaded.mentions.get(status.id, []),
+        "tags": []
+        if reblog
+        else [status_tag_to_entity(urls, name) for name in loaded.tags.get(status.id, [])],
+        "card": None,
+        "poll": None,
+        "application": loaded.apps.get(status.application_id) if status.application_id else None,
+        "filtered": [] if viewer_id is not None else None,
+        "quote": None,
+        "quote_approval": None,
+        "tagged_collections": [],
+    }
+
+
+async def statuses_to_entities(
+    session: AsyncSession, ctx: Context, statuses: Sequence[Status], viewer_id: int | None
+) -> list[dict[str, Any]]:
+    """Status entities for `statuses`, in their order, as `viewer_id` (None: anonymous) sees them.
+    A status whose author (or boosted original) cannot be loaded is left out."""
+    if not statuses:
+        return []
+    loaded = await _load(session, ctx, statuses, viewer_id)
+    urls = LocalUrls(ctx.base_url)
+    rendered = (_render(status, loaded, urls, viewer_id) for status in statuses)
+    return [entity for entity in rendered if entity is not None]
+
+
+async def status_to_entity(
+    session: AsyncSession, ctx: Context, status: Status, viewer_id: int | None
+) -> dict[str, Any]:
+    """One Status entity (see `statuses_to_entities`)."""
+    entities = await statuses_to_entities(session, ctx, [status], viewer_id)
+    if not entities:
+        raise LookupError(f"status {status.id} cannot be rendered (its author or original is gone)")
+    return entities[0]

@@ -1,0 +1,296 @@
+"""Request parameters as Mastodon clients send them: query string, urlencoded or multipart form, or JSON,
+merged into one nested mapping (body over query), with Rails bracket names unfolded:
+
+    media_ids[]=1&media_ids[]=2            → {"media_ids": ["1", "2"]}
+    source[privacy]=private                → {"source": {"privacy": "private"}}
+    fields_attributes[0][name]=Site        → {"fields_attributes": {"0": {"name": "Site"}}}
+    fields_attributes[][name]=a&...[][value]=b → {"fields_attributes": [{"name": "a", "value": "b"}]}
+
+The typed getters raise `Unprocessable` (422) with a message naming the parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from clientapi.errors import ApiError, Unprocessable
+
+TRUE_WORDS = frozenset({"true", "1", "t", "on", "yes", "y"})
+FALSE_WORDS = frozenset({"false", "0", "f", "off", "no", "n", ""})
+_BRACKET_PART = re.compile(r"\[([^\[\]]*)\]")
+_STATE_KEY = "clientapi.params"
+MAX_UPLOAD_BYTES = 40 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file from a multipart body, read into memory."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+class Params:
+    """The merged parameters of one request, with typed getters."""
+
+    def __init__(self, values: dict[str, Any] | None = None) -> None:
+        self.values: dict[str, Any] = values or {}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.values
+
+    def __repr__(self) -> str:
+        return f"Params({self.values!r})"
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The raw value (string, list, dict, number, bool or UploadedFile) or `default`."""
+        return self.values.get(name, default)
+
+    def get_str(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+        """A string parameter; numbers from JSON are accepted as their text."""
+        value = self.values.get(name)
+        if value is None:
+            if required:
+                raise Unprocessable(f"Validation failed: {name} is missing")
+            return default
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str | int | float):
+            return str(value)
+        raise Unprocessable(f"Validation failed: {name} must be a string")
+
+    def require_str(self, name: str) -> str:
+        """A string parameter that must be present and not empty."""
+        value = self.get_str(name, required=True)
+        if not value:
+            raise Unprocessable(f"Validation failed: {name} can't be blank")
+        return value
+
+    def get_int(
+        self,
+        name: str,
+        default: int | None = None,
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        clamp: bool = False,
+    ) -> int | None:
+        """An integer parameter; out of `minimum`..`maximum` it is clamped (`clamp`) or refused."""
+        value = self.values.get(name)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            raise Unprocessable(f"Validation failed: {name} must be an integer")
+        try:
+            number = int(value) if isinstance(value, int | str) else None
+        except ValueError:
+            number = None
+        if number is None:
+            raise Unprocessable(f"Validation failed: {name} must be an integer")
+        if minimum is not None and number < minimum:
+            if not clamp:
+                raise Unprocessable(f"Validation failed: {name} must be at least {minimum}")
+            number = minimum
+        if maximum is not None and number > maximum:
+            if not clamp:
+                raise Unprocessable(f"Validation failed: {name} must be at most {maximum}")
+            number = maximum
+        return number
+
+    def get_id(self, name: str) -> int | None:
+        """An id parameter (ids travel as strings); None when absent."""
+        value = self.values.get(name)
+        if value is None or value == "":
+            return None
+        return parse_id(value, name)
+
+    def get_bool(self, name: str, default: bool | None = None) -> bool | None:
+        """A boolean: true/1/t/on/yes or false/0/f/off/no, any case; JSON booleans as they are."""
+        value = self.values.get(name)
+        if value is None:
+            return default
+        return to_bool(value, name)
+
+    def get_list(self, name: str) -> list[Any]:
+        """A list parameter (`name[]=a&name[]=b`, a JSON array, or one bare value); [] when absent."""
+        value = self.values.get(name)
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return value
+        if isinstance(value, dict):
+            # {"0": ..., "1": ...} from indexed brackets: keep the indices' order.
+            return [value[key] for key in sorted(value, key=_index_order)]
+        return [value]
+
+    def get_str_list(self, name: str) -> list[str]:
+        """A list of strings (numbers accepted as their text)."""
+        items = []
+        for item in self.get_list(name):
+            if isinstance(item, bool) or not isinstance(item, str | int | float):
+                raise Unprocessable(f"Validation failed: {name} must be a list of strings")
+            items.append(str(item))
+        return items
+
+    def get_dict(self, name: str) -> dict[str, Any]:
+        """A nested mapping (`name[key]=value` or a JSON object); {} when absent."""
+        value = self.values.get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise Unprocessable(f"Validation failed: {name} must be an object")
+        return value
+
+    def get_file(self, name: str) -> UploadedFile | None:
+        """An uploaded file from a multipart body."""
+        value = self.values.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, UploadedFile):
+            raise Unprocessable(f"Validation failed: {name} must be a file")
+        return value
+
+    def nested(self, name: str) -> Params:
+        """The sub-mapping `name[...]` as its own Params."""
+        return Params(self.get_dict(name))
+
+
+def to_bool(value: Any, name: str = "value") -> bool:
+    """Read a boolean the way Rails does, refusing words that are neither true nor false."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+    raise Unprocessable(f"Validation failed: {name} must be a boolean")
+
+
+def parse_id(value: Any, name: str = "id") -> int:
+    """A database id from its string (or JSON number) form; 422 when it is not a number."""
+    if isinstance(value, bool):
+        raise Unprocessable(f"Validation failed: {name} must be an id")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        return int(value)
+    raise Unprocessable(f"Validation failed: {name} must be an id")
+
+
+def _index_order(key: str) -> tuple[int, str]:
+    return (int(key), "") if key.isdigit() else (1 << 62, key)
+
+
+def split_bracket_name(name: str) -> list[str]:
+    """`a[b][]` → ["a", "b", ""]; a name without brackets is one part."""
+    start = name.find("[")
+    if start <= 0 or not name.endswith("]"):
+        return [name]
+    rest = name[start:]
+    parts = _BRACKET_PART.findall(rest)
+    if "".join(f"[{part}]" for part in parts) != rest:
+        return [name]  # malformed brackets: keep the name whole
+    return [name[:start], *parts]
+
+
+def _assign(target: dict[str, Any], parts: list[str], value: Any) -> None:
+    head, rest = parts[0], parts[1:]
+    if not rest:
+        target[head] = value
+        return
+    if rest[0] == "":
+        items = target.get(head)
+        if not isinstance(items, list):
+            items = []
+            target[head] = items
+        tail = rest[1:]
+        if not tail:
+            items.append(value)
+            return
+        # `a[][name]=x&a[][value]=y`: start a new element when the last one already has this key (Rails).
+        if not items or not isinstance(items[-1], dict) or tail[0] in items[-1]:
+            items.append({})
+        _assign(items[-1], tail, value)
+        return
+    child = target.get(head)
+    if not isinstance(child, dict):
+        child = {}
+        target[head] = child
+    _assign(child, rest, value)
+
+
+def unfold_pairs(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """Build the nested mapping from (name, value) pairs with Rails bracket names."""
+    unfolded: dict[str, Any] = {}
+    for name, value in pairs:
+        _assign(unfolded, split_bracket_name(name), value)
+    return unfolded
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+async def _body_values(request: Request) -> dict[str, Any]:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return {}
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        body = await request.body()
+        if not body.strip():
+            return {}
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise Unprocessable("The request body is not valid JSON") from error
+        if not isinstance(document, dict):
+            raise Unprocessable("The JSON body must be an object")
+        # JSON may still use bracket names ("media_ids[]": [...]); unfold the top level.
+        return unfold_pairs(
+            (name[:-2] if name.endswith("[]") and isinstance(value, list) else name, value)
+            for name, value in document.items()
+        )
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        async with request.form() as form:
+            # Files are read now so the spooled temporary files are closed before the handler runs.
+            pairs = [(name, await _read_upload(value)) for name, value in form.multi_items()]
+        return unfold_pairs(pairs)
+    return {}
+
+
+async def _read_upload(value: str | UploadFile) -> str | UploadedFile:
+    if isinstance(value, str):
+        return value
+    data = await value.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ApiError(413, f"{value.filename or 'the file'} is too large")
+    return UploadedFile(filename=value.filename or "", content_type=value.content_type or "", data=data)
+
+
+async def read_params(request: Request) -> Params:
+    """Every parameter of the request (query, then body over it), read once and kept on the request."""
+    cached = request.scope.get(_STATE_KEY)
+    if cached is not None:
+        return cached
+    query = unfold_pairs(request.query_params.multi_items())
+    params = Params(_merge(query, await _body_values(request)))
+    request.scope[_STATE_KEY] = params
+    return params

@@ -1,0 +1,303 @@
+"""`/api/v1/statuses`: post, read, edit and delete statuses, their thread, and the caller's interactions
+(favourite, boost, bookmark). Writes go through `outbox.actions`; bookmarks are private and written here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from clientapi.auth import optional_auth, require_auth, viewer_account
+from clientapi.entities.accounts import account_to_entity
+from clientapi.entities.media import media_to_entity
+from clientapi.entities.notifications import status_edits_to_entities, status_source_to_entity
+from clientapi.entities.statuses import status_to_entity, statuses_to_entities
+from clientapi.errors import NotFound, Unprocessable
+from clientapi.pagination import Page, apply_page, in_display_order, link_headers
+from clientapi.params import Params, parse_id, read_params
+from clientapi.responses import api_response
+from outbox import actions
+from storage.context import Context
+from storage.models import Account, Favourite, MediaAttachment, Status, StatusEdit
+from storage.statuses import can_see, status_by_id
+from storage.timelines import (
+    add_bookmark,
+    ancestor_statuses,
+    descendant_statuses,
+    favourited_by_query,
+    reblogged_by_query,
+    remove_bookmark,
+)
+
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def _ctx(request: Request) -> Context:
+    return request.state.ctx  # type: ignore[no-any-return]
+
+
+def _status_id(request: Request) -> int:
+    try:
+        return parse_id(request.path_params["status_id"], "id")
+    except Unprocessable as error:
+        raise NotFound() from error
+
+
+async def _visible_status(session: AsyncSession, status_id: int, viewer_id: int | None) -> Status:
+    """The status if the viewer may see it; 404 otherwise (never 403: existence is not revealed)."""
+    status = await status_by_id(session, status_id)
+    if status is None or not await can_see(session, viewer_id, status):
+        raise NotFound()
+    return status
+
+
+async def _render(ctx: Context, status: Status, viewer_id: int | None) -> dict[str, Any]:
+    async with ctx.db.read() as session:
+        return await status_to_entity(session, ctx, status, viewer_id)
+
+
+def _media_ids(params: Params) -> list[int]:
+    return [parse_id(value, "media_ids") for value in params.get_str_list("media_ids")]
+
+
+def _visibility(params: Params, default: str) -> str:
+    visibility = params.get_str("visibility") or default
+    if visibility not in VISIBILITIES:
+        raise Unprocessable(f"Validation failed: visibility must be one of {', '.join(VISIBILITIES)}")
+    return visibility
+
+
+async def create_status(request: Request) -> Response:
+    auth = await require_auth(request, "write:statuses")
+    assert auth.account is not None and auth.user is not None
+    params = await read_params(request)
+    key = request.headers.get("idempotency-key") or None
+    if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
+        raise Unprocessable("Validation failed: Idempotency-Key is too long")
+    if params.get("poll") or params.get("scheduled_at"):
+        raise Unprocessable("Validation failed: polls and scheduled statuses are not supported")
+    status = await actions.post_status(
+        _ctx(request),
+        auth.account,
+        text=params.get_str("status") or "",
+        visibility=_visibility(params, auth.user.default_visibility),
+        spoiler_text=params.get_str("spoiler_text") or "",
+        sensitive=bool(params.get_bool("sensitive", auth.user.default_sensitive)),
+        language=params.get_str("language") or auth.user.default_language,
+        in_reply_to_id=params.get_id("in_reply_to_id"),
+        media_ids=_media_ids(params),
+        application_id=auth.app.id if auth.app else None,
+        idempotency_key=key,
+    )
+    return api_response(await _render(_ctx(request), status, auth.account.id))
+
+
+async def get_status(request: Request) -> Response:
+    viewer = viewer_account(await optional_auth(request, "read:statuses"))
+    viewer_id = viewer.id if viewer else None
+    ctx = _ctx(request)
+    async with ctx.db.read() as session:
+        status = await _visible_status(session, _status_id(request), viewer_id)
+        return api_response(await status_to_entity(session, ctx, status, viewer_id))
+
+
+async def delete_status(request: Request) -> Response:
+    auth = await require_auth(request, "write:statuses")
+    assert auth.account is not None
+    ctx = _ctx(request)
+    async with ctx.db.read() as session:
+        status = await _visible_status(session, _status_id(request), auth.account.id)
+        entity = await status_to_entity(session, ctx, status, auth.account.id)
+    deleted = await actions.delete_status(ctx, auth.account, status.id)
+    # The source comes back so the client can offer "delete and redraft".
+    entity["text"] = deleted.text
+    return api_response(entity)
+
+
+async def edit_status(request: Request) -> Response:
+    auth = await require_auth(request, "write:statuses")
+    assert auth.account is not None
+    params = await read_params(request)
+    ctx = _ctx(request)
+    async with ctx.db.read() as session:
+        current = await _visible_status(session, _status_id(request), auth.account.id)
+    status = await actions.edit_status(
+        ctx,
+        auth.account,
+        current.id,
+        text=params.get_str("status") or "",
+        spoiler_text=params.get_str("spoiler_text") or "",
+        sensitive=bool(params.get_bool("sensitive", False)),
+        language=params.get_str("language"),
+        media_ids=_media_ids(params) if "media_ids" in params else await _current_media(ctx, current.id),
+    )
+    return api_response(await _render(ctx, status, auth.account.id))
+
+
+async def _current_media(ctx: Context, status_id: int) -> list[int]:
+    async with ctx.db.read() as session:
+        rows = await session.execute(
+            select(MediaAttachment.id)
+            .where(MediaAttachment.status_id == status_id)
+            .order_by(MediaAttachment.id)
+        )
+        return list(rows.scalars())
+
+
+async def status_context(request: Request) -> Response:
+    viewer = viewer_account(await optional_auth(request, "read:statuses"))
+    viewer_id = viewer.id if viewer else None
+    ctx = _ctx(request)
+    async with ctx.db.read() as session:
+        status = await _visible_status(session, _status_id(request), viewer_id)
+        ancestors = await ancestor_statuses(session, status, viewer_id)
+        descendants = await descendant_statuses(session, status, viewer_id)
+        rendered = await statuses_to_entities(session, ctx, [*ancestors, *descendants], viewer_id)
+    by_id = {entity["id"]: entity for entity in rendered}
+    return api_response(
+        {
+            "ancestors": [by_id[str(s.id)] for s in ancestors if str(s.id) in by_id],
+            "descendants": [by_id[str(s.id)] for s in descendants if str(s.id) in by_id],
+        }
+    )
+
+
+async def _interact(request: Request, scope: str, act: Any) -> Response:
+    """Run an action on a status the caller can see, then answer with the status as it now is."""
+    auth = await require_auth(request, scope)
+    assert auth.account is not None
+    ctx = _ctx(request)
+    async with ctx.db.read() as session:
+        status = await _visible_status(session, _status_id(request), auth.account.id)
+    shown = await act(ctx, auth.account, status)
+    return api_response(await _render(ctx, shown or status, auth.account.id))
+
+
+async def favourite(request: Request) -> Response:
+    async def act(ctx: Context, account: Account, status: Status) -> None:
+        await actions.favourite(ctx, account, status.id)
+
+    return await _interact(request, "write:favourites", act)
+
+
+async def unfavourite(request: Request) -> Response:
+    async def act(ctx: Context, account: Account, status: Status) -> None:
+        await actions.unfavourite(ctx, account, status.id)
+
+    return await _interact(request, "write:favourites", act)
+
+
+async def reblog(request: Request) -> Response:
+    async def act(ctx: Context, account: Account, status: Status) -> Status:
+        return await actions.reblog(ctx, account, status.id)  # the boost itself, wrapping the original
+
+    return await _interact(request, "write:statuses", act)
+
+
+async def unreblog(request: Request) -> Response:
+    async def act(ctx: Context, account: Account, status: Status) -> None:
+        await actions.unreblog(ctx, account, status.id)
+
+    return await _interact(request, "write:statuses", act)
+
+
+async def bookmark(request: Request) -> Response:
+    async def act(ctx: Context, account: Account, status: Status) -> None:
+        async with ctx.db.transaction() as session:
+            await add_bookmark(session, account.id, status.reblog_of_id or status.id)
+
+    return await _interact(request, "write:bookmarks", act)
+
+
+async def unbookmark(request: Request) -> Response:
+    async def act(ctx: Context, account: Account, status: Status) -> None:
+        async with ctx.db.transaction() as session:
+            await remove_bookmark(session, account.id, status.reblog_of_id or status.id)
+
+    return await _interact(request, "write:bookmarks", act)
+
+
+async def status_history(request: Request) -> Response:
+    viewer = viewer_account(await optional_auth(request, "read:statuses"))
+    viewer_id = viewer.id if viewer else None
+    ctx = _ctx(request)
+    async with ctx.db.read() as session:
+        status = await _visible_status(session, _status_id(request), viewer_id)
+        author = await session.get(Account, status.account_id)
+        assert author is not None
+        edits = (
+            await session.execute(
+                select(StatusEdit).where(StatusEdit.status_id == status.id).order_by(StatusEdit.id)
+            )
+        ).scalars()
+        media = (
+            await session.execute(
+                select(MediaAttachment)
+                .where(MediaAttachment.status_id == status.id)
+                .order_by(MediaAttachment.id)
+            )
+        ).scalars()
+        history = status_edits_to_entities(
+            status,
+            list(edits),
+            account_to_entity(author, ctx),
+            [media_to_entity(ctx, item) for item in media],
+        )
+    return api_response(history)
+
+
+async def status_source(request: Request) -> Response:
+    auth = await require_auth(request, "read:statuses")
+    assert auth.account is not None
+    async with _ctx(request).db.read() as session:
+        status = await _visible_status(session, _status_id(request), auth.account.id)
+    if status.account_id != auth.account.id:
+        raise NotFound()
+    return api_response(status_source_to_entity(status))
+
+
+async def _accounts_page(request: Request, query_of: Any, page_column: Any) -> Response:
+    viewer = viewer_account(await optional_auth(request, "read:accounts"))
+    viewer_id = viewer.id if viewer else None
+    ctx = _ctx(request)
+    page = Page.from_params(await read_params(request), max_limit=80)
+    async with ctx.db.read() as session:
+        status = await _visible_status(session, _status_id(request), viewer_id)
+        rows = (await session.execute(apply_page(query_of(status.id), page_column, page))).all()
+    rows = in_display_order(rows, page)
+    return api_response(
+        [account_to_entity(account, ctx) for _, account in rows],
+        headers=link_headers(request, [row_id for row_id, _ in rows]),
+    )
+
+
+async def favourited_by(request: Request) -> Response:
+    return await _accounts_page(request, favourited_by_query, Favourite.id)
+
+
+async def reblogged_by(request: Request) -> Response:
+    return await _accounts_page(request, reblogged_by_query, Status.id)
+
+
+routes = [
+    Route("/api/v1/statuses", create_status, methods=["POST"]),
+    Route("/api/v1/statuses/{status_id}", get_status, methods=["GET"]),
+    Route("/api/v1/statuses/{status_id}", delete_status, methods=["DELETE"]),
+    Route("/api/v1/statuses/{status_id}", edit_status, methods=["PUT"]),
+    Route("/api/v1/statuses/{status_id}/context", status_context, methods=["GET"]),
+    Route("/api/v1/statuses/{status_id}/favourite", favourite, methods=["POST"]),
+    Route("/api/v1/statuses/{status_id}/unfavourite", unfavourite, methods=["POST"]),
+    Route("/api/v1/statuses/{status_id}/reblog", reblog, methods=["POST"]),
+    Route("/api/v1/statuses/{status_id}/unreblog", unreblog, methods=["POST"]),
+    Route("/api/v1/statuses/{status_id}/bookmark", bookmark, methods=["POST"]),
+    Route("/api/v1/statuses/{status_id}/unbookmark", unbookmark, methods=["POST"]),
+    Route("/api/v1/statuses/{status_id}/history", status_history, methods=["GET"]),
+    Route("/api/v1/statuses/{status_id}/source", status_source, methods=["GET"]),
+    Route("/api/v1/statuses/{status_id}/favourited_by", favourited_by, methods=["GET"]),
+    Route("/api/v1/statuses/{status_id}/reblogged_by", reblogged_by, methods=["GET"]),
+]

@@ -1,0 +1,211 @@
+"""Queries and writes of OAuth2: applications, authorization codes, access tokens, login attempts.
+
+Secrets never reach the database in the clear: client secrets, codes and access tokens are stored as their
+SHA-256 (they are long random strings, so a fast hash is enough); passwords are argon2id (storage.passwords).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Account, LoginAttempt, OAuthApp, OAuthCode, OAuthToken, User
+from storage.types import utcnow
+
+CODE_LIFETIME = timedelta(minutes=10)
+
+
+def secret_digest(secret: str) -> str:
+    """The hex SHA-256 under which a client secret, code or token is stored."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    """A fresh random secret (43 URL-safe characters, 256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    """What an access token is: the token row, its app, and for user tokens the user and account."""
+
+    token: OAuthToken
+    app: OAuthApp | None
+    user: User | None
+    account: Account | None
+
+
+async def create_app(
+    session: AsyncSession, *, name: str, redirect_uris: list[str], scopes: str, website: str | None
+) -> tuple[OAuthApp, str]:
+    """Register a client application; returns the row and its client secret (shown once)."""
+    client_secret = new_secret()
+    app = OAuthApp(
+        name=name,
+        website=website,
+        redirect_uris=redirect_uris,
+        scopes=scopes,
+        client_id=new_secret(),
+        client_secret_hash=secret_digest(client_secret),
+    )
+    session.add(app)
+    await session.flush()
+    return app, client_secret
+
+
+async def app_by_client_id(session: AsyncSession, client_id: str) -> OAuthApp | None:
+    """The application with this public client id, or None."""
+    return (
+        await session.execute(select(OAuthApp).where(OAuthApp.client_id == client_id))
+    ).scalar_one_or_none()
+
+
+async def authenticate_client(session: AsyncSession, client_id: str, client_secret: str) -> OAuthApp | None:
+    """The application when `client_secret` is its secret (compared in constant time), else None."""
+    app = await app_by_client_id(session, client_id)
+    if app is None or not secrets.compare_digest(app.client_secret_hash, secret_digest(client_secret)):
+        return None
+    return app
+
+
+async def create_code(
+    session: AsyncSession,
+    *,
+    app: OAuthApp,
+    user: User,
+    redirect_uri: str,
+    scopes: str,
+    code_challenge: str | None,
+    code_challenge_method: str | None,
+) -> str:
+    """Store a one-time authorization code (valid ten minutes); returns the code."""
+    code = new_secret()
+    session.add(
+        OAuthCode(
+            code_hash=secret_digest(code),
+            app_id=app.id,
+            user_id=user.id,
+            redirect_uri=redirect_uri,
+            scopes=scopes,
+            code_challenge=code_challenge,
+            code_challenge_method=code_challenge_method,
+            expires_at=utcnow() + CODE_LIFETIME,
+        )
+    )
+    await session.flush()
+    return code
+
+
+async def take_code(session: AsyncSession, code: str, app: OAuthApp) -> OAuthCode | None:
+    """Consume an authorization code issued to `app`: None if unknown, expired, used or someone else's.
+
+    The row is marked used in the caller's transaction, so a code can be exchanged once only."""
+    row = await session.get(OAuthCode, secret_digest(code), with_for_update=True)
+    if row is None or row.app_id != app.id or row.used_at is not None or row.expires_at <= utcnow():
+        return None
+    row.used_at = utcnow()
+    await session.flush()
+    return row
+
+
+async def create_token(
+    session: AsyncSession, *, app: OAuthApp | None, user: User | None, scopes: str
+) -> tuple[OAuthToken, str]:
+    """Issue an access token; returns the row and the token itself (only its digest is stored)."""
+    access_token = new_secret()
+    token = OAuthToken(
+        token_hash=secret_digest(access_token),
+        app_id=app.id if app else None,
+        user_id=user.id if user else None,
+        scopes=scopes,
+    )
+    session.add(token)
+    await session.flush()
+    return token, access_token
+
+
+async def token_owner(session: AsyncSession, access_token: str) -> TokenOwner | None:
+    """The live token `access_token` with its app, user and account; None when unknown or revoked, or when
+    the user's password changed after the token was issued."""
+    row = (
+        await session.execute(
+            select(OAuthToken, OAuthApp, User, Account)
+            .outerjoin(OAuthApp, OAuthApp.id == OAuthToken.app_id)
+            .outerjoin(User, User.id == OAuthToken.user_id)
+            .outerjoin(Account, Account.id == User.account_id)
+            .where(OAuthToken.token_hash == secret_digest(access_token), OAuthToken.revoked_at.is_(None))
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    token, app, user, account = row
+    if token.user_id is not None and user is None:
+        return None
+    if (
+        user is not None
+        and user.password_changed_at is not None
+        and token.created_at < user.password_changed_at
+    ):
+        return None
+    return TokenOwner(token=token, app=app, user=user, account=account)
+
+
+async def revoke_token(session: AsyncSession, access_token: str, app: OAuthApp) -> bool:
+    """Revoke a token of `app`; True when one was revoked (RFC 7009: unknown tokens are not an error)."""
+    result = await session.execute(
+        update(OAuthToken)
+        .where(
+            OAuthToken.token_hash == secret_digest(access_token),
+            OAuthToken.app_id == app.id,
+            OAuthToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def revoke_user_tokens(session: AsyncSession, user_id: int) -> None:
+    """Revoke every live token of a user (after a password change)."""
+    await session.execute(
+        update(OAuthToken)
+        .where(OAuthToken.user_id == user_id, OAuthToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+async def user_by_login(session: AsyncSession, login: str) -> tuple[User, Account] | None:
+    """The local user whose username or e-mail address is `login` (case-insensitive)."""
+    lowered = login.strip().lstrip("@").lower()
+    statement = (
+        select(User, Account)
+        .join(Account, Account.id == User.account_id)
+        .where(
+            Account.domain.is_(None),
+            (func.lower(Account.username) == lowered) | (func.lower(User.email) == lowered),
+        )
+    )
+    row = (await session.execute(statement)).first()
+    return (row[0], row[1]) if row else None
+
+
+async def count_recent_login_failures(session: AsyncSession, key: str, since: datetime) -> int:
+    """How many failed logins were recorded for `key` since `since`."""
+    statement = select(func.count()).where(LoginAttempt.key == key, LoginAttempt.created_at >= since)
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def record_login_failure(session: AsyncSession, keys: list[str]) -> None:
+    """Record one failed login under each key (the login name and the client address)."""
+    for key in keys:
+        session.add(LoginAttempt(key=key[:320]))
+    await session.flush()
+
+
+async def forget_login_failures(session: AsyncSession, key: str) -> None:
+    """Clear the recorded failures of `key` (after a successful login)."""
+    await session.execute(delete(LoginAttempt).where(LoginAttempt.key == key))
