@@ -16,9 +16,9 @@ import clientapi.routes
 import outbox.routes
 import web.pages
 import webfinger.routes
-from clientapi.cors import CorsMiddleware
 from apub.client import FederationClient
 from apub.httpsig.auth import SchemeMemory
+from clientapi.cors import CorsMiddleware
 from plein import __version__, health
 from plein.errors import exception_handlers
 from plein.jobs import job_handlers
