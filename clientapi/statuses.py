@@ -179,29 +179,33 @@ async def _interact(request: Request, scope: str, act: Any) -> Response:
 
 
 async def favourite(request: Request) -> Response:
-    async def act(ctx: Context, account: Account, status: Status) -> None:
-        await actions.favourite(ctx, account, status.id)
+    async def act(ctx: Context, account: Account, status: Status) -> Status:
+        return await actions.favourite(ctx, account, status.id)
 
     return await _interact(request, "write:favourites", act)
 
 
 async def unfavourite(request: Request) -> Response:
-    async def act(ctx: Context, account: Account, status: Status) -> None:
-        await actions.unfavourite(ctx, account, status.id)
+    async def act(ctx: Context, account: Account, status: Status) -> Status:
+        return await actions.unfavourite(ctx, account, status.id)
 
     return await _interact(request, "write:favourites", act)
 
 
 async def reblog(request: Request) -> Response:
+    visibility = (await read_params(request)).get_str("visibility") or "public"
+
     async def act(ctx: Context, account: Account, status: Status) -> Status:
-        return await actions.reblog(ctx, account, status.id)  # the boost itself, wrapping the original
+        return await actions.reblog(
+            ctx, account, status.id, visibility
+        )  # the boost itself, wrapping the original
 
     return await _interact(request, "write:statuses", act)
 
 
 async def unreblog(request: Request) -> Response:
-    async def act(ctx: Context, account: Account, status: Status) -> None:
-        await actions.unreblog(ctx, account, status.id)
+    async def act(ctx: Context, account: Account, status: Status) -> Status:
+        return await actions.unreblog(ctx, account, status.id)  # the original, no longer boosted
 
     return await _interact(request, "write:statuses", act)
 

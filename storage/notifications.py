@@ -1,0 +1,91 @@
+"""Queries on a local account's notifications (rows written by `storage.fanout.notify`) and its markers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Select, delete, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Account, Marker, Notification, Status
+from storage.types import utcnow
+
+MARKER_TIMELINES = ("home", "notifications")
+
+
+def notifications_query(
+    account_id: int,
+    *,
+    types: Iterable[str] = (),
+    exclude_types: Iterable[str] = (),
+    from_account_id: int | None = None,
+) -> Select[Any]:
+    """An account's notifications (page them by `Notification.id`), optionally only of `types`, without
+    `exclude_types`, or from one account. Those about a deleted status or from a suspended account are left
+    out."""
+    statement = select(Notification).where(Notification.account_id == account_id)
+    wanted = list(types)
+    if wanted:
+        statement = statement.where(Notification.notification_type.in_(wanted))
+    unwanted = list(exclude_types)
+    if unwanted:
+        statement = statement.where(Notification.notification_type.not_in(unwanted))
+    if from_account_id is not None:
+        statement = statement.where(Notification.from_account_id == from_account_id)
+    return statement.where(
+        ~exists().where(Account.id == Notification.from_account_id, Account.suspended_at.is_not(None)),
+        ~exists().where(Status.id == Notification.status_id, Status.deleted_at.is_not(None)),
+    )
+
+
+async def notification_for(
+    session: AsyncSession, account_id: int, notification_id: int
+) -> Notification | None:
+    """One of an account's notifications, or None (also when it belongs to someone else)."""
+    statement = select(Notification).where(
+        Notification.id == notification_id, Notification.account_id == account_id
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def dismiss_notification(session: AsyncSession, account_id: int, notification_id: int) -> bool:
+    """Delete one of an account's notifications; False when there was none."""
+    result = await session.execute(
+        delete(Notification).where(Notification.id == notification_id, Notification.account_id == account_id)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def clear_notifications(session: AsyncSession, account_id: int) -> int:
+    """Delete every notification of an account; returns how many."""
+    result = await session.execute(delete(Notification).where(Notification.account_id == account_id))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def markers_of(session: AsyncSession, account_id: int, timelines: Iterable[str]) -> list[Marker]:
+    """An account's read markers for the named timelines (those it has set)."""
+    wanted = [name for name in timelines if name in MARKER_TIMELINES]
+    if not wanted:
+        return []
+    statement = select(Marker).where(Marker.account_id == account_id, Marker.timeline.in_(wanted))
+    return list((await session.execute(statement)).scalars())
+
+
+async def set_marker(session: AsyncSession, account_id: int, timeline: str, last_read_id: str) -> Marker:
+    """Create or move an account's marker on `timeline`; each move bumps its version."""
+    if timeline not in MARKER_TIMELINES:
+        raise ValueError(f"unknown timeline {timeline!r}")
+    statement = (
+        select(Marker).where(Marker.account_id == account_id, Marker.timeline == timeline).with_for_update()
+    )
+    marker = (await session.execute(statement)).scalar_one_or_none()
+    if marker is None:
+        marker = Marker(account_id=account_id, timeline=timeline, last_read_id=last_read_id, version=1)
+        session.add(marker)
+    else:
+        marker.last_read_id = last_read_id
+        marker.version += 1
+        marker.updated_at = utcnow()
+    await session.flush()
+    return marker

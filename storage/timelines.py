@@ -1,0 +1,263 @@
+"""Timeline and status-list queries: each is one indexed range scan over an id column.
+
+The functions named `*_query` build the statement and name the id column pages go by; the client API adds the
+page window (`max_id`, `since_id`, `min_id`, `limit`) to it. Home timelines read the `home_feed` fan-out rows
+written at delivery time; nothing here computes a feed from follows on read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, exists, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import (
+    Account,
+    Bookmark,
+    Favourite,
+    Follow,
+    HomeFeedEntry,
+    MediaAttachment,
+    Mention,
+    Status,
+    StatusTag,
+    Tag,
+)
+
+MAX_CONTEXT_DEPTH = 200  # a reply chain deeper than this is cut (it is usually a loop or an attack)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A statement selecting (paging id, Status) rows and the column its pages go by."""
+
+    statement: Select[Any]
+    page_column: Any
+
+
+def _readable(statement: Select[Any]) -> Select[Any]:
+    """Leave out deleted statuses and those of suspended authors."""
+    return statement.where(Status.deleted_at.is_(None)).where(
+        ~exists().where(Account.id == Status.account_id, Account.suspended_at.is_not(None))
+    )
+
+
+def home_query(account_id: int) -> ListQuery:
+    """A local account's home timeline, from its fan-out rows (the primary key serves the range scan)."""
+    statement = (
+        select(HomeFeedEntry.status_id, Status)
+        .join(Status, Status.id == HomeFeedEntry.status_id)
+        .where(HomeFeedEntry.account_id == account_id, Status.deleted_at.is_(None))
+    )
+    return ListQuery(statement, HomeFeedEntry.status_id)
+
+
+def _public_filter(statement: Select[Any], *, local: bool, remote: bool, only_media: bool) -> Select[Any]:
+    statement = statement.where(Status.visibility == "public", Status.reblog_of_id.is_(None))
+    if local:
+        statement = statement.where(Status.local.is_(True))
+    elif remote:
+        statement = statement.where(Status.local.is_(False))
+    if only_media:
+        statement = statement.where(exists().where(MediaAttachment.status_id == Status.id))
+    return _readable(statement)
+
+
+def public_query(*, local: bool = False, remote: bool = False, only_media: bool = False) -> ListQuery:
+    """Public, original (not boosted) statuses known here."""
+    statement = _public_filter(select(Status.id, Status), local=local, remote=remote, only_media=only_media)
+    return ListQuery(statement, Status.id)
+
+
+def tag_query(
+    tag_name: str, *, local: bool = False, remote: bool = False, only_media: bool = False
+) -> ListQuery:
+    """Public statuses carrying the hashtag `tag_name` (case-insensitive, with or without '#')."""
+    statement = (
+        select(Status.id, Status)
+        .join(StatusTag, StatusTag.status_id == Status.id)
+        .join(Tag, Tag.id == StatusTag.tag_id)
+        .where(Tag.name == tag_name.lstrip("#").lower())
+    )
+    return ListQuery(_public_filter(statement, local=local, remote=remote, only_media=only_media), Status.id)
+
+
+def bookmarks_query(account_id: int) -> ListQuery:
+    """An account's bookmarked statuses; pages go by bookmark id (newest bookmark first)."""
+    statement = _readable(
+        select(Bookmark.id, Status)
+        .join(Status, Status.id == Bookmark.status_id)
+        .where(Bookmark.account_id == account_id)
+    )
+    return ListQuery(statement, Bookmark.id)
+
+
+def favourites_query(account_id: int) -> ListQuery:
+    """Statuses an account favourited; pages go by favourite id (newest favourite first)."""
+    statement = _readable(
+        select(Favourite.id, Status)
+        .join(Status, Status.id == Favourite.status_id)
+        .where(Favourite.account_id == account_id)
+    )
+    return ListQuery(statement, Favourite.id)
+
+
+def favourited_by_query(status_id: int) -> Select[Any]:
+    """(favourite id, Account) of the accounts that favourited a status; pages go by `Favourite.id`."""
+    return (
+        select(Favourite.id, Account)
+        .join(Account, Account.id == Favourite.account_id)
+        .where(Favourite.status_id == status_id, Account.suspended_at.is_(None))
+    )
+
+
+def reblogged_by_query(status_id: int) -> Select[Any]:
+    """(boost id, Account) of the accounts that boosted a status; pages go by the boost's `Status.id`."""
+    return (
+        select(Status.id, Account)
+        .join(Account, Account.id == Status.account_id)
+        .where(Status.reblog_of_id == status_id, Status.deleted_at.is_(None), Account.suspended_at.is_(None))
+    )
+
+
+async def statuses_by_ids(session: AsyncSession, status_ids: list[int]) -> dict[int, Status]:
+    """Statuses by id in one query (missing ids are simply absent)."""
+    if not status_ids:
+        return {}
+    rows = await session.execute(select(Status).where(Status.id.in_(set(status_ids))))
+    return {status.id: status for status in rows.scalars()}
+
+
+def _visible_to(viewer_id: int | None) -> Any:
+    """SQL condition: the status is readable by `viewer_id` by its visibility, mentions and follows."""
+    public = Status.visibility.in_(("public", "unlisted"))
+    if viewer_id is None:
+        return public
+    return or_(
+        public,
+        Status.account_id == viewer_id,
+        exists().where(Mention.status_id == Status.id, Mention.account_id == viewer_id),
+        and_(
+            Status.visibility == "private",
+            exists().where(Follow.account_id == viewer_id, Follow.target_account_id == Status.account_id),
+        ),
+    )
+
+
+async def ancestor_statuses(session: AsyncSession, status: Status, viewer_id: int | None) -> list[Status]:
+    """The statuses `status` replies to, up the chain, oldest first, that `viewer_id` may read."""
+    if status.in_reply_to_id is None:
+        return []
+    chain = (
+        select(Status.id, Status.in_reply_to_id, literal(1).label("depth"))
+        .where(Status.id == status.in_reply_to_id)
+        .cte("ancestors", recursive=True)
+    )
+    parent = aliased(Status)
+    chain = chain.union_all(
+        select(parent.id, parent.in_reply_to_id, chain.c.depth + 1)
+        .join(chain, parent.id == chain.c.in_reply_to_id)
+        .where(chain.c.depth < MAX_CONTEXT_DEPTH)
+    )
+    statement = _readable(select(Status).join(chain, chain.c.id == Status.id).where(_visible_to(viewer_id)))
+    return list((await session.execute(statement.order_by(Status.id))).scalars())
+
+
+async def descendant_statuses(session: AsyncSession, status: Status, viewer_id: int | None) -> list[Status]:
+    """Replies to `status`, and replies to those, in id order, that `viewer_id` may read."""
+    tree = (
+        select(Status.id, literal(1).label("depth"))
+        .where(Status.in_reply_to_id == status.id)
+        .cte("descendants", recursive=True)
+    )
+    child = aliased(Status)
+    tree = tree.union_all(
+        select(child.id, tree.c.depth + 1)
+        .join(tree, child.in_reply_to_id == tree.c.id)
+        .where(tree.c.depth < MAX_CONTEXT_DEPTH)
+    )
+    statement = _readable(select(Status).join(tree, tree.c.id == Status.id).where(_visible_to(viewer_id)))
+    return list((await session.execute(statement.order_by(Status.id))).scalars())
+
+
+async def search_statuses(
+    session: AsyncSession, text: str, viewer_id: int | None, *, limit: int, offset: int = 0
+) -> list[Status]:
+    """Original statuses whose text contains `text` (case-insensitive), readable by the viewer, newest first."""
+    pattern = f"%{_escape_like(text)}%"
+    statement = _readable(
+        select(Status).where(
+            Status.reblog_of_id.is_(None),
+            or_(Status.content.ilike(pattern, escape="\\"), Status.spoiler_text.ilike(pattern, escape="\\")),
+            _visible_to(viewer_id),
+        )
+    )
+    rows = await session.execute(statement.order_by(Status.id.desc()).limit(limit).offset(offset))
+    return list(rows.scalars())
+
+
+async def search_tags(session: AsyncSession, text: str, *, limit: int, offset: int = 0) -> list[Tag]:
+    """Hashtags whose name starts with `text` (with or without '#'), shortest first."""
+    prefix = f"{_escape_like(text.lstrip('#').lower())}%"
+    statement = (
+        select(Tag)
+        .where(Tag.name.like(prefix, escape="\\"))
+        .order_by(func.length(Tag.name), Tag.name)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def add_bookmark(session: AsyncSession, account_id: int, status_id: int) -> None:
+    """Bookmark a status for an account (bookmarks are private and never federate); idempotent."""
+    already = await session.scalar(
+        select(exists().where(Bookmark.account_id == account_id, Bookmark.status_id == status_id))
+    )
+    if not already:
+        session.add(Bookmark(account_id=account_id, status_id=status_id))
+        await session.flush()
+
+
+async def remove_bookmark(session: AsyncSession, account_id: int, status_id: int) -> None:
+    """Remove an account's bookmark of a status, if any."""
+    await session.execute(
+        delete(Bookmark).where(Bookmark.account_id == account_id, Bookmark.status_id == status_id)
+    )
+
+
+async def search_accounts(
+    session: AsyncSession, text: str, *, limit: int, offset: int = 0, following_of: int | None = None
+) -> list[Account]:
+    """Accounts whose username starts with, or display name contains, `text` (case-insensitive; a
+    `user@domain` query matches that address), not suspended; exact username first, then the most followed.
+    With `following_of`, only accounts that account follows."""
+    username, _, domain = text.lstrip("@").partition("@")
+    prefix = f"{_escape_like(username.lower())}%"
+    matches = or_(
+        func.lower(Account.username).like(prefix, escape="\\"),
+        func.lower(Account.display_name).like(f"%{_escape_like(text.lower())}%", escape="\\"),
+    )
+    statement = select(Account).where(
+        matches if not domain else func.lower(Account.username) == username.lower(),
+        Account.suspended_at.is_(None),
+        Account.actor_type != "Application",
+    )
+    if domain:
+        statement = statement.where(
+            func.lower(Account.domain).like(f"{_escape_like(domain.lower())}%", escape="\\")
+        )
+    if following_of is not None:
+        statement = statement.where(
+            exists().where(Follow.account_id == following_of, Follow.target_account_id == Account.id)
+        )
+    exact_first = (func.lower(Account.username) != username.lower()).asc()
+    statement = statement.order_by(exact_first, Account.followers_count.desc(), Account.id)
+    return list((await session.execute(statement.limit(limit).offset(offset))).scalars())
