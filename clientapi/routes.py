@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from clientapi import static_files
+from clientapi import notifications, search, static_files, statuses, timelines
 
 routes = [
     *static_files.routes,
+    *statuses.routes,
+    *timelines.routes,
+    *notifications.routes,
+    *search.routes,
 ]
