@@ -34,6 +34,7 @@ __all__ = [
 
 # Legacy Digest names (upper-cased for lookup) and RFC 9530 names map to hashlib names.
 _DIGEST_ALGORITHMS = {"SHA-256": "sha256", "SHA-512": "sha512"}
+_DIGEST_CONSTRUCTORS = {"SHA-256": hashlib.sha256, "SHA-512": hashlib.sha512}
 _CONTENT_DIGEST_ALGORITHMS = {"sha-256": "sha256", "sha-512": "sha512"}
 
 
@@ -55,17 +56,17 @@ def verify_digest_header(value: str, body: bytes) -> None:
     """Check a legacy ``Digest`` header against ``body``; raise ``DigestMismatch`` if it fails."""
     checked = False
     for member in value.split(","):
-        name, separator, encoded = member.strip().partition("=")
+        name, separator, encoded = member.partition("=")
         if not separator:
             raise DigestMismatch("malformed Digest header")
-        hash_name = _DIGEST_ALGORITHMS.get(name.strip().upper())
-        if hash_name is None:
+        hash_constructor = _DIGEST_CONSTRUCTORS.get(name.strip().upper())
+        if hash_constructor is None:
             continue
         try:
-            expected = base64.b64decode(encoded.strip(), validate=True)
+            expected = binascii.a2b_base64(encoded.strip(), strict_mode=True)
         except (binascii.Error, ValueError):
             raise DigestMismatch("Digest value is not base64") from None
-        if not hmac.compare_digest(expected, hashlib.new(hash_name, body).digest()):
+        if not hmac.compare_digest(expected, hash_constructor(body).digest()):
             raise DigestMismatch(f"{name.strip()} digest does not match the body")
         checked = True
     if not checked:

@@ -45,15 +45,16 @@ def _days_from_civil(year: int, month: int, day: int) -> int:
 
 def parse_http_date(value: str) -> int:
     """Parse an HTTP date into Unix seconds; raises ``ValueError`` if it is not a date."""
-    parts = value.split()
-    if len(parts) == 6 and parts[5] == "GMT" and parts[2] in _MONTHS:
-        clock = parts[4].split(":")
-        if len(clock) == 3:
-            day, year = int(parts[1]), int(parts[3])
-            hour, minute, second = int(clock[0]), int(clock[1]), int(clock[2])
-            if 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61:
-                days = _days_from_civil(year, _MONTHS[parts[2]], day)
-                return days * 86400 + hour * 3600 + minute * 60 + second
+    # IMF-fixdate has fixed offsets: "Sun, 05 Jan 2014 21:31:40 GMT".
+    if len(value) == 29 and value[25:] == " GMT" and value[3:5] == ", " and value[19] == ":" == value[22]:
+        month = _MONTHS.get(value[8:11])
+        try:
+            day, year = int(value[5:7]), int(value[12:16])
+            hour, minute, second = int(value[17:19]), int(value[20:22]), int(value[23:25])
+        except ValueError:
+            month = None
+        if month is not None and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61:
+            return _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
     try:
         return int(email.utils.parsedate_to_datetime(value).timestamp())
     except (TypeError, ValueError, IndexError, OverflowError):
