@@ -18,7 +18,9 @@ def _image(url: str | None) -> dict[str, Any] | None:
     return {"type": "Image", "url": url} if url else None
 
 
-def account_to_actor(account: Account, urls: LocalUrls, *, ed25519_public_pem: str | None) -> dict[str, Any]:
+def account_to_actor(
+    account: Account, urls: LocalUrls, *, ed25519_public_pem: str | None, moved_to_uri: str | None = None
+) -> dict[str, Any]:
     """The actor document of a local account (Person) or the instance actor (Application)."""
     actor: dict[str, Any] = {
         "@context": OBJECT_CONTEXT,
@@ -58,6 +60,8 @@ def account_to_actor(account: Account, urls: LocalUrls, *, ed25519_public_pem: s
                 "publicKeyMultibase": public_key_to_multibase(load_public_key(ed25519_public_pem)),
             }
         ]
+    if moved_to_uri:
+        actor["movedTo"] = moved_to_uri
     if account.also_known_as:
         actor["alsoKnownAs"] = list(account.also_known_as)
     if icon := _image(account.avatar_url):

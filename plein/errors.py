@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from apub.errors import ApubError
 from clientapi.errors import ApiError
+from outbox.errors import ActionError
 
 logger = logging.getLogger("plein.http")
 
@@ -32,6 +33,11 @@ async def api_error(request: Request, error: Exception) -> Response:
     return JSONResponse({"error": error.message}, status_code=error.status_code, headers=error.headers)
 
 
+async def action_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ActionError)
+    return JSONResponse({"error": str(error) or type(error).__name__}, status_code=error.status_code)
+
+
 async def unexpected(request: Request, error: Exception) -> Response:
     logger.exception("%s %s crashed", request.method, request.url.path)
     return JSONResponse({"error": "Internal server error"}, status_code=500)
@@ -43,5 +49,6 @@ def exception_handlers() -> dict[type[Exception] | int, object]:
         HTTPException: http_exception,
         ApubError: apub_error,
         ApiError: api_error,
+        ActionError: action_error,
         Exception: unexpected,
     }

@@ -111,10 +111,12 @@ async def detach_media_except(session: AsyncSession, status_id: int, keep_ids: S
 async def add_to_counter(session: AsyncSession, model: type, row_id: int, column: str, delta: int) -> None:
     """Add `delta` to an integer counter column, never below zero, without reading the row first."""
     target = getattr(model, column)
+    # SQLite's two-argument max() is PostgreSQL's greatest().
+    floor = func.max if session.bind.dialect.name == "sqlite" else func.greatest
     await session.execute(
         update(model)
         .where(model.id == row_id)  # type: ignore[attr-defined]
-        .values({column: func.max(target + delta, 0) if session.bind.dialect.name == "sqlite" else func.greatest(target + delta, 0)})
+        .values({column: floor(target + delta, 0)})
         .execution_options(synchronize_session=False)
     )
 
@@ -189,7 +191,7 @@ async def public_replies_page(
     return list((await session.execute(statement.order_by(Status.id.desc()).limit(limit))).scalars())
 
 
-async def boost_ids_of(session: AsyncSession, status_id: int) -> list[Status]:
+async def boosts_of(session: AsyncSession, status_id: int) -> list[Status]:
     """Live boosts of a status (local and remote)."""
     statement = select(Status).where(Status.reblog_of_id == status_id, Status.deleted_at.is_(None))
     return list((await session.execute(statement)).scalars())

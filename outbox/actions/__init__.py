@@ -1,0 +1,35 @@
+"""Local actions: each is ONE transaction writing the domain rows, the activity, the local fan-out rows and
+one delivery job per target inbox; bus events are published after commit. Errors are `outbox.errors`."""
+
+from outbox.actions.blocks import block, unblock
+from outbox.actions.follows import (
+    authorize_follow_request,
+    follow,
+    reject_follow_request,
+    remove_from_followers,
+    unfollow,
+)
+from outbox.actions.interactions import favourite, reblog, unfavourite, unreblog
+from outbox.actions.move import move_account, set_aliases
+from outbox.actions.profile import update_profile
+from outbox.actions.statuses import delete_status, edit_status, post_status
+
+__all__ = [
+    "authorize_follow_request",
+    "block",
+    "delete_status",
+    "edit_status",
+    "favourite",
+    "follow",
+    "move_account",
+    "post_status",
+    "reblog",
+    "reject_follow_request",
+    "remove_from_followers",
+    "set_aliases",
+    "unblock",
+    "unfavourite",
+    "unfollow",
+    "unreblog",
+    "update_profile",
+]

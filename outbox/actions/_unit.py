@@ -1,0 +1,70 @@
+"""What every local action shares: storing the activity with its delivery jobs in the action's transaction,
+and the after-commit step (publish bus events, wake the delivery worker)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from outbox.addressing import DELIVER_QUEUE, DeliveryTargets, enqueue_deliveries
+from storage.activities import add_activity, new_activity_id
+from storage.bus import Event
+from storage.context import Context
+from storage.models import Account, Activity
+from storage.urls import LocalUrls
+
+
+@dataclass
+class Effects:
+    """What a transaction produced that must be announced once it has committed."""
+
+    events: list[Event] = field(default_factory=list)
+    deliveries: int = 0
+
+
+def urls_of(ctx: Context) -> LocalUrls:
+    return LocalUrls(ctx.base_url)
+
+
+async def record_activity(
+    session: AsyncSession,
+    effects: Effects,
+    *,
+    actor: Account,
+    activity_type: str,
+    build: Callable[[str], dict[str, Any]],
+    targets: DeliveryTargets,
+    ctx: Context,
+    status_id: int | None = None,
+    visibility: str = "public",
+    uri: str | None = None,
+) -> Activity:
+    """Store one activity (`build(uri)` makes its document) and enqueue its deliveries, in `session`."""
+    activity_id = new_activity_id()
+    activity_uri = uri or urls_of(ctx).activity(activity_id)
+    activity = await add_activity(
+        session,
+        activity_id=activity_id,
+        uri=activity_uri,
+        account_id=actor.id,
+        activity_type=activity_type,
+        payload=build(activity_uri),
+        status_id=status_id,
+        visibility=visibility,
+    )
+    effects.deliveries += await enqueue_deliveries(
+        session, activity_id=activity.id, sender_id=actor.id, targets=targets
+    )
+    return activity
+
+
+def after_commit(ctx: Context, effects: Effects) -> None:
+    """Publish the events and, when deliveries were enqueued, wake this process's delivery worker."""
+    ctx.bus.publish_all(effects.events)
+    if effects.deliveries:
+        worker = ctx.caches.get("workers", {}).get(DELIVER_QUEUE)
+        if worker is not None:
+            worker.wake()

@@ -1,0 +1,103 @@
+"""Profile changes: `Update` of the actor to followers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from apub.builders import build_activity
+from apub.vocab import PUBLIC
+from outbox.actions._unit import Effects, after_commit, record_activity, urls_of
+from outbox.actors import account_to_actor
+from outbox.addressing import DeliveryTargets
+from outbox.content import text_to_html
+from outbox.errors import NotFound, Unprocessable
+from storage.accounts import ed25519_public_pem
+from storage.context import Context
+from storage.models import Account
+
+MAX_FIELDS = 4
+MAX_DISPLAY_NAME = 30
+MAX_NOTE = 500
+
+
+def _clean_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if len(fields) > MAX_FIELDS:
+        raise Unprocessable(f"Validation failed: at most {MAX_FIELDS} profile fields")
+    cleaned = []
+    for field in fields:
+        name, value = str(field.get("name", "")).strip(), str(field.get("value", "")).strip()
+        if name or value:
+            cleaned.append({"name": name[:255], "value": value[:2047], "verified_at": None})
+    return cleaned
+
+
+async def send_actor_update(session: AsyncSession, effects: Effects, ctx: Context, account: Account) -> None:
+    """Store and enqueue `Update(actor)` to the account's remote followers."""
+    moved_to = (
+        await session.get(Account, account.moved_to_account_id) if account.moved_to_account_id else None
+    )
+    actor_document = account_to_actor(
+        account,
+        urls_of(ctx),
+        ed25519_public_pem=await ed25519_public_pem(session, account.id),
+        moved_to_uri=moved_to.uri if moved_to else None,
+    )
+    embedded = {key: value for key, value in actor_document.items() if key != "@context"}
+    targets = DeliveryTargets()
+    await targets.add_followers_of(session, account.id)
+    await record_activity(
+        session,
+        effects,
+        ctx=ctx,
+        actor=account,
+        activity_type="Update",
+        build=lambda uri: build_activity(
+            "Update", uri, account.uri, embedded, to=[PUBLIC], cc=[account.followers_url or ""]
+        ),
+        targets=targets,
+    )
+
+
+async def update_profile(
+    ctx: Context,
+    account: Account,
+    *,
+    display_name: str | None = None,
+    note: str | None = None,
+    locked: bool | None = None,
+    discoverable: bool | None = None,
+    fields: list[dict[str, Any]] | None = None,
+    avatar_url: str | None = None,
+    header_url: str | None = None,
+) -> Account:
+    """Change what was given (None leaves a value as it is) and tell followers with `Update`."""
+    if display_name is not None and len(display_name) > MAX_DISPLAY_NAME:
+        raise Unprocessable(f"Validation failed: display name longer than {MAX_DISPLAY_NAME} characters")
+    if note is not None and len(note) > MAX_NOTE:
+        raise Unprocessable(f"Validation failed: note longer than {MAX_NOTE} characters")
+    effects = Effects()
+    async with ctx.db.transaction() as session:
+        row = await session.get(Account, account.id)
+        if row is None or row.domain is not None:
+            raise NotFound("Record not found")
+        if display_name is not None:
+            row.display_name = display_name
+        if note is not None:
+            row.note_source = note
+            row.note = text_to_html(note, mentions={}, tag_url=urls_of(ctx).tag_page)
+        if locked is not None:
+            row.locked = locked
+        if discoverable is not None:
+            row.discoverable = discoverable
+        if fields is not None:
+            row.fields = _clean_fields(fields)
+        if avatar_url is not None:
+            row.avatar_url = avatar_url or None
+        if header_url is not None:
+            row.header_url = header_url or None
+        await session.flush()
+        await send_actor_update(session, effects, ctx, row)
+    after_commit(ctx, effects)
+    return row

@@ -1,0 +1,286 @@
+"""Post, edit and delete a local status: each ONE transaction with its activity, fan-out and deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from outbox.actions._unit import Effects, after_commit, record_activity, urls_of
+from outbox.addressing import PRIORITY_DIRECT, DeliveryTargets, visibility_addressing
+from outbox.content import hashtags, text_to_html
+from outbox.errors import Forbidden, NotFound, Unprocessable
+from outbox.mentions import mention_targets, resolve_mentions
+from outbox.render import delete_activity, load_note_parts, note_activity, status_to_note
+from storage.bus import Event
+from storage.context import Context
+from storage.fanout import fan_out_status, notify_boosters_of_edit
+from storage.ids import new_id
+from storage.models import Account, HomeFeedEntry, IdempotencyKey, Notification, Status, StatusEdit
+from storage.statuses import (
+    VISIBILITIES,
+    add_mentions,
+    add_to_counter,
+    attach_media,
+    boosts_of,
+    can_see,
+    detach_media_except,
+    mentioned_accounts,
+    set_tags,
+    status_by_id,
+)
+from storage.types import utcnow
+
+MAX_MEDIA = 4
+
+
+def _check_text(ctx: Context, text: str, spoiler_text: str, media_ids: Sequence[int]) -> None:
+    limit = ctx.settings.limits.max_status_characters
+    if len(text) + len(spoiler_text) > limit:
+        raise Unprocessable(f"Validation failed: Text character limit of {limit} exceeded")
+    if not text.strip() and not media_ids:
+        raise Unprocessable("Validation failed: Text can't be blank")
+    if len(media_ids) > MAX_MEDIA:
+        raise Unprocessable(f"Validation failed: at most {MAX_MEDIA} media attachments")
+
+
+async def _render_content(ctx: Context, text: str) -> tuple[str, list[Account], list[str]]:
+    resolved = await resolve_mentions(ctx, text)
+    html = text_to_html(text, mentions=mention_targets(resolved), tag_url=urls_of(ctx).tag_page)
+    return html, list({account.id: account for account in resolved.values()}.values()), hashtags(text)
+
+
+async def _delivery_targets(
+    session: AsyncSession, status: Status, author: Account, mentions: Sequence[Account]
+) -> DeliveryTargets:
+    targets = DeliveryTargets()
+    for account in mentions:
+        targets.add_account(account, priority=PRIORITY_DIRECT)
+    if status.in_reply_to_account_id is not None and status.visibility != "direct":
+        targets.add_account(
+            await session.get(Account, status.in_reply_to_account_id), priority=PRIORITY_DIRECT
+        )
+    if status.visibility != "direct":
+        await targets.add_followers_of(session, author.id)
+    return targets
+
+
+async def _existing_for_key(ctx: Context, author: Account, key: str) -> Status | None:
+    async with ctx.db.read() as session:
+        row = (
+            await session.execute(
+                select(IdempotencyKey).where(
+                    IdempotencyKey.account_id == author.id, IdempotencyKey.key == key
+                )
+            )
+        ).scalar_one_or_none()
+        return await status_by_id(session, row.status_id) if row else None
+
+
+async def post_status(
+    ctx: Context,
+    author: Account,
+    *,
+    text: str,
+    visibility: str = "public",
+    spoiler_text: str = "",
+    sensitive: bool = False,
+    language: str | None = None,
+    in_reply_to_id: int | None = None,
+    media_ids: Sequence[int] = (),
+    application_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> Status:
+    """Publish a status by a local author: Create(Note) to followers and mentioned accounts."""
+    if visibility not in VISIBILITIES:
+        raise Unprocessable(f"Validation failed: unknown visibility {visibility!r}")
+    _check_text(ctx, text, spoiler_text, media_ids)
+    if idempotency_key and (existing := await _existing_for_key(ctx, author, idempotency_key)) is not None:
+        return existing
+    content, mentions, tag_list = await _render_content(ctx, text)
+    urls = urls_of(ctx)
+    effects = Effects()
+    async with ctx.db.transaction() as session:
+        parent = None
+        if in_reply_to_id is not None:
+            parent = await status_by_id(session, in_reply_to_id)
+            if (
+                parent is None
+                or parent.reblog_of_id is not None
+                or not await can_see(session, author.id, parent)
+            ):
+                raise NotFound("Record not found: the status replied to")
+        status_id = new_id()
+        status = Status(
+            id=status_id,
+            uri=urls.status(author.username, status_id),
+            url=urls.status_page(author.username, status_id),
+            account_id=author.id,
+            local=True,
+            content=content,
+            text=text,
+            spoiler_text=spoiler_text,
+            sensitive=sensitive or bool(spoiler_text),
+            visibility=visibility,
+            language=language,
+            application_id=application_id,
+            in_reply_to_id=parent.id if parent else None,
+            in_reply_to_uri=parent.uri if parent else None,
+            in_reply_to_account_id=parent.account_id if parent else None,
+            conversation_uri=(parent.conversation_uri or parent.uri) if parent else None,
+        )
+        session.add(status)
+        await session.flush()
+        await add_mentions(session, status.id, [account.id for account in mentions])
+        await set_tags(session, status.id, tag_list)
+        await attach_media(session, status.id, author.id, media_ids)
+        if parent is not None:
+            await add_to_counter(session, Status, parent.id, "replies_count", 1)
+        await add_to_counter(session, Account, author.id, "statuses_count", 1)
+        writer = await session.get(Account, author.id)
+        assert writer is not None
+        writer.last_status_at = status.created_at
+        if idempotency_key:
+            session.add(IdempotencyKey(account_id=author.id, key=idempotency_key, status_id=status.id))
+        effects.events += await fan_out_status(session, status, writer)
+        note = status_to_note(await load_note_parts(session, status, writer), urls, ctx.domain)
+        await record_activity(
+            session,
+            effects,
+            ctx=ctx,
+            actor=writer,
+            activity_type="Create",
+            uri=f"{status.uri}/activity",
+            build=lambda uri: note_activity("Create", uri, note, published=status.created_at),
+            targets=await _delivery_targets(session, status, writer, mentions),
+            status_id=status.id,
+            visibility=visibility,
+        )
+    after_commit(ctx, effects)
+    return status
+
+
+async def _own_status(session: AsyncSession, author: Account, status_id: int) -> Status:
+    status = await status_by_id(session, status_id)
+    if status is None or status.deleted_at is not None or status.reblog_of_id is not None:
+        raise NotFound("Record not found")
+    if status.account_id != author.id:
+        raise Forbidden("This action is not allowed")
+    return status
+
+
+def _revision(status: Status, media_ids: Sequence[int]) -> StatusEdit:
+    return StatusEdit(
+        status_id=status.id,
+        content=status.content,
+        spoiler_text=status.spoiler_text,
+        sensitive=status.sensitive,
+        media=[str(media_id) for media_id in media_ids],
+        created_at=status.edited_at or status.created_at,
+    )
+
+
+async def edit_status(
+    ctx: Context,
+    author: Account,
+    status_id: int,
+    *,
+    text: str,
+    spoiler_text: str = "",
+    sensitive: bool = False,
+    language: str | None = None,
+    media_ids: Sequence[int] = (),
+) -> Status:
+    """Edit a local status (history kept in `status_edits`) and send `Update(Note)` where it went."""
+    _check_text(ctx, text, spoiler_text, media_ids)
+    content, new_mentions, tag_list = await _render_content(ctx, text)
+    urls = urls_of(ctx)
+    effects = Effects()
+    async with ctx.db.transaction() as session:
+        status = await _own_status(session, author, status_id)
+        first_edit = status.edited_at is None
+        if first_edit:  # keep the original as the first revision
+            previous_media = [media.id for media in (await load_note_parts(session, status, author)).media]
+            session.add(_revision(status, previous_media))
+        status.text, status.content, status.spoiler_text = text, content, spoiler_text
+        status.sensitive = sensitive or bool(spoiler_text)
+        status.language = language or status.language
+        status.edited_at = utcnow()
+        await add_mentions(session, status.id, [account.id for account in new_mentions])
+        await set_tags(session, status.id, tag_list)
+        await detach_media_except(session, status.id, media_ids)
+        await attach_media(session, status.id, author.id, media_ids)
+        session.add(_revision(status, media_ids))
+        writer = await session.get(Account, author.id)
+        assert writer is not None
+        parts = await load_note_parts(session, status, writer)
+        note = status_to_note(parts, urls, ctx.domain)
+        effects.events += await notify_boosters_of_edit(session, status)
+        effects.events.append(
+            Event(topic=f"user:{author.id}", kind="status.update", payload={"status_id": status.id})
+        )
+        await record_activity(
+            session,
+            effects,
+            ctx=ctx,
+            actor=writer,
+            activity_type="Update",
+            build=lambda uri: note_activity("Update", uri, note, published=status.edited_at),
+            targets=await _delivery_targets(session, status, writer, parts.mentions),
+            status_id=status.id,
+            visibility=status.visibility,
+        )
+    after_commit(ctx, effects)
+    return status
+
+
+async def delete_status(ctx: Context, author: Account, status_id: int) -> Status:
+    """Delete a local status (kept as a tombstone, so its URL answers 410) and send `Delete` where it went."""
+    effects = Effects()
+    async with ctx.db.transaction() as session:
+        status = await _own_status(session, author, status_id)
+        writer = await session.get(Account, author.id)
+        assert writer is not None
+        mentions = await mentioned_accounts(session, status.id)
+        to, cc = visibility_addressing(status.visibility, writer.followers_url, [m.uri for m in mentions])
+        targets = await _delivery_targets(session, status, writer, mentions)
+        boosts = await boosts_of(session, status.id)
+        for boost in boosts:  # remote servers that saw the boost get the Delete too
+            targets.add_account(await session.get(Account, boost.account_id))
+        readers = (
+            await session.execute(
+                select(HomeFeedEntry.account_id).where(HomeFeedEntry.status_id == status.id)
+            )
+        ).scalars()
+        effects.events += [
+            Event(topic=f"user:{reader}", kind="delete", payload={"status_id": status.id})
+            for reader in set(readers)
+        ]
+        if status.visibility == "public":
+            effects.events += [
+                Event(topic=topic, kind="delete", payload={"status_id": status.id})
+                for topic in ("public", "public:local")
+            ]
+        status.deleted_at = utcnow()
+        for boost in boosts:
+            boost.deleted_at = status.deleted_at
+        doomed = [status.id, *(boost.id for boost in boosts)]
+        await session.execute(delete(HomeFeedEntry).where(HomeFeedEntry.status_id.in_(doomed)))
+        await session.execute(delete(Notification).where(Notification.status_id.in_(doomed)))
+        await add_to_counter(session, Account, writer.id, "statuses_count", -1)
+        if status.in_reply_to_id is not None:
+            await add_to_counter(session, Status, status.in_reply_to_id, "replies_count", -1)
+        await record_activity(
+            session,
+            effects,
+            ctx=ctx,
+            actor=writer,
+            activity_type="Delete",
+            build=lambda uri: delete_activity(uri, status, to, cc, writer.uri),
+            targets=targets,
+            status_id=status.id,
+            visibility=status.visibility,
+        )
+    after_commit(ctx, effects)
+    return status

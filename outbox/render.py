@@ -1,0 +1,190 @@
+"""Our rows as ActivityPub: `status_to_note`, the activities of each local action, tombstones.
+
+Rendering is pure: `load_note_parts` reads what a Note needs in one place, `status_to_note` shapes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from apub.builders import build_activity, build_tombstone, iso_datetime
+from apub.vocab import OBJECT_CONTEXT, PUBLIC
+from outbox.addressing import visibility_addressing
+from storage.models import Account, MediaAttachment, Status
+from storage.statuses import media_of, mentioned_accounts, status_by_id, tag_names
+from storage.urls import LocalUrls
+
+__all__ = [
+    "NoteParts",
+    "Tombstone",
+    "acct_handle",
+    "boost_to_announce",
+    "load_note_parts",
+    "status_to_note",
+]
+
+MEDIA_TYPES = {"image": "Image", "video": "Video", "gifv": "Video", "audio": "Audio"}
+
+
+@dataclass(frozen=True)
+class NoteParts:
+    """Everything a Note shows besides the status row itself."""
+
+    status: Status
+    author: Account
+    mentions: list[Account]
+    tags: list[str]
+    media: list[MediaAttachment]
+    in_reply_to_uri: str | None
+
+
+def acct_handle(account: Account, local_domain: str) -> str:
+    """`@user@domain` as a Mention's `name`."""
+    return f"@{account.username}@{account.domain or local_domain}"
+
+
+async def load_note_parts(session: AsyncSession, status: Status, author: Account) -> NoteParts:
+    """Read the mentions, tags, media and parent URI of a status."""
+    in_reply_to_uri = status.in_reply_to_uri
+    if in_reply_to_uri is None and status.in_reply_to_id is not None:
+        parent = await status_by_id(session, status.in_reply_to_id)
+        in_reply_to_uri = parent.uri if parent else None
+    return NoteParts(
+        status=status,
+        author=author,
+        mentions=await mentioned_accounts(session, status.id),
+        tags=await tag_names(session, status.id),
+        media=await media_of(session, status.id),
+        in_reply_to_uri=in_reply_to_uri,
+    )
+
+
+def _media_url(media: MediaAttachment, urls: LocalUrls) -> str | None:
+    if media.remote_url:
+        return media.remote_url
+    if media.file_path:
+        return f"{urls.base_url}/media/{media.file_path.lstrip('/')}"
+    return None
+
+
+def _attachment(media: MediaAttachment, urls: LocalUrls) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "type": "Document",
+        "mediaType": media.content_type or "application/octet-stream",
+        "url": _media_url(media, urls),
+        "name": media.description or None,
+    }
+    if media.blurhash:
+        document["blurhash"] = media.blurhash
+    original = (media.meta or {}).get("original") or {}
+    for key in ("width", "height"):
+        if isinstance(original.get(key), int):
+            document[key] = original[key]
+    return document
+
+
+def status_to_note(
+    parts: NoteParts, urls: LocalUrls, local_domain: str, *, with_context: bool = True
+) -> dict[str, Any]:
+    """A local status as an AS2 `Note`."""
+    status, author = parts.status, parts.author
+    to, cc = visibility_addressing(status.visibility, author.followers_url, [m.uri for m in parts.mentions])
+    replies_url = urls.status_replies(author.username, status.id)
+    note: dict[str, Any] = {"@context": OBJECT_CONTEXT} if with_context else {}
+    note.update(
+        {
+            "id": status.uri,
+            "type": "Note",
+            "summary": status.spoiler_text or None,
+            "inReplyTo": parts.in_reply_to_uri,
+            "published": iso_datetime(status.created_at),
+            "url": status.url,
+            "attributedTo": author.uri,
+            "to": to,
+            "cc": cc,
+            "sensitive": status.sensitive,
+            "content": status.content,
+            "attachment": [_attachment(media, urls) for media in parts.media],
+            "tag": [
+                *(
+                    {"type": "Mention", "href": account.uri, "name": acct_handle(account, local_domain)}
+                    for account in parts.mentions
+                ),
+                *(
+                    {"type": "Hashtag", "href": urls.tag_page(name), "name": f"#{name}"}
+                    for name in parts.tags
+                ),
+            ],
+            "replies": {"id": replies_url, "type": "OrderedCollection", "first": f"{replies_url}?page=true"},
+        }
+    )
+    if status.conversation_uri:
+        note["conversation"] = status.conversation_uri
+    if status.language:
+        note["contentMap"] = {status.language: status.content}
+    if status.edited_at is not None:
+        note["updated"] = iso_datetime(status.edited_at)
+    return note
+
+
+def note_activity(
+    activity_type: str, activity_uri: str, note: dict[str, Any], *, published: Any = None
+) -> dict[str, Any]:
+    """`Create` or `Update` wrapping a Note, addressed as the Note is."""
+    embedded = {key: value for key, value in note.items() if key != "@context"}
+    return build_activity(
+        activity_type,
+        activity_uri,
+        note["attributedTo"],
+        embedded,
+        to=note["to"],
+        cc=note["cc"],
+        published=published,
+    )
+
+
+def delete_activity(
+    activity_uri: str, status: Status, note_to: list[str], note_cc: list[str], actor_uri: str
+) -> dict[str, Any]:
+    """`Delete` of a status, its object a Tombstone, addressed as the status was."""
+    return build_activity(
+        "Delete",
+        activity_uri,
+        actor_uri,
+        build_tombstone(status.uri, deleted=status.deleted_at),
+        to=note_to,
+        cc=note_cc,
+    )
+
+
+def boost_to_announce(
+    boost: Status, original: Status, booster: Account, original_author: Account, activity_uri: str
+) -> dict[str, Any]:
+    """A boost as `Announce` of the original status's URI."""
+    if boost.visibility == "public":
+        to, cc = [PUBLIC], [original_author.uri, booster.followers_url or ""]
+    else:
+        to, cc = [booster.followers_url or ""], [original_author.uri, PUBLIC]
+    return build_activity(
+        "Announce",
+        activity_uri,
+        booster.uri,
+        original.uri,
+        to=to,
+        cc=[a for a in cc if a],
+        published=boost.created_at,
+    )
+
+
+class Tombstone:
+    """What a deleted local object answers with: `410 Gone` and a Tombstone document."""
+
+    status_code = 410
+
+    @staticmethod
+    def document(object_id: str, deleted: Any = None) -> dict[str, Any]:
+        """The Tombstone document (with `@context`, as a top-level response)."""
+        return build_tombstone(object_id, deleted=deleted, embedded=False)

@@ -1,0 +1,100 @@
+"""Queries and writes on the follow graph (follows, follow requests, blocks)."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Account, Block, Follow, FollowRequest, HomeFeedEntry, Status
+
+
+async def follow_of(session: AsyncSession, account_id: int, target_id: int) -> Follow | None:
+    """The accepted follow of `target_id` by `account_id`, or None."""
+    statement = select(Follow).where(Follow.account_id == account_id, Follow.target_account_id == target_id)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def follow_request_of(session: AsyncSession, account_id: int, target_id: int) -> FollowRequest | None:
+    """The pending follow request of `target_id` by `account_id`, or None."""
+    statement = select(FollowRequest).where(
+        FollowRequest.account_id == account_id, FollowRequest.target_account_id == target_id
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def block_of(session: AsyncSession, account_id: int, target_id: int) -> Block | None:
+    """The block of `target_id` by `account_id`, or None."""
+    statement = select(Block).where(Block.account_id == account_id, Block.target_account_id == target_id)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def blocked_either_way(session: AsyncSession, first_id: int, second_id: int) -> bool:
+    """True when either account blocks the other."""
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(
+                    or_(
+                        and_(Block.account_id == first_id, Block.target_account_id == second_id),
+                        and_(Block.account_id == second_id, Block.target_account_id == first_id),
+                    )
+                )
+            )
+        )
+    )
+
+
+async def recount_follows(session: AsyncSession, *account_ids: int) -> None:
+    """Recompute followers_count and following_count of the accounts (exact, cheap on indexed columns)."""
+    for account_id in account_ids:
+        account = await session.get(Account, account_id)
+        if account is None:
+            continue
+        account.followers_count = int(
+            await session.scalar(select(func.count()).where(Follow.target_account_id == account_id)) or 0
+        )
+        account.following_count = int(
+            await session.scalar(select(func.count()).where(Follow.account_id == account_id)) or 0
+        )
+
+
+async def remote_follower_inboxes(session: AsyncSession, account_id: int) -> list[str]:
+    """Distinct inboxes of the remote followers of a local account: the shared inbox when the remote has
+    one, else the personal inbox. Gone and suspended accounts are left out."""
+    inbox = func.coalesce(Account.shared_inbox_url, Account.inbox_url)
+    statement = (
+        select(inbox)
+        .join(Follow, Follow.account_id == Account.id)
+        .where(
+            Follow.target_account_id == account_id,
+            Account.domain.is_not(None),
+            Account.gone_at.is_(None),
+            Account.suspended_at.is_(None),
+            inbox.is_not(None),
+        )
+        .distinct()
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def drop_follows_between(session: AsyncSession, first_id: int, second_id: int) -> None:
+    """Remove follows and follow requests in both directions between two accounts."""
+    for model in (Follow, FollowRequest):
+        await session.execute(
+            delete(model).where(
+                or_(
+                    and_(model.account_id == first_id, model.target_account_id == second_id),
+                    and_(model.account_id == second_id, model.target_account_id == first_id),
+                )
+            )
+        )
+
+
+async def remove_author_from_home_feed(session: AsyncSession, reader_id: int, author_id: int) -> None:
+    """Take an author's statuses out of one reader's home timeline (after an unfollow or a block)."""
+    authored = select(Status.id).where(Status.account_id == author_id).scalar_subquery()
+    await session.execute(
+        delete(HomeFeedEntry).where(
+            HomeFeedEntry.account_id == reader_id, HomeFeedEntry.status_id.in_(authored)
+        )
+    )
