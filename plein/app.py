@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 import clientapi.routes
+import inbox.routes
 import outbox.routes
 import web.pages
 import webfinger.routes
@@ -31,6 +32,7 @@ from storage.settings import Settings
 from storage.urls import LocalUrls
 from storage.worker import QueueWorker
 from web.templating import make_environment
+from webfinger.keys import StorageKeyLookup
 
 logger = logging.getLogger("plein")
 
@@ -40,6 +42,7 @@ def all_routes() -> list[BaseRoute]:
     return [
         *health.routes,
         *webfinger.routes.routes,
+        *inbox.routes.routes,
         *outbox.routes.routes,
         *clientapi.routes.routes,
         *web.pages.routes,
@@ -67,7 +70,9 @@ async def build_context(settings: Settings) -> Context:
         per_host_concurrency=limits.per_host_concurrency,
         user_agent=f"Plein/{__version__} (+{settings.base_url})",
     )
-    return Context(settings=settings, db=db, bus=EventBus(), http=http, scheme_memory=SchemeMemory())
+    ctx = Context(settings=settings, db=db, bus=EventBus(), http=http, scheme_memory=SchemeMemory())
+    ctx.key_lookup = StorageKeyLookup(ctx)
+    return ctx
 
 
 async def close_context(ctx: Context) -> None:

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from apub.errors import ApubError
 from clientapi.errors import ApiError
+from inbox.errors import InboxError
 from outbox.errors import ActionError
 
 logger = logging.getLogger("plein.http")
@@ -38,6 +39,12 @@ async def action_error(request: Request, error: Exception) -> Response:
     return JSONResponse({"error": str(error) or type(error).__name__}, status_code=error.status_code)
 
 
+async def inbox_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, InboxError)
+    logger.info("%s %s refused: %s (%s)", request.method, request.url.path, type(error).__name__, error)
+    return JSONResponse({"error": str(error) or type(error).__name__}, status_code=error.status_code)
+
+
 async def unexpected(request: Request, error: Exception) -> Response:
     logger.exception("%s %s crashed", request.method, request.url.path)
     return JSONResponse({"error": "Internal server error"}, status_code=500)
@@ -48,6 +55,7 @@ def exception_handlers() -> dict[type[Exception] | int, object]:
     return {
         HTTPException: http_exception,
         ApubError: apub_error,
+        InboxError: inbox_error,
         ApiError: api_error,
         ActionError: action_error,
         Exception: unexpected,

@@ -1,0 +1,119 @@
+"""Activities about actors themselves: Update of a profile, Delete of an actor, Move to a new account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from inbox.errors import Rejected
+from inbox.handlers.common import queue_reply
+from inbox.handlers.statuses import delete_status
+from inbox.policy import refuse_unfederated
+from storage.bus import Event
+from storage.context import Context
+from storage.follows import recount_follows
+from storage.models import Account, Favourite, Follow, FollowRequest, Notification, Status
+from storage.remote import upsert_remote_account
+from storage.types import utcnow
+from webfinger.convert import actor_to_account, id_of
+from webfinger.resolve import ResolveError, resolve_actor
+
+
+async def update_actor(ctx: Context, document: dict[str, Any], actor: Account) -> list[Event]:
+    """The actor's new profile (it may only update itself: checked before queueing and here)."""
+    if document.get("id") != actor.uri:
+        raise Rejected("an actor can only update itself")
+    try:
+        values = actor_to_account(document)
+    except ValueError as error:
+        raise Rejected(str(error)) from error
+    async with ctx.db.transaction() as session:
+        await upsert_remote_account(session, values)
+    return []
+
+
+async def delete_actor(ctx: Context, actor: Account) -> list[Event]:
+    """The actor is gone: its statuses are tombstoned, its follows both ways and its favourites dropped."""
+    async with ctx.db.transaction() as session:
+        account = await session.get(Account, actor.id)
+        if account is None or account.domain is None:
+            return []
+        statuses = (
+            await session.execute(
+                select(Status).where(Status.account_id == account.id, Status.deleted_at.is_(None))
+            )
+        ).scalars()
+        for status in list(statuses):
+            await delete_status(session, status)
+        others: set[int] = set()
+        for model in (Follow, FollowRequest):
+            for column, other in (
+                (model.account_id, model.target_account_id),
+                (model.target_account_id, model.account_id),
+            ):
+                rows = await session.execute(delete(model).where(column == account.id).returning(other))
+                others.update(rows.scalars())
+        await session.execute(delete(Favourite).where(Favourite.account_id == account.id))
+        await session.execute(delete(Notification).where(Notification.from_account_id == account.id))
+        account.suspended_at = account.gone_at = utcnow()
+        await session.flush()
+        await recount_follows(session, account.id, *others)
+    return []
+
+
+async def handle_move(ctx: Context, activity: dict[str, Any], actor: Account) -> list[Event]:
+    """The actor moved to `target`, which must list it in `alsoKnownAs`: local followers follow the target."""
+    if id_of(activity.get("object")) != actor.uri:
+        raise Rejected("an actor can only move itself")
+    target_uri = id_of(activity.get("target"))
+    if target_uri is None or target_uri == actor.uri:
+        raise Rejected("Move without a target")
+    await refuse_unfederated(ctx, target_uri)
+    try:
+        target = await resolve_actor(ctx, target_uri, refresh=True)
+    except ResolveError as error:
+        raise Rejected(f"Move target unavailable: {error}") from error
+    if actor.uri not in (target.also_known_as or []):
+        raise Rejected(f"{target_uri} does not list {actor.uri} in alsoKnownAs")
+    async with ctx.db.transaction() as session:
+        origin = await session.get(Account, actor.id)
+        target = await session.get(Account, target.id)
+        assert origin is not None and target is not None
+        origin.moved_to_account_id = target.id
+        local_follows = (
+            await session.execute(
+                select(Follow, Account)
+                .join(Account, Account.id == Follow.account_id)
+                .where(Follow.target_account_id == origin.id, Account.domain.is_(None))
+            )
+        ).all()
+        for follow, follower in local_follows:
+            await session.delete(follow)
+            already = await session.execute(
+                select(Follow.id).where(
+                    Follow.account_id == follower.id, Follow.target_account_id == target.id
+                )
+            )
+            if already.first() is not None:
+                continue
+            uri = await queue_reply(
+                session,
+                ctx,
+                sender=follower,
+                recipient=target,
+                activity_type="Follow",
+                activity_object=target.uri,
+            )
+            session.add(
+                FollowRequest(
+                    account_id=follower.id,
+                    target_account_id=target.id,
+                    uri=uri,
+                    show_reblogs=follow.show_reblogs,
+                    notify=follow.notify,
+                )
+            )
+        await session.flush()
+        await recount_follows(session, origin.id, *(follower.id for _, follower in local_follows))
+    return []

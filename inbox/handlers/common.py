@@ -1,0 +1,103 @@
+"""What handlers share: the handler signature, local lookups, replies queued for delivery, notifications
+that respect silenced domains."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from apub.builders import build_activity
+from storage.activities import add_activity, new_activity_id
+from storage.bus import Event
+from storage.context import Context
+from storage.fanout import notify
+from storage.models import Account, Follow
+from storage.queue import enqueue
+from storage.urls import LocalUrls
+
+# Same queue and payload as the outbox's deliveries (outbox.addressing): the delivery worker renders and
+# signs the stored activity at send time.
+DELIVER_QUEUE = "deliver"
+
+Handler = Callable[[Context, dict[str, Any], Account], Awaitable[list[Event]]]
+
+
+async def local_account_by_uri(session: AsyncSession, uri: str | None) -> Account | None:
+    """The local Person whose actor id is `uri`."""
+    if uri is None:
+        return None
+    account = (
+        await session.execute(select(Account).where(Account.uri == uri, Account.domain.is_(None)))
+    ).scalar_one_or_none()
+    return account if account is not None and account.actor_type == "Person" else None
+
+
+async def followed_locally(session: AsyncSession, account_id: int) -> bool:
+    """Whether any local account follows `account_id`."""
+    return bool(
+        await session.scalar(
+            select(
+                exists()
+                .where(Follow.target_account_id == account_id)
+                .where(Follow.account_id.in_(select(Account.id).where(Account.domain.is_(None))))
+            )
+        )
+    )
+
+
+async def notify_from(
+    session: AsyncSession,
+    recipient_id: int,
+    sender: Account,
+    notification_type: str,
+    *,
+    status_id: int | None = None,
+) -> list[Event]:
+    """A notification for a local recipient; from a silenced account only if the recipient follows it."""
+    if sender.silenced_at is not None:
+        follows = await session.scalar(
+            select(exists().where(Follow.account_id == recipient_id, Follow.target_account_id == sender.id))
+        )
+        if not follows:
+            return []
+    event = await notify(session, recipient_id, sender.id, notification_type, status_id=status_id)
+    return [event] if event is not None else []
+
+
+async def queue_reply(
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    sender: Account,
+    recipient: Account,
+    activity_type: str,
+    activity_object: str | dict[str, Any],
+) -> str:
+    """Store an activity by a local `sender` and queue its delivery to `recipient`'s personal inbox.
+    Returns the activity's id (URL)."""
+    activity_id = new_activity_id()
+    uri = LocalUrls(ctx.base_url).activity(activity_id)
+    payload = build_activity(activity_type, uri, sender.uri, activity_object, to=[recipient.uri])
+    await add_activity(
+        session,
+        activity_id=activity_id,
+        uri=uri,
+        account_id=sender.id,
+        activity_type=activity_type,
+        payload=payload,
+        visibility="direct",
+    )
+    inbox = recipient.inbox_url
+    if inbox:
+        await enqueue(
+            session,
+            DELIVER_QUEUE,
+            {"activity_id": activity_id, "inbox": inbox, "sender_id": sender.id},
+            dedupe_key=f"{activity_id} {inbox}",
+            host=urlsplit(inbox).netloc.lower(),
+        )
+    return uri

@@ -1,0 +1,148 @@
+"""Create, Update and Delete of statuses (Note, Article, Page, Question)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import delete, exists, select
+
+from apub.errors import ApubError
+from apub.vocab import STATUS_OBJECT_TYPES
+from inbox.errors import Rejected
+from inbox.handlers.common import followed_locally
+from storage.bus import Event
+from storage.context import Context
+from storage.fanout import fan_out_status, notify_boosters_of_edit
+from storage.models import Account, HomeFeedEntry, MediaAttachment, Notification, Status
+from storage.remote import bump, has_edits, insert_tombstone, record_edit, status_by_uri
+from storage.statuses import add_mentions, set_tags
+from storage.types import utcnow
+from storage.urls import LocalUrls
+from webfinger.convert import parse_datetime
+from webfinger.fetch import fetch_object
+from webfinger.resolve import MAX_THREAD_DEPTH, PreparedNote, ResolveError, insert_note, prepare_note
+
+logger = logging.getLogger(__name__)
+
+
+async def _object_document(ctx: Context, activity: dict[str, Any]) -> dict[str, Any] | None:
+    target = activity.get("object")
+    if isinstance(target, str):  # a bare id: fetch it from its origin (checked to be the actor's)
+        try:
+            target = await fetch_object(ctx, target)
+        except ApubError as error:
+            raise Rejected(f"object {target} could not be fetched: {error}") from error
+    return target if isinstance(target, dict) else None
+
+
+async def _has_local_relation(ctx: Context, prepared: PreparedNote) -> bool:
+    """Mastodon keeps a remote post only when it concerns someone here."""
+    urls = LocalUrls(ctx.base_url)
+    if any(urls.is_local(address) for address in prepared.note.addressed):
+        return True
+    if prepared.parent is not None and prepared.parent.local:
+        return True
+    async with ctx.db.read() as session:
+        if prepared.mention_account_ids and await session.scalar(
+            select(exists().where(Account.id.in_(prepared.mention_account_ids), Account.domain.is_(None)))
+        ):
+            return True
+        return await followed_locally(session, prepared.author.id)
+
+
+async def handle_create(ctx: Context, activity: dict[str, Any], actor: Account) -> list[Event]:
+    """Store a remote status (threaded, tagged, sanitised) and fan it out to local readers."""
+    document = await _object_document(ctx, activity)
+    if document is None or document.get("type") not in STATUS_OBJECT_TYPES:
+        logger.debug("Create of %r ignored", document and document.get("type"))
+        return []
+    try:
+        prepared = await prepare_note(ctx, document, actor, depth=MAX_THREAD_DEPTH)
+    except ResolveError as error:
+        raise Rejected(str(error)) from error
+    if ctx.settings.federation.drop_unsolicited and not await _has_local_relation(ctx, prepared):
+        raise Rejected(f"unsolicited post {prepared.note.uri} (nobody here follows or is addressed)")
+    async with ctx.db.transaction() as session:
+        status = await insert_note(session, prepared)
+        if status is None:
+            return []
+        author = await session.get(Account, actor.id)
+        assert author is not None
+        return await fan_out_status(session, status, author)
+
+
+async def update_status(ctx: Context, document: dict[str, Any], actor: Account) -> list[Event]:
+    """An edit by the author: the previous revision joins the history, boosters are notified."""
+    try:
+        prepared = await prepare_note(ctx, document, actor, depth=0)
+    except ResolveError as error:
+        raise Rejected(str(error)) from error
+    note = prepared.note
+    async with ctx.db.transaction() as session:
+        status = await status_by_uri(session, note.uri)
+        if status is None or status.deleted_at is not None:
+            return []
+        if status.account_id != actor.id:
+            raise Rejected("Update of another actor's status")
+        media = [attachment["remote_url"] for attachment in prepared.attachments]
+        if not await has_edits(session, status.id):
+            await record_edit(session, status, [m.remote_url for m in await _media(session, status.id)])
+        status.content = note.content
+        status.spoiler_text = note.spoiler_text
+        status.sensitive = note.sensitive
+        status.language = note.language
+        if note.poll is not None:
+            status.poll = note.poll
+        status.edited_at = parse_datetime(document.get("updated")) or utcnow()
+        await session.execute(delete(MediaAttachment).where(MediaAttachment.status_id == status.id))
+        for attachment in prepared.attachments:
+            session.add(MediaAttachment(account_id=actor.id, status_id=status.id, **attachment))
+        await set_tags(session, status.id, note.hashtags)
+        await add_mentions(session, status.id, prepared.mention_account_ids)
+        await session.flush()
+        await record_edit(session, status, media)
+        return await notify_boosters_of_edit(session, status)
+
+
+async def _media(session: Any, status_id: int) -> list[MediaAttachment]:
+    return list(
+        (
+            await session.execute(select(MediaAttachment).where(MediaAttachment.status_id == status_id))
+        ).scalars()
+    )
+
+
+async def delete_status(session: Any, status: Status) -> None:
+    """Tombstone a status: gone from timelines and notifications, counters adjusted, its boosts too."""
+    boosts = list(
+        (
+            await session.execute(
+                select(Status).where(Status.reblog_of_id == status.id, Status.deleted_at.is_(None))
+            )
+        ).scalars()
+    )
+    for target in [status, *boosts]:
+        target.deleted_at = utcnow()
+        await session.execute(delete(HomeFeedEntry).where(HomeFeedEntry.status_id == target.id))
+        await session.execute(delete(Notification).where(Notification.status_id == target.id))
+        await bump(session, Account.statuses_count, target.account_id, -1)
+    if status.in_reply_to_id is not None:
+        await bump(session, Status.replies_count, status.in_reply_to_id, -1)
+    if status.reblog_of_id is not None:
+        await bump(session, Status.reblogs_count, status.reblog_of_id, -1)
+    await session.flush()
+
+
+async def delete_status_of(ctx: Context, object_id: str, actor: Account) -> list[Event]:
+    """Delete of one of the actor's statuses (a tombstone if we never had it, so a later Create is ignored)."""
+    async with ctx.db.transaction() as session:
+        status = await status_by_uri(session, object_id)
+        if status is None:
+            await insert_tombstone(session, object_id, actor.id)
+            return []
+        if status.account_id != actor.id:
+            raise Rejected("Delete of another actor's status")
+        if status.deleted_at is None:
+            await delete_status(session, status)
+    return []

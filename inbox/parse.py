@@ -1,0 +1,98 @@
+"""Reading a delivery: the body (size-capped while streaming), its content type, and the JSON itself
+(depth-capped), then the activity's identity (id, type, actor)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from apub.vocab import is_activity_json
+from inbox.errors import MalformedActivity, PayloadTooLarge, UnsupportedMediaType
+from webfinger.convert import id_of, origin_of
+
+MAX_JSON_DEPTH = 32
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing more than `limit` bytes before reading them all."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise PayloadTooLarge(f"body larger than {limit} bytes")
+        except ValueError:
+            raise MalformedActivity("Content-Length is not a number") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def check_content_type(request: Request) -> None:
+    """Refuse anything but `application/activity+json` and `application/ld+json`."""
+    if not is_activity_json(request.headers.get("content-type", "")):
+        raise UnsupportedMediaType("expected application/activity+json or application/ld+json")
+
+
+def exceeds_depth(document: Any, max_depth: int) -> bool:
+    """True when containers nest deeper than `max_depth` (iterative, so no recursion limit is hit)."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > max_depth:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object no deeper than MAX_JSON_DEPTH."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise MalformedActivity("body is not JSON") from None
+    if not isinstance(document, dict):
+        raise MalformedActivity("body is not a JSON object")
+    if exceeds_depth(document, MAX_JSON_DEPTH):
+        raise MalformedActivity(f"JSON nested deeper than {MAX_JSON_DEPTH}")
+    return document
+
+
+def peek_json(body: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object if it is one, else None (never raises)."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+@dataclass(frozen=True)
+class ActivityIdentity:
+    """Who claims to have done what: the activity's id, type and actor."""
+
+    activity_id: str
+    activity_type: str
+    actor_uri: str
+
+
+def identify(activity: dict[str, Any]) -> ActivityIdentity:
+    """The id, type and actor of an activity; MalformedActivity when one is missing."""
+    activity_id = activity.get("id")
+    activity_type = activity.get("type")
+    actor_uri = id_of(activity.get("actor"))
+    if not isinstance(activity_id, str) or origin_of(activity_id) is None or len(activity_id) > 2048:
+        raise MalformedActivity("activity has no http(s) id")
+    if not isinstance(activity_type, str):
+        raise MalformedActivity("activity has no type")
+    if actor_uri is None or origin_of(actor_uri) is None:
+        raise MalformedActivity("activity has no actor")
+    return ActivityIdentity(activity_id, activity_type, actor_uri)

@@ -1,0 +1,122 @@
+"""The inbox routes: `POST /inbox` (shared) and `POST /users/{username}/inbox` (personal).
+
+Each step may refuse the delivery; nothing is written before the last one (see the package docstring for
+the order and the status codes).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import exists, select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from apub.errors import ApubError
+from inbox.checks import check_activity
+from inbox.errors import ActorMismatch, UnknownRecipient
+from inbox.parse import ActivityIdentity, check_content_type, identify, parse_json, peek_json, read_body
+from inbox.policy import check_key_host, refuse_unfederated
+from inbox.verify import signature_key_ids, verify_signature
+from storage.accounts import local_account_by_username
+from storage.context import Context
+from storage.models import Account
+from storage.queue import enqueue
+from webfinger.convert import host_of, id_of
+from webfinger.fetch import fetch_object
+
+logger = logging.getLogger(__name__)
+
+INBOX_QUEUE = "inbox"
+
+
+async def _is_unknown_actor_delete(ctx: Context, key_ids: list[str], body: bytes) -> bool:
+    """A `Delete` signed by a key we never stored, from an actor we never stored: there is nothing to
+    delete, and verifying it would mean fetching a key that is most likely gone (Mastodon does the same)."""
+    document = peek_json(body)
+    if document is None or document.get("type") != "Delete":
+        return False
+    known = getattr(ctx.key_lookup, "known", None)
+    if known is None:
+        return False
+    for key_id in key_ids:
+        if await known(key_id):
+            return False
+    actor_uri = id_of(document.get("actor"))
+    if actor_uri is None:
+        return False
+    async with ctx.db.read() as session:
+        return not await session.scalar(select(exists().where(Account.uri == actor_uri)))
+
+
+async def _refetch_relayed(
+    ctx: Context, identity: ActivityIdentity
+) -> tuple[dict[str, Any], ActivityIdentity]:
+    """An activity signed by someone other than its actor counts only as its origin serves it."""
+    await refuse_unfederated(ctx, identity.activity_id)
+    try:
+        activity = await fetch_object(ctx, identity.activity_id)
+    except ApubError as error:
+        raise ActorMismatch(
+            f"signed by someone else than its actor, and not served by its origin: {error}"
+        ) from None
+    return activity, identify(activity)
+
+
+def _wake_worker(ctx: Context) -> None:
+    worker = ctx.caches.get("workers", {}).get(INBOX_QUEUE)
+    if worker is not None:
+        worker.wake()
+
+
+async def receive(request: Request, recipient: str | None) -> Response:
+    """Run a delivery through every check, then queue it (deduplicated by activity id) and answer 202."""
+    ctx: Context = request.state.ctx
+    if recipient is not None:
+        async with ctx.db.read() as session:
+            account = await local_account_by_username(session, recipient)
+        if account is None or account.actor_type != "Person":
+            raise UnknownRecipient("no such inbox")
+    body = await read_body(request, ctx.settings.limits.max_body_bytes)
+    check_content_type(request)
+    key_ids = signature_key_ids(request)
+    for key_id in key_ids:
+        await check_key_host(ctx, key_id)
+    if await _is_unknown_actor_delete(ctx, key_ids, body):
+        return Response(status_code=202)
+    signer = await verify_signature(request, ctx, body)
+    activity = parse_json(body)
+    identity = identify(activity)
+    if signer.owner != identity.actor_uri:
+        activity, identity = await _refetch_relayed(ctx, identity)
+    await refuse_unfederated(ctx, identity.actor_uri)
+    await check_activity(ctx, activity, identity)
+    async with ctx.db.transaction() as session:
+        queued = await enqueue(
+            session,
+            INBOX_QUEUE,
+            {"activity": activity, "recipient": recipient},
+            dedupe_key=identity.activity_id,
+            host=host_of(identity.actor_uri),
+        )
+    if queued:
+        _wake_worker(ctx)
+    else:
+        logger.debug("duplicate delivery of %s", identity.activity_id)
+    return Response(status_code=202)
+
+
+async def shared_inbox(request: Request) -> Response:
+    return await receive(request, None)
+
+
+async def personal_inbox(request: Request) -> Response:
+    return await receive(request, request.path_params["username"])
+
+
+routes = [
+    Route("/inbox", shared_inbox, methods=["POST"]),
+    Route("/users/{username}/inbox", personal_inbox, methods=["POST"]),
+]

@@ -1,0 +1,311 @@
+"""Converters from remote ActivityStreams documents to the values we store (`actor_to_account`,
+`note_to_status`). Pure functions: no database, no HTTP. Remote JSON is read tolerantly: a field may be a
+string, an object with an `id`/`href`, or a list of either; anything malformed is skipped, not trusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from apub.html import html_to_text, sanitize_html
+from apub.vocab import ACTOR_TYPES, PUBLIC_ALIASES
+
+MAX_TAGS = 64
+MAX_ATTACHMENTS = 16
+MAX_POLL_OPTIONS = 20
+
+
+def as_list(value: Any) -> list[Any]:
+    """A JSON value as a list (None → [], scalar → [scalar])."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def id_of(value: Any) -> str | None:
+    """The id of a reference that is either a string or an embedded object with an `id`."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        reference = value.get("id")
+        return reference if isinstance(reference, str) else None
+    return None
+
+
+def origin_of(url: str | None) -> str | None:
+    """`scheme://host[:port]` of a URL, lower-cased; None when it is not an absolute http(s) URL."""
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def host_of(url: str | None) -> str | None:
+    """The host (with port, if any) of an http(s) URL, lower-cased."""
+    origin = origin_of(url)
+    return origin.split("://", 1)[1] if origin else None
+
+
+def same_origin(first: str | None, second: str | None) -> bool:
+    """True when both are http(s) URLs on the same scheme, host and port."""
+    origin = origin_of(first)
+    return origin is not None and origin == origin_of(second)
+
+
+def _string(value: Any, limit: int = 2048) -> str | None:
+    return value[:limit] if isinstance(value, str) else None
+
+
+def _link_href(value: Any) -> str | None:
+    """An http(s) URL out of `url`-like fields: a string, a Link object, or a list (first text/html)."""
+    for candidate in as_list(value):
+        if isinstance(candidate, dict):
+            if candidate.get("mediaType") not in (None, "text/html"):
+                continue
+            candidate = candidate.get("href")
+        if isinstance(candidate, str) and origin_of(candidate):
+            return candidate[:2048]
+    return None
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp as an aware UTC datetime; None when absent or unparsable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _image_url(value: Any) -> str | None:
+    for candidate in as_list(value):
+        if isinstance(candidate, dict):
+            url = _link_href(candidate.get("url"))
+            if url:
+                return url
+        elif isinstance(candidate, str) and origin_of(candidate):
+            return candidate
+    return None
+
+
+def actor_to_account(document: dict[str, Any]) -> dict[str, Any]:
+    """Column values of a remote `accounts` row from an actor document; ValueError when it is no actor."""
+    uri = document.get("id")
+    if not isinstance(uri, str) or origin_of(uri) is None:
+        raise ValueError("actor has no http(s) id")
+    if document.get("type") not in ACTOR_TYPES:
+        raise ValueError(f"{uri} is a {document.get('type')!r}, not an actor")
+    username = _string(document.get("preferredUsername"), 255) or uri.rstrip("/").rsplit("/", 1)[-1][:255]
+    inbox = _string(document.get("inbox"))
+    if inbox is None or not same_origin(inbox, uri):
+        raise ValueError(f"{uri} has no inbox on its own host")
+    endpoints = document.get("endpoints") if isinstance(document.get("endpoints"), dict) else {}
+    shared_inbox = _string(endpoints.get("sharedInbox"))
+    key = next((entry for entry in as_list(document.get("publicKey")) if isinstance(entry, dict)), {})
+    fields = [
+        {
+            "name": html_to_text(str(item.get("name", "")))[:255],
+            "value": sanitize_html(str(item.get("value", ""))),
+        }
+        for item in as_list(document.get("attachment"))[:16]
+        if isinstance(item, dict) and item.get("type") == "PropertyValue"
+    ]
+    return {
+        "uri": uri,
+        "username": username,
+        "domain": host_of(uri),
+        "url": _link_href(document.get("url")) or uri,
+        "actor_type": document["type"],
+        "display_name": html_to_text(_string(document.get("name"), 2000) or "")[:255],
+        "note": sanitize_html(_string(document.get("summary"), 20_000) or ""),
+        "fields": fields,
+        "avatar_url": _image_url(document.get("icon")),
+        "header_url": _image_url(document.get("image")),
+        "inbox_url": inbox,
+        "shared_inbox_url": shared_inbox if shared_inbox and origin_of(shared_inbox) else None,
+        "outbox_url": _string(document.get("outbox")),
+        "followers_url": _string(document.get("followers")),
+        "following_url": _string(document.get("following")),
+        "featured_url": _string(document.get("featured")),
+        "public_key_id": _string(key.get("id")),
+        "public_key_pem": _string(key.get("publicKeyPem"), 20_000),
+        "locked": document.get("manuallyApprovesFollowers") is True,
+        "discoverable": document.get("discoverable") is True,
+        "indexable": document.get("indexable") is True,
+        "bot": document["type"] in ("Service", "Application"),
+        "also_known_as": [alias for alias in as_list(document.get("alsoKnownAs")) if isinstance(alias, str)][
+            :16
+        ],
+    }
+
+
+@dataclass
+class RemoteNote:
+    """What we keep of a remote Note/Article/Page/Question, before it is linked to stored rows."""
+
+    uri: str
+    author_uri: str
+    object_type: str
+    url: str | None
+    content: str
+    spoiler_text: str
+    sensitive: bool
+    language: str | None
+    visibility: str
+    published: datetime | None
+    in_reply_to_uri: str | None
+    conversation_uri: str | None
+    addressed: set[str] = field(default_factory=set)  # every to/cc/audience address
+    mention_uris: list[str] = field(default_factory=list)
+    hashtags: list[str] = field(default_factory=list)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    poll: dict[str, Any] | None = None
+
+
+def addressing(document: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The `to` and `cc` addresses of an object or activity (strings or embedded references)."""
+    to = [ref for item in as_list(document.get("to")) if (ref := id_of(item))]
+    cc = [
+        ref
+        for item in as_list(document.get("cc")) + as_list(document.get("audience"))
+        if (ref := id_of(item))
+    ]
+    return to, cc
+
+
+def visibility_of(to: list[str], cc: list[str], followers_url: str | None) -> str:
+    """Mastodon's reading of addressing: Public in `to` → public, in `cc` → unlisted, followers → private."""
+    if any(address in PUBLIC_ALIASES for address in to):
+        return "public"
+    if any(address in PUBLIC_ALIASES for address in cc):
+        return "unlisted"
+    addresses = to + cc
+    if followers_url and followers_url in addresses:
+        return "private"
+    if not followers_url and any(address.rstrip("/").endswith("/followers") for address in addresses):
+        return "private"
+    return "direct"
+
+
+def _content(document: dict[str, Any]) -> tuple[str, str | None]:
+    content = document.get("content")
+    content_map = document.get("contentMap")
+    language = None
+    if isinstance(content_map, dict) and content_map:
+        language, mapped = next(iter(content_map.items()))
+        if not isinstance(content, str) and isinstance(mapped, str):
+            content = mapped
+    text = content if isinstance(content, str) else ""
+    if document.get("mediaType") == "text/markdown" and isinstance(document.get("source"), dict):
+        text = text or str(document["source"].get("content", ""))
+    language = language[:16] if isinstance(language, str) and language.isascii() else None
+    return text, language
+
+
+def _attachment(item: Any) -> dict[str, Any] | None:
+    if not isinstance(item, dict) or item.get("type") not in ("Document", "Image", "Video", "Audio", "Link"):
+        return None
+    url = _link_href(item.get("url") if item.get("type") != "Link" else item.get("href"))
+    if url is None:
+        return None
+    content_type = _string(item.get("mediaType"), 255) or ""
+    kind = content_type.split("/", 1)[0]
+    media_type = {"image": "image", "video": "video", "audio": "audio"}.get(kind) or {
+        "Image": "image",
+        "Video": "video",
+        "Audio": "audio",
+    }.get(str(item.get("type")), "unknown")
+    meta: dict[str, Any] = {}
+    for name in ("width", "height"):
+        if isinstance(item.get(name), int):
+            meta[name] = item[name]
+    return {
+        "remote_url": url,
+        "content_type": content_type or None,
+        "media_type": media_type,
+        "description": html_to_text(_string(item.get("name"), 5000) or "") or None,
+        "blurhash": _string(item.get("blurhash"), 255),
+        "meta": meta,
+    }
+
+
+def _poll(document: dict[str, Any]) -> dict[str, Any] | None:
+    multiple = "anyOf" in document
+    options = as_list(document.get("anyOf") if multiple else document.get("oneOf"))
+    choices = []
+    for option in options[:MAX_POLL_OPTIONS]:
+        if isinstance(option, dict) and isinstance(option.get("name"), str):
+            replies = option.get("replies")
+            votes = replies.get("totalItems") if isinstance(replies, dict) else 0
+            choices.append(
+                {
+                    "title": html_to_text(option["name"])[:200],
+                    "votes_count": votes if isinstance(votes, int) else 0,
+                }
+            )
+    if not choices:
+        return None
+    closes = parse_datetime(document.get("endTime")) or parse_datetime(document.get("closed"))
+    return {
+        "options": choices,
+        "multiple": multiple,
+        "expires_at": closes.isoformat() if closes else None,
+        "voters_count": document.get("votersCount") if isinstance(document.get("votersCount"), int) else None,
+    }
+
+
+def note_to_status(document: dict[str, Any], *, followers_url: str | None) -> RemoteNote:
+    """Read a remote status object; ValueError when it lacks what a status needs (id, author)."""
+    uri = document.get("id")
+    author_uri = id_of(document.get("attributedTo")) or next(
+        (ref for item in as_list(document.get("attributedTo")) if (ref := id_of(item))), None
+    )
+    if not isinstance(uri, str) or origin_of(uri) is None:
+        raise ValueError("object has no http(s) id")
+    if author_uri is None:
+        raise ValueError(f"{uri} has no attributedTo")
+    to, cc = addressing(document)
+    content, language = _content(document)
+    mention_uris: list[str] = []
+    hashtags: list[str] = []
+    for tag in as_list(document.get("tag"))[:MAX_TAGS]:
+        if not isinstance(tag, dict):
+            continue
+        if tag.get("type") == "Mention" and isinstance(tag.get("href"), str):
+            mention_uris.append(tag["href"])
+        elif tag.get("type") == "Hashtag" and isinstance(tag.get("name"), str):
+            name = tag["name"].lstrip("#").strip().lower()[:255]
+            if name and name not in hashtags:
+                hashtags.append(name)
+    attachments = [
+        parsed
+        for item in as_list(document.get("attachment"))[:MAX_ATTACHMENTS]
+        if (parsed := _attachment(item))
+    ]
+    summary = document.get("summary")
+    return RemoteNote(
+        uri=uri,
+        author_uri=author_uri,
+        object_type=str(document.get("type"))[:32],
+        url=_link_href(document.get("url")) or uri,
+        content=sanitize_html(content),
+        spoiler_text=html_to_text(summary)[:1000] if isinstance(summary, str) else "",
+        sensitive=document.get("sensitive") is True or bool(isinstance(summary, str) and summary),
+        language=language,
+        visibility=visibility_of(to, cc, followers_url),
+        published=parse_datetime(document.get("published")),
+        in_reply_to_uri=id_of(document.get("inReplyTo")),
+        conversation_uri=_string(document.get("conversation")) or _string(document.get("context")),
+        addressed=set(to + cc),
+        mention_uris=mention_uris,
+        hashtags=hashtags,
+        attachments=attachments,
+        poll=_poll(document) if document.get("type") == "Question" else None,
+    )

@@ -1,0 +1,227 @@
+"""Resolving remote actors and objects into stored rows: fetch → verify origin → upsert.
+
+`resolve_actor` and `resolve_status` look in the database first and fetch only what is missing, through
+`webfinger.fetch` (SSRF-guarded, signed by the instance actor, and refusing a document whose `id` is not
+where it was served from). Origin rules: an actor's document must come from the actor's own origin; a
+status must be on the same origin as its author (`attributedTo`). Domain policy is checked before any
+fetch: nothing is fetched from a suspended or (in allow-list mode) unlisted domain.
+
+`prepare_note` + `insert_note` split storing a remote status in two: everything that needs the network
+(the parent of a reply, fetched to a bounded depth) happens first, outside any transaction; the insert
+then runs inside the caller's transaction, next to its fan-out rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from apub.errors import ApubError
+from apub.vocab import STATUS_OBJECT_TYPES
+from storage.accounts import account_by_uri
+from storage.context import Context
+from storage.domains import DomainPolicy, policy_for_host
+from storage.models import Account, Status
+from storage.remote import bump, link_status, status_by_uri, status_id_for, upsert_remote_account
+from storage.types import utcnow
+from storage.urls import LocalUrls
+from webfinger.convert import RemoteNote, actor_to_account, host_of, note_to_status, same_origin
+from webfinger.fetch import fetch_json, fetch_object
+
+logger = logging.getLogger(__name__)
+
+MAX_THREAD_DEPTH = 3  # parents fetched above a received reply
+
+
+class ResolveError(Exception):
+    """A remote actor or object could not be resolved (refused by policy, malformed, wrong origin)."""
+
+
+async def domain_policy(ctx: Context, session: AsyncSession, host: str) -> DomainPolicy:
+    """The moderation policy of a remote host under this instance's federation mode."""
+    return await policy_for_host(session, host, allowlist_mode=ctx.settings.federation.mode == "allowlist")
+
+
+async def _check_fetchable(ctx: Context, url: str) -> DomainPolicy:
+    host = host_of(url)
+    if host is None:
+        raise ResolveError(f"not an http(s) URL: {url!r}")
+    if LocalUrls(ctx.base_url).is_local(url):
+        raise ResolveError(f"{url} is local")
+    async with ctx.db.read() as session:
+        policy = await domain_policy(ctx, session, host)
+    if policy.suspended or not policy.allowed:
+        raise ResolveError(f"{host} is not federated with")
+    return policy
+
+
+async def _fetch(ctx: Context, url: str) -> dict[str, Any]:
+    try:
+        return await fetch_object(ctx, url)
+    except ApubError as error:
+        raise ResolveError(f"fetching {url} failed: {error}") from error
+
+
+async def store_actor_document(ctx: Context, document: dict[str, Any], policy: DomainPolicy) -> Account:
+    """Upsert an actor document that was fetched from (or verified against) its own origin."""
+    try:
+        values = actor_to_account(document)
+    except ValueError as error:
+        raise ResolveError(str(error)) from error
+    async with ctx.db.transaction() as session:
+        return await upsert_remote_account(session, values, silenced=policy.silenced)
+
+
+async def resolve_actor(ctx: Context, uri: str, *, refresh: bool = False) -> Account:
+    """The stored account of actor `uri`, fetched and stored first if unknown (or when `refresh`)."""
+    if not refresh or LocalUrls(ctx.base_url).is_local(uri):
+        async with ctx.db.read() as session:
+            account = await account_by_uri(session, uri)
+        if account is not None:
+            return account
+    policy = await _check_fetchable(ctx, uri)
+    document = await _fetch(ctx, uri)
+    if document.get("id") != uri and not same_origin(document.get("id"), uri):
+        raise ResolveError(f"{uri} served an actor of another origin")
+    return await store_actor_document(ctx, document, policy)
+
+
+async def resolve_acct(ctx: Context, acct: str, *, scheme: str = "https") -> Account:
+    """The account `user@host`, discovered through WebFinger on `host`."""
+    username, _, host = acct.lstrip("@").partition("@")
+    if not username or not host:
+        raise ResolveError(f"not an account address: {acct!r}")
+    resource = quote(f"acct:{username}@{host}", safe=":@")
+    try:
+        jrd = await fetch_json(ctx, f"{scheme}://{host}/.well-known/webfinger?resource={resource}")
+    except ApubError as error:
+        raise ResolveError(f"WebFinger for {acct} failed: {error}") from error
+    for link in jrd.get("links") or []:
+        if isinstance(link, dict) and link.get("rel") == "self" and isinstance(link.get("href"), str):
+            return await resolve_actor(ctx, link["href"])
+    raise ResolveError(f"WebFinger for {acct} names no actor")
+
+
+@dataclass
+class PreparedNote:
+    """A remote status ready to insert: its values and the stored rows it links to."""
+
+    note: RemoteNote
+    author: Account
+    parent: Status | None
+    mention_account_ids: list[int]
+    attachments: list[dict[str, Any]]
+
+
+async def prepare_note(
+    ctx: Context, document: dict[str, Any], author: Account, *, depth: int
+) -> PreparedNote:
+    """Read a status object by `author`, fetching its parent (up to `depth` levels). Raises ResolveError
+    when the object is not the author's (other origin or other `attributedTo`)."""
+    try:
+        note = note_to_status(document, followers_url=author.followers_url)
+    except ValueError as error:
+        raise ResolveError(str(error)) from error
+    if note.author_uri != author.uri:
+        raise ResolveError(f"{note.uri} is attributed to {note.author_uri}, not {author.uri}")
+    if not same_origin(note.uri, author.uri):
+        raise ResolveError(f"{note.uri} is not on the origin of {author.uri}")
+    parent = None
+    if note.in_reply_to_uri:
+        async with ctx.db.read() as session:
+            parent = await status_by_uri(session, note.in_reply_to_uri)
+        if parent is None and depth > 0 and not LocalUrls(ctx.base_url).is_local(note.in_reply_to_uri):
+            try:
+                parent = await resolve_status(ctx, note.in_reply_to_uri, depth=depth - 1)
+            except ResolveError as error:
+                logger.debug("parent of %s not resolved: %s", note.uri, error)
+    async with ctx.db.read() as session:
+        mention_ids = await _mentioned_account_ids(session, note.mention_uris)
+        policy = await domain_policy(ctx, session, host_of(author.uri) or "")
+    attachments = [] if policy.reject_media else note.attachments
+    return PreparedNote(note, author, parent, mention_ids, attachments)
+
+
+async def _mentioned_account_ids(session: AsyncSession, hrefs: list[str]) -> list[int]:
+    if not hrefs:
+        return []
+    rows = await session.execute(
+        select(Account.id).where(or_(Account.uri.in_(hrefs), Account.url.in_(hrefs)))
+    )
+    return list(dict.fromkeys(rows.scalars()))
+
+
+async def insert_note(session: AsyncSession, prepared: PreparedNote) -> Status | None:
+    """Insert a prepared status in the caller's transaction; None when its id is already stored (a
+    duplicate, or a tombstone left by an earlier `Delete`)."""
+    note = prepared.note
+    if await status_by_uri(session, note.uri) is not None:
+        return None
+    parent = prepared.parent
+    status = Status(
+        id=status_id_for(note.published),
+        uri=note.uri,
+        url=note.url,
+        account_id=prepared.author.id,
+        local=False,
+        object_type=note.object_type,
+        in_reply_to_id=parent.id if parent else None,
+        in_reply_to_uri=note.in_reply_to_uri,
+        in_reply_to_account_id=parent.account_id if parent else None,
+        conversation_uri=note.conversation_uri or (parent.conversation_uri if parent else None),
+        content=note.content,
+        spoiler_text=note.spoiler_text,
+        sensitive=note.sensitive,
+        visibility=note.visibility,
+        language=note.language,
+        poll=note.poll,
+        created_at=min(note.published or utcnow(), utcnow()),
+    )
+    session.add(status)
+    await session.flush()
+    await link_status(
+        session,
+        status,
+        mention_account_ids=prepared.mention_account_ids,
+        hashtags=note.hashtags,
+        attachments=prepared.attachments,
+    )
+    await bump(session, Account.statuses_count, prepared.author.id, 1)
+    await session.execute(
+        update(Account).where(Account.id == prepared.author.id).values(last_status_at=status.created_at)
+    )
+    if parent is not None:
+        await bump(session, Status.replies_count, parent.id, 1)
+    return status
+
+
+async def resolve_status(ctx: Context, uri: str, *, depth: int = MAX_THREAD_DEPTH) -> Status:
+    """The stored status with id `uri`, fetched (with its author and parents) and stored if unknown."""
+    async with ctx.db.read() as session:
+        existing = await status_by_uri(session, uri)
+    if existing is not None:
+        if existing.deleted_at is not None:
+            raise ResolveError(f"{uri} was deleted")
+        return existing
+    await _check_fetchable(ctx, uri)
+    document = await _fetch(ctx, uri)
+    if document.get("type") not in STATUS_OBJECT_TYPES:
+        raise ResolveError(f"{uri} is a {document.get('type')!r}, not a status")
+    author_uri = document.get("attributedTo")
+    if isinstance(author_uri, dict):
+        author_uri = author_uri.get("id")
+    if not isinstance(author_uri, str) or not same_origin(author_uri, uri):
+        raise ResolveError(f"{uri} is not on its author's origin")
+    author = await resolve_actor(ctx, author_uri)
+    prepared = await prepare_note(ctx, document, author, depth=depth)
+    async with ctx.db.transaction() as session:
+        status = await insert_note(session, prepared)
+        if status is None:
+            status = await status_by_uri(session, uri)
+    assert status is not None
+    return status
