@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from clientapi import notifications, search, static_files, statuses, timelines
+from clientapi import (
+    apps,
+    notifications,
+    oauth_authorize,
+    oauth_token,
+    search,
+    static_files,
+    statuses,
+    timelines,
+)
 
 routes = [
+    *apps.routes,
+    *oauth_authorize.routes,
+    *oauth_token.routes,
     *static_files.routes,
     *statuses.routes,
     *timelines.routes,

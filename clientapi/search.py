@@ -127,6 +127,7 @@ async def search(request: Request) -> Response:
             else [],
             "statuses": rendered_statuses,
             "hashtags": [tag_to_entity(urls, tag) for tag in hashtags],
+            "collections": [],
         }
     )
 

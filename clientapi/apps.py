@@ -1,0 +1,79 @@
+"""Client applications: `POST /api/v1/apps` and `GET /api/v1/apps/verify_credentials`."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from clientapi.auth import known_scope, parse_scopes, require_auth
+from clientapi.entities.accounts import application_to_entity
+from clientapi.errors import Unprocessable
+from clientapi.params import read_params
+from clientapi.responses import api_response
+from storage.context import Context
+from storage.oauth import create_app
+
+OOB_REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"
+MAX_NAME_LENGTH = 255
+MAX_REDIRECT_URIS = 16
+
+
+def valid_redirect_uri(uri: str) -> bool:
+    """An absolute URI without a fragment (custom schemes allowed for native apps), or the out-of-band URN."""
+    if uri == OOB_REDIRECT_URI:
+        return True
+    parts = urlsplit(uri)
+    if not parts.scheme or parts.fragment or any(character.isspace() for character in uri):
+        return False
+    if parts.scheme in ("http", "https"):
+        return bool(parts.netloc)
+    return parts.scheme not in ("javascript", "data", "vbscript", "file")
+
+
+async def register(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    params = await read_params(request)
+    name = params.require_str("client_name").strip()
+    if len(name) > MAX_NAME_LENGTH:
+        raise Unprocessable(
+            f"Validation failed: client_name is too long (maximum is {MAX_NAME_LENGTH} characters)"
+        )
+    raw_redirects = params.get("redirect_uris")
+    if isinstance(raw_redirects, list):
+        redirect_uris = [str(uri).strip() for uri in raw_redirects if str(uri).strip()]
+    else:
+        redirect_uris = (params.get_str("redirect_uris") or "").split()
+    if not redirect_uris:
+        raise Unprocessable("Validation failed: redirect_uris can't be blank")
+    if len(redirect_uris) > MAX_REDIRECT_URIS or not all(valid_redirect_uri(uri) for uri in redirect_uris):
+        raise Unprocessable("Validation failed: redirect_uris must be absolute URIs")
+    scopes = parse_scopes(params.get_str("scopes") or "read")
+    unknown = [scope for scope in scopes if not known_scope(scope)]
+    if unknown or not scopes:
+        raise Unprocessable(f"Validation failed: scopes are invalid: {' '.join(unknown)}")
+    website = (params.get_str("website") or "").strip() or None
+    async with ctx.db.transaction() as session:
+        app, client_secret = await create_app(
+            session,
+            name=name,
+            redirect_uris=list(dict.fromkeys(redirect_uris)),
+            scopes=" ".join(scopes),
+            website=website,
+        )
+    return api_response(application_to_entity(app, client_secret=client_secret))
+
+
+async def verify_credentials(request: Request) -> Response:
+    auth = await require_auth(request, user=False)
+    if auth.app is None:
+        raise Unprocessable("This token belongs to no application")
+    return api_response(application_to_entity(auth.app))
+
+
+routes = [
+    Route("/api/v1/apps", register, methods=["POST"]),
+    Route("/api/v1/apps/verify_credentials", verify_credentials, methods=["GET"]),
+]

@@ -1,0 +1,63 @@
+"""Checking a login name and password, with failed attempts rate limited per login and per client address."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from clientapi.errors import TooManyRequests
+from storage.context import Context
+from storage.models import Account, User
+from storage.oauth import (
+    count_recent_login_failures,
+    forget_login_failures,
+    record_login_failure,
+    user_by_login,
+)
+from storage.passwords import make_hasher, verify_password
+from storage.types import utcnow
+
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_LOGIN = 5
+MAX_FAILURES_PER_ADDRESS = 20
+
+
+class LoginFailed(Exception):
+    """Wrong login name or password (deliberately not saying which)."""
+
+
+def _keys(login: str, client_address: str | None) -> tuple[str, str | None]:
+    login_key = f"login:{login.strip().lstrip('@').lower()}"
+    address_key = f"address:{client_address}" if client_address else None
+    return login_key, address_key
+
+
+async def check_login(
+    ctx: Context, login: str, password: str, client_address: str | None
+) -> tuple[User, Account]:
+    """The user and account for these credentials. Raises TooManyRequests (429) after too many recent failures
+    for this login or address (checked before the password, so guessing stops), LoginFailed otherwise."""
+    login_key, address_key = _keys(login, client_address)
+    since = utcnow() - FAILURE_WINDOW
+    async with ctx.db.read() as session:
+        login_failures = await count_recent_login_failures(session, login_key, since)
+        address_failures = (
+            await count_recent_login_failures(session, address_key, since) if address_key else 0
+        )
+        found = await user_by_login(session, login) if login.strip() else None
+    if login_failures >= MAX_FAILURES_PER_LOGIN or address_failures >= MAX_FAILURES_PER_ADDRESS:
+        raise TooManyRequests(
+            "Too many failed login attempts; try again later", retry_after=int(FAILURE_WINDOW.total_seconds())
+        )
+    valid = False
+    if found is not None:
+        # argon2 takes tens of milliseconds of CPU: keep the event loop free.
+        valid = await asyncio.to_thread(verify_password, make_hasher(), found[0].password_hash, password)
+    async with ctx.db.transaction() as session:
+        if not valid or found is None:
+            await record_login_failure(session, [key for key in (login_key, address_key) if key])
+        else:
+            await forget_login_failures(session, login_key)
+    if not valid or found is None:
+        raise LoginFailed("Invalid login or password")
+    return found
