@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from apub.client import FederationClient
+from apub.httpsig import SchemeMemory
 from storage.accounts import create_local_account
 from storage.context import Context
 from storage.db import Database
@@ -61,3 +63,14 @@ def make_remote(ctx: Context) -> LocalMaker:
         return account
 
     return make
+
+
+@pytest.fixture
+async def http_ctx(ctx: Context) -> AsyncIterator[Context]:
+    """`ctx` with a federation client allowed to reach loopback servers."""
+    ctx.http = FederationClient(allow_private_addresses=["127.0.0.0/8"], total_timeout=10)
+    ctx.scheme_memory = SchemeMemory()
+    try:
+        yield ctx
+    finally:
+        await ctx.http.aclose()
