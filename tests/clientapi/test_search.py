@@ -52,11 +52,7 @@ async def test_resolve_remote_address_and_urls(
     instance: RunningInstance, other_instance: RunningInstance
 ) -> None:
     alice = bearer(await make_token(instance.ctx, "alice"))
-    remote_token = bearer(await make_token(other_instance.ctx, "rosa"))
-    async with other_instance.client(headers=remote_token) as r:
-        remote_status = await call(
-            r, "POST", "/api/v1/statuses", data={"status": "hello from the other side"}
-        )
+    await make_token(other_instance.ctx, "rosa")
     address = f"rosa@{other_instance.ctx.domain}"
     async with instance.client(headers=alice) as a:
         unresolved = await call(a, "GET", "/api/v2/search", params={"q": address})
@@ -64,14 +60,27 @@ async def test_resolve_remote_address_and_urls(
         for query in (address, f"@{address}"):
             found = await call(a, "GET", "/api/v2/search", params={"q": query, "resolve": "true"})
             assert [x["acct"] for x in found["accounts"]] == [address]
-        by_url = await call(a, "GET", "/api/v2/search", params={"q": remote_status["uri"], "resolve": "true"})
-        assert [s["uri"] for s in by_url["statuses"]] == [remote_status["uri"]]
-        assert "hello from the other side" in by_url["statuses"][0]["content"]
-        actor_url = remote_status["account"]["uri"]
-        by_actor = await call(a, "GET", "/api/v2/search", params={"q": actor_url, "resolve": "true"})
-        assert [x["acct"] for x in by_actor["accounts"]] == [address]
-        fetched = await call(a, "GET", f"/api/v1/statuses/{by_url['statuses'][0]['id']}")
-        assert fetched["account"]["acct"] == address
         missing = f"nobody@{other_instance.ctx.domain}"
         nothing = await call(a, "GET", "/api/v2/search", params={"q": missing, "resolve": "true"})
         assert nothing["accounts"] == []
+
+
+async def test_resolve_status_and_actor_urls(
+    instance: RunningInstance, other_instance: RunningInstance
+) -> None:
+    alice = bearer(await make_token(instance.ctx, "alice"))
+    remote_token = bearer(await make_token(other_instance.ctx, "rosa"))
+    async with other_instance.client(headers=remote_token) as r:
+        remote_status = await call(
+            r, "POST", "/api/v1/statuses", data={"status": "hello from the other side"}
+        )
+    address = f"rosa@{other_instance.ctx.domain}"
+    async with instance.client(headers=alice) as a:
+        actor_url = remote_status["account"]["uri"]
+        by_actor = await call(a, "GET", "/api/v2/search", params={"q": actor_url, "resolve": "true"})
+        assert [x["acct"] for x in by_actor["accounts"]] == [address]
+        by_url = await call(a, "GET", "/api/v2/search", params={"q": remote_status["uri"], "resolve": "true"})
+        assert [s["uri"] for s in by_url["statuses"]] == [remote_status["uri"]]
+        assert "hello from the other side" in by_url["statuses"][0]["content"]
+        fetched = await call(a, "GET", f"/api/v1/statuses/{by_url['statuses'][0]['id']}")
+        assert fetched["account"]["acct"] == address
