@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from apub.vocab import ACTIVITY_JSON, wants_activity_json
+from outbox import objects
 from outbox.actors import account_to_actor, collection, collection_page
 from storage.accounts import ed25519_public_pem, local_account_by_username
 from storage.context import Context
@@ -48,7 +49,16 @@ async def actor(request: Request) -> Response:
         return RedirectResponse(account.url or "/", status_code=302)
     async with ctx.db.read() as session:
         ed_pem = await ed25519_public_pem(session, account.id)
-    return activity_response(account_to_actor(account, LocalUrls(ctx.base_url), ed25519_public_pem=ed_pem))
+        moved_to = (
+            await session.get(Account, account.moved_to_account_id) if account.moved_to_account_id else None
+        )
+    document = account_to_actor(
+        account,
+        LocalUrls(ctx.base_url),
+        ed25519_public_pem=ed_pem,
+        moved_to_uri=moved_to.uri if moved_to else None,
+    )
+    return activity_response(document)
 
 
 async def instance_actor(request: Request) -> Response:
@@ -108,4 +118,9 @@ routes = [
     Route("/users/{username}", actor, methods=["GET"]),
     Route("/users/{username}/followers", followers, methods=["GET"]),
     Route("/users/{username}/following", following, methods=["GET"]),
+    Route("/users/{username}/outbox", objects.outbox, methods=["GET"]),
+    Route("/users/{username}/statuses/{status_id}", objects.status_object, methods=["GET"]),
+    Route("/users/{username}/statuses/{status_id}/activity", objects.status_activity, methods=["GET"]),
+    Route("/users/{username}/statuses/{status_id}/replies", objects.status_replies, methods=["GET"]),
+    Route("/activities/{activity_id}", objects.activity_object, methods=["GET"]),
 ]

@@ -50,4 +50,29 @@ async def profile(request: Request) -> Response:
     return _render(request, "profile.html", account=account, statuses=statuses)
 
 
-routes = [Route("/@{username}", profile, methods=["GET"])]
+async def status_page(request: Request) -> Response:
+    """A public or unlisted local status as an h-entry (others answer 404, deleted ones 410)."""
+    ctx: Context = request.state.ctx
+    status_id = request.path_params["status_id"]
+    async with ctx.db.read() as session:
+        account = await local_account_by_username(session, request.path_params["username"])
+        status = await session.get(Status, int(status_id)) if status_id.isdigit() else None
+    if (
+        account is None
+        or status is None
+        or status.account_id != account.id
+        or status.reblog_of_id is not None
+        or status.visibility not in ("public", "unlisted")
+    ):
+        return HTMLResponse("<!doctype html><title>Not found</title><h1>No such post</h1>", status_code=404)
+    if status.deleted_at is not None:
+        return HTMLResponse(
+            "<!doctype html><title>Gone</title><h1>This post was deleted</h1>", status_code=410
+        )
+    return _render(request, "status.html", account=account, status=status)
+
+
+routes = [
+    Route("/@{username}", profile, methods=["GET"]),
+    Route("/@{username}/{status_id}", status_page, methods=["GET"]),
+]
