@@ -1,0 +1,149 @@
+"""The tier-1 flow with a real client: the PyPI `Mastodon.py` against live `plein serve` processes.
+
+Mastodon.py registers an app and logs in through the authorization-code flow (the login + consent form is
+submitted the way a person would, from the URL Mastodon.py builds), then posts, replies, boosts, favourites,
+bookmarks, edits, finds an account on a second live instance with `search(resolve=True)` and follows it,
+reads the home timeline and notifications, and pages with `fetch_next`. Mastodon.py is synchronous, so its
+calls run in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from mastodon import Mastodon
+
+from support.instance import PleinProcess, make_settings
+from support.oauth import OOB, form_fields
+
+PASSWORD = "a long enough test password"
+SCOPES = ["read", "write", "follow", "push"]
+T = TypeVar("T")
+
+
+async def in_thread(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await asyncio.to_thread(call, *args, **kwargs)
+
+
+@pytest.fixture
+async def two_servers(tmp_path: Path) -> AsyncIterator[tuple[PleinProcess, PleinProcess]]:
+    """Two `plein serve` processes on their own ports and data folders, with workers running."""
+    servers = []
+    for name in ("first", "second"):
+        folder = tmp_path / name
+        folder.mkdir()
+        servers.append(PleinProcess(make_settings(folder / "data"), folder))
+    try:
+        for server in servers:
+            await server.start()
+        yield servers[0], servers[1]
+    finally:
+        for server in servers:
+            server.stop()
+
+
+async def _log_in(server: PleinProcess, username: str) -> Mastodon:
+    """Create `username`, then log in with Mastodon.py through the authorization-code flow."""
+    server.cli("account", "create", username, "--password", PASSWORD)
+    client_id, client_secret = await in_thread(
+        Mastodon.create_app, "plein tests", scopes=SCOPES, redirect_uris=OOB, api_base_url=server.base_url
+    )
+    client = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=server.base_url)
+    authorize_url = await in_thread(
+        client.auth_request_url, scopes=SCOPES, redirect_uris=OOB, allow_http=True
+    )
+    async with httpx.AsyncClient(timeout=30) as browser:
+        page = await browser.get(authorize_url)
+        assert page.status_code == 200, page.text
+        answer = await browser.post(
+            authorize_url.split("?", 1)[0],
+            data={
+                **form_fields(page.text),
+                "username": username,
+                "password": PASSWORD,
+                "decision": "approve",
+            },
+        )
+    assert answer.status_code == 200, answer.text
+    match = re.search(r'id="oauth-code"[^>]*>([^<]+)<', answer.text)
+    assert match, "the out-of-band page shows no code"
+    await in_thread(
+        client.log_in, code=match.group(1).strip(), redirect_uri=OOB, scopes=SCOPES, allow_http=True
+    )
+    return client
+
+
+async def _eventually(check: Callable[[], Any], what: str, *, attempts: int = 150) -> Any:
+    """Poll `check` (run in a thread) until it returns something truthy: federation is asynchronous."""
+    for _ in range(attempts):
+        result = await in_thread(check)
+        if result:
+            return result
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def test_tier_one_flow_with_mastodon_py(two_servers: tuple[PleinProcess, PleinProcess]) -> None:
+    first, second = two_servers
+    alice = await _log_in(first, "alice")
+    bob = await _log_in(first, "bob")
+    rosa = await _log_in(second, "rosa")
+
+    post = await in_thread(alice.status_post, "Hello from Mastodon.py #plein", visibility="public")
+    assert post.account.username == "alice" and post.tags[0].name == "plein"
+    reply = await in_thread(alice.status_post, "a reply", in_reply_to_id=post.id)
+    assert str(reply.in_reply_to_id) == str(post.id)
+    context = await in_thread(alice.status_context, post.id)
+    assert [str(s.id) for s in context.descendants] == [str(reply.id)]
+
+    boost = await in_thread(bob.status_reblog, post.id)
+    assert str(boost.reblog.id) == str(post.id) and boost.reblog.reblogged
+    favourited = await in_thread(bob.status_favourite, post.id)
+    assert favourited.favourited and favourited.favourites_count == 1
+    bookmarked = await in_thread(bob.status_bookmark, post.id)
+    assert bookmarked.bookmarked
+    assert [str(s.id) for s in await in_thread(bob.bookmarks)] == [str(post.id)]
+    edited = await in_thread(alice.status_update, post.id, "Hello again from Mastodon.py")
+    assert "again" in edited.content and edited.edited_at is not None
+    history = await in_thread(alice.status_history, post.id)
+    assert len(history) == 2
+    await in_thread(bob.status_post, "@alice look at this")
+
+    notifications = await in_thread(alice.notifications)
+    assert [n.type for n in notifications] == ["mention", "favourite", "reblog"]
+    assert [n.type for n in await in_thread(bob.notifications)] == ["update"]  # what bob boosted was edited
+
+    # Paging with Link headers, the way Mastodon.py follows them.
+    for number in range(5):
+        await in_thread(alice.status_post, f"filler {number}")
+    page = await in_thread(alice.timeline_home, limit=3)
+    assert len(page) == 3
+    following_page = await in_thread(alice.fetch_next, page)
+    assert following_page and not {s.id for s in page} & {s.id for s in following_page}
+    assert following_page[0].id < page[-1].id or int(following_page[0].id) < int(page[-1].id)
+
+    me = await in_thread(alice.account_verify_credentials)
+    assert me.id == post.account.id
+
+    # Find and follow an account on the second instance, then see its post arrive.
+    address = f"rosa@{second.settings.domain}"
+    found = await in_thread(alice.search, f"@{address}", resolve=True)
+    assert [account.acct for account in found.accounts] == [address]
+    remote_rosa = found.accounts[0]
+    await in_thread(alice.account_follow, remote_rosa.id)
+    await _eventually(
+        lambda: alice.account_relationships(remote_rosa.id)[0].following, "rosa accepts alice's follow"
+    )
+    rosa_post = await in_thread(rosa.status_post, "Greetings from the second ministry")
+    arrived = await _eventually(
+        lambda: [s for s in alice.timeline_home() if s.uri == rosa_post.uri], "rosa's post in alice's home"
+    )
+    assert arrived[0].account.acct == address
+    followers = await _eventually(lambda: rosa.notifications(types=["follow"]), "rosa notified of the follow")
+    assert followers[0].account.acct == f"alice@{first.settings.domain}"
