@@ -28,6 +28,7 @@ from storage.bus import EventBus
 from storage.context import Context
 from storage.db import Database
 from storage.migrate import migrate
+from storage.recovery import release_orphaned_jobs
 from storage.settings import Settings
 from storage.urls import LocalUrls
 from storage.worker import QueueWorker
@@ -109,6 +110,8 @@ def create_app(settings: Settings, *, run_workers: bool | None = None) -> Starle
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         ctx = await build_context(settings)
         app.state.ctx = ctx  # for tests and tools that hold the app, not a request
+        if with_workers:
+            await release_orphaned_jobs(ctx.db)  # jobs of a crashed predecessor on this host
         started = start_workers(ctx) if with_workers else []
         try:
             yield {"ctx": ctx, "templates": make_environment()}
