@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from apub.errors import ApubError
 from inbox.checks import check_activity
-from inbox.errors import ActorMismatch, UnknownRecipient
+from inbox.errors import ActorMismatch, DomainRefused, UnknownRecipient
 from inbox.parse import ActivityIdentity, check_content_type, identify, parse_json, peek_json, read_body
 from inbox.policy import check_key_host, refuse_unfederated
 from inbox.verify import signature_key_ids, verify_signature
@@ -24,6 +24,7 @@ from storage.accounts import local_account_by_username
 from storage.context import Context
 from storage.models import Account
 from storage.queue import enqueue
+from storage.urls import LocalUrls
 from webfinger.convert import host_of, id_of
 from webfinger.fetch import fetch_object
 
@@ -89,6 +90,8 @@ async def receive(request: Request, recipient: str | None) -> Response:
     signer = await verify_signature(request, ctx, body)
     activity = parse_json(body)
     identity = identify(activity)
+    if LocalUrls(ctx.base_url).is_local(identity.actor_uri):
+        raise DomainRefused("a remote delivery cannot speak for a local actor")
     if signer.owner != identity.actor_uri:
         activity, identity = await _refetch_relayed(ctx, identity)
     await refuse_unfederated(ctx, identity.actor_uri)

@@ -19,7 +19,7 @@ from storage.remote import bump, has_edits, insert_tombstone, record_edit, statu
 from storage.statuses import add_mentions, set_tags
 from storage.types import utcnow
 from storage.urls import LocalUrls
-from webfinger.convert import parse_datetime
+from webfinger.convert import addressing, parse_datetime
 from webfinger.fetch import fetch_object
 from webfinger.resolve import MAX_THREAD_DEPTH, PreparedNote, ResolveError, insert_note, prepare_note
 
@@ -36,10 +36,11 @@ async def _object_document(ctx: Context, activity: dict[str, Any]) -> dict[str, 
     return target if isinstance(target, dict) else None
 
 
-async def _has_local_relation(ctx: Context, prepared: PreparedNote) -> bool:
+async def _has_local_relation(ctx: Context, prepared: PreparedNote, activity: dict[str, Any]) -> bool:
     """Mastodon keeps a remote post only when it concerns someone here."""
     urls = LocalUrls(ctx.base_url)
-    if any(urls.is_local(address) for address in prepared.note.addressed):
+    to, cc = addressing(activity)
+    if any(urls.is_local(address) for address in prepared.note.addressed.union(to, cc)):
         return True
     if prepared.parent is not None and prepared.parent.local:
         return True
@@ -61,7 +62,7 @@ async def handle_create(ctx: Context, activity: dict[str, Any], actor: Account) 
         prepared = await prepare_note(ctx, document, actor, depth=MAX_THREAD_DEPTH)
     except ResolveError as error:
         raise Rejected(str(error)) from error
-    if ctx.settings.federation.drop_unsolicited and not await _has_local_relation(ctx, prepared):
+    if ctx.settings.federation.drop_unsolicited and not await _has_local_relation(ctx, prepared, activity):
         raise Rejected(f"unsolicited post {prepared.note.uri} (nobody here follows or is addressed)")
     async with ctx.db.transaction() as session:
         status = await insert_note(session, prepared)
