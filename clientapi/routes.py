@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from clientapi import (
+    accounts,
     apps,
+    follows,
+    instance,
     notifications,
     oauth_authorize,
     oauth_token,
@@ -14,7 +17,10 @@ from clientapi import (
 )
 
 routes = [
+    *accounts.routes,
+    *follows.routes,
     *apps.routes,
+    *instance.routes,
     *oauth_authorize.routes,
     *oauth_token.routes,
     *static_files.routes,

@@ -140,7 +140,7 @@ def credential_account_to_entity(
         "indexable": account.indexable,
         "hide_collections": False,
         "attribution_domains": [],
-        "quote_policy": None,
+        "quote_policy": "nobody",  # we do not serve quote posts
     }
     entity["role"] = role_to_entity(user)
     return entity

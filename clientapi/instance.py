@@ -1,0 +1,173 @@
+"""The instance as clients see it: `/api/v1/instance`, `/api/v2/instance`, peers and rules.
+
+We report Mastodon 4.2.0 compatibility: the tier-1 API of 4.2 is what we serve; 4.3 introduced grouped
+notifications (`/api/v2/notifications`), which we do not, and clients switch to them on a 4.3 version or an
+`api_versions.mastodon` of 2 and above.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from clientapi.entities.accounts import account_to_entity
+from clientapi.entities.common import missing_image_url
+from clientapi.responses import api_response
+from storage.context import Context
+from storage.instance import contact_account, instance_stats, peer_domains
+
+MASTODON_COMPATIBILITY = "4.2.0"
+MASTODON_API_VERSION = 1  # api_versions.mastodon; 2 arrived with Mastodon 4.3
+SOURCE_URL = "https://example.invalid/plein"  # the same repository link NodeInfo publishes
+IMAGE_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
+MEDIA_LIMITS = {
+    "supported_mime_types": IMAGE_TYPES,
+    "image_size_limit": 16 * 1024 * 1024,
+    "image_matrix_limit": 33_177_600,  # 7680 × 4320
+    "video_size_limit": 0,
+    "video_frame_rate_limit": 0,
+    "video_matrix_limit": 0,
+}
+POLL_LIMITS = {
+    "max_options": 4,
+    "max_characters_per_option": 50,
+    "min_expiration": 300,
+    "max_expiration": 2_629_746,
+}
+MAX_MEDIA_ATTACHMENTS = 4
+CHARACTERS_RESERVED_PER_URL = 23
+
+
+def software_version() -> str:
+    """Plein's own version, from the installed package."""
+    try:
+        return importlib.metadata.version("plein")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+def version_string() -> str:
+    """`4.2.0 (compatible; Plein X.Y.Z)`: clients parse the leading Mastodon version."""
+    return f"{MASTODON_COMPATIBILITY} (compatible; Plein {software_version()})"
+
+
+def _streaming_url(ctx: Context) -> str:
+    return ctx.base_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+
+
+def _statuses_configuration(ctx: Context) -> dict[str, int]:
+    return {
+        "max_characters": ctx.settings.limits.max_status_characters,
+        "max_media_attachments": MAX_MEDIA_ATTACHMENTS,
+        "characters_reserved_per_url": CHARACTERS_RESERVED_PER_URL,
+    }
+
+
+async def instance_v1(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    settings = ctx.settings
+    async with ctx.db.read() as session:
+        stats = await instance_stats(session)
+        contact = await contact_account(session)
+    return api_response(
+        {
+            "uri": ctx.domain,
+            "title": settings.instance.name,
+            "short_description": settings.instance.description,
+            "description": settings.instance.description,
+            "email": settings.instance.contact_email,
+            "version": version_string(),
+            "urls": {"streaming_api": _streaming_url(ctx)},
+            "stats": {
+                "user_count": stats.user_count,
+                "status_count": stats.status_count,
+                "domain_count": stats.domain_count,
+            },
+            "thumbnail": None,
+            "languages": ["en"],
+            "registrations": settings.registration.mode != "closed",
+            "approval_required": settings.registration.mode == "approval",
+            "invites_enabled": False,
+            "configuration": {
+                "accounts": {"max_featured_tags": 0},
+                "statuses": _statuses_configuration(ctx),
+                "media_attachments": MEDIA_LIMITS,
+                "polls": POLL_LIMITS,
+            },
+            "contact_account": account_to_entity(contact, ctx) if contact else None,
+            "rules": [],
+        }
+    )
+
+
+async def instance_v2(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    settings = ctx.settings
+    async with ctx.db.read() as session:
+        stats = await instance_stats(session)
+        contact = await contact_account(session)
+    return api_response(
+        {
+            "domain": ctx.domain,
+            "title": settings.instance.name,
+            "version": version_string(),
+            "source_url": SOURCE_URL,
+            "description": settings.instance.description,
+            "usage": {"users": {"active_month": stats.active_month}},
+            "thumbnail": {"url": missing_image_url(ctx, "headers"), "blurhash": None, "versions": {}},
+            "icon": [],
+            "languages": ["en"],
+            "configuration": {
+                "urls": {
+                    "streaming": _streaming_url(ctx),
+                    "status": None,
+                    "about": None,
+                    "privacy_policy": None,
+                    "terms_of_service": None,
+                },
+                "vapid": {"public_key": ""},
+                "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 5, "max_profile_fields": 4},
+                "statuses": _statuses_configuration(ctx),
+                "media_attachments": {**MEDIA_LIMITS, "description_limit": 1500},
+                "polls": POLL_LIMITS,
+                "translation": {"enabled": False},
+                "limited_federation": settings.federation.mode == "allowlist",
+            },
+            "registrations": {
+                "enabled": settings.registration.mode != "closed",
+                "approval_required": settings.registration.mode == "approval",
+                "reason_required": None,
+                "message": None,
+                "min_age": None,
+                "url": None,
+            },
+            "api_versions": {"mastodon": MASTODON_API_VERSION},
+            "contact": {
+                "email": settings.instance.contact_email,
+                "account": account_to_entity(contact, ctx) if contact else None,
+            },
+            "rules": [],
+        }
+    )
+
+
+async def peers(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    async with ctx.db.read() as session:
+        domains = await peer_domains(session)
+    return api_response(domains)
+
+
+async def rules(request: Request) -> Response:
+    return api_response([])
+
+
+routes = [
+    Route("/api/v1/instance", instance_v1, methods=["GET"]),
+    Route("/api/v2/instance", instance_v2, methods=["GET"]),
+    Route("/api/v1/instance/peers", peers, methods=["GET"]),
+    Route("/api/v1/instance/rules", rules, methods=["GET"]),
+]

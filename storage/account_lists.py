@@ -1,0 +1,102 @@
+"""Lists about one account, each a statement paged by one id column: its statuses (as a viewer may see
+them), followers, follows and pending follow requests."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Account, Follow, FollowRequest, MediaAttachment, Status, StatusPin, User
+from storage.timelines import ListQuery, _visible_to
+
+
+def account_statuses_query(
+    account_id: int,
+    viewer_id: int | None,
+    *,
+    exclude_replies: bool = False,
+    exclude_reblogs: bool = False,
+    only_media: bool = False,
+    pinned: bool = False,
+) -> ListQuery:
+    """The statuses (and boosts) of `account_id` that `viewer_id` may read, newest first.
+
+    `exclude_replies` keeps self-replies (threads), as Mastodon does; `pinned` pages by pin."""
+    statement = select(Status.id, Status).where(
+        Status.account_id == account_id, Status.deleted_at.is_(None), _visible_to(viewer_id)
+    )
+    page_column = Status.id
+    if exclude_replies:
+        statement = statement.where(
+            or_(
+                and_(Status.in_reply_to_id.is_(None), Status.in_reply_to_uri.is_(None)),
+                Status.in_reply_to_account_id == account_id,
+            )
+        )
+    if exclude_reblogs:
+        statement = statement.where(Status.reblog_of_id.is_(None))
+    if only_media:
+        statement = statement.where(exists().where(MediaAttachment.status_id == Status.id))
+    if pinned:
+        statement = (
+            select(StatusPin.id, Status)
+            .join(Status, Status.id == StatusPin.status_id)
+            .where(StatusPin.account_id == account_id, Status.deleted_at.is_(None), _visible_to(viewer_id))
+        )
+        page_column = StatusPin.id
+    return ListQuery(statement, page_column)
+
+
+def followers_query(account_id: int) -> ListQuery:
+    """(follow id, Account) of the accounts following `account_id`; pages go by follow id."""
+    statement = (
+        select(Follow.id, Account)
+        .join(Account, Account.id == Follow.account_id)
+        .where(Follow.target_account_id == account_id, Account.suspended_at.is_(None))
+    )
+    return ListQuery(statement, Follow.id)
+
+
+def following_query(account_id: int) -> ListQuery:
+    """(follow id, Account) of the accounts `account_id` follows; pages go by follow id."""
+    statement = (
+        select(Follow.id, Account)
+        .join(Account, Account.id == Follow.target_account_id)
+        .where(Follow.account_id == account_id, Account.suspended_at.is_(None))
+    )
+    return ListQuery(statement, Follow.id)
+
+
+def follow_requests_query(account_id: int) -> ListQuery:
+    """(request id, Account) of the accounts asking to follow `account_id`; pages go by request id."""
+    statement = (
+        select(FollowRequest.id, Account)
+        .join(Account, Account.id == FollowRequest.account_id)
+        .where(FollowRequest.target_account_id == account_id, Account.suspended_at.is_(None))
+    )
+    return ListQuery(statement, FollowRequest.id)
+
+
+async def count_follow_requests(session: AsyncSession, account_id: int) -> int:
+    """How many follow requests wait for `account_id`."""
+    statement = select(func.count()).where(FollowRequest.target_account_id == account_id)
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def set_posting_defaults(
+    session: AsyncSession,
+    user: User,
+    *,
+    visibility: str | None = None,
+    sensitive: bool | None = None,
+    language: str | None = None,
+) -> None:
+    """Change a user's defaults for new posts (None leaves a value as it is; "" clears the language)."""
+    if visibility is not None:
+        user.default_visibility = visibility
+    if sensitive is not None:
+        user.default_sensitive = sensitive
+    if language is not None:
+        user.default_language = language or None
+    session.add(user)
+    await session.flush()
