@@ -22,13 +22,13 @@ from storage.relationships import relationship_facts
 FOLLOW_SCOPES = ("write:follows",)
 
 
-async def _relationship(ctx: Context, viewer_id: int, target_id: int) -> Response:
+async def relationship_response(ctx: Context, viewer_id: int, target_id: int) -> Response:
     async with ctx.db.read() as session:
         facts = await relationship_facts(session, viewer_id, [target_id])
     return api_response(relationship_to_entity(target_id, facts[target_id]))
 
 
-async def _me_and_target(request: Request, *scopes: str, path_name: str = "id") -> tuple[Account, Account]:
+async def caller_and_target(request: Request, *scopes: str, path_name: str = "id") -> tuple[Account, Account]:
     ctx: Context = request.state.ctx
     auth = await require_auth(request, *scopes)
     assert auth.account is not None
@@ -39,7 +39,7 @@ async def _me_and_target(request: Request, *scopes: str, path_name: str = "id") 
 
 async def follow(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    me, target = await _me_and_target(request, *FOLLOW_SCOPES)
+    me, target = await caller_and_target(request, *FOLLOW_SCOPES)
     params = await read_params(request)
     await actions.follow(
         ctx,
@@ -48,21 +48,21 @@ async def follow(request: Request) -> Response:
         reblogs=bool(params.get_bool("reblogs", True)),
         notify=bool(params.get_bool("notify", False)),
     )
-    return await _relationship(ctx, me.id, target.id)
+    return await relationship_response(ctx, me.id, target.id)
 
 
 async def unfollow(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    me, target = await _me_and_target(request, *FOLLOW_SCOPES)
+    me, target = await caller_and_target(request, *FOLLOW_SCOPES)
     await actions.unfollow(ctx, me, target)
-    return await _relationship(ctx, me.id, target.id)
+    return await relationship_response(ctx, me.id, target.id)
 
 
 async def remove_from_followers(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    me, target = await _me_and_target(request, *FOLLOW_SCOPES)
+    me, target = await caller_and_target(request, *FOLLOW_SCOPES)
     await actions.remove_from_followers(ctx, me, target)
-    return await _relationship(ctx, me.id, target.id)
+    return await relationship_response(ctx, me.id, target.id)
 
 
 async def follow_requests(request: Request) -> Response:
@@ -73,16 +73,16 @@ async def follow_requests(request: Request) -> Response:
 
 async def authorize_request(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    me, requester = await _me_and_target(request, *FOLLOW_SCOPES, path_name="account_id")
+    me, requester = await caller_and_target(request, *FOLLOW_SCOPES, path_name="account_id")
     await actions.authorize_follow_request(ctx, me, requester)
-    return await _relationship(ctx, me.id, requester.id)
+    return await relationship_response(ctx, me.id, requester.id)
 
 
 async def reject_request(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    me, requester = await _me_and_target(request, *FOLLOW_SCOPES, path_name="account_id")
+    me, requester = await caller_and_target(request, *FOLLOW_SCOPES, path_name="account_id")
     await actions.reject_follow_request(ctx, me, requester)
-    return await _relationship(ctx, me.id, requester.id)
+    return await relationship_response(ctx, me.id, requester.id)
 
 
 routes = [

@@ -5,12 +5,14 @@ from __future__ import annotations
 from clientapi import (
     accounts,
     apps,
+    blocks,
     follows,
     instance,
     notifications,
     oauth_authorize,
     oauth_token,
     search,
+    startup,
     static_files,
     statuses,
     timelines,
@@ -20,6 +22,7 @@ routes = [
     *accounts.routes,
     *follows.routes,
     *apps.routes,
+    *blocks.routes,
     *instance.routes,
     *oauth_authorize.routes,
     *oauth_token.routes,
@@ -28,4 +31,5 @@ routes = [
     *timelines.routes,
     *notifications.routes,
     *search.routes,
+    *startup.routes,
 ]

@@ -6,7 +6,17 @@ from __future__ import annotations
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Account, Follow, FollowRequest, MediaAttachment, Status, StatusPin, User
+from storage.models import (
+    Account,
+    Block,
+    Follow,
+    FollowRequest,
+    MediaAttachment,
+    Mute,
+    Status,
+    StatusPin,
+    User,
+)
 from storage.timelines import ListQuery, _visible_to
 
 
@@ -75,6 +85,18 @@ def follow_requests_query(account_id: int) -> ListQuery:
         .where(FollowRequest.target_account_id == account_id, Account.suspended_at.is_(None))
     )
     return ListQuery(statement, FollowRequest.id)
+
+
+def blocks_query(account_id: int) -> ListQuery:
+    """(block id, Account) of the accounts `account_id` blocks; pages go by block id."""
+    statement = select(Block.id, Account).join(Account, Account.id == Block.target_account_id)
+    return ListQuery(statement.where(Block.account_id == account_id), Block.id)
+
+
+def mutes_query(account_id: int) -> ListQuery:
+    """(mute id, Account) of the accounts `account_id` mutes; pages go by mute id."""
+    statement = select(Mute.id, Account).join(Account, Account.id == Mute.target_account_id)
+    return ListQuery(statement.where(Mute.account_id == account_id), Mute.id)
 
 
 async def count_follow_requests(session: AsyncSession, account_id: int) -> int:

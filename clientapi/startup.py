@@ -1,0 +1,49 @@
+"""Endpoints apps call at start-up for features we do not have: they answer the correct empty result
+(not 404), so clients carry on. Each still checks its token and scope like the real endpoint would."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from clientapi.auth import optional_auth, require_auth
+from clientapi.responses import api_response
+
+
+def _empty_list(*scopes: str, public: bool = False) -> object:
+    async def endpoint(request: Request) -> Response:
+        if public:
+            await optional_auth(request)
+        else:
+            await require_auth(request, *scopes)
+        return api_response([])
+
+    return endpoint
+
+
+# (path, scopes; None means readable without a token, as in Mastodon)
+EMPTY_LISTS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
+    ("/api/v1/custom_emojis", None),
+    ("/api/v1/filters", ("read:filters",)),
+    ("/api/v2/filters", ("read:filters",)),
+    ("/api/v1/announcements", ("read",)),
+    ("/api/v1/lists", ("read:lists",)),
+    ("/api/v1/followed_tags", ("read:follows",)),
+    ("/api/v1/trends", None),
+    ("/api/v1/trends/tags", None),
+    ("/api/v1/trends/statuses", None),
+    ("/api/v1/trends/links", None),
+    ("/api/v1/suggestions", ("read",)),
+    ("/api/v2/suggestions", ("read",)),
+    ("/api/v1/featured_tags", ("read:accounts",)),
+    ("/api/v1/endorsements", ("read:accounts",)),
+    ("/api/v1/scheduled_statuses", ("read:statuses",)),
+    ("/api/v1/conversations", ("read:statuses",)),
+    ("/api/v1/domain_blocks", ("read:blocks",)),
+)
+
+routes = [
+    Route(path, _empty_list(*(scopes or ()), public=scopes is None), methods=["GET"])  # type: ignore[arg-type]
+    for path, scopes in EMPTY_LISTS
+]
