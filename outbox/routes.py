@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from apub.vocab import ACTIVITY_JSON, wants_activity_json
+from inbox.verify import signed_fetcher
 from outbox import objects
 from outbox.actors import account_to_actor, collection, collection_page
 from storage.accounts import ed25519_public_pem, local_account_by_username
@@ -47,6 +48,7 @@ async def actor(request: Request) -> Response:
         return not_found()
     if not wants_activity_json(request.headers.get("accept", "")):
         return RedirectResponse(account.url or "/", status_code=302)
+    await signed_fetcher(request, ctx)  # federation.authorized_fetch: only signed GETs
     async with ctx.db.read() as session:
         ed_pem = await ed25519_public_pem(session, account.id)
         moved_to = (
@@ -79,6 +81,7 @@ async def _follow_collection(request: Request, *, followers: bool) -> Response:
     account = await _local_account(ctx, request.path_params["username"])
     if account is None:
         return not_found()
+    await signed_fetcher(request, ctx)  # federation.authorized_fetch: only signed GETs
     url = account.followers_url if followers else account.following_url
     assert url is not None
     own_column = Follow.target_account_id if followers else Follow.account_id

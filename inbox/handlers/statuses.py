@@ -14,7 +14,7 @@ from inbox.handlers.common import followed_locally
 from storage.bus import Event
 from storage.context import Context
 from storage.fanout import fan_out_status, notify_boosters_of_edit
-from storage.models import Account, HomeFeedEntry, MediaAttachment, Notification, Status
+from storage.models import Account, Follow, HomeFeedEntry, MediaAttachment, Notification, Status
 from storage.remote import bump, has_edits, insert_tombstone, record_edit, status_by_uri
 from storage.statuses import add_mentions, set_tags
 from storage.types import utcnow
@@ -70,7 +70,22 @@ async def handle_create(ctx: Context, activity: dict[str, Any], actor: Account) 
             return []
         author = await session.get(Account, actor.id)
         assert author is not None
-        return await fan_out_status(session, status, author)
+        events = await fan_out_status(session, status, author)
+        if author.silenced_at is not None:
+            events = await _unnotify_strangers(session, status, events)
+        return events
+
+
+async def _unnotify_strangers(session: Any, status: Status, events: list[Event]) -> list[Event]:
+    """A silenced author's mentions notify only the local accounts that follow it (Mastodon's rule)."""
+    followers = select(Follow.account_id).where(Follow.target_account_id == status.account_id)
+    removed = await session.execute(
+        delete(Notification)
+        .where(Notification.status_id == status.id, Notification.account_id.not_in(followers))
+        .returning(Notification.id)
+    )
+    removed_ids = set(removed.scalars())
+    return [event for event in events if event.payload.get("notification_id") not in removed_ids]
 
 
 async def update_status(ctx: Context, document: dict[str, Any], actor: Account) -> list[Event]:

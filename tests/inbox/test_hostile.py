@@ -31,7 +31,9 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Inbox
         # A stored status of ben's, a pending follow of ann by alice, and alice following ann.
         await built.follow_locally(built.alice, built.ann)
         ben_note = built.ben.note("<p>ben's</p>")
-        response = await built.deliver(built.ben.activity("Create", ben_note, cc=[built.alice.uri]), built.ben)
+        response = await built.deliver(
+            built.ben.activity("Create", ben_note, cc=[built.alice.uri]), built.ben
+        )
         assert response.status_code == 202, response.text
         ann = await built.scalar(select(Account).where(Account.uri == built.ann.uri))
         async with built.ctx.db.transaction() as session:
@@ -43,7 +45,9 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Inbox
                 )
             )
         await built.drain()
-        assert await built.scalar(select(Status.id).where(Status.uri == ben_note["id"])), await built.scalar(select(Job.last_error))
+        assert await built.scalar(select(Status.id).where(Status.uri == ben_note["id"])), await built.scalar(
+            select(Job.last_error)
+        )
         built.ben_note = ben_note  # type: ignore[attr-defined]
         yield built
 
