@@ -15,6 +15,7 @@ from clientapi import (
     startup,
     static_files,
     statuses,
+    streaming,
     timelines,
 )
 
@@ -32,4 +33,5 @@ routes = [
     *notifications.routes,
     *search.routes,
     *startup.routes,
+    *streaming.routes,
 ]

@@ -1,0 +1,205 @@
+"""The streaming API: server-sent events and WebSocket, fed by the post-commit event bus.
+
+Streams: `user` (home timeline updates and notifications), `user:notification`, `public`, `public:local`,
+`public:remote`. Every stream needs a token with `read` (or `read:statuses` / `read:notifications`).
+The token comes from `Authorization: Bearer`, the `access_token` query parameter, or — for WebSocket
+clients, as Mastodon allows — the `Sec-WebSocket-Protocol` header.
+
+Events are those of this process's bus: in a scale-out set-up a client only hears what its own process
+published (cross-process fan-out through PostgreSQL LISTEN/NOTIFY is not built yet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from clientapi.auth import scope_granted
+from clientapi.entities.notifications import notifications_to_entities
+from clientapi.entities.statuses import statuses_to_entities
+from clientapi.errors import ApiError, Forbidden, NotFound, Unauthorized
+from storage.bus import Event
+from storage.context import Context
+from storage.models import Account, Notification, Status
+from storage.oauth import token_owner
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 30.0
+STREAM_SCOPES = {
+    "user": ("read:statuses", "read:notifications"),
+    "user:notification": ("read:notifications",),
+    "public": ("read:statuses",),
+    "public:local": ("read:statuses",),
+    "public:remote": ("read:statuses",),
+}
+
+
+def _token_of(connection: HTTPConnection) -> str | None:
+    scheme, _, value = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if token := connection.query_params.get("access_token"):
+        return token
+    protocol = connection.headers.get("sec-websocket-protocol", "").strip()
+    return protocol or None
+
+
+async def _authorise(ctx: Context, connection: HTTPConnection, stream: str) -> Account:
+    """The account listening, or ApiError (401 bad token, 403 scope, 404 unknown stream)."""
+    if stream not in STREAM_SCOPES:
+        raise NotFound("Unknown stream type")
+    token = _token_of(connection)
+    if token is None:
+        raise Unauthorized("Missing access token")
+    async with ctx.db.read() as session:
+        owner = await token_owner(session, token)
+    if owner is None or owner.account is None:
+        raise Unauthorized("The access token is invalid")
+    if owner.account.suspended_at is not None:
+        raise Forbidden("Your login is currently disabled")
+    granted = frozenset(owner.token.scopes.split())
+    if not all(scope_granted(granted, scope) for scope in STREAM_SCOPES[stream]):
+        raise Forbidden("This action is outside the authorized scopes")
+    return owner.account
+
+
+def _topics(stream: str, account_id: int) -> list[str]:
+    if stream in ("user", "user:notification"):
+        return [f"user:{account_id}"]
+    return [stream]
+
+
+async def _render(ctx: Context, stream: str, event: Event, viewer_id: int) -> dict[str, Any] | None:
+    """The Mastodon streaming message for a bus event, or None when this stream does not carry it."""
+    if event.kind == "notification" and stream in ("user", "user:notification"):
+        async with ctx.db.read() as session:
+            notification = await session.get(Notification, event.payload.get("notification_id"))
+            if notification is None:
+                return None
+            entities = await notifications_to_entities(session, ctx, [notification], viewer_id)
+        return {"event": "notification", "payload": entities[0]} if entities else None
+    if event.kind in ("update", "status.update") and stream != "user:notification":
+        async with ctx.db.read() as session:
+            status = (
+                await session.execute(select(Status).where(Status.id == event.payload.get("status_id")))
+            ).scalar_one_or_none()
+            if status is None or status.deleted_at is not None:
+                return None
+            entities = await statuses_to_entities(session, ctx, [status], viewer_id)
+        return {"event": event.kind, "payload": entities[0]} if entities else None
+    if event.kind == "delete" and stream != "user:notification":
+        return {"event": "delete", "payload": str(event.payload.get("status_id"))}
+    return None
+
+
+async def _messages(
+    ctx: Context, stream: str, account_id: int, queue: asyncio.Queue[Event]
+) -> AsyncIterator[dict[str, Any] | None]:
+    """Rendered messages from a subscribed queue; None every HEARTBEAT_SECONDS of silence."""
+    while True:
+        try:
+            event = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_SECONDS)
+        except TimeoutError:
+            yield None
+            continue
+        try:
+            message = await _render(ctx, stream, event, account_id)
+        except Exception:  # one unrenderable event must not end the stream
+            logger.exception("streaming: cannot render %s", event)
+            continue
+        if message is not None:
+            yield message
+
+
+def _stream_from_path(path: str) -> str:
+    tail = path.removeprefix("/api/v1/streaming").strip("/")
+    return tail.replace("/", ":") if tail else "user"
+
+
+async def server_sent_events(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    stream = _stream_from_path(request.url.path)
+    account = await _authorise(ctx, request, stream)
+
+    async def body() -> AsyncIterator[bytes]:
+        # Subscribed before the first byte: a client that has read it misses nothing published after.
+        async with ctx.bus.subscribe(*_topics(stream, account.id)) as queue:
+            yield b":)\n\n"  # opens the stream at once, as Mastodon does
+            async for message in _messages(ctx, stream, account.id, queue):
+                if message is None:
+                    yield b":thump\n\n"
+                    continue
+                payload = message["payload"]
+                data = payload if isinstance(payload, str) else orjson.dumps(payload).decode()
+                yield f"event: {message['event']}\ndata: {data}\n\n".encode()
+
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def websocket_stream(websocket: WebSocket) -> None:
+    ctx: Context = websocket.state.ctx
+    stream = websocket.query_params.get("stream", "user")
+    try:
+        account = await _authorise(ctx, websocket, stream)
+    except ApiError as error:
+        await websocket.close(code=4000 + error.status_code, reason=error.message)
+        return
+    protocol = websocket.headers.get("sec-websocket-protocol")
+    # Subscribed before the handshake completes: a connected client misses nothing published after.
+    async with ctx.bus.subscribe(*_topics(stream, account.id)) as queue:
+        await websocket.accept(subprotocol=protocol.strip() if protocol else None)
+        sender = asyncio.create_task(_send_stream(ctx, websocket, stream, account.id, queue))
+        try:
+            while True:  # client messages (subscribe / unsubscribe) are read so disconnects are noticed
+                await websocket.receive_text()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+
+
+async def _send_stream(
+    ctx: Context, websocket: WebSocket, stream: str, account_id: int, queue: asyncio.Queue[Event]
+) -> None:
+    async for message in _messages(ctx, stream, account_id, queue):
+        if message is None:
+            continue  # WebSocket pings are uvicorn's job
+        payload = message["payload"]
+        text_payload = payload if isinstance(payload, str) else orjson.dumps(payload).decode()
+        await websocket.send_text(
+            orjson.dumps(
+                {"stream": stream.split(":"), "event": message["event"], "payload": text_payload}
+            ).decode()
+        )
+
+
+async def health(request: Request) -> Response:
+    return PlainTextResponse("OK")
+
+
+routes = [
+    Route("/api/v1/streaming/health", health, methods=["GET"]),
+    WebSocketRoute("/api/v1/streaming", websocket_stream),
+    Route("/api/v1/streaming/user", server_sent_events, methods=["GET"]),
+    Route("/api/v1/streaming/user/notification", server_sent_events, methods=["GET"]),
+    Route("/api/v1/streaming/public", server_sent_events, methods=["GET"]),
+    Route("/api/v1/streaming/public/local", server_sent_events, methods=["GET"]),
+    Route("/api/v1/streaming/public/remote", server_sent_events, methods=["GET"]),
+]

@@ -1,0 +1,101 @@
+"""Streaming over real HTTP: server-sent events and WebSocket, fed by posts made through the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import websockets
+
+from outbox.actions import follow, post_status
+from storage.accounts import local_account_by_username
+from support.instance import RunningInstance, make_settings, serve_in_process
+from support.oauth import make_token
+
+
+@pytest.fixture
+async def instance(tmp_path: Path) -> AsyncIterator[RunningInstance]:
+    async with serve_in_process(make_settings(tmp_path)) as running:
+        yield running
+
+
+async def _accounts(instance: RunningInstance, *names: str):  # type: ignore[no-untyped-def]
+    assert instance.ctx is not None
+    async with instance.ctx.db.read() as session:
+        return [await local_account_by_username(session, name) for name in names]
+
+
+async def _next_event(lines: AsyncIterator[str]) -> tuple[str, str]:
+    event = ""
+    async for line in lines:
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: ") and event:
+            return event, line[6:]
+    raise AssertionError("stream ended")
+
+
+async def test_sse_user_stream_gets_followed_post_and_mention(instance: RunningInstance) -> None:
+    assert instance.ctx is not None
+    reader_token = await make_token(instance.ctx, "reader", "read")
+    await make_token(instance.ctx, "author", "read write")
+    reader, author = await _accounts(instance, "reader", "author")
+    await follow(instance.ctx, reader, author)
+    async with instance.client() as client:
+        headers = {"Authorization": f"Bearer {reader_token}"}
+        async with client.stream("GET", "/api/v1/streaming/user", headers=headers) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            lines = response.aiter_lines()
+            assert await anext(lines) == ":)"  # the server has subscribed
+            await post_status(instance.ctx, author, text="Budget published today")
+            event, data = await asyncio.wait_for(_next_event(lines), 10)
+            assert event == "update"
+            status = json.loads(data)
+            assert "Budget published today" in status["content"] and status["account"]["username"] == "author"
+            await post_status(instance.ctx, author, text="@reader please review", visibility="direct")
+            seen = set()
+            while seen != {"update", "notification"}:
+                event, data = await asyncio.wait_for(_next_event(lines), 10)
+                seen.add(event)
+                if event == "notification":
+                    assert json.loads(data)["type"] == "mention"
+
+
+async def test_stream_refuses_bad_tokens_and_scopes(instance: RunningInstance) -> None:
+    assert instance.ctx is not None
+    write_only = await make_token(instance.ctx, "writer", "write")
+    async with instance.client() as client:
+        assert (await client.get("/api/v1/streaming/health")).text == "OK"
+        missing = await client.get("/api/v1/streaming/user")
+        assert missing.status_code == 401 and "error" in missing.json()
+        bad = await client.get("/api/v1/streaming/user", headers={"Authorization": "Bearer nope"})
+        assert bad.status_code == 401
+        scoped = await client.get("/api/v1/streaming/public", params={"access_token": write_only})
+        assert scoped.status_code == 403
+
+
+async def test_websocket_public_local_stream(instance: RunningInstance) -> None:
+    assert instance.ctx is not None
+    token = await make_token(instance.ctx, "watcher", "read")
+    await make_token(instance.ctx, "speaker", "write")
+    (speaker,) = await _accounts(instance, "speaker")
+    url = (
+        instance.base_url.replace("http://", "ws://")
+        + f"/api/v1/streaming?stream=public:local&access_token={token}"
+    )
+    async with websockets.connect(url) as socket:
+        await post_status(instance.ctx, speaker, text="Open data portal is live")
+        message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+    assert message["event"] == "update" and message["stream"] == ["public", "local"]
+    assert "Open data portal is live" in json.loads(message["payload"])["content"]
+
+
+async def test_websocket_with_bad_token_is_closed(instance: RunningInstance) -> None:
+    url = instance.base_url.replace("http://", "ws://") + "/api/v1/streaming?stream=user&access_token=bad"
+    with pytest.raises(websockets.exceptions.WebSocketException):
+        async with websockets.connect(url) as socket:
+            await socket.recv()
