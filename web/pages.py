@@ -7,9 +7,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from storage.accounts import local_account_by_username
+from storage.accounts import count_local_users, local_account_by_username
 from storage.context import Context
-from storage.models import Status
+from storage.models import Account, Status
 
 PROFILE_STATUSES = 20
 
@@ -72,7 +72,36 @@ async def status_page(request: Request) -> Response:
     return _render(request, "status.html", account=account, status=status)
 
 
+async def home(request: Request) -> Response:
+    """The instance's front page: what it is, and its latest public local posts."""
+    ctx: Context = request.state.ctx
+    async with ctx.db.read() as session:
+        rows = await session.execute(
+            select(Status, Account)
+            .join(Account, Account.id == Status.account_id)
+            .where(
+                Status.local.is_(True),
+                Status.visibility == "public",
+                Status.deleted_at.is_(None),
+                Status.reblog_of_id.is_(None),
+                Account.suspended_at.is_(None),
+            )
+            .order_by(Status.id.desc())
+            .limit(PROFILE_STATUSES)
+        )
+        statuses = [(status, author) for status, author in rows]
+        user_count = await count_local_users(session)
+    return _render(
+        request,
+        "home.html",
+        statuses=statuses,
+        user_count=user_count,
+        description=ctx.settings.instance.description,
+    )
+
+
 routes = [
+    Route("/", home, methods=["GET"]),
     Route("/@{username}", profile, methods=["GET"]),
     Route("/@{username}/{status_id}", status_page, methods=["GET"]),
 ]

@@ -73,12 +73,6 @@ async def webfinger(request: Request) -> Response:
         links.insert(
             0, {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": account.url}
         )
-        links.append(
-            {
-                "rel": "http://ostatus.org/schema/1.0/subscribe",
-                "template": f"{ctx.base_url}/authorize_interaction?uri={{uri}}",
-            }
-        )
     document = {
         "subject": f"acct:{account.username}@{ctx.domain}",
         "aliases": [account.uri] + ([account.url] if account.url and account.url != account.uri else []),

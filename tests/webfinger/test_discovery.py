@@ -172,3 +172,10 @@ async def test_plain_http_client_follows_redirect_to_profile(instance: RunningIn
         response = await client.get(f"{instance.base_url}/users/minister")
     assert response.status_code == 302
     assert response.headers["location"] == f"{instance.base_url}/@minister"
+
+
+async def test_front_page(instance: RunningInstance) -> None:
+    async with instance.client() as client:
+        response = await client.get("/")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert instance.settings.instance.name in response.text and "1 account" in response.text
