@@ -31,8 +31,8 @@ async def _page_response(request: Request, query: ListQuery, viewer_id: int | No
     async with ctx.db.read() as session:
         rows = (await session.execute(apply_page(query.statement, query.page_column, page))).all()
         rows = in_display_order(rows, page)
-        entities = await statuses_to_entities(session, ctx, [status for _, status in rows], viewer_id)
-    return api_response(entities, headers=link_headers(request, [page_id for page_id, _ in rows]))
+        entities = await statuses_to_entities(session, ctx, rows, viewer_id)
+    return api_response(entities, headers=link_headers(request, [row.page_id for row in rows]))
 
 
 def _account_id(auth: AuthContext) -> int:

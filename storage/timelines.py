@@ -30,12 +30,21 @@ from storage.models import (
 MAX_CONTEXT_DEPTH = 200  # a reply chain deeper than this is cut (it is usually a loop or an attack)
 
 
+# Timelines select plain rows (the status columns, named like the model's attributes, plus `page_id`)
+# rather than ORM objects: a page is read-only and rendered at once, and plain rows cost far less to build.
+STATUS_COLUMNS = tuple(Status.__table__.columns)
+
+
 @dataclass(frozen=True)
 class ListQuery:
-    """A statement selecting (paging id, Status) rows and the column its pages go by."""
+    """A statement selecting status rows with their paging id (`page_id`), and the column pages go by."""
 
     statement: Select[Any]
     page_column: Any
+
+
+def _rows_of(page_column: Any) -> Select[Any]:
+    return select(page_column.label("page_id"), *STATUS_COLUMNS)
 
 
 def _readable(statement: Select[Any]) -> Select[Any]:
@@ -48,7 +57,7 @@ def _readable(statement: Select[Any]) -> Select[Any]:
 def home_query(account_id: int) -> ListQuery:
     """A local account's home timeline, from its fan-out rows (the primary key serves the range scan)."""
     statement = (
-        select(HomeFeedEntry.status_id, Status)
+        _rows_of(HomeFeedEntry.status_id)
         .join(Status, Status.id == HomeFeedEntry.status_id)
         .where(HomeFeedEntry.account_id == account_id, Status.deleted_at.is_(None))
     )
@@ -68,7 +77,7 @@ def _public_filter(statement: Select[Any], *, local: bool, remote: bool, only_me
 
 def public_query(*, local: bool = False, remote: bool = False, only_media: bool = False) -> ListQuery:
     """Public, original (not boosted) statuses known here."""
-    statement = _public_filter(select(Status.id, Status), local=local, remote=remote, only_media=only_media)
+    statement = _public_filter(_rows_of(Status.id), local=local, remote=remote, only_media=only_media)
     return ListQuery(statement, Status.id)
 
 
@@ -77,7 +86,7 @@ def tag_query(
 ) -> ListQuery:
     """Public statuses carrying the hashtag `tag_name` (case-insensitive, with or without '#')."""
     statement = (
-        select(Status.id, Status)
+        _rows_of(Status.id)
         .join(StatusTag, StatusTag.status_id == Status.id)
         .join(Tag, Tag.id == StatusTag.tag_id)
         .where(Tag.name == tag_name.lstrip("#").lower())
@@ -88,7 +97,7 @@ def tag_query(
 def bookmarks_query(account_id: int) -> ListQuery:
     """An account's bookmarked statuses; pages go by bookmark id (newest bookmark first)."""
     statement = _readable(
-        select(Bookmark.id, Status)
+        _rows_of(Bookmark.id)
         .join(Status, Status.id == Bookmark.status_id)
         .where(Bookmark.account_id == account_id)
     )
@@ -98,7 +107,7 @@ def bookmarks_query(account_id: int) -> ListQuery:
 def favourites_query(account_id: int) -> ListQuery:
     """Statuses an account favourited; pages go by favourite id (newest favourite first)."""
     statement = _readable(
-        select(Favourite.id, Status)
+        _rows_of(Favourite.id)
         .join(Status, Status.id == Favourite.status_id)
         .where(Favourite.account_id == account_id)
     )
@@ -121,14 +130,6 @@ def reblogged_by_query(status_id: int) -> Select[Any]:
         .join(Account, Account.id == Status.account_id)
         .where(Status.reblog_of_id == status_id, Status.deleted_at.is_(None), Account.suspended_at.is_(None))
     )
-
-
-async def statuses_by_ids(session: AsyncSession, status_ids: list[int]) -> dict[int, Status]:
-    """Statuses by id in one query (missing ids are simply absent)."""
-    if not status_ids:
-        return {}
-    rows = await session.execute(select(Status).where(Status.id.in_(set(status_ids))))
-    return {status.id: status for status in rows.scalars()}
 
 
 def _visible_to(viewer_id: int | None) -> Any:

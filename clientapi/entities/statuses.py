@@ -8,12 +8,13 @@ schema, nullable ones included.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import BigInteger, String, bindparam, cast, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientapi.entities.accounts import account_to_entity, acct_of
@@ -34,6 +35,11 @@ from storage.models import (
 )
 from storage.urls import LocalUrls
 
+# Pages are rendered from plain rows (named like the model attributes), not ORM objects: building identity-
+# mapped instances costs more than the queries on a timeline page. Callers may pass either.
+STATUS_COLUMNS = tuple(Status.__table__.columns)
+ACCOUNT_COLUMNS = tuple(Account.__table__.columns)
+
 
 @dataclass
 class _Loaded:
@@ -48,19 +54,22 @@ class _Loaded:
     flags: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
 
 
-async def _load_accounts(
-    session: AsyncSession, ctx: Context, account_ids: set[int]
-) -> dict[int, dict[str, Any]]:
+async def _load_accounts(session: AsyncSession, account_ids: set[int]) -> dict[int, Account]:
+    """The accounts by id, with the accounts the moved ones moved to."""
     if not account_ids:
         return {}
-    accounts = {
-        row.id: row
-        for row in (await session.execute(select(Account).where(Account.id.in_(account_ids)))).scalars()
-    }
+    rows = await session.execute(select(*ACCOUNT_COLUMNS).where(Account.id.in_(account_ids)))
+    accounts = {account.id: account for account in rows.all()}
     moved_ids = {a.moved_to_account_id for a in accounts.values() if a.moved_to_account_id} - set(accounts)
     if moved_ids:
-        moved = await session.execute(select(Account).where(Account.id.in_(moved_ids)))
-        accounts.update({row.id: row for row in moved.scalars()})
+        moved = await session.execute(select(*ACCOUNT_COLUMNS).where(Account.id.in_(moved_ids)))
+        accounts.update({account.id: account for account in moved.all()})
+    return accounts
+
+
+def _account_entities(
+    ctx: Context, accounts: dict[int, Account], wanted: set[int]
+) -> dict[int, dict[str, Any]]:
     return {
         account_id: account_to_entity(
             account,
@@ -68,6 +77,7 @@ async def _load_accounts(
             moved_to=accounts.get(account.moved_to_account_id) if account.moved_to_account_id else None,
         )
         for account_id, account in accounts.items()
+        if account_id in wanted
     }
 
 
@@ -80,64 +90,83 @@ def _mention_to_entity(account: Account) -> dict[str, Any]:
     }
 
 
-async def _load_viewer_flags(
-    session: AsyncSession, viewer_id: int, status_ids: list[int]
-) -> dict[str, set[int]]:
-    # One round trip for all four per-viewer facts.
-    statement = union_all(
-        select(Favourite.status_id, literal("favourited")).where(
-            Favourite.account_id == viewer_id, Favourite.status_id.in_(status_ids)
+@functools.cache
+def _facts_statement(with_viewer: bool) -> Any:
+    """One statement for every small fact of a page: (status id, kind, referenced id, name) rows for
+    hashtags, mentions, attached media and the viewer's favourites, boosts, bookmarks and pins.
+
+    Built once per process (it is immutable) with expanding parameters, so a request only binds ids."""
+    content_ids = bindparam("content_ids", expanding=True)
+    status_ids = bindparam("status_ids", expanding=True)
+    viewer_id = bindparam("viewer_id")
+    no_ref = cast(null(), BigInteger)
+    no_name = cast(null(), String)
+    parts: list[Any] = [
+        select(StatusTag.status_id, literal("tag"), no_ref, Tag.name)
+        .join(Tag, Tag.id == StatusTag.tag_id)
+        .where(StatusTag.status_id.in_(content_ids)),
+        select(Mention.status_id, literal("mention"), Mention.account_id, no_name).where(
+            Mention.status_id.in_(content_ids)
         ),
-        select(Status.reblog_of_id, literal("reblogged")).where(
-            Status.account_id == viewer_id, Status.reblog_of_id.in_(status_ids), Status.deleted_at.is_(None)
+        select(MediaAttachment.status_id, literal("media"), MediaAttachment.id, no_name).where(
+            MediaAttachment.status_id.in_(content_ids)
         ),
-        select(Bookmark.status_id, literal("bookmarked")).where(
-            Bookmark.account_id == viewer_id, Bookmark.status_id.in_(status_ids)
-        ),
-        select(StatusPin.status_id, literal("pinned")).where(
-            StatusPin.account_id == viewer_id, StatusPin.status_id.in_(status_ids)
-        ),
-    )
-    flags: dict[str, set[int]] = defaultdict(set)
-    for status_id, flag in (await session.execute(statement)).all():
-        flags[flag].add(status_id)
-    return flags
+    ]
+    if with_viewer:
+        parts += [
+            select(Favourite.status_id, literal("favourited"), no_ref, no_name).where(
+                Favourite.account_id == viewer_id, Favourite.status_id.in_(status_ids)
+            ),
+            select(Status.reblog_of_id, literal("reblogged"), no_ref, no_name).where(
+                Status.account_id == viewer_id,
+                Status.reblog_of_id.in_(status_ids),
+                Status.deleted_at.is_(None),
+            ),
+            select(Bookmark.status_id, literal("bookmarked"), no_ref, no_name).where(
+                Bookmark.account_id == viewer_id, Bookmark.status_id.in_(status_ids)
+            ),
+            select(StatusPin.status_id, literal("pinned"), no_ref, no_name).where(
+                StatusPin.account_id == viewer_id, StatusPin.status_id.in_(status_ids)
+            ),
+        ]
+    return union_all(*parts)
 
 
 async def _load(
     session: AsyncSession, ctx: Context, statuses: Sequence[Status], viewer_id: int | None
 ) -> _Loaded:
+    # Round trips: the facts, the accounts; the boosted originals, media rows and applications only when
+    # the page has any. None of them grows with the page size.
     by_id = {status.id: status for status in statuses}
     originals = {s.reblog_of_id for s in statuses if s.reblog_of_id is not None} - set(by_id)
     if originals:
-        rows = await session.execute(select(Status).where(Status.id.in_(originals)))
-        by_id.update({status.id: status for status in rows.scalars()})
+        rows = await session.execute(select(*STATUS_COLUMNS).where(Status.id.in_(originals)))
+        by_id.update({status.id: status for status in rows.all()})
     loaded = _Loaded(statuses=by_id)
-    status_ids = list(by_id)
     content_ids = [
         s.id for s in by_id.values() if s.reblog_of_id is None
-    ]  # boosts carry no content of their own
-    if content_ids:
-        mention_rows = await session.execute(
-            select(Mention.status_id, Account)
-            .join(Account, Account.id == Mention.account_id)
-            .where(Mention.status_id.in_(content_ids))
-            .order_by(Mention.id)
+    ]  # boosts have no content of their own
+    mentions: list[tuple[int, int]] = []
+    media_ids: list[int] = []
+    for status_id, kind, ref_id, name in (
+        await session.execute(
+            _facts_statement(viewer_id is not None),
+            {"content_ids": content_ids, "status_ids": list(by_id), "viewer_id": viewer_id},
         )
-        for status_id, account in mention_rows.all():
-            loaded.mentions[status_id].append(_mention_to_entity(account))
-        tag_rows = await session.execute(
-            select(StatusTag.status_id, Tag.name)
-            .join(Tag, Tag.id == StatusTag.tag_id)
-            .where(StatusTag.status_id.in_(content_ids))
-            .order_by(Tag.name)
-        )
-        for status_id, name in tag_rows.all():
+    ).all():
+        if kind == "tag":
             loaded.tags[status_id].append(name)
+        elif kind == "mention":
+            mentions.append((status_id, ref_id))
+        elif kind == "media":
+            media_ids.append(ref_id)
+        else:
+            loaded.flags[kind].add(status_id)
+    for names in loaded.tags.values():
+        names.sort()
+    if media_ids:
         media_rows = await session.execute(
-            select(MediaAttachment)
-            .where(MediaAttachment.status_id.in_(content_ids))
-            .order_by(MediaAttachment.id)
+            select(MediaAttachment).where(MediaAttachment.id.in_(media_ids)).order_by(MediaAttachment.id)
         )
         for media in media_rows.scalars():
             loaded.media[media.status_id].append(media_to_entity(ctx, media))  # type: ignore[index]
@@ -149,9 +178,12 @@ async def _load(
         loaded.apps = {
             app_id: {"name": name, "website": website or None} for app_id, name, website in app_rows.all()
         }
-    loaded.accounts = await _load_accounts(session, ctx, {s.account_id for s in by_id.values()})
-    if viewer_id is not None:
-        loaded.flags = await _load_viewer_flags(session, viewer_id, status_ids)
+    author_ids = {s.account_id for s in by_id.values()}
+    accounts = await _load_accounts(session, author_ids | {account_id for _, account_id in mentions})
+    loaded.accounts = _account_entities(ctx, accounts, author_ids)
+    for status_id, account_id in sorted(mentions, key=lambda pair: pair[1]):
+        if account_id in accounts:
+            loaded.mentions[status_id].append(_mention_to_entity(accounts[account_id]))
     return loaded
 
 
