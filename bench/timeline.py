@@ -385,8 +385,7 @@ def request_plan(reader: Reader, count: int, rng: random.Random) -> list[int | N
     """`max_id` of each request: 60% first pages, the rest at random depths of the reader's feed."""
     newest_first = reader.feed_ids[::-1]
     return [
-        None if rng.random() < 0.6 else rng.choice(newest_first[PAGE_LIMIT:] or newest_first)
-        for _ in range(count)
+        None if rng.random() < 0.6 else rng.choice(newest_first[PAGE_LIMIT:-PAGE_LIMIT]) for _ in range(count)
     ]
 
 
@@ -415,29 +414,49 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
+def target(kind: str, base_url: str, reader: Reader) -> tuple[str, dict[str, str]]:
+    """The page URL (without `max_id`) and headers one server is asked with for `reader`."""
+    if kind == "ours":
+        return f"{base_url}/api/v1/timelines/home?limit={PAGE_LIMIT}", {
+            "Authorization": f"Bearer {reader.token}"
+        }
+    return f"{base_url}/home?account_id={reader.account_id}&limit={PAGE_LIMIT}", {}
+
+
 async def measure(
-    kind: str, dataset: Dataset, data_dir: str, plans: dict[str, list[int | None]], concurrency: int
-) -> dict[str, tuple[float, float]]:
+    dataset: Dataset, data_dir: str, plans: dict[str, list[int | None]], concurrency: int, rounds: int
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """(server, reader) → (p50, p99) in ms. Both servers run side by side and take the load in alternating
+    rounds, so whatever else the machine is doing weighs on both alike."""
     import aiohttp
 
-    results: dict[str, tuple[float, float]] = {}
-    with server_process(kind, dataset.database_url, data_dir) as (process, base_url):
-        connector = aiohttp.TCPConnector(limit=concurrency)
+    results: dict[tuple[str, str], tuple[float, float]] = {}
+    with (
+        server_process("ours", dataset.database_url, data_dir) as (ours_process, ours_url),
+        server_process("bare", dataset.database_url, data_dir) as (bare_process, bare_url),
+    ):
+        servers = {"ours": ours_url, "bare": bare_url}
+        connector = aiohttp.TCPConnector(limit=2 * concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
-            await wait_ready(session, base_url, process)
+            await wait_ready(session, ours_url, ours_process)
+            await wait_ready(session, bare_url, bare_process)
             for name, plan in plans.items():
                 reader = dataset.readers[name]
-                if kind == "ours":
-                    path, headers = (
-                        f"{base_url}/api/v1/timelines/home?limit={PAGE_LIMIT}",
-                        {"Authorization": f"Bearer {reader.token}"},
-                    )
-                else:
-                    path, headers = f"{base_url}/home?account_id={reader.account_id}&limit={PAGE_LIMIT}", {}
-                urls = [path if max_id is None else f"{path}&max_id={max_id}" for max_id in plan]
-                await run_load(session, urls[: max(50, len(urls) // 10)], headers, concurrency)  # warm-up
-                latencies = await run_load(session, urls, headers, concurrency)
-                results[name] = (percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000)
+                latencies: dict[str, list[float]] = {"ours": [], "bare": []}
+                chunk = max(1, len(plan) // rounds)
+                for kind, base_url in servers.items():  # warm-up
+                    path, headers = target(kind, base_url, reader)
+                    await run_load(session, [path] * 50, headers, concurrency)
+                for start in range(0, len(plan), chunk):
+                    for kind, base_url in servers.items():
+                        path, headers = target(kind, base_url, reader)
+                        urls = [
+                            path if max_id is None else f"{path}&max_id={max_id}"
+                            for max_id in plan[start : start + chunk]
+                        ]
+                        latencies[kind] += await run_load(session, urls, headers, concurrency)
+                for kind, values in latencies.items():
+                    results[(kind, name)] = (percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000)
     return results
 
 
@@ -453,8 +472,9 @@ async def bench_backend(backend: str, args: argparse.Namespace) -> float:
             plans = {
                 name: request_plan(dataset.readers[name], args.requests, rng) for name in ("active", "quiet")
             }
-            ours = await measure("ours", dataset, folder, plans, args.concurrency)
-            bare = await measure("bare", dataset, folder, plans, args.concurrency)
+            measured = await measure(dataset, folder, plans, args.concurrency, args.rounds)
+            ours = {name: measured[("ours", name)] for name in plans}
+            bare = {name: measured[("bare", name)] for name in plans}
         finally:
             if backend == "postgresql":
                 await drop_postgres_database(dataset.database_url)
@@ -479,6 +499,7 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--rounds", type=int, default=5, help="alternations between the two servers")
     args = parser.parse_args()
     print(
         f"home timeline, {args.concurrency} concurrent clients, {args.requests} requests per reader and server, "

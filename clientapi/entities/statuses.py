@@ -12,6 +12,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import BigInteger, String, bindparam, cast, literal, null, select, union_all
@@ -33,12 +34,18 @@ from storage.models import (
     StatusTag,
     Tag,
 )
+from storage.timelines import AUTHOR_PREFIX
 from storage.urls import LocalUrls
 
 # Pages are rendered from plain rows (named like the model attributes), not ORM objects: building identity-
 # mapped instances costs more than the queries on a timeline page. Callers may pass either.
 STATUS_COLUMNS = tuple(Status.__table__.columns)
 ACCOUNT_COLUMNS = tuple(Account.__table__.columns)
+# (a key that marks joined author columns, [(attribute, row key)]) for rows of `storage.timelines` lists.
+AUTHOR_KEYS = (
+    f"{AUTHOR_PREFIX}id",
+    [(column.name, f"{AUTHOR_PREFIX}{column.name}") for column in ACCOUNT_COLUMNS],
+)
 
 
 @dataclass
@@ -65,6 +72,17 @@ async def _load_accounts(session: AsyncSession, account_ids: set[int]) -> dict[i
         moved = await session.execute(select(*ACCOUNT_COLUMNS).where(Account.id.in_(moved_ids)))
         accounts.update({account.id: account for account in moved.all()})
     return accounts
+
+
+def _joined_authors(statuses: Sequence[Any]) -> dict[int, Any]:
+    """Authors that came joined in the page's rows (`author_*` columns of `storage.timelines` lists)."""
+    authors: dict[int, Any] = {}
+    for row in statuses:
+        mapping = getattr(row, "_mapping", None)
+        if mapping is None or AUTHOR_KEYS[0] not in mapping or row.account_id in authors:
+            continue
+        authors[row.account_id] = SimpleNamespace(**{name: mapping[key] for name, key in AUTHOR_KEYS[1]})
+    return authors
 
 
 def _account_entities(
@@ -179,7 +197,10 @@ async def _load(
             app_id: {"name": name, "website": website or None} for app_id, name, website in app_rows.all()
         }
     author_ids = {s.account_id for s in by_id.values()}
-    accounts = await _load_accounts(session, author_ids | {account_id for _, account_id in mentions})
+    accounts = _joined_authors(statuses)
+    moved_to = {author.moved_to_account_id for author in accounts.values() if author.moved_to_account_id}
+    wanted = (author_ids | moved_to | {account_id for _, account_id in mentions}) - set(accounts)
+    accounts.update(await _load_accounts(session, wanted))
     loaded.accounts = _account_entities(ctx, accounts, author_ids)
     for status_id, account_id in sorted(mentions, key=lambda pair: pair[1]):
         if account_id in accounts:
