@@ -36,6 +36,12 @@ EXTENSION_CONTEXT: dict[str, Any] = {
     "schema": "http://schema.org#",
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",
+    # FEP-521a keys in `assertionMethod` (the DID context defines the term; we name it without importing that)
+    "assertionMethod": {
+        "@id": "https://w3id.org/security#assertionMethod",
+        "@type": "@id",
+        "@container": "@set",
+    },
 }
 
 OBJECT_CONTEXT: list[Any] = [AS2_CONTEXT, SECURITY_CONTEXT, MULTIKEY_CONTEXT, EXTENSION_CONTEXT]

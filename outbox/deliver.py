@@ -102,7 +102,9 @@ class Deliverer:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.scheme_memory: SchemeMemory = ctx.scheme_memory or SchemeMemory()
+        # Our own memory, not the context's: a fetch is often answered whatever its signature, so what
+        # fetches learn about a host says nothing about the scheme its inbox accepts.
+        self.scheme_memory = SchemeMemory()
         self._signers: _Lru = _Lru(SIGNERS_KEPT)
         self._bodies: _Lru = _Lru(BODIES_KEPT)
         self._hosts: dict[str, _HostState] = {}
@@ -192,7 +194,11 @@ class Deliverer:
         auth = await self._signer(int(job.payload["sender_id"]))
         assert self.ctx.http is not None, "the composition root builds ctx.http"
         try:
+            remembered = self.scheme_memory.get(urlsplit(inbox).netloc)
             response = await self.ctx.http.post(inbox, body, auth=auth)
+            if response.status_code in (400, 401) and remembered is not None:
+                # The remembered scheme was refused and is now forgotten: knock again with both schemes.
+                response = await self.ctx.http.post(inbox, body, auth=auth)
         except UnsafeAddress as error:
             raise JobFailed(f"refused: {error}") from error
         except FetchError as error:
