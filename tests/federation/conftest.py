@@ -7,8 +7,8 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
-from federation_support import Instance
 
+from support.federation import Instance
 from support.instance import make_settings, serve_in_process
 
 

@@ -3,7 +3,6 @@ boosts, favourites, edits and deletes propagate; unfollow stops delivery; block 
 
 from __future__ import annotations
 
-from federation_support import Instance, settle
 from sqlalchemy import select
 
 from outbox.actions import (
@@ -19,6 +18,7 @@ from outbox.actions import (
 )
 from storage.activities import create_activity_of
 from storage.models import Follow, FollowRequest, HomeFeedEntry, Job, Status
+from support.federation import Instance, settle
 
 
 async def _home_feed_has(instance: Instance, reader_id: int, status_uri: str) -> bool:

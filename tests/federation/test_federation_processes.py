@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from farm import inbox_farm
 from sqlalchemy import select
 
 from storage.accounts import ed25519_public_pem, local_account_by_username
 from storage.context import Context
 from storage.db import Database
 from storage.models import Account, Follow, Job
+from support.farm import inbox_farm
 from support.instance import PleinProcess, make_settings
 from support.oauth import bearer, make_token
 

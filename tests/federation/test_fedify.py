@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from federation_support import Instance
 from sqlalchemy import select
 
 from outbox.actions import follow, post_status
@@ -19,6 +18,7 @@ from peers.fedify import FedifyPeer, fedify_peer_fixture  # noqa: F401  (provide
 from plein.jobs import job_handlers
 from storage.models import Follow, HomeFeedEntry, Status
 from storage.worker import drain
+from support.federation import Instance
 from support.instance import make_settings, serve_in_process
 from webfinger.resolve import resolve_acct
 

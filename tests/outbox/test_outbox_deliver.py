@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from outbox_support import InboxFarm, delivery_jobs, inbox_farm, trust_local_account
 from sqlalchemy import update
 
 from outbox.actions import follow, post_status
@@ -16,6 +15,7 @@ from storage.delivery_hosts import load_host
 from storage.models import Account, DeliveryHost, Follow, Job
 from storage.types import utcnow
 from storage.worker import drain
+from support.outbox_helpers import InboxFarm, delivery_jobs, inbox_farm, trust_local_account
 
 
 async def _remote_follower(
@@ -200,3 +200,18 @@ def test_backoff_grows_with_jitter_and_is_capped():
 def test_retry_after_parsing(header, expected):
     now = datetime(2026, 10, 21, 7, 0, tzinfo=UTC)
     assert retry_after(header, now) == expected
+
+
+async def test_a_remembered_scheme_that_is_refused_is_dropped_and_both_are_tried(http_ctx, make_local):
+    ctx = http_ctx
+    alice = await make_local("alice")
+    async with inbox_farm() as farm:
+        await trust_local_account(farm, ctx, alice)
+        await _remote_follower(ctx, farm, "old", alice)
+        farm.refused_scheme = "rfc9421"  # e.g. a server that lost RFC 9421 support after an upgrade
+        handlers = job_handlers(ctx)
+        ctx.caches["outbox.deliver"].scheme_memory.remember(farm.base_url.removeprefix("http://"), "rfc9421")
+        await post_status(ctx, alice, text="hi")
+        await drain(ctx.db, handlers)
+    assert [delivery.scheme for delivery in farm.received] == ["rfc9421", "rfc9421", "cavage"]
+    assert (await _job(ctx)).state == "done"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from outbox_support import activities, delivery_jobs
 from sqlalchemy import func, select
 
 from apub.vocab import PUBLIC
@@ -11,6 +10,7 @@ from outbox.actions import delete_status, edit_status, follow, post_status
 from outbox.errors import Forbidden, NotFound, Unprocessable
 from storage.context import Context
 from storage.models import Account, Follow, HomeFeedEntry, Notification, Status, StatusEdit
+from support.outbox_helpers import activities, delivery_jobs
 
 
 async def _follow_remote(ctx: Context, follower: Account, target: Account) -> None:

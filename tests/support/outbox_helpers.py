@@ -59,6 +59,7 @@ class InboxFarm:
     received: list[ReceivedDelivery] = field(default_factory=list)
     responses: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
     keys: dict[str, PublicKeyRecord] = field(default_factory=dict)
+    refused_scheme: str | None = None  # answer 401 to signatures of this scheme, as a server lacking it does
 
     def trust(self, key_id: str, owner: str, public_pem: str) -> None:
         """Make a key known to the farm's verifier (as if fetched from the actor document)."""
@@ -97,7 +98,7 @@ async def inbox_farm() -> AsyncIterator[InboxFarm]:
         except ApubError as failure:
             error = f"{type(failure).__name__}: {failure}"
         farm.received.append(ReceivedDelivery(request.url.path, orjson.loads(body), signer, scheme, error))
-        if signer is None:
+        if signer is None or scheme == farm.refused_scheme:
             return Response(status_code=401)
         status, headers = farm.responses.get(request.url.path, (202, {}))
         return Response(status_code=status, headers=headers)
