@@ -8,6 +8,7 @@ involves, not only its sender.
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from apub.errors import SignatureMalformed
@@ -28,15 +29,44 @@ async def policy_of_url(ctx: Context, url: str) -> DomainPolicy:
 async def refuse_unfederated(ctx: Context, url: str) -> DomainPolicy:
     """Raise DomainRefused when we do not federate with the host of `url`; else return its policy."""
     policy = await policy_of_url(ctx, url)
-    if policy.suspended:
-        raise DomainRefused(f"{host_of(url)} is suspended")
-    if not policy.allowed:
-        raise DomainRefused(f"{host_of(url)} is not on the allow-list")
+    refuse_by_policy(host_of(url) or "", policy)
     return policy
 
 
-async def check_key_host(ctx: Context, key_id: str) -> None:
-    """Refuse a signing key on a host we do not hear from, before anything about it is fetched."""
+# The first look at a delivery's host uses a permissive policy at most this old, so a flood of deliveries costs no
+# database read each; the authoritative check runs again in the transaction that queues the delivery.
+POLICY_CACHE_SECONDS = 5.0
+_POLICY_CACHE = "inbox.policy_cache"
+
+
+def refuse_by_policy(host: str, policy: DomainPolicy) -> None:
+    """Raise DomainRefused when `policy` forbids hearing from `host`."""
+    if policy.suspended:
+        raise DomainRefused(f"{host} is suspended")
+    if not policy.allowed:
+        raise DomainRefused(f"{host} is not on the allow-list")
+
+
+async def _recent_policy(ctx: Context, host: str) -> DomainPolicy:
+    cache: dict[str, tuple[DomainPolicy, float]] = ctx.caches.setdefault(_POLICY_CACHE, {})
+    now = time.monotonic()
+    cached = cache.get(host)
+    if cached is not None and now - cached[1] < POLICY_CACHE_SECONDS:
+        return cached[0]
+    async with ctx.db.read() as session:
+        policy = await domain_policy(ctx, session, host)
+    if not policy.suspended and policy.allowed:  # only good news is cached: a refusal is re-read
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[host] = (policy, now)
+    return policy
+
+
+async def check_key_host(ctx: Context, key_id: str, *, recent: bool = False) -> None:
+    """Refuse a signing key on a host we do not hear from, before anything about it is fetched.
+
+    `recent=True` accepts a policy read up to POLICY_CACHE_SECONDS ago (the inbox re-checks when queueing).
+    """
     if host_of(key_id) is None:
         raise SignatureMalformed("keyId is not an http(s) URL")
     if LocalUrls(ctx.base_url).is_local(key_id):
@@ -44,4 +74,8 @@ async def check_key_host(ctx: Context, key_id: str) -> None:
     hostname = urlsplit(key_id).hostname or ""
     if ctx.http is not None:
         ctx.http.guard.check_literal(hostname)  # UnsafeAddress (403) for private address literals
-    await refuse_unfederated(ctx, key_id)
+    if recent:
+        host = host_of(key_id) or ""
+        refuse_by_policy(host, await _recent_policy(ctx, host))
+    else:
+        await refuse_unfederated(ctx, key_id)

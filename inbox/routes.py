@@ -19,18 +19,16 @@ from inbox.checks import check_activity
 from inbox.errors import ActorMismatch, DomainRefused, UnknownRecipient
 from inbox.parse import ActivityIdentity, check_content_type, identify, parse_json, peek_json, read_body
 from inbox.policy import check_key_host, refuse_unfederated
+from inbox.queueing import inbox_queue
 from inbox.verify import signature_key_ids, verify_signature
 from storage.accounts import local_account_by_username
 from storage.context import Context
 from storage.models import Account
-from storage.queue import enqueue
 from storage.urls import LocalUrls
 from webfinger.convert import host_of, id_of
 from webfinger.fetch import fetch_object
 
 logger = logging.getLogger(__name__)
-
-INBOX_QUEUE = "inbox"
 
 
 async def _is_unknown_actor_delete(ctx: Context, key_ids: list[str], body: bytes) -> bool:
@@ -66,12 +64,6 @@ async def _refetch_relayed(
     return activity, identify(activity)
 
 
-def _wake_worker(ctx: Context) -> None:
-    worker = ctx.caches.get("workers", {}).get(INBOX_QUEUE)
-    if worker is not None:
-        worker.wake()
-
-
 async def receive(request: Request, recipient: str | None) -> Response:
     """Run a delivery through every check, then queue it (deduplicated by activity id) and answer 202."""
     ctx: Context = request.state.ctx
@@ -84,7 +76,7 @@ async def receive(request: Request, recipient: str | None) -> Response:
     check_content_type(request)
     key_ids = signature_key_ids(request)
     for key_id in key_ids:
-        await check_key_host(ctx, key_id)
+        await check_key_host(ctx, key_id, recent=True)
     if await _is_unknown_actor_delete(ctx, key_ids, body):
         return Response(status_code=202)
     signer = await verify_signature(request, ctx, body)
@@ -94,20 +86,13 @@ async def receive(request: Request, recipient: str | None) -> Response:
         raise DomainRefused("a remote delivery cannot speak for a local actor")
     if signer.owner != identity.actor_uri:
         activity, identity = await _refetch_relayed(ctx, identity)
-    await refuse_unfederated(ctx, identity.actor_uri)
     await check_activity(ctx, activity, identity)
-    async with ctx.db.transaction() as session:
-        queued = await enqueue(
-            session,
-            INBOX_QUEUE,
-            {"activity": activity, "recipient": recipient},
-            dedupe_key=identity.activity_id,
-            host=host_of(identity.actor_uri),
-        )
-    if queued:
-        _wake_worker(ctx)
-    else:
-        logger.debug("duplicate delivery of %s", identity.activity_id)
+    # The domain policy of the actor's host is checked in the queueing transaction itself.
+    await inbox_queue(ctx).put(
+        {"activity": activity, "recipient": recipient},
+        dedupe_key=identity.activity_id,
+        host=host_of(identity.actor_uri) or "",
+    )
     return Response(status_code=202)
 
 

@@ -140,7 +140,14 @@ async def has_edits(session: AsyncSession, status_id: int) -> bool:
     ).first() is not None
 
 
-def status_id_for(published: datetime | None) -> int:
-    """A time-sortable id for a remote status, back-dated to when it was published (never in the future)."""
-    now = utcnow()
-    return new_id(published if published is not None and published < now else None)
+async def status_id_for(session: AsyncSession, published: datetime | None) -> int:
+    """A free time-sortable id for a remote status, back-dated to when it was published (never in the
+    future). Back-dated ids share their millisecond with every status published then, and only 16 random
+    bits tell them apart, so a taken id is drawn again."""
+    if published is None or published >= utcnow():
+        return new_id()
+    for _ in range(8):
+        candidate = new_id(published)
+        if await session.get(Status, candidate) is None:
+            return candidate
+    return new_id()

@@ -164,7 +164,7 @@ async def insert_note(session: AsyncSession, prepared: PreparedNote) -> Status |
         return None
     parent = prepared.parent
     status = Status(
-        id=status_id_for(note.published),
+        id=await status_id_for(session, note.published),
         uri=note.uri,
         url=note.url,
         account_id=prepared.author.id,

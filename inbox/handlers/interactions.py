@@ -62,7 +62,7 @@ async def handle_announce(ctx: Context, activity: dict[str, Any], actor: Account
             return []
         published = parse_datetime(activity.get("published"))
         boost = Status(
-            id=status_id_for(published),
+            id=await status_id_for(session, published),
             uri=activity["id"],
             url=activity["id"],
             account_id=actor.id,

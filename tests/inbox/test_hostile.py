@@ -426,3 +426,16 @@ async def test_script_and_event_handlers_are_stripped(world: InboxWorld) -> None
         stored
         == '<p>hi<a rel="nofollow noopener noreferrer">a</a><a rel="nofollow noopener noreferrer">b</a></p>'
     )
+
+
+async def test_domain_blocked_after_its_policy_was_read_is_refused_when_queueing(world: InboxWorld) -> None:
+    recently = FakeRemote()
+    trent = recently.add_actor("trent", rsa_pem(3))
+    async with recently.running():
+        first = trent.activity("Create", trent.note(), cc=[world.alice.uri])
+        assert (await deliver(world.client, world.shared_inbox, first, trent)).status_code == 202
+        await world.drain()
+        async with world.ctx.db.transaction() as session:
+            await block_domain(session, recently.host)
+        second = trent.activity("Create", trent.note(), cc=[world.alice.uri])
+        await _refused(world, lambda: deliver(world.client, world.shared_inbox, second, trent), 403)

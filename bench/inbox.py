@@ -1,0 +1,379 @@
+"""Benchmark: signed deliveries accepted by a running `plein serve` vs a bare verify-only endpoint.
+
+Run from the repository root: ``python bench/inbox.py`` (one to two minutes on 2 cores); ``BENCH_SPLIT=1``
+serves with ``--no-workers`` next to a ``plein worker`` process instead (the scale-out layout), and
+``BENCH_REQUESTS`` changes the batch size. In the same run:
+
+(a) a real ``plein serve`` subprocess (SQLite default, queue workers inside it, as deployed) receives
+    ``REQUESTS`` signed ``Create(Note)`` deliveries from ``ACTORS`` remote actors (served by a small fake
+    remote in this process), ``CONCURRENCY`` in flight, on its shared inbox; every answer must be 202;
+(b) a bare Starlette app in its own uvicorn subprocess whose only route reads the body and runs
+    ``apub.httpsig.verify_request`` with an in-memory key table, answering 202, receives the same
+    deliveries (signed for its URL).
+
+Both receive one warm-up delivery per actor first (so Plein has fetched and stored every key), then the
+timed batch. It prints both rates, then how long Plein's worker takes to have processed every delivery
+(stored statuses, fan-out rows, notifications), and last ``RATIO <plein accepted/s ÷ verify-only/s>``
+(target >= 0.6). Requests are signed before timing starts; the load generator is aiohttp.
+
+Figures on the 2-core dev box (load average ~6 from other work, so the verify-only rate swings between
+~1 200 and ~7 000/s from run to run), 3 000 deliveries:
+
+* first version (one write transaction and two policy reads per delivery): 88 accepted/s, RATIO 0.07,
+  plus 60 failed jobs (back-dated status ids colliding; fixed);
+* group commit of queued jobs + cached permissive policy: ``plein serve`` with workers inside 237-320/s
+  (RATIO 0.08-0.10); ``plein serve --no-workers`` alone 1 118/s vs 1 659/s (RATIO 0.67); split layout
+  (``BENCH_SPLIT=1``) 457/s. The worker stores ~50 Create(Note)/s; on SQLite each handler statement costs
+  about a millisecond of aiosqlite thread hand-off, and while the worker runs in the same process it takes
+  the event loop and the single writer from the receive path. That, not verification, is what keeps the
+  default layout under target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp  # noqa: E402
+import orjson  # noqa: E402
+import uvicorn  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+from starlette.applications import Starlette  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import Response  # noqa: E402
+from starlette.routing import Route  # noqa: E402
+
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", 3000))
+ACTORS = 30
+CONCURRENCY = 64
+REPO = Path(__file__).resolve().parent.parent
+PLEIN = Path(sys.executable).parent / "plein"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --- the verify-only server (runs in its own process) --------------------------------------------------------
+
+
+def run_verify_server(port: int, keys_path: str) -> None:
+    from apub.httpsig import PublicKeyRecord, verify_request
+    from apub.keys import load_public_key
+
+    table = {
+        key_id: PublicKeyRecord(key_id=key_id, owner=owner, public_key=load_public_key(pem))
+        for key_id, (owner, pem) in json.loads(Path(keys_path).read_text()).items()
+    }
+
+    async def lookup(key_id: str, *, refresh: bool = False) -> PublicKeyRecord:
+        return table[key_id]
+
+    base = f"http://127.0.0.1:{port}"
+
+    async def inbox(request: Request) -> Response:
+        body = await request.body()
+        await verify_request("POST", f"{base}{request.url.path}", request.headers, body, lookup)
+        return Response(status_code=202)
+
+    app = Starlette(routes=[Route("/inbox", inbox, methods=["POST"])])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", server_header=False)
+
+
+# --- the fake remote serving actor documents (in this process) ----------------------------------------------
+
+
+class Remote:
+    def __init__(self, actor_count: int) -> None:
+        from apub.keys import private_key_to_pem, public_key_pem_from_private_pem
+
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.actors: list[tuple[str, rsa.RSAPrivateKey]] = []
+        self.documents: dict[str, bytes] = {}
+        for index in range(actor_count):
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            uri = f"{self.base}/users/actor{index}"
+            pem = public_key_pem_from_private_pem(private_key_to_pem(key))
+            self.documents[f"/users/actor{index}"] = orjson.dumps(
+                {
+                    "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+                    "id": uri,
+                    "type": "Person",
+                    "preferredUsername": f"actor{index}",
+                    "inbox": f"{uri}/inbox",
+                    "followers": f"{uri}/followers",
+                    "endpoints": {"sharedInbox": f"{self.base}/inbox"},
+                    "publicKey": {"id": f"{uri}#main-key", "owner": uri, "publicKeyPem": pem},
+                }
+            )
+            self.actors.append((uri, key))
+
+    def key_table(self) -> dict[str, tuple[str, str]]:
+        return {
+            f"{uri}#main-key": (
+                uri,
+                orjson.loads(self.documents[uri.removeprefix(self.base)])["publicKey"]["publicKeyPem"],
+            )
+            for uri, _ in self.actors
+        }
+
+    async def handle(self, request: Request) -> Response:
+        document = self.documents.get(request.url.path)
+        if request.method == "POST":
+            return Response(status_code=202)
+        if document is None:
+            return Response(status_code=404)
+        return Response(document, media_type="application/activity+json")
+
+    async def serve(self) -> uvicorn.Server:
+        app = Starlette(routes=[Route("/{path:path}", self.handle, methods=["GET", "POST"])])
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        asyncio.get_running_loop().create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.01)
+        return server
+
+
+# --- deliveries ---------------------------------------------------------------------------------------------
+
+
+def build_bodies(remote: Remote, alice_uri: str, count: int) -> list[tuple[str, rsa.RSAPrivateKey, bytes]]:
+    bodies = []
+    for index in range(count):
+        uri, key = remote.actors[index % len(remote.actors)]
+        note = {
+            "id": f"{uri}/statuses/{index}",
+            "type": "Note",
+            "attributedTo": uri,
+            "content": f'<p>Delivery number {index}, hello <a href="{alice_uri}" class="u-url mention">@alice</a></p>',
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "cc": [f"{uri}/followers", alice_uri],
+            "tag": [{"type": "Mention", "href": alice_uri, "name": "@alice"}],
+            "published": "2024-05-01T12:00:00Z",
+        }
+        activity = {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{uri}/statuses/{index}/activity",
+            "type": "Create",
+            "actor": uri,
+            "object": note,
+            "to": note["to"],
+            "cc": note["cc"],
+        }
+        bodies.append((uri, key, orjson.dumps(activity)))
+    return bodies
+
+
+def sign_all(
+    url: str, bodies: list[tuple[str, rsa.RSAPrivateKey, bytes]]
+) -> list[tuple[bytes, dict[str, str]]]:
+    from apub.httpsig import cavage
+
+    signed = []
+    for uri, key, body in bodies:
+        headers = {"Content-Type": "application/activity+json"}
+        headers.update(
+            cavage.sign_request("POST", url, headers, body, key_id=f"{uri}#main-key", private_key=key)
+        )
+        signed.append((body, headers))
+    return signed
+
+
+async def send_all(url: str, requests: list[tuple[bytes, dict[str, str]]]) -> float:
+    """POST every request, CONCURRENCY in flight; returns the elapsed seconds. Every answer must be 202."""
+    queue = list(reversed(requests))
+    statuses: dict[int, int] = {}
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def sender() -> None:
+            while queue:
+                body, headers = queue.pop()
+                async with session.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(CONCURRENCY)))
+        elapsed = time.perf_counter() - started
+    if set(statuses) != {202}:
+        raise SystemExit(f"{url}: unexpected answers {statuses}")
+    return elapsed
+
+
+async def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(600):
+            if process.poll() is not None:
+                raise SystemExit(f"server exited:\n{log.read_text()}")
+            try:
+                async with session.get(url) as response:
+                    if response.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit(f"{url} never became ready:\n{log.read_text()}")
+
+
+async def failure_reasons(database_url: str) -> list[str]:
+    from sqlalchemy import select
+
+    from storage.db import Database
+    from storage.models import Job
+
+    db = Database(database_url)
+    try:
+        async with db.read() as session:
+            rows = await session.execute(
+                select(Job.last_error).distinct().where(Job.state == "failed").limit(5)
+            )
+            return [str(error)[:300] for error in rows.scalars()]
+    finally:
+        await db.dispose()
+
+
+async def inbox_backlog(database_url: str) -> tuple[int, int, int]:
+    """(waiting, failed, statuses) as the worker sees them, read from Plein's database."""
+    from sqlalchemy import func, select
+
+    from storage.db import Database
+    from storage.models import Job, Status
+
+    db = Database(database_url)
+    try:
+        async with db.read() as session:
+            waiting = await session.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.queue == "inbox", Job.state.in_(("pending", "running")))
+            )
+            failed = await session.scalar(
+                select(func.count()).select_from(Job).where(Job.queue == "inbox", Job.state == "failed")
+            )
+            statuses = await session.scalar(select(func.count()).select_from(Status))
+    finally:
+        await db.dispose()
+    return int(waiting or 0), int(failed or 0), int(statuses or 0)
+
+
+async def run(folder: Path) -> None:
+    from plein.config import load_settings, settings_to_toml
+
+    remote = Remote(ACTORS)
+    remote_server = await remote.serve()
+    plein_port, verify_port = free_port(), free_port()
+    base = f"http://127.0.0.1:{plein_port}"
+    settings = load_settings(
+        None,
+        overrides={
+            "instance.domain": f"127.0.0.1:{plein_port}",
+            "instance.base_url": base,
+            "server.listen_port": plein_port,
+            "server.data_dir": str(folder / "data"),
+            "server.log_level": "warning",
+            "federation.allow_private_addresses": ["127.0.0.0/8"],
+            "secrets.secret_key": "bench-secret",
+        },
+    )
+    config = folder / "plein.toml"
+    config.write_text(settings_to_toml(settings))
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PLEIN_")}
+    subprocess.run(
+        [str(PLEIN), "--config", str(config), "account", "create", "alice"],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    keys_path = folder / "keys.json"
+    keys_path.write_text(json.dumps(remote.key_table()))
+    plein_log, verify_log = folder / "plein.log", folder / "verify.log"
+    split = os.environ.get("BENCH_SPLIT") == "1"
+    plein = subprocess.Popen(
+        [str(PLEIN), "--config", str(config), "serve", *(["--no-workers"] if split else [])],
+        stdout=plein_log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    workers = [plein]
+    if split:  # the scale-out layout: HTTP in one process, queue workers in another
+        worker_log = (folder / "worker.log").open("wb")
+        workers.append(
+            subprocess.Popen(
+                [str(PLEIN), "--config", str(config), "worker"],
+                stdout=worker_log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        )
+    verify = subprocess.Popen(
+        [sys.executable, __file__, "--verify-server", str(verify_port), str(keys_path)],
+        stdout=verify_log.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+    )
+    try:
+        await wait_ready(f"{base}/readyz", plein, plein_log)
+        await wait_ready(f"http://127.0.0.1:{verify_port}/", verify, verify_log)
+        bodies = build_bodies(remote, f"{base}/users/alice", ACTORS + REQUESTS)
+        plein_requests = sign_all(f"{base}/inbox", bodies)
+        verify_requests = sign_all(f"http://127.0.0.1:{verify_port}/inbox", bodies)
+        # Warm-up: one delivery per actor, so every key is fetched and stored before timing.
+        await send_all(f"{base}/inbox", plein_requests[:ACTORS])
+        await send_all(f"http://127.0.0.1:{verify_port}/inbox", verify_requests[:ACTORS])
+        while (await inbox_backlog(settings.database_url))[0]:
+            await asyncio.sleep(0.1)
+
+        verify_seconds = await send_all(f"http://127.0.0.1:{verify_port}/inbox", verify_requests[ACTORS:])
+        started = time.perf_counter()
+        plein_seconds = await send_all(f"{base}/inbox", plein_requests[ACTORS:])
+        while True:
+            waiting, failed, statuses = await inbox_backlog(settings.database_url)
+            if not waiting:
+                break
+            await asyncio.sleep(0.05)
+        processed_seconds = time.perf_counter() - started
+        for reason in await failure_reasons(settings.database_url):
+            print(f"failed job: {reason}")
+    finally:
+        for process in (*workers, verify):
+            process.terminate()
+            process.wait(timeout=30)
+        remote_server.should_exit = True
+    verify_rate = REQUESTS / verify_seconds
+    plein_rate = REQUESTS / plein_seconds
+    layout = "plein serve --no-workers + plein worker" if split else "plein serve (workers inside)"
+    print(
+        f"deliveries: {REQUESTS} signed Create(Note) from {ACTORS} actors, {CONCURRENCY} in flight; {layout}"
+    )
+    print(f"verify-only endpoint:  {verify_rate:8.0f} deliveries/s ({verify_seconds:.2f} s)")
+    print(f"plein serve (accepted): {plein_rate:8.0f} deliveries/s ({plein_seconds:.2f} s)")
+    print(
+        f"worker: all {REQUESTS + ACTORS} processed {processed_seconds:.2f} s after the first timed delivery "
+        f"({processed_seconds - plein_seconds:.2f} s after the last); {statuses} statuses stored, {failed} failed jobs"
+    )
+    print(f"RATIO {plein_rate / verify_rate:.3f}")
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--verify-server":
+        run_verify_server(int(sys.argv[2]), sys.argv[3])
+        return
+    with tempfile.TemporaryDirectory(prefix="plein-bench-inbox-") as folder:
+        asyncio.run(run(Path(folder)))
+
+
+if __name__ == "__main__":
+    main()
