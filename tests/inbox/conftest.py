@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from inbox_world import InboxWorld, build_world
+
+from support.inbox_world import InboxWorld, build_world
 
 
 @pytest.fixture

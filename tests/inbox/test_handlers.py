@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import io
 
-from inbox_world import InboxWorld
 from sqlalchemy import func, select
 
 from plein.admin import report_command
@@ -28,6 +27,7 @@ from storage.models import (
     Tag,
 )
 from storage.urls import LocalUrls
+from support.inbox_world import InboxWorld
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 

@@ -12,13 +12,13 @@ import httpx
 import orjson
 import pytest
 import pytest_asyncio
-from inbox_remote import AS2, FakeRemote, RemoteActor, deliver, signed_headers
-from inbox_world import InboxWorld, build_world, rsa_pem
 from sqlalchemy import select
 
 from apub.keys import load_private_key
 from storage.domains import block_domain
 from storage.models import Account, FollowRequest, Job, Status
+from support.inbox_remote import AS2, FakeRemote, RemoteActor, deliver, signed_headers
+from support.inbox_world import InboxWorld, build_world, rsa_pem
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"

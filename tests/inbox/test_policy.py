@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from inbox_remote import AS2
-from inbox_world import InboxWorld, build_world
 from sqlalchemy import func, select
 
 from apub.httpsig import cavage
 from storage.domains import allow_domain, block_domain
 from storage.models import Account, MediaAttachment, Notification, Status
+from support.inbox_remote import AS2
+from support.inbox_world import InboxWorld, build_world
 
 
 async def test_allowlist_mode_refuses_unlisted_hosts_and_accepts_listed_ones(tmp_path: Path) -> None:

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from inbox_world import InboxWorld
 from sqlalchemy import select
 
 from storage.models import Follow, Job
+from support.inbox_world import InboxWorld
 
 
 async def test_follow_is_accepted(world: InboxWorld) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from inbox_remote import FakeRemote, RemoteActor, deliver, new_rsa_pem
 from sqlalchemy import func, select
 
 from plein.jobs import job_handlers
@@ -29,6 +28,7 @@ from storage.models import (
 )
 from storage.urls import LocalUrls
 from storage.worker import drain
+from support.inbox_remote import FakeRemote, RemoteActor, deliver, new_rsa_pem
 from support.instance import RunningInstance, make_settings, serve_in_process
 
 COUNTED = (Status, Follow, FollowRequest, Favourite, Block, Notification, Report, Activity, Job)
