@@ -16,6 +16,7 @@ wait until the pause ends instead of hammering it; the first answer from it clos
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -106,6 +107,7 @@ class Deliverer:
         # fetches learn about a host says nothing about the scheme its inbox accepts.
         self.scheme_memory = SchemeMemory()
         self._signers: _Lru = _Lru(SIGNERS_KEPT)
+        self._signer_locks: dict[int, asyncio.Lock] = {}
         self._bodies: _Lru = _Lru(BODIES_KEPT)
         self._hosts: dict[str, _HostState] = {}
 
@@ -117,6 +119,16 @@ class Deliverer:
         auth = self._signers.get(sender_id)
         if auth is not None:
             return auth
+        # A fan-out starts dozens of jobs of one sender at once: load its keys (slow: RSA key checks) once.
+        lock = self._signer_locks.setdefault(sender_id, asyncio.Lock())
+        async with lock:
+            auth = self._signers.get(sender_id)
+            if auth is None:
+                auth = await self._load_signer(sender_id)
+        self._signer_locks.pop(sender_id, None)
+        return auth
+
+    async def _load_signer(self, sender_id: int) -> SignatureAuth:
         async with self.ctx.db.read() as session:
             sender = await session.get(Account, sender_id)
             if sender is None or sender.domain is not None:

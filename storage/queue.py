@@ -149,6 +149,25 @@ async def mark_done(db: Database, job_id: int, *, status: int | None = None) -> 
         )
 
 
+async def mark_done_many(db: Database, outcomes: list[tuple[int, int | None]]) -> None:
+    """Record many successes (job id, remote status) in one transaction: on the hot delivery path one
+    write transaction per job would cost more than the delivery itself."""
+    if not outcomes:
+        return
+    now = utcnow()
+    by_status: dict[int | None, list[int]] = {}
+    for job_id, status in outcomes:
+        by_status.setdefault(status, []).append(job_id)
+    async with db.transaction() as session:
+        for status, job_ids in by_status.items():
+            await session.execute(
+                update(Job)
+                .where(Job.id.in_(job_ids))
+                .values(state="done", finished_at=now, locked_until=None, last_status=status, last_error=None)
+                .execution_options(synchronize_session=False)
+            )
+
+
 async def mark_retry(db: Database, job_id: int, retry: RetryJob) -> None:
     """Put a job back to wait until `retry.at`, keeping the forensic trail."""
     async with db.transaction() as session:
