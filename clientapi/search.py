@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from clientapi.account_lookup import find_account_by_acct
 from clientapi.auth import optional_auth, viewer_account
 from clientapi.entities.accounts import account_to_entity
 from clientapi.entities.media import tag_to_entity
@@ -23,13 +24,12 @@ from clientapi.entities.statuses import statuses_to_entities
 from clientapi.errors import Unauthorized, Unprocessable
 from clientapi.params import read_params
 from clientapi.responses import api_response
-from storage.accounts import account_by_acct
 from storage.context import Context
 from storage.models import Account, Status
 from storage.statuses import can_see
 from storage.timelines import search_accounts, search_statuses, search_tags
 from storage.urls import LocalUrls
-from webfinger.resolve import ResolveError, resolve_acct, resolve_actor, resolve_status
+from webfinger.resolve import ResolveError, resolve_actor, resolve_status
 
 logger = logging.getLogger(__name__)
 
@@ -64,21 +64,6 @@ async def _resolve_url(
             return [], []
 
 
-async def _resolve_address(ctx: Context, username: str, domain: str, resolve: bool) -> list[Account]:
-    """The account `username@domain` (ours when the domain is ours), through WebFinger when `resolve`."""
-    local = domain.lower() == ctx.domain.lower()
-    async with ctx.db.read() as session:
-        account = await account_by_acct(session, username, None if local else domain)
-    if account is not None or local or not resolve:
-        return [account] if account is not None and account.suspended_at is None else []
-    scheme = LocalUrls(ctx.base_url).base_url.split(":", 1)[0]  # http only for test loopback instances
-    try:
-        return [await resolve_acct(ctx, f"{username}@{domain}", scheme=scheme)]
-    except ResolveError as error:
-        logger.info("search could not resolve %s@%s: %s", username, domain, error)
-        return []
-
-
 async def search(request: Request) -> Response:
     auth = await optional_auth(request, "read:search")
     viewer = viewer_account(auth)
@@ -102,7 +87,10 @@ async def search(request: Request) -> Response:
     if query.startswith(("https://", "http://")):
         accounts, statuses = await _resolve_url(ctx, query, viewer_id, resolve)
     elif address is not None and wanted in (None, "accounts"):
-        accounts = await _resolve_address(ctx, address.group(1), address.group(2), resolve and not offset)
+        found = await find_account_by_acct(
+            ctx, f"{address.group(1)}@{address.group(2)}", resolve=resolve and not offset
+        )
+        accounts = [found] if found is not None and found.suspended_at is None else []
     elif query:
         async with ctx.db.read() as session:
             if wanted in (None, "accounts"):
