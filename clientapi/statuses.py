@@ -226,6 +226,20 @@ async def unbookmark(request: Request) -> Response:
     return await _interact(request, "write:bookmarks", act)
 
 
+async def pin(request: Request) -> Response:
+    async def act(ctx: Context, account: Account, status: Status) -> Status:
+        return await actions.pin_status(ctx, account, status.id)
+
+    return await _interact(request, "write:accounts", act)
+
+
+async def unpin(request: Request) -> Response:
+    async def act(ctx: Context, account: Account, status: Status) -> Status:
+        return await actions.unpin_status(ctx, account, status.id)
+
+    return await _interact(request, "write:accounts", act)
+
+
 async def status_history(request: Request) -> Response:
     viewer = viewer_account(await optional_auth(request, "read:statuses"))
     viewer_id = viewer.id if viewer else None
@@ -300,6 +314,8 @@ routes = [
     Route("/api/v1/statuses/{status_id}/unreblog", unreblog, methods=["POST"]),
     Route("/api/v1/statuses/{status_id}/bookmark", bookmark, methods=["POST"]),
     Route("/api/v1/statuses/{status_id}/unbookmark", unbookmark, methods=["POST"]),
+    Route("/api/v1/statuses/{status_id}/pin", pin, methods=["POST"]),
+    Route("/api/v1/statuses/{status_id}/unpin", unpin, methods=["POST"]),
     Route("/api/v1/statuses/{status_id}/history", status_history, methods=["GET"]),
     Route("/api/v1/statuses/{status_id}/source", status_source, methods=["GET"]),
     Route("/api/v1/statuses/{status_id}/favourited_by", favourited_by, methods=["GET"]),

@@ -15,7 +15,9 @@ from starlette.routing import Route
 from apub.vocab import ACTIVITY_JSON, wants_activity_json
 from inbox.verify import signed_fetcher
 from outbox import objects
+from outbox.actions.pins import pinned_statuses
 from outbox.actors import account_to_actor, collection, collection_page
+from outbox.render import load_note_parts, status_to_note
 from storage.accounts import ed25519_public_pem, local_account_by_username
 from storage.context import Context
 from storage.models import Account, Follow
@@ -116,11 +118,32 @@ async def following(request: Request) -> Response:
     return await _follow_collection(request, followers=False)
 
 
+async def featured(request: Request) -> Response:
+    """The pinned statuses of an account, as Notes in one `OrderedCollection` (as Mastodon serves them)."""
+    ctx: Context = request.state.ctx
+    account = await _local_account(ctx, request.path_params["username"])
+    if account is None:
+        return not_found()
+    await signed_fetcher(request, ctx)
+    urls = LocalUrls(ctx.base_url)
+    async with ctx.db.read() as session:
+        notes = []
+        for status in await pinned_statuses(session, account.id):
+            parts = await load_note_parts(session, status, account)
+            note = status_to_note(parts, urls, ctx.domain)
+            note.pop("@context", None)
+            notes.append(note)
+    document = collection(account.featured_url or "", len(notes), first_page=None)
+    document["orderedItems"] = notes
+    return activity_response(document)
+
+
 routes = [
     Route("/actor", instance_actor, methods=["GET"]),
     Route("/users/{username}", actor, methods=["GET"]),
     Route("/users/{username}/followers", followers, methods=["GET"]),
     Route("/users/{username}/following", following, methods=["GET"]),
+    Route("/users/{username}/collections/featured", featured, methods=["GET"]),
     Route("/users/{username}/outbox", objects.outbox, methods=["GET"]),
     Route("/users/{username}/statuses/{status_id}", objects.status_object, methods=["GET"]),
     Route("/users/{username}/statuses/{status_id}/activity", objects.status_activity, methods=["GET"]),

@@ -11,6 +11,7 @@ from outbox.actions.follows import (
 )
 from outbox.actions.interactions import favourite, reblog, unfavourite, unreblog
 from outbox.actions.move import move_account, set_aliases
+from outbox.actions.pins import pin_status, pinned_statuses, unpin_status
 from outbox.actions.profile import update_profile
 from outbox.actions.statuses import delete_status, edit_status, post_status
 
@@ -22,6 +23,8 @@ __all__ = [
     "favourite",
     "follow",
     "move_account",
+    "pin_status",
+    "pinned_statuses",
     "post_status",
     "reblog",
     "reject_follow_request",
@@ -30,6 +33,7 @@ __all__ = [
     "unblock",
     "unfavourite",
     "unfollow",
+    "unpin_status",
     "unreblog",
     "update_profile",
 ]
