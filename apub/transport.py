@@ -1,15 +1,17 @@
 """The bytes-on-the-wire layer of the federation client: guarded connections and capped bodies.
 
-Connections are made by aiohttp (through the ``httpx-aiohttp`` transport, which keeps the httpx API for
-auth flows and request building). The SSRF guard sits where the address is chosen, so nothing can slip
-between the check and the connect:
+Connections are made by one aiohttp session (``GuardedSession``), reached two ways: through the
+``httpx-aiohttp`` transport (``GuardedTransport``; fetches, which need httpx's auth flows and redirects), and
+directly by ``GuardedSession.request`` (the federation client's delivery path, where httpx's generic
+machinery cost more than the request itself). The SSRF guard sits where the address is chosen, so nothing can
+slip between the check and the connect, whichever way a request comes:
 
 - host names are resolved by ``GuardedResolver``, the connector's only resolver: it resolves once, refuses
   if any answer is forbidden, and hands the connector exactly the checked addresses to connect to. TLS still
   verifies the certificate against the host name (aiohttp passes it as SNI), and the pool is keyed by the
   host name, so one remote's connection is never reused for another;
-- address literals never reach a resolver, so ``GuardedTransport`` checks them (and the scheme) before
-  passing the request on.
+- address literals never reach a resolver, so ``GuardedTransport`` and ``GuardedSession.request`` check
+  them (and the scheme) before passing the request on.
 
 Bodies are read raw and decompressed here with a bounded output per step (``read_capped_body``), so the
 size cap applies to the decompressed bytes and a compression bomb is cut after at most the cap plus one
@@ -20,16 +22,26 @@ from __future__ import annotations
 
 import socket
 import zlib
+from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 import aiohttp.abc
 import httpx
+import yarl
 from httpx_aiohttp import AiohttpTransport
 
 from apub.errors import FetchError, ResponseTooLarge, UnsafeAddress
 from apub.ssrf import AddressGuard
 
-__all__ = ["ACCEPT_ENCODING", "GuardedResolver", "GuardedTransport", "build_transport", "read_capped_body"]
+__all__ = [
+    "ACCEPT_ENCODING",
+    "GuardedResolver",
+    "GuardedSession",
+    "GuardedTransport",
+    "build_transport",
+    "read_capped_aiohttp_body",
+    "read_capped_body",
+]
 
 #: Only encodings ``read_capped_body`` can decompress with a bounded output.
 ACCEPT_ENCODING = "gzip, deflate"
@@ -90,26 +102,69 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-def build_transport(
-    guard: AddressGuard, *, max_connections: int, keepalive_seconds: float
-) -> GuardedTransport:
-    """The guarded aiohttp-backed transport. The aiohttp session is created lazily, inside the event loop."""
+class GuardedSession:
+    """The one guarded aiohttp session (connection pool) of a federation client, created lazily inside the
+    event loop. ``request`` is the direct path: scheme and literal addresses checked here, host names at
+    connect time by the connector's ``GuardedResolver``."""
 
-    def make_session() -> aiohttp.ClientSession:
-        # No DNS cache: each new connection resolves once through the guard. Kept-alive connections make
-        # resolution rare anyway, and a cache would only keep answers past the moment they were checked.
-        connector = aiohttp.TCPConnector(
-            resolver=GuardedResolver(guard),
-            use_dns_cache=False,
-            limit=max_connections,
-            keepalive_timeout=keepalive_seconds,
-        )
-        # No cookies: a federation client must not carry state from one remote to the next.
-        return aiohttp.ClientSession(
-            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False, auto_decompress=False
+    def __init__(self, guard: AddressGuard, *, max_connections: int, keepalive_seconds: float) -> None:
+        self._guard = guard
+        self._max_connections = max_connections
+        self._keepalive_seconds = keepalive_seconds
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        """The aiohttp session, created on first use (it must be made inside the running loop)."""
+        if self._session is None:
+            # No DNS cache: each new connection resolves once through the guard. Kept-alive connections make
+            # resolution rare anyway, and a cache would only keep answers past the moment they were checked.
+            connector = aiohttp.TCPConnector(
+                resolver=GuardedResolver(self._guard),
+                use_dns_cache=False,
+                limit=self._max_connections,
+                keepalive_timeout=self._keepalive_seconds,
+            )
+            # No cookies: a federation client must not carry state from one remote to the next.
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=False,
+                auto_decompress=False,
+            )
+        return self._session
+
+    async def request(
+        self,
+        method: str,
+        url: yarl.URL,
+        *,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout: aiohttp.ClientTimeout,
+    ) -> aiohttp.ClientResponse:
+        """Send one request, redirects not followed; the caller reads the body and releases the response.
+
+        Refuses non-http(s) URLs and forbidden address literals (the same host string aiohttp connects to);
+        names go through the guard when a connection is made."""
+        if url.scheme not in ALLOWED_SCHEMES:
+            raise UnsafeAddress(f"refusing scheme {url.scheme!r} in {url}")
+        host = url.raw_host
+        if not host:
+            raise UnsafeAddress(f"refusing URL without a host: {url}")
+        self._guard.check_literal(host)
+        return await self.session().request(
+            method, url, headers=headers, data=body, allow_redirects=False, timeout=timeout
         )
 
-    inner = AiohttpTransport(client=make_session, trust_env=False)
+    async def aclose(self) -> None:
+        """Close pooled connections."""
+        if self._session is not None:
+            await self._session.close()
+
+
+def build_transport(session: GuardedSession, guard: AddressGuard) -> GuardedTransport:
+    """The guarded httpx transport over ``session`` (the same connection pool as the direct path)."""
+    inner = AiohttpTransport(client=session.session, trust_env=False)
     return GuardedTransport(guard, inner)
 
 
@@ -145,16 +200,30 @@ class _BoundedDecoder:
 
 async def read_capped_body(response: httpx.Response, max_bytes: int) -> bytes:
     """Read the whole body, decompressed, raising ResponseTooLarge as soon as it passes ``max_bytes``."""
-    encoding = response.headers.get("content-encoding", "identity").strip().lower() or "identity"
+    return await _read_capped(response.aiter_raw(), response.headers, str(response.request.url), max_bytes)
+
+
+async def read_capped_aiohttp_body(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    """``read_capped_body`` for a response of the direct path (aiohttp, not decompressed by aiohttp)."""
+    headers = response.headers
+    if headers.get("content-length") == "0":
+        return b""
+    return await _read_capped(response.content.iter_any(), headers, str(response.url), max_bytes)
+
+
+async def _read_capped(
+    raw_chunks: AsyncIterator[bytes], headers: Mapping[str, str], url: str, max_bytes: int
+) -> bytes:
+    encoding = headers.get("content-encoding", "identity").strip().lower() or "identity"
     if encoding not in ("identity", "gzip", "x-gzip", "deflate"):
-        raise FetchError(f"{response.request.url}: unsupported Content-Encoding {encoding!r}")
-    declared = response.headers.get("content-length", "")
+        raise FetchError(f"{url}: unsupported Content-Encoding {encoding!r}")
+    declared = headers.get("content-length", "")
     if encoding == "identity" and declared.isdigit() and int(declared) > max_bytes:
-        raise ResponseTooLarge(f"{response.request.url}: Content-Length {declared} exceeds {max_bytes} bytes")
+        raise ResponseTooLarge(f"{url}: Content-Length {declared} exceeds {max_bytes} bytes")
     decoder = None if encoding == "identity" else _BoundedDecoder(encoding)
     chunks: list[bytes] = []
     size = 0
-    async for raw_chunk in response.aiter_raw():
+    async for raw_chunk in raw_chunks:
         pending = raw_chunk
         while pending:
             if decoder is None:
@@ -163,12 +232,12 @@ async def read_capped_body(response: httpx.Response, max_bytes: int) -> bytes:
                 try:
                     piece, rest = decoder.feed(pending, max_bytes - size + 1)
                 except zlib.error as exc:
-                    raise FetchError(f"{response.request.url}: corrupt {encoding} body: {exc}") from exc
+                    raise FetchError(f"{url}: corrupt {encoding} body: {exc}") from exc
                 if not piece and rest == pending:
-                    raise FetchError(f"{response.request.url}: {encoding} body makes no progress")
+                    raise FetchError(f"{url}: {encoding} body makes no progress")
             pending = rest
             size += len(piece)
             if size > max_bytes:
-                raise ResponseTooLarge(f"{response.request.url}: body exceeds {max_bytes} bytes")
+                raise ResponseTooLarge(f"{url}: body exceeds {max_bytes} bytes")
             chunks.append(piece)
     return b"".join(chunks)
