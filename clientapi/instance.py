@@ -7,8 +7,6 @@ notifications (`/api/v2/notifications`), which we do not, and clients switch to 
 
 from __future__ import annotations
 
-import importlib.metadata
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,10 +16,10 @@ from clientapi.entities.common import missing_image_url
 from clientapi.responses import api_response
 from storage.context import Context
 from storage.instance import contact_account, instance_stats, peer_domains
+from storage.software import software_version
 
 MASTODON_COMPATIBILITY = "4.2.0"
 MASTODON_API_VERSION = 1  # api_versions.mastodon; 2 arrived with Mastodon 4.3
-SOURCE_URL = "https://example.invalid/plein"  # the same repository link NodeInfo publishes
 IMAGE_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
 MEDIA_LIMITS = {
     "supported_mime_types": IMAGE_TYPES,
@@ -39,14 +37,6 @@ POLL_LIMITS = {
 }
 MAX_MEDIA_ATTACHMENTS = 4
 CHARACTERS_RESERVED_PER_URL = 23
-
-
-def software_version() -> str:
-    """Plein's own version, from the installed package."""
-    try:
-        return importlib.metadata.version("plein")
-    except importlib.metadata.PackageNotFoundError:
-        return "0.0.0"
 
 
 def version_string() -> str:
@@ -114,7 +104,7 @@ async def instance_v2(request: Request) -> Response:
             "domain": ctx.domain,
             "title": settings.instance.name,
             "version": version_string(),
-            "source_url": SOURCE_URL,
+            "source_url": ctx.settings.instance.source_url,
             "description": settings.instance.description,
             "usage": {"users": {"active_month": stats.active_month}},
             "thumbnail": {"url": missing_image_url(ctx, "headers"), "blurhash": None, "versions": {}},

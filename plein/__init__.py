@@ -1,3 +1,1 @@
 """Plein's composition root and command line."""
-
-__version__ = "0.1.0"

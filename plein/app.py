@@ -20,7 +20,7 @@ import webfinger.routes
 from apub.client import FederationClient
 from apub.httpsig.auth import SchemeMemory
 from clientapi.cors import CorsMiddleware
-from plein import __version__, health
+from plein import health
 from plein.errors import exception_handlers
 from plein.jobs import job_handlers
 from storage.accounts import ensure_instance_actor
@@ -30,6 +30,7 @@ from storage.db import Database
 from storage.migrate import migrate
 from storage.recovery import release_orphaned_jobs
 from storage.settings import Settings
+from storage.software import software_version
 from storage.urls import LocalUrls
 from storage.worker import QueueWorker
 from web.templating import make_environment
@@ -69,7 +70,7 @@ async def build_context(settings: Settings) -> Context:
         connect_timeout=limits.connect_timeout_seconds,
         total_timeout=limits.fetch_timeout_seconds,
         per_host_concurrency=limits.per_host_concurrency,
-        user_agent=f"Plein/{__version__} (+{settings.base_url})",
+        user_agent=f"Plein/{software_version()} (+{settings.base_url})",
     )
     ctx = Context(settings=settings, db=db, bus=EventBus(), http=http, scheme_memory=SchemeMemory())
     ctx.key_lookup = StorageKeyLookup(ctx)

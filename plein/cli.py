@@ -148,7 +148,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def run() -> None:
+        from storage.recovery import release_orphaned_jobs
+
         ctx = await build_context(settings)
+        await release_orphaned_jobs(ctx.db)  # jobs of a crashed worker process on this host
         started = start_workers(ctx)
         print(f"worker running {len(started)} queue(s); Ctrl-C to stop", flush=True)
         try:

@@ -23,6 +23,7 @@ class InstanceSettings:
     name: str = "Plein"
     description: str = "A Plein instance: the public square."
     contact_email: str = ""
+    source_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class LimitSettings:
     max_status_characters: int = 500
     delivery_concurrency: int = 32
     per_host_concurrency: int = 8
+    max_media_bytes: int = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)

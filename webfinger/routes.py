@@ -16,11 +16,11 @@ from apub.vocab import ACTIVITY_JSON, JRD_JSON
 from storage.accounts import INSTANCE_ACTOR_USERNAME, account_by_uri, local_account_by_username
 from storage.context import Context
 from storage.models import Status, User
+from storage.software import SOFTWARE_NAME, software_version
 from storage.types import utcnow
 from storage.urls import LocalUrls
 
 CORS = {"Access-Control-Allow-Origin": "*"}
-SOFTWARE_VERSION = "0.1.0"
 
 
 def _error(message: str, status_code: int) -> Response:
@@ -145,9 +145,9 @@ async def nodeinfo(request: Request) -> Response:
     version = request.path_params["version"]
     if version not in ("2.0", "2.1"):
         return _error("unknown NodeInfo version", 404)
-    software: dict[str, Any] = {"name": "plein", "version": SOFTWARE_VERSION}
-    if version == "2.1":
-        software["repository"] = "https://example.invalid/plein"
+    software: dict[str, Any] = {"name": SOFTWARE_NAME, "version": software_version()}
+    if version == "2.1" and ctx.settings.instance.source_url:
+        software["repository"] = ctx.settings.instance.source_url
     document = {
         "version": version,
         "software": software,
