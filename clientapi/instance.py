@@ -104,7 +104,8 @@ async def instance_v2(request: Request) -> Response:
             "domain": ctx.domain,
             "title": settings.instance.name,
             "version": version_string(),
-            "source_url": ctx.settings.instance.source_url,
+            "source_url": ctx.settings.instance.source_url
+            or ctx.base_url,  # must be a URI; unset: this server
             "description": settings.instance.description,
             "usage": {"users": {"active_month": stats.active_month}},
             "thumbnail": {"url": missing_image_url(ctx, "headers"), "blurhash": None, "versions": {}},
