@@ -3,6 +3,10 @@
 Scopes expand as in Mastodon: `read` covers every `read:*`, `write` every `write:*`, `admin:read` every
 `admin:read:*`; the legacy `follow` scope covers reading and writing follows, blocks and mutes. An endpoint
 names the scopes any one of which lets a token in (`require_auth(request, "write:follows")`).
+
+Hot read endpoints that need only the caller's account id use `account_grant` instead: after one full
+check the token's grant is remembered for the process, and the endpoint's own query proves the token still
+live (`storage.oauth.token_still_valid`), so a request costs no authentication round trip.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ from starlette.requests import Request
 from clientapi.errors import Forbidden, Unauthorized, Unprocessable
 from storage.context import Context
 from storage.models import Account, OAuthApp, OAuthToken, User
-from storage.oauth import token_owner
+from storage.oauth import TokenGrant, TokenGrantCache, token_owner
 
 FOLLOW_SCOPE_COVERS = frozenset(
     {"read:follows", "write:follows", "read:blocks", "write:blocks", "read:mutes", "write:mutes"}
 )
 TOP_SCOPES = ("read", "write", "follow", "push", "profile", "admin:read", "admin:write")
 _STATE_KEY = "clientapi.auth"
+_GRANTS_KEY = "clientapi.token_grants"
 _MISSING = object()
 
 
@@ -132,6 +137,48 @@ async def optional_auth(request: Request, *scopes: str) -> AuthContext | None:
         return None
     _check(auth, scopes, user_required=False)
     return auth
+
+
+def _grant_cache(request: Request) -> TokenGrantCache:
+    caches = request.state.ctx.caches
+    cache = caches.get(_GRANTS_KEY)
+    if cache is None:
+        cache = caches[_GRANTS_KEY] = TokenGrantCache()
+    return cache  # type: ignore[no-any-return]
+
+
+async def account_grant(request: Request, *scopes: str) -> TokenGrant:
+    """What the caller's user token grants, for read endpoints that need only its account id: answered
+    from memory after the token's first full check (`require_auth`, whose errors it raises).
+
+    The grant may be stale: the endpoint must AND `storage.oauth.token_still_valid(grant.token_id)` into
+    its query and call `confirm_grant` when that query comes back empty."""
+    access_token = bearer_token(request)
+    cache = _grant_cache(request)
+    grant = cache.get(access_token) if access_token is not None else None
+    if grant is not None and (not scopes or any(scope_granted(grant.scopes, scope) for scope in scopes)):
+        return grant
+    # Unknown token, or a scope refusal that a fresh look decides (a dead token is a 401, not a 403).
+    return await _fresh_grant(request, cache, access_token, scopes)
+
+
+async def _fresh_grant(
+    request: Request, cache: TokenGrantCache, access_token: str | None, scopes: tuple[str, ...]
+) -> TokenGrant:
+    if access_token is not None:
+        cache.forget(access_token)
+    auth = await require_auth(request, *scopes)
+    assert access_token is not None and auth.account is not None  # require_auth saw a user token
+    grant = TokenGrant(token_id=auth.token.id, account_id=auth.account.id, scopes=auth.scopes)
+    cache.put(access_token, grant)
+    return grant
+
+
+async def confirm_grant(request: Request, *scopes: str) -> TokenGrant:
+    """Check the caller's token afresh after a query guarded by `token_still_valid` came back empty: raises
+    as `require_auth` does when the token is dead, else returns its grant (the result was truly empty)."""
+    request.scope.pop(_STATE_KEY, None)  # an AuthContext loaded earlier in this request may be stale too
+    return await _fresh_grant(request, _grant_cache(request), bearer_token(request), scopes)
 
 
 def viewer_account(auth: AuthContext | None) -> Account | None:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import Account, LoginAttempt, OAuthApp, OAuthCode, OAuthToken, User
 from storage.types import utcnow
@@ -153,6 +156,73 @@ async def token_owner(session: AsyncSession, access_token: str) -> TokenOwner | 
     ):
         return None
     return TokenOwner(token=token, app=app, user=user, account=account)
+
+
+def token_still_valid(token_id: Any) -> ColumnElement[bool]:
+    """SQL condition: user token `token_id` (an id or a bound parameter) may still act — it is not revoked,
+    its user's password has not changed since it was issued (as `token_owner` decides), and its account is
+    not suspended and its user approved.
+
+    A statement that ANDs this in returns no rows once the token is dead, so a caller holding a remembered
+    `TokenGrant` learns it in the same round trip as its own query (see `TokenGrantCache`)."""
+    # Aliases, and no correlation: the enclosing query may join `accounts` for its own reasons.
+    token = aliased(OAuthToken, name="live_token")
+    user = aliased(User, name="live_user")
+    account = aliased(Account, name="live_account")
+    return (
+        select(token.id)
+        .join(user, user.id == token.user_id)
+        .join(account, account.id == user.account_id)
+        .where(
+            token.id == token_id,
+            token.revoked_at.is_(None),
+            user.approved.is_(True),
+            or_(user.password_changed_at.is_(None), token.created_at >= user.password_changed_at),
+            account.suspended_at.is_(None),
+        )
+        .correlate(None)
+        .exists()
+    )
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a user token lets its bearer do and as whom; none of it changes during the token's life."""
+
+    token_id: int
+    account_id: int
+    scopes: frozenset[str]
+
+
+class TokenGrantCache:
+    """Token digest → `TokenGrant`, for one process, at most `capacity` entries (least recently used go).
+
+    It remembers only what never changes for a token (its id, account and scopes), never whether the token
+    is still live: a reader must AND `token_still_valid(grant.token_id)` into its query and, when that query
+    comes back empty, look the token up afresh (an empty result and a dead token look alike). So revocation,
+    a password change or a suspension — in this process or another — takes effect at the next request."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._capacity = capacity
+        self._grants: OrderedDict[str, TokenGrant] = OrderedDict()
+
+    def get(self, access_token: str) -> TokenGrant | None:
+        """The remembered grant of `access_token`, or None."""
+        digest = secret_digest(access_token)
+        grant = self._grants.get(digest)
+        if grant is not None:
+            self._grants.move_to_end(digest)
+        return grant
+
+    def put(self, access_token: str, grant: TokenGrant) -> None:
+        """Remember `grant` (of a token just found live) for `access_token`."""
+        self._grants[secret_digest(access_token)] = grant
+        if len(self._grants) > self._capacity:
+            self._grants.popitem(last=False)
+
+    def forget(self, access_token: str) -> None:
+        """Drop `access_token`'s grant (it was found dead)."""
+        self._grants.pop(secret_digest(access_token), None)
 
 
 async def revoke_token(session: AsyncSession, access_token: str, app: OAuthApp) -> bool:

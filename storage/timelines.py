@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -31,11 +31,63 @@ MAX_CONTEXT_DEPTH = 200  # a reply chain deeper than this is cut (it is usually 
 
 
 # Timelines select plain rows rather than ORM objects: a page is read-only and rendered at once, and plain
-# rows cost far less to build. A row holds the status columns (named like the model's attributes), `page_id`,
-# and the author's columns prefixed with `author_` (joined in, saving the renderer a round trip).
-STATUS_COLUMNS = tuple(Status.__table__.columns)
+# rows cost far less to build. A row holds the status columns a rendered Status reads (named like the model's
+# attributes), `page_id`, and the author's columns a rendered Account reads, prefixed with `author_` (joined
+# in, saving the renderer a round trip). Columns nothing renders (keys, collection URLs, sources, polls we
+# do not serve) stay in the database.
+LISTED_STATUS_COLUMNS = tuple(
+    Status.__table__.c[name]
+    for name in (
+        "id",
+        "uri",
+        "url",
+        "account_id",
+        "in_reply_to_id",
+        "in_reply_to_account_id",
+        "reblog_of_id",
+        "content",
+        "spoiler_text",
+        "sensitive",
+        "visibility",
+        "language",
+        "application_id",
+        "replies_count",
+        "reblogs_count",
+        "favourites_count",
+        "created_at",
+        "edited_at",
+    )
+)
+LISTED_ACCOUNT_COLUMNS = tuple(
+    Account.__table__.c[name]
+    for name in (
+        "id",
+        "username",
+        "domain",
+        "uri",
+        "url",
+        "actor_type",
+        "display_name",
+        "note",
+        "fields",
+        "avatar_url",
+        "header_url",
+        "locked",
+        "discoverable",
+        "indexable",
+        "bot",
+        "moved_to_account_id",
+        "followers_count",
+        "following_count",
+        "statuses_count",
+        "last_status_at",
+        "created_at",
+        "suspended_at",
+        "silenced_at",
+    )
+)
 AUTHOR_PREFIX = "author_"
-AUTHOR_COLUMNS = tuple(column.label(f"{AUTHOR_PREFIX}{column.name}") for column in Account.__table__.columns)
+AUTHOR_COLUMNS = tuple(column.label(f"{AUTHOR_PREFIX}{column.name}") for column in LISTED_ACCOUNT_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -47,7 +99,7 @@ class ListQuery:
 
 
 def _rows_of(page_column: Any) -> Select[Any]:
-    return select(page_column.label("page_id"), *STATUS_COLUMNS, *AUTHOR_COLUMNS)
+    return select(page_column.label("page_id"), *LISTED_STATUS_COLUMNS, *AUTHOR_COLUMNS)
 
 
 def _with_author(statement: Select[Any]) -> Select[Any]:
@@ -65,8 +117,11 @@ def _readable(statement: Select[Any]) -> Select[Any]:
     )
 
 
-def home_query(account_id: int) -> ListQuery:
-    """A local account's home timeline, from its fan-out rows (the primary key serves the range scan)."""
+def home_query(account_id: int | ColumnElement[int]) -> ListQuery:
+    """A local account's home timeline, from its fan-out rows (the primary key serves the range scan).
+
+    `account_id` (here and in the other per-account lists) may be a bound parameter, for a statement built
+    once and run for every caller."""
     statement = _with_author(
         _rows_of(HomeFeedEntry.status_id)
         .select_from(HomeFeedEntry)
@@ -110,7 +165,7 @@ def tag_query(
     return ListQuery(_public_filter(statement, local=local, remote=remote, only_media=only_media), Status.id)
 
 
-def bookmarks_query(account_id: int) -> ListQuery:
+def bookmarks_query(account_id: int | ColumnElement[int]) -> ListQuery:
     """An account's bookmarked statuses; pages go by bookmark id (newest bookmark first)."""
     statement = _with_author(
         _rows_of(Bookmark.id)
@@ -121,7 +176,7 @@ def bookmarks_query(account_id: int) -> ListQuery:
     return ListQuery(statement, Bookmark.id)
 
 
-def favourites_query(account_id: int) -> ListQuery:
+def favourites_query(account_id: int | ColumnElement[int]) -> ListQuery:
     """Statuses an account favourited; pages go by favourite id (newest favourite first)."""
     statement = _with_author(
         _rows_of(Favourite.id)

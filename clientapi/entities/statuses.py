@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import BigInteger, String, bindparam, cast, literal, null, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from clientapi.entities.accounts import account_to_entity, acct_of
 from clientapi.entities.common import format_optional_time, format_time, id_str
@@ -34,17 +34,18 @@ from storage.models import (
     StatusTag,
     Tag,
 )
-from storage.timelines import AUTHOR_PREFIX
+from storage.timelines import AUTHOR_PREFIX, LISTED_ACCOUNT_COLUMNS, LISTED_STATUS_COLUMNS
 from storage.urls import LocalUrls
 
 # Pages are rendered from plain rows (named like the model attributes), not ORM objects: building identity-
-# mapped instances costs more than the queries on a timeline page. Callers may pass either.
-STATUS_COLUMNS = tuple(Status.__table__.columns)
-ACCOUNT_COLUMNS = tuple(Account.__table__.columns)
+# mapped instances costs more than the queries on a timeline page. Callers may pass either, and a session or
+# a Core connection (every query here is a Core select).
+Reader = AsyncSession | AsyncConnection
+MEDIA_COLUMNS = tuple(MediaAttachment.__table__.columns)
 # (a key that marks joined author columns, [(attribute, row key)]) for rows of `storage.timelines` lists.
 AUTHOR_KEYS = (
     f"{AUTHOR_PREFIX}id",
-    [(column.name, f"{AUTHOR_PREFIX}{column.name}") for column in ACCOUNT_COLUMNS],
+    [(column.name, f"{AUTHOR_PREFIX}{column.name}") for column in LISTED_ACCOUNT_COLUMNS],
 )
 
 
@@ -61,15 +62,15 @@ class _Loaded:
     flags: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
 
 
-async def _load_accounts(session: AsyncSession, account_ids: set[int]) -> dict[int, Account]:
+async def _load_accounts(session: Reader, account_ids: set[int]) -> dict[int, Account]:
     """The accounts by id, with the accounts the moved ones moved to."""
     if not account_ids:
         return {}
-    rows = await session.execute(select(*ACCOUNT_COLUMNS).where(Account.id.in_(account_ids)))
+    rows = await session.execute(select(*LISTED_ACCOUNT_COLUMNS).where(Account.id.in_(account_ids)))
     accounts = {account.id: account for account in rows.all()}
     moved_ids = {a.moved_to_account_id for a in accounts.values() if a.moved_to_account_id} - set(accounts)
     if moved_ids:
-        moved = await session.execute(select(*ACCOUNT_COLUMNS).where(Account.id.in_(moved_ids)))
+        moved = await session.execute(select(*LISTED_ACCOUNT_COLUMNS).where(Account.id.in_(moved_ids)))
         accounts.update({account.id: account for account in moved.all()})
     return accounts
 
@@ -150,15 +151,13 @@ def _facts_statement(with_viewer: bool) -> Any:
     return union_all(*parts)
 
 
-async def _load(
-    session: AsyncSession, ctx: Context, statuses: Sequence[Status], viewer_id: int | None
-) -> _Loaded:
+async def _load(session: Reader, ctx: Context, statuses: Sequence[Status], viewer_id: int | None) -> _Loaded:
     # Round trips: the facts, the accounts; the boosted originals, media rows and applications only when
     # the page has any. None of them grows with the page size.
     by_id = {status.id: status for status in statuses}
     originals = {s.reblog_of_id for s in statuses if s.reblog_of_id is not None} - set(by_id)
     if originals:
-        rows = await session.execute(select(*STATUS_COLUMNS).where(Status.id.in_(originals)))
+        rows = await session.execute(select(*LISTED_STATUS_COLUMNS).where(Status.id.in_(originals)))
         by_id.update({status.id: status for status in rows.all()})
     loaded = _Loaded(statuses=by_id)
     content_ids = [
@@ -184,9 +183,9 @@ async def _load(
         names.sort()
     if media_ids:
         media_rows = await session.execute(
-            select(MediaAttachment).where(MediaAttachment.id.in_(media_ids)).order_by(MediaAttachment.id)
+            select(*MEDIA_COLUMNS).where(MediaAttachment.id.in_(media_ids)).order_by(MediaAttachment.id)
         )
-        for media in media_rows.scalars():
+        for media in media_rows.all():
             loaded.media[media.status_id].append(media_to_entity(ctx, media))  # type: ignore[index]
     app_ids = {s.application_id for s in by_id.values() if s.application_id is not None}
     if app_ids:
@@ -265,7 +264,7 @@ def _render(status: Status, loaded: _Loaded, urls: LocalUrls, viewer_id: int | N
 
 
 async def statuses_to_entities(
-    session: AsyncSession, ctx: Context, statuses: Sequence[Status], viewer_id: int | None
+    session: Reader, ctx: Context, statuses: Sequence[Status], viewer_id: int | None
 ) -> list[dict[str, Any]]:
     """Status entities for `statuses`, in their order, as `viewer_id` (None: anonymous) sees them.
     A status whose author (or boosted original) cannot be loaded is left out."""
