@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from apub.builders import build_activity, build_tombstone, iso_datetime
 from apub.vocab import OBJECT_CONTEXT, PUBLIC
 from outbox.addressing import visibility_addressing
+from storage.media import media_file_url
 from storage.models import Account, MediaAttachment, Status
 from storage.statuses import media_of, mentioned_accounts, status_by_id, tag_names
 from storage.urls import LocalUrls
@@ -66,7 +67,7 @@ def _media_url(media: MediaAttachment, urls: LocalUrls) -> str | None:
     if media.remote_url:
         return media.remote_url
     if media.file_path:
-        return f"{urls.base_url}/media/{media.file_path.lstrip('/')}"
+        return media_file_url(urls.base_url, media.file_path)
     return None
 
 

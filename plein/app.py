@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute
 import clientapi.routes
 import inbox.routes
 import outbox.routes
+import web.media
 import web.pages
 import webfinger.routes
 from apub.client import FederationClient
@@ -47,6 +48,7 @@ def all_routes() -> list[BaseRoute]:
         *inbox.routes.routes,
         *outbox.routes.routes,
         *clientapi.routes.routes,
+        *web.media.routes,
         *web.pages.routes,
     ]
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from clientapi.entities.common import id_str
 from storage.context import Context
+from storage.media import media_file_url, preview_path
 from storage.models import MediaAttachment, Tag
 from storage.urls import LocalUrls
 
@@ -13,23 +14,46 @@ MEDIA_TYPES = frozenset({"image", "gifv", "video", "audio", "unknown"})
 
 
 def media_url(ctx: Context, media: MediaAttachment) -> str | None:
-    """Where the file is served: our copy if we stored one, else the remote original."""
+    """Where the file is served: our copy if we stored one, else the remote original (linked directly:
+    Plein does not proxy or cache remote media)."""
     if media.file_path:
-        return f"{ctx.base_url}/system/media/{media.file_path.lstrip('/')}"
+        return media_file_url(ctx.base_url, media.file_path)
     return media.remote_url
 
 
+def _preview_url(ctx: Context, media: MediaAttachment) -> str | None:
+    if media.file_path:
+        return media_file_url(ctx.base_url, preview_path(media.file_path))
+    return media.remote_url
+
+
+def _meta(meta: dict[str, Any]) -> dict[str, Any] | None:
+    shown = {key: value for key, value in meta.items() if key in ("original", "small", "focus")}
+    # Remote attachments keep the bare width/height their Document gave.
+    width, height = meta.get("width"), meta.get("height")
+    if "original" not in shown and isinstance(width, int) and isinstance(height, int) and width and height:
+        shown["original"] = {
+            "width": width,
+            "height": height,
+            "size": f"{width}x{height}",
+            "aspect": width / height,
+        }
+    return shown or None
+
+
 def media_to_entity(ctx: Context, media: MediaAttachment) -> dict[str, Any]:
-    """The MediaAttachment entity."""
-    url = media_url(ctx, media)
+    """The MediaAttachment entity. A remote attachment has `url`, `preview_url` and `remote_url` all on the
+    remote server's file."""
     meta = media.meta if isinstance(media.meta, dict) else {}
     return {
         "id": id_str(media.id),
         "type": media.media_type if media.media_type in MEDIA_TYPES else "unknown",
-        "url": url,
-        "preview_url": meta.get("preview_url") or url,
+        "url": media_url(ctx, media),
+        "preview_url": _preview_url(ctx, media),
         "remote_url": media.remote_url,
-        "meta": {key: value for key, value in meta.items() if key in ("original", "small", "focus")} or None,
+        "preview_remote_url": None,
+        "text_url": None,
+        "meta": _meta(meta),
         "description": media.description,
         "blurhash": media.blurhash,
     }

@@ -45,6 +45,16 @@ def _check_text(ctx: Context, text: str, spoiler_text: str, media_ids: Sequence[
         raise Unprocessable(f"Validation failed: at most {MAX_MEDIA} media attachments")
 
 
+async def _attach_own_media(
+    session: AsyncSession, status_id: int, author: Account, media_ids: Sequence[int]
+) -> None:
+    """Attach the author's own unattached media; any other id refuses the whole post (as Mastodon does)."""
+    attached = {media.id for media in await attach_media(session, status_id, author.id, media_ids)}
+    missing = [str(media_id) for media_id in dict.fromkeys(media_ids) if media_id not in attached]
+    if missing:
+        raise Unprocessable(f"Validation failed: media attachments not found: {', '.join(missing)}")
+
+
 async def _render_content(ctx: Context, text: str) -> tuple[str, list[Account], list[str]]:
     resolved = await resolve_mentions(ctx, text)
     html = text_to_html(text, mentions=mention_targets(resolved), tag_url=urls_of(ctx).tag_page)
@@ -134,7 +144,7 @@ async def post_status(
         await session.flush()
         await add_mentions(session, status.id, [account.id for account in mentions])
         await set_tags(session, status.id, tag_list)
-        await attach_media(session, status.id, author.id, media_ids)
+        await _attach_own_media(session, status.id, author, media_ids)
         if parent is not None:
             await add_to_counter(session, Status, parent.id, "replies_count", 1)
         await add_to_counter(session, Account, author.id, "statuses_count", 1)
@@ -210,7 +220,7 @@ async def edit_status(
         await add_mentions(session, status.id, [account.id for account in new_mentions])
         await set_tags(session, status.id, tag_list)
         await detach_media_except(session, status.id, media_ids)
-        await attach_media(session, status.id, author.id, media_ids)
+        await _attach_own_media(session, status.id, author, media_ids)
         session.add(_revision(status, media_ids))
         writer = await session.get(Account, author.id)
         assert writer is not None

@@ -1,0 +1,166 @@
+"""Uploaded images made safe to publish: the real type sniffed from the bytes, every metadata block (EXIF
+with a phone's GPS position, XMP, comments) dropped by re-encoding the pixels, a small preview, the
+dimensions and a blurhash. Pure CPU work on bytes: no files, no database (run it in a thread).
+
+    ImageRejected          the bytes are not an image we accept (→ 422 in the client API)
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import blurhash
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+PREVIEW_MAX_PIXELS = 400  # longest side of the small preview
+BLURHASH_SOURCE_PIXELS = 64  # blurhash is computed on a tiny copy: its output has 4×4 components anyway
+BLURHASH_COMPONENTS = (4, 4)
+MAX_IMAGE_PIXELS = 7680 * 4320  # `image_matrix_limit` announced by /api/v2/instance
+MAX_ANIMATION_PIXELS = 4 * MAX_IMAGE_PIXELS  # all frames of an animated GIF/WebP together
+# Info keys worth keeping through the re-encode: none of them can carry personal data.
+KEPT_INFO = ("icc_profile", "transparency", "duration", "loop", "background")
+
+
+@dataclass(frozen=True)
+class ImageFormat:
+    """One accepted image format: its Pillow name, MIME type and file extension."""
+
+    pillow_name: str
+    content_type: str
+    extension: str
+
+
+JPEG = ImageFormat("JPEG", "image/jpeg", "jpg")
+PNG = ImageFormat("PNG", "image/png", "png")
+GIF = ImageFormat("GIF", "image/gif", "gif")
+WEBP = ImageFormat("WEBP", "image/webp", "webp")
+ACCEPTED_FORMATS = (JPEG, PNG, GIF, WEBP)
+
+
+class ImageRejected(ValueError):
+    """The upload is not an image we accept; the message says why, for the client."""
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    """A cleaned image ready to store: both renditions' bytes and what the MediaAttachment entity shows."""
+
+    image_format: ImageFormat
+    original: bytes
+    small: bytes
+    width: int
+    height: int
+    small_width: int
+    small_height: int
+    blurhash: str | None
+
+
+def sniff_format(data: bytes) -> ImageFormat | None:
+    """The accepted format whose magic number `data` starts with; the filename and the Content-Type the
+    client sent are never trusted."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return GIF
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return WEBP
+    return None
+
+
+def _open(data: bytes, image_format: ImageFormat) -> Image.Image:
+    try:
+        # Only the sniffed decoder may run: Pillow never guesses among its many other formats.
+        image = Image.open(io.BytesIO(data), formats=[image_format.pillow_name])
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as error:
+        raise ImageRejected("Validation failed: file is not a readable image") from error
+    width, height = image.size
+    if width < 1 or height < 1 or width * height > MAX_IMAGE_PIXELS:
+        raise ImageRejected(f"Validation failed: image is larger than {MAX_IMAGE_PIXELS} pixels")
+    frames = getattr(image, "n_frames", 1)
+    if width * height * frames > MAX_ANIMATION_PIXELS:
+        raise ImageRejected("Validation failed: the animation has too many frames")
+    return image
+
+
+def _clean_copy(frame: Image.Image, image_format: ImageFormat) -> Image.Image:
+    """The pixels of `frame` in a fresh image that carries only harmless info keys."""
+    if image_format is JPEG and frame.mode not in ("RGB", "L"):
+        frame = frame.convert("RGB")  # CMYK and friends: browsers render RGB reliably
+    elif image_format is WEBP and frame.mode not in ("RGB", "RGBA"):
+        frame = frame.convert("RGBA")
+    clean = frame.copy()
+    clean.info = {key: frame.info[key] for key in KEPT_INFO if key in frame.info}
+    return clean
+
+
+def _encode(frames: list[Image.Image], image_format: ImageFormat) -> bytes:
+    output = io.BytesIO()
+    options: dict[str, Any] = {"format": image_format.pillow_name}
+    first = frames[0]
+    if "icc_profile" in first.info:
+        options["icc_profile"] = first.info["icc_profile"]  # colours, not personal data
+    if image_format is JPEG:
+        options.update(quality=90, optimize=True)
+    elif image_format is WEBP:
+        options.update(quality=90)
+    if len(frames) > 1:
+        options.update(save_all=True, append_images=frames[1:])
+        for key in ("duration", "loop"):
+            if key in first.info:
+                options[key] = first.info[key]
+    # No `exif=`, `pnginfo=`, `xmp=` or `comment=`: nothing but pixels (and the colour profile) is written.
+    first.save(output, **options)
+    return output.getvalue()
+
+
+def _blurhash(image: Image.Image) -> str | None:
+    tiny = image.convert("RGB")
+    tiny.thumbnail((BLURHASH_SOURCE_PIXELS, BLURHASH_SOURCE_PIXELS))
+    raw, width = tiny.tobytes(), tiny.width
+    rows = [
+        [list(raw[offset : offset + 3]) for offset in range(row_start, row_start + width * 3, 3)]
+        for row_start in range(0, len(raw), width * 3)
+    ]
+    try:
+        return str(blurhash.encode(rows, *BLURHASH_COMPONENTS))
+    except Exception:  # a hint for clients, never a reason to refuse an upload
+        return None
+
+
+def process_image(data: bytes) -> ProcessedImage:
+    """Check and clean an uploaded image: sniff its real format, apply and drop the EXIF orientation,
+    re-encode without any metadata, make a preview of at most 400 px and a blurhash.
+    Raises ImageRejected for anything that is not a JPEG, PNG, GIF or WebP image within the pixel limits."""
+    image_format = sniff_format(data)
+    if image_format is None:
+        raise ImageRejected("Validation failed: file must be a JPEG, PNG, GIF or WebP image")
+    image = _open(data, image_format)
+    try:
+        if getattr(image, "n_frames", 1) > 1:
+            frames = [_clean_copy(frame, image_format) for frame in ImageSequence.Iterator(image)]
+        else:
+            # Turn the pixels the way the EXIF orientation says, since the tag itself is about to go.
+            frames = [_clean_copy(ImageOps.exif_transpose(image), image_format)]
+        original = _encode(frames, image_format)
+        preview = frames[0].copy()
+        preview.thumbnail((PREVIEW_MAX_PIXELS, PREVIEW_MAX_PIXELS))
+        small = _encode([preview], image_format)
+        hash_text = _blurhash(preview)
+    except (OSError, ValueError, SyntaxError) as error:
+        raise ImageRejected("Validation failed: file is not a readable image") from error
+    finally:
+        image.close()
+    return ProcessedImage(
+        image_format=image_format,
+        original=original,
+        small=small,
+        width=frames[0].width,
+        height=frames[0].height,
+        small_width=preview.width,
+        small_height=preview.height,
+        blurhash=hash_text,
+    )
