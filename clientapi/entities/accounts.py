@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC
 from typing import Any
 
-from clientapi.entities.common import format_date, format_time, id_str, missing_image_url
+from clientapi.entities.common import format_date, id_str, missing_image_url
 from storage.context import Context
 from storage.models import Account, OAuthApp, User
 from storage.relationships import RelationshipFacts
@@ -91,7 +92,7 @@ def account_to_entity(account: Account, ctx: Context, *, moved_to: Account | Non
         "show_media": True,
         "show_media_replies": True,
         "feature_approval": None,
-        "created_at": format_time(_midnight(account)),
+        "created_at": _creation_day(account),
         "last_status_at": format_date(account.last_status_at),
         "statuses_count": account.statuses_count,
         "followers_count": account.followers_count,
@@ -99,9 +100,13 @@ def account_to_entity(account: Account, ctx: Context, *, moved_to: Account | Non
     }
 
 
-def _midnight(account: Account) -> Any:
+def _creation_day(account: Account) -> str:
     # Mastodon shows the creation day only (midnight UTC), so profiles do not leak the exact sign-up time.
-    return account.created_at.replace(hour=0, minute=0, second=0, microsecond=0)
+    # Written directly rather than through format_time: every rendered status pays for it.
+    created_at = account.created_at
+    if created_at.tzinfo is not None:
+        created_at = created_at.astimezone(UTC)
+    return f"{created_at.date().isoformat()}T00:00:00.000Z"
 
 
 def role_to_entity(user: User) -> dict[str, Any]:

@@ -42,11 +42,10 @@ from storage.urls import LocalUrls
 # a Core connection (every query here is a Core select).
 Reader = AsyncSession | AsyncConnection
 MEDIA_COLUMNS = tuple(MediaAttachment.__table__.columns)
-# (a key that marks joined author columns, [(attribute, row key)]) for rows of `storage.timelines` lists.
-AUTHOR_KEYS = (
-    f"{AUTHOR_PREFIX}id",
-    [(column.name, f"{AUTHOR_PREFIX}{column.name}") for column in LISTED_ACCOUNT_COLUMNS],
-)
+# Rows of `storage.timelines` lists carry their author's columns, in `LISTED_ACCOUNT_COLUMNS` order, one
+# after the other from the column named `AUTHOR_FIRST_KEY`.
+AUTHOR_FIRST_KEY = f"{AUTHOR_PREFIX}{LISTED_ACCOUNT_COLUMNS[0].name}"
+AUTHOR_ATTRIBUTES = tuple(column.name for column in LISTED_ACCOUNT_COLUMNS)
 
 
 @dataclass
@@ -77,12 +76,17 @@ async def _load_accounts(session: Reader, account_ids: set[int]) -> dict[int, Ac
 
 def _joined_authors(statuses: Sequence[Any]) -> dict[int, Any]:
     """Authors that came joined in the page's rows (`author_*` columns of `storage.timelines` lists)."""
+    fields = getattr(statuses[0], "_fields", ())
+    if AUTHOR_FIRST_KEY not in fields:
+        return {}
+    start = fields.index(AUTHOR_FIRST_KEY)
+    end = start + len(AUTHOR_ATTRIBUTES)
     authors: dict[int, Any] = {}
     for row in statuses:
-        mapping = getattr(row, "_mapping", None)
-        if mapping is None or AUTHOR_KEYS[0] not in mapping or row.account_id in authors:
-            continue
-        authors[row.account_id] = SimpleNamespace(**{name: mapping[key] for name, key in AUTHOR_KEYS[1]})
+        if row.account_id not in authors:
+            authors[row.account_id] = SimpleNamespace(
+                **dict(zip(AUTHOR_ATTRIBUTES, row[start:end], strict=True))
+            )
     return authors
 
 
@@ -217,13 +221,18 @@ def _render(status: Status, loaded: _Loaded, urls: LocalUrls, viewer_id: int | N
         reblog = _render(original, loaded, urls, viewer_id) if original is not None else None
         if reblog is None:
             return None  # a boost of something gone shows nothing
-    flags = loaded.flags
-
-    def viewer_flag(name: str) -> bool | None:
-        return status.id in flags[name] if viewer_id is not None else None
-
+    status_id = status.id
+    if viewer_id is None:
+        reblogged = favourited = bookmarked = pinned = muted = None
+    else:
+        flags = loaded.flags
+        reblogged = status_id in flags["reblogged"]
+        favourited = status_id in flags["favourited"]
+        bookmarked = status_id in flags["bookmarked"]
+        pinned = status_id in flags["pinned"] if status.account_id == viewer_id else None
+        muted = False
     return {
-        "id": str(status.id),
+        "id": str(status_id),
         "uri": status.uri,
         "url": status.url or status.uri,
         "account": account,
@@ -239,20 +248,20 @@ def _render(status: Status, loaded: _Loaded, urls: LocalUrls, viewer_id: int | N
         "reblogs_count": status.reblogs_count,
         "favourites_count": status.favourites_count,
         "quotes_count": 0,
-        "reblogged": viewer_flag("reblogged"),
-        "favourited": viewer_flag("favourited"),
-        "bookmarked": viewer_flag("bookmarked"),
-        "muted": False if viewer_id is not None else None,
-        "pinned": viewer_flag("pinned") if status.account_id == viewer_id else None,
+        "reblogged": reblogged,
+        "favourited": favourited,
+        "bookmarked": bookmarked,
+        "muted": muted,
+        "pinned": pinned,
         "sensitive": status.sensitive,
         "spoiler_text": "" if reblog else status.spoiler_text,
         "visibility": status.visibility,
         "language": status.language,
-        "media_attachments": [] if reblog else loaded.media.get(status.id, []),
-        "mentions": [] if reblog else loaded.mentions.get(status.id, []),
+        "media_attachments": [] if reblog else loaded.media.get(status_id, []),
+        "mentions": [] if reblog else loaded.mentions.get(status_id, []),
         "tags": []
         if reblog
-        else [status_tag_to_entity(urls, name) for name in loaded.tags.get(status.id, [])],
+        else [status_tag_to_entity(urls, name) for name in loaded.tags.get(status_id, [])],
         "card": None,
         "poll": None,
         "application": loaded.apps.get(status.application_id) if status.application_id else None,
