@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import blurhash
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageSequence
 
 PREVIEW_MAX_PIXELS = 400  # longest side of the small preview
 BLURHASH_SOURCE_PIXELS = 64  # blurhash is computed on a tiny copy: its output has 4×4 components anyway
@@ -75,7 +75,7 @@ def _open(data: bytes, image_format: ImageFormat) -> Image.Image:
     try:
         # Only the sniffed decoder may run: Pillow never guesses among its many other formats.
         image = Image.open(io.BytesIO(data), formats=[image_format.pillow_name])
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as error:
+    except Exception as error:  # decoders of hostile bytes fail in many ways; each is a refusal, not a 500
         raise ImageRejected("Validation failed: file is not a readable image") from error
     width, height = image.size
     if width < 1 or height < 1 or width * height > MAX_IMAGE_PIXELS:
@@ -150,7 +150,7 @@ def process_image(data: bytes) -> ProcessedImage:
         preview.thumbnail((PREVIEW_MAX_PIXELS, PREVIEW_MAX_PIXELS))
         small = _encode([preview], image_format)
         hash_text = _blurhash(preview)
-    except (OSError, ValueError, SyntaxError) as error:
+    except Exception as error:  # see _open: a broken frame or EXIF block is the sender's problem
         raise ImageRejected("Validation failed: file is not a readable image") from error
     finally:
         image.close()

@@ -4,14 +4,18 @@ a post with an image reaching another instance."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
+import struct
+import zlib
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 from checked import call
+from mastodon import Mastodon
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -50,6 +54,21 @@ def jpeg_with_gps(width: int = 300, height: int = 200) -> bytes:
     data = buffer.getvalue()
     assert Image.open(io.BytesIO(data)).getexif().get_ifd(GPS_IFD)  # the fixture really carries GPS
     return data
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header announces `width`×`height` (a decompression bomb's opening), with one tiny row."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 async def upload(
@@ -140,6 +159,8 @@ async def test_bad_uploads_are_refused_and_nothing_is_stored(instance: RunningIn
         # The right magic number but a broken body: Pillow cannot decode it.
         await upload(client, png_bytes()[:40], expect=422)
         await upload(client, b"", expect=422)
+        bomb = await upload(client, png_claiming(8000, 5000), expect=422)
+        assert "pixels" in bomb["error"]
         await call(client, "POST", "/api/v2/media", data={"description": "no file"}, expect=422)
         await upload(client, png_bytes(), focus="2,0", expect=422)
         await upload(client, png_bytes(), description="x" * 1501, expect=422)
@@ -310,3 +331,15 @@ async def test_an_image_post_reaches_another_instance(tmp_path: Path) -> None:
             assert seen[0]["meta"]["original"]["width"] == 640
             image = await reader.get(seen[0]["url"])
             assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+
+
+async def test_mastodon_py_uploads_and_posts_an_image(instance: RunningInstance) -> None:
+    """A real client library: Mastodon.py's `media_post` (v2 endpoint) then `status_post(media_ids=…)`."""
+    client = Mastodon(access_token=await make_token(instance.ctx, "alice"), api_base_url=instance.base_url)
+    media = await asyncio.to_thread(
+        client.media_post, png_bytes(), mime_type="image/png", description="Org chart", focus=(0.1, 0.2)
+    )
+    assert media["type"] == "image" and media["url"] and media["description"] == "Org chart"
+    status = await asyncio.to_thread(client.status_post, "Our new org chart", media_ids=[media])
+    assert [item["id"] for item in status["media_attachments"]] == [media["id"]]
+    assert status["media_attachments"][0]["meta"]["focus"] == {"x": 0.1, "y": 0.2}
