@@ -33,6 +33,8 @@ EXTENSION_CONTEXT: dict[str, Any] = {
     "featured": {"@id": "toot:featured", "@type": "@id"},
     "discoverable": "toot:discoverable",
     "indexable": "toot:indexable",
+    "blurhash": "toot:blurhash",
+    "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
     "schema": "http://schema.org#",
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",

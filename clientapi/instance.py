@@ -15,20 +15,13 @@ from clientapi.entities.accounts import account_to_entity
 from clientapi.entities.common import missing_image_url
 from clientapi.responses import api_response
 from storage.context import Context
+from storage.images import MAX_IMAGE_PIXELS
 from storage.instance import contact_account, instance_stats, peer_domains
 from storage.software import software_version
 
 MASTODON_COMPATIBILITY = "4.2.0"
 MASTODON_API_VERSION = 1  # api_versions.mastodon; 2 arrived with Mastodon 4.3
 IMAGE_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
-MEDIA_LIMITS = {
-    "supported_mime_types": IMAGE_TYPES,
-    "image_size_limit": 16 * 1024 * 1024,
-    "image_matrix_limit": 33_177_600,  # 7680 × 4320
-    "video_size_limit": 0,
-    "video_frame_rate_limit": 0,
-    "video_matrix_limit": 0,
-}
 POLL_LIMITS = {
     "max_options": 4,
     "max_characters_per_option": 50,
@@ -37,6 +30,18 @@ POLL_LIMITS = {
 }
 MAX_MEDIA_ATTACHMENTS = 4
 CHARACTERS_RESERVED_PER_URL = 23
+
+
+def media_limits(ctx: Context) -> dict[str, object]:
+    """What the media upload accepts (images only; no video yet)."""
+    return {
+        "supported_mime_types": IMAGE_TYPES,
+        "image_size_limit": ctx.settings.limits.max_media_bytes,
+        "image_matrix_limit": MAX_IMAGE_PIXELS,
+        "video_size_limit": 0,
+        "video_frame_rate_limit": 0,
+        "video_matrix_limit": 0,
+    }
 
 
 def version_string() -> str:
@@ -84,7 +89,7 @@ async def instance_v1(request: Request) -> Response:
             "configuration": {
                 "accounts": {"max_featured_tags": 0},
                 "statuses": _statuses_configuration(ctx),
-                "media_attachments": MEDIA_LIMITS,
+                "media_attachments": media_limits(ctx),
                 "polls": POLL_LIMITS,
             },
             "contact_account": account_to_entity(contact, ctx) if contact else None,
@@ -122,7 +127,7 @@ async def instance_v2(request: Request) -> Response:
                 "vapid": {"public_key": ""},
                 "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 5, "max_profile_fields": 4},
                 "statuses": _statuses_configuration(ctx),
-                "media_attachments": {**MEDIA_LIMITS, "description_limit": 1500},
+                "media_attachments": {**media_limits(ctx), "description_limit": 1500},
                 "polls": POLL_LIMITS,
                 "translation": {"enabled": False},
                 "limited_federation": settings.federation.mode == "allowlist",
