@@ -8,6 +8,7 @@ involves, not only its sender.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from urllib.parse import urlsplit
 
@@ -37,6 +38,7 @@ async def refuse_unfederated(ctx: Context, url: str) -> DomainPolicy:
 # database read each; the authoritative check runs again in the transaction that queues the delivery.
 POLICY_CACHE_SECONDS = 5.0
 _POLICY_CACHE = "inbox.policy_cache"
+_POLICY_READS = "inbox.policy_reads"
 
 
 def refuse_by_policy(host: str, policy: DomainPolicy) -> None:
@@ -47,12 +49,8 @@ def refuse_by_policy(host: str, policy: DomainPolicy) -> None:
         raise DomainRefused(f"{host} is not on the allow-list")
 
 
-async def _recent_policy(ctx: Context, host: str) -> DomainPolicy:
-    cache: dict[str, tuple[DomainPolicy, float]] = ctx.caches.setdefault(_POLICY_CACHE, {})
+async def _read_policy(ctx: Context, host: str, cache: dict[str, tuple[DomainPolicy, float]]) -> DomainPolicy:
     now = time.monotonic()
-    cached = cache.get(host)
-    if cached is not None and now - cached[1] < POLICY_CACHE_SECONDS:
-        return cached[0]
     async with ctx.db.read() as session:
         policy = await domain_policy(ctx, session, host)
     if not policy.suspended and policy.allowed:  # only good news is cached: a refusal is re-read
@@ -60,6 +58,27 @@ async def _recent_policy(ctx: Context, host: str) -> DomainPolicy:
             cache.clear()
         cache[host] = (policy, now)
     return policy
+
+
+async def _recent_policy(ctx: Context, host: str) -> DomainPolicy:
+    cache: dict[str, tuple[DomainPolicy, float]] = ctx.caches.setdefault(_POLICY_CACHE, {})
+    cached = cache.get(host)
+    if cached is not None and time.monotonic() - cached[1] < POLICY_CACHE_SECONDS:
+        return cached[0]
+    # When an entry expires under a flood, every delivery in flight misses at once: they share one read.
+    reads: dict[str, asyncio.Task[DomainPolicy]] = ctx.caches.setdefault(_POLICY_READS, {})
+    read = reads.get(host)
+    if read is None:
+        read = reads[host] = asyncio.create_task(_read_policy(ctx, host, cache))
+        read.add_done_callback(lambda _: reads.pop(host, None))
+    return await asyncio.shield(read)
+
+
+async def refuse_unfederated_recent(ctx: Context, url: str) -> None:
+    """`refuse_unfederated` on a permissive policy read up to POLICY_CACHE_SECONDS ago; for callers that
+    check again, authoritatively, in the transaction that acts on `url`."""
+    host = host_of(url) or ""
+    refuse_by_policy(host, await _recent_policy(ctx, host))
 
 
 async def check_key_host(ctx: Context, key_id: str, *, recent: bool = False) -> None:

@@ -3,11 +3,15 @@
 Home timelines (`home_feed`) and notifications are written in the same transaction as the status or
 interaction that causes them; the returned `Event`s are published on the bus after commit (streaming).
 Both paths — a local post (outbox) and a received activity (inbox) — use these functions, so a remote and
-a local status reach a local reader the same way.
+a local status reach a local reader the same way. `fan_out_remote_statuses` is the same rule as
+`fan_out_status` for a batch of new remote statuses, split in reads (`remote_audiences`, which can run
+before the write transaction) and two writes for the whole batch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, select
@@ -15,7 +19,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.bus import Event
+from storage.ids import new_id
 from storage.models import Account, Block, Follow, HomeFeedEntry, Mention, Mute, Notification, Status
+from storage.types import utcnow
 
 NOTIFICATION_TYPES = frozenset(
     {"mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update"}
@@ -176,3 +182,169 @@ async def notify_boosters_of_edit(session: AsyncSession, status: Status) -> list
         if event is not None:
             events.append(event)
     return events
+
+
+@dataclass(frozen=True)
+class NewRemoteStatus:
+    """A remote status about to be inserted, as the batched fan-out needs it."""
+
+    author_id: int
+    visibility: str
+    mention_account_ids: Sequence[int]
+    author_silenced: bool = False  # then only local followers of the author are notified
+
+
+@dataclass(frozen=True)
+class RemoteAudience:
+    """Who gets a new remote status: home-feed readers and accounts notified of a mention."""
+
+    author_id: int
+    public: bool
+    readers: frozenset[int]
+    notified: tuple[int, ...]
+
+
+async def _local_followers(
+    session: AsyncSession, author_ids: set[int]
+) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
+    """Per author: local followers who see its posts (not suspended), and every local follower."""
+    rows = await session.execute(
+        select(Follow.target_account_id, Follow.account_id, Account.suspended_at)
+        .join(Account, Account.id == Follow.account_id)
+        .where(Follow.target_account_id.in_(author_ids), Account.domain.is_(None))
+    )
+    readers: dict[int, set[int]] = {}
+    followers: dict[int, set[int]] = {}
+    for author_id, follower_id, suspended_at in rows:
+        followers.setdefault(author_id, set()).add(follower_id)
+        if suspended_at is None:
+            readers.setdefault(author_id, set()).add(follower_id)
+    return readers, followers
+
+
+async def _excluded_pairs(
+    session: AsyncSession, reader_ids: set[int], author_ids: set[int]
+) -> set[tuple[int, int]]:
+    """(reader, author) pairs where the reader blocks or mutes the author, or the author blocks the reader."""
+    if not reader_ids:
+        return set()
+    blockers = select(Block.account_id, Block.target_account_id).where(
+        Block.account_id.in_(reader_ids), Block.target_account_id.in_(author_ids)
+    )
+    blocked = select(Block.target_account_id, Block.account_id).where(
+        Block.account_id.in_(author_ids), Block.target_account_id.in_(reader_ids)
+    )
+    muters = select(Mute.account_id, Mute.target_account_id).where(
+        Mute.account_id.in_(reader_ids), Mute.target_account_id.in_(author_ids)
+    )
+    rows = await session.execute(blockers.union(blocked, muters))
+    return {(reader, author) for reader, author in rows}
+
+
+async def remote_audiences(
+    session: AsyncSession, statuses: Sequence[NewRemoteStatus]
+) -> list[RemoteAudience]:
+    """The audience of each new remote status (not a boost), by `fan_out_status`'s rule, in four reads for
+    the whole batch: local followers see public, unlisted and private posts; mentioned local accounts see
+    every post and are notified; readers who block or mute the author (or whom it blocks) are left out. A
+    silenced author notifies only local accounts that follow it.
+
+    Only reads, so it can run before the write transaction (`fan_out_remote_statuses`) on a read session."""
+    if not statuses:
+        return []
+    author_ids = {status.author_id for status in statuses}
+    mentioned_ids = {account_id for status in statuses for account_id in status.mention_account_ids}
+    local_mentioned: set[int] = set()
+    if mentioned_ids:
+        local_mentioned = set(
+            (
+                await session.execute(
+                    select(Account.id).where(Account.id.in_(mentioned_ids), Account.domain.is_(None))
+                )
+            ).scalars()
+        )
+    readers_of, followers_of = await _local_followers(session, author_ids)
+    drafts: list[tuple[NewRemoteStatus, set[int], list[int]]] = []
+    every_reader: set[int] = set()
+    for status in statuses:
+        readers = set()
+        if status.visibility in ("public", "unlisted", "private"):
+            readers.update(readers_of.get(status.author_id, ()))
+        mentioned = [
+            account_id
+            for account_id in dict.fromkeys(status.mention_account_ids)
+            if account_id in local_mentioned
+        ]
+        readers.update(mentioned)
+        every_reader.update(readers)
+        drafts.append((status, readers, mentioned))
+    excluded = await _excluded_pairs(session, every_reader - author_ids, author_ids)
+    audiences = []
+    for status, readers, mentioned in drafts:
+        author_id = status.author_id
+        notified = tuple(
+            account_id
+            for account_id in mentioned
+            if account_id != author_id
+            and (account_id, author_id) not in excluded
+            and (not status.author_silenced or account_id in followers_of.get(author_id, ()))
+        )
+        audiences.append(
+            RemoteAudience(
+                author_id=author_id,
+                public=status.visibility == "public",
+                readers=frozenset(
+                    reader for reader in readers if reader == author_id or (reader, author_id) not in excluded
+                ),
+                notified=notified,
+            )
+        )
+    return audiences
+
+
+async def fan_out_remote_statuses(
+    session: AsyncSession, placed: Sequence[tuple[int, RemoteAudience]]
+) -> list[Event]:
+    """Write the home-feed rows and mention notifications of inserted remote statuses (status id, audience
+    from `remote_audiences`): two statements for the whole batch. Returns the events to publish."""
+    feed_rows: list[dict[str, int]] = []
+    notification_rows: list[dict[str, Any]] = []
+    events: list[Event] = []
+    for status_id, audience in placed:
+        feed_rows.extend({"account_id": reader, "status_id": status_id} for reader in audience.readers)
+        events.extend(
+            Event(topic=f"user:{reader}", kind="update", payload={"status_id": status_id})
+            for reader in audience.readers
+        )
+        if audience.public:
+            for topic in ("public:remote", "public"):
+                events.append(Event(topic=topic, kind="update", payload={"status_id": status_id}))
+        for account_id in audience.notified:
+            notification_id = new_id()
+            notification_rows.append(
+                {
+                    "id": notification_id,
+                    "account_id": account_id,
+                    "from_account_id": audience.author_id,
+                    "notification_type": "mention",
+                    "status_id": status_id,
+                    "created_at": utcnow(),
+                }
+            )
+            events.append(
+                Event(
+                    topic=f"user:{account_id}",
+                    kind="notification",
+                    payload={"notification_id": notification_id},
+                )
+            )
+    connection = await session.connection()
+    if feed_rows:
+        await connection.execute(_insert_ignore(connection.dialect.name, HomeFeedEntry), feed_rows)
+    if notification_rows:
+        await connection.execute(_insert(connection.dialect.name, Notification), notification_rows)
+    return events
+
+
+def _insert(dialect_name: str, table: type) -> Any:
+    return (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(table)

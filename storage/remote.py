@@ -2,15 +2,19 @@
 hashtags and attachments, and keeping denormalised counters in step.
 
 The values come from the converters in `webfinger.convert`; this module only knows rows.
+`insert_remote_statuses` stores a whole batch of statuses in a handful of statements (Core `executemany`,
+not one ORM round trip per row): on SQLite every statement is a thread hand-off while holding the single
+writer, so the inbox worker's throughput and the receive path's share of the writer depend on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -151,3 +155,157 @@ async def status_id_for(session: AsyncSession, published: datetime | None) -> in
         if await session.get(Status, candidate) is None:
             return candidate
     return new_id()
+
+
+@dataclass
+class RemoteStatusRow:
+    """A remote status to insert: its `statuses` column values (without `id`) and what links to it."""
+
+    values: dict[str, Any]
+    published: datetime | None
+    mention_account_ids: list[int] = field(default_factory=list)
+    hashtags: list[str] = field(default_factory=list)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _insert(dialect_name: str) -> Any:
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+
+
+def _distinct_ids(rows: Sequence[RemoteStatusRow], indexes: list[int], *, back_dated: bool) -> dict[int, int]:
+    """A candidate id per row, back-dated to its publication (never in the future) and distinct in the batch."""
+    now = utcnow()
+    taken: set[int] = set()
+    candidates: dict[int, int] = {}
+    for index in indexes:
+        published = rows[index].published
+        when = published if back_dated and published is not None and published < now else None
+        candidate = new_id(when)
+        while candidate in taken:
+            candidate = new_id(when)
+        taken.add(candidate)
+        candidates[index] = candidate
+    return candidates
+
+
+async def insert_remote_statuses(session: AsyncSession, rows: Sequence[RemoteStatusRow]) -> list[int | None]:
+    """Insert remote statuses with their mentions, hashtags and attachments, and count them on their authors
+    (and parents), in a few statements for the whole batch.
+
+    Returns each row's new id, or None when its `uri` is stored already (a duplicate, the tombstone of an
+    earlier `Delete`, or an earlier row of the same batch). Ids are back-dated to the publication time;
+    only 16 random bits tell apart statuses published in the same millisecond, so a taken id is drawn again.
+    """
+    connection = await session.connection()
+    insert = _insert(connection.dialect.name)
+    ids: list[int | None] = [None] * len(rows)
+    first_of_uri: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        first_of_uri.setdefault(row.values["uri"], index)
+    pending = sorted(first_of_uri.values())
+    for attempt in range(4):
+        if not pending:
+            break
+        candidates = _distinct_ids(rows, pending, back_dated=attempt == 0)
+        # No conflict target: a taken uri (duplicate) and a taken id (unlucky draw) are both skipped here
+        # and told apart below.
+        statement = insert(Status).on_conflict_do_nothing().returning(Status.id)
+        result = await connection.execute(
+            statement, [{**rows[index].values, "id": candidates[index]} for index in pending]
+        )
+        inserted = set(result.scalars())
+        missing = []
+        for index in pending:
+            if candidates[index] in inserted:
+                ids[index] = candidates[index]
+            else:
+                missing.append(index)
+        if not missing:
+            break
+        stored = set(
+            (
+                await connection.execute(
+                    select(Status.uri).where(Status.uri.in_([rows[index].values["uri"] for index in missing]))
+                )
+            ).scalars()
+        )
+        pending = [index for index in missing if rows[index].values["uri"] not in stored]
+    await _link_statuses(connection, insert, rows, ids)
+    await _count_statuses(connection, rows, ids)
+    return ids
+
+
+async def _link_statuses(
+    connection: Any, insert: Any, rows: Sequence[RemoteStatusRow], ids: list[int | None]
+) -> None:
+    mentions: list[dict[str, Any]] = []
+    media: list[dict[str, Any]] = []
+    tagged: list[tuple[int, str]] = []
+    for row, status_id in zip(rows, ids, strict=True):
+        if status_id is None:
+            continue
+        for account_id in dict.fromkeys(row.mention_account_ids):
+            mentions.append({"id": new_id(), "status_id": status_id, "account_id": account_id})
+        for attachment in row.attachments:
+            media.append(
+                {
+                    "id": new_id(),
+                    "account_id": row.values["account_id"],
+                    "status_id": status_id,
+                    "created_at": utcnow(),
+                    **attachment,
+                }
+            )
+        tagged.extend((status_id, name) for name in dict.fromkeys(row.hashtags))
+    if mentions:
+        await connection.execute(insert(Mention).on_conflict_do_nothing(), mentions)
+    if media:
+        await connection.execute(insert(MediaAttachment), media)
+    if tagged:
+        names = list(dict.fromkeys(name for _, name in tagged))
+        await connection.execute(
+            insert(Tag).on_conflict_do_nothing(index_elements=["name"]),
+            [{"id": new_id(), "name": name, "created_at": utcnow()} for name in names],
+        )
+        tag_ids = dict((await connection.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names)))).all())
+        await connection.execute(
+            insert(StatusTag).on_conflict_do_nothing(),
+            [{"status_id": status_id, "tag_id": tag_ids[name]} for status_id, name in tagged],
+        )
+
+
+async def _count_statuses(connection: Any, rows: Sequence[RemoteStatusRow], ids: list[int | None]) -> None:
+    """statuses_count and last_status_at of each author, replies_count of each parent: one statement each."""
+    authors: dict[int, tuple[int, datetime]] = {}
+    parents: dict[int, int] = {}
+    for row, status_id in zip(rows, ids, strict=True):
+        if status_id is None:
+            continue
+        author_id, created_at = row.values["account_id"], row.values["created_at"]
+        count, latest = authors.get(author_id, (0, created_at))
+        authors[author_id] = (count + 1, max(latest, created_at))
+        parent_id = row.values.get("in_reply_to_id")
+        if parent_id is not None:
+            parents[parent_id] = parents.get(parent_id, 0) + 1
+    accounts = Account.__table__
+    if authors:
+        await connection.execute(
+            update(accounts)
+            .where(accounts.c.id == bindparam("author_id"))
+            .values(
+                statuses_count=accounts.c.statuses_count + bindparam("added"),
+                last_status_at=bindparam("latest"),
+            ),
+            [
+                {"author_id": author_id, "added": count, "latest": latest}
+                for author_id, (count, latest) in authors.items()
+            ],
+        )
+    statuses = Status.__table__
+    if parents:
+        await connection.execute(
+            update(statuses)
+            .where(statuses.c.id == bindparam("parent_id"))
+            .values(replies_count=statuses.c.replies_count + bindparam("added")),
+            [{"parent_id": parent_id, "added": count} for parent_id, count in parents.items()],
+        )

@@ -8,17 +8,20 @@ fetch: nothing is fetched from a suspended or (in allow-list mode) unlisted doma
 
 `prepare_note` + `insert_note` split storing a remote status in two: everything that needs the network
 (the parent of a reply, fetched to a bounded depth) happens first, outside any transaction; the insert
-then runs inside the caller's transaction, next to its fan-out rows.
+then runs inside the caller's transaction, next to its fan-out rows. `check_note` + `find_parent` +
+`insert_notes` are the same steps for the inbox's batched writer: the mentions are looked up inside the
+batch's transaction, for every note of the batch at once.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from apub.errors import ApubError
@@ -27,7 +30,7 @@ from storage.accounts import account_by_uri
 from storage.context import Context
 from storage.domains import DomainPolicy, policy_for_host
 from storage.models import Account, Status
-from storage.remote import bump, link_status, status_by_uri, status_id_for, upsert_remote_account
+from storage.remote import RemoteStatusRow, insert_remote_statuses, status_by_uri, upsert_remote_account
 from storage.types import utcnow
 from storage.urls import LocalUrls
 from webfinger.convert import RemoteNote, actor_to_account, host_of, note_to_status, same_origin
@@ -109,20 +112,21 @@ async def resolve_acct(ctx: Context, acct: str, *, scheme: str = "https") -> Acc
 
 @dataclass
 class PreparedNote:
-    """A remote status ready to insert: its values and the stored rows it links to."""
+    """A remote status ready to insert: its values and the stored rows it links to.
+
+    `mention_account_ids` None means "not looked up yet": `insert_notes` resolves them in its transaction,
+    for the whole batch at once."""
 
     note: RemoteNote
     author: Account
     parent: Status | None
-    mention_account_ids: list[int]
+    mention_account_ids: list[int] | None
     attachments: list[dict[str, Any]]
 
 
-async def prepare_note(
-    ctx: Context, document: dict[str, Any], author: Account, *, depth: int
-) -> PreparedNote:
-    """Read a status object by `author`, fetching its parent (up to `depth` levels). Raises ResolveError
-    when the object is not the author's (other origin or other `attributedTo`)."""
+def check_note(document: dict[str, Any], author: Account) -> RemoteNote:
+    """Read a status object by `author` (no I/O). Raises ResolveError when the object is not the author's
+    (other origin or other `attributedTo`) or lacks what a status needs."""
     try:
         note = note_to_status(document, followers_url=author.followers_url)
     except ValueError as error:
@@ -131,73 +135,108 @@ async def prepare_note(
         raise ResolveError(f"{note.uri} is attributed to {note.author_uri}, not {author.uri}")
     if not same_origin(note.uri, author.uri):
         raise ResolveError(f"{note.uri} is not on the origin of {author.uri}")
-    parent = None
-    if note.in_reply_to_uri:
-        async with ctx.db.read() as session:
-            parent = await status_by_uri(session, note.in_reply_to_uri)
-        if parent is None and depth > 0 and not LocalUrls(ctx.base_url).is_local(note.in_reply_to_uri):
-            try:
-                parent = await resolve_status(ctx, note.in_reply_to_uri, depth=depth - 1)
-            except ResolveError as error:
-                logger.debug("parent of %s not resolved: %s", note.uri, error)
+    return note
+
+
+async def find_parent(ctx: Context, note: RemoteNote, *, depth: int) -> Status | None:
+    """The stored status `note` replies to, fetched (up to `depth` levels) when missing; None if none."""
+    if not note.in_reply_to_uri:
+        return None
     async with ctx.db.read() as session:
-        mention_ids = await _mentioned_account_ids(session, note.mention_uris)
+        parent = await status_by_uri(session, note.in_reply_to_uri)
+    if parent is None and depth > 0 and not LocalUrls(ctx.base_url).is_local(note.in_reply_to_uri):
+        try:
+            parent = await resolve_status(ctx, note.in_reply_to_uri, depth=depth - 1)
+        except ResolveError as error:
+            logger.debug("parent of %s not resolved: %s", note.uri, error)
+    return parent
+
+
+async def prepare_note(
+    ctx: Context, document: dict[str, Any], author: Account, *, depth: int
+) -> PreparedNote:
+    """Read a status object by `author`, fetching its parent (up to `depth` levels) and looking up its
+    mentions and its domain's media policy. Raises ResolveError when the object is not the author's."""
+    note = check_note(document, author)
+    parent = await find_parent(ctx, note, depth=depth)
+    async with ctx.db.read() as session:
+        mention_ids = (await mentioned_account_ids(session, [note.mention_uris]))[0]
         policy = await domain_policy(ctx, session, host_of(author.uri) or "")
     attachments = [] if policy.reject_media else note.attachments
     return PreparedNote(note, author, parent, mention_ids, attachments)
 
 
-async def _mentioned_account_ids(session: AsyncSession, hrefs: list[str]) -> list[int]:
-    if not hrefs:
-        return []
+async def mentioned_account_ids(
+    session: AsyncSession, hrefs_per_note: Sequence[list[str]]
+) -> list[list[int]]:
+    """The stored accounts each note mentions (by actor id or profile URL), in one query for them all."""
+    wanted = {href for hrefs in hrefs_per_note for href in hrefs}
+    if not wanted:
+        return [[] for _ in hrefs_per_note]
     rows = await session.execute(
-        select(Account.id).where(or_(Account.uri.in_(hrefs), Account.url.in_(hrefs)))
+        select(Account.id, Account.uri, Account.url).where(
+            or_(Account.uri.in_(wanted), Account.url.in_(wanted))
+        )
     )
-    return list(dict.fromkeys(rows.scalars()))
+    by_reference: dict[str, list[int]] = {}
+    for account_id, uri, url in rows:
+        for reference in {uri, url}:
+            if reference in wanted:
+                by_reference.setdefault(reference, []).append(account_id)
+    return [
+        list(dict.fromkeys(account_id for href in hrefs for account_id in by_reference.get(href, ())))
+        for hrefs in hrefs_per_note
+    ]
 
 
-async def insert_note(session: AsyncSession, prepared: PreparedNote) -> Status | None:
-    """Insert a prepared status in the caller's transaction; None when its id is already stored (a
-    duplicate, or a tombstone left by an earlier `Delete`)."""
-    note = prepared.note
-    if await status_by_uri(session, note.uri) is not None:
-        return None
-    parent = prepared.parent
-    status = Status(
-        id=await status_id_for(session, note.published),
-        uri=note.uri,
-        url=note.url,
-        account_id=prepared.author.id,
-        local=False,
-        object_type=note.object_type,
-        in_reply_to_id=parent.id if parent else None,
-        in_reply_to_uri=note.in_reply_to_uri,
-        in_reply_to_account_id=parent.account_id if parent else None,
-        conversation_uri=note.conversation_uri or (parent.conversation_uri if parent else None),
-        content=note.content,
-        spoiler_text=note.spoiler_text,
-        sensitive=note.sensitive,
-        visibility=note.visibility,
-        language=note.language,
-        poll=note.poll,
-        created_at=min(note.published or utcnow(), utcnow()),
-    )
-    session.add(status)
-    await session.flush()
-    await link_status(
-        session,
-        status,
-        mention_account_ids=prepared.mention_account_ids,
+def _status_row(prepared: PreparedNote, mention_ids: list[int]) -> RemoteStatusRow:
+    note, parent = prepared.note, prepared.parent
+    now = utcnow()
+    return RemoteStatusRow(
+        values={
+            "uri": note.uri,
+            "url": note.url,
+            "account_id": prepared.author.id,
+            "local": False,
+            "object_type": note.object_type,
+            "in_reply_to_id": parent.id if parent else None,
+            "in_reply_to_uri": note.in_reply_to_uri,
+            "in_reply_to_account_id": parent.account_id if parent else None,
+            "conversation_uri": note.conversation_uri or (parent.conversation_uri if parent else None),
+            "content": note.content,
+            "spoiler_text": note.spoiler_text,
+            "sensitive": note.sensitive,
+            "visibility": note.visibility,
+            "language": note.language,
+            "poll": note.poll,
+            "created_at": min(note.published or now, now),
+        },
+        published=note.published,
+        mention_account_ids=mention_ids,
         hashtags=note.hashtags,
         attachments=prepared.attachments,
     )
-    await bump(session, Account.statuses_count, prepared.author.id, 1)
-    await session.execute(
-        update(Account).where(Account.id == prepared.author.id).values(last_status_at=status.created_at)
-    )
-    if parent is not None:
-        await bump(session, Status.replies_count, parent.id, 1)
-    return status
+
+
+async def insert_notes(
+    session: AsyncSession, batch: Sequence[PreparedNote]
+) -> list[tuple[int, list[int]] | None]:
+    """Insert prepared statuses in the caller's transaction, a few statements for the whole batch. Returns,
+    per note, its new id and mentioned account ids, or None when its id is already stored (a duplicate, or
+    a tombstone left by an earlier `Delete`)."""
+    unresolved = [index for index, prepared in enumerate(batch) if prepared.mention_account_ids is None]
+    looked_up = await mentioned_account_ids(session, [batch[index].note.mention_uris for index in unresolved])
+    mentions = [prepared.mention_account_ids or [] for prepared in batch]
+    for index, account_ids in zip(unresolved, looked_up, strict=True):
+        mentions[index] = account_ids
+    rows = [_status_row(prepared, mention_ids) for prepared, mention_ids in zip(batch, mentions, strict=True)]
+    return await insert_remote_statuses(session, rows)
+
+
+async def insert_note(session: AsyncSession, prepared: PreparedNote) -> Status | None:
+    """Insert one prepared status in the caller's transaction; None when its id is already stored."""
+    status_id = (await insert_notes(session, [prepared]))[0]
+    return await session.get(Status, status_id) if status_id is not None else None
 
 
 async def resolve_status(ctx: Context, uri: str, *, depth: int = MAX_THREAD_DEPTH) -> Status:

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from inbox.actors import forget_actor
 from inbox.errors import Rejected
 from inbox.handlers.common import queue_reply
 from inbox.handlers.statuses import delete_status
@@ -30,6 +31,7 @@ async def update_actor(ctx: Context, document: dict[str, Any], actor: Account) -
         raise Rejected(str(error)) from error
     async with ctx.db.transaction() as session:
         await upsert_remote_account(session, values)
+    forget_actor(ctx, actor.uri)
     return []
 
 
@@ -59,6 +61,7 @@ async def delete_actor(ctx: Context, actor: Account) -> list[Event]:
         account.suspended_at = account.gone_at = utcnow()
         await session.flush()
         await recount_follows(session, account.id, *others)
+    forget_actor(ctx, actor.uri)
     return []
 
 
@@ -116,4 +119,5 @@ async def handle_move(ctx: Context, activity: dict[str, Any], actor: Account) ->
             )
         await session.flush()
         await recount_follows(session, origin.id, *(follower.id for _, follower in local_follows))
+    forget_actor(ctx, actor.uri)
     return []

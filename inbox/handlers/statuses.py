@@ -11,17 +11,26 @@ from apub.errors import ApubError
 from apub.vocab import STATUS_OBJECT_TYPES
 from inbox.errors import Rejected
 from inbox.handlers.common import followed_locally
+from inbox.notes import note_writer
 from storage.bus import Event
 from storage.context import Context
-from storage.fanout import fan_out_status, notify_boosters_of_edit
-from storage.models import Account, Follow, HomeFeedEntry, MediaAttachment, Notification, Status
+from storage.fanout import notify_boosters_of_edit
+from storage.models import Account, HomeFeedEntry, MediaAttachment, Notification, Status
 from storage.remote import bump, has_edits, insert_tombstone, record_edit, status_by_uri
 from storage.statuses import add_mentions, set_tags
 from storage.types import utcnow
 from storage.urls import LocalUrls
 from webfinger.convert import addressing, parse_datetime
 from webfinger.fetch import fetch_object
-from webfinger.resolve import MAX_THREAD_DEPTH, PreparedNote, ResolveError, insert_note, prepare_note
+from webfinger.resolve import (
+    MAX_THREAD_DEPTH,
+    PreparedNote,
+    ResolveError,
+    check_note,
+    find_parent,
+    mentioned_account_ids,
+    prepare_note,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,47 +54,33 @@ async def _has_local_relation(ctx: Context, prepared: PreparedNote, activity: di
     if prepared.parent is not None and prepared.parent.local:
         return True
     async with ctx.db.read() as session:
-        if prepared.mention_account_ids and await session.scalar(
-            select(exists().where(Account.id.in_(prepared.mention_account_ids), Account.domain.is_(None)))
+        mentioned = (await mentioned_account_ids(session, [prepared.note.mention_uris]))[0]
+        if mentioned and await session.scalar(
+            select(exists().where(Account.id.in_(mentioned), Account.domain.is_(None)))
         ):
             return True
         return await followed_locally(session, prepared.author.id)
 
 
 async def handle_create(ctx: Context, activity: dict[str, Any], actor: Account) -> list[Event]:
-    """Store a remote status (threaded, tagged, sanitised) and fan it out to local readers."""
+    """Store a remote status (threaded, tagged, sanitised) and fan it out to local readers.
+
+    The reading (and any fetch of a parent) happens here; the writing is batched with the other `Create`
+    jobs running meanwhile (`inbox.notes`), which also publishes the events."""
     document = await _object_document(ctx, activity)
     if document is None or document.get("type") not in STATUS_OBJECT_TYPES:
         logger.debug("Create of %r ignored", document and document.get("type"))
         return []
     try:
-        prepared = await prepare_note(ctx, document, actor, depth=MAX_THREAD_DEPTH)
+        note = check_note(document, actor)
+        parent = await find_parent(ctx, note, depth=MAX_THREAD_DEPTH)
     except ResolveError as error:
         raise Rejected(str(error)) from error
+    prepared = PreparedNote(note, actor, parent, mention_account_ids=None, attachments=note.attachments)
     if ctx.settings.federation.drop_unsolicited and not await _has_local_relation(ctx, prepared, activity):
         raise Rejected(f"unsolicited post {prepared.note.uri} (nobody here follows or is addressed)")
-    async with ctx.db.transaction() as session:
-        status = await insert_note(session, prepared)
-        if status is None:
-            return []
-        author = await session.get(Account, actor.id)
-        assert author is not None
-        events = await fan_out_status(session, status, author)
-        if author.silenced_at is not None:
-            events = await _unnotify_strangers(session, status, events)
-        return events
-
-
-async def _unnotify_strangers(session: Any, status: Status, events: list[Event]) -> list[Event]:
-    """A silenced author's mentions notify only the local accounts that follow it (Mastodon's rule)."""
-    followers = select(Follow.account_id).where(Follow.target_account_id == status.account_id)
-    removed = await session.execute(
-        delete(Notification)
-        .where(Notification.status_id == status.id, Notification.account_id.not_in(followers))
-        .returning(Notification.id)
-    )
-    removed_ids = set(removed.scalars())
-    return [event for event in events if event.payload.get("notification_id") not in removed_ids]
+    await note_writer(ctx).store(prepared)
+    return []
 
 
 async def update_status(ctx: Context, document: dict[str, Any], actor: Account) -> list[Event]:
@@ -115,7 +110,7 @@ async def update_status(ctx: Context, document: dict[str, Any], actor: Account) 
         for attachment in prepared.attachments:
             session.add(MediaAttachment(account_id=actor.id, status_id=status.id, **attachment))
         await set_tags(session, status.id, note.hashtags)
-        await add_mentions(session, status.id, prepared.mention_account_ids)
+        await add_mentions(session, status.id, prepared.mention_account_ids or [])
         await session.flush()
         await record_edit(session, status, media)
         return await notify_boosters_of_edit(session, status)
