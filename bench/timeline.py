@@ -447,8 +447,11 @@ async def measure(
                 for kind, base_url in servers.items():  # warm-up
                     path, headers = target(kind, base_url, reader)
                     await run_load(session, [path] * 50, headers, concurrency)
-                for start in range(0, len(plan), chunk):
-                    for kind, base_url in servers.items():
+                for number, start in enumerate(range(0, len(plan), chunk)):
+                    # Each round sends the same requests to both; who goes first alternates, so neither
+                    # always meets the pages the other has just brought into the caches.
+                    order = list(servers.items()) if number % 2 == 0 else list(servers.items())[::-1]
+                    for kind, base_url in order:
                         path, headers = target(kind, base_url, reader)
                         urls = [
                             path if max_id is None else f"{path}&max_id={max_id}"
@@ -460,10 +463,27 @@ async def measure(
     return results
 
 
+async def warm_caches(database_url: str) -> None:
+    """Read both tables once, so the measured rounds start with the dataset in the caches instead of
+    charging whichever server asks first for the cold pages."""
+    from sqlalchemy import text
+
+    from storage.db import Database
+
+    db = Database(database_url)
+    try:
+        async with db.read_engine.connect() as connection:
+            await connection.execute(text("SELECT sum(length(content)) FROM statuses"))
+            await connection.execute(text("SELECT count(*) FROM home_feed"))
+    finally:
+        await db.dispose()
+
+
 async def bench_backend(backend: str, args: argparse.Namespace) -> float:
     with tempfile.TemporaryDirectory(prefix="plein-bench-") as folder:
         dataset = await build_dataset(backend, folder, args.statuses)
         try:
+            await warm_caches(dataset.database_url)
             print(
                 f"[{backend}] dataset: {dataset.statuses:,} statuses, generated in {dataset.seconds:.1f} s",
                 flush=True,

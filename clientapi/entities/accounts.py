@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from datetime import UTC
 from typing import Any
 
@@ -98,6 +100,29 @@ def account_to_entity(account: Account, ctx: Context, *, moved_to: Account | Non
         "followers_count": account.followers_count,
         "following_count": account.following_count,
     }
+
+
+class RenderedAccounts:
+    """Account entities keyed by the exact column values they were rendered from (per process, the least
+    recently used dropped past `capacity`). The same values always render the same entity, so an entry is
+    never stale: an account that changes arrives with other values and is rendered afresh. Timelines show
+    the same authors again and again; this spares re-rendering them on every page."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._capacity = capacity
+        self._entities: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
+
+    def entity(self, columns: Hashable, render: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The entity rendered from `columns` (calling `render` the first time); a copy the caller may
+        change."""
+        entity = self._entities.get(columns)
+        if entity is None:
+            entity = self._entities[columns] = render()
+            if len(self._entities) > self._capacity:
+                self._entities.popitem(last=False)
+        else:
+            self._entities.move_to_end(columns)
+        return dict(entity)
 
 
 def _creation_day(account: Account) -> str:

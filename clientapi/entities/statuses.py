@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 from sqlalchemy import BigInteger, String, bindparam, cast, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from clientapi.entities.accounts import account_to_entity, acct_of
+from clientapi.entities.accounts import RenderedAccounts, account_to_entity, acct_of
 from clientapi.entities.common import format_optional_time, format_time, id_str
 from clientapi.entities.media import media_to_entity, status_tag_to_entity
 from storage.context import Context
@@ -46,6 +47,9 @@ MEDIA_COLUMNS = tuple(MediaAttachment.__table__.columns)
 # after the other from the column named `AUTHOR_FIRST_KEY`.
 AUTHOR_FIRST_KEY = f"{AUTHOR_PREFIX}{LISTED_ACCOUNT_COLUMNS[0].name}"
 AUTHOR_ATTRIBUTES = tuple(column.name for column in LISTED_ACCOUNT_COLUMNS)
+_FIELDS_INDEX = AUTHOR_ATTRIBUTES.index("fields")
+_MOVED_TO_INDEX = AUTHOR_ATTRIBUTES.index("moved_to_account_id")
+_RENDERED_ACCOUNTS_KEY = "clientapi.rendered_accounts"
 
 
 @dataclass
@@ -74,20 +78,45 @@ async def _load_accounts(session: Reader, account_ids: set[int]) -> dict[int, Ac
     return accounts
 
 
-def _joined_authors(statuses: Sequence[Any]) -> dict[int, Any]:
-    """Authors that came joined in the page's rows (`author_*` columns of `storage.timelines` lists)."""
+def _rendered_accounts(ctx: Context) -> RenderedAccounts:
+    cache = ctx.caches.get(_RENDERED_ACCOUNTS_KEY)
+    if cache is None:
+        cache = ctx.caches[_RENDERED_ACCOUNTS_KEY] = RenderedAccounts()
+    return cache  # type: ignore[no-any-return]
+
+
+def _joined_authors(
+    ctx: Context, statuses: Sequence[Any]
+) -> tuple[dict[int, dict[str, Any]], dict[int, Any]]:
+    """Authors that came joined in the page's rows (`author_*` columns of `storage.timelines` lists): the
+    entities of those that have not moved (rendered once per distinct column values, see
+    `RenderedAccounts`), and the accounts of those that have (their entity shows the account moved to)."""
+    entities: dict[int, dict[str, Any]] = {}
+    moved: dict[int, Any] = {}
     fields = getattr(statuses[0], "_fields", ())
     if AUTHOR_FIRST_KEY not in fields:
-        return {}
+        return entities, moved
     start = fields.index(AUTHOR_FIRST_KEY)
-    end = start + len(AUTHOR_ATTRIBUTES)
-    authors: dict[int, Any] = {}
+    cache = _rendered_accounts(ctx)
     for row in statuses:
-        if row.account_id not in authors:
-            authors[row.account_id] = SimpleNamespace(
-                **dict(zip(AUTHOR_ATTRIBUTES, row[start:end], strict=True))
-            )
-    return authors
+        if row.account_id in entities or row.account_id in moved:
+            continue
+        columns = tuple(row[start : start + len(AUTHOR_ATTRIBUTES)])
+        if columns[_MOVED_TO_INDEX] is not None:
+            moved[row.account_id] = _author(columns)
+            continue
+        # `fields` is a list (JSON): hashed by its serialisation.
+        key = (*columns[:_FIELDS_INDEX], orjson.dumps(columns[_FIELDS_INDEX]), *columns[_FIELDS_INDEX + 1 :])
+        entities[row.account_id] = cache.entity(key, functools.partial(_render_author, columns, ctx))
+    return entities, moved
+
+
+def _author(columns: tuple[Any, ...]) -> Any:
+    return SimpleNamespace(**dict(zip(AUTHOR_ATTRIBUTES, columns, strict=True)))
+
+
+def _render_author(columns: tuple[Any, ...], ctx: Context) -> dict[str, Any]:
+    return account_to_entity(_author(columns), ctx)
 
 
 def _account_entities(
@@ -111,6 +140,10 @@ def _mention_to_entity(account: Account) -> dict[str, Any]:
         "url": account.url or account.uri,
         "acct": acct_of(account),
     }
+
+
+def _entity_to_mention(entity: dict[str, Any]) -> dict[str, Any]:
+    return {key: entity[key] for key in ("id", "username", "url", "acct")}
 
 
 @functools.cache
@@ -200,14 +233,17 @@ async def _load(session: Reader, ctx: Context, statuses: Sequence[Status], viewe
             app_id: {"name": name, "website": website or None} for app_id, name, website in app_rows.all()
         }
     author_ids = {s.account_id for s in by_id.values()}
-    accounts = _joined_authors(statuses)
-    moved_to = {author.moved_to_account_id for author in accounts.values() if author.moved_to_account_id}
-    wanted = (author_ids | moved_to | {account_id for _, account_id in mentions}) - set(accounts)
+    entities, accounts = _joined_authors(ctx, statuses)
+    moved_to = {author.moved_to_account_id for author in accounts.values()}
+    mentioned = {account_id for _, account_id in mentions}
+    wanted = ((author_ids | mentioned) - set(entities) | moved_to) - set(accounts)
     accounts.update(await _load_accounts(session, wanted))
-    loaded.accounts = _account_entities(ctx, accounts, author_ids)
+    loaded.accounts = {**_account_entities(ctx, accounts, author_ids), **entities}
     for status_id, account_id in sorted(mentions, key=lambda pair: pair[1]):
         if account_id in accounts:
             loaded.mentions[status_id].append(_mention_to_entity(accounts[account_id]))
+        elif account_id in entities:
+            loaded.mentions[status_id].append(_entity_to_mention(entities[account_id]))
     return loaded
 
 
