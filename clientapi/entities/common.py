@@ -11,8 +11,8 @@ def format_time(moment: datetime) -> str:
     """`2026-11-29T10:57:15.000Z`: UTC, millisecond precision, as Mastodon writes timestamps."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat is ~3× cheaper than strftime, and this runs dozens of times per timeline page.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def format_optional_time(moment: datetime | None) -> str | None:
