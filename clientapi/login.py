@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from datetime import timedelta
 
 from clientapi.errors import TooManyRequests
@@ -14,7 +15,7 @@ from storage.oauth import (
     record_login_failure,
     user_by_login,
 )
-from storage.passwords import make_hasher, verify_password
+from storage.passwords import hash_password, make_hasher, verify_password
 from storage.types import utcnow
 
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -30,6 +31,15 @@ def _keys(login: str, client_address: str | None) -> tuple[str, str | None]:
     login_key = f"login:{login.strip().lstrip('@').lower()}"
     address_key = f"address:{client_address}" if client_address else None
     return login_key, address_key
+
+
+def _unknown_login_hash(ctx: Context) -> str:
+    cached = ctx.caches.get("clientapi.unknown_login_hash")
+    if cached is None:
+        cached = ctx.caches["clientapi.unknown_login_hash"] = hash_password(
+            make_hasher(), secrets.token_hex(16)
+        )
+    return str(cached)
 
 
 async def check_login(
@@ -49,10 +59,11 @@ async def check_login(
         raise TooManyRequests(
             "Too many failed login attempts; try again later", retry_after=int(FAILURE_WINDOW.total_seconds())
         )
-    valid = False
-    if found is not None:
-        # argon2 takes tens of milliseconds of CPU: keep the event loop free.
-        valid = await asyncio.to_thread(verify_password, make_hasher(), found[0].password_hash, password)
+    # argon2 takes tens of milliseconds of CPU: keep the event loop free. An unknown login is checked
+    # against a throw-away hash, so the answer takes as long as for a known one (no account probing).
+    password_hash = found[0].password_hash if found is not None else _unknown_login_hash(ctx)
+    valid = await asyncio.to_thread(verify_password, make_hasher(), password_hash, password)
+    valid = valid and found is not None
     async with ctx.db.transaction() as session:
         if not valid or found is None:
             await record_login_failure(session, [key for key in (login_key, address_key) if key])
