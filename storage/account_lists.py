@@ -17,7 +17,7 @@ from storage.models import (
     StatusPin,
     User,
 )
-from storage.timelines import ListQuery, _visible_to
+from storage.timelines import ListQuery, visible_to
 
 
 def account_statuses_query(
@@ -33,7 +33,7 @@ def account_statuses_query(
 
     `exclude_replies` keeps self-replies (threads), as Mastodon does; `pinned` pages by pin."""
     statement = select(Status.id, Status).where(
-        Status.account_id == account_id, Status.deleted_at.is_(None), _visible_to(viewer_id)
+        Status.account_id == account_id, Status.deleted_at.is_(None), visible_to(viewer_id)
     )
     page_column = Status.id
     if exclude_replies:
@@ -51,7 +51,7 @@ def account_statuses_query(
         statement = (
             select(StatusPin.id, Status)
             .join(Status, Status.id == StatusPin.status_id)
-            .where(StatusPin.account_id == account_id, Status.deleted_at.is_(None), _visible_to(viewer_id))
+            .where(StatusPin.account_id == account_id, Status.deleted_at.is_(None), visible_to(viewer_id))
         )
         page_column = StatusPin.id
     return ListQuery(statement, page_column)

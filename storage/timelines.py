@@ -205,7 +205,7 @@ def reblogged_by_query(status_id: int) -> Select[Any]:
     )
 
 
-def _visible_to(viewer_id: int | None) -> Any:
+def visible_to(viewer_id: int | None) -> Any:
     """SQL condition: the status is readable by `viewer_id` by its visibility, mentions and follows."""
     public = Status.visibility.in_(("public", "unlisted"))
     if viewer_id is None:
@@ -236,7 +236,7 @@ async def ancestor_statuses(session: AsyncSession, status: Status, viewer_id: in
         .join(chain, parent.id == chain.c.in_reply_to_id)
         .where(chain.c.depth < MAX_CONTEXT_DEPTH)
     )
-    statement = _readable(select(Status).join(chain, chain.c.id == Status.id).where(_visible_to(viewer_id)))
+    statement = _readable(select(Status).join(chain, chain.c.id == Status.id).where(visible_to(viewer_id)))
     return list((await session.execute(statement.order_by(Status.id))).scalars())
 
 
@@ -253,7 +253,7 @@ async def descendant_statuses(session: AsyncSession, status: Status, viewer_id: 
         .join(tree, child.in_reply_to_id == tree.c.id)
         .where(tree.c.depth < MAX_CONTEXT_DEPTH)
     )
-    statement = _readable(select(Status).join(tree, tree.c.id == Status.id).where(_visible_to(viewer_id)))
+    statement = _readable(select(Status).join(tree, tree.c.id == Status.id).where(visible_to(viewer_id)))
     return list((await session.execute(statement.order_by(Status.id))).scalars())
 
 
@@ -266,7 +266,7 @@ async def search_statuses(
         select(Status).where(
             Status.reblog_of_id.is_(None),
             or_(Status.content.ilike(pattern, escape="\\"), Status.spoiler_text.ilike(pattern, escape="\\")),
-            _visible_to(viewer_id),
+            visible_to(viewer_id),
         )
     )
     rows = await session.execute(statement.order_by(Status.id.desc()).limit(limit).offset(offset))
