@@ -137,13 +137,13 @@ class Remote:
             return Response(status_code=404)
         return Response(document, media_type="application/activity+json")
 
-    async def serve(self) -> uvicorn.Server:
+    async def serve(self) -> tuple[uvicorn.Server, asyncio.Task[None]]:
         app = Starlette(routes=[Route("/{path:path}", self.handle, methods=["GET", "POST"])])
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        asyncio.get_running_loop().create_task(server.serve())
+        task = asyncio.get_running_loop().create_task(server.serve())
         while not server.started:
             await asyncio.sleep(0.01)
-        return server
+        return server, task
 
 
 # --- deliveries ---------------------------------------------------------------------------------------------
@@ -213,6 +213,12 @@ async def send_all(url: str, requests: list[tuple[bytes, dict[str, str]]]) -> fl
     return elapsed
 
 
+def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """User + system CPU time of a running process and all its threads, from /proc (Linux)."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     async with aiohttp.ClientSession() as session:
         for _ in range(600):
@@ -273,7 +279,7 @@ async def run(folder: Path) -> None:
     from plein.config import load_settings, settings_to_toml
 
     remote = Remote(ACTORS)
-    remote_server = await remote.serve()
+    remote_server, remote_task = await remote.serve()
     plein_port, verify_port = free_port(), free_port()
     base = f"http://127.0.0.1:{plein_port}"
     settings = load_settings(
@@ -336,15 +342,24 @@ async def run(folder: Path) -> None:
         while (await inbox_backlog(settings.database_url))[0]:
             await asyncio.sleep(0.1)
 
-        verify_seconds = await send_all(f"http://127.0.0.1:{verify_port}/inbox", verify_requests[ACTORS:])
+        # The verify-only rate is measured right before and right after Plein's run (once its worker is
+        # done, so the two never share the CPU) and averaged: other load on the box drifts.
+        verify_url = f"http://127.0.0.1:{verify_port}/inbox"
+        verify_cpu = cpu_seconds(verify)
+        verify_before = await send_all(verify_url, verify_requests[ACTORS:])
+        verify_cpu = cpu_seconds(verify) - verify_cpu
+        plein_cpu = cpu_seconds(plein)
         started = time.perf_counter()
         plein_seconds = await send_all(f"{base}/inbox", plein_requests[ACTORS:])
+        accept_cpu = cpu_seconds(plein) - plein_cpu
         while True:
             waiting, failed, statuses = await inbox_backlog(settings.database_url)
             if not waiting:
                 break
             await asyncio.sleep(0.05)
         processed_seconds = time.perf_counter() - started
+        total_cpu = cpu_seconds(plein) - plein_cpu
+        verify_after = await send_all(verify_url, verify_requests[ACTORS:])
         for reason in await failure_reasons(settings.database_url):
             print(f"failed job: {reason}")
     finally:
@@ -352,18 +367,30 @@ async def run(folder: Path) -> None:
             process.terminate()
             process.wait(timeout=30)
         remote_server.should_exit = True
-    verify_rate = REQUESTS / verify_seconds
+        await remote_task
+    verify_rates = (REQUESTS / verify_before, REQUESTS / verify_after)
+    verify_rate = sum(verify_rates) / 2
     plein_rate = REQUESTS / plein_seconds
     layout = "plein serve --no-workers + plein worker" if split else "plein serve (workers inside)"
     print(
         f"deliveries: {REQUESTS} signed Create(Note) from {ACTORS} actors, {CONCURRENCY} in flight; {layout}"
     )
-    print(f"verify-only endpoint:  {verify_rate:8.0f} deliveries/s ({verify_seconds:.2f} s)")
+    print(
+        f"verify-only endpoint:   {verify_rate:8.0f} deliveries/s "
+        f"(before {verify_rates[0]:.0f}/s, after {verify_rates[1]:.0f}/s)"
+    )
     print(f"plein serve (accepted): {plein_rate:8.0f} deliveries/s ({plein_seconds:.2f} s)")
     print(
-        f"worker: all {REQUESTS + ACTORS} processed {processed_seconds:.2f} s after the first timed delivery "
-        f"({processed_seconds - plein_seconds:.2f} s after the last); {statuses} statuses stored, {failed} failed jobs"
+        f"worker: all {REQUESTS} processed {processed_seconds:.2f} s after the first timed delivery "
+        f"({processed_seconds - plein_seconds:.2f} s after the last), {REQUESTS / processed_seconds:.0f} jobs/s; "
+        f"{statuses} statuses stored (with the warm-up's), {failed} failed jobs"
     )
+    if not split:
+        print(
+            f"CPU per delivery: verify-only {1000 * verify_cpu / REQUESTS:.2f} ms; plein serve "
+            f"{1000 * accept_cpu / REQUESTS:.2f} ms while accepting, "
+            f"{1000 * total_cpu / REQUESTS:.2f} ms accepted and processed"
+        )
     print(f"RATIO {plein_rate / verify_rate:.3f}")
 
 

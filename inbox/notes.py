@@ -15,10 +15,11 @@ one. A batch is stored in two steps:
    (`storage.fanout.fan_out_remote_statuses`) — about seven statements for the whole batch.
 
 On SQLite every statement is a few thread hand-offs made while holding the single writer, and the receive
-path needs that writer to queue deliveries, which hold HTTP requests open. So the writer is taken through
-the receive path's lock (`GroupCommitQueue.writer`), and a batch waits while deliveries keep arriving
-(`GroupCommitQueue.quiet`), for at most `PATIENCE_SECONDS`: under a burst the worker stores a batch a few
-times a second and catches up when the burst is over. If a shared transaction fails, each status is
+path needs that writer (and the event loop) to queue deliveries, which hold HTTP requests open. So the
+writer is taken through the receive path's lock (`GroupCommitQueue.writer`), and while deliveries keep
+arriving (`GroupCommitQueue.quiet`) a batch first waits `YIELD_FACTOR` times as long as the previous batch
+took, at most `PATIENCE_SECONDS`: under a burst the worker takes about a fifth of the time and catches up
+when the burst is over; under light load it hardly waits. If a shared transaction fails, each status is
 retried alone, so one bad status fails only its own job. Events are published after commit.
 """
 
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BATCH = 64
 PATIENCE_SECONDS = 0.25  # the longest a ready batch yields the writer to a stream of deliveries
+YIELD_FACTOR = 4  # while deliveries keep coming, a batch waits this many times as long as the last one took
 _WRITER_CACHE = "inbox.note_writer"
 
 
@@ -69,6 +71,7 @@ class NoteWriter:
     ctx: Context
     pending: list[_Pending] = field(default_factory=list)
     flusher: asyncio.Task[None] | None = None
+    last_batch_seconds: float = 0.0
 
     async def store(self, prepared: PreparedNote) -> None:
         """Store one status with its fan-out; returns once committed (a duplicate is a no-op). Raises
@@ -80,10 +83,13 @@ class NoteWriter:
         await done
 
     async def _flush_all(self) -> None:
+        loop = asyncio.get_running_loop()
         while self.pending:
-            await inbox_queue(self.ctx).quiet(patience=PATIENCE_SECONDS)
+            patience = min(PATIENCE_SECONDS, YIELD_FACTOR * self.last_batch_seconds)
+            await inbox_queue(self.ctx).quiet(patience=patience)
             batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
             outcomes: list[Exception | None]
+            started = loop.time()
             try:
                 outcomes = await self._store([item.prepared for item in batch])
             except Exception as error:
@@ -92,6 +98,7 @@ class NoteWriter:
                 else:  # one status must not sink the others: each is tried alone
                     logger.warning("storing %d statuses together failed; storing each alone", len(batch))
                     outcomes = await self._one_by_one(batch)
+            self.last_batch_seconds = loop.time() - started
             for item, outcome in zip(batch, outcomes, strict=True):
                 if item.done.done():
                     continue

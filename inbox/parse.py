@@ -61,7 +61,9 @@ def parse_json(body: bytes) -> dict[str, Any]:
         raise MalformedActivity("body is not JSON") from None
     if not isinstance(document, dict):
         raise MalformedActivity("body is not a JSON object")
-    if exceeds_depth(document, MAX_JSON_DEPTH):
+    # Each level of nesting opens with a bracket, so a body with few brackets (the usual case) cannot be
+    # too deep; brackets inside strings only make this count larger, never smaller.
+    if body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH and exceeds_depth(document, MAX_JSON_DEPTH):
         raise MalformedActivity(f"JSON nested deeper than {MAX_JSON_DEPTH}")
     return document
 

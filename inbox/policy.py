@@ -39,6 +39,7 @@ async def refuse_unfederated(ctx: Context, url: str) -> DomainPolicy:
 POLICY_CACHE_SECONDS = 5.0
 _POLICY_CACHE = "inbox.policy_cache"
 _POLICY_READS = "inbox.policy_reads"
+_PASSED_KEYS = "inbox.passed_keys"
 
 
 def refuse_by_policy(host: str, policy: DomainPolicy) -> None:
@@ -84,8 +85,14 @@ async def refuse_unfederated_recent(ctx: Context, url: str) -> None:
 async def check_key_host(ctx: Context, key_id: str, *, recent: bool = False) -> None:
     """Refuse a signing key on a host we do not hear from, before anything about it is fetched.
 
-    `recent=True` accepts a policy read up to POLICY_CACHE_SECONDS ago (the inbox re-checks when queueing).
+    `recent=True` accepts a policy read up to POLICY_CACHE_SECONDS ago (the inbox re-checks when queueing);
+    then a key that passed every check within that time passes again at the cost of a dict lookup.
     """
+    passed: dict[str, float] = ctx.caches.setdefault(_PASSED_KEYS, {})
+    if recent:
+        passed_at = passed.get(key_id)
+        if passed_at is not None and time.monotonic() - passed_at < POLICY_CACHE_SECONDS:
+            return
     if host_of(key_id) is None:
         raise SignatureMalformed("keyId is not an http(s) URL")
     if LocalUrls(ctx.base_url).is_local(key_id):
@@ -96,5 +103,8 @@ async def check_key_host(ctx: Context, key_id: str, *, recent: bool = False) -> 
     if recent:
         host = host_of(key_id) or ""
         refuse_by_policy(host, await _recent_policy(ctx, host))
+        if len(passed) >= 10_000:
+            passed.clear()
+        passed[key_id] = ctx.caches[_POLICY_CACHE].get(host, (None, float("-inf")))[1]
     else:
         await refuse_unfederated(ctx, key_id)

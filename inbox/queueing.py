@@ -2,18 +2,17 @@
 
 Every accepted delivery becomes one `inbox` job, deduplicated by activity id. Under load, deliveries that
 arrive while a write transaction is in flight wait for the next one and share it, so a burst costs a few
-transactions instead of one each (SQLite has a single writer). The same transaction re-reads the domain
-policy of each actor's host, authoritatively: a host suspended a moment ago gets 403, not a job.
+transactions instead of one each (SQLite has a single writer). The same transaction re-reads the domain policy of each actor's host, authoritatively: a host suspended a moment ago
+gets 403, not a job.
 
-The inbox worker's batched writes (`inbox.notes`) take turns with these commits through `writer` (an
-in-process lock, so the two never meet in SQLite's busy-wait), and let a commit that deliveries are
-waiting for go first (`settled`), at most one commit at a time, so neither side starves the other.
+The inbox worker's batched writes (`inbox.notes`) share the writer with these commits: both take `writer`
+(an in-process lock, so they never meet in SQLite's busy-wait), and the worker first waits for the
+receive path to be `quiet` — deliveries hold HTTP requests open, queued jobs do not — for a bounded time.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +24,6 @@ from webfinger.resolve import domain_policy
 INBOX_QUEUE = "inbox"
 MAX_BATCH = 500
 QUIET_SECONDS = 0.02  # no delivery for this long: the receive path is idle
-SETTLE_SECONDS = 0.1
 _QUEUE_CACHE = "inbox.group_commit"
 
 
@@ -46,6 +44,17 @@ class GroupCommitQueue:
     writer: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_put: float = float("-inf")
 
+    async def put(self, payload: dict[str, Any], *, dedupe_key: str, host: str) -> None:
+        """Queue one job; returns once it is committed (raises DomainRefused if its host is refused)."""
+        loop = asyncio.get_running_loop()
+        self.last_put = loop.time()
+        done: asyncio.Future[None] = loop.create_future()
+        row = job_row(INBOX_QUEUE, payload, dedupe_key=dedupe_key, host=host)
+        self.pending.append(_Pending(row, host, done))
+        if self.flusher is None or self.flusher.done():
+            self.flusher = asyncio.create_task(self._flush_all())
+        await done
+
     async def quiet(self, *, patience: float, idle: float = QUIET_SECONDS) -> None:
         """Return once no delivery has arrived for `idle` seconds and none waits to be committed, or after
         `patience` seconds in any case (so a steady stream of deliveries cannot stall the caller)."""
@@ -59,29 +68,6 @@ class GroupCommitQueue:
                 return
             await asyncio.sleep(min(max(idle - quiet_for, 0.002), deadline - now))
 
-    writer: asyncio.Lock = field(default_factory=asyncio.Lock)
-    committed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def settled(self, *, timeout: float = SETTLE_SECONDS) -> None:
-        """Return once the deliveries waiting now are committed (or after `timeout`): one commit, not an
-        idle receive path, so a steady stream of deliveries cannot stall the caller for long."""
-        if not self.pending and (self.flusher is None or self.flusher.done()):
-            return
-        self.committed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.committed.wait(), timeout)
-
-    async def put(self, payload: dict[str, Any], *, dedupe_key: str, host: str) -> None:
-        """Queue one job; returns once it is committed (raises DomainRefused if its host is refused)."""
-        loop = asyncio.get_running_loop()
-        self.last_put = loop.time()
-        done: asyncio.Future[None] = loop.create_future()
-        row = job_row(INBOX_QUEUE, payload, dedupe_key=dedupe_key, host=host)
-        self.pending.append(_Pending(row, host, done))
-        if self.flusher is None or self.flusher.done():
-            self.flusher = asyncio.create_task(self._flush_all())
-        await done
-
     async def _flush_all(self) -> None:
         while self.pending:
             batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
@@ -91,9 +77,7 @@ class GroupCommitQueue:
                 for item in batch:
                     if not item.done.done():
                         item.done.set_exception(error)
-                self.committed.set()
                 continue
-            self.committed.set()
             for item in batch:
                 if item.done.done():
                     continue

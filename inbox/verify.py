@@ -37,8 +37,11 @@ def signature_key_ids(request: Request) -> list[str]:
 
 def public_url(request: Request, ctx: Context) -> str:
     """The URL the sender signed: our public base URL (not what a reverse proxy forwarded) plus the path."""
-    query = request.url.query
-    return f"{ctx.base_url}{request.url.path}" + (f"?{query}" if query else "")
+    # Read from the ASGI scope as `request.url` would (building it parses and re-assembles the whole URL).
+    scope = request.scope
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    query = scope.get("query_string", b"").decode()
+    return f"{ctx.base_url}{path}" + (f"?{query}" if query else "")
 
 
 async def verify_signature(request: Request, ctx: Context, body: bytes) -> Signer:

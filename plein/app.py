@@ -87,10 +87,19 @@ async def close_context(ctx: Context) -> None:
 
 
 def start_workers(ctx: Context) -> list[tuple[QueueWorker, asyncio.Task[None]]]:
-    """One worker loop per queue, inside this process."""
+    """One worker loop per queue, inside this process.
+
+    Deliveries wait on remote servers, so `deliver` runs `limits.delivery_concurrency` jobs at once. Inbox
+    jobs mostly wait for their turn in a shared write batch (`inbox.notes`), so the inbox worker runs a
+    full batch's worth at once: more would only queue longer, fewer would split batches.
+    """
+    from inbox.notes import MAX_BATCH as INBOX_BATCH  # here, so this edit stays inside start_workers
+
+    concurrency = {"inbox": INBOX_BATCH}
     started = []
     for queue, handler in job_handlers(ctx).items():
-        worker = QueueWorker(ctx.db, queue, handler, concurrency=ctx.settings.limits.delivery_concurrency)
+        limit = concurrency.get(queue, ctx.settings.limits.delivery_concurrency)
+        worker = QueueWorker(ctx.db, queue, handler, concurrency=limit)
         ctx.caches.setdefault("workers", {})[queue] = worker
         started.append((worker, asyncio.create_task(worker.run(), name=f"worker:{queue}")))
     return started
