@@ -10,7 +10,7 @@ A handler returns nothing on success and raises `RetryJob` (with a time) or `Job
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -107,14 +107,26 @@ async def enqueue(session: AsyncSession, queue: str, payload: dict[str, Any], **
 
 
 async def claim(
-    db: Database, queue: str, *, worker_id: str, limit: int, lease: timedelta = timedelta(minutes=5)
+    db: Database,
+    queue: str,
+    *,
+    worker_id: str,
+    limit: int,
+    lease: timedelta = timedelta(minutes=5),
+    done: Sequence[tuple[int, int | None]] = (),
 ) -> list[ClaimedJob]:
-    """Lease up to `limit` due jobs of `queue` to `worker_id`, highest priority and oldest first."""
+    """Lease up to `limit` due jobs of `queue` to `worker_id`, highest priority and oldest first.
+
+    `done` (job id, remote status) are successes recorded in the same transaction, before the claim: the
+    batching worker's completions ride along with its next claim, one write transaction for both."""
     now = utcnow()
     due = (
         select(Job.id)
         .where(
             Job.queue == queue,
+            # Redundant with the OR below, but lets the index skip finished jobs (kept until purged): without
+            # it every claim walks all of the queue's history.
+            Job.state.in_(("pending", "running")),
             or_(
                 (Job.state == "pending") & (Job.next_try_at <= now),
                 (Job.state == "running") & (Job.locked_until < now),
@@ -133,8 +145,37 @@ async def claim(
         .execution_options(synchronize_session=False)
     )
     async with db.transaction() as session:
-        rows = (await session.execute(statement)).all()
+        for done_statement in _done_statements(done, now):
+            await session.execute(done_statement)
+        rows = (await session.execute(statement)).all() if limit > 0 else []
     return [ClaimedJob(*row) for row in rows]
+
+
+def _done_statements(outcomes: Sequence[tuple[int, int | None]], now: datetime) -> list[Any]:
+    """One UPDATE per distinct remote status, marking those jobs done."""
+    by_status: dict[int | None, list[int]] = {}
+    for job_id, status in outcomes:
+        by_status.setdefault(status, []).append(job_id)
+    return [
+        update(Job)
+        .where(Job.id.in_(job_ids))
+        .values(state="done", finished_at=now, locked_until=None, last_status=status, last_error=None)
+        .execution_options(synchronize_session=False)
+        for status, job_ids in by_status.items()
+    ]
+
+
+async def release(db: Database, job_ids: list[int]) -> None:
+    """Give claimed jobs that were never started back to the queue, as if they had not been claimed."""
+    if not job_ids:
+        return
+    async with db.transaction() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id.in_(job_ids), Job.state == "running")
+            .values(state="pending", locked_until=None, locked_by=None, tries=Job.tries - 1)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def mark_done(db: Database, job_id: int, *, status: int | None = None) -> None:
@@ -149,23 +190,14 @@ async def mark_done(db: Database, job_id: int, *, status: int | None = None) -> 
         )
 
 
-async def mark_done_many(db: Database, outcomes: list[tuple[int, int | None]]) -> None:
+async def mark_done_many(db: Database, outcomes: Sequence[tuple[int, int | None]]) -> None:
     """Record many successes (job id, remote status) in one transaction: on the hot delivery path one
     write transaction per job would cost more than the delivery itself."""
     if not outcomes:
         return
-    now = utcnow()
-    by_status: dict[int | None, list[int]] = {}
-    for job_id, status in outcomes:
-        by_status.setdefault(status, []).append(job_id)
     async with db.transaction() as session:
-        for status, job_ids in by_status.items():
-            await session.execute(
-                update(Job)
-                .where(Job.id.in_(job_ids))
-                .values(state="done", finished_at=now, locked_until=None, last_status=status, last_error=None)
-                .execution_options(synchronize_session=False)
-            )
+        for statement in _done_statements(outcomes, utcnow()):
+            await session.execute(statement)
 
 
 async def mark_retry(db: Database, job_id: int, retry: RetryJob) -> None:

@@ -9,6 +9,15 @@ HTTP request, so the worker claims in batches and records successes in batches: 
 flush leaves those jobs leased; they run again after the lease (or at once, by `release_orphaned_jobs` on the
 next start) — at-least-once, which receivers handle by deduplicating on activity id. Retries and failures are
 written at once: they are rare and carry their forensic trail.
+
+Claims run ahead of the work: the worker keeps up to `prefetch` claimed jobs waiting in memory, starts the next
+one the moment a running job finishes (no database round trip between two jobs), and claims again once the
+waiting jobs fall to a quarter of `prefetch`; the successes recorded since the last write ride along in the same
+transaction. A write transaction costs milliseconds of CPU through the async driver whatever it holds, so
+claims are few and large, and the slots stay full while one is in flight. A job that waited in memory for half
+its lease is given back rather than started (its lease could run out while it runs, and another worker would
+run it too); jobs still waiting when the worker stops are given back as well (`release`). If the process dies
+instead, their leases run out like those of running jobs.
 """
 
 from __future__ import annotations
@@ -18,8 +27,11 @@ import contextlib
 import logging
 import os
 import socket
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
+from typing import TypeVar
 
 from storage.db import Database
 from storage.queue import (
@@ -31,9 +43,12 @@ from storage.queue import (
     mark_done_many,
     mark_failed,
     mark_retry,
+    release,
 )
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 JobHandler = Callable[[ClaimedJob], Awaitable[int | None]]  # returns the remote status code, if any
 DoneRecorder = Callable[[int, int | None], Awaitable[None]]
@@ -68,7 +83,7 @@ async def run_one(
 
 
 class QueueWorker:
-    """Runs the jobs of one queue with bounded concurrency, claiming and completing in batches."""
+    """Runs the jobs of one queue with bounded concurrency, claiming ahead and completing in batches."""
 
     def __init__(
         self,
@@ -77,15 +92,17 @@ class QueueWorker:
         handler: JobHandler,
         *,
         concurrency: int = 8,
+        prefetch: int | None = None,
         poll_interval: float = 1.0,
         lease: timedelta = timedelta(minutes=5),
-        flush_interval: float = 0.05,
+        flush_interval: float = 0.1,
         flush_size: int = 200,
     ) -> None:
         self.db = db
         self.queue = queue
         self.handler = handler
         self.concurrency = concurrency
+        self.prefetch = 3 * concurrency if prefetch is None else prefetch
         self.poll_interval = poll_interval
         self.lease = lease
         self.flush_interval = flush_interval
@@ -93,11 +110,18 @@ class QueueWorker:
         self.name = worker_name()
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
+        self._waiting: deque[tuple[ClaimedJob, float]] = deque()  # with the monotonic time of the claim
+        self._stale: list[int] = []
+        self._drained = False
         self._done: list[tuple[int, int | None]] = []
         self._flush_needed = asyncio.Event()
+        # Claims and flushes take turns here rather than inside SQLite, whose busy handler sleeps (1, 2, 5,
+        # 10 ms…) when two write transactions of one process collide.
+        self._writing = asyncio.Lock()
 
     def wake(self) -> None:
         """Ask the loop to look for jobs now (called after a commit that enqueued some)."""
+        self._drained = False
         self._wake.set()
 
     async def _record_done(self, job_id: int, status: int | None) -> None:
@@ -105,19 +129,38 @@ class QueueWorker:
         if len(self._done) >= self.flush_size:
             self._flush_needed.set()
 
+    async def _locked(self, operation: Awaitable[T]) -> T:
+        async with self._writing:
+            return await operation
+
+    async def _write(self, operation: Awaitable[T]) -> T:
+        """Run one write transaction of this worker: one at a time (see `_writing`), and never cut short. A
+        cancelled caller (the worker is stopping) waits for the transaction to end before the cancellation
+        goes on: cancelling a statement midway can leave its pooled connection unusable."""
+        write = asyncio.ensure_future(self._locked(operation))
+        try:
+            return await asyncio.shield(write)
+        except asyncio.CancelledError:
+            await asyncio.wait([write])
+            raise
+
     async def flush(self) -> None:
-        """Write the buffered successes now."""
+        """Write the buffered successes now (kept for the next write if this one fails)."""
         done, self._done = self._done, []
-        if done:
-            try:
-                await mark_done_many(self.db, done)
-            except Exception:  # the jobs stay leased and run again later: at-least-once
-                logger.exception("recording %d finished %s jobs failed", len(done), self.queue)
+        if not done:
+            return
+        try:
+            await self._write(mark_done_many(self.db, done))
+        except asyncio.CancelledError:
+            self._done = done + self._done  # stop() flushes them again; done twice is harmless
+            raise
+        except Exception:  # kept; if they are never written the jobs stay leased and run again: at-least-once
+            logger.exception("recording %d finished %s jobs failed", len(done), self.queue)
+            self._done = done + self._done
 
     async def _flusher(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_needed.wait(), timeout=self.flush_interval)
+            await _wait(self._flush_needed, self.flush_interval)
             self._flush_needed.clear()
             await self.flush()
 
@@ -131,37 +174,100 @@ class QueueWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
 
+    def _room(self) -> int:
+        """How many more jobs may be claimed: free slots plus free places in the waiting line."""
+        return self.concurrency + self.prefetch - len(self._running) - len(self._waiting)
+
+    def _wants_claim(self) -> bool:
+        # Claim when the waiting line is down to a quarter (fewer, larger claims), or when idle.
+        return len(self._waiting) <= self.prefetch // 4 or not (self._running or self._waiting)
+
     async def _claim_loop(self) -> None:
-        # Claim when at least a quarter of the slots are free (or nothing runs): fewer, larger claims.
-        batch_threshold = max(1, self.concurrency // 4)
         while True:
-            free = self.concurrency - len(self._running)
-            jobs: list[ClaimedJob] = []
-            if free >= batch_threshold or (free > 0 and not self._running):
-                try:
-                    jobs = await claim(self.db, self.queue, worker_id=self.name, limit=free, lease=self.lease)
-                except Exception:
-                    logger.exception("claiming %s jobs failed", self.queue)
-            for job in jobs:
-                task = asyncio.create_task(run_one(self.db, self.handler, job, self._record_done))
-                self._running.add(task)
-                task.add_done_callback(self._finished)
-            if jobs and len(jobs) == free:
-                continue  # every slot is busy; the next finished job wakes us
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            self._wake.clear()  # before claiming: a wake-up during the claim must not be lost
+            if self._stale:
+                stale, self._stale = self._stale, []
+                await self._release(stale)
+            room = self._room()
+            if room > 0 and self._wants_claim():
+                jobs = await self._claim(room)
+                # Fewer than asked: nothing more is due. Finished jobs then stop asking for claims (no empty
+                # claim per finished job at the tail of a fan-out) until wake() or the next poll.
+                self._drained = len(jobs) < room
+                self._start_waiting()
+                if not self._drained:
+                    continue
+            await _wait(self._wake, self.poll_interval)
+
+    async def _claim(self, room: int) -> list[ClaimedJob]:
+        """Claim up to `room` jobs into the waiting line, recording the successes buffered so far with them."""
+        done, self._done = self._done, []
+        operation = claim(self.db, self.queue, worker_id=self.name, limit=room, lease=self.lease, done=done)
+        write = asyncio.ensure_future(self._locked(operation))
+        try:
+            await asyncio.shield(write)
+        except asyncio.CancelledError:  # as in `_write`, but what was claimed is kept for stop() to give back
+            await asyncio.wait([write])
+            self._take_claim(write, done)
+            raise
+        except Exception:
+            pass
+        return self._take_claim(write, done)
+
+    def _take_claim(
+        self, write: asyncio.Future[list[ClaimedJob]], done: list[tuple[int, int | None]]
+    ) -> list[ClaimedJob]:
+        if write.exception() is not None:
+            logger.error("claiming %s jobs failed", self.queue, exc_info=write.exception())
+            self._done = done + self._done  # written with the next claim or flush: at-least-once meanwhile
+            return []
+        jobs = write.result()
+        claimed_at = time.monotonic()
+        self._waiting.extend((job, claimed_at) for job in jobs)
+        return jobs
+
+    def _start_waiting(self) -> None:
+        too_old = time.monotonic() - self.lease.total_seconds() / 2
+        while self._waiting and len(self._running) < self.concurrency:
+            job, claimed_at = self._waiting.popleft()
+            if claimed_at < too_old:
+                self._stale.append(job.id)
+                self._wake.set()
+                continue
+            task = asyncio.create_task(run_one(self.db, self.handler, job, self._record_done))
+            self._running.add(task)
+            task.add_done_callback(self._finished)
+
+    async def _release(self, job_ids: list[int]) -> None:
+        try:
+            await self._write(release(self.db, job_ids))
+        except Exception:  # their leases run out instead
+            logger.exception("giving back %d waiting %s jobs failed", len(job_ids), self.queue)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
-        if self.concurrency - len(self._running) >= max(1, self.concurrency // 4) or not self._running:
+        self._start_waiting()
+        if not self._drained and self._room() > 0 and self._wants_claim():
             self._wake.set()
 
     async def stop(self) -> None:
-        """Wait for running jobs to finish and record them (their leases protect them if we are killed)."""
+        """Give back the jobs not started, wait for running ones to finish and record them (their leases
+        protect them if we are killed)."""
+        unstarted = self._stale + [job.id for job, _ in self._waiting]
+        self._stale, self._waiting = [], deque()
+        if unstarted:
+            await self._release(unstarted)
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
         await self.flush()
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> None:
+    """Wait until `event` is set or `timeout` passes. Not `asyncio.wait_for`: on Python 3.11 it can swallow a
+    cancellation that lands as the timeout fires, and a stopping worker would then loop forever."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await event.wait()
 
 
 async def drain(db: Database, handlers: Mapping[str, JobHandler], *, max_rounds: int = 100) -> int:

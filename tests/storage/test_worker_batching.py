@@ -1,0 +1,107 @@
+"""QueueWorker on both backends: claims ahead in batches, completions ride along with claims, unstarted jobs
+are given back on stop, and claims skip the queue's finished history."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+
+from sqlalchemy import select
+
+from storage.db import Database
+from storage.models import Job
+from storage.queue import ClaimedJob, claim, enqueue_many, job_row, mark_done_many, release
+from storage.worker import QueueWorker
+
+
+async def _enqueue(db: Database, count: int, queue: str = "work") -> None:
+    async with db.transaction() as session:
+        await enqueue_many(session, [job_row(queue, {"n": n}) for n in range(count)])
+
+
+async def _states(db: Database) -> Counter[tuple[str, int]]:
+    async with db.read() as session:
+        rows = (await session.execute(select(Job.state, Job.tries))).all()
+    return Counter((state, tries) for state, tries in rows)
+
+
+async def test_worker_runs_every_job_once_and_records_it(db: Database) -> None:
+    await _enqueue(db, 150)
+    seen: Counter[int] = Counter()
+    all_ran = asyncio.Event()
+
+    async def handler(job: ClaimedJob) -> int:
+        seen[job.payload["n"]] += 1
+        await asyncio.sleep(0)
+        if len(seen) == 150:
+            all_ran.set()
+        return 202
+
+    worker = QueueWorker(db, "work", handler, concurrency=4, prefetch=12, poll_interval=0.05)
+    runner = asyncio.create_task(worker.run())
+    await all_ran.wait()
+    runner.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
+    await worker.stop()
+    assert seen == Counter(range(150))
+    assert await _states(db) == Counter({("done", 1): 150})
+
+
+async def test_stop_gives_back_claimed_jobs_that_never_started(db: Database) -> None:
+    await _enqueue(db, 20)
+    started: list[int] = []
+    two_started = asyncio.Event()
+    finish = asyncio.Event()
+
+    async def handler(job: ClaimedJob) -> int:
+        started.append(job.payload["n"])
+        if len(started) == 2:
+            two_started.set()
+        await finish.wait()
+        return 202
+
+    worker = QueueWorker(db, "work", handler, concurrency=2, prefetch=4)
+    runner = asyncio.create_task(worker.run())
+    await two_started.wait()
+    runner.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
+    stopping = asyncio.create_task(worker.stop())
+    await asyncio.sleep(0)
+    finish.set()
+    await stopping
+    assert len(started) == 2
+    # 2 ran, 4 more were claimed ahead and are pending again as if never claimed, 14 were never claimed.
+    assert await _states(db) == Counter({("done", 1): 2, ("pending", 0): 18})
+
+
+async def test_claim_records_completions_in_the_same_transaction(db: Database) -> None:
+    await _enqueue(db, 6)
+    first = await claim(db, "work", worker_id="w", limit=3)
+    second = await claim(db, "work", worker_id="w", limit=3, done=[(job.id, 202) for job in first])
+    assert {job.id for job in second}.isdisjoint(job.id for job in first)
+    assert await _states(db) == Counter({("done", 1): 3, ("running", 1): 3})
+    await release(db, [job.id for job in second])
+    assert await _states(db) == Counter({("done", 1): 3, ("pending", 0): 3})
+
+
+async def test_finished_history_does_not_slow_or_change_claims(db: Database) -> None:
+    await _enqueue(db, 50, queue="deliver")
+    finished = await claim(db, "deliver", worker_id="w", limit=50)
+    await mark_done_many(db, [(job.id, 202) for job in finished])
+    await _enqueue(db, 5, queue="deliver")
+    fresh = await claim(db, "deliver", worker_id="w", limit=10)
+    assert len(fresh) == 5 and all(job.tries == 1 for job in fresh)
+    async with db.read() as session:
+        connection = await session.connection()
+        if db.is_sqlite:
+            plan = " ".join(
+                str(row)
+                for row in await connection.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE queue = 'deliver' "
+                    "AND state IN ('pending', 'running') AND (state = 'pending' OR locked_until < 0)"
+                )
+            )
+            assert "queue=? AND state=?" in plan
