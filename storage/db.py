@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -32,8 +33,16 @@ SQLITE_PRAGMAS = (
 )
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# JSON columns (job payloads, activities) are on hot paths: orjson is several times faster than json.
+JSON_OPTIONS: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+
+
 def _sqlite_engine(url: str, begin_statement: str, pool_size: int) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60, **JSON_OPTIONS)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -65,7 +74,9 @@ class Database:
             self.write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE", pool_size=1 + pool_size // 4)
             self.read_engine = _sqlite_engine(url, "BEGIN", pool_size=pool_size)
         else:
-            self.write_engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+            self.write_engine = create_async_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, **JSON_OPTIONS
+            )
             self.read_engine = self.write_engine
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
