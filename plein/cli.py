@@ -137,9 +137,18 @@ async def _first_admin_hint(settings: Settings, config_path: Path) -> None:
     if users == 0:
         print(
             "No account exists yet. Create the first admin with:\n"
-            f"    plein --config {config_path} account create NAME --role admin\n",
+            f"    {_invoked_as()} --config {config_path} account create NAME --role admin\n",
             flush=True,
         )
+
+
+def _invoked_as() -> str:
+    """How this program was started (`.venv/bin/plein` under `make run`), so hints can be pasted as-is."""
+    program = Path(sys.argv[0])
+    try:
+        return str(program.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return program.name if program.name == "plein" else str(program)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
