@@ -79,6 +79,7 @@ AS2_PROFILE = "https://www.w3.org/ns/activitystreams"
 AS2_ACCEPT = f'application/activity+json, application/ld+json; profile="{AS2_PROFILE}"'
 JRD_ACCEPT = "application/jrd+json, application/json"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PARSED_URLS_KEPT = 16_384
 
 T = TypeVar("T")
 
@@ -234,6 +235,9 @@ class FederationClient:
         self._host_slots = _HostSlots(per_host_concurrency)
         self._session = GuardedSession(self.guard, max_connections=max_connections, keepalive_seconds=15.0)
         self._default_headers = {"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING}
+        # Inbox URLs come back with every post to the same followers: parse each once (bounded; cleared
+        # when full, which costs one re-parse per URL).
+        self._parsed_urls: dict[str, yarl.URL] = {}
         # The direct path's timeouts mirror what httpx-aiohttp derives from the httpx ones below.
         self._direct_timeout = aiohttp.ClientTimeout(
             sock_connect=connect_timeout, sock_read=total_timeout, connect=total_timeout
@@ -328,7 +332,12 @@ class FederationClient:
         content_type: str,
         headers: Mapping[str, str] | None,
     ) -> FetchedResponse:
-        target = _parse_direct_url(url)
+        target = self._parsed_urls.get(url)
+        if target is None:
+            target = _parse_direct_url(url)
+            if len(self._parsed_urls) >= PARSED_URLS_KEPT:
+                self._parsed_urls.clear()
+            self._parsed_urls[url] = target
         # What aiohttp would send as Host (default port left out); set explicitly so a draft-cavage signature
         # covers exactly the value on the wire. It also keys the scheme memory, as httpx's netloc does.
         authority = target.host_port_subcomponent or ""

@@ -19,15 +19,17 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from sqlalchemy import select
 
 from apub.client import FetchedResponse
 from apub.errors import FetchError, UnsafeAddress
@@ -36,7 +38,7 @@ from storage.accounts import signing_keys
 from storage.activities import activity_by_id
 from storage.context import Context
 from storage.delivery_hosts import load_host, mark_inbox_owners_gone, paused, record_failure, record_success
-from storage.models import Account
+from storage.models import Account, DeliveryHost
 from storage.queue import ClaimedJob, JobFailed, RetryJob
 from storage.types import utcnow
 from storage.worker import JobHandler
@@ -50,6 +52,8 @@ HOST_STATE_TTL = timedelta(seconds=30)
 SIGNERS_KEPT = 256
 BODIES_KEPT = 64
 CACHE_KEY = "outbox.deliver"
+
+T = TypeVar("T")
 
 
 def backoff(tries: int, *, rng: random.Random | None = None) -> timedelta:
@@ -104,6 +108,35 @@ class _Lru(OrderedDict[Any, Any]):
             self.popitem(last=False)
 
 
+class _SingleFlight:
+    """One load per key at a time: callers asking for a key being loaded wait for that load (a fan-out
+    starts dozens of jobs at once, all needing the same sender keys and body)."""
+
+    def __init__(self) -> None:
+        self._loading: dict[Any, asyncio.Future[Any]] = {}
+
+    async def get(self, key: Any, load: Callable[[], Awaitable[T]]) -> T:
+        loading = self._loading.get(key)
+        if loading is not None:
+            await asyncio.wait([loading])  # never cancels the load itself
+            if not loading.cancelled():
+                return loading.result()  # type: ignore[no-any-return]
+        loading = self._loading[key] = asyncio.get_running_loop().create_future()
+        try:
+            value = await load()
+        except Exception as error:
+            loading.set_exception(error)
+            loading.exception()  # marked retrieved: a failure nobody waited for is not logged as lost
+            raise
+        except BaseException:
+            loading.cancel()
+            raise
+        finally:
+            self._loading.pop(key, None)
+        loading.set_result(value)
+        return value
+
+
 class Deliverer:
     """Delivers jobs of the `deliver` queue for one Context; keeps per-process caches of signers, rendered
     bodies and host states (the database stays the truth: caches expire or are only hints)."""
@@ -114,10 +147,12 @@ class Deliverer:
         # fetches learn about a host says nothing about the scheme its inbox accepts.
         self.scheme_memory = SchemeMemory()
         self._signers: _Lru = _Lru(SIGNERS_KEPT)
-        self._signer_locks: dict[int, asyncio.Lock] = {}
         self._bodies: _Lru = _Lru(BODIES_KEPT)
+        self._loads = _SingleFlight()
         self._hosts: dict[str, _HostState] = {}
         self._host_loads: dict[str, asyncio.Future[_HostState]] = {}
+        self._hosts_to_load: list[str] = []
+        self._host_batches: set[asyncio.Task[None]] = set()
 
     def forget_host_states(self) -> None:
         """Drop cached host states so the next job of each host reads `delivery_hosts` again."""
@@ -127,14 +162,7 @@ class Deliverer:
         auth = self._signers.get(sender_id)
         if auth is not None:
             return auth
-        # A fan-out starts dozens of jobs of one sender at once: load its keys (slow: RSA key checks) once.
-        lock = self._signer_locks.setdefault(sender_id, asyncio.Lock())
-        async with lock:
-            auth = self._signers.get(sender_id)
-            if auth is None:
-                auth = await self._load_signer(sender_id)
-        self._signer_locks.pop(sender_id, None)
-        return auth
+        return await self._loads.get(("signer", sender_id), lambda: self._load_signer(sender_id))
 
     async def _load_signer(self, sender_id: int) -> SignatureAuth:
         async with self.ctx.db.read() as session:
@@ -159,6 +187,9 @@ class Deliverer:
         body = self._bodies.get(activity_id)
         if body is not None:
             return body
+        return await self._loads.get(("body", activity_id), lambda: self._load_body(activity_id))
+
+    async def _load_body(self, activity_id: int) -> bytes:
         async with self.ctx.db.read() as session:
             activity = await activity_by_id(session, activity_id)
         if activity is None:
@@ -167,31 +198,62 @@ class Deliverer:
         self._bodies.put(activity_id, body)
         return body
 
-    async def _host_state(self, host: str, now: datetime) -> _HostState:
+    def _fresh_host_state(self, host: str, now: datetime) -> _HostState | None:
         state = self._hosts.get(host)
         if state is not None and now - state.checked_at <= HOST_STATE_TTL:
             return state
-        # A fan-out starts several jobs per host at once: one read of `delivery_hosts` serves them all.
+        return None
+
+    async def _host_state(self, host: str, now: datetime) -> _HostState:
+        state = self._fresh_host_state(host, now)
+        if state is not None:
+            return state
+        # The jobs a fan-out starts together share one read of `delivery_hosts` for all their hosts: each
+        # registers its host here, and the batch starts once they all had their turn on the event loop.
         loading = self._host_loads.get(host)
-        if loading is not None:
-            await asyncio.wait([loading])  # never cancels the load itself
-            if not loading.cancelled():
-                return loading.result()
-        loading = self._host_loads[host] = asyncio.get_running_loop().create_future()
-        try:
+        if loading is None:
+            loading = self._host_loads[host] = asyncio.get_running_loop().create_future()
+            self._hosts_to_load.append(host)
+            if len(self._hosts_to_load) == 1:
+                asyncio.get_running_loop().call_soon(self._start_host_batch)
+        await asyncio.wait([loading])
+        if loading.cancelled():  # the batch was cut short (shutdown): read this one alone
             row = await load_host(self.ctx.db, host)
-        except Exception as error:
-            loading.set_exception(error)
-            loading.exception()  # marked retrieved: a failure nobody waited for is not logged as lost
-            raise
-        except BaseException:
-            loading.cancel()
-            raise
+            return self._remember_host(host, row, now)
+        return loading.result()
+
+    def _start_host_batch(self) -> None:
+        hosts, self._hosts_to_load = self._hosts_to_load, []
+        batch = asyncio.ensure_future(self._load_host_batch(hosts))
+        self._host_batches.add(batch)
+        batch.add_done_callback(self._host_batches.discard)
+
+    async def _load_host_batch(self, hosts: list[str]) -> None:
+        now = utcnow()
+        # Each host is in exactly one batch (`_hosts_to_load` is handed over whole, and a host is added only
+        # when it has no future yet), so only this batch settles these futures, and none is left pending.
+        rows: dict[str, DeliveryHost] | None = None
+        error: Exception | None = None
+        try:
+            async with self.ctx.db.read() as session:
+                found = await session.scalars(select(DeliveryHost).where(DeliveryHost.host.in_(hosts)))
+                rows = {row.host: row for row in found}
+        except Exception as caught:
+            error = caught
         finally:
-            self._host_loads.pop(host, None)
+            for host in hosts:
+                loading = self._host_loads.pop(host)
+                if rows is not None:
+                    loading.set_result(self._remember_host(host, rows.get(host), now))
+                elif error is not None:
+                    loading.set_exception(error)
+                    loading.exception()  # marked retrieved: a failure nobody waited for is not logged as lost
+                else:
+                    loading.cancel()  # the batch itself was cancelled
+
+    def _remember_host(self, host: str, row: DeliveryHost | None, now: datetime) -> _HostState:
         state = _HostState(row.consecutive_failures if row else -1, paused(row, now), now)
         self._hosts[host] = state
-        loading.set_result(state)
         return state
 
     async def _succeeded(self, host: str) -> None:
@@ -225,9 +287,17 @@ class Deliverer:
 
     async def __call__(self, job: ClaimedJob) -> int | None:
         inbox: str = job.payload["inbox"]
-        host = job.host or urlsplit(inbox).netloc.lower()
+        netloc = urlsplit(inbox).netloc
+        host = job.host or netloc.lower()
         now = utcnow()
-        state = await self._host_state(host, now)
+        activity_id, sender_id = int(job.payload["activity_id"]), int(job.payload["sender_id"])
+        state = self._fresh_host_state(host, now)
+        body = self._bodies.get(activity_id)
+        auth = self._signers.get(sender_id)
+        if state is None or body is None or auth is None:  # first jobs of a fan-out: load all at once
+            state, body, auth = await asyncio.gather(
+                self._host_state(host, now), self._body(activity_id), self._signer(sender_id)
+            )
         if state.paused_until is not None:
             raise self._retry_or_give_up(
                 job,
@@ -236,11 +306,9 @@ class Deliverer:
                 error=f"{host} is paused until {state.paused_until.isoformat()}",
                 delay=state.paused_until - now + timedelta(seconds=random.uniform(0, 30)),
             )
-        body = await self._body(int(job.payload["activity_id"]))
-        auth = await self._signer(int(job.payload["sender_id"]))
         assert self.ctx.http is not None, "the composition root builds ctx.http"
         try:
-            remembered = self.scheme_memory.get(urlsplit(inbox).netloc)
+            remembered = self.scheme_memory.get(netloc)
             response = await self.ctx.http.post(inbox, body, auth=auth)
             if response.status_code in (400, 401) and remembered is not None:
                 # The remembered scheme was refused and is now forgotten: knock again with both schemes.

@@ -113,6 +113,7 @@ class QueueWorker:
         self._waiting: deque[tuple[ClaimedJob, float]] = deque()  # with the monotonic time of the claim
         self._stale: list[int] = []
         self._drained = False
+        self._last_claim = 0.0
         self._done: list[tuple[int, int | None]] = []
         self._flush_needed = asyncio.Event()
         # Claims and flushes take turns here rather than inside SQLite, whose busy handler sleeps (1, 2, 5,
@@ -161,6 +162,8 @@ class QueueWorker:
     async def _flusher(self) -> None:
         while True:
             await _wait(self._flush_needed, self.flush_interval)
+            if not self._flush_needed.is_set() and self._claiming_recently():
+                continue  # the next claim, due soon, takes the successes along
             self._flush_needed.clear()
             await self.flush()
 
@@ -173,6 +176,9 @@ class QueueWorker:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
+
+    def _claiming_recently(self) -> bool:
+        return not self._drained and time.monotonic() - self._last_claim < self.flush_interval
 
     def _room(self) -> int:
         """How many more jobs may be claimed: free slots plus free places in the waiting line."""
@@ -202,6 +208,7 @@ class QueueWorker:
     async def _claim(self, room: int) -> list[ClaimedJob]:
         """Claim up to `room` jobs into the waiting line, recording the successes buffered so far with them."""
         done, self._done = self._done, []
+        self._last_claim = time.monotonic()
         operation = claim(self.db, self.queue, worker_id=self.name, limit=room, lease=self.lease, done=done)
         write = asyncio.ensure_future(self._locked(operation))
         try:
