@@ -24,7 +24,13 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SCHEMA_PATH = Path(os.environ.get("PLEIN_MASTODON_OPENAPI", "/work/shared/mastodon-openapi/schema.json"))
+# The project's reference data sits in `shared/` beside the repository (in a session and in CI alike).
+SCHEMA_PATH = Path(
+    os.environ.get(
+        "PLEIN_MASTODON_OPENAPI",
+        Path(__file__).resolve().parents[3] / "shared" / "mastodon-openapi" / "schema.json",
+    )
+)
 DOCUMENT_URI = "urn:plein:mastodon-openapi"
 MASTODON_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
