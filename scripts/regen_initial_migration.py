@@ -15,14 +15,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # Expression indexes are invisible to autogenerate on SQLite, so they are appended by hand here.
-EXPRESSION_INDEXES = '''
+EXPRESSION_INDEXES = """
     op.create_index(
         "uq_accounts_username_domain",
         "accounts",
         [sa.text("lower(username)"), sa.text("coalesce(domain, '')")],
         unique=True,
     )
-'''
+"""
 
 
 async def main() -> None:
