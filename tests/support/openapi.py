@@ -24,12 +24,15 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-# The project's reference data sits in `shared/` beside the repository (in a session and in CI alike).
+# The project's reference data sits in `shared/` beside the repository (in a session and in CI); a clone
+# made elsewhere finds the workplace's copy, or PLEIN_MASTODON_OPENAPI names the file.
+_SCHEMA_CANDIDATES = [
+    Path(__file__).resolve().parents[3] / "shared" / "mastodon-openapi" / "schema.json",
+    Path("/work/shared/mastodon-openapi/schema.json"),
+]
 SCHEMA_PATH = Path(
-    os.environ.get(
-        "PLEIN_MASTODON_OPENAPI",
-        Path(__file__).resolve().parents[3] / "shared" / "mastodon-openapi" / "schema.json",
-    )
+    os.environ.get("PLEIN_MASTODON_OPENAPI")
+    or next((path for path in _SCHEMA_CANDIDATES if path.exists()), _SCHEMA_CANDIDATES[0])
 )
 DOCUMENT_URI = "urn:plein:mastodon-openapi"
 MASTODON_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
