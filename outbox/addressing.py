@@ -9,18 +9,17 @@ Local accounts never appear here: they get fan-out rows in the same transaction 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from apub.vocab import PUBLIC
+from storage.deliveries import delivery_job_row
 from storage.follows import remote_follower_inboxes
 from storage.models import Account
-from storage.queue import enqueue_many, job_row
+from storage.queue import enqueue_many
 
 PRIORITY_DIRECT = 0
 PRIORITY_FOLLOWERS = 10
-DELIVER_QUEUE = "deliver"
 
 
 def visibility_addressing(
@@ -77,13 +76,7 @@ async def enqueue_deliveries(
     The payload is `{"activity_id", "inbox", "sender_id"}`; the body is rendered and signed at send time.
     """
     rows = [
-        job_row(
-            DELIVER_QUEUE,
-            {"activity_id": activity_id, "inbox": inbox, "sender_id": sender_id},
-            dedupe_key=f"{activity_id} {inbox}",
-            host=urlsplit(inbox).netloc.lower(),
-            priority=priority,
-        )
+        delivery_job_row(activity_id=activity_id, sender_id=sender_id, inbox=inbox, priority=priority)
         for inbox, priority in targets.inboxes.items()
     ]
     return await enqueue_many(session, rows)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,14 +13,11 @@ from apub.builders import build_activity
 from storage.activities import add_activity, new_activity_id
 from storage.bus import Event
 from storage.context import Context
+from storage.deliveries import delivery_job_row
 from storage.fanout import notify
 from storage.models import Account, Follow
-from storage.queue import enqueue
+from storage.queue import enqueue_many
 from storage.urls import LocalUrls
-
-# Same queue and payload as the outbox's deliveries (outbox.addressing): the delivery worker renders and
-# signs the stored activity at send time.
-DELIVER_QUEUE = "deliver"
 
 Handler = Callable[[Context, dict[str, Any], Account], Awaitable[list[Event]]]
 
@@ -93,11 +89,7 @@ async def queue_reply(
     )
     inbox = recipient.inbox_url
     if inbox:
-        await enqueue(
-            session,
-            DELIVER_QUEUE,
-            {"activity_id": activity_id, "inbox": inbox, "sender_id": sender.id},
-            dedupe_key=f"{activity_id} {inbox}",
-            host=urlsplit(inbox).netloc.lower(),
+        await enqueue_many(
+            session, [delivery_job_row(activity_id=activity_id, sender_id=sender.id, inbox=inbox)]
         )
     return uri

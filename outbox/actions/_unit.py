@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from outbox.addressing import DELIVER_QUEUE, DeliveryTargets, enqueue_deliveries
+from outbox.addressing import DeliveryTargets, enqueue_deliveries
 from storage.activities import add_activity, new_activity_id
 from storage.bus import Event
 from storage.context import Context
+from storage.deliveries import DELIVER_QUEUE
 from storage.models import Account, Activity
 from storage.urls import LocalUrls
 

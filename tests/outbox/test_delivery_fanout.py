@@ -11,10 +11,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from outbox.actions import post_status
-from outbox.addressing import DELIVER_QUEUE
 from outbox.deliver import delivery_handler
 from storage.accounts import ed25519_public_pem
 from storage.context import Context
+from storage.deliveries import DELIVER_QUEUE
 from storage.models import Account, DeliveryHost, Follow, Job
 from storage.types import utcnow
 from storage.worker import QueueWorker
