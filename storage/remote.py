@@ -68,11 +68,6 @@ async def upsert_remote_account(
     return account
 
 
-async def status_by_uri(session: AsyncSession, uri: str) -> Status | None:
-    """The status (or tombstone) with this ActivityPub id."""
-    return (await session.execute(select(Status).where(Status.uri == uri))).scalar_one_or_none()
-
-
 async def bump(session: AsyncSession, column: Any, row_id: int | None, delta: int) -> None:
     """Add `delta` to a counter column of one row, never going below zero."""
     if row_id is None:

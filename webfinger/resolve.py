@@ -30,7 +30,8 @@ from storage.accounts import account_by_uri
 from storage.context import Context
 from storage.domains import DomainPolicy, policy_for_host
 from storage.models import Account, Status
-from storage.remote import RemoteStatusRow, insert_remote_statuses, status_by_uri, upsert_remote_account
+from storage.remote import RemoteStatusRow, insert_remote_statuses, upsert_remote_account
+from storage.statuses import status_by_uri
 from storage.types import utcnow
 from storage.urls import LocalUrls
 from webfinger.convert import RemoteNote, actor_to_account, host_of, note_to_status, same_origin

@@ -15,7 +15,8 @@ from storage.context import Context
 from storage.fanout import fan_out_status
 from storage.follows import drop_follows_between, recount_follows, remove_author_from_home_feed
 from storage.models import Account, Block, Favourite, Status
-from storage.remote import bump, status_by_uri, status_id_for
+from storage.remote import bump, status_id_for
+from storage.statuses import status_by_uri
 from storage.urls import LocalUrls
 from webfinger.convert import addressing, id_of, parse_datetime, visibility_of
 from webfinger.resolve import ResolveError, resolve_status

@@ -16,8 +16,8 @@ from storage.bus import Event
 from storage.context import Context
 from storage.fanout import notify_boosters_of_edit
 from storage.models import Account, HomeFeedEntry, MediaAttachment, Notification, Status
-from storage.remote import bump, has_edits, insert_tombstone, record_edit, status_by_uri
-from storage.statuses import add_mentions, set_tags
+from storage.remote import bump, has_edits, insert_tombstone, record_edit
+from storage.statuses import add_mentions, set_tags, status_by_uri
 from storage.types import utcnow
 from storage.urls import LocalUrls
 from webfinger.convert import addressing, parse_datetime

@@ -12,7 +12,7 @@ from plein.jobs import job_handlers
 from storage.accounts import create_local_account
 from storage.context import Context
 from storage.models import Account, Notification, Status
-from storage.remote import status_by_uri
+from storage.statuses import status_by_uri
 from storage.urls import LocalUrls
 from storage.worker import drain
 from support.instance import RunningInstance
