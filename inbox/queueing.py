@@ -2,7 +2,8 @@
 
 Every accepted delivery becomes one `inbox` job, deduplicated by activity id. Under load, deliveries that
 arrive while a write transaction is in flight wait for the next one and share it, so a burst costs a few
-transactions instead of one each (SQLite has a single writer). The same transaction re-reads the domain policy of each actor's host, authoritatively: a host suspended a moment ago
+transactions instead of one each (SQLite has a single writer), each one batch on the database's writer
+(`Database.run_batch`). The same transaction re-reads the domain policy of each actor's host, authoritatively: a host suspended a moment ago
 gets 403, not a job.
 
 The inbox worker's batched writes (`inbox.notes`) share the writer with these commits: both take `writer`
@@ -16,14 +17,19 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Connection
+
+from inbox.errors import DomainRefused
 from inbox.policy import refuse_by_policy
 from storage.context import Context
-from storage.queue import enqueue_many, job_row
-from webfinger.resolve import domain_policy
+from storage.domains import read_domain_policy
+from storage.queue import insert_jobs, job_row
 
 INBOX_QUEUE = "inbox"
 MAX_BATCH = 500
 QUIET_SECONDS = 0.02  # no delivery for this long: the receive path is idle
+CLAIM_YIELD_FACTOR = 4  # while deliveries keep coming, the worker waits this many times as long as it worked
+MAX_CLAIM_PATIENCE = 5.0  # seconds: the longest the worker waits for a quiet moment before claiming
 _QUEUE_CACHE = "inbox.group_commit"
 
 
@@ -91,15 +97,43 @@ class GroupCommitQueue:
                 worker.wake()
 
     async def _write(self, batch: list[_Pending]) -> dict[str, Exception]:
-        refusals: dict[str, Exception] = {}
-        async with self.writer, self.ctx.db.transaction() as session:
+        allowlist_mode = self.ctx.settings.federation.mode == "allowlist"
+
+        def policy_check_and_insert(connection: Connection) -> dict[str, Exception]:
+            refusals: dict[str, Exception] = {}
             for host in {item.host for item in batch}:
                 try:
-                    refuse_by_policy(host, await domain_policy(self.ctx, session, host))
-                except Exception as refusal:
+                    refuse_by_policy(
+                        host, read_domain_policy(connection, host, allowlist_mode=allowlist_mode)
+                    )
+                except DomainRefused as refusal:
                     refusals[host] = refusal
-            await enqueue_many(session, [item.row for item in batch if item.host not in refusals])
-        return refusals
+            insert_jobs(connection, [item.row for item in batch if item.host not in refusals])
+            return refusals
+
+        async with self.writer:
+            return await self.ctx.db.run_batch(policy_check_and_insert)
+
+
+@dataclass
+class ClaimPacer:
+    """Paces the inbox worker of a process that also receives deliveries (`QueueWorker.pace`).
+
+    Before each claim the worker waits for the receive path to be quiet, for at most CLAIM_YIELD_FACTOR
+    times as long as it worked since its previous claim (at most MAX_CLAIM_PATIENCE): a sender waits on an
+    open request for every delivery we have not answered, a queued job waits for nobody. During a burst the
+    worker so takes about one turn in five and catches up once the burst is over; under a steady stream it
+    still gets its share; with no deliveries arriving, as in a separate `plein worker` process, it never
+    waits."""
+
+    queue: GroupCommitQueue
+    last_claim: float | None = None
+
+    async def __call__(self) -> None:
+        loop = asyncio.get_running_loop()
+        worked = MAX_CLAIM_PATIENCE if self.last_claim is None else loop.time() - self.last_claim
+        await self.queue.quiet(patience=min(MAX_CLAIM_PATIENCE, CLAIM_YIELD_FACTOR * worked))
+        self.last_claim = loop.time()
 
 
 def inbox_queue(ctx: Context) -> GroupCommitQueue:

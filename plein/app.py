@@ -21,6 +21,7 @@ import webfinger.routes
 from apub.client import FederationClient
 from apub.httpsig.auth import SchemeMemory
 from clientapi.cors import CorsMiddleware
+from inbox.queueing import ClaimPacer, inbox_queue
 from plein import health
 from plein.errors import exception_handlers
 from plein.jobs import job_handlers
@@ -41,11 +42,11 @@ logger = logging.getLogger("plein")
 
 
 def all_routes() -> list[BaseRoute]:
-    """Every package's routes, in matching order."""
+    """Every package's routes, in matching order (the inbox first: it takes the bulk of the traffic)."""
     return [
+        *inbox.routes.routes,
         *health.routes,
         *webfinger.routes.routes,
-        *inbox.routes.routes,
         *outbox.routes.routes,
         *clientapi.routes.routes,
         *web.media.routes,
@@ -91,15 +92,17 @@ def start_workers(ctx: Context) -> list[tuple[QueueWorker, asyncio.Task[None]]]:
 
     Deliveries wait on remote servers, so `deliver` runs `limits.delivery_concurrency` jobs at once. Inbox
     jobs mostly wait for their turn in a shared write batch (`inbox.notes`), so the inbox worker runs a
-    full batch's worth at once: more would only queue longer, fewer would split batches.
+    full batch's worth at once: more would only queue longer, fewer would split batches, and it gives way to
+    deliveries arriving in this process (`inbox.queueing.ClaimPacer`).
     """
     from inbox.notes import MAX_BATCH as INBOX_BATCH  # here, so this edit stays inside start_workers
 
     concurrency = {"inbox": INBOX_BATCH}
+    pacing = {"inbox": ClaimPacer(inbox_queue(ctx))}
     started = []
     for queue, handler in job_handlers(ctx).items():
         limit = concurrency.get(queue, ctx.settings.limits.delivery_concurrency)
-        worker = QueueWorker(ctx.db, queue, handler, concurrency=limit)
+        worker = QueueWorker(ctx.db, queue, handler, concurrency=limit, pace=pacing.get(queue))
         ctx.caches.setdefault("workers", {})[queue] = worker
         started.append((worker, asyncio.create_task(worker.run(), name=f"worker:{queue}")))
     return started

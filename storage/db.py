@@ -4,17 +4,22 @@ SQLite allows one writer at a time. A transaction that starts as a reader and la
 with SQLITE_BUSY when another writer got there first, so every write transaction starts with
 `BEGIN IMMEDIATE` (it waits on `busy_timeout` instead). Reads use a second engine with plain deferred
 transactions so they never queue behind writers (WAL lets readers run beside the writer).
+
+Hot batched writes (the inbox's group commit) go through `Database.run_batch`: a synchronous function of
+Core statements run as one short write transaction, on SQLite by `storage.sqlite_batch.SqliteBatchWriter`
+(inline on the event loop when the write lock is free, no thread hand-offs), on PostgreSQL through the async
+engine (`AsyncConnection.run_sync`), whose statements are network round trips anyway.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -24,13 +29,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=NORMAL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=30000",
-    "PRAGMA cache_size=-65536",
-)
+from storage.sqlite_batch import SqliteBatchWriter
+from storage.sqlite_setup import configure_sqlite
 
 
 def _json_dumps(value: Any) -> str:
@@ -41,22 +41,12 @@ def _json_dumps(value: Any) -> str:
 JSON_OPTIONS: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 
 
+T = TypeVar("T")
+
+
 def _sqlite_engine(url: str, begin_statement: str, pool_size: int) -> AsyncEngine:
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60, **JSON_OPTIONS)
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take BEGIN away from the driver so we can choose IMMEDIATE or DEFERRED ourselves.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in SQLITE_PRAGMAS:
-            cursor.execute(pragma)
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin_statement)
-
+    configure_sqlite(engine.sync_engine, begin_statement)
     return engine
 
 
@@ -73,11 +63,13 @@ class Database:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             self.write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE", pool_size=1 + pool_size // 4)
             self.read_engine = _sqlite_engine(url, "BEGIN", pool_size=pool_size)
+            self.sqlite_batch: SqliteBatchWriter | None = SqliteBatchWriter(url, JSON_OPTIONS)
         else:
             self.write_engine = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, **JSON_OPTIONS
             )
             self.read_engine = self.write_engine
+            self.sqlite_batch = None
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -103,8 +95,20 @@ class Database:
         async with self.write_engine.begin() as connection:
             yield connection
 
+    async def run_batch(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` (synchronous Core statements, a short batch) in one write transaction; return its result.
+
+        Committed when `work` returns, rolled back when it raises (the error propagates). On SQLite `work`
+        may run on the event loop (see the module docstring): keep it to a few statements, no I/O."""
+        if self.sqlite_batch is not None:
+            return await self.sqlite_batch.run(work)
+        async with self.write_engine.begin() as connection:
+            return await connection.run_sync(work)
+
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        if self.sqlite_batch is not None:
+            await self.sqlite_batch.dispose()
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()

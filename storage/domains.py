@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import DomainAllow, DomainBlock
@@ -41,21 +41,32 @@ def _candidates(host: str) -> list[str]:
     return ([host] if host != name else []) + parents
 
 
-async def policy_for_host(session: AsyncSession, host: str, *, allowlist_mode: bool) -> DomainPolicy:
-    """The moderation policy for `host` (a block on a parent domain covers its subdomains)."""
+def read_domain_policy(connection: Connection, host: str, *, allowlist_mode: bool) -> DomainPolicy:
+    """The moderation policy for `host` (a block on a parent domain covers its subdomains), read on a
+    synchronous connection: the one implementation, also behind `policy_for_host` and batched writes."""
     candidates = _candidates(host)
-    blocks = (await session.execute(select(DomainBlock).where(DomainBlock.domain.in_(candidates)))).scalars()
-    suspended = silenced = reject_media = False
-    for block in blocks:
-        suspended |= block.severity == "suspend"
-        silenced |= block.severity == "silence"
-        reject_media |= block.reject_media
+    blocks = connection.execute(
+        select(DomainBlock.severity, DomainBlock.reject_media).where(DomainBlock.domain.in_(candidates))
+    ).all()
+    suspended = any(severity == "suspend" for severity, _ in blocks)
+    silenced = any(severity == "silence" for severity, _ in blocks)
+    reject_media = any(reject for _, reject in blocks)
     allowed = True
     if allowlist_mode:
         allowed = (
-            await session.execute(select(DomainAllow.domain).where(DomainAllow.domain.in_(candidates)))
-        ).first() is not None
+            connection.execute(select(DomainAllow.domain).where(DomainAllow.domain.in_(candidates))).first()
+            is not None
+        )
     return DomainPolicy(suspended=suspended, silenced=silenced, reject_media=reject_media, allowed=allowed)
+
+
+async def policy_for_host(session: AsyncSession, host: str, *, allowlist_mode: bool) -> DomainPolicy:
+    """`read_domain_policy` in the caller's session."""
+    return await session.run_sync(
+        lambda sync_session: read_domain_policy(
+            sync_session.connection(), host, allowlist_mode=allowlist_mode
+        )
+    )
 
 
 async def block_domain(

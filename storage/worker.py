@@ -97,6 +97,7 @@ class QueueWorker:
         lease: timedelta = timedelta(minutes=5),
         flush_interval: float = 0.1,
         flush_size: int = 200,
+        pace: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.queue = queue
@@ -107,6 +108,8 @@ class QueueWorker:
         self.lease = lease
         self.flush_interval = flush_interval
         self.flush_size = flush_size
+        # Awaited before each claim: lets the process's HTTP side go first (see `inbox.queueing.ClaimPacer`).
+        self.pace = pace
         self.name = worker_name()
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
@@ -196,6 +199,9 @@ class QueueWorker:
                 await self._release(stale)
             room = self._room()
             if room > 0 and self._wants_claim():
+                if self.pace is not None:
+                    await self.pace()
+                    room = self._room()
                 jobs = await self._claim(room)
                 # Fewer than asked: nothing more is due. Finished jobs then stop asking for claims (no empty
                 # claim per finished job at the tail of a fan-out) until wake() or the next poll.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +40,18 @@ def origin_of(url: str | None) -> str | None:
     """`scheme://host[:port]` of a URL, lower-cased; None when it is not an absolute http(s) URL."""
     if not isinstance(url, str):
         return None
+    if len(url) > _CACHED_URL_LENGTH:  # the cache holds only URL-sized strings
+        return _origin_of_text.__wrapped__(url)
+    return _origin_of_text(url)
+
+
+# A delivery asks for the origins of the same few URLs (its id, actor, object) several times, and the
+# actor's again with every delivery: urlsplit is the costly part of the receive path's origin checks.
+_CACHED_URL_LENGTH = 2048
+
+
+@lru_cache(maxsize=4096)
+def _origin_of_text(url: str) -> str | None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None

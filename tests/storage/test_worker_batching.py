@@ -105,3 +105,36 @@ async def test_finished_history_does_not_slow_or_change_claims(db: Database) -> 
                 )
             )
             assert "queue=? AND state=?" in plan
+
+
+async def test_worker_awaits_its_pace_before_each_claim(db: Database) -> None:
+    await _enqueue(db, 3)
+    gate = asyncio.Event()
+    paced = 0
+    ran: list[int] = []
+
+    async def pace() -> None:
+        nonlocal paced
+        paced += 1
+        await gate.wait()
+
+    async def handler(job: ClaimedJob) -> None:
+        ran.append(job.payload["n"])
+
+    worker = QueueWorker(db, "work", handler, concurrency=4, poll_interval=0.05, pace=pace)
+    task = asyncio.create_task(worker.run())
+    try:
+        await asyncio.sleep(0.2)
+        assert paced == 1 and ran == []  # held at the gate: nothing claimed
+        assert await _states(db) == Counter({("pending", 0): 3})
+        gate.set()
+        for _ in range(100):
+            if len(ran) == 3:
+                break
+            await asyncio.sleep(0.02)
+        assert sorted(ran) == [0, 1, 2]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await worker.stop()
