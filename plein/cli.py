@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import secrets
@@ -105,6 +106,16 @@ async def _migrate(settings: Settings) -> None:
 # --- serve / worker / migrate -----------------------------------------------------------------------
 
 
+def settle_heap() -> None:
+    """Before a long-running command serves: take what is loaded by now (modules, ORM metadata, templates) out
+    of the garbage collector's walks, and collect the youngest generation less often. A delivery allocates
+    hundreds of short-lived containers; with CPython's defaults the collector walks the mostly permanent heap
+    of a loaded server again and again (bench/inbox.py: ~0.1 ms of 0.4 ms per delivery)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 100)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -113,6 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     asyncio.run(_first_admin_hint(settings, _config_path(args)))
     app = create_app(settings)
+    settle_heap()
     uvicorn.run(
         app,
         host=settings.server.listen_host,
@@ -161,6 +173,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
         ctx = await build_context(settings)
         await release_orphaned_jobs(ctx.db)  # jobs of a crashed worker process on this host
+        settle_heap()
         started = start_workers(ctx)
         print(f"worker running {len(started)} queue(s); Ctrl-C to stop", flush=True)
         try:
