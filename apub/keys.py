@@ -53,13 +53,15 @@ def generate_ed25519_private_key_pem() -> str:
     return private_key_to_pem(ed25519.Ed25519PrivateKey.generate())
 
 
-def load_private_key(pem: str | bytes) -> PrivateKey:
+def load_private_key(pem: str | bytes, *, ours: bool = False) -> PrivateKey:
     """Load an unencrypted PEM private key (PKCS#8, or PKCS#1 / SEC1 legacy forms).
 
+    ``ours=True`` is for keys this server generated and stored itself: the RSA validation (a primality
+    check, ~20-40 ms of CPU) guards against crafted keys and is skipped for them.
     Raises ``ValueError`` for unparsable input or an unsupported key type.
     """
     data = pem.encode("ascii") if isinstance(pem, str) else pem
-    key = serialization.load_pem_private_key(data, password=None)
+    key = serialization.load_pem_private_key(data, password=None, unsafe_skip_rsa_key_validation=ours)
     if not isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
         raise ValueError(f"unsupported private key type {type(key).__name__}")
     return key

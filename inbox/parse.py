@@ -77,7 +77,7 @@ def peek_json(body: bytes) -> dict[str, Any] | None:
     return document if isinstance(document, dict) else None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ActivityIdentity:
     """Who claims to have done what: the activity's id, type and actor."""
 

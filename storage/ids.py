@@ -6,7 +6,7 @@ Ids are integers in the database and strings in the client API.
 
 from __future__ import annotations
 
-import secrets
+import random
 import threading
 import time
 from datetime import datetime
@@ -18,14 +18,17 @@ class IdGenerator:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last = 0
+        # Uniqueness needs independent bits per process, not secrecy (the time in the high bits is public
+        # anyway): a generator seeded from the OS once, not a system call per id.
+        self._random = random.Random()
 
     def next_id(self, at: datetime | None = None) -> int:
         """A new id for a row created now (or at `at`, for remote objects with a published time)."""
         if at is not None:
             # Back-dated ids (remote posts) only need to sort right; randomness keeps them unique.
-            return (int(at.timestamp() * 1000) << 16) | secrets.randbits(16)
+            return (int(at.timestamp() * 1000) << 16) | self._random.getrandbits(16)
         with self._lock:
-            candidate = (int(time.time() * 1000) << 16) | secrets.randbits(12)
+            candidate = (int(time.time() * 1000) << 16) | self._random.getrandbits(12)
             if candidate <= self._last:
                 candidate = self._last + 1
             self._last = candidate

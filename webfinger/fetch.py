@@ -7,6 +7,7 @@ kept in `ctx.caches`; the SSRF guard, size and time limits are those of `ctx.htt
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -19,6 +20,7 @@ from storage.context import Context
 from storage.urls import LocalUrls
 
 _AUTH_CACHE = "webfinger.instance_actor_auth"
+_AUTH_BUILD = "webfinger.instance_actor_auth.building"
 
 
 def federation_client(ctx: Context) -> FederationClient:
@@ -33,11 +35,23 @@ async def instance_actor_auth(ctx: Context) -> SignatureAuth:
     auth = ctx.caches.get(_AUTH_CACHE)
     if auth is not None:
         return auth
+    # The first burst of fetches after a start would otherwise all build it at once.
+    building: asyncio.Task[SignatureAuth] | None = ctx.caches.get(_AUTH_BUILD)
+    if building is None:
+        building = ctx.caches[_AUTH_BUILD] = asyncio.ensure_future(_build_instance_actor_auth(ctx))
+    try:
+        return await asyncio.shield(building)
+    finally:
+        if building.done():
+            ctx.caches.pop(_AUTH_BUILD, None)
+
+
+async def _build_instance_actor_auth(ctx: Context) -> SignatureAuth:
     async with ctx.db.transaction() as session:
         actor = await ensure_instance_actor(session, LocalUrls(ctx.base_url))
         keys = await signing_keys(session, actor)
-    rsa_key = load_private_key(keys.rsa_private_pem)
-    ed_key = load_private_key(keys.ed25519_private_pem)
+    rsa_key = load_private_key(keys.rsa_private_pem, ours=True)
+    ed_key = load_private_key(keys.ed25519_private_pem, ours=True)
     assert isinstance(rsa_key, rsa.RSAPrivateKey) and isinstance(ed_key, ed25519.Ed25519PrivateKey)
     if ctx.scheme_memory is None:
         ctx.scheme_memory = SchemeMemory()

@@ -85,3 +85,26 @@ async def test_status_on_another_origin_than_its_author_is_refused(tmp_path: Pat
         status = await resolve_status(world.ctx, genuine["id"])
         assert status.content == "<p>ok</p>"
         assert await world.scalar(select(func.count()).select_from(Status)) == 1
+
+
+async def test_a_burst_of_first_fetches_builds_the_instance_signer_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from webfinger import fetch
+
+    loaded: list[bool] = []
+    real_load = fetch.load_private_key
+
+    def counting_load(pem: str, *, ours: bool = False) -> object:
+        loaded.append(ours)
+        return real_load(pem, ours=ours)
+
+    monkeypatch.setattr(fetch, "load_private_key", counting_load)
+    async for world in build_world(tmp_path):
+        signers = await asyncio.gather(*(fetch.instance_actor_auth(world.ctx) for _ in range(20)))
+        assert all(signer is signers[0] for signer in signers)
+        assert loaded == [True, True]  # one RSA and one Ed25519 key, our own: loaded without validation
+        assert await fetch.instance_actor_auth(world.ctx) is signers[0]
+        assert loaded == [True, True]
