@@ -1,14 +1,15 @@
 """Queueing accepted deliveries with group commit.
 
-Every accepted delivery becomes one `inbox` job, deduplicated by activity id. Under load, deliveries that
-arrive while a write transaction is in flight wait for the next one and share it, so a burst costs a few
-transactions instead of one each (SQLite has a single writer), each one batch on the database's writer
-(`Database.run_batch`). The same transaction re-reads the domain policy of each actor's host, authoritatively: a host suspended a moment ago
-gets 403, not a job.
+Every accepted delivery becomes one `inbox` job, deduplicated by activity id. Deliveries that reach `put`
+within a couple of event-loop turns of each other, or while a commit is in flight, share one write
+transaction (`Database.run_batch`: on SQLite, inline on the event loop when the write lock is free), so a
+burst costs a few commits instead of one each. The same transaction re-reads the domain policy of each
+actor's host, authoritatively: a host suspended a moment ago gets 403, not a job.
 
-The inbox worker's batched writes (`inbox.notes`) share the writer with these commits: both take `writer`
-(an in-process lock, so they never meet in SQLite's busy-wait), and the worker first waits for the
-receive path to be `quiet` — deliveries hold HTTP requests open, queued jobs do not — for a bounded time.
+The inbox worker gives way to deliveries, which hold HTTP requests open while queued jobs wait for nobody:
+it claims jobs only once the receive path is `quiet`, or after a wait bounded by its own recent work
+(`ClaimPacer`), and its batched writes (`inbox.notes`) take the same in-process `writer` lock as these
+commits and wait for a quiet moment too, so the two never meet in SQLite's busy-wait.
 """
 
 from __future__ import annotations
