@@ -32,9 +32,15 @@ T = TypeVar("T")
 CHECKPOINT_EVERY = 64
 
 
-def _sync_engine(url: str, pragmas: tuple[str, ...], json_options: dict[str, Any]) -> Engine:
+def _sync_engine(
+    url: str, pragmas: tuple[str, ...], json_options: dict[str, Any], *, any_thread: bool = False
+) -> Engine:
     engine = create_engine(
-        make_url(url).set(drivername="sqlite+pysqlite"), pool_size=1, max_overflow=0, **json_options
+        make_url(url).set(drivername="sqlite+pysqlite"),
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"check_same_thread": not any_thread},
+        **json_options,
     )
     configure_sqlite(engine, "BEGIN IMMEDIATE", pragmas)
     return engine
@@ -53,7 +59,8 @@ class SqliteBatchWriter:
     def __init__(self, url: str, json_options: dict[str, Any]) -> None:
         # Later pragmas win: no waiting and no checkpoints on the event loop.
         inline_pragmas = (*SQLITE_PRAGMAS, "PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=0")
-        self.inline_engine = _sync_engine(url, inline_pragmas, json_options)
+        # Used only synchronously, one batch at a time, but by whichever thread runs the event loop.
+        self.inline_engine = _sync_engine(url, inline_pragmas, json_options, any_thread=True)
         self.thread_engine = _sync_engine(url, SQLITE_PRAGMAS, json_options)
         self.thread = ThreadPoolExecutor(1, "sqlite-writer")
         self.inline_commits = 0
