@@ -61,6 +61,8 @@ class SqliteBatchWriter:
         inline_pragmas = (*SQLITE_PRAGMAS, "PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=0")
         # Used only synchronously, one batch at a time, but by whichever thread runs the event loop.
         self.inline_engine = _sync_engine(url, inline_pragmas, json_options, any_thread=True)
+        # Kept open between batches: a pool checkout and its reset cost as much as a small batch's insert.
+        self._inline_connection: Connection | None = None
         self.thread_engine = _sync_engine(url, SQLITE_PRAGMAS, json_options)
         self.thread = ThreadPoolExecutor(1, "sqlite-writer")
         self.inline_commits = 0
@@ -69,22 +71,28 @@ class SqliteBatchWriter:
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in one write transaction: committed when it returns, rolled back when it raises."""
-        with self.inline_engine.connect() as connection:
+        connection = self._inline_connection
+        if connection is None:
+            connection = self._inline_connection = self.inline_engine.connect()
+        try:
+            transaction = connection.begin()
+        except OperationalError as error:
+            self._close_inline()  # a fresh connection next time: no state left from the failed BEGIN
+            if not _is_busy(error):
+                raise
+        else:
             try:
-                transaction = connection.begin()
-            except OperationalError as error:
-                if not _is_busy(error):
-                    raise
-            else:
+                result = work(connection)
+            except BaseException:
                 try:
-                    result = work(connection)
-                except BaseException:
                     transaction.rollback()
-                    raise
-                transaction.commit()
-                self.inline_runs += 1
-                self._count_commit()
-                return result
+                finally:
+                    self._close_inline()
+                raise
+            transaction.commit()
+            self.inline_runs += 1
+            self._count_commit()
+            return result
         self.thread_runs += 1
         return await asyncio.get_running_loop().run_in_executor(self.thread, self._run_in_thread, work)
 
@@ -105,7 +113,13 @@ class SqliteBatchWriter:
         finally:
             connection.close()
 
+    def _close_inline(self) -> None:
+        connection, self._inline_connection = self._inline_connection, None
+        if connection is not None:
+            connection.close()
+
     async def dispose(self) -> None:
         """Close both connections (a pysqlite connection only from the thread that opened it)."""
+        self._close_inline()
         self.inline_engine.dispose()
         await asyncio.get_running_loop().run_in_executor(self.thread, self.thread_engine.dispose)

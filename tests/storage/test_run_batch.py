@@ -101,5 +101,6 @@ async def test_sqlite_inline_commits_leave_checkpoints_to_the_writer_thread(sqli
     # Queued on the writer thread; anything queued after it runs once it is done.
     await asyncio.get_running_loop().run_in_executor(writer.thread, lambda: None)
     assert len(checkpoint_threads) == 1 and checkpoint_threads[0].startswith("sqlite-writer")
-    with writer.inline_engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 0
+    inline = writer._inline_connection  # kept open between batches
+    assert inline is not None
+    assert inline.connection.driver_connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
