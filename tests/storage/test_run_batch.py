@@ -104,3 +104,18 @@ async def test_sqlite_inline_commits_leave_checkpoints_to_the_writer_thread(sqli
     inline = writer._inline_connection  # kept open between batches
     assert inline is not None
     assert inline.connection.driver_connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+
+
+async def test_inserted_jobs_read_back_as_they_were_made(db: Database) -> None:
+    row = job_row("work", {"activity": {"id": "https://x.example/1", "n": [1, 2]}}, dedupe_key="k", host="x")
+    await db.run_batch(lambda connection: insert_jobs(connection, [row]))
+    async with db.read() as session:
+        job = await session.get(Job, row["id"])
+    assert job is not None
+    for name, value in row.items():
+        assert getattr(job, name) == value, name
+    # Due now, so a claim takes it.
+    from storage.queue import claim
+
+    claimed = await claim(db, "work", worker_id="test", limit=5)
+    assert [job.id for job in claimed] == [row["id"]]
