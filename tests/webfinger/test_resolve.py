@@ -108,3 +108,44 @@ async def test_a_burst_of_first_fetches_builds_the_instance_signer_once(
         assert loaded == [True, True]  # one RSA and one Ed25519 key, our own: loaded without validation
         assert await fetch.instance_actor_auth(world.ctx) is signers[0]
         assert loaded == [True, True]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://remote.example/users/ann",
+        "http://127.0.0.1:8080/inbox",
+        "https://Remote.EXAMPLE:443?q=1",
+        "https://remote.example#frag",
+        "https://remote.example",
+        "https://remote.example:",
+        "https://remote.example:99999/x",
+        "https://user@remote.example/x",
+        "https://evil.example\\@good.example/x",
+        "https://ho\tst.example/x",
+        "https://host.example\t/x",
+        "https://host.example/pa\nth",
+        " https://host.example/x",
+        "\x00https://host.example/x",
+        "HTTPS://host.example/x",
+        "http\ts://host.example/x",
+        "https://[::1]:8443/x",
+        "https://xn--bcher-kva.example/x",
+        "https://bücher.example/x",
+        "https:/host.example/x",
+        "ftp://host.example/x",
+        "https:///x",
+        "https://host.example;param/x",
+        "https://host.example%2f/x",
+    ],
+)
+def test_origin_fast_path_agrees_with_urlsplit(url: str) -> None:
+    from webfinger.convert import _origin_by_urlsplit, origin_of
+
+    try:
+        expected = _origin_by_urlsplit(url)
+    except ValueError:  # urlsplit refuses it (e.g. a bad IPv6 literal): so must we
+        with pytest.raises(ValueError):
+            origin_of(url)
+        return
+    assert origin_of(url) == expected
