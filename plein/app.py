@@ -34,7 +34,7 @@ from storage.recovery import release_orphaned_jobs
 from storage.settings import Settings
 from storage.software import software_version
 from storage.urls import LocalUrls
-from storage.worker import QueueWorker
+from storage.worker import FinishedJobPurger, QueueWorker
 from web.templating import make_environment
 from webfinger.keys import StorageKeyLookup
 
@@ -87,8 +87,8 @@ async def close_context(ctx: Context) -> None:
     await ctx.db.dispose()
 
 
-def start_workers(ctx: Context) -> list[tuple[QueueWorker, asyncio.Task[None]]]:
-    """One worker loop per queue, inside this process.
+def start_workers(ctx: Context) -> list[tuple[QueueWorker | FinishedJobPurger, asyncio.Task[None]]]:
+    """One worker loop per queue, inside this process, and the purge of finished jobs.
 
     Deliveries wait on remote servers, so `deliver` runs `limits.delivery_concurrency` jobs at once. Inbox
     jobs mostly wait for their turn in a shared write batch (`inbox.notes`), so the inbox worker runs a
@@ -105,10 +105,12 @@ def start_workers(ctx: Context) -> list[tuple[QueueWorker, asyncio.Task[None]]]:
         worker = QueueWorker(ctx.db, queue, handler, concurrency=limit, pace=pacing.get(queue))
         ctx.caches.setdefault("workers", {})[queue] = worker
         started.append((worker, asyncio.create_task(worker.run(), name=f"worker:{queue}")))
+    purger = FinishedJobPurger(ctx.db)
+    started.append((purger, asyncio.create_task(purger.run(), name="purge-finished-jobs")))
     return started
 
 
-async def stop_workers(started: list[tuple[QueueWorker, asyncio.Task[None]]]) -> None:
+async def stop_workers(started: list[tuple[QueueWorker | FinishedJobPurger, asyncio.Task[None]]]) -> None:
     """Cancel the loops and let running jobs finish."""
     for worker, task in started:
         task.cancel()

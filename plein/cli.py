@@ -165,6 +165,7 @@ def _invoked_as() -> str:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from plein.app import build_context, close_context, start_workers, stop_workers
+    from storage.worker import QueueWorker
 
     settings = _settings(args)
 
@@ -175,7 +176,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         await release_orphaned_jobs(ctx.db)  # jobs of a crashed worker process on this host
         settle_heap()
         started = start_workers(ctx)
-        print(f"worker running {len(started)} queue(s); Ctrl-C to stop", flush=True)
+        queues = sum(isinstance(worker, QueueWorker) for worker, _ in started)
+        print(f"worker running {queues} queue(s); Ctrl-C to stop", flush=True)
         try:
             await asyncio.Event().wait()
         finally:

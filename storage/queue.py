@@ -283,9 +283,16 @@ async def depth(db: Database, queue: str | None = None) -> int:
         return int((await session.execute(statement)).scalar_one())
 
 
-async def purge_finished(db: Database, *, older_than: timedelta) -> int:
-    """Delete done jobs older than `older_than` (failed ones are kept for the record)."""
+async def purge_finished(db: Database, *, older_than: timedelta, batch: int = 5_000) -> int:
+    """Delete done jobs that finished more than `older_than` ago, `batch` rows per transaction (so the
+    SQLite writer is never held for long); failed ones are kept for the record. Returns how many went."""
     cutoff = utcnow() - older_than
-    async with db.transaction() as session:
-        result = await session.execute(delete(Job).where(Job.state == "done", Job.finished_at < cutoff))
-    return max(result.rowcount, 0)
+    purged = 0
+    while True:
+        due = select(Job.id).where(Job.state == "done", Job.finished_at < cutoff).limit(batch)
+        async with db.transaction() as session:
+            result = await session.execute(delete(Job).where(Job.id.in_(due.scalar_subquery())))
+        deleted = max(result.rowcount, 0)
+        purged += deleted
+        if deleted < batch:
+            return purged

@@ -43,6 +43,7 @@ from storage.queue import (
     mark_done_many,
     mark_failed,
     mark_retry,
+    purge_finished,
     release,
 )
 
@@ -273,6 +274,32 @@ class QueueWorker:
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
         await self.flush()
+
+
+class FinishedJobPurger:
+    """Deletes done jobs once they are `keep` old, every `every` seconds, so the jobs table holds recent work
+    only. The inbox deduplicates deliveries by their job's activity id, so `keep` must outlast the signature
+    date window (an hour by default): a replay older than that fails verification anyway. Failed jobs stay
+    (their forensic trail)."""
+
+    def __init__(self, db: Database, *, keep: timedelta = timedelta(days=2), every: float = 3600.0) -> None:
+        self.db = db
+        self.keep = keep
+        self.every = every
+
+    async def run(self) -> None:
+        """Purge now, then every `every` seconds, until cancelled."""
+        while True:
+            try:
+                purged = await purge_finished(self.db, older_than=self.keep)
+                if purged:
+                    logger.info("purged %d finished jobs", purged)
+            except Exception:  # the next round tries again
+                logger.exception("purging finished jobs failed")
+            await asyncio.sleep(self.every)
+
+    async def stop(self) -> None:
+        """Nothing to hand back: a purge cut short is finished by the next one."""
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:

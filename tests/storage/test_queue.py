@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from storage.db import Database
 from storage.models import Job
-from storage.queue import JobFailed, RetryJob, claim, depth, enqueue
+from storage.queue import JobFailed, RetryJob, claim, depth, enqueue, enqueue_many, job_row, purge_finished
 from storage.types import utcnow
 from storage.worker import drain
 
@@ -76,3 +76,21 @@ async def test_drain_records_success_retry_and_failure(db: Database) -> None:
     assert (jobs["fail"].state, jobs["fail"].last_status) == ("failed", 410)
     assert jobs["crash"].state == "failed" and "ZeroDivisionError" in (jobs["crash"].last_error or "")
     assert await depth(db, "work") == 1  # only the retry is still waiting
+
+
+async def test_purge_keeps_recent_done_jobs_and_every_failed_one(db: Database) -> None:
+    async with db.transaction() as session:
+        await enqueue_many(session, [job_row("work", {"n": n}, dedupe_key=f"k{n}") for n in range(7)])
+    async with db.read() as session:
+        ids = sorted((await session.execute(select(Job.id))).scalars())
+    old, recent = utcnow() - timedelta(days=3), utcnow() - timedelta(hours=1)
+    async with db.transaction() as session:
+        await session.execute(update(Job).where(Job.id.in_(ids[:3])).values(state="done", finished_at=old))
+        await session.execute(update(Job).where(Job.id == ids[3]).values(state="done", finished_at=recent))
+        await session.execute(update(Job).where(Job.id == ids[4]).values(state="failed", finished_at=old))
+    # Two rows per transaction: the purge goes round until a round finds fewer.
+    assert await purge_finished(db, older_than=timedelta(days=2), batch=2) == 3
+    async with db.read() as session:
+        left = sorted((await session.execute(select(Job.id))).scalars())
+    assert left == ids[3:]
+    assert await purge_finished(db, older_than=timedelta(days=2)) == 0

@@ -138,3 +138,33 @@ async def test_worker_awaits_its_pace_before_each_claim(db: Database) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await worker.stop()
+
+
+async def test_purger_removes_old_done_jobs_as_it_starts(db: Database) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from storage.types import utcnow
+    from storage.worker import FinishedJobPurger
+
+    await _enqueue(db, 2)
+    async with db.read() as session:
+        first, second = sorted((await session.execute(select(Job.id))).scalars())
+    async with db.transaction() as session:
+        await session.execute(
+            update(Job).where(Job.id == first).values(state="done", finished_at=utcnow() - timedelta(days=3))
+        )
+    purger = FinishedJobPurger(db, keep=timedelta(days=2), every=3600)
+    task = asyncio.create_task(purger.run())
+    try:
+        for _ in range(100):
+            if await _states(db) == Counter({("pending", 0): 1}):
+                break
+            await asyncio.sleep(0.02)
+        assert await _states(db) == Counter({("pending", 0): 1})
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await purger.stop()
