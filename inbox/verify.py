@@ -13,26 +13,28 @@ from starlette.requests import Request
 
 from apub.errors import SignatureMissing
 from apub.httpsig import Signer, verify_request
-from apub.httpsig.cavage import parse_signature_header
+from apub.httpsig.cavage import key_id_of
+from apub.httpsig.headers import header_table
 from apub.httpsig.rfc9421 import parse_signatures
 from inbox.policy import check_key_host, refuse_unfederated
 from storage.context import Context
 
 
 def signature_key_ids(request: Request) -> list[str]:
-    """The keyIds a request's signatures name, read without verifying anything (for the policy check)."""
-    headers = request.headers
-    signature_input = headers.get("signature-input")
+    """The keyIds a request's signatures name, read without verifying anything (for the policy check), from
+    the same header table and with the same decoding as `verify_request`, so both see the same keyId."""
+    table = header_table(request.headers)
+    signature_input = table.get(b"signature-input")
     if signature_input is not None:
-        signatures = parse_signatures(signature_input, headers.get("signature", ""))
+        headers = request.headers
+        signatures = parse_signatures(headers["signature-input"], headers.get("signature", ""))
         return [signature.key_id for signature in signatures if signature.key_id is not None]
-    value = headers.get("signature")
+    value = table.get(b"signature")
     if value is None:
-        authorization = headers.get("authorization", "")
-        if authorization[:10].lower() != "signature ":
+        value = table.get(b"authorization")
+        if value is None or value[:10].lower() != b"signature ":
             raise SignatureMissing("request carries no HTTP signature")
-        value = authorization
-    return [parse_signature_header(value).key_id]
+    return [key_id_of(value.decode(errors="replace"))]
 
 
 def public_url(request: Request, ctx: Context) -> str:

@@ -40,6 +40,7 @@ from apub.keys import PrivateKey, PublicKey
 __all__ = [
     "CavageSignature",
     "parse_signature_header",
+    "key_id_of",
     "signing_string",
     "signing_message",
     "verify_signature",
@@ -88,6 +89,15 @@ def _split_params(value: str) -> dict[str, str]:
     return {
         name.lower(): quoted if quoted or not bare else bare for name, quoted, bare in _PARAM.findall(value)
     }
+
+
+def key_id_of(value: str) -> str:
+    """The keyId of a ``Signature`` header, exactly as ``parse_signature_header`` reads it, without decoding
+    the rest (the inbox checks the key's host before verifying anything). Raises ``SignatureMalformed``."""
+    usual = _MASTODON_FORM.fullmatch(value[10:] if value.startswith(("Signature ", "signature ")) else value)
+    if usual is not None:
+        return usual.group(1)
+    return parse_signature_header(value).key_id
 
 
 def parse_signature_header(value: str) -> CavageSignature:

@@ -141,3 +141,22 @@ def test_algorithm_must_fit_the_key() -> None:
     assert not cavage.verify_signature(parsed, message, rsa_private.public_key())  # type: ignore[arg-type]
     rsa_claim = cavage.parse_signature_header(added["Signature"])  # says rsa-sha256, key is Ed25519
     assert not cavage.verify_signature(rsa_claim, message, ed_private.public_key())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        'keyId="https://a.example/u#k",algorithm="rsa-sha256",headers="(request-target) host date",signature="YWJj"',
+        'Signature keyId="https://a.example/u#k",algorithm="rsa-sha256",headers="date",signature="YWJj"',
+        'keyId = "https://a.example/u#k" , algorithm="hs2019", created=1, headers="(created)", signature="YWJj"',
+        'signature="YWJj",keyId="https://b.example/u#k"',
+        'keyId="https://a.example/u#k",keyId="https://b.example/u#k",signature="YWJj"',
+    ],
+)
+def test_key_id_of_reads_what_the_parser_reads(header: str) -> None:
+    assert cavage.key_id_of(header) == cavage.parse_signature_header(header).key_id
+
+
+def test_key_id_of_refuses_what_the_parser_refuses() -> None:
+    with pytest.raises(SignatureMalformed):
+        cavage.key_id_of('algorithm="rsa-sha256",signature="YWJj"')
