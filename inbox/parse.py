@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from apub.vocab import is_activity_json
 from inbox.errors import MalformedActivity, PayloadTooLarge, UnsupportedMediaType
@@ -25,14 +25,21 @@ async def read_body(request: Request, limit: int) -> bytes:
                 raise PayloadTooLarge(f"body larger than {limit} bytes")
         except ValueError:
             raise MalformedActivity("Content-Length is not a number") from None
+    # The ASGI messages themselves: Starlette's stream() wraps each in a generator step, on every delivery.
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    receive = request.receive
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"body larger than {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def check_content_type(request: Request) -> None:
