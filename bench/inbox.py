@@ -28,10 +28,11 @@ Figures on the 2-core dev box, rounds of 3 000 deliveries, workers inside:
 * second session: the group commit runs inline on the event loop as one batch (`storage.sqlite_batch`: no
   thread hand-offs), the worker claims only once deliveries pause (`inbox.queueing.ClaimPacer`), the heap
   loaded at start-up is frozen out of the garbage collector's walks (`plein.cli.settle_heap`), the policy
-  query is compiled once, job rows go to the driver in one executemany. Three runs on a quiet box: RATIO
-  0.609 / 0.551 / 0.648 (rounds 0.45-0.65), Plein accepting 3 900-5 100/s against 7 100-8 100/s, CPU per
-  delivery 0.19-0.25 ms while accepting (verify-only 0.11 ms), 0.65-0.87 ms accepted and processed; the
-  worker stores 3 000 statuses in 2.2-2.9 s from the first delivery (1 000-1 300 jobs/s), after the burst.
+  query and the job insert go straight to the driver, the body is read from the ASGI messages. Six runs
+  of the final code on a quiet box: RATIO 0.557 / 0.645 / 0.652 / 0.670 / 0.670 / 0.609 (median 0.648;
+  single rounds 0.46-0.87), Plein accepting 3 100-5 000/s against 5 500-7 800/s, CPU per delivery
+  0.19-0.32 ms while accepting (verify-only ~0.11 ms); the worker stores each round's 3 000 statuses in
+  2-3 s from the first delivery (850-1 300 jobs/s), after the burst.
   With ``BENCH_SPLIT=1`` the separate worker process shares the two cores with the load generator and the
   server while deliveries arrive: RATIO 0.38.
 """
