@@ -94,10 +94,15 @@ def _split_params(value: str) -> dict[str, str]:
 def key_id_of(value: str) -> str:
     """The keyId of a ``Signature`` header, exactly as ``parse_signature_header`` reads it, without decoding
     the rest (the inbox checks the key's host before verifying anything). Raises ``SignatureMalformed``."""
-    usual = _MASTODON_FORM.fullmatch(value[10:] if value.startswith(("Signature ", "signature ")) else value)
+    usual = _MASTODON_FORM.fullmatch(_without_scheme(value))
     if usual is not None:
         return usual.group(1)
     return parse_signature_header(value).key_id
+
+
+def _without_scheme(value: str) -> str:
+    """The parameters of a ``Signature`` header, or of ``Authorization: Signature ...``."""
+    return value[10:] if value.startswith(("Signature ", "signature ")) else value
 
 
 def parse_signature_header(value: str) -> CavageSignature:
@@ -106,8 +111,7 @@ def parse_signature_header(value: str) -> CavageSignature:
     Raises ``SignatureMalformed`` when keyId or signature is missing, the signature is not
     base64, or created/expires are not integers.
     """
-    if value.startswith(("Signature ", "signature ")):
-        value = value[10:]
+    value = _without_scheme(value)
     created: str | int | None
     expires: str | int | None
     usual = _MASTODON_FORM.fullmatch(value)

@@ -12,13 +12,13 @@ from sqlalchemy import select
 
 from outbox.actions import post_status
 from outbox.deliver import delivery_handler
-from storage.accounts import ed25519_public_pem
 from storage.context import Context
 from storage.deliveries import DELIVER_QUEUE
 from storage.models import Account, DeliveryHost, Follow, Job
 from storage.types import utcnow
 from storage.worker import QueueWorker
 from support.farm import Farm, inbox_farm
+from support.outbox_helpers import trust_local_account
 
 FOLLOWERS = 60
 SERVERS = 12
@@ -40,14 +40,6 @@ async def _followers(ctx: Context, farm: Farm, target: Account) -> None:
         session.add_all(Follow(account_id=follower.id, target_account_id=target.id) for follower in followers)
 
 
-async def _trust(ctx: Context, farm: Farm, account: Account) -> None:
-    async with ctx.db.read() as session:
-        ed_pem = await ed25519_public_pem(session, account.id)
-    assert account.public_key_id and account.public_key_pem and ed_pem
-    farm.trust(account.public_key_id, account.uri, account.public_key_pem)
-    farm.trust(f"{account.uri}#ed25519-key", account.uri, ed_pem)
-
-
 async def _job_states(ctx: Context) -> Counter[str]:
     async with ctx.db.read() as session:
         return Counter((await session.scalars(select(Job.state).where(Job.queue == DELIVER_QUEUE))).all())
@@ -57,7 +49,7 @@ async def test_fan_out_through_the_worker_reaches_every_inbox_once(http_ctx, mak
     ctx = http_ctx
     alice = await make_local("alice")
     async with inbox_farm(servers=SERVERS) as farm:
-        await _trust(ctx, farm, alice)
+        await trust_local_account(farm, ctx, alice)
         await _followers(ctx, farm, alice)
         paused_host = farm.inbox(0).split("/")[2]
         async with ctx.db.transaction() as session:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import uvicorn
@@ -74,7 +74,13 @@ class InboxFarm:
             raise KeyUnavailable(f"unknown key {key_id}") from None
 
 
-async def trust_local_account(farm: InboxFarm, ctx: Context, account: Account) -> None:
+class KeyTrusting(Protocol):
+    """A test receiver that verifies signatures against keys it is taught (`InboxFarm`, `support.farm.Farm`)."""
+
+    def trust(self, key_id: str, owner: str, public_pem: str) -> None: ...
+
+
+async def trust_local_account(farm: KeyTrusting, ctx: Context, account: Account) -> None:
     """Teach the farm both public keys of a local account."""
     async with ctx.db.read() as session:
         ed_pem = await ed25519_public_pem(session, account.id)
