@@ -33,13 +33,19 @@ def _config_path(args: argparse.Namespace) -> Path:
     return Path(args.config or os.environ.get("PLEIN_CONFIG") or DEFAULT_CONFIG)
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
+def _set_values(args: argparse.Namespace) -> dict[str, str]:
+    """`--set section.key=value` pairs, values as text (a list as `a,b` or `["a", "b"]`)."""
+    values: dict[str, str] = {}
     for item in args.set or []:
         key, equals, value = item.partition("=")
         if not equals or "." not in key:
             raise CommandError(f"--set expects section.key=value, got {item!r}")
-        overrides[key] = _parse_scalar(value)
+        values[key] = value
+    return values
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
     for flag, key in (("host", "server.listen_host"), ("port", "server.listen_port")):
         if getattr(args, flag, None) is not None:
             overrides[key] = getattr(args, flag)
@@ -48,23 +54,15 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
-def _parse_scalar(text: str) -> Any:
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    try:
-        return int(text)
-    except ValueError:
-        return text
-
-
 def _settings(args: argparse.Namespace, *, require_file: bool = True) -> Settings:
     path = _config_path(args)
     if not path.exists():
         if require_file:
             raise CommandError(f"no config file at {path}: run `plein init` first (or pass --config)")
         path = None  # type: ignore[assignment]
-    return load_settings(path, environ=os.environ, overrides=_overrides(args))
+    return load_settings(
+        path, environ=os.environ, overrides=_overrides(args), text_overrides=_set_values(args)
+    )
 
 
 # --- init ---------------------------------------------------------------------------------------------
@@ -80,7 +78,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         domain = base_url.split("://", 1)[-1]
         settings = Settings(
             instance=InstanceSettings(domain=domain, base_url=base_url),
-            server=ServerSettings(data_dir=Path(args.data_dir)),
+            server=ServerSettings(data_dir=_data_dir_for(path, Path(args.data_dir))),
             secrets=SecretSettings(secret_key=secrets.token_urlsafe(48)),
         )
         load_settings(None, overrides={"instance.base_url": base_url, "instance.domain": domain})  # validates
@@ -90,10 +88,21 @@ def cmd_init(args: argparse.Namespace) -> int:
         )
         path.chmod(0o600)  # holds the secret key
         print(f"wrote {path}")
+        settings = load_settings(path, environ=os.environ)
     settings.server.data_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(_migrate(settings))
     print(f"data folder {settings.server.data_dir} ready")
     return 0
+
+
+def _data_dir_for(config_path: Path, data_dir: Path) -> Path:
+    """`--data-dir` (relative to the working directory) as the config file should hold it: relative to the
+    file's folder when inside it, else absolute (the file's relative paths are read against its folder)."""
+    absolute = data_dir.expanduser().resolve()
+    try:
+        return absolute.relative_to(config_path.parent.resolve())
+    except ValueError:
+        return absolute
 
 
 async def _migrate(settings: Settings) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
-from storage.settings import Settings
+from storage.settings import ServerSettings, Settings
 
 ENV_PREFIX = "PLEIN_"
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -71,16 +71,26 @@ def _coerce(key: str, value: Any, annotation: Any, *, from_text: bool) -> Any:
             return value
         raise ConfigError(key, f"must be a string, not {value!r}")
     if annotation is Path:
-        if isinstance(value, str):
+        if isinstance(value, str | Path):
             return Path(value)
         raise ConfigError(key, f"must be a path string, not {value!r}")
     if origin is tuple:
         if from_text and isinstance(value, str):
-            value = [item.strip() for item in value.split(",") if item.strip()]
+            value = _text_list(key, value)
         if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
             raise ConfigError(key, f"must be a list of strings, not {value!r}")
         return tuple(value)
     raise ConfigError(key, f"unsupported setting type {annotation!r}")
+
+
+def _text_list(key: str, text: str) -> list[Any]:
+    """A list given as text (environment, `--set`): a TOML array (`["a", "b"]`) or comma-separated words."""
+    if text.lstrip().startswith("["):
+        try:
+            return list(tomllib.loads(f"value = {text}")["value"])
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(key, f"is not a TOML array: {text!r}") from error
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def _check_url(key: str, value: str, schemes: tuple[str, ...]) -> None:
@@ -130,8 +140,13 @@ def load_settings(
     *,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    text_overrides: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Build validated settings from a TOML file, the environment and `overrides` ("section.key" → value)."""
+    """Build validated settings from a TOML file, the environment and `overrides` ("section.key" → value).
+
+    `text_overrides` are command-line values typed as text (`--set section.key=value`), read like environment
+    variables; they beat `overrides`. A relative `server.data_dir` in the file is relative to the file's folder.
+    """
     file_values: dict[str, Any] = {}
     if config_path is not None:
         try:
@@ -141,12 +156,13 @@ def load_settings(
             raise ConfigError("config", f"file not found: {config_path}") from error
         except tomllib.TOMLDecodeError as error:
             raise ConfigError("config", f"{config_path} is not valid TOML: {error}") from error
-    layers: list[tuple[dict[str, Any], bool]] = [(file_values, False), (_env_values(environ or {}), True)]
-    cli_values: dict[str, dict[str, Any]] = {}
-    for dotted, value in (overrides or {}).items():
-        section, _, key = dotted.partition(".")
-        cli_values.setdefault(section, {})[key] = value
-    layers.append((cli_values, False))
+        _anchor_data_dir(file_values, config_path.parent)
+    layers: list[tuple[dict[str, Any], bool]] = [
+        (file_values, False),
+        (_env_values(environ or {}), True),
+        (_dotted_values(overrides or {}), False),
+        (_dotted_values(text_overrides or {}), True),
+    ]
 
     sections = _section_types()
     merged: dict[str, dict[str, Any]] = {name: {} for name in sections}
@@ -164,6 +180,27 @@ def load_settings(
     settings = Settings(**{name: sections[name](**merged[name]) for name in sections})
     _validate(settings)
     return settings
+
+
+def _dotted_values(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    sections: dict[str, dict[str, Any]] = {}
+    for dotted, value in values.items():
+        section, _, key = dotted.partition(".")
+        sections.setdefault(section, {})[key] = value
+    return sections
+
+
+def _anchor_data_dir(file_values: dict[str, Any], folder: Path) -> None:
+    """Make a relative (or defaulted) `server.data_dir` of a config file relative to that file's folder, so the instance
+    finds its data whichever directory the command runs from (systemd units, `--config /etc/...`)."""
+    server = file_values.setdefault("server", {})
+    if not isinstance(server, dict):
+        return  # reported as "must be a table of keys" by the caller
+    server.setdefault("data_dir", str(ServerSettings().data_dir))  # the default is relative too
+    if isinstance(server["data_dir"], str):
+        data_dir = Path(server["data_dir"]).expanduser()
+        if not data_dir.is_absolute():
+            server["data_dir"] = str(folder.resolve() / data_dir)
 
 
 def settings_to_toml(settings: Settings) -> str:

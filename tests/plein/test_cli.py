@@ -125,3 +125,38 @@ def test_help_everywhere() -> None:
     for args in ((), ("account",), ("account", "create"), ("domain", "block"), ("serve",), ("report",)):
         result = subprocess.run([PLEIN, *args, "--help"], capture_output=True, text=True)
         assert result.returncode == 0 and "usage: plein" in result.stdout
+
+
+def test_config_elsewhere_keeps_its_data_folder_and_set_takes_a_list(tmp_path: Path) -> None:
+    config_folder = tmp_path / "conf"
+    config_folder.mkdir()
+    config = config_folder / "plein.toml"
+    init = subprocess.run(
+        [
+            PLEIN,
+            "--config",
+            str(config),
+            "init",
+            "--base-url",
+            "https://gov.example",
+            "--data-dir",
+            "conf/data",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert init.returncode == 0, init.stderr
+    assert 'data_dir = "data"' in config.read_text()  # written relative to the file's folder
+    assert (config_folder / "data" / "plein.db").exists()
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    listing = subprocess.run(
+        [PLEIN, "--config", str(config), "--set", 'federation.allow_private_addresses=["127.0.0.0/8"]']
+        + ["account", "list"],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert not (elsewhere / "data").exists()  # the data folder is found from another working directory

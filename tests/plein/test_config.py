@@ -102,9 +102,43 @@ def test_rendered_config_loads_back(tmp_path: Path) -> None:
 
 def test_example_config_documents_every_key_with_its_default() -> None:
     example = Path(__file__).resolve().parents[2] / "config.example.toml"
-    assert load_settings(example) == load_settings(None)
+    # Loaded from the file, the relative default data folder is anchored at the file's folder.
+    assert load_settings(example) == load_settings(
+        None, overrides={"server.data_dir": example.parent / "data"}
+    )
     text = example.read_text()
     for line in settings_to_toml(load_settings(None)).splitlines():
         if "=" in line:
             key = line.split("=", 1)[0].strip()
             assert f"\n{key} =" in text or f"\n# {key} =" in text, key
+
+
+def test_relative_data_dir_is_read_against_the_config_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    path = write(folder, GOOD_FILE + '\n[server]\ndata_dir = "state"\n')
+    monkeypatch.chdir(tmp_path)  # a working directory other than the file's folder
+    assert load_settings(path).server.data_dir == folder.resolve() / "state"
+    absolute = write(folder, GOOD_FILE + f'\n[server]\ndata_dir = "{tmp_path / "elsewhere"}"\n')
+    assert load_settings(absolute).server.data_dir == tmp_path / "elsewhere"
+    # A value from the environment or the command line is the caller's: relative to the working directory.
+    assert load_settings(path, text_overrides={"server.data_dir": "here"}).server.data_dir == Path("here")
+
+
+@pytest.mark.parametrize("text", ['["10.0.0.0/8", "127.0.0.1/32"]', "10.0.0.0/8,127.0.0.1/32"])
+def test_text_overrides_take_lists_and_typed_scalars(text: str) -> None:
+    settings = load_settings(
+        None,
+        text_overrides={
+            "federation.allow_private_addresses": text,
+            "server.listen_port": "9300",
+            "federation.authorized_fetch": "true",
+        },
+    )
+    assert settings.federation.allow_private_addresses == ("10.0.0.0/8", "127.0.0.1/32")
+    assert settings.server.listen_port == 9300
+    assert settings.federation.authorized_fetch is True
+    with pytest.raises(ConfigError, match="federation.allow_private_addresses"):
+        load_settings(None, text_overrides={"federation.allow_private_addresses": '["10.0.0.0/8"'})
