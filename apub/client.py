@@ -350,14 +350,14 @@ class FederationClient:
         async with self._host_slots.hold(target.raw_host or ""):
             if auth is None:
                 return await self._send_direct(target, request_headers, body)
-            knocks = auth.knocks(authority)
-            scheme = next(knocks)
+            knocks = auth.knocks(authority, "POST")
+            knock = next(knocks)
             while True:
                 signed = request_headers.copy()
-                signed.update(auth.signature_headers("POST", sent_url, request_headers, body, scheme))
+                signed.update(auth.signature_headers("POST", sent_url, request_headers, body, knock))
                 response = await self._send_direct(target, signed, body)
                 try:
-                    scheme = knocks.send(response.status_code)
+                    knock = knocks.send((response.status_code, response.headers.get("accept-signature")))
                 except StopIteration:
                     return response
 

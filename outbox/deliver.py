@@ -33,6 +33,7 @@ from sqlalchemy import select
 from apub.client import FetchedResponse
 from apub.errors import FetchError, UnsafeAddress
 from apub.httpsig import SchemeMemory, SignatureAuth
+from apub.httpsig.knock import scheme_host
 from apub.keys import load_private_key
 from storage.accounts import signing_keys
 from storage.activities import activity_by_id
@@ -136,9 +137,11 @@ class Deliverer:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        # Our own memory, not the context's: a fetch is often answered whatever its signature, so what
-        # fetches learn about a host says nothing about the scheme its inbox accepts.
-        self.scheme_memory = SchemeMemory()
+        # The process's one memory of what each host verifies, shared with signed fetches: only answers
+        # that must have verified a signature teach it anything (apub.httpsig.knock).
+        if ctx.scheme_memory is None:
+            ctx.scheme_memory = SchemeMemory()
+        self.scheme_memory: SchemeMemory = ctx.scheme_memory
         self._signers: _Lru = _Lru(SIGNERS_KEPT)
         self._bodies: _Lru = _Lru(BODIES_KEPT)
         self._loads = _SingleFlight()
@@ -249,7 +252,7 @@ class Deliverer:
         self._hosts[host] = state
         return state
 
-    async def _succeeded(self, host: str) -> None:
+    async def _succeeded(self, host: str, inbox: str) -> None:
         # Write only when the breaker state changes: a host that had failed is healthy again. A healthy or
         # never-seen host costs no transaction (a first post to thousands of new hosts would otherwise queue
         # thousands of writes behind SQLite's single writer). The new state is cached before the write so
@@ -257,7 +260,8 @@ class Deliverer:
         state = self._hosts.get(host)
         if state is None or state.failures > 0:
             self._hosts[host] = _HostState(0, None, utcnow())
-            await record_success(self.ctx.db, host, signature_scheme=self.scheme_memory.get(host))
+            proven = self.scheme_memory.get(scheme_host(urlsplit(inbox).netloc))
+            await record_success(self.ctx.db, host, signature_scheme=proven.scheme if proven else None)
         elif state.failures < 0:
             self._hosts[host] = _HostState(0, None, state.checked_at)
 
@@ -301,11 +305,9 @@ class Deliverer:
             )
         assert self.ctx.http is not None, "the composition root builds ctx.http"
         try:
-            remembered = self.scheme_memory.get(netloc)
+            # A refused signature is knocked again with the other scheme inside this one call
+            # (apub.httpsig.knock), so the job sees the answer to the last knock.
             response = await self.ctx.http.post(inbox, body, auth=auth)
-            if response.status_code in (400, 401) and remembered is not None:
-                # The remembered scheme was refused and is now forgotten: knock again with both schemes.
-                response = await self.ctx.http.post(inbox, body, auth=auth)
         except UnsafeAddress as error:
             raise JobFailed(f"refused: {error}") from error
         except FetchError as error:
@@ -319,11 +321,11 @@ class Deliverer:
         status = response.status_code
         now = utcnow()
         if 200 <= status < 300:
-            await self._succeeded(host)
+            await self._succeeded(host, job.payload["inbox"])
             return status
         error = f"HTTP {status}: {response.body[:300].decode('utf-8', 'replace')}"
         if status == 410:
-            await self._succeeded(host)
+            await self._succeeded(host, job.payload["inbox"])
             await mark_inbox_owners_gone(self.ctx.db, job.payload["inbox"])
             raise JobFailed(error, status=status)
         if status in (429, 503):
@@ -332,7 +334,7 @@ class Deliverer:
                 await self._failed(host)
             raise self._retry_or_give_up(job, now, status=status, error=error, delay=delay)
         if status < 500:  # other 4xx, and redirects (a delivery is never redirected)
-            await self._succeeded(host)
+            await self._succeeded(host, job.payload["inbox"])
             raise JobFailed(error, status=status)
         await self._failed(host)
         raise self._retry_or_give_up(job, now, status=status, error=error)

@@ -1,13 +1,10 @@
 """Outgoing request signing as an ``httpx.Auth``, with per-host scheme negotiation.
 
 ``SignatureAuth`` signs every request at send time (after the body is final), adding
-``Date``, a body digest and the signature headers. Which scheme a remote accepts is not
-advertised, so it *double-knocks*: for a host with no remembered scheme it signs with
-RFC 9421 first; on a 400 or 401 it re-signs the same request with draft-cavage and sends it
-again. Whichever scheme got a non-400/401 answer is remembered per host in a
-``SchemeMemory`` (owned by the caller, typically one per process built in the lifespan), so
-later requests to that host cost a single round trip. A remembered scheme that starts
-failing is forgotten, so the next request knocks twice again.
+``Date``, a body digest and the signature headers. Which scheme a remote verifies is not
+advertised, so it *double-knocks*: the rules — which scheme first, when to knock again in the
+same request, what an answer proves and for how long it is remembered — are in
+``apub.httpsig.knock`` (and docs/SIGNATURES.md); this module signs what they choose.
 
 Speed: a fan-out signs thousands of requests with one key, so RFC 9421 signing goes through
 ``_Rfc9421Signer``, which makes exactly what ``rfc9421.sign_request`` makes with its defaults
@@ -15,16 +12,14 @@ Speed: a fan-out signs thousands of requests with one key, so RFC 9421 signing g
 ``keyid``/``alg`` parameters once per key rather than once per request (structured-field
 serialization checks strings character by character), reuses the ``Date`` value within a
 second and the ``Content-Digest`` of the body it signed last (a fan-out sends one body to
-every inbox). That halves the cost of signing with Ed25519.
+every inbox).
 """
 
 from __future__ import annotations
 
 import base64
 import time
-from collections import OrderedDict
 from collections.abc import Generator, Mapping
-from typing import Literal
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -34,42 +29,12 @@ from apub.digest import content_digest_header
 from apub.errors import SignatureMalformed
 from apub.httpsig import algorithms, cavage, rfc9421
 from apub.httpsig.headers import format_http_date, lowercase_headers
+from apub.httpsig.knock import Answer, Knock, SchemeMemory, SignatureKey, knocks, scheme_host
 from apub.keys import PrivateKey
 
-__all__ = ["SchemeMemory", "SignatureAuth", "Scheme"]
+__all__ = ["SchemeMemory", "SignatureAuth"]
 
-Scheme = Literal["rfc9421", "cavage"]
-_REJECTED = frozenset({400, 401})
 _SIGNATURE_HEADERS = ("signature", "signature-input", "content-digest", "digest")
-
-
-class SchemeMemory:
-    """Remembers, per remote host, which signature scheme it accepted (LRU, bounded)."""
-
-    def __init__(self, max_hosts: int = 10_000) -> None:
-        self._max_hosts = max_hosts
-        self._schemes: OrderedDict[str, Scheme] = OrderedDict()
-
-    def get(self, host: str) -> Scheme | None:
-        """Return the remembered scheme for ``host``, or None if unknown."""
-        scheme = self._schemes.get(host)
-        if scheme is not None:
-            self._schemes.move_to_end(host)
-        return scheme
-
-    def remember(self, host: str, scheme: Scheme) -> None:
-        """Record that ``host`` accepted ``scheme``; evict the least recently used host if full."""
-        self._schemes[host] = scheme
-        self._schemes.move_to_end(host)
-        while len(self._schemes) > self._max_hosts:
-            self._schemes.popitem(last=False)
-
-    def forget(self, host: str) -> None:
-        """Drop what is known about ``host``."""
-        self._schemes.pop(host, None)
-
-    def __len__(self) -> int:
-        return len(self._schemes)
 
 
 class _Rfc9421Signer:
@@ -141,12 +106,8 @@ class _Rfc9421Signer:
 
 
 class SignatureAuth(httpx.Auth):
-    """Sign requests as an actor: RSA key for both schemes, optional Ed25519 for RFC 9421.
-
-    ``key_id``/``private_key`` are the actor's RSA key (``publicKey`` in the actor). When an
-    Ed25519 key id and key are given, RFC 9421 requests are signed with it instead
-    (``assertionMethod`` Multikey, FEP-521a); draft-cavage always uses the RSA key.
-    """
+    """Sign requests as an actor: the RSA key (``publicKey``) for both schemes, the optional Ed25519 key
+    (``assertionMethod`` Multikey, FEP-521a) for RFC 9421 when a host asks for it."""
 
     requires_request_body = True
 
@@ -162,61 +123,62 @@ class SignatureAuth(httpx.Auth):
         self._key_id = key_id
         self._private_key = private_key
         self._memory = scheme_memory
-        self._ed25519_key_id = ed25519_key_id
-        self._ed25519_private_key = ed25519_private_key
+        self._keys: dict[SignatureKey, tuple[str, PrivateKey]] = {"rsa": (key_id, private_key)}
         if ed25519_key_id is not None and ed25519_private_key is not None:
-            self._rfc9421 = _Rfc9421Signer(ed25519_key_id, ed25519_private_key)
-        else:
-            self._rfc9421 = _Rfc9421Signer(key_id, private_key)
+            self._keys["ed25519"] = (ed25519_key_id, ed25519_private_key)
+        self._key_ids: dict[SignatureKey, str | None] = {key: pair[0] for key, pair in self._keys.items()}
+        self._rfc9421 = {key: _Rfc9421Signer(*pair) for key, pair in self._keys.items()}
 
     def signature_headers(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, scheme: Scheme
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, knock: Knock
     ) -> dict[str, str]:
-        """The headers that sign a request for ``scheme``: ``Date`` when missing, the body digest and the
+        """The headers that sign a request as ``knock`` says: ``Date`` when missing, the body digest and the
         signature. ``url`` is the exact URL sent; ``headers`` are the request's other headers (without
         earlier signature headers). Every outgoing signature, whatever client sends it, is made here."""
         body_or_none = body if body or method not in ("GET", "HEAD") else None
-        if scheme == "rfc9421":
-            return self._rfc9421.sign(method, url, headers, body_or_none)
-        return cavage.sign_request(
-            method, url, headers, body_or_none, key_id=self._key_id, private_key=self._private_key
+        if knock.scheme == "cavage":
+            return cavage.sign_request(
+                method, url, headers, body_or_none, key_id=self._key_id, private_key=self._private_key
+            )
+        if knock.is_default:
+            return self._rfc9421[knock.key].sign(method, url, headers, body_or_none)
+        key_id, private_key = self._keys[knock.key]
+        return rfc9421.sign_request(
+            method,
+            url,
+            headers,
+            body_or_none,
+            key_id=key_id,
+            private_key=private_key,
+            components=knock.components,
+            label=knock.label,
+            tag=knock.tag,
+            nonce=knock.nonce,
         )
 
-    def knocks(self, host: str) -> Generator[Scheme, int, None]:
-        """The double-knock for one request to ``host``: yields the scheme to sign with, receives the
-        status code of the answer, and yields cavage once more when an unknown host refused RFC 9421.
-        Updates the scheme memory as answers come in. Shared by ``auth_flow`` and the federation client's
-        direct delivery path, so both negotiate the same way."""
-        remembered = self._memory.get(host)
-        scheme: Scheme = remembered or "rfc9421"
-        status = yield scheme
-        if status not in _REJECTED:
-            self._memory.remember(host, scheme)
-            return
-        if remembered is not None:
-            self._memory.forget(host)
-            return
-        status = yield "cavage"
-        if status not in _REJECTED:
-            self._memory.remember(host, "cavage")
+    def knocks(self, authority: str, method: str) -> Generator[Knock, Answer, None]:
+        """The double-knock of one request (``apub.httpsig.knock.knocks``) with this signer's keys: yields how
+        to sign, is sent each answer's (status, ``Accept-Signature``). Shared by ``auth_flow`` and the
+        federation client's direct delivery path, so both negotiate the same way."""
+        return knocks(self._memory, scheme_host(authority), method, self._key_ids)
 
-    def sign(self, request: httpx.Request, scheme: Scheme) -> None:
-        """Add signature headers for ``scheme`` to ``request`` (replacing earlier ones)."""
+    def sign(self, request: httpx.Request, knock: Knock) -> None:
+        """Add signature headers for ``knock`` to ``request`` (replacing earlier ones)."""
         for name in _SIGNATURE_HEADERS:
             if name in request.headers:
                 del request.headers[name]
         request.headers.update(
-            self.signature_headers(request.method, str(request.url), request.headers, request.content, scheme)
+            self.signature_headers(request.method, str(request.url), request.headers, request.content, knock)
         )
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Sign, send, and on 400/401 from a host of unknown scheme re-sign with draft-cavage."""
-        knocks = self.knocks(request.url.netloc.decode("ascii"))
-        scheme = next(knocks)
+        """Sign, send, and knock again with the other signature when the answer calls for it."""
+        flow = self.knocks(request.url.netloc.decode("ascii"), request.method)
+        knock = next(flow)
         while True:
-            self.sign(request, scheme)
+            self.sign(request, knock)
             response = yield request
             try:
-                scheme = knocks.send(response.status_code)
+                knock = flow.send((response.status_code, response.headers.get("accept-signature")))
             except StopIteration:
                 return

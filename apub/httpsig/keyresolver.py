@@ -14,7 +14,8 @@ Resolution rules (never guess an owner by cutting the keyId at ``#``):
   fetched and must list that key id; otherwise the key is rejected (``SignatureInvalid``).
 
 Keys are cached in memory for ``ttl``; failed fetches are cached for ``negative_ttl`` and
-raised as ``KeyUnavailable`` (503, the sender retries later). ``refresh=True`` bypasses the
+raised as ``KeyUnavailable`` (503, the sender retries later), except a fetch whose signature the key's
+host refused (401/403): that is scheme negotiation failing, not the key, and is never cached. ``refresh=True`` bypasses the
 cache once (key rotation) but at most once per ``min_refresh_interval`` per key, so a
 stream of bad signatures cannot turn into a stream of fetches.
 """
@@ -26,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from apub.errors import KeyUnavailable, SignatureInvalid
+from apub.errors import FetchStatus, KeyUnavailable, SignatureInvalid
 from apub.httpsig.verify import PublicKeyRecord
 from apub.keys import PublicKey, load_public_key, multibase_to_public_key
 
@@ -54,6 +55,13 @@ def _id_of(value: Any) -> str | None:
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _refused_our_signature(error: Exception) -> bool:
+    """True when the key's host refused the signature of our fetch (401/403 to both knocks): a failure of
+    scheme negotiation, which the next fetch may get past, so it is not cached as the key's failure."""
+    cause = error.__cause__
+    return isinstance(cause, FetchStatus) and cause.remote_status in (401, 403)
 
 
 def _load_key(entry: dict[str, Any]) -> PublicKey:
@@ -139,8 +147,9 @@ class KeyResolver:
         try:
             record = await self._resolve(key_id)
         except (KeyUnavailable, SignatureInvalid) as error:
-            self._failures[key_id] = (error, now)
-            self._trim(self._failures)
+            if not _refused_our_signature(error):
+                self._failures[key_id] = (error, now)
+                self._trim(self._failures)
             raise
         self._failures.pop(key_id, None)
         self._remember(key_id, record, now, fetched=True)

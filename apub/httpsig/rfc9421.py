@@ -41,6 +41,7 @@ from apub.keys import PrivateKey, PublicKey
 __all__ = [
     "MessageSignature",
     "parse_signatures",
+    "authority",
     "component_value",
     "signature_base",
     "verify_signature",
@@ -139,7 +140,8 @@ def parse_signatures(signature_input: str, signature: str) -> list[MessageSignat
     return result
 
 
-def _authority(scheme: str, netloc: str) -> str:
+def authority(scheme: str, netloc: str) -> str:
+    """The ``@authority`` of a URL's scheme and netloc: lower case, userinfo and the default port dropped."""
     host_port = netloc.rpartition("@")[2].lower()
     host, colon, port = host_port.rpartition(":")
     if colon and "]" not in port and port == _DEFAULT_PORTS.get(scheme):
@@ -197,7 +199,7 @@ def component_value(
         return url
     parts = urlsplit(url)
     if name == "@authority":
-        return _authority(parts.scheme.lower(), parts.netloc)
+        return authority(parts.scheme.lower(), parts.netloc)
     if name == "@scheme":
         return parts.scheme.lower()
     if name == "@path":

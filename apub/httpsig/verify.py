@@ -11,6 +11,11 @@ and the actor that owns it) or raises one error class per failure (see ``apub.er
    body digest (``digest``/``content-digest``) on requests with a body.
 3. Time: the date must lie within ``window`` of now, in both directions, and ``expires``
    (if given) must not have passed → ``SignatureExpired``.
+   The signed host must be this server: the ``host`` of the signing string (draft-cavage, or an RFC 9421
+   ``host`` field) is read as ``url``'s authority — the configured public URL — whatever ``Host`` header
+   arrived (a proxy may rewrite it), so a signature made for another server never verifies here
+   (``@target-uri`` and ``@authority`` are derived from ``url`` anyway). A ``Host`` that names us in
+   another spelling (case, default port) is used as received, since that is what the sender signed.
 4. Digest checked against the body before any key is fetched → ``DigestMismatch``.
 5. Key by keyId through the injected ``key_lookup`` (``KeyUnavailable`` passes through);
    if the signature does not verify, the key is looked up once more with ``refresh=True``
@@ -111,6 +116,20 @@ def _path_and_query(url: str) -> str:
     if target.startswith("?"):
         return "/" + target
     return target or "/"
+
+
+def _authority_of(url: str) -> str:
+    # As _path_and_query: string slicing, no urlsplit, on the hot path.
+    scheme_end = url.find("://")
+    start = scheme_end + 3 if scheme_end >= 0 else 0
+    end = url.find("/", start)
+    return url[start:] if end < 0 else url[start:end]
+
+
+def _names_us(received: str, url: str, ours: str) -> bool:
+    """Whether a received ``Host`` value is our authority in another spelling (case, default port)."""
+    scheme = url[: url.find(":")].lower()
+    return rfc9421.authority(scheme, received) == rfc9421.authority(scheme, ours)
 
 
 def _check_time(signed_at: int, expires: int | None, now: float, window: float) -> None:
@@ -236,6 +255,10 @@ async def verify_request(
             raise DigestMismatch("SHA-256 digest does not match the body")
     else:
         _check_digest(covered, _text_headers(table, ("digest", "content-digest")), body, has_body)
+    ours = _authority_of(url)
+    received = table.get(b"host")
+    if received is None or (received != ours.encode() and not _names_us(received.decode("latin-1"), url, ours)):
+        table[b"host"] = ours.encode()  # the sender signed another host: the signature will not verify
     message = cavage.signing_message(
         covered, method, _path_and_query(url), table, parsed.created, parsed.expires
     )
@@ -292,6 +315,10 @@ async def _verify_rfc9421(
     signed_at = chosen.created if chosen.created is not None else _date_header(headers)
     _check_time(signed_at, chosen.expires, now, window)
     _check_digest(chosen.covered_names, headers, body, has_body)
+    if "host" in chosen.covered_names:
+        ours, received = _authority_of(url), headers.get("host")
+        if received is None or (received != ours and not _names_us(received, url, ours)):
+            headers = {**{name.lower(): value for name, value in headers.items()}, "host": ours}
     base = rfc9421.signature_base(chosen.components, chosen.signature_params, method, url, headers)
 
     record = await key_lookup(key_id)

@@ -12,6 +12,7 @@ import pytest
 from apub.client import FederationClient
 from apub.errors import FetchError, FetchTimeout, ResponseTooLarge, SignatureError, UnsafeAddress
 from apub.httpsig import PublicKeyRecord, SchemeMemory, SignatureAuth, rfc9421, verify_request
+from apub.httpsig.knock import CAVAGE, RFC9421, Knock
 from apub.keys import generate_ed25519_private_key_pem, generate_rsa_private_key_pem, load_private_key
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def test_prepared_signer_matches_sign_request(
 ) -> None:
     auth = auth_with(SchemeMemory(), ed25519=ed25519)
     url = "https://Remote.example:443/users/bob/inbox?x=1"
-    ours = auth.signature_headers(method, url, headers, body, "rfc9421")
+    ours = auth.signature_headers(method, url, headers, body, Knock("rfc9421", "ed25519" if ed25519 else "rsa"))
     created = int(re.search(r";created=(\d+)", ours["Signature-Input"]).group(1))  # type: ignore[union-attr]
     body_or_none = body if body or method not in ("GET", "HEAD") else None
     theirs = rfc9421.sign_request(
@@ -106,8 +107,8 @@ def test_prepared_signer_matches_sign_request(
 def test_prepared_signer_recomputes_the_digest_of_a_new_body() -> None:
     auth = auth_with(SchemeMemory())
     headers = {"Content-Type": "application/activity+json"}
-    first = auth.signature_headers("POST", "https://r.example/inbox", headers, b'{"n": 1}', "rfc9421")
-    second = auth.signature_headers("POST", "https://r.example/inbox", headers, b'{"n": 2}', "rfc9421")
+    first = auth.signature_headers("POST", "https://r.example/inbox", headers, b'{"n": 1}', RFC9421)
+    second = auth.signature_headers("POST", "https://r.example/inbox", headers, b'{"n": 2}', RFC9421)
     assert first["Content-Digest"] != second["Content-Digest"]
 
 
@@ -117,7 +118,7 @@ def test_prepared_signer_recomputes_the_digest_of_a_new_body() -> None:
 async def test_direct_post_double_knocks_and_remembers(local_server: ServerFactory) -> None:
     server = await local_server()
     seen: list[tuple[str, str]] = []
-    verifying_inbox(server, frozenset({"cavage"}), seen)
+    verifying_inbox(server, frozenset({"rfc9421"}), seen)
     memory = SchemeMemory()
 
     async def resolver(host: str, port: int) -> list[str]:
@@ -128,24 +129,25 @@ async def test_direct_post_double_knocks_and_remembers(local_server: ServerFacto
         first = await client.post(url, b'{"type": "Follow"}', auth=auth_with(memory))
         second = await client.post(url, b'{"type": "Like"}', auth=auth_with(memory))
     assert (first.status_code, second.status_code) == (202, 202)
-    assert seen == [("rfc9421", "refused"), ("cavage", KEY_ID), ("cavage", KEY_ID)]
-    assert memory.get(f"remote.example:{server.port}") == "cavage"
+    # draft-cavage first; RFC 9421 with the RSA key of publicKey at once on the refusal; then RFC 9421 first.
+    assert seen == [("cavage", "refused"), ("rfc9421", KEY_ID), ("rfc9421", KEY_ID)]
+    assert memory.get(f"remote.example:{server.port}") == RFC9421
     assert [request.headers["host"] for request in server.requests] == [f"remote.example:{server.port}"] * 3
     assert server.requests[-1].headers["content-type"] == "application/activity+json"
     assert server.requests[-1].body == b'{"type": "Like"}'
 
 
-async def test_direct_post_signs_rfc9421_with_ed25519(local_server: ServerFactory) -> None:
+async def test_direct_post_signs_cavage_first(local_server: ServerFactory) -> None:
     server = await local_server()
     seen: list[tuple[str, str]] = []
-    verifying_inbox(server, frozenset({"rfc9421"}), seen)
+    verifying_inbox(server, frozenset({"cavage"}), seen)
     memory = SchemeMemory()
     async with FederationClient(allow_private_addresses=LOOPBACK_ONLY) as client:
         response = await client.post(server.url("/inbox#ignored"), b"{}", auth=auth_with(memory))
     assert response.status_code == 202
     assert response.url == server.url("/inbox")
-    assert seen == [("rfc9421", ED_KEY_ID)]
-    assert memory.get(f"127.0.0.1:{server.port}") == "rfc9421"
+    assert seen == [("cavage", KEY_ID)]
+    assert memory.get(f"127.0.0.1:{server.port}") == CAVAGE
 
 
 # --- the guard and the limits on the direct path ------------------------------------------------------------

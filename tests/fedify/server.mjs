@@ -22,6 +22,7 @@ const followers = new Map(); // follower actor URI -> Recipient ({ id, inboxId, 
 const notes = new Map(); // note id (path segment) -> Note
 const sent = []; // activities alice sent, newest last (served by her outbox)
 const errors = []; // delivery/listener failures, so tests can explain themselves
+const requests = []; // every request received outside /_test/: { direction, method, url, scheme, status }
 
 function buildFederation(origin) {
   const federation = createFederation({
@@ -178,10 +179,11 @@ async function handleTestApi(ctx, request, path) {
   if (route === "GET /_test/inbox") return json(received);
   if (route === "GET /_test/followers") return json([...followers.keys()]);
   if (route === "GET /_test/errors") return json(errors);
+  if (route === "GET /_test/requests") return json(requests);
   if (route === "POST /_test/follow") return await followTarget(ctx, body);
   if (route === "POST /_test/note") return await postNote(ctx, body);
   if (route === "POST /_test/reset") {
-    for (const store of [received, sent, errors]) store.length = 0;
+    for (const store of [received, sent, errors, requests]) store.length = 0;
     for (const store of [followers, notes]) store.clear();
     return json({ ok: true });
   }
@@ -215,6 +217,10 @@ async function serve(federation, origin, nodeRequest, nodeResponse) {
       response = await handleTestApi(federation.createContext(request, undefined), request, path);
     } else {
       response = await federation.fetch(request, { contextData: undefined });
+      const scheme = request.headers.has("signature-input")
+        ? "rfc9421"
+        : request.headers.has("signature") ? "cavage" : null;
+      requests.push({ direction: "in", method: request.method, url: request.url, scheme, status: response.status });
     }
   } catch (error) {
     logError(`${nodeRequest.method} ${nodeRequest.url}`, error);

@@ -1,4 +1,5 @@
-"""Harness for the Fedify test peer in tests/fedify/ (a real Fedify server run by Node.js).
+"""Harness for the Fedify test peers in tests/fedify/ (Fedify 1.5, Node.js 20) and tests/fedify2/ (Fedify 2,
+on the Node.js 22 its packages install), real Fedify servers run by Node.js.
 
 `FedifyPeer` starts `node server.mjs` on a free port of 127.0.0.1 and drives its `/_test/` control API.
 Its one actor is `alice`; she signs what she sends (draft-cavage HTTP Signatures with RSA, plus Ed25519
@@ -36,6 +37,8 @@ import httpx
 import pytest
 
 FEDIFY_DIR = Path(__file__).resolve().parent.parent / "fedify"
+# Fedify 2 needs Node.js 22, which its package.json installs as the npm package `node@22`.
+FEDIFY2_DIR = Path(__file__).resolve().parent.parent / "fedify2"
 ACTOR_USERNAME = "alice"
 _INSTALL_STAMP = ".plein-lock-sha256"  # written into node_modules after a successful `npm ci`
 
@@ -77,6 +80,12 @@ def ensure_fedify_installed(fedify_dir: Path = FEDIFY_DIR) -> None:
     stamp.write_text(wanted + "\n")
 
 
+def node_for(fedify_dir: Path) -> str:
+    """The Node.js the peer runs on: the one its packages installed (`node@22` for Fedify 2), else PATH's."""
+    bundled = fedify_dir / "node_modules" / ".bin" / "node"
+    return str(bundled) if bundled.exists() else shutil.which("node") or "node"
+
+
 class FedifyPeer:
     """A running Fedify server with one actor, `alice`; use as a context manager or call start()/stop()."""
 
@@ -96,7 +105,7 @@ class FedifyPeer:
         ensure_fedify_installed(self.fedify_dir)
         self._stderr_file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         self._process = subprocess.Popen(
-            [shutil.which("node") or "node", "server.mjs", "0"],
+            [node_for(self.fedify_dir), "server.mjs", "0"],
             cwd=self.fedify_dir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -225,6 +234,12 @@ class FedifyPeer:
         """Failures the server caught (inbox listeners, Accept deliveries), with stacks."""
         return await self._call("GET", "errors")
 
+    async def requests(self) -> list[JsonObject]:
+        """Every request the peer received or sent, oldest first: direction ("in"/"out"), method, url,
+        scheme ("rfc9421", "cavage" or None) and the status answered (the Fedify 1.5 peer logs only what
+        it received)."""
+        return await self._call("GET", "requests")
+
     async def follow(self, target: str) -> JsonObject:
         """Alice looks `target` (an actor URL) up and delivers a signed Follow; returns its id and object."""
         return await self._call("POST", "follow", {"target": target})
@@ -260,4 +275,11 @@ class FedifyPeer:
 def fedify_peer_fixture() -> Iterator[FedifyPeer]:
     """A started Fedify peer shared by one test module; it is stopped after the module's last test."""
     with FedifyPeer() as peer:
+        yield peer
+
+
+@pytest.fixture(scope="module", name="fedify2_peer")
+def fedify2_peer_fixture() -> Iterator[FedifyPeer]:
+    """A started Fedify 2 peer (Node.js 22) shared by one test module."""
+    with FedifyPeer(FEDIFY2_DIR) as peer:
         yield peer
