@@ -52,7 +52,9 @@ SignatureKey = Literal["rsa", "ed25519"]
 Answer = tuple[int, str | None]
 SCHEME_TTL_SECONDS = 7 * 24 * 3600
 _REFUSALS = frozenset({401, 403})
-_DERIVED = frozenset({"@method", "@target-uri", "@authority", "@scheme", "@path", "@query", "@request-target"})
+_DERIVED = frozenset(
+    {"@method", "@target-uri", "@authority", "@scheme", "@path", "@query", "@request-target"}
+)
 # Header fields every signed request of ours carries (``Date`` and the body digest are added when signing).
 _HEADERS_WITH_BODY = frozenset({"date", "host", "content-type", "content-digest"})
 _HEADERS_WITHOUT_BODY = frozenset({"date", "host", "accept"})
@@ -94,10 +96,13 @@ class SchemeMemory:
         max_hosts: int = 10_000,
         *,
         ttl: float = SCHEME_TTL_SECONDS,
+        first_knock: Knock = FIRST_KNOCK,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._max_hosts = max_hosts
         self.ttl = ttl
+        # What a host with no proven scheme gets first (a parameter so that tests can count the other order).
+        self.first_knock = first_knock
         self._clock = clock
         self._knocks: OrderedDict[str, tuple[Knock, float]] = OrderedDict()
 
@@ -190,7 +195,7 @@ def knocks(
     ``Accept-Signature``), yields once more when the rules above call for a second knock, and updates
     ``memory`` with what the answers proved."""
     proven = memory.get(host)
-    first = proven or FIRST_KNOCK
+    first = proven or memory.first_knock
     status, accept_signature = yield first
     delivery = method.upper() == "POST"
     if 200 <= status < 300:

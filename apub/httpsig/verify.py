@@ -257,7 +257,9 @@ async def verify_request(
         _check_digest(covered, _text_headers(table, ("digest", "content-digest")), body, has_body)
     ours = _authority_of(url)
     received = table.get(b"host")
-    if received is None or (received != ours.encode() and not _names_us(received.decode("latin-1"), url, ours)):
+    if received is None or (
+        received != ours.encode() and not _names_us(received.decode("latin-1"), url, ours)
+    ):
         table[b"host"] = ours.encode()  # the sender signed another host: the signature will not verify
     message = cavage.signing_message(
         covered, method, _path_and_query(url), table, parsed.created, parsed.expires

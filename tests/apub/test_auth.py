@@ -29,7 +29,9 @@ HOST = "remote.example"
 Behaviour = Callable[[str, str], int | None]
 
 
-def remote_app(behaviour: Behaviour, extra_headers: dict[str, str] | None = None) -> tuple[Starlette, list[str]]:
+def remote_app(
+    behaviour: Behaviour, extra_headers: dict[str, str] | None = None
+) -> tuple[Starlette, list[str]]:
     """A remote that answers as ``behaviour`` says and otherwise verifies signatures for real (401 when they
     do not verify). Returns the app and the log of what each request carried: scheme and key id."""
     seen: list[str] = []

@@ -89,7 +89,9 @@ def test_prepared_signer_matches_sign_request(
 ) -> None:
     auth = auth_with(SchemeMemory(), ed25519=ed25519)
     url = "https://Remote.example:443/users/bob/inbox?x=1"
-    ours = auth.signature_headers(method, url, headers, body, Knock("rfc9421", "ed25519" if ed25519 else "rsa"))
+    ours = auth.signature_headers(
+        method, url, headers, body, Knock("rfc9421", "ed25519" if ed25519 else "rsa")
+    )
     created = int(re.search(r";created=(\d+)", ours["Signature-Input"]).group(1))  # type: ignore[union-attr]
     body_or_none = body if body or method not in ("GET", "HEAD") else None
     theirs = rfc9421.sign_request(
