@@ -167,8 +167,11 @@ class SignatureAuth(httpx.Auth):
         for name in _SIGNATURE_HEADERS:
             if name in request.headers:
                 del request.headers[name]
+        # The fragment is never sent (a keyId's "#main-key"), so it is not signed either: RFC 9421's
+        # @target-uri is the URL as the server receives it.
+        url = request.url.copy_with(fragment=None) if request.url.fragment else request.url
         request.headers.update(
-            self.signature_headers(request.method, str(request.url), request.headers, request.content, knock)
+            self.signature_headers(request.method, str(url), request.headers, request.content, knock)
         )
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:

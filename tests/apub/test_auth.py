@@ -233,3 +233,14 @@ def test_scheme_memory_is_bounded_lru() -> None:
     assert memory.get("b.example") is None
     assert memory.get("a.example") == CAVAGE and memory.get("c.example") == CAVAGE
     assert len(memory) == 2
+
+
+async def test_the_fragment_of_a_key_id_is_not_signed() -> None:
+    # A key is fetched by its id ("…/actor#main-key"); the fragment is never sent, so RFC 9421's @target-uri
+    # must not include it, or no server can verify the signature.
+    app, seen = remote_app(only("rfc9421"))
+    memory = SchemeMemory()
+    memory.remember(HOST, RFC9421)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), auth=signer(memory)) as client:
+        assert (await client.get(httpx.URL(f"https://{HOST}/inbox#main-key"))).status_code == 200
+    assert seen == [f"rfc9421 {KEY_ID}"]

@@ -79,7 +79,9 @@ function buildFederation(origin) {
     .on(Delete, recordActivity)
     .on(Like, recordActivity)
     .on(Announce, recordActivity)
-    .onError((_ctx, error) => logError("inbox", error));
+    .onError((_ctx, error) => logError("inbox", error))
+    // Keys and objects fetched while receiving are fetched signed by alice (the other side may require it).
+    .setSharedKeyDispatcher((_ctx) => ({ identifier: USERNAME }));
   return federation;
 }
 
@@ -142,8 +144,13 @@ function logError(where, error) {
 
 // ---- /_test/ control API -------------------------------------------------------------------------
 
+// Lookups are signed by alice, so they work against servers in authorized-fetch mode.
+async function lookup(ctx, target) {
+  return await ctx.lookupObject(target, { documentLoader: await ctx.getDocumentLoader({ identifier: USERNAME }) });
+}
+
 async function followTarget(ctx, { target }) {
-  const actor = await ctx.lookupObject(target);
+  const actor = await lookup(ctx, target);
   if (!isActor(actor)) return json({ error: `not an actor: ${target}` }, 400);
   const follow = new Follow({
     id: new URL(`#follows/${crypto.randomUUID()}`, ctx.getActorUri(USERNAME)),
@@ -158,7 +165,7 @@ async function followTarget(ctx, { target }) {
 async function postNote(ctx, { content, to = "followers", mention = null }) {
   const noteId = crypto.randomUUID();
   const alice = ctx.getActorUri(USERNAME);
-  const mentioned = mention ? await ctx.lookupObject(mention) : null;
+  const mentioned = mention ? await lookup(ctx, mention) : null;
   if (mention && !isActor(mentioned)) return json({ error: `not an actor: ${mention}` }, 400);
   const audience = to === "public" ? [PUBLIC_COLLECTION] : [ctx.getFollowersUri(USERNAME)];
   const ccs = to === "public" ? [ctx.getFollowersUri(USERNAME)] : [];
