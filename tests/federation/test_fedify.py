@@ -3,9 +3,8 @@ each side, and Fedify's own refusal of an unsigned delivery."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,8 @@ from sqlalchemy import select
 
 from outbox.actions import follow, post_status
 from peers.fedify import FedifyPeer, fedify_peer_fixture  # noqa: F401  (provides the fixture "fedify_peer")
-from plein.jobs import job_handlers
 from storage.models import Follow, HomeFeedEntry, Status
-from storage.worker import drain
-from support.federation import Instance
+from support.federation import Instance, until
 from support.instance import make_settings, serve_in_process
 from webfinger.resolve import resolve_acct
 
@@ -27,29 +24,6 @@ from webfinger.resolve import resolve_acct
 async def plein(tmp_path: Path) -> AsyncIterator[Instance]:
     async with serve_in_process(make_settings(tmp_path / "plein")) as running:
         yield Instance(running)
-
-
-async def until(
-    plein: Instance, check: Callable[[], Awaitable[Any]], *, what: str, timeout: float = 20.0
-) -> Any:
-    """Run Plein's queues and poll `check` until it holds (Fedify answers from its own process)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        await drain(plein.ctx.db, job_handlers(plein.ctx))
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            from storage.models import Job
-
-            async with plein.ctx.db.read() as session:
-                jobs = [
-                    (j.queue, j.state, j.last_status, j.last_error, j.payload)
-                    for j in (await session.execute(select(Job))).scalars()
-                ]
-            raise AssertionError(f"never happened: {what}; jobs: {jobs}")
-        await asyncio.sleep(0.05)
 
 
 async def test_plein_follows_fedify_and_receives_its_note(plein: Instance, fedify_peer: FedifyPeer):

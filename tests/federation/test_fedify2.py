@@ -5,10 +5,8 @@ is accepted at once too. The peer logs every request with its scheme and status,
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -17,10 +15,8 @@ from apub.httpsig.knock import RFC9421
 from outbox.actions import follow, post_status
 from outbox.actions.follows import unfollow
 from peers.fedify import FedifyPeer, JsonObject, fedify2_peer_fixture  # noqa: F401  (provides "fedify2_peer")
-from plein.jobs import job_handlers
 from storage.models import Follow, Job
-from storage.worker import drain
-from support.federation import Instance
+from support.federation import Instance, until
 from support.instance import make_settings, serve_in_process
 from webfinger.fetch import fetch_object
 from webfinger.resolve import resolve_acct
@@ -31,21 +27,6 @@ async def plein(tmp_path: Path) -> AsyncIterator[Instance]:
     settings = make_settings(tmp_path / "plein", **{"federation.authorized_fetch": True})
     async with serve_in_process(settings) as running:
         yield Instance(running)
-
-
-async def until(
-    plein: Instance, check: Callable[[], Awaitable[Any]], *, what: str, timeout: float = 20.0
-) -> Any:
-    """Run Plein's queues and poll `check` until it holds (Fedify answers from its own process)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        await drain(plein.ctx.db, job_handlers(plein.ctx))
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.05)
 
 
 def knocks(log: list[JsonObject], direction: str, method: str, url: str) -> list[tuple[str | None, int]]:

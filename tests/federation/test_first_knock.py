@@ -73,8 +73,9 @@ async def test_first_contact_knocks(
 ) -> None:
     counted: dict[str, dict[str, tuple[int, int]]] = {}
     async with AsyncExitStack() as stack:
-        bovine = await stack.enter_async_context(KnockPeer(answers={"rfc9421": 500}).running())
-        cavage_only = await stack.enter_async_context(KnockPeer(answers={"rfc9421": 401}).running())
+        bovine, cavage_only = KnockPeer(answers={"rfc9421": 500}), KnockPeer(answers={"rfc9421": 401})
+        for peer in (bovine, cavage_only):
+            await stack.enter_async_context(peer.running())
 
         def fedify_log(peer: FedifyPeer) -> Callable[[], Awaitable[list[tuple[str, str]]]]:
             async def log() -> list[tuple[str, str]]:

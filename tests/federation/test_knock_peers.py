@@ -38,7 +38,8 @@ async def deliveries(plein: Instance) -> list[tuple[str, int, int | None]]:
 
 async def test_first_contact_with_a_peer_answering_500_to_rfc9421(plein: Instance) -> None:
     peer = KnockPeer(answers={"rfc9421": 500})
-    peer.public_paths["/notes/1"] = {"id": f"{peer.base_url}/notes/1", "type": "Note", "content": "hi"}
+    peer.serve({"id": f"{peer.base_url}/notes/1", "type": "Note", "content": "hi"})
+    peer.public_paths.add("/notes/1")
     async with peer.running():
         # A public GET answers 200 whatever the signature: it proves nothing about the host.
         await fetch_object(plein.ctx, f"{peer.base_url}/notes/1")

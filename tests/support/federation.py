@@ -3,6 +3,8 @@ instance until the whole little network is quiet."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,7 +13,7 @@ from sqlalchemy import func, select
 from plein.jobs import job_handlers
 from storage.accounts import create_local_account
 from storage.context import Context
-from storage.models import Account, Notification, Status
+from storage.models import Account, Job, Notification, Status
 from storage.statuses import status_by_uri
 from storage.urls import LocalUrls
 from storage.worker import drain
@@ -69,3 +71,25 @@ async def settle(*instances: Instance, max_rounds: int = 50) -> None:
         if ran == 0:
             return
     raise AssertionError("the instances did not settle")
+
+
+async def until(
+    plein: Instance, check: Callable[[], Awaitable[Any]], *, what: str, timeout: float = 20.0
+) -> Any:
+    """Run `plein`'s queues and poll `check` until it holds, for peers that answer from their own process
+    (Fedify); on timeout the error lists the instance's jobs."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        await drain(plein.ctx.db, job_handlers(plein.ctx))
+        result = await check()
+        if result:
+            return result
+        if loop.time() > deadline:
+            async with plein.ctx.db.read() as session:
+                jobs = [
+                    (job.queue, job.state, job.last_status, job.last_error, job.payload)
+                    for job in (await session.execute(select(Job))).scalars()
+                ]
+            raise AssertionError(f"never happened: {what}; jobs: {jobs}")
+        await asyncio.sleep(0.05)

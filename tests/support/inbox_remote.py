@@ -4,7 +4,6 @@ and signing deliveries to a Plein instance with `apub.httpsig` exactly as a real
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import time
@@ -14,7 +13,6 @@ from typing import Any
 
 import httpx
 import orjson
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,7 +21,7 @@ from starlette.routing import Route
 
 from apub.httpsig import cavage, rfc9421
 from apub.keys import load_private_key, private_key_to_pem, public_key_pem_from_private_pem
-from support.instance import free_port
+from support.instance import free_port, serve_app
 
 AS2 = "application/activity+json"
 _counter = itertools.count(1)
@@ -144,15 +142,8 @@ class FakeRemote:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[FakeRemote]:
         app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST"])])
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.01)
-        try:
+        async with serve_app(app, self.port):
             yield self
-        finally:
-            server.should_exit = True
-            await task
 
 
 def new_rsa_pem() -> str:

@@ -56,6 +56,22 @@ def make_settings(
     return load_settings(None, overrides=values)
 
 
+@contextlib.asynccontextmanager
+async def serve_app(app: Any, port: int) -> AsyncIterator[None]:
+    """Serve a small ASGI app (a fake remote server) with uvicorn on 127.0.0.1:`port` in this event loop."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
 @dataclass
 class RunningInstance:
     """An instance served on a real port; `ctx` is its live Context (in-process only)."""

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
-import uvicorn
 from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,7 +20,7 @@ from apub.keys import load_public_key
 from storage.accounts import ed25519_public_pem
 from storage.context import Context
 from storage.models import Account, Activity, Job
-from support.instance import free_port
+from support.instance import free_port, serve_app
 
 
 async def delivery_jobs(ctx: Context) -> list[Job]:
@@ -110,14 +108,5 @@ async def inbox_farm() -> AsyncIterator[InboxFarm]:
         return Response(status_code=status, headers=headers)
 
     app = Starlette(routes=[Route("/{path:path}", receive, methods=["POST"])])
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
+    async with serve_app(app, port):
         yield farm
-    finally:
-        server.should_exit = True
-        await task
