@@ -236,8 +236,7 @@ class FedifyPeer:
 
     async def requests(self) -> list[JsonObject]:
         """Every request the peer received or sent, oldest first: direction ("in"/"out"), method, url,
-        scheme ("rfc9421", "cavage" or None) and the status answered (the Fedify 1.5 peer logs only what
-        it received)."""
+        scheme ("rfc9421", "cavage" or None) and the status answered."""
         return await self._call("GET", "requests")
 
     async def follow(self, target: str) -> JsonObject:

@@ -1,0 +1,283 @@
+// The Fedify test peer shared by ../fedify (Fedify 1.5.9, Node.js 20) and ../fedify2 (Fedify 2, Node.js 22):
+// each one's server.mjs imports its own Fedify and hands it to runPeer(). This module has no package imports,
+// so it runs against whichever Fedify it is given. One actor, `alice`; everything lives in memory;
+// `/_test/*` is a JSON control API for the tests.
+//
+// Options: `authorizedFetch` makes alice's actor document and notes answer signed GETs only, and makes her
+// fetch keys and look objects up signed (so signatures are exercised on fetches both ways).
+import http from "node:http";
+
+export async function runPeer(api, { authorizedFetch = false } = {}) {
+  const {
+    Accept, Announce, Create, Delete, Endpoints, Follow, Like, Mention, MemoryKvStore, Note, PUBLIC_COLLECTION,
+    Person, Temporal, Undo, Update, createFederation, generateCryptoKeyPair, isActor,
+  } = api;
+
+  const HOST = process.env.HOST ?? "127.0.0.1";
+  const USERNAME = "alice";
+
+  // Keys are made once per process: Fedify signs deliveries with the RSA key (draft-cavage HTTP
+  // Signatures) and adds an Object Integrity Proof with the Ed25519 key, as it does by default.
+  const keyPairs = [
+    await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"),
+    await generateCryptoKeyPair("Ed25519"),
+  ];
+  const received = []; // activities that reached alice's inbox, as recorded by recordActivity()
+  const followers = new Map(); // follower actor URI -> Recipient ({ id, inboxId, endpoints })
+  const notes = new Map(); // note id (path segment) -> Note
+  const sent = []; // activities alice sent, newest last (served by her outbox)
+  const errors = []; // delivery/listener failures, so tests can explain themselves
+  const requests = []; // every request outside /_test/, both ways: { direction, method, url, scheme, status }
+
+  function buildFederation(origin) {
+    const federation = createFederation({
+      kv: new MemoryKvStore(),
+      origin,
+      allowPrivateAddress: true, // the peers all live on 127.0.0.1
+      skipSignatureVerification: false, // this peer exists to check signatures: never skip them
+      onOutboxError: (error) => logError("outbox", error),
+    });
+
+    federation
+      .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
+        if (identifier !== USERNAME) return null;
+        const actorKeys = await ctx.getActorKeyPairs(identifier);
+        return new Person({
+          id: ctx.getActorUri(identifier),
+          preferredUsername: identifier,
+          name: "Alice (Fedify peer)",
+          summary: "A Fedify test peer",
+          url: ctx.getActorUri(identifier),
+          inbox: ctx.getInboxUri(identifier),
+          outbox: ctx.getOutboxUri(identifier),
+          followers: ctx.getFollowersUri(identifier),
+          endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+          publicKey: actorKeys[0].cryptographicKey,
+          assertionMethods: actorKeys.map((key) => key.multikey),
+        });
+      })
+      .setKeyPairsDispatcher((_ctx, identifier) => (identifier === USERNAME ? keyPairs : []))
+      .authorize(signedBySomeone);
+
+    federation.setFollowersDispatcher("/users/{identifier}/followers", (_ctx, identifier) =>
+      identifier === USERNAME ? { items: [...followers.values()] } : null,
+    );
+    federation.setOutboxDispatcher("/users/{identifier}/outbox", (_ctx, identifier) =>
+      identifier === USERNAME ? { items: [...sent].reverse() } : null,
+    );
+    federation
+      .setObjectDispatcher(Note, "/users/{identifier}/notes/{noteId}", (_ctx, values) =>
+        values.identifier === USERNAME ? notes.get(values.noteId) ?? null : null,
+      )
+      .authorize(signedBySomeone);
+
+    const inboxListeners = federation
+      .setInboxListeners("/users/{identifier}/inbox", "/inbox")
+      .on(Follow, onFollow)
+      .on(Undo, onUndo)
+      .on(Accept, recordActivity)
+      .on(Create, recordActivity)
+      .on(Update, recordActivity)
+      .on(Delete, recordActivity)
+      .on(Like, recordActivity)
+      .on(Announce, recordActivity)
+      .onError((_ctx, error) => logError("inbox", error));
+    if (authorizedFetch) {
+      // Keys and objects fetched while receiving are fetched signed by alice (the other side may require it).
+      inboxListeners.setSharedKeyDispatcher((_ctx) => ({ identifier: USERNAME }));
+    }
+    return federation;
+  }
+
+  // Authorized fetch: a GET must carry a signature that Fedify verifies (else 401).
+  async function signedBySomeone(ctx) {
+    return !authorizedFetch || (await ctx.getSignedKey()) != null;
+  }
+
+  // Read the fields from the activity's own JSON-LD so that recording never fetches anything remote.
+  async function recordActivity(_ctx, activity) {
+    const raw = await activity.toJsonLd();
+    const object = raw.object;
+    const embedded = object !== null && typeof object === "object" ? object : null;
+    const entry = {
+      type: activity.constructor.typeId.href.split("#").pop(),
+      id: activity.id?.href ?? null,
+      actor: activity.actorId?.href ?? null,
+      object_id: activity.objectId?.href ?? null,
+      object_type: embedded ? embedded.type ?? null : null,
+      content: embedded && typeof embedded.content === "string" ? embedded.content : null,
+      raw,
+    };
+    received.push(entry);
+    return entry;
+  }
+
+  async function onFollow(ctx, follow) {
+    await recordActivity(ctx, follow);
+    if (follow.id == null || follow.objectId?.href !== ctx.getActorUri(USERNAME).href) return;
+    const follower = await follow.getActor(ctx);
+    if (follower == null || follower.id == null || follower.inboxId == null) return;
+    followers.set(follower.id.href, follower);
+    const accept = new Accept({
+      id: new URL(`#accepts/${crypto.randomUUID()}`, ctx.getActorUri(USERNAME)),
+      actor: ctx.getActorUri(USERNAME),
+      object: follow,
+    });
+    // Sent inline (no queue), so by the time the follower's delivery returns, its Accept has arrived.
+    try {
+      await ctx.sendActivity({ identifier: USERNAME }, follower, accept);
+      sent.push(accept);
+    } catch (error) {
+      logError("accept", error);
+    }
+  }
+
+  async function onUndo(ctx, undo) {
+    await recordActivity(ctx, undo);
+    const undone = await undo.getObject().catch(() => null);
+    if (undone instanceof Follow && undone.actorId?.href === undo.actorId?.href) {
+      followers.delete(undo.actorId.href);
+    }
+  }
+
+  function logError(where, error) {
+    const message = `${where}: ${error?.stack ?? error}`;
+    errors.push(message);
+    process.stderr.write(`ERROR ${message}\n`);
+  }
+
+  // ---- /_test/ control API -------------------------------------------------------------------------
+
+  // With authorizedFetch, lookups are signed by alice, so they work against servers in authorized-fetch mode.
+  async function lookup(ctx, target) {
+    if (!authorizedFetch) return await ctx.lookupObject(target);
+    return await ctx.lookupObject(target, { documentLoader: await ctx.getDocumentLoader({ identifier: USERNAME }) });
+  }
+
+  async function followTarget(ctx, { target }) {
+    const actor = await lookup(ctx, target);
+    if (!isActor(actor)) return json({ error: `not an actor: ${target}` }, 400);
+    const follow = new Follow({
+      id: new URL(`#follows/${crypto.randomUUID()}`, ctx.getActorUri(USERNAME)),
+      actor: ctx.getActorUri(USERNAME),
+      object: actor.id,
+    });
+    await ctx.sendActivity({ identifier: USERNAME }, actor, follow);
+    sent.push(follow);
+    return json({ id: follow.id.href, object: actor.id.href });
+  }
+
+  async function postNote(ctx, { content, to = "followers", mention = null }) {
+    const noteId = crypto.randomUUID();
+    const alice = ctx.getActorUri(USERNAME);
+    const mentioned = mention ? await lookup(ctx, mention) : null;
+    if (mention && !isActor(mentioned)) return json({ error: `not an actor: ${mention}` }, 400);
+    const audience = to === "public" ? [PUBLIC_COLLECTION] : [ctx.getFollowersUri(USERNAME)];
+    const ccs = to === "public" ? [ctx.getFollowersUri(USERNAME)] : [];
+    if (mentioned) ccs.push(mentioned.id);
+    const note = new Note({
+      id: ctx.getObjectUri(Note, { identifier: USERNAME, noteId }),
+      attribution: alice,
+      content,
+      published: Temporal.Now.instant(),
+      tos: audience,
+      ccs,
+      tags: mentioned ? [new Mention({ href: mentioned.id, name: mention })] : [],
+    });
+    notes.set(noteId, note);
+    const create = new Create({
+      id: new URL(`#create`, note.id), actor: alice, object: note, tos: audience, ccs, published: note.published,
+    });
+    const recipients = [...followers.values()];
+    if (mentioned && !followers.has(mentioned.id.href)) recipients.push(mentioned);
+    if (recipients.length > 0) await ctx.sendActivity({ identifier: USERNAME }, recipients, create);
+    sent.push(create);
+    return json({ id: note.id.href, activity_id: create.id.href, delivered_to: recipients.map((r) => r.id.href) });
+  }
+
+  async function handleTestApi(ctx, request, path) {
+    const body = request.method === "POST" ? await request.json() : null;
+    const route = `${request.method} ${path}`;
+    if (route === "GET /_test/health") return json({ ok: true, actor: ctx.getActorUri(USERNAME).href });
+    if (route === "GET /_test/inbox") return json(received);
+    if (route === "GET /_test/followers") return json([...followers.keys()]);
+    if (route === "GET /_test/errors") return json(errors);
+    if (route === "GET /_test/requests") return json(requests);
+    if (route === "POST /_test/follow") return await followTarget(ctx, body);
+    if (route === "POST /_test/note") return await postNote(ctx, body);
+    if (route === "POST /_test/reset") {
+      for (const store of [received, sent, errors, requests]) store.length = 0;
+      for (const store of [followers, notes]) store.clear();
+      return json({ ok: true });
+    }
+    return json({ error: `no such test route: ${route}` }, 404);
+  }
+
+  function json(value, status = 200) {
+    return new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json" } });
+  }
+
+  function schemeOf(headers) {
+    if (headers.has("signature-input")) return "rfc9421";
+    return headers.has("signature") ? "cavage" : null;
+  }
+
+  // Outgoing requests (deliveries, fetches) are logged too, with the scheme Fedify signed them with.
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = async (input, init) => {
+    const request = new Request(input, init);
+    const response = await realFetch(request.clone());
+    if (!new URL(request.url).pathname.startsWith("/_test/")) {
+      requests.push({
+        direction: "out", method: request.method, url: request.url, scheme: schemeOf(request.headers),
+        status: response.status,
+      });
+    }
+    return response;
+  };
+
+  // ---- node:http <-> fetch bridge --------------------------------------------------------------------
+
+  async function toRequest(nodeRequest, origin) {
+    const headers = new Headers();
+    for (let i = 0; i < nodeRequest.rawHeaders.length; i += 2) {
+      headers.append(nodeRequest.rawHeaders[i], nodeRequest.rawHeaders[i + 1]);
+    }
+    const chunks = [];
+    for await (const chunk of nodeRequest) chunks.push(chunk);
+    const hasBody = !["GET", "HEAD"].includes(nodeRequest.method);
+    const url = new URL(nodeRequest.url, origin);
+    return new Request(url, { method: nodeRequest.method, headers, body: hasBody ? Buffer.concat(chunks) : undefined });
+  }
+
+  async function serve(federation, origin, nodeRequest, nodeResponse) {
+    let response;
+    try {
+      const request = await toRequest(nodeRequest, origin);
+      const path = new URL(request.url).pathname;
+      if (path.startsWith("/_test/")) {
+        response = await handleTestApi(federation.createContext(request, undefined), request, path);
+      } else {
+        response = await federation.fetch(request, { contextData: undefined });
+        requests.push({
+          direction: "in", method: request.method, url: request.url, scheme: schemeOf(request.headers),
+          status: response.status,
+        });
+      }
+    } catch (error) {
+      logError(`${nodeRequest.method} ${nodeRequest.url}`, error);
+      response = json({ error: String(error?.message ?? error) }, 500);
+    }
+    nodeResponse.writeHead(response.status, [...response.headers].flat());
+    nodeResponse.end(Buffer.from(await response.arrayBuffer()));
+  }
+
+  const server = http.createServer();
+  server.listen(Number(process.argv[2] ?? process.env.PORT ?? 0), HOST, () => {
+    const port = server.address().port;
+    const origin = `http://${HOST}:${port}`;
+    const federation = buildFederation(origin);
+    server.on("request", (req, res) => serve(federation, origin, req, res));
+    process.stdout.write(`READY ${port}\n`);
+  });
+}
