@@ -27,7 +27,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import http_sf
@@ -118,8 +118,10 @@ class SchemeMemory:
         return entry[0]
 
     def remember(self, host: str, knock: Knock) -> None:
-        """Record that ``host`` verified ``knock``; a nonce is single-use, so it is not kept."""
-        self._knocks[host] = (replace(knock, nonce=None), self._clock() + self.ttl)
+        """Record that ``host`` verified ``knock``'s scheme and key. What a challenge asked of one request
+        (label, components, tag, nonce) is not kept: a nonce is single-use, and components fit for a POST
+        may not be for a GET."""
+        self._knocks[host] = (Knock(knock.scheme, knock.key), self._clock() + self.ttl)
         self._knocks.move_to_end(host)
         while len(self._knocks) > self._max_hosts:
             self._knocks.popitem(last=False)
@@ -151,7 +153,9 @@ def challenged_knock(
         if not isinstance(members, list):
             continue
         names = tuple(name for name, member_params in members if isinstance(name, str) and not member_params)
-        if len(names) != len(members) or any(name not in _DERIVED and name not in headers for name in names):
+        if not names or len(names) != len(members):
+            continue
+        if any(name not in _DERIVED and name not in headers for name in names):
             continue
         key = _requested_key(params, key_ids)
         if key is None:
