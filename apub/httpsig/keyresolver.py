@@ -14,10 +14,11 @@ Resolution rules (never guess an owner by cutting the keyId at ``#``):
   fetched and must list that key id; otherwise the key is rejected (``SignatureInvalid``).
 
 Keys are cached in memory for ``ttl``; failed fetches are cached for ``negative_ttl`` and
-raised as ``KeyUnavailable`` (503, the sender retries later), except a fetch whose signature the key's
-host refused (401/403): that is scheme negotiation failing, not the key, and is never cached. ``refresh=True`` bypasses the
-cache once (key rotation) but at most once per ``min_refresh_interval`` per key, so a
-stream of bad signatures cannot turn into a stream of fetches.
+raised as ``KeyUnavailable`` (503, the sender retries later) — except a fetch whose signature
+the key's host refused (401/403 to both knocks): that is scheme negotiation failing, not the
+key, and it is never cached. ``refresh=True`` bypasses the cache once (key rotation) but at
+most once per ``min_refresh_interval`` per key, so a stream of bad signatures cannot turn
+into a stream of fetches.
 """
 
 from __future__ import annotations

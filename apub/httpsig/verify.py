@@ -9,13 +9,13 @@ and the actor that owns it) or raises one error class per failure (see ``apub.er
    ``@method`` with ``@target-uri`` or with ``@authority``/``host`` and ``@path``/
    ``@request-target`` —, the host, a date (``date`` header or ``created`` parameter), and the
    body digest (``digest``/``content-digest``) on requests with a body.
+   Bound to this server: the ``host`` of the signing string (draft-cavage, or an RFC 9421 ``host``
+   field) is read as ``url``'s authority — the configured public URL — whatever ``Host`` header arrived
+   (a proxy may rewrite it), so a signature made for another server never verifies here (``@target-uri``
+   and ``@authority`` are derived from ``url`` anyway). A ``Host`` that names us in another spelling
+   (case, default port) is used as received, since that is what the sender signed.
 3. Time: the date must lie within ``window`` of now, in both directions, and ``expires``
    (if given) must not have passed → ``SignatureExpired``.
-   The signed host must be this server: the ``host`` of the signing string (draft-cavage, or an RFC 9421
-   ``host`` field) is read as ``url``'s authority — the configured public URL — whatever ``Host`` header
-   arrived (a proxy may rewrite it), so a signature made for another server never verifies here
-   (``@target-uri`` and ``@authority`` are derived from ``url`` anyway). A ``Host`` that names us in
-   another spelling (case, default port) is used as received, since that is what the sender signed.
 4. Digest checked against the body before any key is fetched → ``DigestMismatch``.
 5. Key by keyId through the injected ``key_lookup`` (``KeyUnavailable`` passes through);
    if the signature does not verify, the key is looked up once more with ``refresh=True``
@@ -203,7 +203,8 @@ async def verify_request(
 ) -> Signer:
     """Verify a signed request and return its ``Signer``; raise a ``SignatureError`` subclass.
 
-    ``url`` is the absolute URL as this server sees it (scheme, host, path, query).
+    ``url`` is the absolute URL the sender addressed: our configured public base URL, path and query (its
+    authority is the host a signature must name).
     ``headers`` is a case-insensitive mapping (Starlette/httpx ``Headers``) or a plain
     dict. ``now`` defaults to the current time; ``window`` bounds the clock difference.
     """
