@@ -36,13 +36,19 @@ Deliveries (``post`` unsigned or signed by a ``SignatureAuth``) skip httpx: on a
 cost about as much CPU as the request itself. They go straight to the same guarded aiohttp session, signed
 by the same ``SignatureAuth`` (its ``signature_headers`` and ``knocks``), inside the same per-host slot and
 deadline; ``post`` with any other ``httpx.Auth`` takes the httpx path.
+
+The outbound gate: every request — fetch, WebFinger, key fetch, delivery, and each redirect hop — first asks
+the injected ``host_gate`` (an async predicate on the canonical host, ``apub.hosts``) whether this server
+contacts that host at all; a refused host raises ``HostRefused`` before anything is sent. apub knows nothing
+of domain policy: the composition root builds the predicate from storage. A URL whose host has no canonical
+form (userinfo, a malformed or non-canonical host) is refused as ``UnsafeAddress``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import aiohttp
@@ -56,10 +62,12 @@ from apub.errors import (
     FetchError,
     FetchStatus,
     FetchTimeout,
+    HostRefused,
     IdMismatch,
     TooManyRedirects,
     UnsafeAddress,
 )
+from apub.hosts import host_of
 from apub.httpsig.auth import SignatureAuth
 from apub.ssrf import AddressGuard, Resolver
 from apub.transport import (
@@ -71,7 +79,14 @@ from apub.transport import (
     read_capped_body,
 )
 
-__all__ = ["AS2_ACCEPT", "JRD_ACCEPT", "FederationClient", "FetchedResponse", "is_as2_content_type"]
+__all__ = [
+    "AS2_ACCEPT",
+    "JRD_ACCEPT",
+    "FederationClient",
+    "FetchedResponse",
+    "HostGate",
+    "is_as2_content_type",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +97,9 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PARSED_URLS_KEPT = 16_384
 
 T = TypeVar("T")
+
+#: May this server contact the canonical host given? (Injected by the composition root.)
+HostGate = Callable[[str], Awaitable[bool]]
 
 
 class FetchedResponse:
@@ -226,8 +244,10 @@ class FederationClient:
         max_connections: int = 512,
         max_json_depth: int = 64,
         resolver: Resolver | None = None,
+        host_gate: HostGate | None = None,
     ) -> None:
         self.guard = AddressGuard(allow_private_addresses, resolver=resolver, resolve_timeout=connect_timeout)
+        self.host_gate = host_gate
         self._max_body_bytes = max_body_bytes
         self._total_timeout = total_timeout
         self._max_redirects = max_redirects
@@ -347,6 +367,7 @@ class FederationClient:
         if headers:
             request_headers.update(headers)
         sent_url = str(target)
+        await self._pass_gate(sent_url)
         async with self._host_slots.hold(target.raw_host or ""):
             if auth is None:
                 return await self._send_direct(target, request_headers, body)
@@ -392,6 +413,14 @@ class FederationClient:
             raise FetchError(f"{response.url}: JSON nested deeper than {self._max_json_depth}")
         return document
 
+    async def _pass_gate(self, url: str) -> None:
+        """Refuse, before anything is sent, a URL with no canonical host or on a host the gate forbids."""
+        host = host_of(url)
+        if host is None:
+            raise UnsafeAddress(f"refusing URL {url!r}: its host is malformed")
+        if self.host_gate is not None and not await self.host_gate(host):
+            raise HostRefused(f"refusing to contact {host}: not federated with")
+
     async def _with_deadline(self, exchange: Awaitable[T]) -> T:
         try:
             async with asyncio.timeout(self._total_timeout):
@@ -411,6 +440,7 @@ class FederationClient:
     ) -> FetchedResponse:
         target = _parse_url(url)
         for hop in range(self._max_redirects + 1):
+            await self._pass_gate(str(target))
             async with self._host_slots.hold(target.host):
                 request = self._http.build_request(method, target, content=content, headers=headers)
                 try:

@@ -14,8 +14,10 @@ Tree::
     │   ├── SignatureExpired (401)      Date / created / expires outside the allowed window
     │   ├── DigestMismatch (401)        Digest / Content-Digest absent, unknown or wrong for the body
     │   └── KeyUnavailable (503)        the signing key could not be fetched or resolved right now
+    ├── InvalidHost (400)               a URL or account address whose host is malformed (also a ValueError)
     └── FetchError (502)
         ├── UnsafeAddress (403)         target resolves to a forbidden (private, loopback...) address
+        ├── HostRefused (403)           target host is one we do not federate with (final: never retried)
         ├── ResponseTooLarge (502)      body exceeds the size cap (after decompression)
         ├── FetchTimeout (504)          connect timeout or total deadline exceeded
         ├── BadContentType (502)        not an ActivityStreams media type
@@ -35,8 +37,10 @@ __all__ = [
     "SignatureExpired",
     "DigestMismatch",
     "KeyUnavailable",
+    "InvalidHost",
     "FetchError",
     "UnsafeAddress",
+    "HostRefused",
     "ResponseTooLarge",
     "FetchTimeout",
     "BadContentType",
@@ -94,6 +98,14 @@ class KeyUnavailable(SignatureError):
     status_code = 503
 
 
+class InvalidHost(ApubError, ValueError):
+    """A URL or account address whose host cannot be read as one canonical host: userinfo, a bad port,
+    characters no host name has, an invalid IDN, a non-canonical numeric address. Malformed input, never
+    "another host"."""
+
+    status_code = 400
+
+
 class FetchError(ApubError):
     """Fetching a remote document failed."""
 
@@ -102,6 +114,13 @@ class FetchError(ApubError):
 
 class UnsafeAddress(FetchError):
     """The target address is not allowed (private, loopback, link-local, ...)."""
+
+    status_code = 403
+
+
+class HostRefused(FetchError):
+    """The target host is one this server does not federate with (suspended, or not on the allow-list): no
+    request was sent, and retrying will not change that."""
 
     status_code = 403
 

@@ -13,6 +13,7 @@ from clientapi.errors import NotFound
 from storage.accounts import account_by_acct
 from storage.context import Context
 from storage.models import Account
+from storage.urls import LocalUrls
 from webfinger.resolve import ResolveError, resolve_acct
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ async def find_account_by_acct(ctx: Context, acct: str, *, resolve: bool) -> Acc
     if match is None:
         return None
     username, domain = match.group(1), match.group(2)
-    local = domain is None or domain.lower() == ctx.domain.lower()
+    local = domain is None or LocalUrls(ctx.base_url).is_local_host(domain)
     async with ctx.db.read() as session:
         account = await account_by_acct(session, username, None if local else domain)
     if account is not None or local or not resolve:

@@ -13,12 +13,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from apub.hosts import same_origin
 from apub.vocab import ACTOR_TYPES
 from inbox.errors import ForeignObject, MalformedActivity, NotPermitted
 from inbox.parse import ActivityIdentity
 from storage.context import Context
 from storage.models import Account, Follow, FollowRequest, Status
-from webfinger.convert import as_list, id_of, same_origin
+from webfinger.convert import as_list, id_of
 
 SAME_ORIGIN_OBJECT_TYPES = frozenset({"Create", "Update", "Delete", "Undo"})
 

@@ -32,13 +32,13 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from apub.hosts import host_of
 from inbox.errors import DomainRefused, Rejected
 from inbox.policy import refuse_by_policy
 from inbox.queueing import inbox_queue
 from storage.context import Context
 from storage.fanout import NewRemoteStatus, RemoteAudience, fan_out_remote_statuses, remote_audiences
 from storage.models import Account
-from webfinger.convert import host_of
 from webfinger.resolve import PreparedNote, domain_policy, insert_notes, mentioned_account_ids
 
 logger = logging.getLogger(__name__)

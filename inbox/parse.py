@@ -9,9 +9,10 @@ from typing import Any
 import orjson
 from starlette.requests import ClientDisconnect, Request
 
+from apub.hosts import origin_of
 from apub.vocab import is_activity_json
 from inbox.errors import MalformedActivity, PayloadTooLarge, UnsupportedMediaType
-from webfinger.convert import id_of, origin_of
+from webfinger.convert import id_of
 
 MAX_JSON_DEPTH = 32
 

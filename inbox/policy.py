@@ -13,11 +13,11 @@ import time
 from urllib.parse import urlsplit
 
 from apub.errors import SignatureMalformed
+from apub.hosts import host_of
 from inbox.errors import DomainRefused
 from storage.context import Context
 from storage.domains import DomainPolicy
 from storage.urls import LocalUrls
-from webfinger.convert import host_of
 from webfinger.resolve import domain_policy
 
 

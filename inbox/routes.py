@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from apub.errors import ApubError
+from apub.hosts import host_of
 from inbox.checks import check_activity
 from inbox.errors import ActorMismatch, DomainRefused, UnknownRecipient
 from inbox.parse import ActivityIdentity, check_content_type, identify, parse_json, peek_json, read_body
@@ -25,7 +26,7 @@ from storage.accounts import local_account_by_username
 from storage.context import Context
 from storage.models import Account
 from storage.urls import LocalUrls
-from webfinger.convert import host_of, id_of
+from webfinger.convert import id_of
 from webfinger.fetch import fetch_object
 
 logger = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from apub.hosts import delivery_inbox
 from apub.vocab import PUBLIC
 from storage.deliveries import delivery_job_row
 from storage.follows import remote_follower_inboxes
@@ -37,9 +38,11 @@ def visibility_addressing(
     return mentions, []
 
 
-def preferred_inbox(account: Account) -> str | None:
-    """The inbox a fan-out to this remote account goes to: shared if it has one."""
-    return account.shared_inbox_url or account.inbox_url
+def preferred_inbox(account: Account, *, personal: bool = False) -> str | None:
+    """The inbox a delivery to this remote account goes to: shared if it has one on the account's own origin
+    (unless `personal`), else its personal inbox there, else none (`apub.hosts.delivery_inbox`; rows stored
+    before that rule are held to it here)."""
+    return delivery_inbox(account.uri, account.inbox_url, account.shared_inbox_url, personal=personal)
 
 
 class DeliveryTargets:
@@ -58,7 +61,7 @@ class DeliveryTargets:
         """Add a remote account's inbox (personal inbox for one-to-one activities such as Follow)."""
         if account is None or account.domain is None or account.gone_at is not None:
             return
-        self.add(account.inbox_url if personal else preferred_inbox(account), priority)
+        self.add(preferred_inbox(account, personal=personal), priority)
 
     async def add_followers_of(self, session: AsyncSession, account_id: int) -> None:
         for inbox in await remote_follower_inboxes(session, account_id):

@@ -8,6 +8,8 @@ Outcomes (each recorded on the job row: tries, next try, last status, last error
 - other 4xx (and 3xx): failed for good (the remote refuses this activity; retrying would not change its mind).
 - 5xx, timeouts, connection errors: retried with exponential backoff and jitter; given up ~3 days after the
   job was created.
+- a host we do not federate with (the client's outbound gate: `HostRefused`) or an unsafe address: failed for
+  good, nothing sent.
 
 Per-host concurrency is capped by the federation client (a semaphore per host). A host that fails
 `BREAKER_THRESHOLD` times in a row is paused (circuit breaker in `delivery_hosts`): its jobs are put back to
@@ -31,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from sqlalchemy import select
 
 from apub.client import FetchedResponse
-from apub.errors import FetchError, UnsafeAddress
+from apub.errors import FetchError, HostRefused, UnsafeAddress
 from apub.httpsig import SchemeMemory, SignatureAuth
 from apub.httpsig.knock import scheme_host
 from apub.keys import load_private_key
@@ -308,7 +310,7 @@ class Deliverer:
             # A refused signature is knocked again with the other scheme inside this one call
             # (apub.httpsig.knock), so the job sees the answer to the last knock.
             response = await self.ctx.http.post(inbox, body, auth=auth)
-        except UnsafeAddress as error:
+        except (UnsafeAddress, HostRefused) as error:  # final: retrying would meet the same refusal
             raise JobFailed(f"refused: {error}") from error
         except FetchError as error:
             await self._failed(host)

@@ -10,6 +10,7 @@ from outbox.content import MentionTarget, mentioned_handles
 from storage.accounts import account_by_acct
 from storage.context import Context
 from storage.models import Account
+from storage.urls import LocalUrls
 from webfinger.resolve import resolve_acct
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ async def resolve_mentions(ctx: Context, text: str) -> dict[tuple[str, str | Non
     """Handle → account for every mention in `text` that names a known or discoverable account."""
     resolved: dict[tuple[str, str | None], Account] = {}
     for username, host in mentioned_handles(text)[:MAX_MENTIONS]:
-        local = host is None or host == ctx.domain.lower()
+        local = host is None or LocalUrls(ctx.base_url).is_local_host(host)
         async with ctx.db.read() as session:
             account = await account_by_acct(session, username, None if local else host)
         if account is None and not local:

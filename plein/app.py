@@ -20,6 +20,7 @@ import web.pages
 import webfinger.routes
 from apub.client import FederationClient
 from apub.httpsig.auth import SchemeMemory
+from apub.ssrf import Resolver
 from clientapi.cors import CorsMiddleware
 from inbox.queueing import ClaimPacer, inbox_queue
 from plein import health
@@ -29,6 +30,7 @@ from storage.accounts import ensure_instance_actor
 from storage.bus import EventBus
 from storage.context import Context
 from storage.db import Database
+from storage.domains import FederationGate
 from storage.migrate import migrate
 from storage.recovery import release_orphaned_jobs
 from storage.settings import Settings
@@ -54,8 +56,10 @@ def all_routes() -> list[BaseRoute]:
     ]
 
 
-async def build_context(settings: Settings) -> Context:
-    """Open the database (migrating it), make sure the instance actor exists, build the shared clients."""
+async def build_context(settings: Settings, *, resolver: Resolver | None = None) -> Context:
+    """Open the database (migrating it), make sure the instance actor exists, build the shared clients.
+
+    `resolver` replaces DNS for the federation client (tests map their host names to loopback addresses)."""
     if settings.federation.allow_private_addresses:
         logger.warning(
             "!!! federation.allow_private_addresses is set (%s): outbound requests may reach private networks. "
@@ -74,6 +78,9 @@ async def build_context(settings: Settings) -> Context:
         total_timeout=limits.fetch_timeout_seconds,
         per_host_concurrency=limits.per_host_concurrency,
         user_agent=f"Plein/{software_version()} (+{settings.base_url})",
+        resolver=resolver,
+        # The one outbound gate: nothing reaches a suspended host, nor one off the allow-list in that mode.
+        host_gate=FederationGate(db, allowlist_mode=settings.federation.mode == "allowlist"),
     )
     ctx = Context(settings=settings, db=db, bus=EventBus(), http=http, scheme_memory=SchemeMemory())
     ctx.key_lookup = StorageKeyLookup(ctx)
@@ -119,13 +126,16 @@ async def stop_workers(started: list[tuple[QueueWorker | FinishedJobPurger, asyn
         await worker.stop()
 
 
-def create_app(settings: Settings, *, run_workers: bool | None = None) -> Starlette:
-    """The ASGI application of one instance; `run_workers` defaults to `server.workers` from the settings."""
+def create_app(
+    settings: Settings, *, run_workers: bool | None = None, resolver: Resolver | None = None
+) -> Starlette:
+    """The ASGI application of one instance; `run_workers` defaults to `server.workers` from the settings,
+    `resolver` (for tests) replaces DNS for outbound federation requests."""
     with_workers = settings.server.workers if run_workers is None else run_workers
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        ctx = await build_context(settings)
+        ctx = await build_context(settings, resolver=resolver)
         app.state.ctx = ctx  # for tests and tools that hold the app, not a request
         if with_workers:
             await release_orphaned_jobs(ctx.db)  # jobs of a crashed predecessor on this host

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from apub.errors import InvalidHost
+from apub.hosts import canonical_host
 from apub.keys import (
     generate_ed25519_private_key_pem,
     generate_rsa_private_key_pem,
@@ -62,12 +64,16 @@ async def account_by_uri(session: AsyncSession, uri: str) -> Account | None:
 
 
 async def account_by_acct(session: AsyncSession, username: str, domain: str | None) -> Account | None:
-    """The account `username@domain` (domain None for local), case-insensitively."""
+    """The account `username@domain` (domain None for local), the username case-insensitively, the domain by
+    its canonical host (`apub.hosts`; None when it is malformed)."""
     statement = select(Account).where(func.lower(Account.username) == username.lower())
     if domain is None:
         statement = statement.where(Account.domain.is_(None))
     else:
-        statement = statement.where(func.lower(Account.domain) == domain.lower())
+        try:
+            statement = statement.where(Account.domain == canonical_host(domain))
+        except InvalidHost:
+            return None
     return (await session.execute(statement)).scalar_one_or_none()
 
 

@@ -7,8 +7,8 @@ renders and signs the activity at send time. The dedupe key makes queueing the s
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
+from apub.hosts import host_of
 from storage.queue import job_row
 
 DELIVER_QUEUE = "deliver"
@@ -20,6 +20,6 @@ def delivery_job_row(*, activity_id: int, sender_id: int, inbox: str, priority: 
         DELIVER_QUEUE,
         {"activity_id": activity_id, "inbox": inbox, "sender_id": sender_id},
         dedupe_key=f"{activity_id} {inbox}",
-        host=urlsplit(inbox).netloc.lower(),
+        host=host_of(inbox),
         priority=priority,
     )

@@ -1,16 +1,23 @@
-"""Domain moderation: blocks (suspend / silence / reject media) and the federation allow-list."""
+"""Domain moderation: blocks (suspend / silence / reject media), the federation allow-list, and the policy of
+the outbound gate (`FederationGate`)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Select, bindparam, delete, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from apub.hosts import canonical_host, host_name
 from storage.models import DomainAllow, DomainBlock
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 SEVERITIES = ("suspend", "silence", "noop")
 
@@ -26,19 +33,15 @@ class DomainPolicy:
 
 
 def normalise_domain(domain: str) -> str:
-    """Lower-case, strip a trailing dot and any port-free garbage; IDNs to their ASCII form."""
-    domain = domain.strip().rstrip(".").lower()
-    if not domain or "/" in domain or " " in domain:
-        raise ValueError(f"not a domain: {domain!r}")
-    host, _, port = domain.partition(":")
-    ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
-    return f"{ascii_host}:{port}" if port else ascii_host
+    """The canonical host of what an admin typed (`apub.hosts.canonical_host`: a host name, `host:port`, a
+    URL or an account address); `apub.errors.InvalidHost` (a ValueError) when it names no host."""
+    return canonical_host(domain.strip())
 
 
 def _candidates(host: str) -> list[str]:
-    """The host and every parent domain: a.b.example.org → [a.b.example.org, b.example.org, example.org, org]."""
-    host = host.lower()
-    name, _, _port = host.partition(":")
+    """A canonical host and every parent domain: a.b.example.org → [a.b.example.org, b.example.org,
+    example.org, org] (with `host:port` first when there is a port)."""
+    name = host_name(host)
     labels = name.split(".")
     parents = [".".join(labels[index:]) for index in range(len(labels))]
     return ([host] if host != name else []) + parents
@@ -70,8 +73,9 @@ def _compiled_for(statement: Select[Any], dialect: Dialect) -> str:
 
 
 def read_domain_policy(connection: Connection, host: str, *, allowlist_mode: bool) -> DomainPolicy:
-    """The moderation policy for `host` (a block on a parent domain covers its subdomains), read on a
-    synchronous connection: the one implementation, also behind `policy_for_host` and batched writes."""
+    """The moderation policy for canonical `host` (`apub.hosts`; a block on a parent domain covers its
+    subdomains), read on a synchronous connection: the one implementation, also behind `policy_for_host`,
+    batched writes and the outbound `FederationGate`."""
     rounds = _slot_rounds(_candidates(host))
     if connection.dialect.name == "sqlite":
         # Straight to the driver (the inbox reads this in every group commit): the statement compiled once,
@@ -149,3 +153,45 @@ async def list_domain_blocks(session: AsyncSession) -> list[DomainBlock]:
 async def list_domain_allows(session: AsyncSession) -> list[str]:
     """Every allow-listed domain."""
     return list((await session.execute(select(DomainAllow.domain).order_by(DomainAllow.domain))).scalars())
+
+
+class FederationGate:
+    """The policy behind the federation client's outbound gate (`apub.client.FederationClient`): may this
+    server contact a canonical host at all? Not when the host (or a parent domain) is suspended, nor, in
+    allow-list mode, when it is not on the list.
+
+    Answers are kept `ttl` seconds, so a fan-out to thousands of inboxes costs one read per host; a block made
+    by another process (the CLI) takes effect here within that time, one made in this process at once when
+    it calls `forget`."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        allowlist_mode: bool,
+        ttl: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._db = db
+        self._allowlist_mode = allowlist_mode
+        self._ttl = ttl
+        self._clock = clock
+        self._answers: dict[str, tuple[bool, float]] = {}
+
+    async def __call__(self, host: str) -> bool:
+        """True when `host` (canonical, `apub.hosts`) may be contacted."""
+        now = self._clock()
+        cached = self._answers.get(host)
+        if cached is not None and now - cached[1] < self._ttl:
+            return cached[0]
+        async with self._db.read() as session:
+            policy = await policy_for_host(session, host, allowlist_mode=self._allowlist_mode)
+        allowed = policy.allowed and not policy.suspended
+        if len(self._answers) >= 10_000:
+            self._answers.clear()
+        self._answers[host] = (allowed, now)
+        return allowed
+
+    def forget(self) -> None:
+        """Drop every kept answer (after a block or an allow-list change made in this process)."""
+        self._answers.clear()

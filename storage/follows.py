@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from apub.hosts import delivery_inbox
 from storage.models import Account, Block, Follow, FollowRequest, HomeFeedEntry, Status
 
 
@@ -60,21 +61,20 @@ async def recount_follows(session: AsyncSession, *account_ids: int) -> None:
 
 async def remote_follower_inboxes(session: AsyncSession, account_id: int) -> list[str]:
     """Distinct inboxes of the remote followers of a local account: the shared inbox when the remote has
-    one, else the personal inbox. Gone and suspended accounts are left out."""
-    inbox = func.coalesce(Account.shared_inbox_url, Account.inbox_url)
+    one on its own origin, else the personal inbox there (`apub.hosts.delivery_inbox`), else none. Gone and
+    suspended accounts are left out."""
     statement = (
-        select(inbox)
+        select(Account.uri, Account.inbox_url, Account.shared_inbox_url)
         .join(Follow, Follow.account_id == Account.id)
         .where(
             Follow.target_account_id == account_id,
             Account.domain.is_not(None),
             Account.gone_at.is_(None),
             Account.suspended_at.is_(None),
-            inbox.is_not(None),
         )
-        .distinct()
     )
-    return list((await session.execute(statement)).scalars())
+    inboxes = (delivery_inbox(*row) for row in await session.execute(statement))
+    return list(dict.fromkeys(inbox for inbox in inboxes if inbox))
 
 
 async def drop_follows_between(session: AsyncSession, first_id: int, second_id: int) -> None:

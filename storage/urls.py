@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+from apub.errors import InvalidHost
+from apub.hosts import canonical_host, host_of, same_origin
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,16 @@ class LocalUrls:
     def tag_page(self, name: str) -> str:
         return f"{self.base_url}/tags/{name}"
 
+    def is_local_host(self, host: str) -> bool:
+        """True when `host` (any spelling: `Example.org.`, `example.org:443`) is this instance's host."""
+        try:
+            return canonical_host(host) == host_of(self.base_url)
+        except InvalidHost:
+            return False
+
     def is_local(self, url: str) -> bool:
         """True when `url` is on this instance (same scheme and authority)."""
         base = self.base_url
         if url.startswith(base) and url[len(base) : len(base) + 1] in ("/", "?", "#", ""):
             return True  # the common spelling, without parsing (the inbox asks this for every delivery)
-        ours = urlsplit(base)
-        theirs = urlsplit(url)
-        return (theirs.scheme, theirs.netloc.lower()) == (ours.scheme, ours.netloc.lower())
+        return same_origin(url, base)  # any other spelling of our own origin is ours too

@@ -5,13 +5,11 @@ string, an object with an `id`/`href`, or a list of either; anything malformed i
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
+from apub.hosts import delivery_inbox, host_of, origin_of
 from apub.html import html_to_text, sanitize_html
 from apub.vocab import ACTOR_TYPES, PUBLIC_ALIASES
 
@@ -35,52 +33,6 @@ def id_of(value: Any) -> str | None:
         reference = value.get("id")
         return reference if isinstance(reference, str) else None
     return None
-
-
-def origin_of(url: str | None) -> str | None:
-    """`scheme://host[:port]` of a URL, lower-cased; None when it is not an absolute http(s) URL."""
-    if not isinstance(url, str):
-        return None
-    if len(url) > _CACHED_URL_LENGTH:  # the cache holds only URL-sized strings
-        return _origin_of_text.__wrapped__(url)
-    return _origin_of_text(url)
-
-
-# A delivery asks for the origins of the same few URLs (its id, actor, object) several times, and the
-# actor's again with every delivery: urlsplit is the costly part of the receive path's origin checks.
-_CACHED_URL_LENGTH = 2048
-# The spelling nearly every URL has — a lower-case http(s) scheme at the very start, then an authority of
-# plain host characters and an optional numeric port, ended by a path, query, fragment or the end — is one
-# for which urlsplit's answer is known; anything else (upper case, user info, brackets, whitespace or
-# control characters anywhere near the authority, other schemes) goes through urlsplit itself.
-_PLAIN_ORIGIN = re.compile(r"(https?://[A-Za-z0-9.\-]+(?::[0-9]+)?)(?=[/?#]|\Z)")
-
-
-@lru_cache(maxsize=4096)
-def _origin_of_text(url: str) -> str | None:
-    plain = _PLAIN_ORIGIN.match(url)
-    if plain is not None:
-        return plain.group(1).lower()
-    return _origin_by_urlsplit(url)
-
-
-def _origin_by_urlsplit(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc.lower()}"
-
-
-def host_of(url: str | None) -> str | None:
-    """The host (with port, if any) of an http(s) URL, lower-cased."""
-    origin = origin_of(url)
-    return origin.split("://", 1)[1] if origin else None
-
-
-def same_origin(first: str | None, second: str | None) -> bool:
-    """True when both are http(s) URLs on the same scheme, host and port."""
-    origin = origin_of(first)
-    return origin is not None and origin == origin_of(second)
 
 
 def _string(value: Any, limit: int = 2048) -> str | None:
@@ -129,11 +81,11 @@ def actor_to_account(document: dict[str, Any]) -> dict[str, Any]:
     if document.get("type") not in ACTOR_TYPES:
         raise ValueError(f"{uri} is a {document.get('type')!r}, not an actor")
     username = _string(document.get("preferredUsername"), 255) or uri.rstrip("/").rsplit("/", 1)[-1][:255]
-    inbox = _string(document.get("inbox"))
-    if inbox is None or not same_origin(inbox, uri):
-        raise ValueError(f"{uri} has no inbox on its own host")
     endpoints = document.get("endpoints") if isinstance(document.get("endpoints"), dict) else {}
-    shared_inbox = _string(endpoints.get("sharedInbox"))
+    inbox = delivery_inbox(uri, _string(document.get("inbox")), None, personal=True)
+    if inbox is None:
+        raise ValueError(f"{uri} has no inbox on its own host")
+    shared_inbox = delivery_inbox(uri, None, _string(endpoints.get("sharedInbox")))
     key = next((entry for entry in as_list(document.get("publicKey")) if isinstance(entry, dict)), {})
     fields = [
         {
@@ -155,7 +107,7 @@ def actor_to_account(document: dict[str, Any]) -> dict[str, Any]:
         "avatar_url": _image_url(document.get("icon")),
         "header_url": _image_url(document.get("image")),
         "inbox_url": inbox,
-        "shared_inbox_url": shared_inbox if shared_inbox and origin_of(shared_inbox) else None,
+        "shared_inbox_url": shared_inbox,
         "outbox_url": _string(document.get("outbox")),
         "followers_url": _string(document.get("followers")),
         "following_url": _string(document.get("following")),

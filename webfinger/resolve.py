@@ -24,7 +24,8 @@ from urllib.parse import quote
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from apub.errors import ApubError
+from apub.errors import ApubError, InvalidHost
+from apub.hosts import canonical_host, host_of, same_origin
 from apub.vocab import STATUS_OBJECT_TYPES
 from storage.accounts import account_by_uri
 from storage.context import Context
@@ -34,7 +35,7 @@ from storage.remote import RemoteStatusRow, insert_remote_statuses, upsert_remot
 from storage.statuses import status_by_uri
 from storage.types import utcnow
 from storage.urls import LocalUrls
-from webfinger.convert import RemoteNote, actor_to_account, host_of, note_to_status, same_origin
+from webfinger.convert import RemoteNote, actor_to_account, note_to_status
 from webfinger.fetch import fetch_json, fetch_object
 
 logger = logging.getLogger(__name__)
@@ -98,7 +99,11 @@ async def resolve_actor(ctx: Context, uri: str, *, refresh: bool = False) -> Acc
 async def resolve_acct(ctx: Context, acct: str, *, scheme: str = "https") -> Account:
     """The account `user@host`, discovered through WebFinger on `host`."""
     username, _, host = acct.lstrip("@").partition("@")
-    if not username or not host:
+    try:
+        host = canonical_host(host) if username else ""
+    except InvalidHost as error:
+        raise ResolveError(str(error)) from error
+    if not host:
         raise ResolveError(f"not an account address: {acct!r}")
     resource = quote(f"acct:{username}@{host}", safe=":@")
     try:

@@ -26,9 +26,9 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from apub.errors import FetchStatus, KeyUnavailable, SignatureInvalid
+from apub.hosts import same_origin
 from apub.httpsig.verify import PublicKeyRecord
 from apub.keys import PublicKey, load_public_key, multibase_to_public_key
 
@@ -51,11 +51,6 @@ def _id_of(value: Any) -> str | None:
     if isinstance(value, dict) and isinstance(value.get("id"), str):
         return value["id"]
     return None
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
 
 
 def _refused_our_signature(error: Exception) -> bool:
@@ -195,6 +190,6 @@ class KeyResolver:
                 raise SignatureInvalid(f"owner {owner_id} does not list key {key_id}")
             return PublicKeyRecord(key_id=key_id, owner=owner_id, public_key=_load_key(document))
         actor_id = document.get("id")
-        if not isinstance(actor_id, str) or _origin(actor_id) != _origin(key_id):
+        if not isinstance(actor_id, str) or not same_origin(actor_id, key_id):
             raise SignatureInvalid(f"document for {key_id} is not on the key's origin")
         return key_record_from_actor(document, key_id)

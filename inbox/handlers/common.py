@@ -10,6 +10,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from apub.builders import build_activity
+from apub.hosts import delivery_inbox
 from storage.activities import add_activity, new_activity_id
 from storage.bus import Event
 from storage.context import Context
@@ -87,7 +88,7 @@ async def queue_reply(
         payload=payload,
         visibility="direct",
     )
-    inbox = recipient.inbox_url
+    inbox = delivery_inbox(recipient.uri, recipient.inbox_url, None, personal=True)
     if inbox:
         await enqueue_many(
             session, [delivery_job_row(activity_id=activity_id, sender_id=sender.id, inbox=inbox)]

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from apub.ssrf import Resolver
 from plein.app import create_app
 from plein.config import load_settings, settings_to_toml
 from storage.context import Context
@@ -86,13 +87,14 @@ class RunningInstance:
 
 @contextlib.asynccontextmanager
 async def serve_in_process(
-    settings: Settings, *, run_workers: bool = False
+    settings: Settings, *, run_workers: bool = False, resolver: Resolver | None = None
 ) -> AsyncIterator[RunningInstance]:
     """Serve `settings` with uvicorn inside this event loop until the context exits.
 
     Workers are off by default: tests drain queues inline (`plein.jobs.run_jobs`) instead of sleeping.
+    `resolver` plays DNS for the instance's outbound requests (see `loopback_names`).
     """
-    app = create_app(settings, run_workers=run_workers)
+    app = create_app(settings, run_workers=run_workers, resolver=resolver)
     config = uvicorn.Config(
         app,
         host=settings.server.listen_host,
@@ -188,3 +190,16 @@ def _child_env() -> dict[str, str]:
 def with_overrides(settings: Settings, **sections: Any) -> Settings:
     """A copy of `settings` with whole sections replaced (dataclasses.replace on each named section)."""
     return replace(settings, **sections)
+
+
+def loopback_names(names: dict[str, str]) -> Resolver:
+    """A resolver answering each test host name (A-label, lower case) with its 127.0.0.x address, so remotes
+    can be served under real names on loopback; any other name does not resolve."""
+
+    async def resolve(host: str, port: int) -> list[str]:
+        address = names.get(host.lower().rstrip("."))
+        if address is None:
+            raise OSError(f"{host!r} is not a test host name")
+        return [address]
+
+    return resolve
