@@ -19,11 +19,14 @@ from apub.errors import (
     FetchError,
     FetchStatus,
     FetchTimeout,
+    HostRefused,
     IdMismatch,
     ResponseTooLarge,
     TooManyRedirects,
     UnsafeAddress,
 )
+from apub.hosts import host_name
+from apub.ssrf import Resolver
 from apub.transport import read_capped_body
 
 if TYPE_CHECKING:
@@ -500,3 +503,62 @@ async def test_compression_bomb_is_never_expanded_in_memory() -> None:
     finally:
         tracemalloc.stop()
     assert peak_bytes < 8 * 1024 * 1024
+
+
+# --- the outbound gate -------------------------------------------------------------------------------------
+
+
+def _names(mapping: dict[str, str]) -> Resolver:
+    async def resolve(host: str, port: int) -> list[str]:
+        return [mapping[host]]
+
+    return resolve
+
+
+async def test_the_gate_refuses_every_kind_of_request_to_a_forbidden_host(
+    local_server: ServerFactory,
+) -> None:
+    refused = await local_server("127.0.0.2")
+    allowed = await local_server("127.0.0.3")
+    serve_object(refused, "/note")
+    allowed.respond("/ok", as2_body(f"http://allowed.test:{allowed.port}/ok"), headers=AS2)
+    allowed.redirect("/hop", f"http://Refused.Test.:{refused.port}/note")
+    asked: list[str] = []
+
+    async def gate(host: str) -> bool:
+        asked.append(host)
+        return host_name(host) != "refused.test"
+
+    resolver = _names({"refused.test": "127.0.0.2", "allowed.test": "127.0.0.3"})
+    async with FederationClient(
+        allow_private_addresses=["127.0.0.0/8"], resolver=resolver, host_gate=gate
+    ) as gated:
+        target = f"http://REFUSED.test.:{refused.port}/note"
+        for attempt in (
+            gated.get(target),
+            gated.fetch_object(target),
+            gated.fetch_json(target),
+            gated.post(target, b"{}"),
+            gated.post(target, b"{}", auth=httpx.BasicAuth("a", "b")),
+            gated.fetch_object(allowed.url("/hop").replace("127.0.0.3", "allowed.test")),
+        ):
+            with pytest.raises(HostRefused):
+                await attempt
+        # Positive control: an allowed host is reached.
+        document = await gated.fetch_object(f"http://allowed.test:{allowed.port}/ok")
+        assert document["id"] == f"http://allowed.test:{allowed.port}/ok"
+    assert refused.requests == []
+    assert [request.path for request in allowed.requests] == ["/hop", "/ok"]
+    assert f"refused.test:{refused.port}" in asked
+
+
+async def test_a_url_with_userinfo_is_refused_before_connecting(
+    client: FederationClient, local_server: ServerFactory
+) -> None:
+    server = await local_server()
+    url = serve_object(server, "/note")
+    with pytest.raises(UnsafeAddress, match="malformed"):
+        await client.fetch_object(url.replace("http://", "http://x@"))
+    with pytest.raises(UnsafeAddress, match="malformed"):
+        await client.post(server.url("/inbox").replace("http://", "http://x@"), b"{}")
+    assert server.requests == []
