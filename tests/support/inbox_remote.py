@@ -77,17 +77,19 @@ class FakeRemote:
     """The server: documents by path, recorded requests, actors."""
 
     port: int = field(default_factory=free_port)
+    # The host name in its URLs; a name other than 127.0.0.1 needs a resolver (`support.instance.loopback_names`).
+    name: str = "127.0.0.1"
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, bytes]] = field(default_factory=list)
     actors: dict[str, RemoteActor] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.name}:{self.port}"
 
     @property
     def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.name}:{self.port}"
 
     def serve(self, document: dict[str, Any], url: str | None = None) -> None:
         """Serve `document` at `url` (default: its id)."""

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from apub.ssrf import Resolver
 from plein.jobs import job_handlers
 from storage.accounts import create_local_account
 from storage.context import Context
@@ -100,13 +101,15 @@ class InboxWorld:
             session.add(Follow(account_id=local.id, target_account_id=account.id))
 
 
-async def build_world(tmp_path: Path, database_url: str = "", **overrides: Any) -> AsyncIterator[InboxWorld]:
+async def build_world(
+    tmp_path: Path, database_url: str = "", *, resolver: Resolver | None = None, **overrides: Any
+) -> AsyncIterator[InboxWorld]:
     settings = make_settings(tmp_path, database_url=database_url, **overrides)
     remote, other = FakeRemote(), FakeRemote()
     ann = remote.add_actor("ann", rsa_pem(0))
     ben = remote.add_actor("ben", rsa_pem(1))
     eve = other.add_actor("eve", rsa_pem(2))
-    async with serve_in_process(settings) as instance, remote.running(), other.running():
+    async with serve_in_process(settings, resolver=resolver) as instance, remote.running(), other.running():
         assert instance.ctx is not None
         async with instance.ctx.db.transaction() as session:
             urls = LocalUrls(instance.base_url)
