@@ -82,6 +82,14 @@ async def refuse_unfederated_recent(ctx: Context, url: str) -> None:
     refuse_by_policy(host, await _recent_policy(ctx, host))
 
 
+def _literal_host(url: str) -> str:
+    """The host of `url` as urlsplit reads it (for the SSRF guard's look at address literals); "" if none."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
 async def check_key_host(ctx: Context, key_id: str, *, recent: bool = False) -> None:
     """Refuse a signing key on a host we do not hear from, before anything about it is fetched.
 
@@ -93,11 +101,13 @@ async def check_key_host(ctx: Context, key_id: str, *, recent: bool = False) -> 
         passed_at = passed.get(key_id)
         if passed_at is not None and time.monotonic() - passed_at < POLICY_CACHE_SECONDS:
             return
+    hostname = _literal_host(key_id)
     if host_of(key_id) is None:
-        raise SignatureMalformed("keyId is not an http(s) URL")
+        if ctx.http is not None and hostname:
+            ctx.http.guard.check_literal(hostname)  # a private address however spelled: 403, as below
+        raise SignatureMalformed("keyId is not an http(s) URL with a well-formed host")
     if LocalUrls(ctx.base_url).is_local(key_id):
         raise DomainRefused("a delivery cannot be signed with a key of this instance")
-    hostname = urlsplit(key_id).hostname or ""
     if ctx.http is not None:
         ctx.http.guard.check_literal(hostname)  # UnsafeAddress (403) for private address literals
     if recent:
