@@ -43,7 +43,7 @@ def _parse_resource(resource: str, ctx: Context) -> tuple[str, str] | None:
     username, at, domain = resource.lstrip("@").rpartition("@")
     if not at or not username or not domain or " " in resource or "/" in resource:
         return None
-    if domain.lower() != ctx.domain.lower():
+    if not LocalUrls(ctx.base_url).is_local_host(domain):  # any spelling of our host: `Example.org.`
         return ("foreign", resource)
     return ("username", username)
 

@@ -188,3 +188,15 @@ def test_delivery_inbox_stays_on_the_actors_origin(
     inbox: str | None, shared: str | None, personal: bool, chosen: str | None
 ) -> None:
     assert delivery_inbox("https://a.test/users/u", inbox, shared, personal=personal) == chosen
+
+
+def test_our_own_host_is_recognised_in_every_spelling() -> None:
+    from storage.urls import LocalUrls
+
+    urls = LocalUrls("https://plein.example")
+    for spelling in ("plein.example", "Plein.Example.", "plein.example:443", "acct:a@PLEIN.example"):
+        assert urls.is_local_host(spelling), spelling
+    assert urls.is_local("https://PLEIN.example.:443/users/alice")
+    for other in ("plein.example:8443", "other.example", "x y", ""):
+        assert not urls.is_local_host(other), other
+    assert not urls.is_local("https://x@plein.example/users/alice")
