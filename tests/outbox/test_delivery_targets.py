@@ -62,6 +62,22 @@ async def test_a_foreign_shared_inbox_gets_nothing(tmp_path: Path, database_url:
         assert stored is not None and stored.shared_inbox_url is None
 
 
+def _remote_row(world: InboxWorld, username: str, inbox: str, shared_inbox: str) -> Account:
+    """An account row of the remote host, stored as it is (not through the actor converter)."""
+    return Account(
+        username=username,
+        domain=world.remote.host,
+        uri=f"{world.remote.base_url}/users/{username}",
+        actor_type="Person",
+        display_name="",
+        note="",
+        note_source="",
+        fields=[],
+        inbox_url=inbox,
+        shared_inbox_url=shared_inbox,
+    )
+
+
 async def test_stored_rows_with_foreign_inboxes_get_no_delivery(tmp_path: Path, database_url: str) -> None:
     """Rows stored before the rule (or by any other path) are held to it when deliveries are queued."""
     async for world in build_world(tmp_path, database_url):
@@ -69,29 +85,9 @@ async def test_stored_rows_with_foreign_inboxes_get_no_delivery(tmp_path: Path, 
         await _follow(world, ann)  # positive control: ann's shared inbox is on her own host
         foreign = f"{world.other.base_url}/inbox"
         async with world.ctx.db.transaction() as session:
-            old = Account(
-                username="old",
-                domain=world.remote.host,
-                uri=f"{world.remote.base_url}/users/old",
-                actor_type="Person",
-                display_name="",
-                note="",
-                note_source="",
-                fields=[],
-                inbox_url=f"{world.other.base_url}/users/old/inbox",
-                shared_inbox_url=foreign,
-            )
-            shared_elsewhere = Account(
-                username="shared",
-                domain=world.remote.host,
-                uri=f"{world.remote.base_url}/users/shared",
-                actor_type="Person",
-                display_name="",
-                note="",
-                note_source="",
-                fields=[],
-                inbox_url=f"{world.remote.base_url}/users/shared/inbox",
-                shared_inbox_url=foreign,
+            old = _remote_row(world, "old", f"{world.other.base_url}/users/old/inbox", foreign)
+            shared_elsewhere = _remote_row(
+                world, "shared", f"{world.remote.base_url}/users/shared/inbox", foreign
             )
             session.add_all([old, shared_elsewhere])
             await session.flush()
