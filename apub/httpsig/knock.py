@@ -32,6 +32,8 @@ from typing import Literal
 
 import http_sf
 
+from apub.errors import InvalidHost
+from apub.hosts import canonical_host
 from apub.httpsig import algorithms
 
 __all__ = [
@@ -84,8 +86,12 @@ FIRST_KNOCK = CAVAGE
 
 
 def scheme_host(authority: str) -> str:
-    """The key of a host in the scheme memory: the URL's authority, lower-cased."""
-    return authority.lower()
+    """The key of a host in the scheme memory: the URL's authority as its canonical host
+    (`apub.hosts.canonical_host`), so every spelling of one server shares what it proved."""
+    try:
+        return canonical_host(authority)
+    except InvalidHost:  # the request fails elsewhere; its knocks still need a key
+        return authority.lower()
 
 
 class SchemeMemory:
