@@ -19,18 +19,33 @@ from storage.oauth import create_app
 OOB_REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"
 MAX_NAME_LENGTH = 255
 MAX_REDIRECT_URIS = 16
+MAX_WEBSITE_LENGTH = 2048
+
+
+# Schemes a browser would run or read locally instead of handing to an app (Mastodon forbids the first three).
+FORBIDDEN_REDIRECT_SCHEMES = frozenset({"javascript", "data", "vbscript", "file"})
+
+
+def is_web_url(uri: str) -> bool:
+    """An absolute http(s) URL with a host and no whitespace: the only kind of app URL shown as a link."""
+    parts = urlsplit(uri)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not any(character.isspace() or ord(character) < 0x20 for character in uri)
+    )
 
 
 def valid_redirect_uri(uri: str) -> bool:
     """An absolute URI without a fragment (custom schemes allowed for native apps), or the out-of-band URN."""
     if uri == OOB_REDIRECT_URI:
         return True
-    parts = urlsplit(uri)
+    parts = urlsplit(uri)  # lower-cases the scheme, so `JavaScript:` is caught too
     if not parts.scheme or parts.fragment or any(character.isspace() for character in uri):
         return False
     if parts.scheme in ("http", "https"):
-        return bool(parts.netloc)
-    return parts.scheme not in ("javascript", "data", "vbscript", "file")
+        return is_web_url(uri)
+    return parts.scheme not in FORBIDDEN_REDIRECT_SCHEMES
 
 
 async def register(request: Request) -> Response:
@@ -55,6 +70,8 @@ async def register(request: Request) -> Response:
     if unknown or not scopes:
         raise Unprocessable(f"Validation failed: scopes are invalid: {' '.join(unknown)}")
     website = (params.get_str("website") or "").strip() or None
+    if website is not None and (len(website) > MAX_WEBSITE_LENGTH or not is_web_url(website)):
+        raise Unprocessable("Validation failed: website must be an http(s) URL")
     async with ctx.db.transaction() as session:
         app, client_secret = await create_app(
             session,
