@@ -35,7 +35,9 @@ async def test_app_website_must_be_a_web_url(instance: RunningInstance, website:
 
 
 @pytest.mark.parametrize("redirect_uri", HOSTILE_URLS)
-async def test_redirect_uri_refuses_schemes_a_browser_runs(instance: RunningInstance, redirect_uri: str) -> None:
+async def test_redirect_uri_refuses_schemes_a_browser_runs(
+    instance: RunningInstance, redirect_uri: str
+) -> None:
     async with instance.client() as client:
         refused = await client.post("/api/v1/apps", data={"client_name": "x", "redirect_uris": redirect_uri})
     assert refused.status_code == 422, refused.text
