@@ -25,6 +25,7 @@ from inbox.queueing import ClaimPacer, inbox_queue
 from plein import health
 from plein.errors import exception_handlers
 from plein.jobs import job_handlers
+from plein.proxies import ForwardedClientMiddleware
 from storage.accounts import ensure_instance_actor
 from storage.bus import EventBus
 from storage.context import Context
@@ -136,7 +137,10 @@ def create_app(settings: Settings, *, run_workers: bool | None = None) -> Starle
             await stop_workers(started)
             await close_context(ctx)
 
-    middleware: list[Middleware] = [Middleware(CorsMiddleware)]
+    middleware: list[Middleware] = [
+        Middleware(ForwardedClientMiddleware, trusted_proxies=settings.server.trusted_proxies),
+        Middleware(CorsMiddleware),
+    ]
     return Starlette(
         routes=all_routes(),
         middleware=middleware,

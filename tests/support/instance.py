@@ -19,6 +19,7 @@ import httpx
 import uvicorn
 
 from plein.app import create_app
+from plein.cli import uvicorn_options
 from plein.config import load_settings, settings_to_toml
 from storage.context import Context
 from storage.settings import Settings
@@ -93,13 +94,7 @@ async def serve_in_process(
     Workers are off by default: tests drain queues inline (`plein.jobs.run_jobs`) instead of sleeping.
     """
     app = create_app(settings, run_workers=run_workers)
-    config = uvicorn.Config(
-        app,
-        host=settings.server.listen_host,
-        port=settings.server.listen_port,
-        log_level="warning",
-        lifespan="on",
-    )
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", **uvicorn_options(settings))
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
