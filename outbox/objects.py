@@ -27,6 +27,7 @@ from storage.statuses import can_see, public_replies_page, status_by_id
 from storage.urls import LocalUrls
 
 PAGE_SIZE = 20
+PUBLICLY_LISTED = ("public", "unlisted")
 SIGNATURE_HEADERS = ("signature", "signature-input", "authorization")
 
 
@@ -81,6 +82,16 @@ async def _visible(ctx: Context, viewer_id: int | None, status: Status) -> bool:
         return await can_see(session, viewer_id, status)
 
 
+async def _tombstone(ctx: Context, viewer_id: int | None, status: Status) -> Response:
+    """The 410 Tombstone of a deleted status, to those who could see it while it lived; a 404 to others,
+    so that a hidden status leaves no trace once deleted either."""
+    async with ctx.db.read() as session:
+        could_see = await can_see(session, viewer_id, status, even_deleted=True)
+    if not could_see:
+        return not_found()
+    return activity_response(Tombstone.document(status.uri, status.deleted_at), Tombstone.status_code)
+
+
 async def status_object(request: Request) -> Response:
     """GET {actor}/statuses/{id}: the Note, a 410 Tombstone once deleted, or the HTML page for browsers."""
     ctx: Context = request.state.ctx
@@ -89,10 +100,13 @@ async def status_object(request: Request) -> Response:
         return not_found()
     author, status = found
     if not wants_activity_json(request.headers.get("accept", "")):
+        # A browser reads the HTML page, which shows public and unlisted posts only.
+        if status.visibility not in PUBLICLY_LISTED:
+            return not_found()
         return RedirectResponse(status.url or author.url or "/", status_code=302)
     viewer_id = await requester_id(request, ctx)
     if status.deleted_at is not None:
-        return activity_response(Tombstone.document(status.uri, status.deleted_at), Tombstone.status_code)
+        return await _tombstone(ctx, viewer_id, status)
     if not await _visible(ctx, viewer_id, status):
         return not_found()
     async with ctx.db.read() as session:
@@ -109,7 +123,7 @@ async def status_activity(request: Request) -> Response:
     _, status = found
     viewer_id = await requester_id(request, ctx)
     if status.deleted_at is not None:
-        return activity_response(Tombstone.document(status.uri, status.deleted_at), Tombstone.status_code)
+        return await _tombstone(ctx, viewer_id, status)
     if not await _visible(ctx, viewer_id, status):
         return not_found()
     async with ctx.db.read() as session:
