@@ -25,7 +25,14 @@ from clientapi.params import Params, read_params
 from clientapi.responses import api_response
 from storage.context import Context
 from storage.models import OAuthApp, OAuthCode, OAuthToken, User
-from storage.oauth import app_by_client_id, authenticate_client, create_token, revoke_token, take_code
+from storage.oauth import (
+    AUTHORITY_CHANGED,
+    app_by_client_id,
+    authenticate_client,
+    create_token,
+    revoke_token,
+    take_code,
+)
 
 DEFAULT_SCOPE = "read"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -114,6 +121,7 @@ async def _authorization_code_grant(ctx: Context, request: Request, params: Para
                 session, app=app, user=user, scopes=grant.scopes, code=grant
             )
     if grant is None:  # refused after the commit: a reused code's tokens are revoked by now
+        ctx.bus.publish(AUTHORITY_CHANGED)
         raise OAuthError("invalid_grant", "The authorization code is invalid, expired, used or not yours.")
     return _token_body(token, access_token)
 
@@ -196,7 +204,9 @@ async def revoke(request: Request) -> Response:
     access_token = params.get_str("token")
     if access_token:
         async with ctx.db.transaction() as session:
-            await revoke_token(session, access_token, app)
+            revoked = await revoke_token(session, access_token, app)
+        if revoked:
+            ctx.bus.publish(AUTHORITY_CHANGED)  # its open streams end now
     return api_response({})  # RFC 7009: unknown tokens are not an error
 
 

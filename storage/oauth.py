@@ -17,10 +17,14 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.bus import Event
 from storage.models import Account, LoginAttempt, OAuthApp, OAuthCode, OAuthToken, User
 from storage.types import utcnow
 
 CODE_LIFETIME = timedelta(minutes=10)
+# Published after a commit that revoked tokens, changed a password or suspended an account: open streams of
+# this process re-check their token at once (clientapi.stream_authority; other processes find out by polling).
+AUTHORITY_CHANGED = Event(topic="authority", kind="changed")
 
 
 def secret_digest(secret: str) -> str:
@@ -199,6 +203,11 @@ def token_still_valid(token_id: Any) -> ColumnElement[bool]:
         .correlate(None)
         .exists()
     )
+
+
+async def token_is_live(session: AsyncSession, token_id: int) -> bool:
+    """Whether user token `token_id` may still act (`token_still_valid`, as one indexed read)."""
+    return bool(await session.scalar(select(token_still_valid(token_id))))
 
 
 @dataclass(frozen=True)
