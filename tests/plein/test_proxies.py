@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -94,3 +95,28 @@ def test_client_address_walks_forwarded_for_from_the_right() -> None:
 def test_trusted_proxies_must_be_cidrs(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="server.trusted_proxies"):
         make_settings(tmp_path, **{"server.trusted_proxies": ["not-a-network"]})
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.mark.parametrize(("trusted", "logged"), [([], "127.0.0.1"), (["127.0.0.1/32"], "198.51.100.7")])
+async def test_the_access_log_shows_the_same_address(tmp_path: Path, trusted: list[str], logged: str) -> None:
+    access_log = logging.getLogger("uvicorn.access")
+    records = _Records()
+    async with _instance(tmp_path, trusted) as running, running.client() as client:
+        level = access_log.level
+        access_log.setLevel(logging.INFO)
+        access_log.addHandler(records)
+        try:
+            await client.get("/api/v1/instance", headers={"X-Forwarded-For": "198.51.100.7"})
+        finally:
+            access_log.removeHandler(records)
+            access_log.setLevel(level)
+    assert [str(record.args[0]).rpartition(":")[0] for record in records.records] == [logged]  # type: ignore[index]
