@@ -4,11 +4,16 @@ oracle for whether it exists."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 from sqlalchemy import select
 
+from apub.httpsig import cavage
 from storage.models import Activity
-from support.instance import RunningInstance
+from support.databases import sqlite_url
+from support.inbox_remote import FakeRemote, RemoteActor, new_rsa_pem
+from support.instance import RunningInstance, make_settings, serve_in_process
 from support.oauth import bearer, make_token
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -26,6 +31,11 @@ def _html_and_ap_routes(status_id: int) -> list[tuple[str, str, str]]:
         ("GET", f"/users/alice/statuses/{status_id}/replies", ACTIVITY_JSON),
         ("GET", f"/users/alice/statuses/{status_id}/replies?page=true", ACTIVITY_JSON),
     ]
+
+
+def _ap_paths(status_id: int) -> list[str]:
+    """The ActivityPub object routes of a status (read with an AS2 Accept)."""
+    return [path for _, path, accept in _html_and_ap_routes(status_id) if accept == ACTIVITY_JSON]
 
 
 def _api_routes(status_id: int) -> list[tuple[str, str]]:
@@ -121,3 +131,52 @@ async def test_hidden_status_activity_answers_like_a_missing_activity(instance: 
         )
     assert _comparable(hidden) == _comparable(missing)
     assert public.status_code == 200 and public.json()["type"] == "Create"
+
+
+async def _signed_get(client: httpx.AsyncClient, url: str, signer: RemoteActor) -> httpx.Response:
+    headers = {"Accept": ACTIVITY_JSON}
+    headers.update(
+        cavage.sign_request("GET", url, headers, None, key_id=signer.key_id, private_key=signer.private_key)
+    )
+    return await client.get(url, headers=headers)
+
+
+async def test_a_signed_stranger_cannot_tell_hidden_from_missing(
+    instance_on_each_backend: RunningInstance,
+) -> None:
+    instance = instance_on_each_backend
+    remote = FakeRemote()
+    stranger = remote.add_actor("stranger", new_rsa_pem())  # follows nobody here
+    async with remote.running(), instance.client() as client:
+        ids = await _statuses(instance, client)
+        answers = {
+            kind: [
+                _comparable(await _signed_get(client, f"{instance.base_url}{path}", stranger))
+                for path in _ap_paths(status_id)
+            ]
+            for kind, status_id in ids.items()
+        }
+    assert remote.fetched(stranger.uri)  # the signature was checked: the key was fetched
+    for kind in ("private", "direct", "deleted private"):
+        assert answers[kind] == answers["missing"], kind
+    assert all(status == 200 for status, _, _ in answers["public"])
+
+
+async def test_authorized_fetch_refuses_unsigned_readers_whether_or_not_the_status_exists(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(
+        tmp_path, database_url=sqlite_url(str(tmp_path)), **{"federation.authorized_fetch": True}
+    )
+    async with serve_in_process(settings) as instance, instance.client() as client:
+        ids = await _statuses(instance, client)
+        answers = {
+            kind: [
+                _comparable(await client.get(path, headers={"Accept": ACTIVITY_JSON}))
+                for path in [*_ap_paths(status_id), f"/activities/{status_id}"]
+            ]
+            for kind, status_id in ids.items()
+        }
+    for kind in ("private", "direct", "deleted private", "public"):
+        assert answers[kind] == answers["missing"], kind
+    assert {status for status, _, _ in answers["missing"]} == {401}
