@@ -10,7 +10,9 @@ import httpx
 from sqlalchemy import select
 
 from apub.httpsig import cavage
+from storage.accounts import local_account_by_username
 from storage.models import Activity
+from storage.types import utcnow
 from support.databases import sqlite_url
 from support.inbox_remote import FakeRemote, RemoteActor, new_rsa_pem
 from support.instance import RunningInstance, make_settings, serve_in_process
@@ -180,3 +182,26 @@ async def test_authorized_fetch_refuses_unsigned_readers_whether_or_not_the_stat
     for kind in ("private", "direct", "deleted private", "public"):
         assert answers[kind] == answers["missing"], kind
     assert {status for status, _, _ in answers["missing"]} == {401}
+
+
+async def test_a_suspended_authors_posts_answer_like_missing_ones(instance: RunningInstance) -> None:
+    assert instance.ctx is not None
+    async with instance.client() as client:
+        ids = await _statuses(instance, client)
+        async with instance.ctx.db.transaction() as session:
+            alice = await local_account_by_username(session, "alice")
+            assert alice is not None
+            alice.suspended_at = utcnow()
+        answers = {
+            kind: [
+                _comparable(await client.get(path, headers={"Accept": accept}))
+                for _, path, accept in _html_and_ap_routes(ids[kind])
+            ]
+            + [
+                _comparable(await client.get(path))
+                for method, path in _api_routes(ids[kind])
+                if method == "GET"
+            ]
+            for kind in ("public", "missing")
+        }
+    assert answers["public"] == answers["missing"]
