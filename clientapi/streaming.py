@@ -6,7 +6,8 @@ The token comes from `Authorization: Bearer`, the `access_token` query parameter
 clients, as Mastodon allows — the `Sec-WebSocket-Protocol` header.
 
 Events are those of this process's bus: in a scale-out set-up a client only hears what its own process
-published (cross-process fan-out through PostgreSQL LISTEN/NOTIFY is not built yet).
+published (cross-process fan-out through PostgreSQL LISTEN/NOTIFY is not built yet). A stream ends when its
+token loses its authority, wherever that happened (`clientapi.stream_authority`).
 """
 
 from __future__ import annotations
