@@ -114,6 +114,17 @@ async def test_consent_form_may_redirect_to_its_app_only(instance: RunningInstan
     assert policies == ["'self' https://app.example", "'self' com.example.app:"]
 
 
+async def test_a_redirect_uri_cannot_write_into_the_policy(instance: RunningInstance) -> None:
+    async with instance.client() as client:
+        app = await register_app(client, redirect_uri="https://a.example;script-src/cb")
+        page = await client.get(
+            "/oauth/authorize", params={"client_id": app.client_id, "redirect_uri": app.redirect_uri}
+        )
+    policy = _directives(page.headers["content-security-policy"])
+    assert policy["form-action"] == "'self'" and policy["default-src"] == "'self'"
+    assert "script-src" not in policy
+
+
 async def _visit(page: Page, url: str) -> dict[str, Any]:
     messages: list[str] = []
     page.on("console", lambda message: messages.append(message.text))
