@@ -98,6 +98,16 @@ async def test_hidden_statuses_answer_like_missing_ones(instance_on_each_backend
                     answers[kind][(viewer, method, path.replace(str(status_id), "ID"))] = _comparable(
                         response
                     )
+            for url in (
+                f"{instance.base_url}/users/alice/statuses/{status_id}",
+                f"{instance.base_url}/@alice/{status_id}",
+            ):
+                found = await client.get(
+                    "/api/v2/search",
+                    params={"q": url, "type": "statuses", "resolve": "true"},
+                    headers=bearer(stranger),
+                )
+                answers[kind][("stranger", "search", url.replace(str(status_id), "ID"))] = _comparable(found)
     missing = answers["missing"]
     told_apart = sorted(
         (kind, *route)
