@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from clientapi.app_urls import is_web_url, valid_redirect_uri
 from clientapi.auth import known_scope, parse_scopes, require_auth
 from clientapi.entities.accounts import application_to_entity
 from clientapi.errors import Unprocessable
@@ -16,36 +15,9 @@ from clientapi.responses import api_response
 from storage.context import Context
 from storage.oauth import create_app
 
-OOB_REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"
 MAX_NAME_LENGTH = 255
 MAX_REDIRECT_URIS = 16
 MAX_WEBSITE_LENGTH = 2048
-
-
-# Schemes a browser would run or read locally instead of handing to an app (Mastodon forbids the first three).
-FORBIDDEN_REDIRECT_SCHEMES = frozenset({"javascript", "data", "vbscript", "file"})
-
-
-def is_web_url(uri: str) -> bool:
-    """An absolute http(s) URL with a host and no whitespace: the only kind of app URL shown as a link."""
-    parts = urlsplit(uri)
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.hostname)
-        and not any(character.isspace() or ord(character) < 0x20 for character in uri)
-    )
-
-
-def valid_redirect_uri(uri: str) -> bool:
-    """An absolute URI without a fragment (custom schemes allowed for native apps), or the out-of-band URN."""
-    if uri == OOB_REDIRECT_URI:
-        return True
-    parts = urlsplit(uri)  # lower-cases the scheme, so `JavaScript:` is caught too
-    if not parts.scheme or parts.fragment or any(character.isspace() for character in uri):
-        return False
-    if parts.scheme in ("http", "https"):
-        return is_web_url(uri)
-    return parts.scheme not in FORBIDDEN_REDIRECT_SCHEMES
 
 
 async def register(request: Request) -> Response:

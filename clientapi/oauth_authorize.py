@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from clientapi.apps import OOB_REDIRECT_URI, is_web_url
+from clientapi.app_urls import OOB_REDIRECT_URI, shown_website
 from clientapi.auth import parse_scopes
 from clientapi.errors import TooManyRequests
 from clientapi.login import LoginFailed, check_login
@@ -162,7 +162,7 @@ async def _consent_page(
         status_code=status_code,
         app_name=wanted.app.name,
         # Rows stored before websites were validated may hold anything: only a web URL becomes a link.
-        app_website=wanted.app.website if wanted.app.website and is_web_url(wanted.app.website) else "",
+        app_website=shown_website(wanted.app.website),
         scopes=parse_scopes(wanted.scope),
         scope_descriptions=SCOPE_DESCRIPTIONS,
         scope=wanted.scope,

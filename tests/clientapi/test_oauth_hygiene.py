@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from storage.oauth import create_app
+from storage.oauth import create_app, create_token
 from support.instance import RunningInstance
 from support.oauth import OOB, authorization_code, bearer, make_user, register_app
 
@@ -74,6 +74,10 @@ async def test_consent_page_links_only_a_web_website(instance: RunningInstance) 
     async with instance.client() as client:
         hostile_page = await _consent_page(client, stored.client_id)
         good_page = await _consent_page(client, good.client_id)
+        async with instance.ctx.db.transaction() as session:
+            _, stored_token = await create_token(session, app=stored, user=None, scopes="read")
+        handed_out = await client.get("/api/v1/apps/verify_credentials", headers=bearer(stored_token))
+    assert handed_out.status_code == 200 and handed_out.json()["website"] is None  # clients link it too
     assert "javascript:" not in hostile_page.lower()
     assert not re.search(r"<a\b[^>]*href=\"(?!/)", hostile_page)
     assert '<a href="https://app.example/" rel="noopener noreferrer">' in good_page
