@@ -56,12 +56,16 @@ class ForwardedClientMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.networks and scope["type"] in ("http", "websocket") and scope.get("client"):
             peer = scope["client"][0]
-            headers = dict(scope["headers"])
-            forwarded_for = headers.get(b"x-forwarded-for", b"").decode("latin-1")
+            # Several header lines are one list, in order (RFC 9110 §5.3): the last proxy's entry stays last.
+            forwarded_for = ", ".join(
+                value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"
+            )
             address = client_address(peer, forwarded_for, self.networks)
             if address != peer:
                 scope["client"] = (address, 0)  # the same dict uvicorn logs from
-                proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1").strip().lower()
+                proto = (
+                    dict(scope["headers"]).get(b"x-forwarded-proto", b"").decode("latin-1").strip().lower()
+                )
                 if proto in FORWARDED_SCHEMES:
                     scope["scheme"] = FORWARDED_SCHEMES[proto][scope["type"] == "websocket"]
         await self.app(scope, receive, send)

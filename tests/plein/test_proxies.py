@@ -33,12 +33,12 @@ async def _instance(tmp_path: Path, trusted_proxies: list[str]) -> AsyncIterator
 
 
 async def _login(
-    client: httpx.AsyncClient, fields: dict[str, str], login: str, password: str, xff: str
+    client: httpx.AsyncClient, fields: dict[str, str], login: str, password: str, *forwarded_for: str
 ) -> int:
     answer = await client.post(
         "/oauth/authorize",
         data={**fields, "username": login, "password": password, "decision": "approve"},
-        headers={"X-Forwarded-For": xff},
+        headers=[("X-Forwarded-For", line) for line in forwarded_for],
     )
     return answer.status_code
 
@@ -75,10 +75,12 @@ async def test_a_trusted_proxy_names_the_client(tmp_path: Path) -> None:
         fields = await _consent_fields(client)
         # The client wrote the left entry itself; the proxy appended the address it saw.
         first = await _login(client, fields, "nobody", "wrong", "6.6.6.6, 198.51.100.7")
-        second = await _login(client, fields, "alice", PASSWORD, "198.51.100.8")
+        # Two header lines are one list: the client's own line first, the proxy's last.
+        second = await _login(client, fields, "nobody", "wrong", "6.6.6.6", "198.51.100.9")
+        third = await _login(client, fields, "alice", PASSWORD, "198.51.100.8")
         counted = await _counted_addresses(running)
-    assert (first, second) == (422, 200)
-    assert counted == {"198.51.100.7"}
+    assert (first, second, third) == (422, 422, 200)
+    assert counted == {"198.51.100.7", "198.51.100.9"}
 
 
 def test_client_address_walks_forwarded_for_from_the_right() -> None:
