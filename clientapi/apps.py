@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from clientapi.app_urls import is_web_url, valid_redirect_uri
 from clientapi.auth import known_scope, parse_scopes, require_auth
 from clientapi.entities.accounts import application_to_entity
 from clientapi.errors import Unprocessable
@@ -16,21 +15,9 @@ from clientapi.responses import api_response
 from storage.context import Context
 from storage.oauth import create_app
 
-OOB_REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"
 MAX_NAME_LENGTH = 255
 MAX_REDIRECT_URIS = 16
-
-
-def valid_redirect_uri(uri: str) -> bool:
-    """An absolute URI without a fragment (custom schemes allowed for native apps), or the out-of-band URN."""
-    if uri == OOB_REDIRECT_URI:
-        return True
-    parts = urlsplit(uri)
-    if not parts.scheme or parts.fragment or any(character.isspace() for character in uri):
-        return False
-    if parts.scheme in ("http", "https"):
-        return bool(parts.netloc)
-    return parts.scheme not in ("javascript", "data", "vbscript", "file")
+MAX_WEBSITE_LENGTH = 2048
 
 
 async def register(request: Request) -> Response:
@@ -55,6 +42,8 @@ async def register(request: Request) -> Response:
     if unknown or not scopes:
         raise Unprocessable(f"Validation failed: scopes are invalid: {' '.join(unknown)}")
     website = (params.get_str("website") or "").strip() or None
+    if website is not None and (len(website) > MAX_WEBSITE_LENGTH or not is_web_url(website)):
+        raise Unprocessable("Validation failed: website must be an http(s) URL")
     async with ctx.db.transaction() as session:
         app, client_secret = await create_app(
             session,

@@ -17,9 +17,8 @@ from clientapi.responses import api_response
 from storage.context import Context
 from storage.images import MAX_IMAGE_PIXELS
 from storage.instance import contact_account, instance_stats, peer_domains
-from storage.software import software_version
+from storage.software import MASTODON_COMPATIBILITY, software_version
 
-MASTODON_COMPATIBILITY = "4.2.0"
 MASTODON_API_VERSION = 1  # api_versions.mastodon; 2 arrived with Mastodon 4.3
 IMAGE_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
 POLL_LIMITS = {

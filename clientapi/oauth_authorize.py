@@ -8,6 +8,7 @@ the redirect URI with `code` and `state`, or, for `urn:ietf:wg:oauth:2.0:oob`, s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -15,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from clientapi.apps import OOB_REDIRECT_URI
+from clientapi.app_urls import OOB_REDIRECT_URI, shown_website
 from clientapi.auth import parse_scopes
 from clientapi.errors import TooManyRequests
 from clientapi.login import LoginFailed, check_login
@@ -42,13 +43,15 @@ SCOPE_DESCRIPTIONS = {
     "push": "receive push notifications",
     "profile": "see your profile only",
 }
-# The consent page must never be framed by another site (clickjacking) nor leak the code in a Referer.
+# The consent page must never be framed by another site (clickjacking) nor leak the code in a Referer; the rest
+# of its Content-Security-Policy (frame-ancestors 'none' included) comes from plein.headers, as for every page.
 PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+# What `form-action` may name besides 'self': a scheme, or a scheme and host[:port], nothing else.
+_CSP_SOURCE = re.compile(r"[a-z][a-z0-9+.-]*:(//[A-Za-z0-9.:\[\]-]+)?")
 
 
 class AuthorizeProblem(Exception):
@@ -158,7 +161,8 @@ async def _consent_page(
         "oauth/authorize.html",
         status_code=status_code,
         app_name=wanted.app.name,
-        app_website=wanted.app.website,
+        # Rows stored before websites were validated may hold anything: only a web URL becomes a link.
+        app_website=shown_website(wanted.app.website),
         scopes=parse_scopes(wanted.scope),
         scope_descriptions=SCOPE_DESCRIPTIONS,
         scope=wanted.scope,
@@ -174,7 +178,23 @@ async def _consent_page(
         error=error,
     )
     response.set_cookie(CSRF_COOKIE, cookie_value, **_cookie_options(ctx))  # type: ignore[arg-type]
+    response.headers["Content-Security-Policy"] = _form_action(wanted.redirect_uri)
     return response
+
+
+def _form_action(redirect_uri: str) -> str:
+    """The consent form's `form-action`: this site, and where approval redirects to (browsers hold a form's
+    redirect to the same directive) — the redirect URI's origin, or its scheme for a native app."""
+    if redirect_uri == OOB_REDIRECT_URI:
+        return "form-action 'self'"
+    parts = urlsplit(redirect_uri)
+    if parts.scheme in ("http", "https"):
+        source = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+    else:
+        source = f"{parts.scheme}:"
+    if not _CSP_SOURCE.fullmatch(source):
+        return "form-action 'self'"  # nothing a policy could carry safely: approval will not redirect
+    return f"form-action 'self' {source}"
 
 
 async def show(request: Request) -> Response:

@@ -24,8 +24,15 @@ from clientapi.login import LoginFailed, check_login
 from clientapi.params import Params, read_params
 from clientapi.responses import api_response
 from storage.context import Context
-from storage.models import OAuthApp, OAuthToken, User
-from storage.oauth import app_by_client_id, authenticate_client, create_token, revoke_token, take_code
+from storage.models import OAuthApp, OAuthCode, OAuthToken, User
+from storage.oauth import (
+    AUTHORITY_CHANGED,
+    app_by_client_id,
+    authenticate_client,
+    create_token,
+    revoke_token,
+    take_code,
+)
 
 DEFAULT_SCOPE = "read"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -106,20 +113,30 @@ async def _authorization_code_grant(ctx: Context, request: Request, params: Para
     app = await _client(ctx, client_id, client_secret, public_ok=bool(verifier))
     async with ctx.db.transaction() as session:
         grant = await take_code(session, code, app)
-        if grant is None:
-            raise OAuthError(
-                "invalid_grant", "The authorization code is invalid, expired, used or not yours."
+        if grant is not None:
+            # A refusal here rolls back, so the code stays good for a corrected request.
+            _check_code_exchange(grant, params.get_str("redirect_uri"), verifier, client_secret)
+            user = await session.get(User, grant.user_id)
+            token, access_token = await create_token(
+                session, app=app, user=user, scopes=grant.scopes, code=grant
             )
-        if params.get_str("redirect_uri") != grant.redirect_uri:
-            raise OAuthError("invalid_grant", "The redirect_uri does not match the one authorized.")
-        if grant.code_challenge:
-            if not verifier or not hmac.compare_digest(pkce_s256(verifier), grant.code_challenge):
-                raise OAuthError("invalid_grant", "The code_verifier does not match the code challenge.")
-        elif not client_secret:
-            raise OAuthError("invalid_client", "Client authentication failed.", 401)
-        user = await session.get(User, grant.user_id)
-        token, access_token = await create_token(session, app=app, user=user, scopes=grant.scopes)
+    if grant is None:  # refused after the commit: a reused code's tokens are revoked by now
+        ctx.bus.publish(AUTHORITY_CHANGED)
+        raise OAuthError("invalid_grant", "The authorization code is invalid, expired, used or not yours.")
     return _token_body(token, access_token)
+
+
+def _check_code_exchange(
+    grant: OAuthCode, redirect_uri: str | None, verifier: str | None, client_secret: str | None
+) -> None:
+    """OAuthError unless the exchange names the authorized redirect URI and proves the client (PKCE or secret)."""
+    if redirect_uri != grant.redirect_uri:
+        raise OAuthError("invalid_grant", "The redirect_uri does not match the one authorized.")
+    if grant.code_challenge:
+        if not verifier or not hmac.compare_digest(pkce_s256(verifier), grant.code_challenge):
+            raise OAuthError("invalid_grant", "The code_verifier does not match the code challenge.")
+    elif not client_secret:
+        raise OAuthError("invalid_client", "Client authentication failed.", 401)
 
 
 async def _client_credentials_grant(ctx: Context, request: Request, params: Params) -> dict[str, Any]:
@@ -187,7 +204,9 @@ async def revoke(request: Request) -> Response:
     access_token = params.get_str("token")
     if access_token:
         async with ctx.db.transaction() as session:
-            await revoke_token(session, access_token, app)
+            revoked = await revoke_token(session, access_token, app)
+        if revoked:
+            ctx.bus.publish(AUTHORITY_CHANGED)  # its open streams end now
     return api_response({})  # RFC 7009: unknown tokens are not an error
 
 

@@ -6,7 +6,8 @@ The token comes from `Authorization: Bearer`, the `access_token` query parameter
 clients, as Mastodon allows — the `Sec-WebSocket-Protocol` header.
 
 Events are those of this process's bus: in a scale-out set-up a client only hears what its own process
-published (cross-process fan-out through PostgreSQL LISTEN/NOTIFY is not built yet).
+published (cross-process fan-out through PostgreSQL LISTEN/NOTIFY is not built yet). A stream ends when its
+token loses its authority, wherever that happened (`clientapi.stream_authority`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from clientapi.auth import scope_granted
 from clientapi.entities.notifications import notifications_to_entities
 from clientapi.entities.statuses import statuses_to_entities
 from clientapi.errors import ApiError, Forbidden, NotFound, Unauthorized
+from clientapi.stream_authority import token_watcher
 from storage.bus import Event
 from storage.context import Context
 from storage.models import Account, Notification, Status
@@ -55,8 +57,8 @@ def _token_of(connection: HTTPConnection) -> str | None:
     return protocol or None
 
 
-async def _authorise(ctx: Context, connection: HTTPConnection, stream: str) -> Account:
-    """The account listening, or ApiError (401 bad token, 403 scope, 404 unknown stream)."""
+async def _authorise(ctx: Context, connection: HTTPConnection, stream: str) -> tuple[Account, int]:
+    """The account listening and its token's id, or ApiError (401 bad token, 403 scope, 404 unknown stream)."""
     if stream not in STREAM_SCOPES:
         raise NotFound("Unknown stream type")
     token = _token_of(connection)
@@ -71,7 +73,7 @@ async def _authorise(ctx: Context, connection: HTTPConnection, stream: str) -> A
     granted = frozenset(owner.token.scopes.split())
     if not all(scope_granted(granted, scope) for scope in STREAM_SCOPES[stream]):
         raise Forbidden("This action is outside the authorized scopes")
-    return owner.account
+    return owner.account, owner.token.id
 
 
 def _topics(stream: str, account_id: int) -> list[str]:
@@ -103,14 +105,35 @@ async def _render(ctx: Context, stream: str, event: Event, viewer_id: int) -> di
     return None
 
 
+async def _next_event(queue: asyncio.Queue[Event], ended: asyncio.Event) -> Event | None:
+    """The next event of `queue`, None after HEARTBEAT_SECONDS of silence; StreamEnded once `ended` is set."""
+    getter = asyncio.ensure_future(queue.get())
+    stopper = asyncio.ensure_future(ended.wait())
+    try:
+        await asyncio.wait((getter, stopper), timeout=HEARTBEAT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+        getter.cancel()
+    if ended.is_set():
+        raise StreamEnded
+    return getter.result() if getter.done() and not getter.cancelled() else None
+
+
+class StreamEnded(Exception):
+    """The stream's token may no longer act (revoked, password changed, account suspended)."""
+
+
 async def _messages(
-    ctx: Context, stream: str, account_id: int, queue: asyncio.Queue[Event]
+    ctx: Context, stream: str, account_id: int, queue: asyncio.Queue[Event], ended: asyncio.Event
 ) -> AsyncIterator[dict[str, Any] | None]:
-    """Rendered messages from a subscribed queue; None every HEARTBEAT_SECONDS of silence."""
+    """Rendered messages from a subscribed queue; None every HEARTBEAT_SECONDS of silence; the iteration
+    stops once `ended` is set (clientapi.stream_authority)."""
     while True:
         try:
-            event = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_SECONDS)
-        except TimeoutError:
+            event = await _next_event(queue, ended)
+        except StreamEnded:
+            return
+        if event is None:
             yield None
             continue
         try:
@@ -130,13 +153,16 @@ def _stream_from_path(path: str) -> str:
 async def server_sent_events(request: Request) -> Response:
     ctx: Context = request.state.ctx
     stream = _stream_from_path(request.url.path)
-    account = await _authorise(ctx, request, stream)
+    account, token_id = await _authorise(ctx, request, stream)
 
     async def body() -> AsyncIterator[bytes]:
         # Subscribed before the first byte: a client that has read it misses nothing published after.
-        async with ctx.bus.subscribe(*_topics(stream, account.id)) as queue:
+        async with (
+            token_watcher(ctx).watch(token_id) as ended,
+            ctx.bus.subscribe(*_topics(stream, account.id)) as queue,
+        ):
             yield b":)\n\n"  # opens the stream at once, as Mastodon does
-            async for message in _messages(ctx, stream, account.id, queue):
+            async for message in _messages(ctx, stream, account.id, queue, ended):
                 if message is None:
                     yield b":thump\n\n"
                     continue
@@ -155,30 +181,46 @@ async def websocket_stream(websocket: WebSocket) -> None:
     ctx: Context = websocket.state.ctx
     stream = websocket.query_params.get("stream", "user")
     try:
-        account = await _authorise(ctx, websocket, stream)
+        account, token_id = await _authorise(ctx, websocket, stream)
     except ApiError as error:
         await websocket.close(code=4000 + error.status_code, reason=error.message)
         return
     protocol = websocket.headers.get("sec-websocket-protocol")
     # Subscribed before the handshake completes: a connected client misses nothing published after.
-    async with ctx.bus.subscribe(*_topics(stream, account.id)) as queue:
+    async with (
+        token_watcher(ctx).watch(token_id) as ended,
+        ctx.bus.subscribe(*_topics(stream, account.id)) as queue,
+    ):
         await websocket.accept(subprotocol=protocol.strip() if protocol else None)
-        sender = asyncio.create_task(_send_stream(ctx, websocket, stream, account.id, queue))
+        sender = asyncio.create_task(_send_stream(ctx, websocket, stream, account.id, queue, ended))
+        reader = asyncio.create_task(_read_until_disconnect(websocket))
         try:
-            while True:  # client messages (subscribe / unsubscribe) are read so disconnects are noticed
-                await websocket.receive_text()
-        except WebSocketDisconnect:
-            pass
+            await asyncio.wait((sender, reader), return_when=asyncio.FIRST_COMPLETED)
         finally:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            for task in (sender, reader):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                    await task
+        if ended.is_set():
+            await websocket.close(code=4401, reason="The access token is no longer valid")
+
+
+async def _read_until_disconnect(websocket: WebSocket) -> None:
+    """Read client messages (subscribe / unsubscribe are not acted on) so that a disconnect is noticed."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await websocket.receive_text()
 
 
 async def _send_stream(
-    ctx: Context, websocket: WebSocket, stream: str, account_id: int, queue: asyncio.Queue[Event]
+    ctx: Context,
+    websocket: WebSocket,
+    stream: str,
+    account_id: int,
+    queue: asyncio.Queue[Event],
+    ended: asyncio.Event,
 ) -> None:
-    async for message in _messages(ctx, stream, account_id, queue):
+    async for message in _messages(ctx, stream, account_id, queue, ended):
         if message is None:
             continue  # WebSocket pings are uvicorn's job
         payload = message["payload"]

@@ -27,6 +27,7 @@ from storage.statuses import can_see, public_replies_page, status_by_id
 from storage.urls import LocalUrls
 
 PAGE_SIZE = 20
+PUBLICLY_LISTED = ("public", "unlisted")
 SIGNATURE_HEADERS = ("signature", "signature-input", "authorization")
 
 
@@ -81,18 +82,34 @@ async def _visible(ctx: Context, viewer_id: int | None, status: Status) -> bool:
         return await can_see(session, viewer_id, status)
 
 
+async def _tombstone(ctx: Context, viewer_id: int | None, status: Status) -> Response:
+    """The 410 Tombstone of a deleted status, to those who could see it while it lived; a 404 to others,
+    so that a hidden status leaves no trace once deleted either."""
+    async with ctx.db.read() as session:
+        could_see = await can_see(session, viewer_id, status, even_deleted=True)
+    if not could_see:
+        return not_found()
+    return activity_response(Tombstone.document(status.uri, status.deleted_at), Tombstone.status_code)
+
+
 async def status_object(request: Request) -> Response:
     """GET {actor}/statuses/{id}: the Note, a 410 Tombstone once deleted, or the HTML page for browsers."""
     ctx: Context = request.state.ctx
+    for_browser = not wants_activity_json(request.headers.get("accept", ""))
+    # Who asks is settled before what is asked for: with authorized fetch an unsigned reader is refused
+    # (401) whether or not the status exists.
+    viewer_id = None if for_browser else await requester_id(request, ctx)
     found = await _author_and_status(ctx, request)
     if found is None:
         return not_found()
     author, status = found
-    if not wants_activity_json(request.headers.get("accept", "")):
+    if for_browser:
+        # A browser reads the HTML page, which shows public and unlisted posts only.
+        if status.visibility not in PUBLICLY_LISTED:
+            return not_found()
         return RedirectResponse(status.url or author.url or "/", status_code=302)
-    viewer_id = await requester_id(request, ctx)
     if status.deleted_at is not None:
-        return activity_response(Tombstone.document(status.uri, status.deleted_at), Tombstone.status_code)
+        return await _tombstone(ctx, viewer_id, status)
     if not await _visible(ctx, viewer_id, status):
         return not_found()
     async with ctx.db.read() as session:
@@ -103,13 +120,13 @@ async def status_object(request: Request) -> Response:
 async def status_activity(request: Request) -> Response:
     """GET {actor}/statuses/{id}/activity: the `Create` that published the status."""
     ctx: Context = request.state.ctx
+    viewer_id = await requester_id(request, ctx)  # first, as in status_object
     found = await _author_and_status(ctx, request)
     if found is None:
         return not_found()
     _, status = found
-    viewer_id = await requester_id(request, ctx)
     if status.deleted_at is not None:
-        return activity_response(Tombstone.document(status.uri, status.deleted_at), Tombstone.status_code)
+        return await _tombstone(ctx, viewer_id, status)
     if not await _visible(ctx, viewer_id, status):
         return not_found()
     async with ctx.db.read() as session:
@@ -120,11 +137,11 @@ async def status_activity(request: Request) -> Response:
 async def status_replies(request: Request) -> Response:
     """GET {actor}/statuses/{id}/replies: public replies, newest first, as an OrderedCollection."""
     ctx: Context = request.state.ctx
+    viewer_id = await requester_id(request, ctx)  # first, as in status_object
     found = await _author_and_status(ctx, request)
     if found is None:
         return not_found()
     _, status = found
-    viewer_id = await requester_id(request, ctx)
     if not await _visible(ctx, viewer_id, status):
         return not_found()
     url = f"{ctx.base_url}{request.url.path}"
@@ -163,6 +180,7 @@ async def _activity_visible(ctx: Context, viewer_id: int | None, activity: Activ
 async def activity_object(request: Request) -> Response:
     """GET /activities/{id}: one of our activities (a `Create` lives at its status's `/activity`)."""
     ctx: Context = request.state.ctx
+    viewer_id = await requester_id(request, ctx)  # first, as in status_object
     try:
         activity_id = int(request.path_params["activity_id"])
     except ValueError:
@@ -171,7 +189,6 @@ async def activity_object(request: Request) -> Response:
         activity = await activity_by_id(session, activity_id)
     if activity is None:
         return not_found()
-    viewer_id = await requester_id(request, ctx)
     if not await _activity_visible(ctx, viewer_id, activity):
         return not_found()
     if activity.uri != f"{ctx.base_url}{request.url.path}":

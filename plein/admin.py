@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from storage.accounts import AccountError, create_local_account, local_account_by_username, user_for_account
 from storage.context import Context
@@ -17,7 +17,8 @@ from storage.domains import (
     normalise_domain,
     unblock_domain,
 )
-from storage.models import Account, DomainAllow, DomainBlock, OAuthToken, Report, User
+from storage.models import Account, DomainAllow, DomainBlock, Report, User
+from storage.oauth import AUTHORITY_CHANGED, revoke_user_tokens
 from storage.passwords import generate_password, hash_password, make_hasher
 from storage.types import utcnow
 from storage.urls import LocalUrls
@@ -68,11 +69,7 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
             user.password_hash = hash_password(hasher, password)
             user.password_changed_at = utcnow()
             # A new password must lock out every session made with the old one.
-            await session.execute(
-                update(OAuthToken)
-                .where(OAuthToken.user_id == user.id, OAuthToken.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
-            )
+            await revoke_user_tokens(session, user.id)
             print(f"password of @{account.username} changed; its access tokens are revoked")
             if not args.password:
                 print(f"password: {password}")
@@ -84,15 +81,13 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
                 return 0
             account.suspended_at = utcnow() if suspend else None
             if suspend:
-                await session.execute(
-                    update(OAuthToken)
-                    .where(OAuthToken.user_id == user.id, OAuthToken.revoked_at.is_(None))
-                    .values(revoked_at=utcnow())
-                )
+                await revoke_user_tokens(session, user.id)
             print(f"@{account.username} {'suspended' if suspend else 'unsuspended'}")
         elif action == "promote":
             user.role = args.role
             print(f"@{account.username} is now {args.role}")
+    if action in ("password", "suspend"):
+        ctx.bus.publish(AUTHORITY_CHANGED)  # streams in this process end now; others find out by polling
     return 0
 
 

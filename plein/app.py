@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute
 import clientapi.routes
 import inbox.routes
 import outbox.routes
+import web.assets
 import web.media
 import web.pages
 import webfinger.routes
@@ -25,7 +26,9 @@ from clientapi.cors import CorsMiddleware
 from inbox.queueing import ClaimPacer, inbox_queue
 from plein import health
 from plein.errors import exception_handlers
+from plein.headers import SecurityHeadersMiddleware
 from plein.jobs import job_handlers
+from plein.proxies import ForwardedClientMiddleware
 from storage.accounts import ensure_instance_actor
 from storage.bus import EventBus
 from storage.context import Context
@@ -52,6 +55,7 @@ def all_routes() -> list[BaseRoute]:
         *outbox.routes.routes,
         *clientapi.routes.routes,
         *web.media.routes,
+        *web.assets.routes,
         *web.pages.routes,
     ]
 
@@ -146,7 +150,11 @@ def create_app(
             await stop_workers(started)
             await close_context(ctx)
 
-    middleware: list[Middleware] = [Middleware(CorsMiddleware)]
+    middleware: list[Middleware] = [
+        Middleware(ForwardedClientMiddleware, trusted_proxies=settings.server.trusted_proxies),
+        Middleware(CorsMiddleware),
+        Middleware(SecurityHeadersMiddleware, base_url=settings.base_url),
+    ]
     return Starlette(
         routes=all_routes(),
         middleware=middleware,

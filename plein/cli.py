@@ -134,15 +134,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     asyncio.run(_first_admin_hint(settings, _config_path(args)))
     app = create_app(settings)
     settle_heap()
-    uvicorn.run(
-        app,
-        host=settings.server.listen_host,
-        port=settings.server.listen_port,
-        log_level=settings.server.log_level,
-        proxy_headers=True,
-        server_header=False,
-    )
+    uvicorn.run(app, log_level=settings.server.log_level, **uvicorn_options(settings))
     return 0
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves Plein (also used by the tests' in-process servers)."""
+    return {
+        "host": settings.server.listen_host,
+        "port": settings.server.listen_port,
+        # uvicorn would believe X-Forwarded-For from loopback; plein.proxies decides from server.trusted_proxies.
+        "proxy_headers": False,
+        "server_header": False,
+    }
 
 
 async def _first_admin_hint(settings: Settings, config_path: Path) -> None:

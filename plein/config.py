@@ -119,6 +119,11 @@ def _validate(settings: Settings) -> None:
             ipaddress.ip_network(cidr, strict=False)
         except ValueError as error:
             raise ConfigError("federation.allow_private_addresses", f"{cidr!r} is not a CIDR") from error
+    for cidr in settings.server.trusted_proxies:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError as error:
+            raise ConfigError("server.trusted_proxies", f"{cidr!r} is not a CIDR") from error
     if not 1 <= settings.server.listen_port <= 65535:
         raise ConfigError("server.listen_port", "must be between 1 and 65535")
     if settings.limits.max_body_bytes < 1024:

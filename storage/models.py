@@ -506,6 +506,8 @@ class OAuthToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # The authorization code it was issued for: reusing that code revokes it (RFC 6749 §4.1.2).
+    code_hash: Mapped[str | None] = mapped_column(String(128), index=True)
 
 
 class IdempotencyKey(Base):

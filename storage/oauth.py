@@ -17,10 +17,14 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.bus import Event
 from storage.models import Account, LoginAttempt, OAuthApp, OAuthCode, OAuthToken, User
 from storage.types import utcnow
 
 CODE_LIFETIME = timedelta(minutes=10)
+# Published after a commit that revoked tokens, changed a password or suspended an account: open streams of
+# this process re-check their token at once (clientapi.stream_authority; other processes find out by polling).
+AUTHORITY_CHANGED = Event(topic="authority", kind="changed")
 
 
 def secret_digest(secret: str) -> str:
@@ -107,9 +111,18 @@ async def create_code(
 async def take_code(session: AsyncSession, code: str, app: OAuthApp) -> OAuthCode | None:
     """Consume an authorization code issued to `app`: None if unknown, expired, used or someone else's.
 
-    The row is marked used in the caller's transaction, so a code can be exchanged once only."""
+    The row is marked used in the caller's transaction, so a code can be exchanged once only. A code
+    presented again after its use may have been stolen: every token issued from it is revoked in the
+    caller's transaction (RFC 6749 §4.1.2), which must therefore commit even though the answer is None."""
     row = await session.get(OAuthCode, secret_digest(code), with_for_update=True)
-    if row is None or row.app_id != app.id or row.used_at is not None or row.expires_at <= utcnow():
+    if row is not None and row.used_at is not None:
+        await session.execute(
+            update(OAuthToken)
+            .where(OAuthToken.code_hash == row.code_hash, OAuthToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        return None
+    if row is None or row.app_id != app.id or row.expires_at <= utcnow():
         return None
     row.used_at = utcnow()
     await session.flush()
@@ -117,15 +130,22 @@ async def take_code(session: AsyncSession, code: str, app: OAuthApp) -> OAuthCod
 
 
 async def create_token(
-    session: AsyncSession, *, app: OAuthApp | None, user: User | None, scopes: str
+    session: AsyncSession,
+    *,
+    app: OAuthApp | None,
+    user: User | None,
+    scopes: str,
+    code: OAuthCode | None = None,
 ) -> tuple[OAuthToken, str]:
-    """Issue an access token; returns the row and the token itself (only its digest is stored)."""
+    """Issue an access token (from authorization `code` when given); returns the row and the token itself
+    (only its digest is stored)."""
     access_token = new_secret()
     token = OAuthToken(
         token_hash=secret_digest(access_token),
         app_id=app.id if app else None,
         user_id=user.id if user else None,
         scopes=scopes,
+        code_hash=code.code_hash if code else None,
     )
     session.add(token)
     await session.flush()
@@ -183,6 +203,11 @@ def token_still_valid(token_id: Any) -> ColumnElement[bool]:
         .correlate(None)
         .exists()
     )
+
+
+async def token_is_live(session: AsyncSession, token_id: int) -> bool:
+    """Whether user token `token_id` may still act (`token_still_valid`, as one indexed read)."""
+    return bool(await session.scalar(select(token_still_valid(token_id))))
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ class ServerSettings:
     data_dir: Path = Path("data")
     workers: bool = True
     log_level: str = "info"
+    # Reverse proxies (CIDRs) whose X-Forwarded-For / X-Forwarded-Proto are believed (plein.proxies).
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

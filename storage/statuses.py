@@ -135,11 +135,19 @@ async def boost_of(session: AsyncSession, account_id: int, status_id: int) -> St
     return (await session.execute(statement)).scalars().first()
 
 
-async def can_see(session: AsyncSession, viewer_id: int | None, status: Status) -> bool:
+async def can_see(
+    session: AsyncSession, viewer_id: int | None, status: Status, *, even_deleted: bool = False
+) -> bool:
     """Whether `viewer_id` (None: anonymous) may see `status` by its visibility, mentions, follows and
-    blocks (the author blocking the viewer hides everything but public posts from anonymous readers)."""
-    if status.deleted_at is not None:
+    blocks (the author blocking the viewer hides everything but public posts from anonymous readers); nobody
+    sees the posts of a suspended account.
+    A deleted status is seen by nobody, unless `even_deleted` asks who could see it before (for its
+    Tombstone)."""
+    if status.deleted_at is not None and not even_deleted:
         return False
+    author = await session.get(Account, status.account_id)  # usually already in the session
+    if author is None or author.suspended_at is not None:
+        return False  # a suspended account's posts are gone for everyone, as if they never were
     if viewer_id is not None and viewer_id == status.account_id:
         return True
     if viewer_id is not None:

@@ -59,6 +59,7 @@ async def status_page(request: Request) -> Response:
         status = await session.get(Status, int(status_id)) if status_id.isdigit() else None
     if (
         account is None
+        or account.suspended_at is not None
         or status is None
         or status.account_id != account.id
         or status.reblog_of_id is not None

@@ -16,7 +16,7 @@ from apub.vocab import ACTIVITY_JSON, JRD_JSON
 from storage.accounts import INSTANCE_ACTOR_USERNAME, account_by_uri, local_account_by_username
 from storage.context import Context
 from storage.models import Status, User
-from storage.software import SOFTWARE_NAME, software_version
+from storage.software import MASTODON_COMPATIBILITY, SOFTWARE_NAME, software_version
 from storage.types import utcnow
 from storage.urls import LocalUrls
 
@@ -158,6 +158,8 @@ async def nodeinfo(request: Request) -> Response:
         "metadata": {
             "nodeName": ctx.settings.instance.name,
             "nodeDescription": ctx.settings.instance.description,
+            # Not a fork, but what clients read to know they may speak the Mastodon API here.
+            "upstream": {"name": "mastodon", "version": MASTODON_COMPATIBILITY},
         },
     }
     profile = f"http://nodeinfo.diaspora.software/ns/schema/{version}#"

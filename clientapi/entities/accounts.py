@@ -9,6 +9,7 @@ from collections.abc import Callable, Hashable
 from datetime import UTC
 from typing import Any
 
+from clientapi.app_urls import shown_website
 from clientapi.entities.common import format_date, id_str, missing_image_url
 from storage.context import Context
 from storage.models import Account, OAuthApp, User
@@ -205,7 +206,7 @@ def application_to_entity(app: OAuthApp, *, client_secret: str | None = None) ->
     entity: dict[str, Any] = {
         "id": id_str(app.id),
         "name": app.name,
-        "website": app.website or None,
+        "website": shown_website(app.website),
         "scopes": app.scopes.split(),
         "redirect_uri": "\n".join(redirect_uris),
         "redirect_uris": redirect_uris,
@@ -220,4 +221,4 @@ def application_to_entity(app: OAuthApp, *, client_secret: str | None = None) ->
 
 def status_application(app: OAuthApp | None) -> dict[str, Any] | None:
     """The short `application` object a status shows ({name, website}), or None."""
-    return {"name": app.name, "website": app.website or None} if app is not None else None
+    return {"name": app.name, "website": shown_website(app.website)} if app is not None else None

@@ -114,9 +114,13 @@ async def test_authorization_code_flow_out_of_band_with_pkce(instance: RunningIn
         assert body["token_type"] == "Bearer"
         assert body["scope"] == "read write"
         assert isinstance(body["created_at"], int)
+        verified = await client.get("/api/v1/apps/verify_credentials", headers=bearer(body["access_token"]))
         replayed = await client.post("/oauth/token", data={**token_request, "code_verifier": verifier})
         assert replayed.json()["error"] == "invalid_grant"  # a code is good once
-        verified = await client.get("/api/v1/apps/verify_credentials", headers=bearer(body["access_token"]))
+        after_replay = await client.get(
+            "/api/v1/apps/verify_credentials", headers=bearer(body["access_token"])
+        )
+    assert after_replay.status_code == 401  # and its reuse revokes what it issued (RFC 6749 §4.1.2)
     assert verified.status_code == 200
     validate_response("/api/v1/apps/verify_credentials", "GET", 200, verified.json())
     assert verified.json()["name"] == "Test app"

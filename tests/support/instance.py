@@ -20,6 +20,7 @@ import uvicorn
 
 from apub.ssrf import Resolver
 from plein.app import create_app
+from plein.cli import uvicorn_options
 from plein.config import load_settings, settings_to_toml
 from storage.context import Context
 from storage.settings import Settings
@@ -95,13 +96,7 @@ async def serve_in_process(
     `resolver` plays DNS for the instance's outbound requests (see `loopback_names`).
     """
     app = create_app(settings, run_workers=run_workers, resolver=resolver)
-    config = uvicorn.Config(
-        app,
-        host=settings.server.listen_host,
-        port=settings.server.listen_port,
-        log_level="warning",
-        lifespan="on",
-    )
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", **uvicorn_options(settings))
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
