@@ -20,7 +20,7 @@ from clientapi.entities.accounts import (
 )
 from clientapi.entities.statuses import statuses_to_entities
 from clientapi.errors import NotFound, Unprocessable
-from clientapi.pagination import Page, apply_page, in_display_order, link_headers
+from clientapi.pagination import MAX_OFFSET, Page, apply_page, in_display_order, link_headers
 from clientapi.params import Params, parse_id, read_params
 from clientapi.responses import api_response
 from outbox.actions import update_profile
@@ -153,7 +153,7 @@ async def search(request: Request) -> Response:
     params = await read_params(request)
     text = params.require_str("q").strip()
     limit = params.get_int("limit", 40, minimum=1, maximum=80, clamp=True) or 40
-    offset = params.get_int("offset", 0, minimum=0) or 0
+    offset = params.get_int("offset", 0, minimum=0, maximum=MAX_OFFSET) or 0
     following = bool(params.get_bool("following", False))
     accounts: list[Account] = []
     if params.get_bool("resolve", False) and "@" in text.lstrip("@") and offset == 0:

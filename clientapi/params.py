@@ -21,11 +21,14 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from clientapi.errors import ApiError, Unprocessable
+from storage.ids import MAX_ID
+from storage.ids import parse_id as parse_storage_id
 
 TRUE_WORDS = frozenset({"true", "1", "t", "on", "yes", "y"})
 FALSE_WORDS = frozenset({"false", "0", "f", "off", "no", "n", ""})
 _BRACKET_PART = re.compile(r"\[([^\[\]]*)\]")
 _STATE_KEY = "clientapi.params"
+_ASCII_INTEGER = re.compile(r"-?[0-9]{1,19}")
 MAX_UPLOAD_BYTES = 40 * 1024 * 1024
 
 
@@ -87,12 +90,7 @@ class Params:
         value = self.values.get(name)
         if value is None or value == "":
             return default
-        if isinstance(value, bool):
-            raise Unprocessable(f"Validation failed: {name} must be an integer")
-        try:
-            number = int(value) if isinstance(value, int | str) else None
-        except ValueError:
-            number = None
+        number = _to_int(value)
         if number is None:
             raise Unprocessable(f"Validation failed: {name} must be an integer")
         if minimum is not None and number < minimum:
@@ -179,18 +177,28 @@ def to_bool(value: Any, name: str = "value") -> bool:
 
 
 def parse_id(value: Any, name: str = "id") -> int:
-    """A database id from its string (or JSON number) form; 422 when it is not a number."""
-    if isinstance(value, bool):
+    """A database id from its string (or JSON number) form (`storage.ids.parse_id`); 422 otherwise."""
+    number = parse_storage_id(value)
+    if number is None:
         raise Unprocessable(f"Validation failed: {name} must be an id")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
-        return int(value)
-    raise Unprocessable(f"Validation failed: {name} must be an id")
+    return number
+
+
+def _to_int(value: Any) -> int | None:
+    """An integer in ASCII digits or a JSON integer, within the range the database holds; None otherwise
+    (`int()` alone takes Unicode digits like `١٢٣`, `1_000` and spaces, and any size)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = int(value) if _ASCII_INTEGER.fullmatch(value) else None
+    if not isinstance(value, int) or not -MAX_ID <= value <= MAX_ID:
+        return None
+    return value
 
 
 def _index_order(key: str) -> tuple[int, str]:
-    return (int(key), "") if key.isdigit() else (1 << 62, key)
+    index = _to_int(key)
+    return (index, "") if index is not None else (MAX_ID, key)
 
 
 def split_bracket_name(name: str) -> list[str]:
