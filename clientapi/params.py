@@ -29,7 +29,6 @@ FALSE_WORDS = frozenset({"false", "0", "f", "off", "no", "n", ""})
 _BRACKET_PART = re.compile(r"\[([^\[\]]*)\]")
 _STATE_KEY = "clientapi.params"
 _ASCII_INTEGER = re.compile(r"-?[0-9]{1,19}")
-MAX_UPLOAD_BYTES = 40 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -277,20 +276,27 @@ async def _body_values(request: Request) -> dict[str, Any]:
             for name, value in document.items()
         )
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        limit = request.state.ctx.settings.limits.max_media_bytes
         async with request.form() as form:
             # Files are read now so the spooled temporary files are closed before the handler runs.
-            pairs = [(name, await _read_upload(value)) for name, value in form.multi_items()]
+            pairs = [(name, await _read_upload(value, limit)) for name, value in form.multi_items()]
         return unfold_pairs(pairs)
     return {}
 
 
-async def _read_upload(value: str | UploadFile) -> str | UploadedFile:
+async def _read_upload(value: str | UploadFile, limit: int) -> str | UploadedFile:
+    """A form value, or an uploaded file read into memory; 413 past `limits.max_media_bytes` (the body
+    limit, `plein.limits`, already refused larger bodies before any of it was read)."""
     if isinstance(value, str):
         return value
-    data = await value.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ApiError(413, f"{value.filename or 'the file'} is too large")
+    data = await value.read(limit + 1)
+    if len(data) > limit:
+        raise ApiError(413, f"Validation failed: File file size must be less than {_size_text(limit)}")
     return UploadedFile(filename=value.filename or "", content_type=value.content_type or "", data=data)
+
+
+def _size_text(size: int) -> str:
+    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{size} bytes"
 
 
 async def read_params(request: Request) -> Params:

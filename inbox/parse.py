@@ -1,4 +1,4 @@
-"""Reading a delivery: the body (size-capped while streaming), its content type, and the JSON itself
+"""Reading a delivery: the body (size-capped below the routes, `plein.limits`), its content type, and the JSON itself
 (depth-capped), then the activity's identity (id, type, actor)."""
 
 from __future__ import annotations
@@ -10,34 +10,23 @@ import orjson
 from starlette.requests import ClientDisconnect, Request
 
 from apub.vocab import is_activity_json
-from inbox.errors import MalformedActivity, PayloadTooLarge, UnsupportedMediaType
+from inbox.errors import MalformedActivity, UnsupportedMediaType
 from webfinger.convert import id_of, origin_of
 
 MAX_JSON_DEPTH = 32
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than `limit` bytes before reading them all."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise PayloadTooLarge(f"body larger than {limit} bytes")
-        except ValueError:
-            raise MalformedActivity("Content-Length is not a number") from None
+async def read_body(request: Request) -> bytes:
+    """The request body; its size was checked by the body limit below the routes (`plein.limits`: 413 on
+    `Content-Length`, or while a chunked body streams)."""
     # The ASGI messages themselves: Starlette's stream() wraps each in a generator step, on every delivery.
     chunks: list[bytes] = []
-    size = 0
     receive = request.receive
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnect()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body larger than {limit} bytes")
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 

@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
+import clientapi.media
 import clientapi.routes
 import inbox.routes
 import outbox.routes
@@ -25,6 +26,7 @@ from inbox.queueing import ClaimPacer, inbox_queue
 from plein import health
 from plein.errors import exception_handlers
 from plein.jobs import job_handlers
+from plein.limits import MULTIPART_OVERHEAD, BodyLimit
 from storage.accounts import ensure_instance_actor
 from storage.bus import EventBus
 from storage.context import Context
@@ -119,6 +121,16 @@ async def stop_workers(started: list[tuple[QueueWorker | FinishedJobPurger, asyn
         await worker.stop()
 
 
+def body_limit(settings: Settings) -> Middleware:
+    """Every route's body limit (`plein.limits`): media uploads get the media limit, the rest the body limit."""
+    upload_limit = settings.limits.max_media_bytes + MULTIPART_OVERHEAD
+    return Middleware(
+        BodyLimit,
+        max_body_bytes=settings.limits.max_body_bytes,
+        path_limits=dict.fromkeys(clientapi.media.UPLOAD_PATHS, upload_limit),
+    )
+
+
 def create_app(settings: Settings, *, run_workers: bool | None = None) -> Starlette:
     """The ASGI application of one instance; `run_workers` defaults to `server.workers` from the settings."""
     with_workers = settings.server.workers if run_workers is None else run_workers
@@ -136,7 +148,7 @@ def create_app(settings: Settings, *, run_workers: bool | None = None) -> Starle
             await stop_workers(started)
             await close_context(ctx)
 
-    middleware: list[Middleware] = [Middleware(CorsMiddleware)]
+    middleware: list[Middleware] = [Middleware(CorsMiddleware), body_limit(settings)]
     return Starlette(
         routes=all_routes(),
         middleware=middleware,

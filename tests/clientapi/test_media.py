@@ -173,7 +173,7 @@ async def test_bad_uploads_are_refused_and_nothing_is_stored(instance: RunningIn
     assert not folder.exists() or not any(folder.iterdir())
 
 
-async def test_too_big_is_a_422(tmp_path: Path) -> None:
+async def test_too_big_is_a_413(tmp_path: Path) -> None:
     settings = make_settings(
         tmp_path, database_url=sqlite_url(str(tmp_path)), **{"limits.max_media_bytes": 20_000}
     )
@@ -184,7 +184,7 @@ async def test_too_big_is_a_422(tmp_path: Path) -> None:
         big = buffer.getvalue()
         assert len(big) > 20_000
         async with instance.client(headers=bearer(token)) as client:
-            refused = await upload(client, big, expect=422)
+            refused = await upload(client, big, expect=413)
             assert "less than 20000 bytes" in refused["error"]
             await upload(client, png_bytes(64, 64))
         assert await count_media(instance) == 1
