@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +20,7 @@ from clientapi.entities.accounts import (
 from clientapi.entities.statuses import statuses_to_entities
 from clientapi.errors import NotFound, Unprocessable
 from clientapi.pagination import MAX_OFFSET, Page, apply_page, in_display_order, link_headers
-from clientapi.params import Params, parse_id, read_params
+from clientapi.params import LANGUAGE_PATTERN, Params, parse_id, read_params
 from clientapi.responses import api_response
 from outbox.actions import update_profile
 from storage.account_lists import (
@@ -38,7 +37,6 @@ from storage.relationships import relationship_facts
 from storage.timelines import ListQuery, search_accounts
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
-LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}$")
 MAX_RELATIONSHIP_IDS = 80
 
 
@@ -72,7 +70,8 @@ def _fields(params: Params) -> list[dict[str, Any]] | None:
     for item in params.get_list("fields_attributes"):
         if not isinstance(item, dict):
             raise Unprocessable("Validation failed: fields_attributes must be a list of {name, value}")
-        fields.append({"name": str(item.get("name") or ""), "value": str(item.get("value") or "")})
+        field = Params(item)
+        fields.append({"name": field.get_str("name") or "", "value": field.get_str("value") or ""})
     return fields
 
 
@@ -85,7 +84,7 @@ async def update_credentials(request: Request) -> Response:
     if privacy is not None and privacy not in VISIBILITIES:
         raise Unprocessable("Validation failed: source[privacy] must be public, unlisted, private or direct")
     language = source.get_str("language")
-    if language and not LANGUAGE_PATTERN.match(language):
+    if language and not LANGUAGE_PATTERN.fullmatch(language):
         raise Unprocessable("Validation failed: source[language] must be an ISO 639 code")
     await update_profile(
         ctx,

@@ -20,15 +20,23 @@ import orjson
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from apub.jsondepth import exceeds_depth
 from clientapi.errors import ApiError, Unprocessable
 from storage.ids import MAX_ID
 from storage.ids import parse_id as parse_storage_id
+from storage.settings import LimitSettings
 
 TRUE_WORDS = frozenset({"true", "1", "t", "on", "yes", "y"})
 FALSE_WORDS = frozenset({"false", "0", "f", "off", "no", "n", ""})
 _BRACKET_PART = re.compile(r"\[([^\[\]]*)\]")
 _STATE_KEY = "clientapi.params"
 _ASCII_INTEGER = re.compile(r"-?[0-9]{1,19}")
+LANGUAGE_PATTERN = re.compile(r"[a-z]{2,3}")
+# Any one string parameter: a URL's worth. Longer texts (a status) pass `max_length` themselves.
+MAX_STRING_LENGTH = 2048
+# Rails bracket names nest this deep at most (`fields_attributes[0][name]` is 3); Rack refuses past 32.
+MAX_NAME_DEPTH = 8
+MAX_JSON_DEPTH = 16
 
 
 @dataclass(frozen=True)
@@ -56,8 +64,16 @@ class Params:
         """The raw value (string, list, dict, number, bool or UploadedFile) or `default`."""
         return self.values.get(name, default)
 
-    def get_str(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
-        """A string parameter; numbers from JSON are accepted as their text."""
+    def get_str(
+        self,
+        name: str,
+        default: str | None = None,
+        *,
+        required: bool = False,
+        max_length: int | None = MAX_STRING_LENGTH,
+    ) -> str | None:
+        """A string parameter; numbers from JSON are accepted as their text. Longer than `max_length` → 422
+        (None: the caller checks the length itself, against a configured limit)."""
         value = self.values.get(name)
         if value is None:
             if required:
@@ -65,9 +81,17 @@ class Params:
             return default
         if isinstance(value, bool):
             return "true" if value else "false"
-        if isinstance(value, str | int | float):
-            return str(value)
-        raise Unprocessable(f"Validation failed: {name} must be a string")
+        if not isinstance(value, str | int | float):
+            raise Unprocessable(f"Validation failed: {name} must be a string")
+        text = str(value)
+        if max_length is not None and len(text) > max_length:
+            raise Unprocessable(f"Validation failed: {name} is too long (maximum is {max_length} characters)")
+        return text
+
+    def get_language(self, name: str) -> str | None:
+        """An ISO 639 language code (`en`, `fra`); None when absent or not one (as Mastodon ignores it)."""
+        language = self.get_str(name)
+        return language if language and LANGUAGE_PATTERN.fullmatch(language) else None
 
     def require_str(self, name: str) -> str:
         """A string parameter that must be present and not empty."""
@@ -201,7 +225,7 @@ def _index_order(key: str) -> tuple[int, str]:
 
 
 def split_bracket_name(name: str) -> list[str]:
-    """`a[b][]` → ["a", "b", ""]; a name without brackets is one part."""
+    """`a[b][]` → ["a", "b", ""]; a name without brackets is one part; deeper than MAX_NAME_DEPTH → 422."""
     start = name.find("[")
     if start <= 0 or not name.endswith("]"):
         return [name]
@@ -209,6 +233,8 @@ def split_bracket_name(name: str) -> list[str]:
     parts = _BRACKET_PART.findall(rest)
     if "".join(f"[{part}]" for part in parts) != rest:
         return [name]  # malformed brackets: keep the name whole
+    if len(parts) >= MAX_NAME_DEPTH:
+        raise Unprocessable(f"Validation failed: parameter names nest at most {MAX_NAME_DEPTH} deep")
     return [name[:start], *parts]
 
 
@@ -270,13 +296,16 @@ async def _body_values(request: Request) -> dict[str, Any]:
             raise Unprocessable("The request body is not valid JSON") from error
         if not isinstance(document, dict):
             raise Unprocessable("The JSON body must be an object")
+        if exceeds_depth(document, MAX_JSON_DEPTH):
+            raise Unprocessable(f"The JSON body nests deeper than {MAX_JSON_DEPTH}")
         # JSON may still use bracket names ("media_ids[]": [...]); unfold the top level.
         return unfold_pairs(
             (name[:-2] if name.endswith("[]") and isinstance(value, list) else name, value)
             for name, value in document.items()
         )
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        limit = request.state.ctx.settings.limits.max_media_bytes
+        ctx = getattr(request.state, "ctx", None)  # None in an app without the lifespan (unit tests)
+        limit = (ctx.settings.limits if ctx else LimitSettings()).max_media_bytes
         async with request.form() as form:
             # Files are read now so the spooled temporary files are closed before the handler runs.
             pairs = [(name, await _read_upload(value, limit)) for name, value in form.multi_items()]

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from starlette.requests import ClientDisconnect, Request
 
+from apub.jsondepth import exceeds_depth
 from apub.vocab import is_activity_json
 from inbox.errors import MalformedActivity, UnsupportedMediaType
 from webfinger.convert import id_of, origin_of
@@ -35,18 +36,6 @@ def check_content_type(request: Request) -> None:
     """Refuse anything but `application/activity+json` and `application/ld+json`."""
     if not is_activity_json(request.headers.get("content-type", "")):
         raise UnsupportedMediaType("expected application/activity+json or application/ld+json")
-
-
-def exceeds_depth(document: Any, max_depth: int) -> bool:
-    """True when containers nest deeper than `max_depth` (iterative, so no recursion limit is hit)."""
-    stack: list[tuple[Any, int]] = [(document, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node
-        if depth > max_depth:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
