@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from apub.hashtags import normalize_hashtag
 from apub.html import html_to_text, sanitize_html
 from apub.vocab import ACTOR_TYPES, PUBLIC_ALIASES
 
@@ -307,7 +308,7 @@ def note_to_status(document: dict[str, Any], *, followers_url: str | None) -> Re
         if tag.get("type") == "Mention" and isinstance(tag.get("href"), str):
             mention_uris.append(tag["href"])
         elif tag.get("type") == "Hashtag" and isinstance(tag.get("name"), str):
-            name = tag["name"].lstrip("#").strip().lower()[:255]
+            name = normalize_hashtag(tag["name"])  # Mastodon's rule: `<script>` is `script`, `<>` nothing
             if name and name not in hashtags:
                 hashtags.append(name)
     attachments = [
