@@ -81,12 +81,7 @@ class Params:
             return default
         if isinstance(value, bool):
             return "true" if value else "false"
-        if not isinstance(value, str | int | float):
-            raise Unprocessable(f"Validation failed: {name} must be a string")
-        text = str(value)
-        if max_length is not None and len(text) > max_length:
-            raise Unprocessable(f"Validation failed: {name} is too long (maximum is {max_length} characters)")
-        return text
+        return _text(value, name, max_length)
 
     def get_language(self, name: str) -> str | None:
         """An ISO 639 language code (`en`, `fra`); None when absent or not one (as Mastodon ignores it)."""
@@ -154,12 +149,7 @@ class Params:
 
     def get_str_list(self, name: str) -> list[str]:
         """A list of strings (numbers accepted as their text)."""
-        items = []
-        for item in self.get_list(name):
-            if isinstance(item, bool) or not isinstance(item, str | int | float):
-                raise Unprocessable(f"Validation failed: {name} must be a list of strings")
-            items.append(str(item))
-        return items
+        return [_text(item, name, MAX_STRING_LENGTH) for item in self.get_list(name)]
 
     def get_dict(self, name: str) -> dict[str, Any]:
         """A nested mapping (`name[key]=value` or a JSON object); {} when absent."""
@@ -182,6 +172,19 @@ class Params:
     def nested(self, name: str) -> Params:
         """The sub-mapping `name[...]` as its own Params."""
         return Params(self.get_dict(name))
+
+
+def _text(value: Any, name: str, max_length: int | None) -> str:
+    """A string (or a JSON number as its text) a database column can hold: no NUL (PostgreSQL refuses it
+    in text), at most `max_length` characters; 422 otherwise."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise Unprocessable(f"Validation failed: {name} must be a string")
+    text = str(value)
+    if "\x00" in text:
+        raise Unprocessable(f"Validation failed: {name} contains a NUL character")
+    if max_length is not None and len(text) > max_length:
+        raise Unprocessable(f"Validation failed: {name} is too long (maximum is {max_length} characters)")
+    return text
 
 
 def to_bool(value: Any, name: str = "value") -> bool:

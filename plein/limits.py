@@ -1,4 +1,5 @@
-"""The size limit of request bodies, for every route, enforced below the routes before a body is read.
+"""The size limit of request bodies, for every route, enforced below the routes before a body is read; and
+no NUL character in a request's URL.
 
 A pure ASGI middleware: a declared `Content-Length` over the route's limit is refused at once with 413 and
 nothing is read; a body without one (chunked) is counted as the route reads it, and refused with 413 as soon
@@ -41,6 +42,10 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]:
+            # No text column of PostgreSQL can hold a NUL: refused here, it cannot reach a query as a 500.
+            await self._refuse(scope, receive, send, 400, "The URL contains a NUL character")
             return
         limit = self.path_limits.get(scope["path"], self.max_body_bytes)
         declared = _declared_length(scope)

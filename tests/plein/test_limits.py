@@ -265,3 +265,23 @@ async def test_client_that_goes_away_mid_upload_is_a_logged_4xx(
     )
     async with instance.client(headers=bearer(token)) as client:  # the server carries on
         assert (await client.get("/api/v1/accounts/verify_credentials")).status_code == 200
+
+
+async def test_nul_characters_never_reach_the_database(instance: RunningInstance) -> None:
+    """PostgreSQL text cannot hold NUL: schemathesis found `q=%00` answering 500 on the account search."""
+    assert instance.ctx is not None
+    token = await make_token(instance.ctx, "alice")
+    async with instance.client(headers=bearer(token)) as client:
+        for url in ["/api/v1/accounts/search?q=a%00b", "/api/v2/search?q=%00", "/users/a%00b", "/@a%00b"]:
+            response = await client.get(url)
+            assert response.status_code == 400, (url, response.status_code, response.text[:300])
+            assert "NUL" in response.json()["error"]
+        for body in [
+            {"status": "a\u0000b"},
+            {"status": "x", "spoiler_text": "\u0000"},
+            {"status": "x", "media_ids": ["\u0000"]},
+        ]:
+            response = await client.post("/api/v1/statuses", json=body)
+            assert response.status_code == 422, (body, response.status_code, response.text[:300])
+        response = await client.post("/api/v1/statuses", json={"status": "a\u2400b"})  # positive control
+        assert response.status_code == 200, response.text[:300]
