@@ -104,6 +104,21 @@ async def test_too_many_requests_waits_for_retry_after(http_ctx, make_local):
         assert (job.state, job.last_status, job.tries) == ("done", 202, 2)
 
 
+async def test_retry_after_too_large_for_a_timedelta_waits_a_day(http_ctx, make_local):
+    ctx = http_ctx
+    alice = await make_local("alice")
+    async with inbox_farm() as farm:
+        await trust_local_account(farm, ctx, alice)
+        await _remote_follower(ctx, farm, "busy", alice)
+        farm.responses["/users/busy/inbox"] = (429, {"Retry-After": "9" * 30})
+        before = utcnow()
+        await post_status(ctx, alice, text="hi")
+        await _run(ctx)
+        job = await _job(ctx)
+        assert (job.state, job.last_status, job.tries) == ("pending", 429, 1)
+        assert before + timedelta(hours=23) <= job.next_try_at <= utcnow() + timedelta(days=1, seconds=1)
+
+
 async def test_client_error_is_final(http_ctx, make_local):
     ctx = http_ctx
     alice = await make_local("alice")
@@ -193,6 +208,9 @@ def test_backoff_grows_with_jitter_and_is_capped():
         ("120", timedelta(seconds=120)),
         ("Wed, 21 Oct 2026 07:30:00 GMT", timedelta(minutes=30)),
         ("999999999", timedelta(days=1)),
+        ("9" * 30, timedelta(days=1)),
+        ("²", None),
+        ("١٢٠", None),
         ("soon", None),
         (None, None),
     ],
