@@ -93,9 +93,9 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
         logger.info("%s %s refused %d: %s", scope["method"], scope["path"], status, message)
-        # Close the connection: the rest of a refused body is never read, so it cannot carry another request.
-        response = json_error(status, message, headers={"Connection": "close"})
-        await response(scope, receive, send)
+        # The server discards whatever of the body still arrives (nothing of it is buffered): closing at once
+        # instead would reset the connection under a client still sending, which then never sees the answer.
+        await json_error(status, message)(scope, receive, send)
 
 
 def _declared_length(scope: Scope) -> int | None:
