@@ -283,5 +283,9 @@ async def test_nul_characters_never_reach_the_database(instance: RunningInstance
         ]:
             response = await client.post("/api/v1/statuses", json=body)
             assert response.status_code == 422, (body, response.status_code, response.text[:300])
+        response = await client.post(
+            "/api/v1/apps", json={"client_name": "x", "redirect_uris": ["https://a.example/\u0000"]}
+        )
+        assert response.status_code == 422, response.text[:300]
         response = await client.post("/api/v1/statuses", json={"status": "a\u2400b"})  # positive control
         assert response.status_code == 200, response.text[:300]
