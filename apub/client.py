@@ -69,6 +69,7 @@ from apub.errors import (
 )
 from apub.hosts import host_of
 from apub.httpsig.auth import SignatureAuth
+from apub.jsondepth import exceeds_depth
 from apub.ssrf import AddressGuard, Resolver
 from apub.transport import (
     ACCEPT_ENCODING,
@@ -158,23 +159,6 @@ def is_json_content_type(content_type: str) -> bool:
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
     )
-
-
-def _exceeds_depth(document: Any, max_depth: int) -> bool:
-    """True when containers nest deeper than ``max_depth`` (iterative: deep input cannot blow the stack)."""
-    stack: list[tuple[Any, int]] = [(document, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children: Any = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        if depth > max_depth:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
 
 
 class _HostSlots:
@@ -409,7 +393,7 @@ class FederationClient:
             raise FetchError(f"{response.url}: invalid JSON: {exc}") from exc
         if not isinstance(document, dict):
             raise FetchError(f"{response.url}: JSON is not an object")
-        if _exceeds_depth(document, self._max_json_depth):
+        if exceeds_depth(document, self._max_json_depth):
             raise FetchError(f"{response.url}: JSON nested deeper than {self._max_json_depth}")
         return document
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from clientapi.errors import NotFound
 from storage.accounts import account_by_acct
 from storage.context import Context
+from storage.ids import parse_id
 from storage.models import Account
 from storage.urls import LocalUrls
 from webfinger.resolve import ResolveError, resolve_acct
@@ -23,10 +24,10 @@ ACCT_PATTERN = re.compile(r"^@?([a-z0-9_.-]+)(?:@([a-z0-9.-]+(?::\d+)?))?$", re.
 
 async def account_from_path(session: AsyncSession, request: Request, name: str = "id") -> Account:
     """The account whose id is the path parameter `name`; 404 when it is not a number or not known."""
-    raw = str(request.path_params.get(name, ""))
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+    account_id = parse_id(request.path_params.get(name))
+    if account_id is None:
         raise NotFound()
-    account = await session.get(Account, int(raw))
+    account = await session.get(Account, account_id)
     if account is None:
         raise NotFound()
     return account

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,8 +19,8 @@ from clientapi.entities.accounts import (
 )
 from clientapi.entities.statuses import statuses_to_entities
 from clientapi.errors import NotFound, Unprocessable
-from clientapi.pagination import Page, apply_page, in_display_order, link_headers
-from clientapi.params import Params, parse_id, read_params
+from clientapi.pagination import MAX_OFFSET, Page, apply_page, in_display_order, link_headers
+from clientapi.params import LANGUAGE_PATTERN, Params, parse_id, read_params
 from clientapi.responses import api_response
 from outbox.actions import update_profile
 from storage.account_lists import (
@@ -38,7 +37,6 @@ from storage.relationships import relationship_facts
 from storage.timelines import ListQuery, search_accounts
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
-LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}$")
 MAX_RELATIONSHIP_IDS = 80
 
 
@@ -72,7 +70,8 @@ def _fields(params: Params) -> list[dict[str, Any]] | None:
     for item in params.get_list("fields_attributes"):
         if not isinstance(item, dict):
             raise Unprocessable("Validation failed: fields_attributes must be a list of {name, value}")
-        fields.append({"name": str(item.get("name") or ""), "value": str(item.get("value") or "")})
+        field = Params(item)
+        fields.append({"name": field.get_str("name") or "", "value": field.get_str("value") or ""})
     return fields
 
 
@@ -85,7 +84,7 @@ async def update_credentials(request: Request) -> Response:
     if privacy is not None and privacy not in VISIBILITIES:
         raise Unprocessable("Validation failed: source[privacy] must be public, unlisted, private or direct")
     language = source.get_str("language")
-    if language and not LANGUAGE_PATTERN.match(language):
+    if language and not LANGUAGE_PATTERN.fullmatch(language):
         raise Unprocessable("Validation failed: source[language] must be an ISO 639 code")
     await update_profile(
         ctx,
@@ -153,7 +152,7 @@ async def search(request: Request) -> Response:
     params = await read_params(request)
     text = params.require_str("q").strip()
     limit = params.get_int("limit", 40, minimum=1, maximum=80, clamp=True) or 40
-    offset = params.get_int("offset", 0, minimum=0) or 0
+    offset = params.get_int("offset", 0, minimum=0, maximum=MAX_OFFSET) or 0
     following = bool(params.get_bool("following", False))
     accounts: list[Account] = []
     if params.get_bool("resolve", False) and "@" in text.lstrip("@") and offset == 0:

@@ -30,7 +30,7 @@ async def register(request: Request) -> Response:
         )
     raw_redirects = params.get("redirect_uris")
     if isinstance(raw_redirects, list):
-        redirect_uris = [str(uri).strip() for uri in raw_redirects if str(uri).strip()]
+        redirect_uris = [uri.strip() for uri in params.get_str_list("redirect_uris") if uri.strip()]
     else:
         redirect_uris = (params.get_str("redirect_uris") or "").split()
     if not redirect_uris:

@@ -58,10 +58,6 @@ def _focus(params: Params) -> tuple[float, float] | None:
     return (x, y)
 
 
-def _size_text(size: int) -> str:
-    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{size} bytes"
-
-
 async def upload_media(request: Request) -> Response:
     auth = await require_auth(request, SCOPE)
     assert auth.account is not None
@@ -70,9 +66,6 @@ async def upload_media(request: Request) -> Response:
     upload = params.get_file("file")
     if upload is None or not upload.data:
         raise Unprocessable("Validation failed: File can't be blank")
-    limit = ctx.settings.limits.max_media_bytes
-    if len(upload.data) > limit:
-        raise Unprocessable(f"Validation failed: File file size must be less than {_size_text(limit)}")
     description, focus = _description(params), _focus(params)
     try:
         # Decoding and re-encoding is CPU work: keep the event loop free for other requests.
@@ -148,9 +141,10 @@ async def delete_media(request: Request) -> Response:
     return api_response(entity)
 
 
+UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media")  # bodies up to the media limit (`plein.limits`)
+
 routes = [
-    Route("/api/v1/media", upload_media, methods=["POST"]),
-    Route("/api/v2/media", upload_media, methods=["POST"]),
+    *(Route(path, upload_media, methods=["POST"]) for path in UPLOAD_PATHS),
     Route("/api/v1/media/{media_id}", get_media, methods=["GET"]),
     Route("/api/v1/media/{media_id}", update_media, methods=["PUT"]),
     Route("/api/v1/media/{media_id}", delete_media, methods=["DELETE"]),

@@ -25,6 +25,8 @@ from clientapi.params import Params
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
+# Offset paging (search) walks rows it skips; nobody pages this deep, and the bound keeps OFFSET small.
+MAX_OFFSET = 10_000
 PAGINATION_NAMES = frozenset({"max_id", "since_id", "min_id", "limit", "offset"})
 
 Row = TypeVar("Row")

@@ -20,13 +20,23 @@ import orjson
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from apub.jsondepth import exceeds_depth
 from clientapi.errors import ApiError, Unprocessable
+from storage.ids import MAX_ID
+from storage.ids import parse_id as parse_storage_id
+from storage.settings import LimitSettings
 
 TRUE_WORDS = frozenset({"true", "1", "t", "on", "yes", "y"})
 FALSE_WORDS = frozenset({"false", "0", "f", "off", "no", "n", ""})
 _BRACKET_PART = re.compile(r"\[([^\[\]]*)\]")
 _STATE_KEY = "clientapi.params"
-MAX_UPLOAD_BYTES = 40 * 1024 * 1024
+_ASCII_INTEGER = re.compile(r"-?[0-9]{1,19}")
+LANGUAGE_PATTERN = re.compile(r"[a-z]{2,3}")
+# Any one string parameter: a URL's worth. Longer texts (a status) pass `max_length` themselves.
+MAX_STRING_LENGTH = 2048
+# Rails bracket names nest this deep at most (`fields_attributes[0][name]` is 3); Rack refuses past 32.
+MAX_NAME_DEPTH = 8
+MAX_JSON_DEPTH = 16
 
 
 @dataclass(frozen=True)
@@ -54,8 +64,16 @@ class Params:
         """The raw value (string, list, dict, number, bool or UploadedFile) or `default`."""
         return self.values.get(name, default)
 
-    def get_str(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
-        """A string parameter; numbers from JSON are accepted as their text."""
+    def get_str(
+        self,
+        name: str,
+        default: str | None = None,
+        *,
+        required: bool = False,
+        max_length: int | None = MAX_STRING_LENGTH,
+    ) -> str | None:
+        """A string parameter; numbers from JSON are accepted as their text. Longer than `max_length` → 422
+        (None: the caller checks the length itself, against a configured limit)."""
         value = self.values.get(name)
         if value is None:
             if required:
@@ -63,9 +81,12 @@ class Params:
             return default
         if isinstance(value, bool):
             return "true" if value else "false"
-        if isinstance(value, str | int | float):
-            return str(value)
-        raise Unprocessable(f"Validation failed: {name} must be a string")
+        return _text(value, name, max_length)
+
+    def get_language(self, name: str) -> str | None:
+        """An ISO 639 language code (`en`, `fra`); None when absent or not one (as Mastodon ignores it)."""
+        language = self.get_str(name)
+        return language if language and LANGUAGE_PATTERN.fullmatch(language) else None
 
     def require_str(self, name: str) -> str:
         """A string parameter that must be present and not empty."""
@@ -87,12 +108,7 @@ class Params:
         value = self.values.get(name)
         if value is None or value == "":
             return default
-        if isinstance(value, bool):
-            raise Unprocessable(f"Validation failed: {name} must be an integer")
-        try:
-            number = int(value) if isinstance(value, int | str) else None
-        except ValueError:
-            number = None
+        number = _to_int(value)
         if number is None:
             raise Unprocessable(f"Validation failed: {name} must be an integer")
         if minimum is not None and number < minimum:
@@ -133,12 +149,7 @@ class Params:
 
     def get_str_list(self, name: str) -> list[str]:
         """A list of strings (numbers accepted as their text)."""
-        items = []
-        for item in self.get_list(name):
-            if isinstance(item, bool) or not isinstance(item, str | int | float):
-                raise Unprocessable(f"Validation failed: {name} must be a list of strings")
-            items.append(str(item))
-        return items
+        return [_text(item, name, MAX_STRING_LENGTH) for item in self.get_list(name)]
 
     def get_dict(self, name: str) -> dict[str, Any]:
         """A nested mapping (`name[key]=value` or a JSON object); {} when absent."""
@@ -163,6 +174,19 @@ class Params:
         return Params(self.get_dict(name))
 
 
+def _text(value: Any, name: str, max_length: int | None) -> str:
+    """A string (or a JSON number as its text) a database column can hold: no NUL (PostgreSQL refuses it
+    in text), at most `max_length` characters; 422 otherwise."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise Unprocessable(f"Validation failed: {name} must be a string")
+    text = str(value)
+    if "\x00" in text:
+        raise Unprocessable(f"Validation failed: {name} contains a NUL character")
+    if max_length is not None and len(text) > max_length:
+        raise Unprocessable(f"Validation failed: {name} is too long (maximum is {max_length} characters)")
+    return text
+
+
 def to_bool(value: Any, name: str = "value") -> bool:
     """Read a boolean the way Rails does, refusing words that are neither true nor false."""
     if isinstance(value, bool):
@@ -179,22 +203,32 @@ def to_bool(value: Any, name: str = "value") -> bool:
 
 
 def parse_id(value: Any, name: str = "id") -> int:
-    """A database id from its string (or JSON number) form; 422 when it is not a number."""
-    if isinstance(value, bool):
+    """A database id from its string (or JSON number) form (`storage.ids.parse_id`); 422 otherwise."""
+    number = parse_storage_id(value)
+    if number is None:
         raise Unprocessable(f"Validation failed: {name} must be an id")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
-        return int(value)
-    raise Unprocessable(f"Validation failed: {name} must be an id")
+    return number
+
+
+def _to_int(value: Any) -> int | None:
+    """An integer in ASCII digits or a JSON integer, within the range the database holds; None otherwise
+    (`int()` alone takes Unicode digits like `١٢٣`, `1_000` and spaces, and any size)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = int(value) if _ASCII_INTEGER.fullmatch(value) else None
+    if not isinstance(value, int) or not -MAX_ID <= value <= MAX_ID:
+        return None
+    return value
 
 
 def _index_order(key: str) -> tuple[int, str]:
-    return (int(key), "") if key.isdigit() else (1 << 62, key)
+    index = _to_int(key)
+    return (index, "") if index is not None else (MAX_ID, key)
 
 
 def split_bracket_name(name: str) -> list[str]:
-    """`a[b][]` → ["a", "b", ""]; a name without brackets is one part."""
+    """`a[b][]` → ["a", "b", ""]; a name without brackets is one part; deeper than MAX_NAME_DEPTH → 422."""
     start = name.find("[")
     if start <= 0 or not name.endswith("]"):
         return [name]
@@ -202,6 +236,8 @@ def split_bracket_name(name: str) -> list[str]:
     parts = _BRACKET_PART.findall(rest)
     if "".join(f"[{part}]" for part in parts) != rest:
         return [name]  # malformed brackets: keep the name whole
+    if len(parts) >= MAX_NAME_DEPTH:
+        raise Unprocessable(f"Validation failed: parameter names nest at most {MAX_NAME_DEPTH} deep")
     return [name[:start], *parts]
 
 
@@ -263,26 +299,36 @@ async def _body_values(request: Request) -> dict[str, Any]:
             raise Unprocessable("The request body is not valid JSON") from error
         if not isinstance(document, dict):
             raise Unprocessable("The JSON body must be an object")
+        if exceeds_depth(document, MAX_JSON_DEPTH):
+            raise Unprocessable(f"The JSON body nests deeper than {MAX_JSON_DEPTH}")
         # JSON may still use bracket names ("media_ids[]": [...]); unfold the top level.
         return unfold_pairs(
             (name[:-2] if name.endswith("[]") and isinstance(value, list) else name, value)
             for name, value in document.items()
         )
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        ctx = getattr(request.state, "ctx", None)  # None in an app without the lifespan (unit tests)
+        limit = (ctx.settings.limits if ctx else LimitSettings()).max_media_bytes
         async with request.form() as form:
             # Files are read now so the spooled temporary files are closed before the handler runs.
-            pairs = [(name, await _read_upload(value)) for name, value in form.multi_items()]
+            pairs = [(name, await _read_upload(value, limit)) for name, value in form.multi_items()]
         return unfold_pairs(pairs)
     return {}
 
 
-async def _read_upload(value: str | UploadFile) -> str | UploadedFile:
+async def _read_upload(value: str | UploadFile, limit: int) -> str | UploadedFile:
+    """A form value, or an uploaded file read into memory; 413 past `limits.max_media_bytes` (the body
+    limit, `plein.limits`, already refused larger bodies before any of it was read)."""
     if isinstance(value, str):
         return value
-    data = await value.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ApiError(413, f"{value.filename or 'the file'} is too large")
+    data = await value.read(limit + 1)
+    if len(data) > limit:
+        raise ApiError(413, f"Validation failed: File file size must be less than {_size_text(limit)}")
     return UploadedFile(filename=value.filename or "", content_type=value.content_type or "", data=data)
+
+
+def _size_text(size: int) -> str:
+    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{size} bytes"
 
 
 async def read_params(request: Request) -> Params:

@@ -22,6 +22,7 @@ from clientapi.entities.accounts import account_to_entity
 from clientapi.entities.media import tag_to_entity
 from clientapi.entities.statuses import statuses_to_entities
 from clientapi.errors import Unauthorized, Unprocessable
+from clientapi.pagination import MAX_OFFSET
 from clientapi.params import read_params
 from clientapi.responses import api_response
 from storage.context import Context
@@ -76,7 +77,7 @@ async def search(request: Request) -> Response:
         raise Unprocessable("Validation failed: type must be accounts, statuses or hashtags")
     resolve = bool(params.get_bool("resolve", False))
     limit = params.get_int("limit", 20, minimum=1, maximum=40, clamp=True) or 20
-    offset = params.get_int("offset", 0, minimum=0) or 0
+    offset = params.get_int("offset", 0, minimum=0, maximum=MAX_OFFSET) or 0
     if (resolve or offset) and viewer is None:
         raise Unauthorized("Search with resolve or offset requires a user token")
     following_of = viewer_id if params.get_bool("following", False) else None

@@ -84,11 +84,11 @@ async def create_status(request: Request) -> Response:
     status = await actions.post_status(
         _ctx(request),
         auth.account,
-        text=params.get_str("status") or "",
+        text=params.get_str("status", max_length=None) or "",  # outbox checks the configured limit
         visibility=_visibility(params, auth.user.default_visibility),
-        spoiler_text=params.get_str("spoiler_text") or "",
+        spoiler_text=params.get_str("spoiler_text", max_length=None) or "",
         sensitive=bool(params.get_bool("sensitive", auth.user.default_sensitive)),
-        language=params.get_str("language") or auth.user.default_language,
+        language=params.get_language("language") or auth.user.default_language,
         in_reply_to_id=params.get_id("in_reply_to_id"),
         media_ids=_media_ids(params),
         application_id=auth.app.id if auth.app else None,
@@ -130,10 +130,10 @@ async def edit_status(request: Request) -> Response:
         ctx,
         auth.account,
         current.id,
-        text=params.get_str("status") or "",
-        spoiler_text=params.get_str("spoiler_text") or "",
+        text=params.get_str("status", max_length=None) or "",  # outbox checks the configured limit
+        spoiler_text=params.get_str("spoiler_text", max_length=None) or "",
         sensitive=bool(params.get_bool("sensitive", False)),
-        language=params.get_str("language"),
+        language=params.get_language("language"),
         media_ids=_media_ids(params) if "media_ids" in params else await _current_media(ctx, current.id),
     )
     return api_response(await _render(ctx, status, auth.account.id))

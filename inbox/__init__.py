@@ -4,7 +4,7 @@ The receive path (`inbox.routes.receive`), in this order; nothing is written bef
 
 1. Personal inbox of no local account → 404.
 2. Body at most `limits.max_body_bytes` (1 MiB), refused on `Content-Length` or, without one, while the
-   stream is counted → 413 (`inbox.parse.read_body`).
+   stream is counted → 413 (`plein.limits`, below every route: it answers before step 1).
 3. Content type `application/activity+json` or `application/ld+json` → else 415.
 4. Domain policy of each signature keyId's host, read from the headers without verifying anything: a
    suspended host, one missing from the allow-list (allow-list mode), our own origin, or a forbidden

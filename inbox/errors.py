@@ -4,7 +4,6 @@
 Tree::
 
     InboxError (400)
-    ├── PayloadTooLarge (413)        body over `limits.max_body_bytes`, counted while streaming
     ├── UnsupportedMediaType (415)   not an ActivityStreams content type
     ├── DomainRefused (403)          the signing host is suspended, not allow-listed, or our own
     ├── MalformedActivity (400)      not JSON, too deep, not an object, or missing id / type / actor
@@ -23,10 +22,6 @@ class InboxError(Exception):
     """A delivery the inbox refuses."""
 
     status_code = 400
-
-
-class PayloadTooLarge(InboxError):
-    status_code = 413
 
 
 class UnsupportedMediaType(InboxError):

@@ -1,4 +1,4 @@
-"""Reading a delivery: the body (size-capped while streaming), its content type, and the JSON itself
+"""Reading a delivery: the body (size-capped below the routes, `plein.limits`), its content type, and the JSON itself
 (depth-capped), then the activity's identity (id, type, actor)."""
 
 from __future__ import annotations
@@ -10,35 +10,25 @@ import orjson
 from starlette.requests import ClientDisconnect, Request
 
 from apub.hosts import origin_of
+from apub.jsondepth import exceeds_depth
 from apub.vocab import is_activity_json
-from inbox.errors import MalformedActivity, PayloadTooLarge, UnsupportedMediaType
+from inbox.errors import MalformedActivity, UnsupportedMediaType
 from webfinger.convert import id_of
 
 MAX_JSON_DEPTH = 32
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than `limit` bytes before reading them all."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise PayloadTooLarge(f"body larger than {limit} bytes")
-        except ValueError:
-            raise MalformedActivity("Content-Length is not a number") from None
+async def read_body(request: Request) -> bytes:
+    """The request body; its size was checked by the body limit below the routes (`plein.limits`: 413 on
+    `Content-Length`, or while a chunked body streams)."""
     # The ASGI messages themselves: Starlette's stream() wraps each in a generator step, on every delivery.
     chunks: list[bytes] = []
-    size = 0
     receive = request.receive
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnect()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body larger than {limit} bytes")
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
@@ -47,18 +37,6 @@ def check_content_type(request: Request) -> None:
     """Refuse anything but `application/activity+json` and `application/ld+json`."""
     if not is_activity_json(request.headers.get("content-type", "")):
         raise UnsupportedMediaType("expected application/activity+json or application/ld+json")
-
-
-def exceeds_depth(document: Any, max_depth: int) -> bool:
-    """True when containers nest deeper than `max_depth` (iterative, so no recursion limit is hit)."""
-    stack: list[tuple[Any, int]] = [(document, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node
-        if depth > max_depth:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
 
 
 def parse_json(body: bytes) -> dict[str, Any]:

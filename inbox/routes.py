@@ -75,7 +75,7 @@ async def receive(request: Request, recipient: str | None) -> Response:
             account = await local_account_by_username(session, recipient)
         if account is None or account.actor_type != "Person":
             raise UnknownRecipient("no such inbox")
-    body = await read_body(request, ctx.settings.limits.max_body_bytes)
+    body = await read_body(request)
     check_content_type(request)
     key_ids = signature_key_ids(request)
     for key_id in key_ids:

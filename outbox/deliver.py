@@ -76,8 +76,8 @@ def retry_after(value: str | None, now: datetime) -> timedelta | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return min(timedelta(seconds=int(value)), MAX_RETRY_AFTER)
+    if value.isascii() and value.isdigit():  # `²` is a digit to `isdigit`; 30 digits overflow a timedelta
+        return timedelta(seconds=min(int(value), int(MAX_RETRY_AFTER.total_seconds())))
     try:
         at = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -5,7 +5,8 @@ Tree::
     ActionError (422)
     ├── NotFound (404)       the status or account does not exist, or the actor may not see it
     ├── Forbidden (403)      it exists but the actor may not act on it (someone else's status, a block)
-    └── Unprocessable (422)  the request itself is wrong (too long, empty, bad visibility)
+    ├── Unprocessable (422)  the request itself is wrong (too long, empty, bad visibility)
+    └── BadRequest (400)     a malformed query parameter of an ActivityPub GET (`max_id`, `page`)
 
 The HTTP layer (plein.errors) answers with `status_code` and `{"error": str(error)}`.
 """
@@ -29,3 +30,7 @@ class Forbidden(ActionError):
 
 class Unprocessable(ActionError):
     status_code = 422
+
+
+class BadRequest(ActionError):
+    status_code = 400

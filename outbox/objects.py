@@ -18,10 +18,12 @@ from apub.errors import SignatureError
 from apub.vocab import wants_activity_json
 from inbox.verify import signed_fetcher, verify_signature
 from outbox.actors import collection, collection_page
+from outbox.errors import BadRequest
 from outbox.render import Tombstone, load_note_parts, status_to_note
 from storage.accounts import account_by_uri, local_account_by_username
 from storage.activities import activity_by_id, count_outbox, create_activity_of, outbox_page
 from storage.context import Context
+from storage.ids import parse_id
 from storage.models import Account, Activity, Status
 from storage.statuses import can_see, public_replies_page, status_by_id
 from storage.urls import LocalUrls
@@ -63,9 +65,8 @@ async def requester_id(request: Request, ctx: Context) -> int | None:
 
 
 async def _author_and_status(ctx: Context, request: Request) -> tuple[Account, Status] | None:
-    try:
-        status_id = int(request.path_params["status_id"])
-    except ValueError:
+    status_id = parse_id(request.path_params["status_id"])
+    if status_id is None:
         return None
     async with ctx.db.read() as session:
         author = await local_account_by_username(session, request.path_params["username"])
@@ -147,7 +148,7 @@ async def status_replies(request: Request) -> Response:
     url = f"{ctx.base_url}{request.url.path}"
     if "page" not in request.query_params:
         return activity_response(collection(url, status.replies_count, first_page=f"{url}?page=true"))
-    max_id = _int_param(request, "max_id")
+    max_id = _max_id(request)
     async with ctx.db.read() as session:
         replies = await public_replies_page(session, status.id, max_id=max_id, limit=PAGE_SIZE + 1)
     page_url = f"{url}?page=true" + (f"&max_id={max_id}" if max_id else "")
@@ -156,9 +157,15 @@ async def status_replies(request: Request) -> Response:
     return activity_response(collection_page(url, page_url, items, next_url=next_url))
 
 
-def _int_param(request: Request, name: str) -> int | None:
-    value = request.query_params.get(name)
-    return int(value) if value and value.isdigit() else None
+def _max_id(request: Request) -> int | None:
+    """The `max_id` of a collection page: absent, or a canonical id (BadRequest otherwise)."""
+    value = request.query_params.get("max_id")
+    if not value:
+        return None
+    max_id = parse_id(value)
+    if max_id is None:
+        raise BadRequest("max_id must be an id")
+    return max_id
 
 
 async def _activity_visible(ctx: Context, viewer_id: int | None, activity: Activity) -> bool:
@@ -181,9 +188,8 @@ async def activity_object(request: Request) -> Response:
     """GET /activities/{id}: one of our activities (a `Create` lives at its status's `/activity`)."""
     ctx: Context = request.state.ctx
     viewer_id = await requester_id(request, ctx)  # first, as in status_object
-    try:
-        activity_id = int(request.path_params["activity_id"])
-    except ValueError:
+    activity_id = parse_id(request.path_params["activity_id"])
+    if activity_id is None:
         return not_found()
     async with ctx.db.read() as session:
         activity = await activity_by_id(session, activity_id)
@@ -208,7 +214,7 @@ async def outbox(request: Request) -> Response:
     url = account.outbox_url or f"{account.uri}/outbox"
     if "page" not in request.query_params:
         return activity_response(collection(url, total, first_page=f"{url}?page=true"))
-    max_id = _int_param(request, "max_id")
+    max_id = _max_id(request)
     async with ctx.db.read() as session:
         rows = await outbox_page(session, account.id, max_id=max_id, limit=PAGE_SIZE + 1)
     items = [

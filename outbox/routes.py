@@ -17,13 +17,16 @@ from inbox.verify import signed_fetcher
 from outbox import objects
 from outbox.actions.pins import pinned_statuses
 from outbox.actors import account_to_actor, collection, collection_page
+from outbox.errors import BadRequest
 from outbox.render import load_note_parts, status_to_note
 from storage.accounts import ed25519_public_pem, local_account_by_username
 from storage.context import Context
+from storage.ids import parse_id
 from storage.models import Account, Follow
 from storage.urls import LocalUrls
 
 PAGE_SIZE = 40
+MAX_PAGE = 100_000  # keeps (page - 1) * PAGE_SIZE a small OFFSET; no follower list is that long
 
 
 def activity_response(document: dict[str, Any], status_code: int = 200) -> Response:
@@ -93,10 +96,9 @@ async def _follow_collection(request: Request, *, followers: bool) -> Response:
         page_param = request.query_params.get("page")
         if page_param is None:
             return activity_response(collection(url, total, first_page=f"{url}?page=1"))
-        try:
-            page = max(1, int(page_param))
-        except ValueError:
-            return JSONResponse({"error": "page must be a number"}, status_code=400)
+        page = parse_id(page_param)  # a page number is read as strictly as an id
+        if page is None or not 1 <= page <= MAX_PAGE:
+            raise BadRequest(f"page must be a number from 1 to {MAX_PAGE}")
         rows = await session.execute(
             select(Account.uri)
             .join(Follow, other_column == Account.id)

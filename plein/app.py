@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
+import clientapi.media
 import clientapi.routes
 import inbox.routes
 import outbox.routes
@@ -28,6 +29,7 @@ from plein import health
 from plein.errors import exception_handlers
 from plein.headers import SecurityHeadersMiddleware
 from plein.jobs import job_handlers
+from plein.limits import MULTIPART_OVERHEAD, BodyLimit
 from plein.proxies import ForwardedClientMiddleware
 from storage.accounts import ensure_instance_actor
 from storage.bus import EventBus
@@ -130,6 +132,16 @@ async def stop_workers(started: list[tuple[QueueWorker | FinishedJobPurger, asyn
         await worker.stop()
 
 
+def body_limit(settings: Settings) -> Middleware:
+    """Every route's body limit (`plein.limits`): media uploads get the media limit, the rest the body limit."""
+    upload_limit = settings.limits.max_media_bytes + MULTIPART_OVERHEAD
+    return Middleware(
+        BodyLimit,
+        max_body_bytes=settings.limits.max_body_bytes,
+        path_limits=dict.fromkeys(clientapi.media.UPLOAD_PATHS, upload_limit),
+    )
+
+
 def create_app(
     settings: Settings, *, run_workers: bool | None = None, resolver: Resolver | None = None
 ) -> Starlette:
@@ -154,6 +166,7 @@ def create_app(
         Middleware(ForwardedClientMiddleware, trusted_proxies=settings.server.trusted_proxies),
         Middleware(CorsMiddleware),
         Middleware(SecurityHeadersMiddleware, base_url=settings.base_url),
+        body_limit(settings),
     ]
     return Starlette(
         routes=all_routes(),

@@ -17,6 +17,11 @@ from outbox.errors import ActionError
 logger = logging.getLogger("plein.http")
 
 
+def json_error(status_code: int, message: str, *, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The error response of every layer: `{"error": message}` with `status_code`."""
+    return JSONResponse({"error": message}, status_code=status_code, headers=headers)
+
+
 async def http_exception(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     headers = dict(error.headers or {})

@@ -48,3 +48,27 @@ _process_generator = IdGenerator()
 def new_id(at: datetime | None = None) -> int:
     """A new time-sortable id (see `IdGenerator.next_id`)."""
     return _process_generator.next_id(at)
+
+
+MAX_ID = (1 << 63) - 1  # the largest value a signed BIGINT column holds
+
+
+def parse_id(value: object) -> int | None:
+    """The id `value` spells, or None when it is not a canonical id.
+
+    Canonical: a JSON integer, or a string of ASCII digits without a sign or leading zeros, within
+    0..MAX_ID. Everything else — Unicode digits (`²`, `١٢٣`, which `int()` and `str.isdigit` accept),
+    `-1`, `1e3`, `1_000`, spaces, 20 digits — is refused here, so no caller hands the database a value it
+    cannot hold (an overflow there is a 500) or gives one object two URLs. Every path and query id of every
+    route goes through this function.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= MAX_ID else None
+    if not isinstance(value, str) or not 0 < len(value) <= 19 or not value.isascii() or not value.isdigit():
+        return None
+    if value[0] == "0" and value != "0":
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None

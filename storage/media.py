@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.ids import new_id
+from storage.ids import new_id, parse_id
 from storage.images import ProcessedImage
 from storage.models import MediaAttachment
 
@@ -33,7 +33,7 @@ MEDIA_FOLDER = "media"
 ORIGINAL = "original"
 SMALL = "small"
 # "<id>_<secret>/<variant>.<ext>": what a stored file_path (and a request for it) must look like.
-_STORED_PATH = re.compile(r"^(\d{1,19})_([0-9a-f]{32})/(original|small)\.(jpg|png|gif|webp)$")
+_STORED_PATH = re.compile(r"^([0-9]{1,19})_([0-9a-f]{32})/(original|small)\.(jpg|png|gif|webp)$")
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,11 @@ def preview_path(file_path: str) -> str:
 def parse_stored_path(path: str) -> StoredPath | None:
     """Take a requested media path apart; None when it is not one Plein could have made."""
     match = _STORED_PATH.match(path)
-    if match is None:
+    media_id = parse_id(match[1]) if match is not None else None
+    if match is None or media_id is None:
         return None
     return StoredPath(
-        media_id=int(match[1]), folder=f"{match[1]}_{match[2]}", variant=match[3], extension=match[4]
+        media_id=media_id, folder=f"{match[1]}_{match[2]}", variant=match[3], extension=match[4]
     )
 
 

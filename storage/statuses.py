@@ -135,6 +135,25 @@ async def boost_of(session: AsyncSession, account_id: int, status_id: int) -> St
     return (await session.execute(statement)).scalars().first()
 
 
+async def server_could_see(session: AsyncSession, domain: str, status: Status) -> bool:
+    """Whether the server `domain` (the host its accounts are stored under) was allowed to see `status`:
+    public and unlisted ones; followers-only ones when an account there follows the author; any one that
+    mentions an account there. A report received from that server may cite only these (as Mastodon's
+    ReportService keeps them), or it would confirm to it that a status it never saw exists."""
+    if status.visibility in ("public", "unlisted"):
+        return True
+    on_domain = Account.domain == domain
+    mentioned = exists().where(Mention.status_id == status.id, Mention.account_id == Account.id, on_domain)
+    if await session.scalar(select(mentioned)):
+        return True
+    if status.visibility != "private":
+        return False
+    follower = exists().where(
+        Follow.target_account_id == status.account_id, Follow.account_id == Account.id, on_domain
+    )
+    return bool(await session.scalar(select(follower)))
+
+
 async def can_see(
     session: AsyncSession, viewer_id: int | None, status: Status, *, even_deleted: bool = False
 ) -> bool:

@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from storage.accounts import count_local_users, local_account_by_username
 from storage.context import Context
+from storage.ids import parse_id
 from storage.models import Account, Status
 
 PROFILE_STATUSES = 20
@@ -53,10 +54,10 @@ async def profile(request: Request) -> Response:
 async def status_page(request: Request) -> Response:
     """A public or unlisted local status as an h-entry (others answer 404, deleted ones 410)."""
     ctx: Context = request.state.ctx
-    status_id = request.path_params["status_id"]
+    status_id = parse_id(request.path_params["status_id"])
     async with ctx.db.read() as session:
         account = await local_account_by_username(session, request.path_params["username"])
-        status = await session.get(Status, int(status_id)) if status_id.isdigit() else None
+        status = await session.get(Status, status_id) if status_id is not None else None
     if (
         account is None
         or account.suspended_at is not None

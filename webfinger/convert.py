@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from apub.hashtags import normalize_hashtag
 from apub.hosts import delivery_inbox, host_of, origin_of
 from apub.html import html_to_text, sanitize_html
 from apub.vocab import ACTOR_TYPES, PUBLIC_ALIASES
@@ -259,7 +260,7 @@ def note_to_status(document: dict[str, Any], *, followers_url: str | None) -> Re
         if tag.get("type") == "Mention" and isinstance(tag.get("href"), str):
             mention_uris.append(tag["href"])
         elif tag.get("type") == "Hashtag" and isinstance(tag.get("name"), str):
-            name = tag["name"].lstrip("#").strip().lower()[:255]
+            name = normalize_hashtag(tag["name"])  # Mastodon's rule: `<script>` is `script`, `<>` nothing
             if name and name not in hashtags:
                 hashtags.append(name)
     attachments = [

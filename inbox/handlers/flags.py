@@ -1,4 +1,5 @@
-"""Flag: a remote report about local accounts or statuses, stored for moderators (`plein report list`)."""
+"""Flag: a remote report about local accounts or statuses, stored for moderators (`plein report list`),
+citing only the statuses the reporting server was allowed to see."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from inbox.errors import Rejected
 from storage.bus import Event
 from storage.context import Context
 from storage.models import Account, Report, Status
+from storage.statuses import server_could_see
 from webfinger.convert import as_list, id_of
 
 MAX_FLAGGED_OBJECTS = 100
@@ -43,13 +45,19 @@ async def handle_flag(ctx: Context, activity: dict[str, Any], actor: Account) ->
         target_id = accounts[0].id if accounts else (statuses[0].account_id if statuses else None)
         if target_id is None:
             raise Rejected("Flag names nothing local")
+        # Only what the reporting server was allowed to see: the report itself stays, whatever it cites.
+        cited = [
+            status.id
+            for status in statuses
+            if status.account_id == target_id and await server_could_see(session, actor.domain or "", status)
+        ]
         content = activity.get("content")
         session.add(
             Report(
                 uri=activity["id"],
                 account_id=actor.id,
                 target_account_id=target_id,
-                status_ids=[status.id for status in statuses if status.account_id == target_id],
+                status_ids=cited,
                 comment=html_to_text(content)[:5000] if isinstance(content, str) else "",
             )
         )

@@ -20,6 +20,8 @@ from storage.models import Account
 MAX_FIELDS = 4
 MAX_DISPLAY_NAME = 30
 MAX_NOTE = 500
+MAX_FIELD_NAME = 255
+MAX_FIELD_VALUE = 2047
 
 
 def _clean_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -28,8 +30,13 @@ def _clean_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
     cleaned = []
     for field in fields:
         name, value = str(field.get("name", "")).strip(), str(field.get("value", "")).strip()
+        if len(name) > MAX_FIELD_NAME or len(value) > MAX_FIELD_VALUE:
+            raise Unprocessable(
+                f"Validation failed: a profile field's name is at most {MAX_FIELD_NAME} characters"
+                f" and its value {MAX_FIELD_VALUE}"
+            )
         if name or value:
-            cleaned.append({"name": name[:255], "value": value[:2047], "verified_at": None})
+            cleaned.append({"name": name, "value": value, "verified_at": None})
     return cleaned
 
 

@@ -173,7 +173,7 @@ async def test_bad_uploads_are_refused_and_nothing_is_stored(instance: RunningIn
     assert not folder.exists() or not any(folder.iterdir())
 
 
-async def test_too_big_is_a_422(tmp_path: Path) -> None:
+async def test_too_big_is_a_413(tmp_path: Path) -> None:
     settings = make_settings(
         tmp_path, database_url=sqlite_url(str(tmp_path)), **{"limits.max_media_bytes": 20_000}
     )
@@ -184,10 +184,45 @@ async def test_too_big_is_a_422(tmp_path: Path) -> None:
         big = buffer.getvalue()
         assert len(big) > 20_000
         async with instance.client(headers=bearer(token)) as client:
-            refused = await upload(client, big, expect=422)
+            refused = await upload(client, big, expect=413)
             assert "less than 20000 bytes" in refused["error"]
             await upload(client, png_bytes(64, 64))
         assert await count_media(instance) == 1
+
+
+def gif_of_frames(frames: int, width: int, height: int) -> bytes:
+    """A GIF whose canvas is `width`×`height`, with `frames` one-pixel frames: Pillow composes every frame on
+    the whole canvas, so decoding it costs as much as `frames` full-size frames, from a few bytes each."""
+    head = b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+    control = b"\x21\xf9\x04\x00\x01\x00\x00\x00"  # 10 ms a frame
+    frame = b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+    return head + (control + frame) * frames + b"\x3b"
+
+
+async def test_animations_are_bounded_by_their_pixels_over_all_frames(instance: RunningInstance) -> None:
+    """Four 7680×4320 frames (each within the per-image limit) once took 5.6 s and 1.3 GiB to decode; a GIF
+    of 200 000 tiny frames costs a step per frame just to count. Both are refused before decoding."""
+    token = await make_token(instance.ctx, "alice")
+    async with instance.client(headers=bearer(token)) as client:
+        for hostile in [
+            gif_of_frames(4, 7680, 4320),
+            gif_of_frames(2, 7680, 4320),
+            gif_of_frames(200_000, 2, 2),
+        ]:
+            refused = await upload(client, hostile, filename="a.gif", content_type="image/gif", expect=422)
+            assert "in all its frames" in refused["error"]
+        assert await count_media(instance) == 0
+        # Positive control: a real animation keeps its frames.
+        buffer = io.BytesIO()
+        frames = [Image.new("RGB", (120, 80), (index * 40, 90, 160)) for index in range(5)]
+        frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+        animated = await upload(client, buffer.getvalue(), filename="b.gif", content_type="image/gif")
+        with Image.open(stored_file(instance, animated["url"])) as stored:
+            assert stored.n_frames == 5 and stored.size == (120, 80)
+        large_still = await upload(
+            client, gif_of_frames(1, 7680, 4320), filename="c.gif", content_type="image/gif"
+        )
+        assert large_still["meta"]["original"]["width"] == 7680
 
 
 async def test_owner_reads_describes_and_deletes_unattached_media(instance: RunningInstance) -> None:

@@ -85,19 +85,23 @@ async def test_gone_inbox_marks_the_actor_gone_and_stops(http_ctx, make_local):
         assert len(await delivery_jobs(ctx)) == 1  # no job for a gone actor
 
 
-async def test_too_many_requests_waits_for_retry_after(http_ctx, make_local):
+# 30 digits once overflowed the timedelta and failed the delivery for good: now capped at a day.
+@pytest.mark.parametrize(("header", "wait"), [("120", timedelta(seconds=120)), ("9" * 30, timedelta(days=1))])
+async def test_too_many_requests_waits_for_retry_after(http_ctx, make_local, header, wait):
     ctx = http_ctx
     alice = await make_local("alice")
     async with inbox_farm() as farm:
         await trust_local_account(farm, ctx, alice)
         await _remote_follower(ctx, farm, "busy", alice)
-        farm.responses["/users/busy/inbox"] = (429, {"Retry-After": "120"})
+        farm.responses["/users/busy/inbox"] = (429, {"Retry-After": header})
         before = utcnow()
         await post_status(ctx, alice, text="hi")
         await _run(ctx)
         job = await _job(ctx)
         assert (job.state, job.last_status, job.tries) == ("pending", 429, 1)
-        assert before + timedelta(seconds=119) <= job.next_try_at <= utcnow() + timedelta(seconds=121)
+        assert (
+            before + wait - timedelta(seconds=1) <= job.next_try_at <= utcnow() + wait + timedelta(seconds=1)
+        )
         farm.responses.clear()
         await _make_due(ctx)
         await _run(ctx)
@@ -194,6 +198,9 @@ def test_backoff_grows_with_jitter_and_is_capped():
         ("120", timedelta(seconds=120)),
         ("Wed, 21 Oct 2026 07:30:00 GMT", timedelta(minutes=30)),
         ("999999999", timedelta(days=1)),
+        ("9" * 30, timedelta(days=1)),
+        ("²", None),
+        ("١٢٠", None),
         ("soon", None),
         (None, None),
     ],
