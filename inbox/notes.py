@@ -173,7 +173,8 @@ async def _plan(ctx: Context, session: AsyncSession, batch: list[PreparedNote]) 
                 author_id=prepared.author.id,
                 visibility=prepared.note.visibility,
                 mention_account_ids=prepared.mention_account_ids or [],
-                author_silenced=states[prepared.author.id][1] is not None,
+                author_silenced=states[prepared.author.id][1] is not None
+                or policies[host_of(prepared.author.uri) or ""].silenced,
             )
             for prepared in accepted
         ],

@@ -90,6 +90,13 @@ def _literal_host(url: str) -> str:
         return ""
 
 
+def forget_policies(ctx: Context) -> None:
+    """Drop this process's cached policies (after a moderation action changed them): the next look reads
+    the database. Other processes see the change within POLICY_CACHE_SECONDS."""
+    for name in (_POLICY_CACHE, _PASSED_KEYS):
+        ctx.caches.get(name, {}).clear()
+
+
 async def check_key_host(ctx: Context, key_id: str, *, recent: bool = False) -> None:
     """Refuse a signing key on a host we do not hear from, before anything about it is fetched.
 

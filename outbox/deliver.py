@@ -5,6 +5,8 @@ Outcomes (each recorded on the job row: tries, next try, last status, last error
 - 2xx: done.
 - 410 Gone: done for good; the remote actor owning that inbox is marked gone (no more deliveries to it).
 - 429 / 503: retried at `Retry-After` (seconds or an HTTP date), else with backoff.
+- a host suspended or (allow-list mode) not allowed by the domain policy: failed for good, nothing sent
+  (`inbox.policy`: a permissive policy is cached for seconds; a moderation action in this process clears it).
 - other 4xx (and 3xx): failed for good (the remote refuses this activity; retrying would not change its mind).
 - 5xx, timeouts, connection errors: retried with exponential backoff and jitter; given up ~3 days after the
   job was created.
@@ -37,6 +39,8 @@ from apub.errors import FetchError, HostRefused, UnsafeAddress
 from apub.httpsig import SchemeMemory, SignatureAuth
 from apub.httpsig.knock import scheme_host
 from apub.keys import load_private_key
+from inbox.errors import DomainRefused
+from inbox.policy import refuse_unfederated_recent
 from storage.accounts import signing_keys
 from storage.activities import activity_by_id
 from storage.context import Context
@@ -305,6 +309,10 @@ class Deliverer:
                 error=f"{host} is paused until {state.paused_until.isoformat()}",
                 delay=state.paused_until - now + timedelta(seconds=random.uniform(0, 30)),
             )
+        try:  # a host cut off since the job was queued gets nothing, and the job is not retried
+            await refuse_unfederated_recent(self.ctx, inbox)
+        except DomainRefused as refusal:
+            raise JobFailed(f"refused: {refusal}") from refusal
         assert self.ctx.http is not None, "the composition root builds ctx.http"
         try:
             # A refused signature is knocked again with the other scheme inside this one call

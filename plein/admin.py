@@ -1,23 +1,20 @@
-"""Administration commands behind `plein account …`, `plein domain …` and `plein report …`."""
+"""Administration commands behind `plein account …`, `plein domain …`, `plein report …` and `plein audit …`:
+they parse, call `storage` queries or `moderation` actions, and print."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 
+import orjson
 from sqlalchemy import select
 
+import moderation
 from storage.accounts import AccountError, create_local_account, local_account_by_username, user_for_account
+from storage.audit import recent_audit_entries
 from storage.context import Context
-from storage.domains import (
-    allow_domain,
-    block_domain,
-    disallow_domain,
-    list_domain_allows,
-    list_domain_blocks,
-    normalise_domain,
-    unblock_domain,
-)
-from storage.models import Account, DomainAllow, DomainBlock, Report, User
+from storage.domains import list_domain_allows, list_domain_blocks
+from storage.models import Account, Report, User
 from storage.oauth import AUTHORITY_CHANGED, revoke_user_tokens
 from storage.passwords import generate_password, hash_password, make_hasher
 from storage.types import utcnow
@@ -91,6 +88,24 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def cli_actor() -> str:
+    """Who runs an admin command, for the audit log: the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in this environment (some containers)
+        return "cli"
+
+
+def _describe(outcome: moderation.DomainOutcome, verb: str) -> str:
+    head = (
+        f"would {verb} {outcome.domain} (dry run: nothing changed)"
+        if outcome.dry_run
+        else f"{verb} {outcome.domain}"
+    )
+    tail = "; content purge queued" if outcome.purge_queued and not outcome.dry_run else ""
+    return f"{head}\n  {outcome.counts.summary()}{tail}"
+
+
 async def domain_command(ctx: Context, args: argparse.Namespace) -> int:
     action = args.action
     if action == "list":
@@ -101,45 +116,37 @@ async def domain_command(ctx: Context, args: argparse.Namespace) -> int:
             for domain in await list_domain_allows(session):
                 print(f"allow\t{domain}")
         return 0
+    options = {"actor": cli_actor(), "dry_run": getattr(args, "dry_run", False)}
     try:
-        domain = normalise_domain(args.domain)
-    except ValueError as error:
-        raise AdminError(str(error)) from error
-    dry_run = getattr(args, "dry_run", False)
-    async with ctx.db.transaction() as session:
         if action == "block":
-            exists = await session.get(DomainBlock, domain) is not None
-            if dry_run:
-                verb = "update the block of" if exists else "block"
-                print(f"would {verb} {domain} ({args.severity}) (dry run: nothing changed)")
-                return 0
-            await block_domain(
-                session, domain, severity=args.severity, reject_media=args.reject_media, comment=args.comment
+            outcome = await moderation.block_domain(
+                ctx,
+                args.domain,
+                severity=args.severity,
+                reject_media=args.reject_media,
+                comment=args.comment,
+                **options,
             )
-            print(f"blocked {domain} ({args.severity}{', reject media' if args.reject_media else ''})")
+            media = ", reject media" if args.reject_media else ""
+            print(_describe(outcome, f"block ({args.severity}{media})"))
         elif action == "unblock":
-            if dry_run:
-                exists = await session.get(DomainBlock, domain) is not None
-                print(
-                    f"would {'unblock' if exists else 'leave unblocked'} {domain} (dry run: nothing changed)"
-                )
-                return 0
-            if not await unblock_domain(session, domain):
-                raise AdminError(f"{domain} is not blocked")
-            print(f"unblocked {domain}")
+            print(_describe(await moderation.unblock_domain(ctx, args.domain, **options), "unblock"))
         elif action == "allow":
-            await allow_domain(session, domain)
-            print(f"allowed {domain}")
+            print(_describe(await moderation.allow_domain(ctx, args.domain, **options), "allow"))
         elif action == "disallow":
-            if dry_run:
-                exists = await session.get(DomainAllow, domain) is not None
-                print(
-                    f"would {'disallow' if exists else 'leave off the list'} {domain} (dry run: nothing changed)"
-                )
-                return 0
-            if not await disallow_domain(session, domain):
-                raise AdminError(f"{domain} is not on the allow-list")
-            print(f"removed {domain} from the allow-list")
+            print(_describe(await moderation.disallow_domain(ctx, args.domain, **options), "disallow"))
+    except moderation.ModerationError as error:
+        raise AdminError(str(error)) from error
+    return 0
+
+
+async def audit_command(ctx: Context, args: argparse.Namespace) -> int:
+    async with ctx.db.read() as session:
+        for entry in await recent_audit_entries(session, limit=args.limit):
+            details = orjson.dumps(entry.details, option=orjson.OPT_SORT_KEYS).decode()
+            print(
+                f"{entry.created_at:%Y-%m-%d %H:%M:%S}\t{entry.actor}\t{entry.action}\t{entry.target}\t{details}"
+            )
     return 0
 
 

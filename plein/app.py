@@ -110,7 +110,7 @@ def start_workers(ctx: Context) -> list[tuple[QueueWorker | FinishedJobPurger, a
     """
     from inbox.notes import MAX_BATCH as INBOX_BATCH  # here, so this edit stays inside start_workers
 
-    concurrency = {"inbox": INBOX_BATCH}
+    concurrency = {"inbox": INBOX_BATCH, "moderation": 1}  # purges of one domain must not race each other
     pacing = {"inbox": ClaimPacer(inbox_queue(ctx))}
     started = []
     for queue, handler in job_handlers(ctx).items():

@@ -1,4 +1,4 @@
-"""The `plein` command line: init, serve, worker, migrate, account …, domain …, report list.
+"""The `plein` command line: init, serve, worker, migrate, account …, domain …, report list, audit list.
 
 Every command reads the config file (`--config`, default `plein.toml`, or `PLEIN_CONFIG`), then the
 environment (`PLEIN_SECTION__KEY`), then its own flags, in rising precedence. Errors print one line to
@@ -241,6 +241,12 @@ def cmd_domain(args: argparse.Namespace) -> int:
     return _with_context(args, lambda ctx: admin.domain_command(ctx, args))
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from plein import admin
+
+    return _with_context(args, lambda ctx: admin.audit_command(ctx, args))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from plein import admin
 
@@ -314,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     unblock.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
     allow = domain_commands.add_parser("allow", help="add a domain to the federation allow-list")
     allow.add_argument("domain")
+    allow.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
     disallow = domain_commands.add_parser("disallow", help="remove a domain from the allow-list")
     disallow.add_argument("domain")
     disallow.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
@@ -324,6 +331,12 @@ def build_parser() -> argparse.ArgumentParser:
     report_commands = report.add_subparsers(dest="action", required=True, metavar="ACTION")
     report_commands.add_parser("list", help="list unresolved reports")
     report.set_defaults(handler=cmd_report)
+
+    audit = commands.add_parser("audit", help="the moderation audit log")
+    audit_commands = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    audit_list = audit_commands.add_parser("list", help="list moderation actions, newest first")
+    audit_list.add_argument("--limit", type=int, default=50, help="how many entries (default: 50)")
+    audit.set_defaults(handler=cmd_audit)
     return parser
 
 

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from apub.errors import ApubError
 from clientapi.errors import ApiError
 from inbox.errors import InboxError
+from moderation.errors import ModerationError
 from outbox.errors import ActionError
 
 logger = logging.getLogger("plein.http")
@@ -50,6 +51,11 @@ async def inbox_error(request: Request, error: Exception) -> Response:
     return JSONResponse({"error": str(error) or type(error).__name__}, status_code=error.status_code)
 
 
+async def moderation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ModerationError)
+    return JSONResponse({"error": str(error) or type(error).__name__}, status_code=error.status_code)
+
+
 async def unexpected(request: Request, error: Exception) -> Response:
     logger.exception("%s %s crashed", request.method, request.url.path)
     return JSONResponse({"error": "Internal server error"}, status_code=500)
@@ -63,5 +69,6 @@ def exception_handlers() -> dict[type[Exception] | int, object]:
         InboxError: inbox_error,
         ApiError: api_error,
         ActionError: action_error,
+        ModerationError: moderation_error,
         Exception: unexpected,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from inbox.worker import inbox_job_handler
+from moderation import MODERATION_QUEUE, purge_handler
 from outbox.deliver import delivery_handler
 from storage.context import Context
 from storage.worker import JobHandler
@@ -11,4 +12,5 @@ from storage.worker import JobHandler
 def job_handlers(ctx: Context) -> dict[str, JobHandler]:
     """Queue name → handler, bound to `ctx`."""
     handlers: dict[str, JobHandler] = {"deliver": delivery_handler(ctx), "inbox": inbox_job_handler(ctx)}
+    handlers[MODERATION_QUEUE] = purge_handler(ctx)
     return handlers

@@ -31,6 +31,11 @@ class DomainPolicy:
     reject_media: bool = False
     allowed: bool = True  # False when federation mode is allow-list and the domain is not on it
 
+    @property
+    def refused(self) -> bool:
+        """Cut off: suspended, or not on the allow-list in allow-list mode (nothing in, nothing out)."""
+        return self.suspended or not self.allowed
+
 
 def normalise_domain(domain: str) -> str:
     """The canonical host of what an admin typed (`apub.hosts.canonical_host`: a host name, `host:port`, a
@@ -45,6 +50,11 @@ def _candidates(host: str) -> list[str]:
     labels = name.split(".")
     parents = [".".join(labels[index:]) for index in range(len(labels))]
     return ([host] if host != name else []) + parents
+
+
+def covers(domain: str, host: str) -> bool:
+    """Whether a policy entry for `domain` (normalised) applies to `host`: the host itself or a parent."""
+    return domain in _candidates(host)
 
 
 # The candidates of a host fill a fixed number of bind slots (repeating the last one), so each query below

@@ -191,7 +191,7 @@ class NewRemoteStatus:
     author_id: int
     visibility: str
     mention_account_ids: Sequence[int]
-    author_silenced: bool = False  # then only local followers of the author are notified
+    author_silenced: bool = False  # then only local followers are notified, and no public stream carries it
 
 
 @dataclass(frozen=True)
@@ -292,7 +292,7 @@ async def remote_audiences(
         audiences.append(
             RemoteAudience(
                 author_id=author_id,
-                public=status.visibility == "public",
+                public=status.visibility == "public" and not status.author_silenced,
                 readers=frozenset(
                     reader for reader in readers if reader == author_id or (reader, author_id) not in excluded
                 ),

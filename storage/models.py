@@ -451,6 +451,19 @@ class DomainAllow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class AuditEntry(Base):
+    """One moderation action: who did what to which target, when, and what it changed (counts)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    actor: Mapped[str] = mapped_column(String(255))  # "cli:<os user>", later "@<account>" for the admin API
+    action: Mapped[str] = mapped_column(String(64))  # domain.block, domain.unblock, domain.purge, …
+    target: Mapped[str] = mapped_column(String(255))  # the domain (or account) acted on
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # severity, counts of what was removed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class Report(Base):
     """A report (`Flag`) for moderators, local or received."""
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     Account,
@@ -117,6 +118,29 @@ async def add_to_counter(session: AsyncSession, model: type, row_id: int, column
         update(model)
         .where(model.id == row_id)  # type: ignore[attr-defined]
         .values({column: floor(target + delta, 0)})
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def recount_status_counters(session: AsyncSession, status_ids: Iterable[int]) -> None:
+    """Recompute favourites_count, reblogs_count and replies_count of the statuses from the rows that remain
+    (after rows pointing at them were removed in bulk)."""
+    ids = list(set(status_ids))
+    if not ids:
+        return
+    other = aliased(Status)
+    await session.execute(
+        update(Status)
+        .where(Status.id.in_(ids))
+        .values(
+            favourites_count=select(func.count()).where(Favourite.status_id == Status.id).scalar_subquery(),
+            reblogs_count=select(func.count())
+            .where(other.reblog_of_id == Status.id, other.deleted_at.is_(None))
+            .scalar_subquery(),
+            replies_count=select(func.count())
+            .where(other.in_reply_to_id == Status.id, other.deleted_at.is_(None))
+            .scalar_subquery(),
+        )
         .execution_options(synchronize_session=False)
     )
 

@@ -132,7 +132,8 @@ def home_query(account_id: int | ColumnElement[int]) -> ListQuery:
 
 
 def _public_filter(statement: Select[Any], *, local: bool, remote: bool, only_media: bool) -> Select[Any]:
-    """Public originals (no boosts), by locality and media; `statement` selects from statuses."""
+    """Public originals (no boosts) of accounts neither suspended nor silenced, by locality and media;
+    `statement` selects from statuses."""
     statement = statement.where(Status.visibility == "public", Status.reblog_of_id.is_(None))
     if local:
         statement = statement.where(Status.local.is_(True))
@@ -140,7 +141,8 @@ def _public_filter(statement: Select[Any], *, local: bool, remote: bool, only_me
         statement = statement.where(Status.local.is_(False))
     if only_media:
         statement = statement.where(exists().where(MediaAttachment.status_id == Status.id))
-    return _with_author(statement)
+    # Silenced accounts (a silenced domain's) stay out of the public timelines; their followers still see them.
+    return _with_author(statement).where(Account.silenced_at.is_(None))
 
 
 def public_query(*, local: bool = False, remote: bool = False, only_media: bool = False) -> ListQuery:

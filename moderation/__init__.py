@@ -1,0 +1,29 @@
+"""Moderation: one function per moderation action, each one transaction that writes its audit entry.
+
+The CLI (`plein domain …`, `plein audit list`), and later the admin API and the web admin, call these and
+nothing else. Purges of cut-off domains run as jobs of the `moderation` queue (`purge_handler`).
+"""
+
+from moderation.domains import (
+    DomainOutcome,
+    allow_domain,
+    block_domain,
+    disallow_domain,
+    unblock_domain,
+)
+from moderation.errors import ModerationError, NothingToUndo
+from moderation.purge import MODERATION_QUEUE, purge_handler
+from moderation.severance import Counts
+
+__all__ = [
+    "MODERATION_QUEUE",
+    "Counts",
+    "DomainOutcome",
+    "ModerationError",
+    "NothingToUndo",
+    "allow_domain",
+    "block_domain",
+    "disallow_domain",
+    "purge_handler",
+    "unblock_domain",
+]

@@ -1,0 +1,219 @@
+"""Domain moderation actions: block (suspend / silence / noop, with or without reject-media), unblock,
+allow and disallow. Each is ONE transaction that changes the policy rows, brings the stored accounts,
+follows, queued deliveries and media in line with the policy as it now stands, and writes its audit entry.
+A dry run does the same work and rolls it back, so it reports exactly what the real run would do.
+
+What the policy does to a host under the domain (`moderation.hosts`):
+- refused (suspended, or off the allow-list in allow-list mode): severed (`moderation.severance`) and its
+  content purged in the background (`moderation.purge`);
+- silenced: its accounts are marked silenced — their posts stay out of the public, local, federated and
+  hashtag timelines and streams, and they notify only local accounts that follow them;
+- reject-media: its accounts' media attachments are deleted now; new posts from it are stored without
+  attachments (Plein never fetches or stores remote media, it links them, so nothing else is fetched);
+- neither: accounts suspended or silenced by an earlier policy are released (follows severed earlier are
+  not restored, as in Mastodon).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbox.policy import forget_policies
+from moderation.errors import ModerationError, NothingToUndo
+from moderation.hosts import hosts_by_policy
+from moderation.purge import MODERATION_QUEUE, purge_job_row
+from moderation.severance import Counts, sever_hosts
+from storage import domains
+from storage.audit import add_audit_entry
+from storage.context import Context
+from storage.media import media_root, remove_media_files
+from storage.models import Account, MediaAttachment
+from storage.queue import enqueue_many
+from storage.types import utcnow
+
+
+@dataclass
+class DomainOutcome:
+    """What a domain action did (or, when `dry_run`, would have done)."""
+
+    domain: str
+    action: str  # domain.block | domain.unblock | domain.allow | domain.disallow
+    counts: Counts
+    dry_run: bool = False
+    purge_queued: bool = False
+    detail: dict[str, object] = field(default_factory=dict)  # severity, reject_media, comment
+    media_files: list[str] = field(default_factory=list)  # stored files to remove after commit
+
+
+class _DryRun(Exception):  # noqa: N818 - carries the outcome out of the transaction it rolls back
+    def __init__(self, outcome: DomainOutcome) -> None:
+        super().__init__("dry run")
+        self.outcome = outcome
+
+
+def _normalised(domain: str) -> str:
+    try:
+        return domains.normalise_domain(domain)
+    except ValueError as error:
+        raise ModerationError(str(error)) from error
+
+
+async def _reject_media(session: AsyncSession, hosts: list[str]) -> tuple[int, list[str]]:
+    """Delete the media attachments of the accounts on `hosts`; returns how many, and stored files."""
+    if not hosts:
+        return 0, []
+    theirs = select(Account.id).where(Account.domain.in_(hosts)).scalar_subquery()
+    rows = (
+        await session.execute(
+            select(MediaAttachment.id, MediaAttachment.file_path).where(
+                MediaAttachment.account_id.in_(theirs)
+            )
+        )
+    ).all()
+    await session.execute(
+        delete(MediaAttachment)
+        .where(MediaAttachment.account_id.in_(theirs))
+        .execution_options(synchronize_session=False)
+    )
+    return len(rows), [row.file_path for row in rows if row.file_path]
+
+
+async def _set_flag(session: AsyncSession, hosts: list[str], column: str, *, on: bool) -> int:
+    """Set (to now) or clear `suspended_at` / `silenced_at` of the accounts on `hosts` where it differs."""
+    if not hosts:
+        return 0
+    flag = getattr(Account, column)
+    statement = update(Account).where(Account.domain.in_(hosts))
+    if on:
+        statement = statement.where(flag.is_(None)).values({column: utcnow()})
+    else:
+        # Remote suspensions come only from domain policy, except a deleted actor's (gone), which stays.
+        statement = statement.where(flag.is_not(None)).values({column: None})
+        if column == "suspended_at":
+            statement = statement.where(Account.gone_at.is_(None))
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return int(result.rowcount)
+
+
+async def _apply_policy(ctx: Context, session: AsyncSession, outcome: DomainOutcome, actor: str) -> None:
+    """Bring what is stored about the hosts under the outcome's domain in line with the policy as it now
+    stands in `session`."""
+    judged = await hosts_by_policy(
+        session, outcome.domain, allowlist_mode=ctx.settings.federation.mode == "allowlist"
+    )
+    counts = await sever_hosts(session, judged.refused, utcnow())
+    counts.silenced = await _set_flag(session, judged.silenced, "silenced_at", on=True)
+    counts.unsilenced = await _set_flag(session, judged.free, "silenced_at", on=False)
+    counts.unsuspended = await _set_flag(session, judged.silenced + judged.free, "suspended_at", on=False)
+    rejected, files = await _reject_media(session, judged.reject_media)
+    counts.media += rejected
+    outcome.counts = counts
+    outcome.media_files = files
+    if counts.statuses or counts.media or counts.favourites or counts.notifications:
+        await enqueue_many(session, [purge_job_row(domain=outcome.domain, hosts=judged.refused, actor=actor)])
+        outcome.purge_queued = True
+    await add_audit_entry(
+        session,
+        actor=actor,
+        action=outcome.action,
+        target=outcome.domain,
+        details={**outcome.detail, "counts": counts.as_dict()},
+    )
+
+
+async def _run(
+    ctx: Context,
+    outcome: DomainOutcome,
+    change: Callable[[AsyncSession], Awaitable[None]],
+    *,
+    actor: str,
+) -> DomainOutcome:
+    """Change the policy rows, apply the policy and audit it in one transaction (rolled back for a dry run);
+    after commit, drop this process's cached policies, remove stored files, wake the purge worker."""
+    try:
+        async with ctx.db.transaction() as session:
+            await change(session)
+            await _apply_policy(ctx, session, outcome, actor)
+            if outcome.dry_run:
+                raise _DryRun(outcome)
+    except _DryRun:
+        return outcome
+    forget_policies(ctx)
+    root = media_root(ctx.settings.server.data_dir)
+    for file_path in outcome.media_files:
+        await asyncio.to_thread(remove_media_files, root, file_path)
+    if outcome.purge_queued:
+        worker = ctx.caches.get("workers", {}).get(MODERATION_QUEUE)
+        if worker is not None:
+            worker.wake()
+    return outcome
+
+
+async def block_domain(
+    ctx: Context,
+    domain: str,
+    *,
+    actor: str,
+    severity: str = "suspend",
+    reject_media: bool = False,
+    comment: str = "",
+    dry_run: bool = False,
+) -> DomainOutcome:
+    """Create or change the block of `domain` (and its subdomains)."""
+    if severity not in domains.SEVERITIES:
+        raise ModerationError(f"severity must be one of {', '.join(domains.SEVERITIES)}")
+    domain = _normalised(domain)
+    outcome = DomainOutcome(
+        domain,
+        "domain.block",
+        Counts(),
+        dry_run=dry_run,
+        detail={"severity": severity, "reject_media": reject_media, "comment": comment},
+    )
+
+    async def change(session: AsyncSession) -> None:
+        await domains.block_domain(
+            session, domain, severity=severity, reject_media=reject_media, comment=comment
+        )
+
+    return await _run(ctx, outcome, change, actor=actor)
+
+
+async def unblock_domain(ctx: Context, domain: str, *, actor: str, dry_run: bool = False) -> DomainOutcome:
+    """Lift the block of `domain`: its accounts are released; severed follows stay severed."""
+    domain = _normalised(domain)
+    outcome = DomainOutcome(domain, "domain.unblock", Counts(), dry_run=dry_run)
+
+    async def change(session: AsyncSession) -> None:
+        if not await domains.unblock_domain(session, domain):
+            raise NothingToUndo(f"{domain} is not blocked")
+
+    return await _run(ctx, outcome, change, actor=actor)
+
+
+async def allow_domain(ctx: Context, domain: str, *, actor: str, dry_run: bool = False) -> DomainOutcome:
+    """Put `domain` on the federation allow-list."""
+    domain = _normalised(domain)
+    outcome = DomainOutcome(domain, "domain.allow", Counts(), dry_run=dry_run)
+
+    async def change(session: AsyncSession) -> None:
+        await domains.allow_domain(session, domain)
+
+    return await _run(ctx, outcome, change, actor=actor)
+
+
+async def disallow_domain(ctx: Context, domain: str, *, actor: str, dry_run: bool = False) -> DomainOutcome:
+    """Take `domain` off the allow-list; in allow-list mode its hosts are then severed like a suspend."""
+    domain = _normalised(domain)
+    outcome = DomainOutcome(domain, "domain.disallow", Counts(), dry_run=dry_run)
+
+    async def change(session: AsyncSession) -> None:
+        if not await domains.disallow_domain(session, domain):
+            raise NothingToUndo(f"{domain} is not on the allow-list")
+
+    return await _run(ctx, outcome, change, actor=actor)
