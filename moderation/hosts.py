@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.deliveries import DELIVER_QUEUE
@@ -38,10 +38,10 @@ def _like_anywhere(domain: str) -> str:
 async def hosts_under(session: AsyncSession, domain: str) -> list[str]:
     """Hosts of stored remote accounts and of queued deliveries that an entry for `domain` covers, as stored."""
     pattern = _like_anywhere(domain)
-    account_hosts = select(distinct(Account.domain)).where(
+    account_hosts = select(Account.domain).distinct().where(
         Account.domain.is_not(None), func.lower(Account.domain).like(pattern, escape="\\")
     )
-    job_hosts = select(distinct(Job.host)).where(
+    job_hosts = select(Job.host).distinct().where(
         Job.queue == DELIVER_QUEUE,
         Job.state.in_(QUEUED),
         Job.host.is_not(None),

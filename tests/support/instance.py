@@ -86,17 +86,38 @@ class RunningInstance:
         return httpx.AsyncClient(base_url=self.base_url, timeout=30, **options)
 
 
+def _recording(app: Any, seen: list[str]) -> Any:
+    """`app`, noting "METHOD /path" of every HTTP request it gets in `seen`."""
+
+    async def recorded(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            seen.append(f"{scope['method']} {scope['path']}")
+        await app(scope, receive, send)
+
+    return recorded
+
+
 @contextlib.asynccontextmanager
 async def serve_in_process(
-    settings: Settings, *, run_workers: bool = False, resolver: Resolver | None = None
+    settings: Settings,
+    *,
+    run_workers: bool = False,
+    resolver: Resolver | None = None,
+    seen: list[str] | None = None,
 ) -> AsyncIterator[RunningInstance]:
     """Serve `settings` with uvicorn inside this event loop until the context exits.
 
     Workers are off by default: tests drain queues inline (`plein.jobs.run_jobs`) instead of sleeping.
     `resolver` plays DNS for the instance's outbound requests (see `loopback_names`).
+    With `seen`, every HTTP request the instance gets is noted there ("METHOD /path").
     """
     app = create_app(settings, run_workers=run_workers, resolver=resolver)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", **uvicorn_options(settings))
+    config = uvicorn.Config(
+        app if seen is None else _recording(app, seen),
+        log_level="warning",
+        lifespan="on",
+        **uvicorn_options(settings),
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
