@@ -106,6 +106,14 @@ def test_domain_commands(instance_folder: Path) -> None:
     assert run(instance_folder, "domain", "unblock", "spam.example").returncode == 0
     missing = run(instance_folder, "domain", "unblock", "spam.example")
     assert missing.returncode == 2 and "not blocked" in missing.stderr
+    audit = run(instance_folder, "audit", "list").stdout.splitlines()
+    assert [line.split("\t")[2:4] for line in audit] == [
+        ["domain.unblock", "spam.example"],
+        ["domain.allow", "friend.example"],
+        ["domain.block", "spam.example"],
+    ]
+    assert all(line.split("\t")[1].startswith("cli") for line in audit)
+    assert '"severity":"silence"' in audit[-1] and '"reject_media":true' in audit[-1]
 
 
 def test_bad_config_stops_with_the_key(tmp_path: Path) -> None:
@@ -122,7 +130,15 @@ def test_missing_config_says_how_to_start(tmp_path: Path) -> None:
 
 
 def test_help_everywhere() -> None:
-    for args in ((), ("account",), ("account", "create"), ("domain", "block"), ("serve",), ("report",)):
+    for args in (
+        (),
+        ("account",),
+        ("account", "create"),
+        ("domain", "block"),
+        ("serve",),
+        ("report",),
+        ("audit",),
+    ):
         result = subprocess.run([PLEIN, *args, "--help"], capture_output=True, text=True)
         assert result.returncode == 0 and "usage: plein" in result.stdout
 
