@@ -38,14 +38,20 @@ def _like_anywhere(domain: str) -> str:
 async def hosts_under(session: AsyncSession, domain: str) -> list[str]:
     """Hosts of stored remote accounts and of queued deliveries that an entry for `domain` covers, as stored."""
     pattern = _like_anywhere(domain)
-    account_hosts = select(Account.domain).distinct().where(
-        Account.domain.is_not(None), func.lower(Account.domain).like(pattern, escape="\\")
+    account_hosts = (
+        select(Account.domain)
+        .distinct()
+        .where(Account.domain.is_not(None), func.lower(Account.domain).like(pattern, escape="\\"))
     )
-    job_hosts = select(Job.host).distinct().where(
-        Job.queue == DELIVER_QUEUE,
-        Job.state.in_(QUEUED),
-        Job.host.is_not(None),
-        func.lower(Job.host).like(pattern, escape="\\"),
+    job_hosts = (
+        select(Job.host)
+        .distinct()
+        .where(
+            Job.queue == DELIVER_QUEUE,
+            Job.state.in_(QUEUED),
+            Job.host.is_not(None),
+            func.lower(Job.host).like(pattern, escape="\\"),
+        )
     )
     found = set((await session.execute(account_hosts)).scalars()) | set(
         (await session.execute(job_hosts)).scalars()

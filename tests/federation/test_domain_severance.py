@@ -100,6 +100,11 @@ async def timeline(instance: Instance, path: str, token: str | None = None) -> l
     return [entry["uri"] for entry in response.json()]
 
 
+async def status_code(instance: Instance, path: str, token: str) -> int:
+    async with instance.running.client() as client:
+        return (await client.get(path, headers=bearer(token))).status_code
+
+
 async def remote_media(instance: Instance, author: Account) -> int:
     """An image row of a local author of `instance`, ready to attach to a post."""
     async with instance.ctx.db.transaction() as session:
@@ -158,6 +163,8 @@ async def test_suspend_with_a_live_follower_stops_all_traffic_and_removes_what_t
     await settle(a, b, c)
     assert from_b.uri in await timeline(a, "/api/v1/timelines/public")
     assert from_b.uri in await timeline(a, "/api/v1/timelines/home", alice_token)
+    copy_path = f"/api/v1/statuses/{(await a.status(from_b.uri)).id}"
+    assert await status_code(a, copy_path, alice_token) == 200
     in_flight = await post_status(a.ctx, alice, text="queued when the block lands")
     assert await queued_to(a, b.domain) == 1
 
@@ -195,6 +202,7 @@ async def test_suspend_with_a_live_follower_stops_all_traffic_and_removes_what_t
     }
     assert from_b.uri not in await timeline(a, "/api/v1/timelines/public")
     assert from_b.uri not in await timeline(a, "/api/v1/timelines/home", alice_token)
+    assert await status_code(a, copy_path, alice_token) == 404
     refreshed = await a.account(alice.uri)
     assert (refreshed.followers_count, refreshed.following_count) == (1, 0)  # cleo on C only
 
