@@ -110,11 +110,12 @@ async def _apply_policy(ctx: Context, session: AsyncSession, outcome: DomainOutc
     counts.silenced = await _set_flag(session, judged.silenced, "silenced_at", on=True)
     counts.unsilenced = await _set_flag(session, judged.free, "silenced_at", on=False)
     counts.unsuspended = await _set_flag(session, judged.silenced + judged.free, "suspended_at", on=False)
+    to_purge = counts.statuses or counts.media or counts.favourites or counts.notifications
     rejected, files = await _reject_media(session, judged.reject_media)
     counts.media += rejected
     outcome.counts = counts
     outcome.media_files = files
-    if counts.statuses or counts.media or counts.favourites or counts.notifications:
+    if to_purge:
         await enqueue_many(session, [purge_job_row(domain=outcome.domain, hosts=judged.refused, actor=actor)])
         outcome.purge_queued = True
     await add_audit_entry(
@@ -126,18 +127,26 @@ async def _apply_policy(ctx: Context, session: AsyncSession, outcome: DomainOutc
     )
 
 
+Change = Callable[[AsyncSession, str], Awaitable[object]]
+
+
 async def _run(
     ctx: Context,
-    outcome: DomainOutcome,
-    change: Callable[[AsyncSession], Awaitable[None]],
+    action: str,
+    domain: str,
+    change: Change,
     *,
     actor: str,
+    dry_run: bool,
+    detail: dict[str, object] | None = None,
 ) -> DomainOutcome:
-    """Change the policy rows, apply the policy and audit it in one transaction (rolled back for a dry run);
-    after commit, drop this process's cached policies, remove stored files, wake the purge worker."""
+    """Change the policy rows of `domain`, apply the policy and audit it in one transaction (rolled back for
+    a dry run); after commit, drop this process's cached policies, remove stored files, wake the purge
+    worker."""
+    outcome = DomainOutcome(_normalised(domain), action, Counts(), dry_run=dry_run, detail=detail or {})
     try:
         async with ctx.db.transaction() as session:
-            await change(session)
+            await change(session, outcome.domain)
             await _apply_policy(ctx, session, outcome, actor)
             if outcome.dry_run:
                 raise _DryRun(outcome)
@@ -154,6 +163,16 @@ async def _run(
     return outcome
 
 
+def _removal(remove: Callable[[AsyncSession, str], Awaitable[bool]], missing: str) -> Change:
+    """A change that removes a policy row, refusing when there is none."""
+
+    async def change(session: AsyncSession, domain: str) -> None:
+        if not await remove(session, domain):
+            raise NothingToUndo(f"{domain} {missing}")
+
+    return change
+
+
 async def block_domain(
     ctx: Context,
     domain: str,
@@ -167,53 +186,28 @@ async def block_domain(
     """Create or change the block of `domain` (and its subdomains)."""
     if severity not in domains.SEVERITIES:
         raise ModerationError(f"severity must be one of {', '.join(domains.SEVERITIES)}")
-    domain = _normalised(domain)
-    outcome = DomainOutcome(
-        domain,
-        "domain.block",
-        Counts(),
-        dry_run=dry_run,
-        detail={"severity": severity, "reject_media": reject_media, "comment": comment},
-    )
 
-    async def change(session: AsyncSession) -> None:
+    async def change(session: AsyncSession, domain: str) -> None:
         await domains.block_domain(
             session, domain, severity=severity, reject_media=reject_media, comment=comment
         )
 
-    return await _run(ctx, outcome, change, actor=actor)
+    detail = {"severity": severity, "reject_media": reject_media, "comment": comment}
+    return await _run(ctx, "domain.block", domain, change, actor=actor, dry_run=dry_run, detail=detail)
 
 
 async def unblock_domain(ctx: Context, domain: str, *, actor: str, dry_run: bool = False) -> DomainOutcome:
     """Lift the block of `domain`: its accounts are released; severed follows stay severed."""
-    domain = _normalised(domain)
-    outcome = DomainOutcome(domain, "domain.unblock", Counts(), dry_run=dry_run)
-
-    async def change(session: AsyncSession) -> None:
-        if not await domains.unblock_domain(session, domain):
-            raise NothingToUndo(f"{domain} is not blocked")
-
-    return await _run(ctx, outcome, change, actor=actor)
+    change = _removal(domains.unblock_domain, "is not blocked")
+    return await _run(ctx, "domain.unblock", domain, change, actor=actor, dry_run=dry_run)
 
 
 async def allow_domain(ctx: Context, domain: str, *, actor: str, dry_run: bool = False) -> DomainOutcome:
     """Put `domain` on the federation allow-list."""
-    domain = _normalised(domain)
-    outcome = DomainOutcome(domain, "domain.allow", Counts(), dry_run=dry_run)
-
-    async def change(session: AsyncSession) -> None:
-        await domains.allow_domain(session, domain)
-
-    return await _run(ctx, outcome, change, actor=actor)
+    return await _run(ctx, "domain.allow", domain, domains.allow_domain, actor=actor, dry_run=dry_run)
 
 
 async def disallow_domain(ctx: Context, domain: str, *, actor: str, dry_run: bool = False) -> DomainOutcome:
     """Take `domain` off the allow-list; in allow-list mode its hosts are then severed like a suspend."""
-    domain = _normalised(domain)
-    outcome = DomainOutcome(domain, "domain.disallow", Counts(), dry_run=dry_run)
-
-    async def change(session: AsyncSession) -> None:
-        if not await domains.disallow_domain(session, domain):
-            raise NothingToUndo(f"{domain} is not on the allow-list")
-
-    return await _run(ctx, outcome, change, actor=actor)
+    change = _removal(domains.disallow_domain, "is not on the allow-list")
+    return await _run(ctx, "domain.disallow", domain, change, actor=actor, dry_run=dry_run)

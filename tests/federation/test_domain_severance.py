@@ -348,3 +348,27 @@ async def test_refused_input_changes_nothing(world: World) -> None:
             await domain_command(world.a.ctx, build_parser().parse_args(argv))
         assert type(refused.value).__name__ == "AdminError"
     assert await world.a.count(AuditEntry) == 0
+
+
+async def test_reject_media_removes_the_domains_attachments_and_keeps_its_posts(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = world.a, world.b
+    alice = await a.local("alice")
+    bob = await b.local("bob")
+    await follow(a.ctx, alice, await a.resolve(bob, b))
+    await settle(a, b)
+    before = await post_status(b.ctx, bob, text="with a picture", media_ids=[await remote_media(b, bob)])
+    await settle(a, b)
+    bob_on_a = await a.account(bob.uri)
+    assert await a.count(MediaAttachment, MediaAttachment.account_id == bob_on_a.id) == 1
+
+    output = await cli(a, capsys, "domain", "block", b.domain, "--severity", "noop", "--reject-media")
+    assert counts_in(output)["media"] == 1 and counts_in(output)["followers"] == 0
+    assert await a.count(MediaAttachment, MediaAttachment.account_id == bob_on_a.id) == 0
+    after = await post_status(b.ctx, bob, text="another picture", media_ids=[await remote_media(b, bob)])
+    await settle(a, b)
+    assert await a.count(MediaAttachment, MediaAttachment.account_id == bob_on_a.id) == 0
+    shown = await timeline(a, "/api/v1/timelines/public")
+    assert before.uri in shown and after.uri in shown  # the posts stay, without media
+    assert await a.count(Follow) == 1
