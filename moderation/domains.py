@@ -16,7 +16,6 @@ What the policy does to a host under the domain (`moderation.hosts`):
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -31,7 +30,6 @@ from moderation.severance import Counts, sever_hosts
 from storage import domains
 from storage.audit import add_audit_entry
 from storage.context import Context
-from storage.media import media_root, remove_media_files
 from storage.models import Account, MediaAttachment
 from storage.queue import enqueue_many
 from storage.types import utcnow
@@ -47,7 +45,6 @@ class DomainOutcome:
     dry_run: bool = False
     purge_queued: bool = False
     detail: dict[str, object] = field(default_factory=dict)  # severity, reject_media, comment
-    media_files: list[str] = field(default_factory=list)  # stored files to remove after commit
 
 
 class _DryRun(Exception):  # noqa: N818 - carries the outcome out of the transaction it rolls back
@@ -63,24 +60,18 @@ def _normalised(domain: str) -> str:
         raise ModerationError(str(error)) from error
 
 
-async def _reject_media(session: AsyncSession, hosts: list[str]) -> tuple[int, list[str]]:
-    """Delete the media attachments of the accounts on `hosts`; returns how many, and stored files."""
+async def _reject_media(session: AsyncSession, hosts: list[str]) -> int:
+    """Delete the media attachments of the accounts on `hosts` (links to remote files: Plein stores no
+    remote media, `storage.media` holds local uploads only); returns how many."""
     if not hosts:
-        return 0, []
+        return 0
     theirs = select(Account.id).where(Account.domain.in_(hosts)).scalar_subquery()
-    rows = (
-        await session.execute(
-            select(MediaAttachment.id, MediaAttachment.file_path).where(
-                MediaAttachment.account_id.in_(theirs)
-            )
-        )
-    ).all()
-    await session.execute(
+    result = await session.execute(
         delete(MediaAttachment)
         .where(MediaAttachment.account_id.in_(theirs))
         .execution_options(synchronize_session=False)
     )
-    return len(rows), [row.file_path for row in rows if row.file_path]
+    return int(result.rowcount)
 
 
 async def _set_flag(session: AsyncSession, hosts: list[str], column: str, *, on: bool) -> int:
@@ -111,10 +102,8 @@ async def _apply_policy(ctx: Context, session: AsyncSession, outcome: DomainOutc
     counts.unsilenced = await _set_flag(session, judged.free, "silenced_at", on=False)
     counts.unsuspended = await _set_flag(session, judged.silenced + judged.free, "suspended_at", on=False)
     to_purge = counts.statuses or counts.media or counts.favourites or counts.notifications
-    rejected, files = await _reject_media(session, judged.reject_media)
-    counts.media += rejected
+    counts.media += await _reject_media(session, judged.reject_media)
     outcome.counts = counts
-    outcome.media_files = files
     if to_purge:
         await enqueue_many(session, [purge_job_row(domain=outcome.domain, hosts=judged.refused, actor=actor)])
         outcome.purge_queued = True
@@ -141,8 +130,7 @@ async def _run(
     detail: dict[str, object] | None = None,
 ) -> DomainOutcome:
     """Change the policy rows of `domain`, apply the policy and audit it in one transaction (rolled back for
-    a dry run); after commit, drop this process's cached policies, remove stored files, wake the purge
-    worker."""
+    a dry run); after commit, drop this process's cached policies and wake the purge worker."""
     outcome = DomainOutcome(_normalised(domain), action, Counts(), dry_run=dry_run, detail=detail or {})
     try:
         async with ctx.db.transaction() as session:
@@ -153,9 +141,6 @@ async def _run(
     except _DryRun:
         return outcome
     forget_policies(ctx)
-    root = media_root(ctx.settings.server.data_dir)
-    for file_path in outcome.media_files:
-        await asyncio.to_thread(remove_media_files, root, file_path)
     if outcome.purge_queued:
         worker = ctx.caches.get("workers", {}).get(MODERATION_QUEUE)
         if worker is not None:

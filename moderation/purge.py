@@ -5,21 +5,20 @@ A suspend hides the content at once (its accounts are suspended in the action's 
 per transaction (so the SQLite writer is never held for long), records its progress in its own payload in
 that same transaction (a retried job goes on counting where it stopped), and gives way to other work after
 `BATCHES_PER_RUN` batches. When nothing is left it writes a `domain.purge` audit entry with what it
-removed. Files of stored media are removed after the batch that deleted their rows has committed.
+removed. Media attachments of remote accounts are links (`storage.media` stores local uploads only), so
+removing their rows removes all Plein holds of them.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moderation.severance import Counts, accounts_on, purged_media, purged_statuses, reported_status_ids
 from storage.audit import add_audit_entry
 from storage.context import Context
-from storage.media import media_root, remove_media_files
 from storage.models import Account, Favourite, Job, MediaAttachment, Notification, Status
 from storage.queue import ClaimedJob, RetryJob, job_row
 from storage.statuses import recount_status_counters
@@ -39,47 +38,36 @@ def purge_job_row(*, domain: str, hosts: list[str], actor: str) -> dict[str, Any
     )
 
 
-async def _ids(session: AsyncSession, statement: Any) -> list[Any]:
-    return list((await session.execute(statement.limit(BATCH))).all())
+async def _delete_batch(
+    session: AsyncSession, model: Any, condition: ColumnElement[bool], *columns: Any
+) -> list[Any]:
+    """Delete up to BATCH rows of `model` matching `condition`; returns them (their `id` and `columns`)."""
+    rows = list((await session.execute(select(model.id, *columns).where(condition).limit(BATCH))).all())
+    if rows:
+        await session.execute(delete(model).where(model.id.in_([row.id for row in rows])))
+    return rows
 
 
-async def purge_batch(session: AsyncSession, hosts: list[str], removed: Counts) -> tuple[bool, list[str]]:
+async def purge_batch(session: AsyncSession, hosts: list[str], removed: Counts) -> bool:
     """Delete one batch of each kind of content of the suspended accounts on `hosts`, adding to `removed`.
 
-    Returns whether nothing is left, and the stored media files to remove once this has committed."""
+    Returns whether nothing is left."""
     accounts = accounts_on(hosts).where(Account.suspended_at.is_not(None))
     theirs = accounts.scalar_subquery()
     kept = await reported_status_ids(session, accounts)
-
-    notifications = [
-        row.id
-        for row in await _ids(
-            session, select(Notification.id).where(Notification.from_account_id.in_(theirs))
-        )
-    ]
-    await session.execute(delete(Notification).where(Notification.id.in_(notifications)))
+    notifications = await _delete_batch(session, Notification, Notification.from_account_id.in_(theirs))
+    favourites = await _delete_batch(
+        session, Favourite, Favourite.account_id.in_(theirs), Favourite.status_id
+    )
+    media = await _delete_batch(session, MediaAttachment, purged_media(accounts, kept))
+    statuses = await _delete_batch(
+        session, Status, purged_statuses(accounts, kept), Status.reblog_of_id, Status.in_reply_to_id
+    )
     removed.notifications += len(notifications)
-
-    favourites = await _ids(
-        session, select(Favourite.id, Favourite.status_id).where(Favourite.account_id.in_(theirs))
-    )
-    await session.execute(delete(Favourite).where(Favourite.id.in_([row.id for row in favourites])))
     removed.favourites += len(favourites)
-
-    media = await _ids(
-        session, select(MediaAttachment.id, MediaAttachment.file_path).where(purged_media(accounts, kept))
-    )
-    await session.execute(delete(MediaAttachment).where(MediaAttachment.id.in_([row.id for row in media])))
     removed.media += len(media)
-
-    statuses = await _ids(
-        session,
-        select(Status.id, Status.reblog_of_id, Status.in_reply_to_id).where(purged_statuses(accounts, kept)),
-    )
-    gone = {row.id for row in statuses}
-    await session.execute(delete(Status).where(Status.id.in_(gone)))
     removed.statuses += len(statuses)
-
+    gone = {row.id for row in statuses}
     touched = {row.status_id for row in favourites}
     touched.update(row.reblog_of_id for row in statuses if row.reblog_of_id is not None)
     touched.update(row.in_reply_to_id for row in statuses if row.in_reply_to_id is not None)
@@ -93,7 +81,7 @@ async def purge_batch(session: AsyncSession, hosts: list[str], removed: Counts) 
             .values(statuses_count=remaining)
             .execution_options(synchronize_session=False)
         )
-    return done, [row.file_path for row in media if row.file_path]
+    return done
 
 
 def purge_handler(ctx: Context) -> JobHandler:
@@ -103,10 +91,9 @@ def purge_handler(ctx: Context) -> JobHandler:
         payload = job.payload
         hosts: list[str] = payload["hosts"]
         removed = Counts.from_dict(payload.get("removed") or {})
-        root = media_root(ctx.settings.server.data_dir)
         for _ in range(BATCHES_PER_RUN):
             async with ctx.db.transaction() as session:
-                done, files = await purge_batch(session, hosts, removed)
+                done = await purge_batch(session, hosts, removed)
                 await session.execute(
                     update(Job)
                     .where(Job.id == job.id)
@@ -120,8 +107,6 @@ def purge_handler(ctx: Context) -> JobHandler:
                         target=payload.get("domain", ""),
                         details={"hosts": hosts, "removed": removed.as_dict()},
                     )
-            for file_path in files:
-                await asyncio.to_thread(remove_media_files, root, file_path)
             if done:
                 return None
         # Give the queue back to other work; the progress is in the payload.

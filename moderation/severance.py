@@ -8,7 +8,7 @@ suspend stops all traffic to them. The accounts stay as suspended stubs, as in M
 actors keep being recognised and refused.
 
 Later, by the purge job (`moderation.purge`): the accounts' statuses (with their fan-out rows, mentions, tags
-and the boosts of them), their media attachments (files too, if any were stored), their favourites and the
+and the boosts of them), their media attachments (links: no remote media file is stored), their favourites and the
 notifications they caused. Statuses cited by an unresolved report stay for the moderators, as in Mastodon.
 `content_counts` counts exactly what the purge will remove, so a dry run can say it beforehand.
 """

@@ -29,6 +29,7 @@ from storage.models import (
     Job,
     MediaAttachment,
     Notification,
+    Report,
     Status,
 )
 from storage.queue import enqueue_many
@@ -372,3 +373,33 @@ async def test_reject_media_removes_the_domains_attachments_and_keeps_its_posts(
     shown = await timeline(a, "/api/v1/timelines/public")
     assert before.uri in shown and after.uri in shown  # the posts stay, without media
     assert await a.count(Follow) == 1
+
+
+async def test_purge_goes_on_across_runs_and_keeps_reported_statuses(
+    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("moderation.purge.BATCH", 1)  # one row of each kind per transaction,
+    monkeypatch.setattr("moderation.purge.BATCHES_PER_RUN", 1)  # one transaction per job run
+    a, b = world.a, world.b
+    alice = await a.local("alice")
+    bob = await b.local("bob")
+    await follow(a.ctx, alice, await a.resolve(bob, b))
+    await settle(a, b)
+    posts = [await post_status(b.ctx, bob, text=f"post {index}") for index in range(4)]
+    await settle(a, b)
+    reported = await a.status(posts[0].uri)
+    bob_on_a = await a.account(bob.uri)
+    async with a.ctx.db.transaction() as session:
+        session.add(Report(account_id=alice.id, target_account_id=bob_on_a.id, status_ids=[reported.id]))
+    planned = counts_in(await cli(a, capsys, "domain", "block", b.domain, "--dry-run"))
+    assert planned["statuses"] == 3  # the reported one stays for the moderators
+    await cli(a, capsys, "domain", "block", b.domain)
+    await settle(a, b)
+    assert [status.uri for status in posts if await a.status(status.uri) is not None] == [posts[0].uri]
+    async with a.ctx.db.read() as session:
+        purge = (
+            await session.execute(select(AuditEntry).where(AuditEntry.action == "domain.purge"))
+        ).scalar_one()
+        runs = (await session.execute(select(Job).where(Job.queue == "moderation"))).scalar_one()
+    assert purge.details["removed"]["statuses"] == 3
+    assert runs.tries > 3 and runs.state == "done"  # it gave way between batches and went on counting
