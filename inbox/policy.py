@@ -44,10 +44,9 @@ _PASSED_KEYS = "inbox.passed_keys"
 
 def refuse_by_policy(host: str, policy: DomainPolicy) -> None:
     """Raise DomainRefused when `policy` forbids hearing from `host`."""
-    if policy.suspended:
-        raise DomainRefused(f"{host} is suspended")
-    if not policy.allowed:
-        raise DomainRefused(f"{host} is not on the allow-list")
+    refusal = policy.refusal(host)
+    if refusal is not None:
+        raise DomainRefused(refusal)
 
 
 async def _read_policy(ctx: Context, host: str, cache: dict[str, tuple[DomainPolicy, float]]) -> DomainPolicy:

@@ -27,6 +27,7 @@ from moderation.errors import ModerationError, NothingToUndo
 from moderation.hosts import hosts_by_policy
 from moderation.purge import MODERATION_QUEUE, purge_job_row
 from moderation.severance import Counts, sever_hosts
+from outbox.deliver import CACHE_KEY as DELIVERER
 from storage import domains
 from storage.audit import add_audit_entry
 from storage.context import Context
@@ -141,6 +142,9 @@ async def _run(
     except _DryRun:
         return outcome
     forget_policies(ctx)
+    deliverer = ctx.caches.get(DELIVERER)
+    if deliverer is not None:
+        deliverer.forget_host_states()
     if outcome.purge_queued:
         worker = ctx.caches.get("workers", {}).get(MODERATION_QUEUE)
         if worker is not None:

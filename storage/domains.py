@@ -36,6 +36,14 @@ class DomainPolicy:
         """Cut off: suspended, or not on the allow-list in allow-list mode (nothing in, nothing out)."""
         return self.suspended or not self.allowed
 
+    def refusal(self, host: str) -> str | None:
+        """Why `host` is cut off by this policy, or None."""
+        if self.suspended:
+            return f"{host} is suspended"
+        if not self.allowed:
+            return f"{host} is not on the allow-list"
+        return None
+
 
 def normalise_domain(domain: str) -> str:
     """The canonical host of what an admin typed (`apub.hosts.canonical_host`: a host name, `host:port`, a
@@ -110,6 +118,22 @@ async def policy_for_host(session: AsyncSession, host: str, *, allowlist_mode: b
             sync_session.connection(), host, allowlist_mode=allowlist_mode
         )
     )
+
+
+async def refused_hosts(session: AsyncSession, hosts: list[str], *, allowlist_mode: bool) -> dict[str, str]:
+    """Of `hosts`, those the policy cuts off, each with why: read in one go (the delivery worker asks this
+    for every batch of hosts it starts delivering to)."""
+
+    def read(sync_session: Any) -> dict[str, str]:
+        connection = sync_session.connection()
+        refusals = {}
+        for host in hosts:
+            refusal = read_domain_policy(connection, host, allowlist_mode=allowlist_mode).refusal(host)
+            if refusal is not None:
+                refusals[host] = refusal
+        return refusals
+
+    return await session.run_sync(read)
 
 
 async def block_domain(
