@@ -311,6 +311,8 @@ class Deliverer:
             state, body, auth = await asyncio.gather(
                 self._host_state(host, now), self._body(activity_id), self._signer(sender_id)
             )
+        if state.refusal is not None:  # cut off since the job was queued: nothing sent, not retried
+            raise JobFailed(f"refused: {state.refusal}")
         if state.paused_until is not None:
             raise self._retry_or_give_up(
                 job,
@@ -319,8 +321,6 @@ class Deliverer:
                 error=f"{host} is paused until {state.paused_until.isoformat()}",
                 delay=state.paused_until - now + timedelta(seconds=random.uniform(0, 30)),
             )
-        if state.refusal is not None:  # cut off since the job was queued: nothing sent, not retried
-            raise JobFailed(f"refused: {state.refusal}")
         assert self.ctx.http is not None, "the composition root builds ctx.http"
         try:
             # A refused signature is knocked again with the other scheme inside this one call
