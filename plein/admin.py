@@ -96,14 +96,22 @@ def cli_actor() -> str:
         return "cli"
 
 
-def _describe(outcome: moderation.DomainOutcome, verb: str) -> str:
-    head = (
-        f"would {verb} {outcome.domain} (dry run: nothing changed)"
-        if outcome.dry_run
-        else f"{verb} {outcome.domain}"
-    )
-    tail = "; content purge queued" if outcome.purge_queued and not outcome.dry_run else ""
-    return f"{head}\n  {outcome.counts.summary()}{tail}"
+_VERBS = {
+    "domain.block": ("block", "blocked"),
+    "domain.unblock": ("unblock", "unblocked"),
+    "domain.allow": ("allow", "allowed"),
+    "domain.disallow": ("disallow", "disallowed"),
+}
+
+
+def _describe(outcome: moderation.DomainOutcome, note: str = "") -> str:
+    """What an action did (or would do) and its counts, the counts line the same for a dry run."""
+    verb, done = _VERBS[outcome.action]
+    if outcome.dry_run:
+        head = f"would {verb} {outcome.domain}{note} (dry run: nothing changed)"
+    else:
+        head = f"{done} {outcome.domain}{note}" + ("; content purge queued" if outcome.purge_queued else "")
+    return f"{head}\n  {outcome.counts.summary()}"
 
 
 async def domain_command(ctx: Context, args: argparse.Namespace) -> int:
@@ -128,13 +136,13 @@ async def domain_command(ctx: Context, args: argparse.Namespace) -> int:
                 **options,
             )
             media = ", reject media" if args.reject_media else ""
-            print(_describe(outcome, f"block ({args.severity}{media})"))
+            print(_describe(outcome, f" ({args.severity}{media})"))
         elif action == "unblock":
-            print(_describe(await moderation.unblock_domain(ctx, args.domain, **options), "unblock"))
+            print(_describe(await moderation.unblock_domain(ctx, args.domain, **options)))
         elif action == "allow":
-            print(_describe(await moderation.allow_domain(ctx, args.domain, **options), "allow"))
+            print(_describe(await moderation.allow_domain(ctx, args.domain, **options)))
         elif action == "disallow":
-            print(_describe(await moderation.disallow_domain(ctx, args.domain, **options), "disallow"))
+            print(_describe(await moderation.disallow_domain(ctx, args.domain, **options)))
     except moderation.ModerationError as error:
         raise AdminError(str(error)) from error
     return 0

@@ -54,6 +54,13 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    if not text.isdecimal() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def _settings(args: argparse.Namespace, *, require_file: bool = True) -> Settings:
     path = _config_path(args)
     if not path.exists():
@@ -335,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the moderation audit log")
     audit_commands = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
     audit_list = audit_commands.add_parser("list", help="list moderation actions, newest first")
-    audit_list.add_argument("--limit", type=int, default=50, help="how many entries (default: 50)")
+    audit_list.add_argument("--limit", type=_positive, default=50, help="how many entries (default: 50)")
     audit.set_defaults(handler=cmd_audit)
     return parser
 

@@ -113,6 +113,11 @@ def test_domain_commands(instance_folder: Path) -> None:
         ["domain.block", "spam.example"],
     ]
     assert all(line.split("\t")[1].startswith("cli") for line in audit)
+    for refused in (("domain", "block", "a/b"), ("domain", "disallow", "never.example")):
+        result = run(instance_folder, *refused)
+        assert result.returncode == 2 and result.stderr.startswith("plein: "), result.stderr
+    assert run(instance_folder, "audit", "list", "--limit", "-1").returncode == 2
+    assert len(run(instance_folder, "audit", "list").stdout.splitlines()) == len(audit)  # nothing logged
     assert '"severity":"silence"' in audit[-1] and '"reject_media":true' in audit[-1]
 
 
