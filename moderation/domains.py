@@ -27,10 +27,10 @@ from moderation.errors import ModerationError, NothingToUndo
 from moderation.hosts import hosts_by_policy
 from moderation.purge import MODERATION_QUEUE, purge_job_row
 from moderation.severance import Counts, sever_hosts
-from outbox.deliver import CACHE_KEY as DELIVERER
 from storage import domains
 from storage.audit import add_audit_entry
 from storage.context import Context
+from storage.domains import FederationGate
 from storage.models import Account, MediaAttachment
 from storage.queue import enqueue_many
 from storage.types import utcnow
@@ -131,7 +131,8 @@ async def _run(
     detail: dict[str, object] | None = None,
 ) -> DomainOutcome:
     """Change the policy rows of `domain`, apply the policy and audit it in one transaction (rolled back for
-    a dry run); after commit, drop this process's cached policies and wake the purge worker."""
+    a dry run); after commit, drop this process's cached policies (the inbox's and the outbound gate's)
+    and wake the purge worker."""
     outcome = DomainOutcome(_normalised(domain), action, Counts(), dry_run=dry_run, detail=detail or {})
     try:
         async with ctx.db.transaction() as session:
@@ -142,9 +143,8 @@ async def _run(
     except _DryRun:
         return outcome
     forget_policies(ctx)
-    deliverer = ctx.caches.get(DELIVERER)
-    if deliverer is not None:
-        deliverer.forget_host_states()
+    if ctx.http is not None and isinstance(ctx.http.host_gate, FederationGate):
+        ctx.http.host_gate.forget()  # the outbound gate refuses the cut-off hosts from now on
     if outcome.purge_queued:
         worker = ctx.caches.get("workers", {}).get(MODERATION_QUEUE)
         if worker is not None:

@@ -5,9 +5,6 @@ Outcomes (each recorded on the job row: tries, next try, last status, last error
 - 2xx: done.
 - 410 Gone: done for good; the remote actor owning that inbox is marked gone (no more deliveries to it).
 - 429 / 503: retried at `Retry-After` (seconds or an HTTP date), else with backoff.
-- a host the domain policy cuts off (suspended, or not allow-listed in allow-list mode): failed for good,
-  nothing sent. The policy is read with the host's breaker state, so a change made by another process
-  reaches the worker within HOST_STATE_TTL; a moderation action in this process forgets the states at once.
 - other 4xx (and 3xx): failed for good (the remote refuses this activity; retrying would not change its mind).
 - 5xx, timeouts, connection errors: retried with exponential backoff and jitter; given up ~3 days after the
   job was created.
@@ -43,8 +40,7 @@ from apub.keys import load_private_key
 from storage.accounts import signing_keys
 from storage.activities import activity_by_id
 from storage.context import Context
-from storage.delivery_hosts import mark_inbox_owners_gone, paused, record_failure, record_success
-from storage.domains import refused_hosts
+from storage.delivery_hosts import load_host, mark_inbox_owners_gone, paused, record_failure, record_success
 from storage.models import Account, DeliveryHost
 from storage.queue import ClaimedJob, JobFailed, RetryJob
 from storage.types import utcnow
@@ -55,7 +51,7 @@ FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=6)
 MAX_RETRY_AFTER = timedelta(days=1)
 BREAKER_THRESHOLD = 8
-HOST_STATE_TTL = timedelta(seconds=5)  # also how soon another process's domain policy change applies
+HOST_STATE_TTL = timedelta(seconds=30)
 SIGNERS_KEPT = 256
 BODIES_KEPT = 64
 CACHE_KEY = "outbox.deliver"
@@ -94,7 +90,6 @@ class _HostState:
     failures: int
     paused_until: datetime | None
     checked_at: datetime
-    refusal: str | None = None  # why the domain policy cuts the host off
 
 
 class _Lru(OrderedDict[Any, Any]):
@@ -221,17 +216,9 @@ class Deliverer:
                 asyncio.get_running_loop().call_soon(self._start_host_batch)
         await asyncio.wait([loading])
         if loading.cancelled():  # the batch was cut short (shutdown): read this one alone
-            rows, refusals = await self._read_hosts([host])
-            return self._remember_host(host, rows.get(host), now, refusals.get(host))
+            row = await load_host(self.ctx.db, host)
+            return self._remember_host(host, row, now)
         return loading.result()
-
-    async def _read_hosts(self, hosts: list[str]) -> tuple[dict[str, DeliveryHost], dict[str, str]]:
-        """The breaker rows of `hosts` and the domain policy's refusals among them, in one read."""
-        async with self.ctx.db.read() as session:
-            found = await session.scalars(select(DeliveryHost).where(DeliveryHost.host.in_(hosts)))
-            allowlist_mode = self.ctx.settings.federation.mode == "allowlist"
-            refusals = await refused_hosts(session, hosts, allowlist_mode=allowlist_mode)
-            return {row.host: row for row in found}, refusals
 
     def _start_host_batch(self) -> None:
         hosts, self._hosts_to_load = self._hosts_to_load, []
@@ -244,27 +231,26 @@ class Deliverer:
         # Each host is in exactly one batch (`_hosts_to_load` is handed over whole, and a host is added only
         # when it has no future yet), so only this batch settles these futures, and none is left pending.
         rows: dict[str, DeliveryHost] | None = None
-        refusals: dict[str, str] = {}
         error: Exception | None = None
         try:
-            rows, refusals = await self._read_hosts(hosts)
+            async with self.ctx.db.read() as session:
+                found = await session.scalars(select(DeliveryHost).where(DeliveryHost.host.in_(hosts)))
+                rows = {row.host: row for row in found}
         except Exception as caught:
             error = caught
         finally:
             for host in hosts:
                 loading = self._host_loads.pop(host)
                 if rows is not None:
-                    loading.set_result(self._remember_host(host, rows.get(host), now, refusals.get(host)))
+                    loading.set_result(self._remember_host(host, rows.get(host), now))
                 elif error is not None:
                     loading.set_exception(error)
                     loading.exception()  # marked retrieved: a failure nobody waited for is not logged as lost
                 else:
                     loading.cancel()  # the batch itself was cancelled
 
-    def _remember_host(
-        self, host: str, row: DeliveryHost | None, now: datetime, refusal: str | None = None
-    ) -> _HostState:
-        state = _HostState(row.consecutive_failures if row else -1, paused(row, now), now, refusal)
+    def _remember_host(self, host: str, row: DeliveryHost | None, now: datetime) -> _HostState:
+        state = _HostState(row.consecutive_failures if row else -1, paused(row, now), now)
         self._hosts[host] = state
         return state
 
@@ -311,8 +297,6 @@ class Deliverer:
             state, body, auth = await asyncio.gather(
                 self._host_state(host, now), self._body(activity_id), self._signer(sender_id)
             )
-        if state.refusal is not None:  # cut off since the job was queued: nothing sent, not retried
-            raise JobFailed(f"refused: {state.refusal}")
         if state.paused_until is not None:
             raise self._retry_or_give_up(
                 job,

@@ -120,22 +120,6 @@ async def policy_for_host(session: AsyncSession, host: str, *, allowlist_mode: b
     )
 
 
-async def refused_hosts(session: AsyncSession, hosts: list[str], *, allowlist_mode: bool) -> dict[str, str]:
-    """Of `hosts`, those the policy cuts off, each with why: read in one go (the delivery worker asks this
-    for every batch of hosts it starts delivering to)."""
-
-    def read(sync_session: Any) -> dict[str, str]:
-        connection = sync_session.connection()
-        refusals = {}
-        for host in hosts:
-            refusal = read_domain_policy(connection, host, allowlist_mode=allowlist_mode).refusal(host)
-            if refusal is not None:
-                refusals[host] = refusal
-        return refusals
-
-    return await session.run_sync(read)
-
-
 async def block_domain(
     session: AsyncSession,
     domain: str,

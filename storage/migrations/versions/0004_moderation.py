@@ -1,7 +1,7 @@
 """moderation audit log
 
 Revision ID: moderation
-Revises: 0001
+Revises: token_code
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import storage.types
 
 revision = "moderation"
-down_revision = "0001"
+down_revision = "token_code"
 branch_labels = None
 depends_on = None
 
