@@ -19,7 +19,7 @@ from clientapi.entities.accounts import (
 )
 from clientapi.entities.statuses import statuses_to_entities
 from clientapi.errors import NotFound, Unprocessable
-from clientapi.pagination import MAX_OFFSET, Page, apply_page, in_display_order, link_headers
+from clientapi.pagination import MAX_OFFSET, Page, in_display_order, link_headers, page_statement
 from clientapi.params import LANGUAGE_PATTERN, Params, parse_id, read_params
 from clientapi.responses import api_response
 from outbox.actions import update_profile
@@ -199,9 +199,7 @@ async def statuses(request: Request) -> Response:
             only_media=bool(params.get_bool("only_media", False)),
             pinned=bool(params.get_bool("pinned", False)),
         )
-        rows = in_display_order(
-            (await session.execute(apply_page(query.statement, query.page_column, page))).all(), page
-        )
+        rows = in_display_order((await session.execute(page_statement(query, page))).all(), page)
         entities = await statuses_to_entities(session, ctx, [status for _, status in rows], viewer_id)
     return api_response(entities, headers=link_headers(request, [page_id for page_id, _ in rows]))
 
@@ -211,9 +209,7 @@ async def account_page(request: Request, query: ListQuery, *, max_limit: int = 8
     ctx: Context = request.state.ctx
     page = Page.from_params(await read_params(request), default_limit=40, max_limit=max_limit)
     async with ctx.db.read() as session:
-        rows = in_display_order(
-            (await session.execute(apply_page(query.statement, query.page_column, page))).all(), page
-        )
+        rows = in_display_order((await session.execute(page_statement(query, page))).all(), page)
     entities = [account_to_entity(account, ctx) for _, account in rows]
     return api_response(entities, headers=link_headers(request, [page_id for page_id, _ in rows]))
 

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from sqlalchemy import Select
+from sqlalchemy import BindParameter, Integer, Select, bindparam
 from sqlalchemy.orm import InstrumentedAttribute
 from starlette.requests import Request
 
 from clientapi.errors import Unprocessable
 from clientapi.params import Params
+from storage.timelines import ListQuery
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
@@ -69,19 +70,47 @@ def _lenient_id(params: Params, name: str) -> int | None:
 
 
 def apply_page(
-    statement: Select[Any], id_column: InstrumentedAttribute[Any] | Any, page: Page
+    statement: Select[Any],
+    id_column: InstrumentedAttribute[Any] | Any,
+    page: Page,
+    *,
+    joined_columns: Sequence[Any] = (),
 ) -> Select[Any]:
-    """Add the window's bounds, order and limit on `id_column` to a select.
+    """Add the window's bounds, order and limit on `id_column` to a select; the bounds also go on
+    `joined_columns`, columns the statement joins equal to `id_column` (see `ListQuery.joined_columns`).
 
     Run it and pass the rows through `in_display_order` (a `min_id` page is fetched oldest first)."""
-    if page.max_id is not None:
-        statement = statement.where(id_column < page.max_id)
-    if page.since_id is not None:
-        statement = statement.where(id_column > page.since_id)
-    if page.min_id is not None:
-        statement = statement.where(id_column > page.min_id)
+    for column in (id_column, *joined_columns):
+        if page.max_id is not None:
+            statement = statement.where(column < page.max_id)
+        if page.since_id is not None:
+            statement = statement.where(column > page.since_id)
+        if page.min_id is not None:
+            statement = statement.where(column > page.min_id)
     order = id_column.asc() if page.ascending else id_column.desc()
-    return statement.order_by(order).limit(page.limit)
+    return statement.order_by(order).limit(_written_out(page.limit))
+
+
+def page_statement(query: ListQuery, page: Page) -> Select[Any]:
+    """The statement reading one page of a list: `apply_page` on its statement, or, for a list that takes
+    its page of ids first (`ListQuery.rows_of_page`), on the ids, with the rows joined to them after.
+
+    Run it and pass the rows through `in_display_order`."""
+    statement = apply_page(query.statement, query.page_column, page, joined_columns=query.joined_columns)
+    if query.rows_of_page is None:
+        return statement
+    ids = statement.subquery("page")
+    order = ids.c.page_id.asc() if page.ascending else ids.c.page_id.desc()
+    return query.rows_of_page(ids).order_by(order)
+
+
+def _written_out(limit: int | BindParameter[Any]) -> BindParameter[Any]:
+    # The limit goes into the SQL text, not a parameter: PostgreSQL plans a LIMIT it cannot see for 10% of
+    # the rows, so the generic plan of a prepared statement (asyncpg prepares them all) would join a page
+    # by hashing or merging every status. A page has at most a few dozen sizes, hence as many statements.
+    if isinstance(limit, BindParameter):  # a statement built once, the limit bound per request
+        return bindparam(limit.key, type_=Integer, literal_execute=True)
+    return bindparam(None, limit, type_=Integer, literal_execute=True)
 
 
 def in_display_order(rows: Sequence[Row], page: Page) -> list[Row]:

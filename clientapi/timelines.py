@@ -11,6 +11,7 @@ everything it refers to are read on one Core connection.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +23,7 @@ from starlette.routing import Route
 
 from clientapi.auth import account_grant, confirm_grant, optional_auth, viewer_account
 from clientapi.entities.statuses import statuses_to_entities
-from clientapi.pagination import Page, apply_page, in_display_order, link_headers
+from clientapi.pagination import Page, in_display_order, link_headers, page_statement
 from clientapi.params import read_params
 from clientapi.responses import api_response
 from storage.context import Context
@@ -43,7 +44,7 @@ async def _page_response(request: Request, query: ListQuery, viewer_id: int | No
     ctx: Context = request.state.ctx
     page = Page.from_params(await read_params(request))
     async with ctx.db.read() as session:
-        rows = (await session.execute(apply_page(query.statement, query.page_column, page))).all()
+        rows = (await session.execute(page_statement(query, page))).all()
         rows = in_display_order(rows, page)
         entities = await statuses_to_entities(session, ctx, rows, viewer_id)
     return api_response(entities, headers=link_headers(request, [row.page_id for row in rows]))
@@ -66,8 +67,10 @@ def _own_list_statement(
         min_id=_bound("min_id") if with_min else None,
         limit=_bound("limit"),
     )
-    guarded = query.statement.where(token_still_valid(_bound("token_id")))
-    return apply_page(guarded, query.page_column, window)
+    guarded = dataclasses.replace(
+        query, statement=query.statement.where(token_still_valid(_bound("token_id")))
+    )
+    return page_statement(guarded, window)
 
 
 async def _own_list_response(request: Request, list_of: AccountList, *scopes: str) -> Response:

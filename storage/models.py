@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -102,6 +103,12 @@ Index(
     func.coalesce(Account.domain, ""),
     unique=True,
 )
+Index(
+    "ix_accounts_suspended_id",
+    Account.id,
+    postgresql_where=Account.suspended_at.is_not(None),
+    sqlite_where=Account.suspended_at.is_not(None),
+)
 
 
 class User(Base):
@@ -154,6 +161,14 @@ class Status(Base):
     __table_args__ = (
         Index("ix_statuses_account_id_id", "account_id", "id"),
         Index("ix_statuses_local_public", "local", "visibility", "id"),
+        # The few deleted statuses (and suspended accounts, below) by id: lists that leave them out
+        # (notifications) check against these instead of scanning the table for them.
+        Index(
+            "ix_statuses_deleted_id",
+            "id",
+            postgresql_where=text("deleted_at IS NOT NULL"),
+            sqlite_where=text("deleted_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
@@ -224,6 +239,7 @@ class Tag(Base):
 
 class StatusTag(Base):
     __tablename__ = "status_tags"
+    __table_args__ = (Index("ix_status_tags_tag_id_status_id", "tag_id", "status_id"),)
 
     status_id: Mapped[int] = mapped_column(
         ID, ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True
@@ -262,7 +278,11 @@ class Follow(Base):
     """An accepted follow: `account_id` follows `target_account_id`."""
 
     __tablename__ = "follows"
-    __table_args__ = (UniqueConstraint("account_id", "target_account_id"),)
+    __table_args__ = (
+        Index("ix_follows_account_id_id", "account_id", "id"),
+        Index("ix_follows_target_account_id_id", "target_account_id", "id"),
+        UniqueConstraint("account_id", "target_account_id"),
+    )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
     account_id: Mapped[int] = _fk("accounts.id")
@@ -312,7 +332,10 @@ class Mute(Base):
 
 class Favourite(Base):
     __tablename__ = "favourites"
-    __table_args__ = (UniqueConstraint("account_id", "status_id"),)
+    __table_args__ = (
+        Index("ix_favourites_account_id_id", "account_id", "id"),
+        UniqueConstraint("account_id", "status_id"),
+    )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
     account_id: Mapped[int] = _fk("accounts.id")
@@ -323,7 +346,10 @@ class Favourite(Base):
 
 class Bookmark(Base):
     __tablename__ = "bookmarks"
-    __table_args__ = (UniqueConstraint("account_id", "status_id"),)
+    __table_args__ = (
+        Index("ix_bookmarks_account_id_id", "account_id", "id"),
+        UniqueConstraint("account_id", "status_id"),
+    )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
     account_id: Mapped[int] = _fk("accounts.id")
