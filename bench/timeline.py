@@ -70,10 +70,15 @@ STATUS_COLUMNS = (
     "favourites_count",
     "created_at",
 )
-BARE_SQL = """
-SELECT statuses.* FROM home_feed JOIN statuses ON statuses.id = home_feed.status_id
-WHERE home_feed.account_id = :account_id AND statuses.deleted_at IS NULL {bound}
-ORDER BY home_feed.status_id DESC LIMIT :limit
+# The page of feed ids first, with its own LIMIT (written out), then the statuses: as Plein does it
+# (`storage.timelines`), so neither side's plan can walk `pk_statuses` down from the newest status.
+BARE_SQL = f"""
+SELECT statuses.* FROM (
+    SELECT status_id FROM home_feed WHERE account_id = :account_id {{bound}}
+    ORDER BY status_id DESC LIMIT {PAGE_LIMIT}
+) AS page JOIN statuses ON statuses.id = page.status_id
+WHERE statuses.deleted_at IS NULL
+ORDER BY page.status_id DESC
 """
 
 
@@ -325,8 +330,8 @@ def bare_app(database_url: str) -> Any:
 
     async def home(request: Request) -> Response:
         max_id = request.query_params.get("max_id")
-        statement = text(BARE_SQL.format(bound="AND home_feed.status_id < :max_id" if max_id else ""))
-        values: dict[str, Any] = {"account_id": int(request.query_params["account_id"]), "limit": PAGE_LIMIT}
+        statement = text(BARE_SQL.format(bound="AND status_id < :max_id" if max_id else ""))
+        values: dict[str, Any] = {"account_id": int(request.query_params["account_id"])}
         if max_id:
             values["max_id"] = int(max_id)
         async with state["db"].read_engine.connect() as connection:

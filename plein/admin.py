@@ -14,6 +14,8 @@ from storage.accounts import AccountError, create_local_account, local_account_b
 from storage.audit import recent_audit_entries
 from storage.context import Context
 from storage.domains import list_domain_allows, list_domain_blocks
+from storage.fanout import restore_author_to_home_feeds
+from storage.follows import remove_author_from_home_feed
 from storage.models import Account, Report, User
 from storage.oauth import AUTHORITY_CHANGED, revoke_user_tokens
 from storage.passwords import generate_password, hash_password, make_hasher
@@ -77,8 +79,13 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
                 await session.rollback()
                 return 0
             account.suspended_at = utcnow() if suspend else None
+            # Home timelines page their feed rows before reading the statuses, so a suspended author's
+            # rows leave the feeds (rather than leave holes in pages), and come back when lifted.
             if suspend:
                 await revoke_user_tokens(session, user.id)
+                await remove_author_from_home_feed(session, None, account.id)
+            else:
+                await restore_author_to_home_feeds(session, account)
             print(f"@{account.username} {'suspended' if suspend else 'unsuspended'}")
         elif action == "promote":
             user.role = args.role

@@ -23,6 +23,7 @@ from storage.ids import new_id
 from storage.models import Account, Block, Follow, HomeFeedEntry, Mention, Mute, Notification, Status
 from storage.types import utcnow
 
+RESTORED_STATUSES = 400  # statuses put back into home feeds when an author's suspension is lifted
 NOTIFICATION_TYPES = frozenset(
     {"mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update"}
 )
@@ -84,6 +85,57 @@ async def add_to_home_feeds(session: AsyncSession, reader_ids: list[int], status
         await connection.execute(_insert_ignore(connection.dialect.name, HomeFeedEntry), rows)
 
 
+def _home_readers(
+    author: Account, visibility: str, followers: Sequence[int], mentioned: Sequence[int]
+) -> set[int]:
+    """Whose home feed a status goes to, before blocks and mutes: the author (if local), the local
+    `followers` (those showing boosts, for a boost) unless it is direct, and the `mentioned` local accounts."""
+    readers = {author.id} if author.domain is None else set()
+    if visibility in ("public", "unlisted", "private"):
+        readers.update(followers)
+    return readers | set(mentioned)
+
+
+async def restore_author_to_home_feeds(session: AsyncSession, author: Account) -> None:
+    """Put the newest `RESTORED_STATUSES` of an author back into the home feeds they went to, after a
+    suspension (which took them out: `storage.follows.remove_author_from_home_feed`) is lifted. Bounded,
+    as Mastodon merges back a bounded number; older statuses stay on the author's profile."""
+    statuses = (
+        await session.execute(
+            select(Status.id, Status.visibility, Status.reblog_of_id)
+            .where(Status.account_id == author.id, Status.deleted_at.is_(None))
+            .order_by(Status.id.desc())
+            .limit(RESTORED_STATUSES)
+        )
+    ).all()
+    followers = await local_follower_ids(session, author.id)
+    boost_followers = await local_follower_ids(session, author.id, reblogs_only=True)
+    mentions = await session.execute(
+        select(Mention.status_id, Mention.account_id)
+        .join(Account, Account.id == Mention.account_id)
+        .where(Mention.status_id.in_([status.id for status in statuses]), Account.domain.is_(None))
+    )
+    mentioned: dict[int, list[int]] = {}
+    for status_id, account_id in mentions:
+        mentioned.setdefault(status_id, []).append(account_id)
+    everyone = {*followers, *(reader for readers in mentioned.values() for reader in readers)}
+    excluded = await _blocked_or_muting(session, list(everyone - {author.id}), author.id)
+    rows = [
+        {"account_id": reader, "status_id": status.id}
+        for status in statuses
+        for reader in _home_readers(
+            author,
+            status.visibility,
+            boost_followers if status.reblog_of_id is not None else followers,
+            mentioned.get(status.id, []) if status.reblog_of_id is None else [],
+        )
+        - excluded
+    ]
+    if rows:
+        connection = await session.connection()
+        await connection.execute(_insert_ignore(connection.dialect.name, HomeFeedEntry), rows)
+
+
 async def fan_out_status(session: AsyncSession, status: Status, author: Account) -> list[Event]:
     """Write home-feed rows and mention notifications for a new status (or boost) by `author`.
 
@@ -92,15 +144,9 @@ async def fan_out_status(session: AsyncSession, status: Status, author: Account)
     Readers who block or mute the author are left out.
     """
     events: list[Event] = []
-    readers: set[int] = set()
-    if author.domain is None:
-        readers.add(author.id)
-    if status.visibility in ("public", "unlisted", "private"):
-        readers.update(
-            await local_follower_ids(session, author.id, reblogs_only=status.reblog_of_id is not None)
-        )
+    followers = await local_follower_ids(session, author.id, reblogs_only=status.reblog_of_id is not None)
     mentioned = await local_mentioned_ids(session, status.id) if status.reblog_of_id is None else []
-    readers.update(mentioned)
+    readers = _home_readers(author, status.visibility, followers, mentioned)
     excluded = await _blocked_or_muting(session, list(readers - {author.id}), author.id)
     readers -= excluded
     await add_to_home_feeds(session, list(readers), status.id)

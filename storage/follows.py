@@ -90,11 +90,11 @@ async def drop_follows_between(session: AsyncSession, first_id: int, second_id: 
         )
 
 
-async def remove_author_from_home_feed(session: AsyncSession, reader_id: int, author_id: int) -> None:
-    """Take an author's statuses out of one reader's home timeline (after an unfollow or a block)."""
+async def remove_author_from_home_feed(session: AsyncSession, reader_id: int | None, author_id: int) -> None:
+    """Take an author's statuses out of one reader's home timeline (after an unfollow or a block), or out of
+    every home timeline (`reader_id` None: the author is suspended)."""
     authored = select(Status.id).where(Status.account_id == author_id).scalar_subquery()
-    await session.execute(
-        delete(HomeFeedEntry).where(
-            HomeFeedEntry.account_id == reader_id, HomeFeedEntry.status_id.in_(authored)
-        )
-    )
+    statement = delete(HomeFeedEntry).where(HomeFeedEntry.status_id.in_(authored))
+    if reader_id is not None:
+        statement = statement.where(HomeFeedEntry.account_id == reader_id)
+    await session.execute(statement)

@@ -3,14 +3,18 @@ with Link-header paging; every response validated against the Mastodon OpenAPI d
 
 from __future__ import annotations
 
+import argparse
 import re
+from pathlib import Path
 from typing import Any
 
 from checked import call
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from outbox import actions
+from plein.admin import account_command
 from storage.models import Account, HomeFeedEntry, Status
+from support.inbox_world import InboxWorld, build_world
 from support.instance import RunningInstance
 from support.oauth import bearer, make_token, make_user
 
@@ -100,3 +104,71 @@ async def test_bookmarks_and_favourites_lists(instance: RunningInstance) -> None
     reader = bearer(await make_token(instance.ctx, "carol", scopes="read:statuses"))
     async with instance.client(headers=reader) as c:
         await call(c, "GET", "/api/v1/bookmarks", expect=403)
+
+
+async def _accepted(world: InboxWorld, activity: dict[str, Any]) -> None:
+    response = await world.deliver(activity, world.ann)
+    assert response.status_code == 202, response.text
+    await world.drain()
+
+
+async def _home_pages(client: Any, limit: int) -> list[list[str]]:
+    """Every page of the home timeline, following the `next` links until an empty page."""
+    pages: list[list[str]] = []
+    response = await client.get("/api/v1/timelines/home", params={"limit": limit})
+    while True:
+        assert response.status_code == 200, response.text
+        pages.append([status["id"] for status in response.json()])
+        if not pages[-1]:
+            return pages
+        response = await client.get(_link(response.headers, "next"))
+
+
+async def test_home_pages_stay_full_when_statuses_go_and_authors_are_suspended(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A home page takes its feed rows before reading the statuses, so whatever must not be shown has to be
+    out of the feed: statuses deleted through the API (outbox) and by a remote `Delete` (inbox), and the
+    statuses of a suspended author, which come back when the suspension is lifted."""
+    async for world in build_world(tmp_path, database_url):
+        ctx = world.ctx
+        alice = world.alice
+        carl, dora = await make_user(ctx, "carl"), await make_user(ctx, "dora")
+        for author in (carl, dora):
+            await actions.follow(ctx, alice, author)
+        await world.follow_locally(alice, world.ann)
+        notes = [world.ann.note(f"<p>ann {n}</p>") for n in range(3)]
+        posted: dict[str, list[str]] = {"carl": [], "dora": [], "ann": []}
+        clients = {name: bearer(await make_token(ctx, name)) for name in ("alice", "carl", "dora")}
+        async with (
+            world.instance.client(headers=clients["carl"]) as c,
+            world.instance.client(headers=clients["dora"]) as d,
+        ):
+            for n in range(3):  # interleaved: carl, dora, dora, ann, …
+                posted["carl"].append(
+                    (await call(c, "POST", "/api/v1/statuses", data={"status": f"c{n}"}))["id"]
+                )
+                for m in range(2):
+                    status = await call(d, "POST", "/api/v1/statuses", data={"status": f"d{n}{m}"})
+                    posted["dora"].append(status["id"])
+                await _accepted(world, world.ann.activity("Create", notes[n]))
+                async with ctx.db.read() as session:
+                    ann_status = await session.scalar(select(Status.id).where(Status.uri == notes[n]["id"]))
+                posted["ann"].append(str(ann_status))
+            await call(c, "DELETE", f"/api/v1/statuses/{posted['carl'][1]}")
+        await _accepted(world, world.ann.activity("Delete", {"id": notes[1]["id"], "type": "Tombstone"}))
+        kept = sorted((*posted["carl"][::2], *posted["ann"][::2], *posted["dora"]), key=int, reverse=True)
+        suspend = argparse.Namespace(action="suspend", username="dora", dry_run=False)
+        async with world.instance.client(headers=clients["alice"]) as a:
+            assert sum(await _home_pages(a, 3), []) == kept
+            assert await account_command(ctx, suspend) == 0
+            pages = await _home_pages(a, 2)
+            without_dora = [status for status in kept if status not in posted["dora"]]
+            assert sum(pages, []) == without_dora
+            full, rest = divmod(len(without_dora), 2)
+            assert [len(page) for page in pages] == [2] * full + [rest] * bool(rest) + [0]
+            assert (
+                await account_command(ctx, argparse.Namespace(**{**vars(suspend), "action": "unsuspend"}))
+                == 0
+            )
+            assert sum(await _home_pages(a, 3), []) == kept
