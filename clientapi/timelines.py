@@ -73,21 +73,30 @@ def _own_list_statement(
     return page_statement(guarded, window)
 
 
-async def _own_list_response(request: Request, list_of: AccountList, *scopes: str) -> Response:
-    ctx: Context = request.state.ctx
-    grant = await account_grant(request, *scopes)
-    page = Page.from_params(await read_params(request))
+def own_list_page(
+    list_of: AccountList, page: Page, account_id: int, token_id: int
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement and values reading one page of an account's own list (home, bookmarks, favourites),
+    guarded by the liveness of its token `token_id`."""
     statement = _own_list_statement(
         list_of, page.max_id is not None, page.since_id is not None, page.min_id is not None
     )
     values = {
-        "account_id": grant.account_id,
-        "token_id": grant.token_id,
+        "account_id": account_id,
+        "token_id": token_id,
         "max_id": page.max_id,
         "since_id": page.since_id,
         "min_id": page.min_id,
         "limit": page.limit,
     }
+    return statement, values
+
+
+async def _own_list_response(request: Request, list_of: AccountList, *scopes: str) -> Response:
+    ctx: Context = request.state.ctx
+    grant = await account_grant(request, *scopes)
+    page = Page.from_params(await read_params(request))
+    statement, values = own_list_page(list_of, page, grant.account_id, grant.token_id)
     async with ctx.db.read_engine.connect() as connection:
         rows = in_display_order((await connection.execute(statement, values)).all(), page)
         if not rows:

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientapi.pagination import Page, apply_page, page_statement
-from clientapi.timelines import _own_list_statement
+from clientapi.timelines import own_list_page
 from storage.account_lists import account_statuses_query, followers_query, following_query
 from storage.accounts import create_local_account, user_for_account
 from storage.db import Database
@@ -226,21 +226,7 @@ Paged = Callable[[Page], tuple[Select[Any], dict[str, Any]]]
 
 
 def _own_list(list_of: Any, dataset: Dataset) -> Paged:
-    def build(page: Page) -> tuple[Select[Any], dict[str, Any]]:
-        statement = _own_list_statement(
-            list_of, page.max_id is not None, page.since_id is not None, page.min_id is not None
-        )
-        values = {
-            "account_id": dataset.reader_id,
-            "token_id": dataset.token_id,
-            "max_id": page.max_id,
-            "since_id": page.since_id,
-            "min_id": page.min_id,
-            "limit": page.limit,
-        }
-        return statement, values
-
-    return build
+    return lambda page: own_list_page(list_of, page, dataset.reader_id, dataset.token_id)
 
 
 def _lists(dataset: Dataset) -> dict[str, Paged]:
