@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from sqlalchemy import BindParameter, Integer, Select, bindparam
+from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
 from starlette.requests import Request
 
 from clientapi.errors import Unprocessable
 from clientapi.params import Params
-from storage.timelines import ListQuery
+from storage.timelines import ListQuery, written_out
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
@@ -88,7 +88,7 @@ def apply_page(
         if page.min_id is not None:
             statement = statement.where(column > page.min_id)
     order = id_column.asc() if page.ascending else id_column.desc()
-    return statement.order_by(order).limit(_written_out(page.limit))
+    return statement.order_by(order).limit(written_out(page.limit))
 
 
 def page_statement(query: ListQuery, page: Page) -> Select[Any]:
@@ -102,15 +102,6 @@ def page_statement(query: ListQuery, page: Page) -> Select[Any]:
     ids = statement.subquery("page")
     order = ids.c.page_id.asc() if page.ascending else ids.c.page_id.desc()
     return query.rows_of_page(ids).order_by(order)
-
-
-def _written_out(limit: int | BindParameter[Any]) -> BindParameter[Any]:
-    # The limit goes into the SQL text, not a parameter: PostgreSQL plans a LIMIT it cannot see for 10% of
-    # the rows, so the generic plan of a prepared statement (asyncpg prepares them all) would join a page
-    # by hashing or merging every status. A page has at most a few dozen sizes, hence as many statements.
-    if isinstance(limit, BindParameter):  # a statement built once, the limit bound per request
-        return bindparam(limit.key, type_=Integer, literal_execute=True)
-    return bindparam(None, limit, type_=Integer, literal_execute=True)
 
 
 def in_display_order(rows: Sequence[Row], page: Page) -> list[Row]:

@@ -35,6 +35,7 @@ from storage.timelines import (
     home_query,
     public_query,
     tag_query,
+    written_out,
 )
 
 AccountList = Callable[[int | ColumnElement[int]], ListQuery]
@@ -60,7 +61,7 @@ def _own_list_statement(
 ) -> Select[Any]:
     """The page statement of one of the caller's lists for one window shape, guarded by the token's
     liveness; built once per process (it is immutable), so a request only binds values."""
-    query = list_of(_bound("account_id"))
+    query = list_of(written_out(_bound("account_id")))
     window = Page(
         max_id=_bound("max_id") if with_max else None,
         since_id=_bound("since_id") if with_since else None,

@@ -17,7 +17,7 @@ from storage.models import (
     StatusPin,
     User,
 )
-from storage.timelines import ListQuery, visible_to
+from storage.timelines import ListQuery, visible_to, written_out
 
 
 def account_statuses_query(
@@ -62,7 +62,7 @@ def followers_query(account_id: int) -> ListQuery:
     statement = (
         select(Follow.id, Account)
         .join(Account, Account.id == Follow.account_id)
-        .where(Follow.target_account_id == account_id, Account.suspended_at.is_(None))
+        .where(Follow.target_account_id == written_out(account_id), Account.suspended_at.is_(None))
     )
     return ListQuery(statement, Follow.id)
 
@@ -72,7 +72,7 @@ def following_query(account_id: int) -> ListQuery:
     statement = (
         select(Follow.id, Account)
         .join(Account, Account.id == Follow.target_account_id)
-        .where(Follow.account_id == account_id, Account.suspended_at.is_(None))
+        .where(Follow.account_id == written_out(account_id), Account.suspended_at.is_(None))
     )
     return ListQuery(statement, Follow.id)
 

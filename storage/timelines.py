@@ -17,7 +17,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, delete, exists, func, literal, or_, select
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -111,6 +125,19 @@ class ListQuery:
     page_column: Any
     rows_of_page: Callable[[Subquery], Select[Any]] | None = None
     joined_columns: tuple[Any, ...] = ()
+
+
+def written_out(value: int | BindParameter[Any]) -> BindParameter[Any]:
+    """`value` (a number, or a parameter bound per run) written into the SQL text instead of sent apart.
+
+    For a page's LIMIT and its owner's id: asyncpg prepares every statement, and after five runs PostgreSQL
+    may keep one generic plan for all values, planned for a LIMIT it cannot see (a tenth of the rows) and an
+    average owner — a hash join over every status, or a sort of all of one owner's rows. Written out, each
+    statement is planned for its own values; there are only a few dozen page sizes, and one statement per
+    owner is what an owner's repeated reads reuse."""
+    if isinstance(value, BindParameter):
+        return bindparam(value.key, type_=BigInteger, literal_execute=True)
+    return bindparam(None, value, type_=BigInteger, literal_execute=True)
 
 
 def _rows_of(page_column: Any) -> Select[Any]:
