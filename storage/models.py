@@ -361,6 +361,8 @@ class HomeFeedEntry(Base):
     """One status in one local account's home timeline, written at delivery time (fan-out on write)."""
 
     __tablename__ = "home_feed"
+    # A deleted status leaves every feed at once: found by status, not by reader.
+    __table_args__ = (Index("ix_home_feed_status_id", "status_id"),)
 
     account_id: Mapped[int] = mapped_column(
         ID, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True

@@ -8,7 +8,8 @@ The home timeline takes its page of ids from `home_feed` first, with its own `LI
 statuses (`ListQuery.rows_of_page`): joined in one flat statement, PostgreSQL may merge-join the feed with
 `pk_statuses` walked backwards from the newest status, through every status newer than `max_id`
 (~500,000 rows in `bench/timeline.py`), because only the feed side carries the bound. A feed row leaves when
-its status is deleted or its author suspended, so pages taken this way are full.
+its status is deleted or its author suspended (the newest 400 come back when the suspension is lifted), so
+pages taken this way are full.
 """
 
 from __future__ import annotations

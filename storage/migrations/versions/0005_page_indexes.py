@@ -1,4 +1,4 @@
-"""page indexes: every paged list reads its page from one (owner, paging id) index
+"""page indexes: every paged list reads its page from one (owner, paging id) index; feed rows by status
 
 Revision ID: page_indexes
 Revises: moderation
@@ -22,6 +22,9 @@ INDEXES = (
     ("ix_follows_account_id_id", "follows", ["account_id", "id"]),
     ("ix_follows_target_account_id_id", "follows", ["target_account_id", "id"]),
     ("ix_status_tags_tag_id_status_id", "status_tags", ["tag_id", "status_id"]),
+    # Not a page: a deleted status's rows leave every home feed in the deleting transaction (home pages
+    # take their feed rows before the statuses), found by status instead of by scanning every feed.
+    ("ix_home_feed_status_id", "home_feed", ["status_id"]),
 )
 
 # (index, table, condition): the few deleted statuses and suspended accounts, which notifications leave out;
