@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Select, insert, text
+from sqlalchemy import Executable, Select, delete, insert, select, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -200,7 +200,7 @@ def _outline(node: dict[str, Any], depth: int = 0) -> str:
 
 
 async def rows_read(
-    connection: AsyncConnection, statement: Select[Any], values: dict[str, Any], *, generic: bool
+    connection: AsyncConnection, statement: Executable, values: dict[str, Any], *, generic: bool
 ) -> tuple[int, str]:
     """Prepare `statement`, run it once under `EXPLAIN ANALYZE` as a custom or a generic plan, and return
     the rows its scans read with an outline of the plan."""
@@ -321,3 +321,15 @@ async def test_no_page_walks_its_table(filled: tuple[Database, Dataset]) -> None
                     if read > WHOLE_TABLE_SHARE:
                         failures.append(f"{name}, {window}, {kind} plan: {read} rows read\n{outline}")
     assert not failures, "\n\n".join(failures)
+
+
+async def test_a_deleted_status_leaves_every_feed_by_index(filled: tuple[Database, Dataset]) -> None:
+    """Both deletion paths (outbox and inbox) take a status's rows out of every home feed by status id,
+    in the deleting transaction: an index, not a scan of every feed (rolled back with the connection)."""
+    db, _ = filled
+    async with db.write_engine.connect() as connection:
+        status_id = await connection.scalar(select(HomeFeedEntry.status_id).limit(1))
+        statement = delete(HomeFeedEntry).where(HomeFeedEntry.status_id.in_([status_id]))
+        for generic in (False, True):
+            read, outline = await rows_read(connection, statement, {}, generic=generic)
+            assert read <= 2, outline
