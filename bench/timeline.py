@@ -15,16 +15,15 @@ Prints p50/p99 for each; the last line is `RATIO <our p99 / bare p99>`, the larg
 Before the rounds both tables are read once (warm caches); each round sends the same requests to both
 servers, and which one goes first alternates from round to round.
 
-Last figures (2026-11-29, 1,001,000 statuses, 16 clients, 2 CPUs shared with other engineers' benchmarks,
-load average 3–13 during the runs), three consecutive runs, p99 in ms, plein / bare:
+Last figures (2026-12-04, 1,001,000 statuses, 16 clients, 2 CPUs shared with other agents, load average
+~1 during the run), p99 in ms, plein / bare:
 
-    SQLite      active  132 / 58   121 / 43   108 / 22      quiet  117 / 63   140 / 43   100 / 40
-    PostgreSQL  active 4797/2227  4618/2317  4549/2136      quiet  165 / 76   180 / 103  149 / 60
-    RATIO       2.29, 3.25, 4.84  (p50 ratios 1.8–3.1)
+    SQLite      active  74 / 33    quiet  92 / 36
+    PostgreSQL  active  77 / 33    quiet  76 / 31
+    RATIO       2.56  (p50 ratios 2.2–2.6)
 
-Our p99 is steady (100–140 ms on SQLite); the bare endpoint's swings with the machine's load (22–63 ms),
-and so does the ratio. The PostgreSQL active-reader round has multi-second p99 on both sides (not yet
-explained; both are alike, so it does not decide the ratio).
+Before the home page took its feed ids first (`storage.timelines.home_query`), PostgreSQL's active-reader
+p99 was 4.5–6 s on both sides: a merge join walking `pk_statuses` down from the newest status.
 """
 
 from __future__ import annotations
