@@ -16,11 +16,11 @@ Before the rounds both tables are read once (warm caches); each round sends the 
 servers, and which one goes first alternates from round to round.
 
 Last figures (2026-12-04, 1,001,000 statuses, 16 clients, 2 CPUs shared with other agents, load average
-~1 during the run), p99 in ms, plein / bare:
+~1 during the runs), two consecutive runs, p99 in ms, plein / bare:
 
-    SQLite      active  74 / 33    quiet  92 / 36
-    PostgreSQL  active  77 / 33    quiet  76 / 31
-    RATIO       2.56  (p50 ratios 2.2–2.6)
+    SQLite      active  74 / 33    75 / 34      quiet  92 / 36    79 / 33
+    PostgreSQL  active  77 / 33   102 / 45      quiet  76 / 31   105 / 48
+    RATIO       2.56, 2.40  (p50 ratios 2.2–2.6)
 
 Before the home page took its feed ids first (`storage.timelines.home_query`), PostgreSQL's active-reader
 p99 was 4.5–6 s on both sides: a merge join walking `pk_statuses` down from the newest status.
