@@ -1,7 +1,8 @@
 """Cutting hosts off: what a suspend (or leaving the allow-list) removes at once, and what it leaves to purge.
 
 At once, in the action's transaction: the accounts on the hosts are suspended (every timeline, notification
-and search query already leaves suspended accounts out, so their content is hidden from that commit on);
+and search query already leaves suspended accounts out, so their content is hidden from that commit on) and
+their statuses leave every home feed;
 follows and follow requests both ways are deleted and the counters of the local accounts on the other end
 recounted; queued deliveries to the hosts are deleted. Nothing is sent to the hosts (no Reject, no Undo): a
 suspend stops all traffic to them. The accounts stay as suspended stubs, as in Mastodon, so the domain's
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moderation.hosts import QUEUED
 from storage.deliveries import DELIVER_QUEUE
-from storage.follows import recount_follows
+from storage.follows import recount_follows, remove_author_from_home_feed
 from storage.models import (
     Account,
     Favourite,
@@ -169,5 +170,7 @@ async def sever_hosts(session: AsyncSession, hosts: list[str], now: datetime) ->
             )
         ).rowcount
     )
+    # Home pages take their feed rows before the statuses (`storage.timelines`): hidden rows must leave.
+    await remove_author_from_home_feed(session, None, theirs)
     await content_counts(session, ours, counts)
     return counts

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy import ScalarSelect, and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from apub.hosts import delivery_inbox
@@ -90,10 +90,16 @@ async def drop_follows_between(session: AsyncSession, first_id: int, second_id: 
         )
 
 
-async def remove_author_from_home_feed(session: AsyncSession, reader_id: int | None, author_id: int) -> None:
+async def remove_author_from_home_feed(
+    session: AsyncSession, reader_id: int | None, author_id: int | ScalarSelect[int]
+) -> None:
     """Take an author's statuses out of one reader's home timeline (after an unfollow or a block), or out of
-    every home timeline (`reader_id` None: the author is suspended)."""
-    authored = select(Status.id).where(Status.account_id == author_id).scalar_subquery()
+    every home timeline (`reader_id` None: the author is suspended). `author_id` may be a subquery of
+    several authors' ids (the accounts of a suspended domain)."""
+    by_author = (
+        Status.account_id == author_id if isinstance(author_id, int) else Status.account_id.in_(author_id)
+    )
+    authored = select(Status.id).where(by_author).scalar_subquery()
     statement = delete(HomeFeedEntry).where(HomeFeedEntry.status_id.in_(authored))
     if reader_id is not None:
         statement = statement.where(HomeFeedEntry.account_id == reader_id)

@@ -203,6 +203,9 @@ async def test_suspend_with_a_live_follower_stops_all_traffic_and_removes_what_t
     }
     assert from_b.uri not in await timeline(a, "/api/v1/timelines/public")
     assert from_b.uri not in await timeline(a, "/api/v1/timelines/home", alice_token)
+    # Out of the feed, not only hidden: home pages take their feed rows first, and a hidden row is a hole.
+    copy_id = int(copy_path.rsplit("/", 1)[1])
+    assert await a.count(HomeFeedEntry, HomeFeedEntry.status_id == copy_id) == 0
     assert await status_code(a, copy_path, alice_token) == 404
     refreshed = await a.account(alice.uri)
     assert (refreshed.followers_count, refreshed.following_count) == (1, 0)  # cleo on C only
