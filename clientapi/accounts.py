@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -204,14 +205,21 @@ async def statuses(request: Request) -> Response:
     return api_response(entities, headers=link_headers(request, [page_id for page_id, _ in rows]))
 
 
-async def account_page(request: Request, query: ListQuery, *, max_limit: int = 80) -> Response:
-    """A page of accounts from a (paging id, Account) query, with its Link header."""
+async def account_page(
+    request: Request,
+    query: ListQuery,
+    *,
+    max_limit: int = 80,
+    extra_fields: Callable[[Any], dict[str, Any]] | None = None,
+) -> Response:
+    """A page of accounts from a (paging id, Account, ...) query, with its Link header; `extra_fields` adds
+    to each entity what the row's further columns say (a mute's end on a MutedAccount)."""
     ctx: Context = request.state.ctx
     page = Page.from_params(await read_params(request), default_limit=40, max_limit=max_limit)
     async with ctx.db.read() as session:
         rows = in_display_order((await session.execute(page_statement(query, page))).all(), page)
-    entities = [account_to_entity(account, ctx) for _, account in rows]
-    return api_response(entities, headers=link_headers(request, [page_id for page_id, _ in rows]))
+    entities = [account_to_entity(row[1], ctx) | (extra_fields(row) if extra_fields else {}) for row in rows]
+    return api_response(entities, headers=link_headers(request, [row[0] for row in rows]))
 
 
 async def followers(request: Request) -> Response:

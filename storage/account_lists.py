@@ -17,6 +17,7 @@ from storage.models import (
     StatusPin,
     User,
 )
+from storage.mutes import in_force as mute_in_force
 from storage.timelines import ListQuery, visible_to, written_out
 
 
@@ -94,9 +95,10 @@ def blocks_query(account_id: int) -> ListQuery:
 
 
 def mutes_query(account_id: int) -> ListQuery:
-    """(mute id, Account) of the accounts `account_id` mutes; pages go by mute id."""
-    statement = select(Mute.id, Account).join(Account, Account.id == Mute.target_account_id)
-    return ListQuery(statement.where(Mute.account_id == account_id), Mute.id)
+    """(mute id, Account, mute end) of the accounts `account_id` mutes (expired mutes left out); pages go by
+    mute id."""
+    statement = select(Mute.id, Account, Mute.expires_at).join(Account, Account.id == Mute.target_account_id)
+    return ListQuery(statement.where(Mute.account_id == account_id, mute_in_force()), Mute.id)
 
 
 async def count_follow_requests(session: AsyncSession, account_id: int) -> int:

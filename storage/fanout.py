@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.bus import Event
 from storage.ids import new_id
 from storage.models import Account, Block, Follow, HomeFeedEntry, Mention, Mute, Notification, Status
+from storage.mutes import in_force as mute_in_force
 from storage.types import utcnow
 
 RESTORED_STATUSES = 400  # statuses put back into home feeds when an author's suspension is lifted
@@ -60,21 +61,13 @@ async def local_mentioned_ids(session: AsyncSession, status_id: int) -> list[int
     return list((await session.execute(statement)).scalars())
 
 
-async def _blocked_or_muting(session: AsyncSession, reader_ids: list[int], author_id: int) -> set[int]:
-    """Readers who block or mute the author, or whom the author blocks."""
-    if not reader_ids:
-        return set()
-    blockers = select(Block.account_id).where(
-        Block.account_id.in_(reader_ids), Block.target_account_id == author_id
-    )
-    blocked = select(Block.target_account_id).where(
-        Block.account_id == author_id, Block.target_account_id.in_(reader_ids)
-    )
-    muters = select(Mute.account_id).where(
-        Mute.account_id.in_(reader_ids), Mute.target_account_id == author_id
-    )
-    rows = await session.execute(blockers.union(blocked, muters))
-    return set(rows.scalars())
+async def _blocked_or_muting(
+    session: AsyncSession, reader_ids: Sequence[int], author_id: int, *, notifications: bool = False
+) -> set[int]:
+    """Readers who block or mute the author, or whom the author blocks (`notifications`: counting only the
+    mutes that hide notifications)."""
+    pairs = await _excluded_pairs(session, set(reader_ids), {author_id}, notifications=notifications)
+    return {reader for reader, _ in pairs}
 
 
 async def add_to_home_feeds(session: AsyncSession, reader_ids: list[int], status_id: int) -> None:
@@ -157,8 +150,11 @@ async def fan_out_status(session: AsyncSession, status: Status, author: Account)
         if status.visibility == "public":
             events.append(Event(topic=scope, kind="update", payload={"status_id": status.id}))
             events.append(Event(topic="public", kind="update", payload={"status_id": status.id}))
+    unnotified = (
+        await _blocked_or_muting(session, mentioned, author.id, notifications=True) if mentioned else set()
+    )
     for account_id in mentioned:
-        if account_id != author.id and account_id not in excluded:
+        if account_id != author.id and account_id not in unnotified:
             event = await notify(session, account_id, author.id, "mention", status_id=status.id)
             if event is not None:
                 events.append(event)
@@ -195,6 +191,7 @@ async def notify(
                         Mute.account_id == recipient_id,
                         Mute.target_account_id == from_account_id,
                         Mute.notifications.is_(True),
+                        mute_in_force(),
                     )
                 ),
             )
@@ -269,11 +266,13 @@ async def _local_followers(
 
 
 async def _excluded_pairs(
-    session: AsyncSession, reader_ids: set[int], author_ids: set[int]
+    session: AsyncSession, reader_ids: set[int], author_ids: set[int], *, notifications: bool = False
 ) -> set[tuple[int, int]]:
-    """(reader, author) pairs where the reader blocks or mutes the author, or the author blocks the reader."""
+    """(reader, author) pairs where the reader blocks or mutes the author, or the author blocks the reader
+    (`notifications`: counting only the mutes that hide notifications, for whom to notify)."""
     if not reader_ids:
         return set()
+    mutes = (mute_in_force(), Mute.notifications.is_(True)) if notifications else (mute_in_force(),)
     blockers = select(Block.account_id, Block.target_account_id).where(
         Block.account_id.in_(reader_ids), Block.target_account_id.in_(author_ids)
     )
@@ -281,7 +280,7 @@ async def _excluded_pairs(
         Block.account_id.in_(author_ids), Block.target_account_id.in_(reader_ids)
     )
     muters = select(Mute.account_id, Mute.target_account_id).where(
-        Mute.account_id.in_(reader_ids), Mute.target_account_id.in_(author_ids)
+        Mute.account_id.in_(reader_ids), Mute.target_account_id.in_(author_ids), *mutes
     )
     rows = await session.execute(blockers.union(blocked, muters))
     return {(reader, author) for reader, author in rows}
@@ -325,6 +324,7 @@ async def remote_audiences(
         every_reader.update(readers)
         drafts.append((status, readers, mentioned))
     excluded = await _excluded_pairs(session, every_reader - author_ids, author_ids)
+    unnotified = await _excluded_pairs(session, local_mentioned - author_ids, author_ids, notifications=True)
     audiences = []
     for status, readers, mentioned in drafts:
         author_id = status.author_id
@@ -332,7 +332,7 @@ async def remote_audiences(
             account_id
             for account_id in mentioned
             if account_id != author_id
-            and (account_id, author_id) not in excluded
+            and (account_id, author_id) not in unnotified
             and (not status.author_silenced or account_id in followers_of.get(author_id, ()))
         )
         audiences.append(

@@ -328,6 +328,7 @@ class Mute(Base):
     target_account_id: Mapped[int] = _fk("accounts.id")
     notifications: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]  # a mute with a duration stops applying then (compared on read)
 
 
 class Favourite(Base):

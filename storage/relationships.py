@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Block, Follow, FollowRequest, Mute
+from storage.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class RelationshipFacts:
     requested_by: bool = False
 
 
+def _in_force(mute: Mute) -> bool:
+    return mute.expires_at is None or mute.expires_at > utcnow()
+
+
 async def relationship_facts(
     session: AsyncSession, viewer_id: int, target_ids: Iterable[int]
 ) -> dict[int, RelationshipFacts]:
@@ -41,7 +46,7 @@ async def relationship_facts(
         rows = await session.execute(
             select(model).where(model.account_id == viewer_id, model.target_account_id.in_(targets))
         )
-        return {row.target_account_id: row for row in rows.scalars()}
+        return {row.target_account_id: row for row in rows.scalars() if model is not Mute or _in_force(row)}
 
     async def incoming(model: type[Follow] | type[FollowRequest] | type[Block]) -> set[int]:
         rows = await session.execute(
