@@ -34,6 +34,7 @@ from storage.bus import Event
 from storage.context import Context
 from storage.models import Account, Notification, Status
 from storage.oauth import token_owner
+from storage.timelines import hidden_author
 
 logger = logging.getLogger(__name__)
 
@@ -93,9 +94,12 @@ async def _render(ctx: Context, stream: str, event: Event, viewer_id: int) -> di
         return {"event": "notification", "payload": entities[0]} if entities else None
     if event.kind in ("update", "status.update") and stream != "user:notification":
         async with ctx.db.read() as session:
-            status = (
-                await session.execute(select(Status).where(Status.id == event.payload.get("status_id")))
-            ).scalar_one_or_none()
+            # The public streams carry every public status: leave out the authors the viewer mutes or
+            # blocks (the user stream's events come from fan-out, which skipped them already).
+            wanted = select(Status).where(
+                Status.id == event.payload.get("status_id"), ~hidden_author(viewer_id)
+            )
+            status = (await session.execute(wanted)).scalar_one_or_none()
             if status is None or status.deleted_at is not None:
                 return None
             entities = await statuses_to_entities(session, ctx, [status], viewer_id)

@@ -121,14 +121,16 @@ async def _public_flags(request: Request) -> dict[str, bool]:
 
 async def public(request: Request) -> Response:
     viewer = viewer_account(await optional_auth(request, "read:statuses"))
-    query = public_query(**await _public_flags(request))
-    return await _page_response(request, query, viewer.id if viewer else None)
+    viewer_id = viewer.id if viewer else None
+    query = public_query(**await _public_flags(request), viewer_id=viewer_id)
+    return await _page_response(request, query, viewer_id)
 
 
 async def hashtag(request: Request) -> Response:
     viewer = viewer_account(await optional_auth(request, "read:statuses"))
-    query = tag_query(request.path_params["hashtag"], **await _public_flags(request))
-    return await _page_response(request, query, viewer.id if viewer else None)
+    viewer_id = viewer.id if viewer else None
+    query = tag_query(request.path_params["hashtag"], **await _public_flags(request), viewer_id=viewer_id)
+    return await _page_response(request, query, viewer_id)
 
 
 async def bookmarks(request: Request) -> Response:

@@ -38,16 +38,19 @@ from sqlalchemy.orm import aliased
 
 from storage.models import (
     Account,
+    Block,
     Bookmark,
     Favourite,
     Follow,
     HomeFeedEntry,
     MediaAttachment,
     Mention,
+    Mute,
     Status,
     StatusTag,
     Tag,
 )
+from storage.mutes import in_force as mute_in_force
 
 MAX_CONTEXT_DEPTH = 200  # a reply chain deeper than this is cut (it is usually a loop or an attack)
 
@@ -190,18 +193,27 @@ def _public_filter(statement: Select[Any], *, local: bool, remote: bool, only_me
     return _with_author(statement).where(Account.silenced_at.is_(None))
 
 
-def public_query(*, local: bool = False, remote: bool = False, only_media: bool = False) -> ListQuery:
-    """Public, original (not boosted) statuses known here."""
+def public_query(
+    *, local: bool = False, remote: bool = False, only_media: bool = False, viewer_id: int | None = None
+) -> ListQuery:
+    """Public, original (not boosted) statuses known here; a `viewer_id` does not see the authors it mutes or
+    blocks, or that block it (`hidden_author`)."""
     statement = _public_filter(
         _rows_of(Status.id).select_from(Status), local=local, remote=remote, only_media=only_media
     )
-    return ListQuery(statement, Status.id)
+    return ListQuery(_for_viewer(statement, viewer_id), Status.id)
 
 
 def tag_query(
-    tag_name: str, *, local: bool = False, remote: bool = False, only_media: bool = False
+    tag_name: str,
+    *,
+    local: bool = False,
+    remote: bool = False,
+    only_media: bool = False,
+    viewer_id: int | None = None,
 ) -> ListQuery:
-    """Public statuses carrying the hashtag `tag_name` (case-insensitive, with or without '#')."""
+    """Public statuses carrying the hashtag `tag_name` (case-insensitive, with or without '#'), without the
+    authors `viewer_id` mutes or blocks, or that block it."""
     statement = (
         _rows_of(Status.id)
         .select_from(Status)
@@ -210,7 +222,7 @@ def tag_query(
         .where(Tag.name == tag_name.lstrip("#").lower())
     )
     statement = _public_filter(statement, local=local, remote=remote, only_media=only_media)
-    return ListQuery(statement, Status.id, joined_columns=(StatusTag.status_id,))
+    return ListQuery(_for_viewer(statement, viewer_id), Status.id, joined_columns=(StatusTag.status_id,))
 
 
 def bookmarks_query(account_id: int | ColumnElement[int]) -> ListQuery:
@@ -269,6 +281,22 @@ def visible_to(viewer_id: int | None) -> Any:
     )
 
 
+def hidden_author(viewer_id: int) -> ColumnElement[bool]:
+    """SQL condition: `viewer_id` mutes (a mute in force) or blocks the status's author, or the author blocks
+    the viewer; Mastodon leaves such statuses out of the viewer's public timelines, threads and streams."""
+    return or_(
+        exists().where(
+            Mute.account_id == viewer_id, Mute.target_account_id == Status.account_id, mute_in_force()
+        ),
+        exists().where(Block.account_id == viewer_id, Block.target_account_id == Status.account_id),
+        exists().where(Block.account_id == Status.account_id, Block.target_account_id == viewer_id),
+    )
+
+
+def _for_viewer(statement: Select[Any], viewer_id: int | None) -> Select[Any]:
+    return statement if viewer_id is None else statement.where(~hidden_author(viewer_id))
+
+
 async def ancestor_statuses(session: AsyncSession, status: Status, viewer_id: int | None) -> list[Status]:
     """The statuses `status` replies to, up the chain, oldest first, that `viewer_id` may read."""
     if status.in_reply_to_id is None:
@@ -285,6 +313,7 @@ async def ancestor_statuses(session: AsyncSession, status: Status, viewer_id: in
         .where(chain.c.depth < MAX_CONTEXT_DEPTH)
     )
     statement = _readable(select(Status).join(chain, chain.c.id == Status.id).where(visible_to(viewer_id)))
+    statement = _for_viewer(statement, viewer_id)
     return list((await session.execute(statement.order_by(Status.id))).scalars())
 
 
@@ -302,6 +331,7 @@ async def descendant_statuses(session: AsyncSession, status: Status, viewer_id: 
         .where(tree.c.depth < MAX_CONTEXT_DEPTH)
     )
     statement = _readable(select(Status).join(tree, tree.c.id == Status.id).where(visible_to(viewer_id)))
+    statement = _for_viewer(statement, viewer_id)
     return list((await session.execute(statement.order_by(Status.id))).scalars())
 
 

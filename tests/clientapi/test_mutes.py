@@ -159,3 +159,35 @@ async def test_mute_refuses_bad_input_and_checks_scopes(instance: RunningInstanc
     async with instance.client(headers=bearer(legacy)) as client:
         assert (await call(client, "POST", f"/api/v1/accounts/{bob.id}/mute"))["muting"] is True
         assert (await call(client, "POST", f"/api/v1/accounts/{bob.id}/unmute"))["muting"] is False
+
+
+async def test_muted_authors_leave_the_muters_public_timelines_and_threads(
+    instance_on_each_backend: RunningInstance,
+) -> None:
+    instance = instance_on_each_backend
+    ctx = instance.ctx
+    assert ctx is not None
+    alice_token, bob_token = await make_token(ctx, "alice"), await make_token(ctx, "bob")
+    carol_token = await make_token(ctx, "carol")
+    bob = await make_user(ctx, "bob")
+    async with (
+        instance.client(headers=bearer(alice_token)) as a,
+        instance.client(headers=bearer(bob_token)) as b,
+        instance.client(headers=bearer(carol_token)) as c,
+    ):
+        root = await call(c, "POST", "/api/v1/statuses", data={"status": "carol asks #budget"})
+        await call(
+            b,
+            "POST",
+            "/api/v1/statuses",
+            data={"status": "bob answers #budget", "in_reply_to_id": root["id"]},
+        )
+        await call(a, "POST", f"/api/v1/accounts/{bob.id}/mute")
+        for path in ("/api/v1/timelines/public", "/api/v1/timelines/tag/budget"):
+            assert [s["account"]["username"] for s in await call(a, "GET", path)] == ["carol"], path
+            # The control: carol, who mutes nobody, sees bob's post, as does an anonymous reader.
+            assert [s["account"]["username"] for s in await call(c, "GET", path)] == ["bob", "carol"], path
+        assert (await call(a, "GET", f"/api/v1/statuses/{root['id']}/context"))["descendants"] == []
+        assert len((await call(c, "GET", f"/api/v1/statuses/{root['id']}/context"))["descendants"]) == 1
+    async with instance.client() as anonymous:
+        assert len(await call(anonymous, "GET", "/api/v1/timelines/public")) == 2

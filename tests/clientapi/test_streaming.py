@@ -99,3 +99,22 @@ async def test_websocket_with_bad_token_is_closed(instance: RunningInstance) -> 
     with pytest.raises(websockets.exceptions.WebSocketException):
         async with websockets.connect(url) as socket:
             await socket.recv()
+
+
+async def test_public_stream_leaves_out_muted_authors(instance: RunningInstance) -> None:
+    assert instance.ctx is not None
+    reader_token = await make_token(instance.ctx, "reader", "read write:mutes")
+    await make_token(instance.ctx, "muted", "read write")
+    await make_token(instance.ctx, "other", "read write")
+    _reader, muted, other = await _accounts(instance, "reader", "muted", "other")
+    async with instance.client() as client:
+        headers = {"Authorization": f"Bearer {reader_token}"}
+        assert (await client.post(f"/api/v1/accounts/{muted.id}/mute", headers=headers)).status_code == 200
+        async with client.stream("GET", "/api/v1/streaming/public", headers=headers) as response:
+            lines = response.aiter_lines()
+            assert await anext(lines) == ":)"
+            await post_status(instance.ctx, muted, text="from the muted account")
+            await post_status(instance.ctx, other, text="from another account")
+            event, data = await asyncio.wait_for(_next_event(lines), 10)
+            # Events arrive in order: the first one shown is the second post, the muted one was left out.
+            assert event == "update" and "from another account" in json.loads(data)["content"]
