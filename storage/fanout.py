@@ -141,6 +141,13 @@ async def fan_out_status(session: AsyncSession, status: Status, author: Account)
     mentioned = await local_mentioned_ids(session, status.id) if status.reblog_of_id is None else []
     readers = _home_readers(author, status.visibility, followers, mentioned)
     excluded = await _blocked_or_muting(session, list(readers - {author.id}), author.id)
+    if status.reblog_of_id is not None:  # a boost also skips those who mute or block the boosted author
+        boosted_author_id = await session.scalar(
+            select(Status.account_id).where(Status.id == status.reblog_of_id)
+        )
+        if boosted_author_id is not None:
+            others = list(readers - {author.id, boosted_author_id})
+            excluded |= await _blocked_or_muting(session, others, boosted_author_id)
     readers -= excluded
     await add_to_home_feeds(session, list(readers), status.id)
     for reader in readers:

@@ -91,16 +91,26 @@ async def drop_follows_between(session: AsyncSession, first_id: int, second_id: 
 
 
 async def remove_author_from_home_feed(
-    session: AsyncSession, reader_id: int | None, author_id: int | ScalarSelect[int]
+    session: AsyncSession,
+    reader_id: int | None,
+    author_id: int | ScalarSelect[int],
+    *,
+    boosts_of_them: bool = False,
 ) -> None:
     """Take an author's statuses out of one reader's home timeline (after an unfollow or a block), or out of
     every home timeline (`reader_id` None: the author is suspended). `author_id` may be a subquery of
-    several authors' ids (the accounts of a suspended domain)."""
+    several authors' ids (the accounts of a suspended domain). With `boosts_of_them`, others' boosts of the
+    author's statuses go too (a mute or a block hides those, an unfollow does not)."""
     by_author = (
         Status.account_id == author_id if isinstance(author_id, int) else Status.account_id.in_(author_id)
     )
     authored = select(Status.id).where(by_author).scalar_subquery()
-    statement = delete(HomeFeedEntry).where(HomeFeedEntry.status_id.in_(authored))
+    gone = HomeFeedEntry.status_id.in_(authored)
+    if boosts_of_them:
+        gone = or_(
+            gone, HomeFeedEntry.status_id.in_(select(Status.id).where(Status.reblog_of_id.in_(authored)))
+        )
+    statement = delete(HomeFeedEntry).where(gone)
     if reader_id is not None:
         statement = statement.where(HomeFeedEntry.account_id == reader_id)
     await session.execute(statement)

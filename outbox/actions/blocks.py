@@ -35,7 +35,7 @@ async def block(ctx: Context, account: Account, target: Account) -> None:
         await drop_follows_between(session, blocker.id, blocked.id)
         await session.flush()
         await recount_follows(session, blocker.id, blocked.id)
-        await remove_author_from_home_feed(session, blocker.id, blocked.id)
+        await remove_author_from_home_feed(session, blocker.id, blocked.id, boosts_of_them=True)
         if blocked.domain is None:
             await remove_author_from_home_feed(session, blocked.id, blocker.id)
         else:

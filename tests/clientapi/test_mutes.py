@@ -191,3 +191,29 @@ async def test_muted_authors_leave_the_muters_public_timelines_and_threads(
         assert len((await call(c, "GET", f"/api/v1/statuses/{root['id']}/context"))["descendants"]) == 1
     async with instance.client() as anonymous:
         assert len(await call(anonymous, "GET", "/api/v1/timelines/public")) == 2
+
+
+async def test_boosts_of_a_muted_account_leave_home_too(instance_on_each_backend: RunningInstance) -> None:
+    instance = instance_on_each_backend
+    ctx = instance.ctx
+    assert ctx is not None
+    alice_token, bob_token = await make_token(ctx, "alice"), await make_token(ctx, "bob")
+    carol_token = await make_token(ctx, "carol")
+    alice, bob = await make_user(ctx, "alice"), await make_user(ctx, "bob")
+    await actions.follow(ctx, alice, await make_user(ctx, "carol"))
+    async with (
+        instance.client(headers=bearer(alice_token)) as a,
+        instance.client(headers=bearer(bob_token)) as b,
+        instance.client(headers=bearer(carol_token)) as c,
+    ):
+        first = await call(b, "POST", "/api/v1/statuses", data={"status": "bob one"})
+        second = await call(b, "POST", "/api/v1/statuses", data={"status": "bob two"})
+        await call(c, "POST", f"/api/v1/statuses/{first['id']}/reblog")
+        assert [
+            s["reblog"]["account"]["username"] for s in await call(a, "GET", "/api/v1/timelines/home")
+        ] == ["bob"]
+        await call(a, "POST", f"/api/v1/accounts/{bob.id}/mute")
+        assert await call(a, "GET", "/api/v1/timelines/home") == []
+        await call(c, "POST", f"/api/v1/statuses/{second['id']}/reblog")
+        await call(c, "POST", "/api/v1/statuses", data={"status": "carol own"})
+        assert await _home_texts(a) == ["carol own"]
