@@ -147,3 +147,37 @@ async def test_tier_one_flow_with_mastodon_py(two_servers: tuple[PleinProcess, P
     assert arrived[0].account.acct == address
     followers = await _eventually(lambda: rosa.notifications(types=["follow"]), "rosa notified of the follow")
     assert followers[0].account.acct == f"alice@{first.settings.domain}"
+
+
+@pytest.fixture
+async def one_server(tmp_path: Path, database_url: str) -> AsyncIterator[PleinProcess]:
+    """One `plein serve` process on each backend."""
+    server = PleinProcess(make_settings(tmp_path / "data", database_url=database_url), tmp_path)
+    try:
+        await server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_mutes_with_mastodon_py(one_server: PleinProcess) -> None:
+    alice = await _log_in(one_server, "alice")
+    bob = await _log_in(one_server, "bob")
+    bob_here = (await in_thread(alice.account_search, "bob"))[0]
+    await in_thread(alice.account_follow, bob_here)
+    await in_thread(bob.status_post, "before the mute")
+    assert [s.content for s in await in_thread(alice.timeline_home)] == ["<p>before the mute</p>"]
+
+    relationship = await in_thread(alice.account_mute, bob_here, notifications=False, duration=3600)
+    assert relationship.muting and not relationship.muting_notifications and relationship.following
+    (muted,) = await in_thread(alice.mutes)
+    assert muted.acct == "bob" and muted.mute_expires_at is not None
+    await in_thread(bob.status_post, "during the mute @alice")
+    assert await in_thread(alice.timeline_home) == []
+    assert [n.type for n in await in_thread(alice.notifications)] == ["mention"]  # notifications=False
+    assert (await in_thread(alice.account_relationships, bob_here))[0].muting
+
+    assert not (await in_thread(alice.account_unmute, bob_here)).muting
+    assert await in_thread(alice.mutes) == []
+    await in_thread(bob.status_post, "after the mute")
+    assert (await in_thread(alice.timeline_home))[0].content == "<p>after the mute</p>"
