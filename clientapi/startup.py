@@ -40,7 +40,6 @@ EMPTY_LISTS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
     ("/api/v1/endorsements", ("read:accounts",)),
     ("/api/v1/scheduled_statuses", ("read:statuses",)),
     ("/api/v1/conversations", ("read:statuses",)),
-    ("/api/v1/domain_blocks", ("read:blocks",)),
 )
 
 routes = [

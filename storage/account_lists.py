@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Account,
+    AccountDomainBlock,
     Block,
     Follow,
     FollowRequest,
@@ -99,6 +100,12 @@ def mutes_query(account_id: int) -> ListQuery:
     mute id."""
     statement = select(Mute.id, Account, Mute.expires_at).join(Account, Account.id == Mute.target_account_id)
     return ListQuery(statement.where(Mute.account_id == account_id, mute_in_force()), Mute.id)
+
+
+def domain_blocks_query(account_id: int) -> ListQuery:
+    """(block id, domain) of the domains `account_id` blocks for itself; pages go by block id."""
+    statement = select(AccountDomainBlock.id, AccountDomainBlock.domain)
+    return ListQuery(statement.where(AccountDomainBlock.account_id == account_id), AccountDomainBlock.id)
 
 
 async def count_follow_requests(session: AsyncSession, account_id: int) -> int:

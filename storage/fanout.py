@@ -18,9 +18,20 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.account_domain_blocks import blocks_domain_of
 from storage.bus import Event
 from storage.ids import new_id
-from storage.models import Account, Block, Follow, HomeFeedEntry, Mention, Mute, Notification, Status
+from storage.models import (
+    Account,
+    AccountDomainBlock,
+    Block,
+    Follow,
+    HomeFeedEntry,
+    Mention,
+    Mute,
+    Notification,
+    Status,
+)
 from storage.mutes import in_force as mute_in_force
 from storage.types import utcnow
 
@@ -201,6 +212,7 @@ async def notify(
                         mute_in_force(),
                     )
                 ),
+                blocks_domain_of(recipient_id, from_account_id),
             )
         )
     )
@@ -289,7 +301,12 @@ async def _excluded_pairs(
     muters = select(Mute.account_id, Mute.target_account_id).where(
         Mute.account_id.in_(reader_ids), Mute.target_account_id.in_(author_ids), *mutes
     )
-    rows = await session.execute(blockers.union(blocked, muters))
+    domain_blockers = (
+        select(AccountDomainBlock.account_id, Account.id)
+        .join(Account, Account.domain == AccountDomainBlock.domain)
+        .where(AccountDomainBlock.account_id.in_(reader_ids), Account.id.in_(author_ids))
+    )
+    rows = await session.execute(blockers.union(blocked, muters, domain_blockers))
     return {(reader, author) for reader, author in rows}
 
 

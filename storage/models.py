@@ -331,6 +331,19 @@ class Mute(Base):
     expires_at: Mapped[datetime | None]  # a mute with a duration stops applying then (compared on read)
 
 
+class AccountDomainBlock(Base):
+    """A user's own block of a whole domain (not a moderation block): that domain's accounts are hidden from
+    the user and can no longer follow them."""
+
+    __tablename__ = "account_domain_blocks"
+    __table_args__ = (UniqueConstraint("account_id", "domain"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    domain: Mapped[str] = mapped_column(String(255))  # canonical host (`apub.hosts.canonical_host`)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Favourite(Base):
     __tablename__ = "favourites"
     __table_args__ = (

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Block, Follow, FollowRequest, Mute
+from storage.models import Account, AccountDomainBlock, Block, Follow, FollowRequest, Mute
 from storage.types import utcnow
 
 
@@ -24,8 +25,10 @@ class RelationshipFacts:
     blocked_by: bool = False
     muting: bool = False
     muting_notifications: bool = False
+    muting_expires_at: datetime | None = None
     requested: bool = False
     requested_by: bool = False
+    domain_blocking: bool = False
 
 
 def _in_force(mute: Mute) -> bool:
@@ -35,7 +38,7 @@ def _in_force(mute: Mute) -> bool:
 async def relationship_facts(
     session: AsyncSession, viewer_id: int, target_ids: Iterable[int]
 ) -> dict[int, RelationshipFacts]:
-    """The viewer's relationship to each target, keyed by target id (six indexed queries in all)."""
+    """The viewer's relationship to each target, keyed by target id (eight indexed queries in all)."""
     targets = list(dict.fromkeys(target_ids))
     if not targets:
         return {}
@@ -63,6 +66,15 @@ async def relationship_facts(
     followers = await incoming(Follow)
     requesters = await incoming(FollowRequest)
     blocked_by = await incoming(Block)
+    domain_blocked = set(
+        (
+            await session.execute(
+                select(Account.id)
+                .join(AccountDomainBlock, AccountDomainBlock.domain == Account.domain)
+                .where(Account.id.in_(targets), AccountDomainBlock.account_id == viewer_id)
+            )
+        ).scalars()
+    )
     facts: dict[int, RelationshipFacts] = {}
     for target in targets:
         follow = follows.get(target)
@@ -78,7 +90,9 @@ async def relationship_facts(
             blocked_by=target in blocked_by,
             muting=mute is not None,
             muting_notifications=bool(mute and mute.notifications),  # type: ignore[attr-defined]
+            muting_expires_at=mute.expires_at if mute else None,  # type: ignore[attr-defined]
             requested=request is not None,
             requested_by=target in requesters,
+            domain_blocking=target in domain_blocked,
         )
     return facts

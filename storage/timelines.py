@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.account_domain_blocks import blocks_domain_of
 from storage.models import (
     Account,
     Block,
@@ -282,14 +283,15 @@ def visible_to(viewer_id: int | None) -> Any:
 
 
 def hidden_author(viewer_id: int) -> ColumnElement[bool]:
-    """SQL condition: `viewer_id` mutes (a mute in force) or blocks the status's author, or the author blocks
-    the viewer; Mastodon leaves such statuses out of the viewer's public timelines, threads and streams."""
+    """SQL condition: `viewer_id` mutes (a mute in force) or blocks the status's author or its domain, or the
+    author blocks the viewer; Mastodon leaves such statuses out of the viewer's public timelines, threads and streams."""
     return or_(
         exists().where(
             Mute.account_id == viewer_id, Mute.target_account_id == Status.account_id, mute_in_force()
         ),
         exists().where(Block.account_id == viewer_id, Block.target_account_id == Status.account_id),
         exists().where(Block.account_id == Status.account_id, Block.target_account_id == viewer_id),
+        blocks_domain_of(viewer_id, Status.account_id),
     )
 
 

@@ -10,7 +10,7 @@ from datetime import UTC
 from typing import Any
 
 from clientapi.app_urls import shown_website
-from clientapi.entities.common import format_date, id_str, missing_image_url
+from clientapi.entities.common import format_date, format_time, id_str, missing_image_url
 from storage.context import Context
 from storage.models import Account, OAuthApp, User
 from storage.relationships import RelationshipFacts
@@ -190,10 +190,10 @@ def relationship_to_entity(target_id: int, facts: RelationshipFacts) -> dict[str
         "blocked_by": facts.blocked_by,
         "muting": facts.muting,
         "muting_notifications": facts.muting_notifications,
-        "muting_expires_at": None,
+        "muting_expires_at": format_time(facts.muting_expires_at) if facts.muting_expires_at else None,
         "requested": facts.requested,
         "requested_by": facts.requested_by,
-        "domain_blocking": False,
+        "domain_blocking": facts.domain_blocking,
         "endorsed": False,
         "note": "",
     }
