@@ -24,6 +24,11 @@ def blocks_domain_of(viewer_id: Any, account_id: Any) -> Any:
     )
 
 
+async def blocks_domain_of_account(session: AsyncSession, viewer_id: int, account_id: int) -> bool:
+    """Whether `viewer_id` blocks the domain of `account_id`."""
+    return bool(await session.scalar(select(blocks_domain_of(viewer_id, account_id))))
+
+
 def _accounts_of(domain: str) -> Any:
     return select(Account.id).where(Account.domain == domain).scalar_subquery()
 

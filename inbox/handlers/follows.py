@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 
 from inbox.errors import Rejected
 from inbox.handlers.common import local_account_by_uri, notify_from, queue_reply
+from storage.account_domain_blocks import blocks_domain_of_account
 from storage.bus import Event
 from storage.context import Context
 from storage.follows import block_of, follow_of, follow_request_of, recount_follows
@@ -20,7 +21,8 @@ def _follow_object(activity: dict[str, Any], follower: Account, target: Account)
 
 
 async def handle_follow(ctx: Context, activity: dict[str, Any], actor: Account) -> list[Event]:
-    """Auto-accept, or a follow request for a locked account; a Reject when the target blocks the actor."""
+    """Auto-accept, or a follow request for a locked account; a Reject when the target blocks the actor or
+    its domain."""
     events: list[Event] = []
     async with ctx.db.transaction() as session:
         target = await local_account_by_uri(session, id_of(activity.get("object")))
@@ -29,7 +31,8 @@ async def handle_follow(ctx: Context, activity: dict[str, Any], actor: Account) 
         follower = await session.get(Account, actor.id)
         assert follower is not None
         answer = _follow_object(activity, follower, target)
-        if await block_of(session, target.id, follower.id) is not None:
+        turned_away = await block_of(session, target.id, follower.id) is not None
+        if turned_away or await blocks_domain_of_account(session, target.id, follower.id):
             await queue_reply(
                 session,
                 ctx,

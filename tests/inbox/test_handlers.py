@@ -8,7 +8,9 @@ import io
 
 from sqlalchemy import func, select
 
+from apub.hosts import canonical_host
 from plein.admin import report_command
+from storage.account_domain_blocks import block_domain
 from storage.models import (
     Account,
     Activity,
@@ -364,3 +366,14 @@ async def test_flag_is_listed_by_the_cli(world: InboxWorld) -> None:
 async def test_unknown_activity_is_accepted_and_ignored(world: InboxWorld) -> None:
     await _accepted(world, world.ann.activity("Listen", f"{world.remote.base_url}/songs/1"))
     assert await _job_states(world) == [("done", None)]
+
+
+async def test_follow_from_a_domain_the_user_blocks_is_rejected(any_world: InboxWorld) -> None:
+    world = any_world
+    async with world.ctx.db.transaction() as session:
+        await block_domain(session, world.alice.id, canonical_host(world.ann.uri))
+    follow = world.ann.activity("Follow", world.alice.uri)
+    await _accepted(world, follow)
+    assert await world.scalar(select(func.count()).select_from(Follow)) == 0
+    assert await world.scalar(select(func.count()).select_from(Notification)) == 0
+    assert [item["type"] for item in world.remote.posted_to("/users/ann/inbox")] == ["Reject"]
