@@ -160,7 +160,7 @@ async def one_server(tmp_path: Path, database_url: str) -> AsyncIterator[PleinPr
         server.stop()
 
 
-async def test_mutes_with_mastodon_py(one_server: PleinProcess) -> None:
+async def test_mutes_and_domain_blocks_with_mastodon_py(one_server: PleinProcess) -> None:
     alice = await _log_in(one_server, "alice")
     bob = await _log_in(one_server, "bob")
     bob_here = (await in_thread(alice.account_search, "bob"))[0]
@@ -181,3 +181,8 @@ async def test_mutes_with_mastodon_py(one_server: PleinProcess) -> None:
     assert await in_thread(alice.mutes) == []
     await in_thread(bob.status_post, "after the mute")
     assert (await in_thread(alice.timeline_home))[0].content == "<p>after the mute</p>"
+
+    await in_thread(alice.domain_block, "Remote.Example")
+    assert await in_thread(alice.domain_blocks) == ["remote.example"]
+    await in_thread(alice.domain_unblock, "remote.example")
+    assert await in_thread(alice.domain_blocks) == []
