@@ -18,17 +18,22 @@ from outbox import actions
 from storage import account_domain_blocks
 from storage.account_lists import domain_blocks_query
 from storage.context import Context
+from storage.models import Account
 
 
-async def _domain_param(request: Request) -> str:
+async def _caller_and_domain(request: Request) -> tuple[Account, str]:
+    """The caller (with `write:blocks`) and the canonical host of its `domain` parameter (422 when it is
+    not a host, or is this server's own)."""
     ctx: Context = request.state.ctx
+    auth = await require_auth(request, "write:blocks")
+    assert auth.account is not None
     try:
         domain = canonical_host((await read_params(request)).require_str("domain"))
     except InvalidHost as error:
         raise Unprocessable(f"Validation failed: domain is not a host name ({error})") from None
     if domain == canonical_host(ctx.domain):
         raise Unprocessable("Validation failed: domain is this server's own")
-    return domain
+    return auth.account, domain
 
 
 async def list_domain_blocks(request: Request) -> Response:
@@ -46,25 +51,21 @@ async def list_domain_blocks(request: Request) -> Response:
 
 async def block_domain(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    auth = await require_auth(request, "write:blocks")
-    assert auth.account is not None
-    domain = await _domain_param(request)
+    me, domain = await _caller_and_domain(request)
     async with ctx.db.transaction() as session:
-        followers, requesters = await account_domain_blocks.block_domain(session, auth.account.id, domain)
+        followers, requesters = await account_domain_blocks.block_domain(session, me.id, domain)
     for follower in followers:
-        await actions.remove_from_followers(ctx, auth.account, follower)
+        await actions.remove_from_followers(ctx, me, follower)
     for requester in requesters:
-        await actions.reject_follow_request(ctx, auth.account, requester)
+        await actions.reject_follow_request(ctx, me, requester)
     return api_response({})
 
 
 async def unblock_domain(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    auth = await require_auth(request, "write:blocks")
-    assert auth.account is not None
-    domain = await _domain_param(request)
+    me, domain = await _caller_and_domain(request)
     async with ctx.db.transaction() as session:
-        await account_domain_blocks.unblock_domain(session, auth.account.id, domain)
+        await account_domain_blocks.unblock_domain(session, me.id, domain)
     return api_response({})
 
 

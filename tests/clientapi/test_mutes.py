@@ -5,17 +5,35 @@ response validated against the Mastodon OpenAPI description."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import httpx
 from checked import call
 from sqlalchemy import update
 
 from outbox import actions
-from storage.models import Mute
+from storage.models import Account, Mute
 from storage.types import utcnow
 from support.instance import RunningInstance
 from support.oauth import bearer, make_token, make_user
+
+
+@contextlib.asynccontextmanager
+async def _clients(
+    instance: RunningInstance, *names: str
+) -> AsyncIterator[tuple[list[Account], list[httpx.AsyncClient]]]:
+    """Local users `names`, and an API client holding a token of each."""
+    assert instance.ctx is not None
+    tokens = [await make_token(instance.ctx, name) for name in names]
+    accounts = [await make_user(instance.ctx, name) for name in names]
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(instance.client(headers=bearer(token))) for token in tokens
+        ]
+        yield accounts, clients
 
 
 async def _home_texts(client: object) -> list[str]:
@@ -34,16 +52,9 @@ async def test_mute_hides_home_and_notifications_until_unmuted(
     instance = instance_on_each_backend
     ctx = instance.ctx
     assert ctx is not None
-    alice_token, bob_token = await make_token(ctx, "alice"), await make_token(ctx, "bob")
-    carol_token = await make_token(ctx, "carol")
-    alice, bob = await make_user(ctx, "alice"), await make_user(ctx, "bob")
-    await actions.follow(ctx, alice, bob)
-    await actions.follow(ctx, alice, await make_user(ctx, "carol"))
-    async with (
-        instance.client(headers=bearer(alice_token)) as a,
-        instance.client(headers=bearer(bob_token)) as b,
-        instance.client(headers=bearer(carol_token)) as c,
-    ):
+    async with _clients(instance, "alice", "bob", "carol") as ((alice, bob, carol), (a, b, c)):
+        await actions.follow(ctx, alice, bob)
+        await actions.follow(ctx, alice, carol)
         before = await call(b, "POST", "/api/v1/statuses", data={"status": "bob before @alice"})
         await call(b, "POST", f"/api/v1/statuses/{before['id']}/reblog")
         assert "bob before @alice" in await _home_texts(a)
@@ -77,13 +88,8 @@ async def test_mute_without_notifications_keeps_them(instance_on_each_backend: R
     instance = instance_on_each_backend
     ctx = instance.ctx
     assert ctx is not None
-    alice_token, bob_token = await make_token(ctx, "alice"), await make_token(ctx, "bob")
-    bob = await make_user(ctx, "bob")
-    await actions.follow(ctx, await make_user(ctx, "alice"), bob)
-    async with (
-        instance.client(headers=bearer(alice_token)) as a,
-        instance.client(headers=bearer(bob_token)) as b,
-    ):
+    async with _clients(instance, "alice", "bob") as ((alice, bob), (a, b)):
+        await actions.follow(ctx, alice, bob)
         muted = await call(a, "POST", f"/api/v1/accounts/{bob.id}/mute", json={"notifications": False})
         assert muted["muting"] is True and muted["muting_notifications"] is False
         await call(b, "POST", "/api/v1/statuses", data={"status": "hello @alice"})
@@ -95,13 +101,8 @@ async def test_a_mute_with_a_duration_ends_by_itself(instance_on_each_backend: R
     instance = instance_on_each_backend
     ctx = instance.ctx
     assert ctx is not None
-    alice_token, bob_token = await make_token(ctx, "alice"), await make_token(ctx, "bob")
-    alice, bob = await make_user(ctx, "alice"), await make_user(ctx, "bob")
-    await actions.follow(ctx, alice, bob)
-    async with (
-        instance.client(headers=bearer(alice_token)) as a,
-        instance.client(headers=bearer(bob_token)) as b,
-    ):
+    async with _clients(instance, "alice", "bob") as ((alice, bob), (a, b)):
+        await actions.follow(ctx, alice, bob)
         muted = await call(a, "POST", f"/api/v1/accounts/{bob.id}/mute", data={"duration": "3600"})
         assert muted["muting"] is True
         (listed,) = await call(a, "GET", "/api/v1/mutes")
@@ -167,14 +168,7 @@ async def test_muted_authors_leave_the_muters_public_timelines_and_threads(
     instance = instance_on_each_backend
     ctx = instance.ctx
     assert ctx is not None
-    alice_token, bob_token = await make_token(ctx, "alice"), await make_token(ctx, "bob")
-    carol_token = await make_token(ctx, "carol")
-    bob = await make_user(ctx, "bob")
-    async with (
-        instance.client(headers=bearer(alice_token)) as a,
-        instance.client(headers=bearer(bob_token)) as b,
-        instance.client(headers=bearer(carol_token)) as c,
-    ):
+    async with _clients(instance, "alice", "bob", "carol") as ((alice, bob, carol), (a, b, c)):
         root = await call(c, "POST", "/api/v1/statuses", data={"status": "carol asks #budget"})
         await call(
             b,
@@ -197,15 +191,8 @@ async def test_boosts_of_a_muted_account_leave_home_too(instance_on_each_backend
     instance = instance_on_each_backend
     ctx = instance.ctx
     assert ctx is not None
-    alice_token, bob_token = await make_token(ctx, "alice"), await make_token(ctx, "bob")
-    carol_token = await make_token(ctx, "carol")
-    alice, bob = await make_user(ctx, "alice"), await make_user(ctx, "bob")
-    await actions.follow(ctx, alice, await make_user(ctx, "carol"))
-    async with (
-        instance.client(headers=bearer(alice_token)) as a,
-        instance.client(headers=bearer(bob_token)) as b,
-        instance.client(headers=bearer(carol_token)) as c,
-    ):
+    async with _clients(instance, "alice", "bob", "carol") as ((alice, bob, carol), (a, b, c)):
+        await actions.follow(ctx, alice, carol)
         first = await call(b, "POST", "/api/v1/statuses", data={"status": "bob one"})
         second = await call(b, "POST", "/api/v1/statuses", data={"status": "bob two"})
         await call(c, "POST", f"/api/v1/statuses/{first['id']}/reblog")
