@@ -53,24 +53,17 @@ async def block_domain(
             Notification.account_id == account_id, Notification.from_account_id.in_(_accounts_of(domain))
         )
     )
-    followers = select(Account).join(Follow, Follow.account_id == Account.id)
-    requesters = select(Account).join(FollowRequest, FollowRequest.account_id == Account.id)
-    return (
-        list(
-            (
-                await session.execute(
-                    followers.where(Follow.target_account_id == account_id, Account.domain == domain)
-                )
-            ).scalars()
-        ),
-        list(
-            (
-                await session.execute(
-                    requesters.where(FollowRequest.target_account_id == account_id, Account.domain == domain)
-                )
-            ).scalars()
-        ),
+    followers = await session.execute(
+        select(Account)
+        .join(Follow, Follow.account_id == Account.id)
+        .where(Follow.target_account_id == account_id, Account.domain == domain)
     )
+    requesters = await session.execute(
+        select(Account)
+        .join(FollowRequest, FollowRequest.account_id == Account.id)
+        .where(FollowRequest.target_account_id == account_id, Account.domain == domain)
+    )
+    return list(followers.scalars()), list(requesters.scalars())
 
 
 async def unblock_domain(session: AsyncSession, account_id: int, domain: str) -> None:
