@@ -13,6 +13,7 @@ from inbox.notes import note_writer
 from plein.jobs import job_handlers
 from storage.domains import block_domain
 from storage.models import Account, HomeFeedEntry, Job, Mention, Notification, Status, StatusTag, Tag
+from storage.mutes import mute
 from storage.queue import claim
 from storage.remote import insert_tombstone
 from storage.types import utcnow
@@ -119,3 +120,19 @@ async def test_concurrent_create_jobs_all_land(world: InboxWorld) -> None:
 async def _rows(world: InboxWorld, statement: Any) -> list[Any]:
     async with world.ctx.db.read() as session:
         return list((await session.execute(statement)).all())
+
+
+async def test_mentions_from_a_muted_account_notify_only_when_the_mute_lets_them(
+    any_world: InboxWorld,
+) -> None:
+    world = any_world
+    ann_id = (await resolve_actor(world.ctx, world.ann.uri)).id
+    async with world.ctx.db.transaction() as session:
+        await mute(session, world.alice.id, ann_id, notifications=False, duration_seconds=0)
+        await mute(session, world.bob.id, ann_id, notifications=True, duration_seconds=0)
+    tags = [{"type": "Mention", "href": account.uri} for account in (world.alice, world.bob)]
+    note = world.ann.note("<p>hello both</p>", cc=[world.alice.uri, world.bob.uri], tag=tags)
+    assert await _store_together(world, [await _prepared(world, world.ann, note)]) == [None]
+    assert await _count(world, HomeFeedEntry) == 0  # both mute ann
+    assert await _count(world, Notification, Notification.account_id == world.alice.id) == 1
+    assert await _count(world, Notification, Notification.account_id == world.bob.id) == 0
