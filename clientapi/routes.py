@@ -13,6 +13,7 @@ from clientapi import (
     notifications,
     oauth_authorize,
     oauth_token,
+    reports,
     search,
     startup,
     static_files,
@@ -36,6 +37,7 @@ routes = [
     *timelines.routes,
     *notifications.routes,
     *search.routes,
+    *reports.routes,
     *startup.routes,
     *streaming.routes,
 ]

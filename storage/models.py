@@ -519,6 +519,9 @@ class Report(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
+    category: Mapped[str] = mapped_column(String(16), default="other")
+    forwarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolution_note: Mapped[str] = mapped_column(Text, default="")
 
 
 class OAuthApp(Base):

@@ -13,14 +13,17 @@ from outbox.actions.interactions import favourite, reblog, unfavourite, unreblog
 from outbox.actions.move import move_account, set_aliases
 from outbox.actions.pins import pin_status, pinned_statuses, unpin_status
 from outbox.actions.profile import update_profile
+from outbox.actions.reports import ReportRequest, file_report
 from outbox.actions.statuses import delete_status, edit_status, post_status
 
 __all__ = [
+    "ReportRequest",
     "authorize_follow_request",
     "block",
     "delete_status",
     "edit_status",
     "favourite",
+    "file_report",
     "follow",
     "move_account",
     "pin_status",

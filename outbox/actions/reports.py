@@ -1,0 +1,90 @@
+"""A local user's report: stored for moderators and, when asked and the reported account is remote,
+forwarded to its server as a `Flag` from the instance actor (the reporter stays anonymous, as Mastodon does)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from apub.builders import build_activity
+from outbox.actions._unit import Effects, after_commit, record_activity, urls_of
+from outbox.addressing import DeliveryTargets
+from outbox.errors import NotFound, Unprocessable
+from storage.accounts import ensure_instance_actor
+from storage.context import Context
+from storage.models import Account, Report, Status
+from storage.statuses import can_see
+
+REPORT_CATEGORIES = ("spam", "legal", "violation", "other")
+MAX_REPORT_COMMENT = 1000  # Mastodon's limit for a local report's comment
+MAX_REPORTED_STATUSES = 100
+
+
+@dataclass
+class ReportRequest:
+    target_id: int
+    status_ids: list[int] = field(default_factory=list)
+    comment: str = ""
+    category: str = "other"
+    forward: bool = False
+
+
+async def file_report(ctx: Context, reporter: Account, request: ReportRequest) -> Report:
+    """Store the report, and in the same transaction the `Flag` and its delivery job when forwarded."""
+    if request.category not in REPORT_CATEGORIES:
+        raise Unprocessable(f"Validation failed: category must be one of {', '.join(REPORT_CATEGORIES)}")
+    if len(request.comment) > MAX_REPORT_COMMENT:
+        raise Unprocessable(
+            f"Validation failed: comment is too long (maximum is {MAX_REPORT_COMMENT} characters)"
+        )
+    if len(request.status_ids) > MAX_REPORTED_STATUSES:
+        raise Unprocessable(f"Validation failed: at most {MAX_REPORTED_STATUSES} statuses per report")
+    effects = Effects()
+    async with ctx.db.transaction() as session:
+        target = await session.get(Account, request.target_id)
+        if target is None or target.suspended_at is not None:
+            raise NotFound("Record not found")
+        statuses = list(
+            (
+                await session.execute(
+                    select(Status).where(Status.id.in_(request.status_ids), Status.account_id == target.id)
+                )
+            ).scalars()
+        )
+        # As Mastodon: every cited status must be one of the target's that the reporter can see, else 404.
+        visible = [status for status in statuses if await can_see(session, reporter.id, status)]
+        if len(visible) != len(set(request.status_ids)):
+            raise NotFound("Record not found")
+        forward = request.forward and target.domain is not None
+        report = Report(
+            account_id=reporter.id,
+            target_account_id=target.id,
+            status_ids=[status.id for status in visible],
+            comment=request.comment,
+            category=request.category,
+            forwarded=forward,
+        )
+        session.add(report)
+        await session.flush()
+        if forward:
+            actor = await ensure_instance_actor(session, urls_of(ctx))
+            cited = [target.uri, *(status.uri for status in visible)]
+            targets = DeliveryTargets()
+            targets.add_account(target, personal=True)
+            await record_activity(
+                session,
+                effects,
+                ctx=ctx,
+                actor=actor,
+                activity_type="Flag",
+                build=lambda uri: {
+                    **build_activity("Flag", uri, actor.uri, cited),
+                    "content": request.comment,
+                },
+                targets=targets,
+                visibility="direct",
+            )
+        session.expunge(report)
+    after_commit(ctx, effects)
+    return report
