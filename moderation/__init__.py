@@ -13,6 +13,13 @@ from moderation.domains import (
 )
 from moderation.errors import ModerationError, NothingToUndo
 from moderation.purge import MODERATION_QUEUE, purge_handler
+from moderation.reports import (
+    delete_reported_statuses,
+    resolve_report,
+    silence_reported_account,
+    suspend_account_in,
+    suspend_reported_account,
+)
 from moderation.severance import Counts
 
 __all__ = [
@@ -23,7 +30,12 @@ __all__ = [
     "NothingToUndo",
     "allow_domain",
     "block_domain",
+    "delete_reported_statuses",
     "disallow_domain",
     "purge_handler",
+    "resolve_report",
+    "silence_reported_account",
+    "suspend_account_in",
+    "suspend_reported_account",
     "unblock_domain",
 ]

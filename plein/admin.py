@@ -15,8 +15,7 @@ from storage.audit import recent_audit_entries
 from storage.context import Context
 from storage.domains import list_domain_allows, list_domain_blocks
 from storage.fanout import restore_author_to_home_feeds
-from storage.follows import remove_author_from_home_feed
-from storage.models import Account, Report, User
+from storage.models import Account, Report, Status, User
 from storage.oauth import AUTHORITY_CHANGED, revoke_user_tokens
 from storage.passwords import generate_password, hash_password, make_hasher
 from storage.types import utcnow
@@ -78,13 +77,12 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
                 print(f"would {action} @{account.username} (dry run: nothing changed)")
                 await session.rollback()
                 return 0
-            account.suspended_at = utcnow() if suspend else None
             # Home timelines page their feed rows before reading the statuses, so a suspended author's
             # rows leave the feeds (rather than leave holes in pages), and come back when lifted.
             if suspend:
-                await revoke_user_tokens(session, user.id)
-                await remove_author_from_home_feed(session, None, account.id)
+                await moderation.suspend_account_in(session, account)
             else:
+                account.suspended_at = None
                 await restore_author_to_home_feeds(session, account)
             print(f"@{account.username} {'suspended' if suspend else 'unsuspended'}")
         elif action == "promote":
@@ -166,16 +164,62 @@ async def audit_command(ctx: Context, args: argparse.Namespace) -> int:
 
 
 async def report_command(ctx: Context, args: argparse.Namespace) -> int:
-    async with ctx.db.read() as session:
-        rows = await session.execute(
-            select(Report, Account.uri)
-            .join(Account, Account.id == Report.target_account_id)
-            .where(Report.resolved_at.is_(None))
-            .order_by(Report.id)
-        )
-        for report, target_uri in rows:
-            statuses = len(report.status_ids or [])
-            print(
-                f"{report.id}\t{report.created_at:%Y-%m-%d %H:%M}\t{target_uri}\t{statuses} status(es)\t{report.comment}"
+    if args.action == "list":
+        async with ctx.db.read() as session:
+            rows = await session.execute(
+                select(Report, Account.uri)
+                .join(Account, Account.id == Report.target_account_id)
+                .where(Report.resolved_at.is_(None))
+                .order_by(Report.id)
             )
+            for report, target_uri in rows:
+                statuses = len(report.status_ids or [])
+                print(
+                    f"{report.id}\t{report.created_at:%Y-%m-%d %H:%M}\t{target_uri}\t{statuses} status(es)\t{report.comment}"
+                )
+        return 0
+    if args.action == "show":
+        return await _show_report(ctx, args.id)
+    options = {"actor": cli_actor(), "note": args.note}
+    try:
+        if args.action == "resolve":
+            await moderation.resolve_report(ctx, args.id, **options)
+            print(f"report {args.id} resolved")
+        elif args.suspend:
+            await moderation.suspend_reported_account(ctx, args.id, **options)
+            print(f"report {args.id}: account suspended; report resolved")
+        elif args.silence:
+            await moderation.silence_reported_account(ctx, args.id, **options)
+            print(f"report {args.id}: account silenced; report resolved")
+        else:
+            deleted = await moderation.delete_reported_statuses(ctx, args.id, **options)
+            print(f"report {args.id}: {deleted} status(es) deleted; report resolved")
+    except moderation.ModerationError as error:
+        raise AdminError(str(error)) from error
+    return 0
+
+
+async def _show_report(ctx: Context, report_id: int) -> int:
+    async with ctx.db.read() as session:
+        report = await session.get(Report, report_id)
+        if report is None:
+            raise AdminError(f"no report {report_id}")
+        reporter = await session.get(Account, report.account_id)
+        target = await session.get(Account, report.target_account_id)
+        assert reporter is not None and target is not None
+        statuses = (
+            (await session.execute(select(Status).where(Status.id.in_(report.status_ids or []))))
+            .scalars()
+            .all()
+        )
+    state = f"resolved {report.resolved_at:%Y-%m-%d %H:%M}" if report.resolved_at else "open"
+    print(f"report {report.id} ({state}), {report.created_at:%Y-%m-%d %H:%M}, category {report.category}")
+    print(f"reporter: {reporter.uri}")
+    print(f"target: {target.uri}")
+    print(f"forwarded: {'yes' if report.forwarded else 'no'}")
+    print(f"comment: {report.comment}")
+    for status in statuses:
+        print(f"status {status.id}: {status.uri}{' (deleted)' if status.deleted_at else ''}")
+    if report.resolution_note:
+        print(f"note: {report.resolution_note}")
     return 0

@@ -1,4 +1,4 @@
-"""The `plein` command line: init, serve, worker, migrate, account …, domain …, report list, audit list.
+"""The `plein` command line: init, serve, worker, migrate, account …, domain …, report …, audit list.
 
 Every command reads the config file (`--config`, default `plein.toml`, or `PLEIN_CONFIG`), then the
 environment (`PLEIN_SECTION__KEY`), then its own flags, in rising precedence. Errors print one line to
@@ -337,6 +337,18 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="reports (Flag) received for moderators")
     report_commands = report.add_subparsers(dest="action", required=True, metavar="ACTION")
     report_commands.add_parser("list", help="list unresolved reports")
+    report_show = report_commands.add_parser("show", help="one report in full")
+    report_show.add_argument("id", type=_positive)
+    report_resolve = report_commands.add_parser("resolve", help="close a report with no action")
+    report_resolve.add_argument("id", type=_positive)
+    report_resolve.add_argument("--note", default="", help="the moderator's note, kept in the audit log")
+    report_action = report_commands.add_parser("action", help="act on what a report reports, resolving it")
+    report_action.add_argument("id", type=_positive)
+    report_action.add_argument("--note", default="", help="the moderator's note, kept in the audit log")
+    chosen = report_action.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--suspend", action="store_true", help="suspend the reported account")
+    chosen.add_argument("--silence", action="store_true", help="silence the reported account")
+    chosen.add_argument("--delete-statuses", action="store_true", help="delete the reported statuses")
     report.set_defaults(handler=cmd_report)
 
     audit = commands.add_parser("audit", help="the moderation audit log")

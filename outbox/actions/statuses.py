@@ -250,47 +250,53 @@ async def delete_status(ctx: Context, author: Account, status_id: int) -> Status
     effects = Effects()
     async with ctx.db.transaction() as session:
         status = await _own_status(session, author, status_id)
-        writer = await session.get(Account, author.id)
-        assert writer is not None
-        mentions = await mentioned_accounts(session, status.id)
-        to, cc = visibility_addressing(status.visibility, writer.followers_url, [m.uri for m in mentions])
-        targets = await _delivery_targets(session, status, writer, mentions)
-        boosts = await boosts_of(session, status.id)
-        for boost in boosts:  # remote servers that saw the boost get the Delete too
-            targets.add_account(await session.get(Account, boost.account_id))
-        readers = (
-            await session.execute(
-                select(HomeFeedEntry.account_id).where(HomeFeedEntry.status_id == status.id)
-            )
-        ).scalars()
-        effects.events += [
-            Event(topic=f"user:{reader}", kind="delete", payload={"status_id": status.id})
-            for reader in set(readers)
-        ]
-        if status.visibility == "public":
-            effects.events += [
-                Event(topic=topic, kind="delete", payload={"status_id": status.id})
-                for topic in ("public", "public:local")
-            ]
-        status.deleted_at = utcnow()
-        for boost in boosts:
-            boost.deleted_at = status.deleted_at
-        doomed = [status.id, *(boost.id for boost in boosts)]
-        await session.execute(delete(HomeFeedEntry).where(HomeFeedEntry.status_id.in_(doomed)))
-        await session.execute(delete(Notification).where(Notification.status_id.in_(doomed)))
-        await add_to_counter(session, Account, writer.id, "statuses_count", -1)
-        if status.in_reply_to_id is not None:
-            await add_to_counter(session, Status, status.in_reply_to_id, "replies_count", -1)
-        await record_activity(
-            session,
-            effects,
-            ctx=ctx,
-            actor=writer,
-            activity_type="Delete",
-            build=lambda uri: delete_activity(uri, status, to, cc, writer.uri),
-            targets=targets,
-            status_id=status.id,
-            visibility=status.visibility,
-        )
+        await delete_status_in(session, ctx, effects, status)
     after_commit(ctx, effects)
     return status
+
+
+async def delete_status_in(session: AsyncSession, ctx: Context, effects: Effects, status: Status) -> None:
+    """Delete `status` in the caller's transaction (its author's action or a moderator's): tombstone, feed
+    rows and notifications go; a local status's `Delete` goes where the status went."""
+    writer = await session.get(Account, status.account_id)
+    assert writer is not None
+    mentions = await mentioned_accounts(session, status.id)
+    to, cc = visibility_addressing(status.visibility, writer.followers_url, [m.uri for m in mentions])
+    targets = await _delivery_targets(session, status, writer, mentions) if writer.domain is None else None
+    boosts = await boosts_of(session, status.id)
+    for boost in boosts if targets is not None else []:  # remote servers that saw a boost get the Delete
+        targets.add_account(await session.get(Account, boost.account_id))
+    readers = (
+        await session.execute(select(HomeFeedEntry.account_id).where(HomeFeedEntry.status_id == status.id))
+    ).scalars()
+    effects.events += [
+        Event(topic=f"user:{reader}", kind="delete", payload={"status_id": status.id})
+        for reader in set(readers)
+    ]
+    if status.visibility == "public":
+        effects.events += [
+            Event(topic=topic, kind="delete", payload={"status_id": status.id})
+            for topic in ("public", "public:local")
+        ]
+    status.deleted_at = utcnow()
+    for boost in boosts:
+        boost.deleted_at = status.deleted_at
+    doomed = [status.id, *(boost.id for boost in boosts)]
+    await session.execute(delete(HomeFeedEntry).where(HomeFeedEntry.status_id.in_(doomed)))
+    await session.execute(delete(Notification).where(Notification.status_id.in_(doomed)))
+    await add_to_counter(session, Account, writer.id, "statuses_count", -1)
+    if status.in_reply_to_id is not None:
+        await add_to_counter(session, Status, status.in_reply_to_id, "replies_count", -1)
+    if targets is None:
+        return  # a remote status: its own server federates its deletion
+    await record_activity(
+        session,
+        effects,
+        ctx=ctx,
+        actor=writer,
+        activity_type="Delete",
+        build=lambda uri: delete_activity(uri, status, to, cc, writer.uri),
+        targets=targets,
+        status_id=status.id,
+        visibility=status.visibility,
+    )

@@ -186,3 +186,50 @@ async def test_mutes_and_domain_blocks_with_mastodon_py(one_server: PleinProcess
     assert await in_thread(alice.domain_blocks) == ["remote.example"]
     await in_thread(alice.domain_unblock, "remote.example")
     assert await in_thread(alice.domain_blocks) == []
+
+
+async def test_report_with_mastodon_py_then_moderators_act_from_the_cli(one_server: PleinProcess) -> None:
+    server = one_server
+    alice = await _log_in(server, "alice")
+    mallory = await _log_in(server, "mallory")
+    spam = await in_thread(mallory.status_post, "buy now", visibility="public")
+    target = await in_thread(alice.account_lookup, "mallory")
+
+    report = await in_thread(alice.report, target.id, status_ids=[spam.id], comment="spam", category="spam")
+    assert (str(report.target_account.id), [str(i) for i in report.status_ids]) == (
+        str(target.id),
+        [str(spam.id)],
+    )
+    assert report.category == "spam" and report.action_taken is False
+    listing = server.cli("report", "list").stdout
+    assert listing.startswith(f"{report.id}\t") and "1 status(es)\tspam" in listing
+    shown = server.cli("report", "show", str(report.id)).stdout
+    assert f"status {spam.id}:" in shown and "category spam" in shown and "/users/alice" in shown
+
+    # delete the reported statuses: gone for everyone, the report resolved, the audit log says who and why
+    acted = server.cli("report", "action", str(report.id), "--delete-statuses", "--note", "spam removed")
+    assert "1 status(es) deleted" in acted.stdout
+    assert [] == await in_thread(alice.account_statuses, target.id)
+    assert server.cli("report", "list").stdout == ""
+    again = server.cli("report", "action", str(report.id), "--suspend", check=False)
+    assert again.returncode == 2 and "already resolved" in again.stderr
+
+    # a second report, resolved with a note and no action: the account keeps working
+    second = await in_thread(alice.report, target.id, comment="still annoying")
+    server.cli("report", "resolve", str(second.id), "--note", "not a violation")
+    assert (await in_thread(mallory.account_verify_credentials)).username == "mallory"
+
+    # a third, acted on with a suspension: mallory's token stops working
+    third = await in_thread(alice.report, target.id, comment="ban evasion")
+    server.cli("report", "action", str(third.id), "--suspend")
+    with pytest.raises(Exception, match="401|403|suspended|token"):
+        await in_thread(mallory.account_verify_credentials)
+    audit = [line.split("\t") for line in server.cli("audit", "list").stdout.splitlines()]
+    assert [(entry[2], entry[3]) for entry in audit] == [
+        ("report.suspend", f"report:{third.id}"),
+        ("report.resolve", f"report:{second.id}"),
+        ("report.delete_statuses", f"report:{report.id}"),
+    ]
+    assert '"note":"spam removed"' in audit[-1][4]
+    missing = server.cli("report", "resolve", "999999", check=False)
+    assert missing.returncode == 2 and missing.stderr.endswith("plein: no report 999999\n")

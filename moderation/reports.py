@@ -1,0 +1,96 @@
+"""Acting on a report: resolve it with a note, or take one action against what it reports (suspend or silence
+the account, delete the reported statuses), which also resolves it. Each is one transaction with its audit
+entry, as Mastodon's report actions are."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moderation.errors import ModerationError, NothingToUndo
+from outbox.actions._unit import Effects, after_commit
+from outbox.actions.statuses import delete_status_in
+from storage.accounts import user_for_account
+from storage.audit import add_audit_entry
+from storage.context import Context
+from storage.follows import remove_author_from_home_feed
+from storage.models import Account, Report, Status
+from storage.oauth import AUTHORITY_CHANGED, revoke_user_tokens
+from storage.types import utcnow
+
+
+async def _open_report(session: AsyncSession, report_id: int) -> tuple[Report, Account]:
+    report = await session.get(Report, report_id)
+    if report is None:
+        raise NothingToUndo(f"no report {report_id}")
+    if report.resolved_at is not None:
+        raise ModerationError(f"report {report_id} is already resolved")
+    target = await session.get(Account, report.target_account_id)
+    assert target is not None  # the foreign key cascades
+    return report, target
+
+
+async def _resolve(session: AsyncSession, report: Report, *, actor: str, action: str, note: str) -> None:
+    report.resolved_at = utcnow()
+    report.resolution_note = note
+    await add_audit_entry(
+        session,
+        actor=actor,
+        action=action,
+        target=f"report:{report.id}",
+        details={"note": note, "target_account_id": str(report.target_account_id)},
+    )
+
+
+async def suspend_account_in(session: AsyncSession, account: Account) -> None:
+    """Suspend `account` in the caller's transaction: a local user's tokens go, and home feeds (which page
+    their feed rows before the statuses) lose its posts."""
+    account.suspended_at = utcnow()
+    user = await user_for_account(session, account.id) if account.domain is None else None
+    if user is not None:
+        await revoke_user_tokens(session, user.id)
+    await remove_author_from_home_feed(session, None, account.id)
+
+
+async def resolve_report(ctx: Context, report_id: int, *, actor: str, note: str = "") -> None:
+    async with ctx.db.transaction() as session:
+        report, _ = await _open_report(session, report_id)
+        await _resolve(session, report, actor=actor, action="report.resolve", note=note)
+
+
+async def suspend_reported_account(ctx: Context, report_id: int, *, actor: str, note: str = "") -> None:
+    async with ctx.db.transaction() as session:
+        report, target = await _open_report(session, report_id)
+        await suspend_account_in(session, target)
+        await _resolve(session, report, actor=actor, action="report.suspend", note=note)
+    ctx.bus.publish(AUTHORITY_CHANGED)  # a suspended local user's streams end now
+
+
+async def silence_reported_account(ctx: Context, report_id: int, *, actor: str, note: str = "") -> None:
+    async with ctx.db.transaction() as session:
+        report, target = await _open_report(session, report_id)
+        target.silenced_at = utcnow()
+        await _resolve(session, report, actor=actor, action="report.silence", note=note)
+
+
+async def delete_reported_statuses(ctx: Context, report_id: int, *, actor: str, note: str = "") -> int:
+    """Delete the statuses the report cites (still there); the number deleted."""
+    effects = Effects()
+    async with ctx.db.transaction() as session:
+        report, target = await _open_report(session, report_id)
+        statuses = list(
+            (
+                await session.execute(
+                    select(Status).where(
+                        Status.id.in_(report.status_ids or []),
+                        Status.account_id == target.id,
+                        Status.deleted_at.is_(None),
+                    )
+                )
+            ).scalars()
+        )
+        for status in statuses:
+            await delete_status_in(session, ctx, effects, status)
+        await _resolve(session, report, actor=actor, action="report.delete_statuses", note=note)
+    after_commit(ctx, effects)
+    return len(statuses)
