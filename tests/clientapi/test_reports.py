@@ -13,7 +13,9 @@ import orjson
 import pytest
 from sqlalchemy import select
 
+import moderation
 from storage.accounts import local_account_by_username
+from storage.audit import recent_audit_entries
 from storage.models import Activity, Report
 from storage.urls import LocalUrls
 from support.databases import sqlite_url
@@ -182,3 +184,34 @@ async def test_forwarded_report_reaches_the_remote_as_an_anonymous_flag(
     assert received.target_account_id == bob.id
     assert received.status_ids == [int(spam)]
     assert received.comment == "spam"
+
+
+async def test_silence_from_a_report_is_audited_and_resolves_it_once(
+    instance_on_each_backend: RunningInstance,
+) -> None:
+    instance = instance_on_each_backend
+    assert instance.ctx is not None
+    reporter = await make_token(instance.ctx, "carol")
+    await make_token(instance.ctx, "mallory")
+    async with instance.client() as client:
+        filed = await client.post(
+            "/api/v1/reports",
+            headers=bearer(reporter),
+            json={"account_id": await _account_id(instance, "mallory"), "comment": "loud"},
+        )
+    assert filed.status_code == 200, filed.text
+    report_id = int(filed.json()["id"])
+    await moderation.silence_reported_account(instance.ctx, report_id, actor="test", note="calm down")
+    with pytest.raises(moderation.ModerationError, match="already resolved"):
+        await moderation.suspend_reported_account(instance.ctx, report_id, actor="test")
+    async with instance.ctx.db.read() as session:
+        mallory = await local_account_by_username(session, "mallory")
+        report = await session.get(Report, report_id)
+        [entry] = await recent_audit_entries(session)
+    assert mallory is not None and mallory.silenced_at is not None and mallory.suspended_at is None
+    assert report is not None and report.resolved_at is not None and report.resolution_note == "calm down"
+    assert (entry.action, entry.target, entry.details["note"]) == (
+        "report.silence",
+        f"report:{report_id}",
+        "calm down",
+    )
