@@ -215,3 +215,38 @@ async def test_silence_from_a_report_is_audited_and_resolves_it_once(
         f"report:{report_id}",
         "calm down",
     )
+
+
+async def test_deleting_a_reported_remote_status_stays_on_this_server(
+    pair: tuple[Instance, Instance],
+) -> None:
+    a, b = pair
+    reporter = await make_token(a.ctx, "carol")
+    async with b.running.client() as client:
+        spam = await _post(client, await make_token(b.ctx, "bob"), "remote spam")
+    bob = await b.account(LocalUrls(b.ctx.base_url).actor("bob"))
+    assert bob is not None
+    bob_on_a = await a.resolve(bob, b)
+    spam_uri = LocalUrls(b.ctx.base_url).status("bob", int(spam))
+    async with a.running.client() as client:
+        found = await client.get(
+            "/api/v2/search", params={"q": spam_uri, "resolve": "true"}, headers=bearer(reporter)
+        )
+        [status] = found.json()["statuses"]
+        filed = await client.post(
+            "/api/v1/reports",
+            headers=bearer(reporter),
+            json={"account_id": str(bob_on_a.id), "status_ids": [status["id"]]},
+        )
+    assert filed.status_code == 200 and filed.json()["forwarded"] is False
+    deleted = await moderation.delete_reported_statuses(a.ctx, int(filed.json()["id"]), actor="test")
+    assert deleted == 1
+    copy = await a.status(spam_uri)
+    assert copy is not None and copy.deleted_at is not None
+    async with a.ctx.db.read() as session:
+        sent = list((await session.execute(select(Activity.activity_type))).scalars())
+    assert "Delete" not in sent and "Flag" not in sent  # not ours to delete elsewhere; not forwarded
+    await settle(a, b)
+    original = await b.status(spam_uri)
+    assert original is not None and original.deleted_at is None
+    assert await _reports(b.running) == []
