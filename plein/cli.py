@@ -334,7 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     domain_commands.add_parser("list", help="list blocked and allowed domains")
     domain.set_defaults(handler=cmd_domain)
 
-    report = commands.add_parser("report", help="reports for moderators (received Flags and local users' reports)")
+    report = commands.add_parser(
+        "report", help="reports for moderators (received Flags and local users' reports)"
+    )
     report_commands = report.add_subparsers(dest="action", required=True, metavar="ACTION")
     report_commands.add_parser("list", help="list unresolved reports")
     report_show = report_commands.add_parser("show", help="one report in full")
