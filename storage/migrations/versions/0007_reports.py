@@ -1,7 +1,7 @@
 """reports: a local report keeps its category, whether it was forwarded, and the moderator's note
 
 Revision ID: reports
-Revises: page_indexes
+Revises: user_mutes
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "reports"
-down_revision = "page_indexes"
+down_revision = "user_mutes"
 branch_labels = None
 depends_on = None
 
