@@ -28,7 +28,6 @@ EMPTY_LISTS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
     ("/api/v1/filters", ("read:filters",)),
     ("/api/v2/filters", ("read:filters",)),
     ("/api/v1/announcements", ("read",)),
-    ("/api/v1/lists", ("read:lists",)),
     ("/api/v1/followed_tags", ("read:follows",)),
     ("/api/v1/trends", None),
     ("/api/v1/trends/tags", None),

@@ -1,7 +1,8 @@
 """The streaming API: server-sent events and WebSocket, fed by the post-commit event bus.
 
 Streams: `user` (home timeline updates and notifications), `user:notification`, `public`, `public:local`,
-`public:remote`. Every stream needs a token with `read` (or `read:statuses` / `read:notifications`).
+`public:remote`, and `list` (new statuses of one of the caller's lists, named by the `list` parameter). Every
+stream needs a token with `read` (or `read:statuses` / `read:notifications` / `read:lists`).
 The token comes from `Authorization: Bearer`, the `access_token` query parameter, or — for WebSocket
 clients, as Mastodon allows — the `Sec-WebSocket-Protocol` header.
 
@@ -32,6 +33,8 @@ from clientapi.errors import ApiError, Forbidden, NotFound, Unauthorized
 from clientapi.stream_authority import token_watcher
 from storage.bus import Event
 from storage.context import Context
+from storage.ids import parse_id
+from storage.lists import owned_list
 from storage.models import Account, Notification, Status
 from storage.oauth import token_owner
 from storage.timelines import hidden_author
@@ -45,6 +48,7 @@ STREAM_SCOPES = {
     "public": ("read:statuses",),
     "public:local": ("read:statuses",),
     "public:remote": ("read:statuses",),
+    "list": ("read:lists",),
 }
 
 
@@ -77,9 +81,16 @@ async def _authorise(ctx: Context, connection: HTTPConnection, stream: str) -> t
     return owner.account, owner.token.id
 
 
-def _topics(stream: str, account_id: int) -> list[str]:
+async def _topics(ctx: Context, connection: HTTPConnection, stream: str, account_id: int) -> list[str]:
+    """The bus topics a stream listens to; a `list` stream only to a list of the caller's (else 404)."""
     if stream in ("user", "user:notification"):
         return [f"user:{account_id}"]
+    if stream == "list":
+        list_id = parse_id(connection.query_params.get("list"))
+        async with ctx.db.read() as session:
+            if list_id is None or await owned_list(session, account_id, list_id) is None:
+                raise NotFound("Record not found")
+        return [f"list:{list_id}"]
     return [stream]
 
 
@@ -158,12 +169,13 @@ async def server_sent_events(request: Request) -> Response:
     ctx: Context = request.state.ctx
     stream = _stream_from_path(request.url.path)
     account, token_id = await _authorise(ctx, request, stream)
+    topics = await _topics(ctx, request, stream, account.id)
 
     async def body() -> AsyncIterator[bytes]:
         # Subscribed before the first byte: a client that has read it misses nothing published after.
         async with (
             token_watcher(ctx).watch(token_id) as ended,
-            ctx.bus.subscribe(*_topics(stream, account.id)) as queue,
+            ctx.bus.subscribe(*topics) as queue,
         ):
             yield b":)\n\n"  # opens the stream at once, as Mastodon does
             async for message in _messages(ctx, stream, account.id, queue, ended):
@@ -186,6 +198,7 @@ async def websocket_stream(websocket: WebSocket) -> None:
     stream = websocket.query_params.get("stream", "user")
     try:
         account, token_id = await _authorise(ctx, websocket, stream)
+        topics = await _topics(ctx, websocket, stream, account.id)
     except ApiError as error:
         await websocket.close(code=4000 + error.status_code, reason=error.message)
         return
@@ -193,10 +206,12 @@ async def websocket_stream(websocket: WebSocket) -> None:
     # Subscribed before the handshake completes: a connected client misses nothing published after.
     async with (
         token_watcher(ctx).watch(token_id) as ended,
-        ctx.bus.subscribe(*_topics(stream, account.id)) as queue,
+        ctx.bus.subscribe(*topics) as queue,
     ):
         await websocket.accept(subprotocol=protocol.strip() if protocol else None)
-        sender = asyncio.create_task(_send_stream(ctx, websocket, stream, account.id, queue, ended))
+        # Mastodon names a list stream ["list", "<id>"], the others by their parts ["public", "local"].
+        label = [*stream.split(":"), *([topics[0].removeprefix("list:")] if stream == "list" else [])]
+        sender = asyncio.create_task(_send_stream(ctx, websocket, stream, label, account.id, queue, ended))
         reader = asyncio.create_task(_read_until_disconnect(websocket))
         try:
             await asyncio.wait((sender, reader), return_when=asyncio.FIRST_COMPLETED)
@@ -220,6 +235,7 @@ async def _send_stream(
     ctx: Context,
     websocket: WebSocket,
     stream: str,
+    label: list[str],
     account_id: int,
     queue: asyncio.Queue[Event],
     ended: asyncio.Event,
@@ -230,9 +246,7 @@ async def _send_stream(
         payload = message["payload"]
         text_payload = payload if isinstance(payload, str) else orjson.dumps(payload).decode()
         await websocket.send_text(
-            orjson.dumps(
-                {"stream": stream.split(":"), "event": message["event"], "payload": text_payload}
-            ).decode()
+            orjson.dumps({"stream": label, "event": message["event"], "payload": text_payload}).decode()
         )
 
 
@@ -248,4 +262,5 @@ routes = [
     Route("/api/v1/streaming/public", server_sent_events, methods=["GET"]),
     Route("/api/v1/streaming/public/local", server_sent_events, methods=["GET"]),
     Route("/api/v1/streaming/public/remote", server_sent_events, methods=["GET"]),
+    Route("/api/v1/streaming/list", server_sent_events, methods=["GET"]),
 ]

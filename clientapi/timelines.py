@@ -41,7 +41,8 @@ from storage.timelines import (
 AccountList = Callable[[int | ColumnElement[int]], ListQuery]
 
 
-async def _page_response(request: Request, query: ListQuery, viewer_id: int | None) -> Response:
+async def page_response(request: Request, query: ListQuery, viewer_id: int | None) -> Response:
+    """One page of statuses from `query`, rendered for `viewer_id`, with its Link header."""
     ctx: Context = request.state.ctx
     page = Page.from_params(await read_params(request))
     async with ctx.db.read() as session:
@@ -123,14 +124,14 @@ async def public(request: Request) -> Response:
     viewer = viewer_account(await optional_auth(request, "read:statuses"))
     viewer_id = viewer.id if viewer else None
     query = public_query(**await _public_flags(request), viewer_id=viewer_id)
-    return await _page_response(request, query, viewer_id)
+    return await page_response(request, query, viewer_id)
 
 
 async def hashtag(request: Request) -> Response:
     viewer = viewer_account(await optional_auth(request, "read:statuses"))
     viewer_id = viewer.id if viewer else None
     query = tag_query(request.path_params["hashtag"], **await _public_flags(request), viewer_id=viewer_id)
-    return await _page_response(request, query, viewer_id)
+    return await page_response(request, query, viewer_id)
 
 
 async def bookmarks(request: Request) -> Response:

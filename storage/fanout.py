@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.account_domain_blocks import blocks_domain_of
 from storage.bus import Event
 from storage.ids import new_id
+from storage.lists import ListedStatus, add_to_list_feeds, exclusive_pairs
 from storage.models import (
     Account,
     AccountDomainBlock,
@@ -35,7 +36,7 @@ from storage.models import (
 from storage.mutes import in_force as mute_in_force
 from storage.types import utcnow
 
-RESTORED_STATUSES = 400  # statuses put back into home feeds when an author's suspension is lifted
+RESTORED_STATUSES = 400  # statuses put back into home and list feeds when an author's suspension is lifted
 NOTIFICATION_TYPES = frozenset(
     {"mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update"}
 )
@@ -101,12 +102,12 @@ def _home_readers(
 
 
 async def restore_author_to_home_feeds(session: AsyncSession, author: Account) -> None:
-    """Put the newest `RESTORED_STATUSES` of an author back into the home feeds they went to, after a
+    """Put the newest `RESTORED_STATUSES` of an author back into the home and list feeds they went to, after a
     suspension (which took them out: `storage.follows.remove_author_from_home_feed`) is lifted. Bounded,
     as Mastodon merges back a bounded number; older statuses stay on the author's profile."""
     statuses = (
         await session.execute(
-            select(Status.id, Status.visibility, Status.reblog_of_id)
+            select(Status.id, Status.visibility, Status.reblog_of_id, Status.in_reply_to_account_id)
             .where(Status.account_id == author.id, Status.deleted_at.is_(None))
             .order_by(Status.id.desc())
             .limit(RESTORED_STATUSES)
@@ -138,6 +139,14 @@ async def restore_author_to_home_feeds(session: AsyncSession, author: Account) -
     if rows:
         connection = await session.connection()
         await connection.execute(_insert_ignore(connection.dialect.name, HomeFeedEntry), rows)
+    await add_to_list_feeds(
+        session,
+        [
+            ListedStatus(status.id, author.id, status.visibility, status.in_reply_to_account_id)
+            for status in statuses
+        ],
+        _excluded_pairs,
+    )
 
 
 async def fan_out_status(session: AsyncSession, status: Status, author: Account) -> list[Event]:
@@ -160,9 +169,13 @@ async def fan_out_status(session: AsyncSession, status: Status, author: Account)
             others = list(readers - {author.id, boosted_author_id})
             excluded |= await _blocked_or_muting(session, others, boosted_author_id)
     readers -= excluded
+    readers -= {reader for reader, _ in await exclusive_pairs(session, readers - {author.id}, {author.id})}
     await add_to_home_feeds(session, list(readers), status.id)
     for reader in readers:
         events.append(Event(topic=f"user:{reader}", kind="update", payload={"status_id": status.id}))
+    listed = ListedStatus(status.id, author.id, status.visibility, status.in_reply_to_account_id)
+    for list_id, _ in await add_to_list_feeds(session, [listed], _excluded_pairs):
+        events.append(Event(topic=f"list:{list_id}", kind="update", payload={"status_id": status.id}))
     if status.visibility in ("public", "unlisted") and status.reblog_of_id is None:
         scope = "public:local" if author.domain is None else "public:remote"
         if status.visibility == "public":
@@ -380,11 +393,17 @@ async def fan_out_remote_statuses(
     feed_rows: list[dict[str, int]] = []
     notification_rows: list[dict[str, Any]] = []
     events: list[Event] = []
+    exclusive = await exclusive_pairs(
+        session,
+        {reader for _, audience in placed for reader in audience.readers},
+        {audience.author_id for _, audience in placed},
+    )
     for status_id, audience in placed:
-        feed_rows.extend({"account_id": reader, "status_id": status_id} for reader in audience.readers)
+        readers = [reader for reader in audience.readers if (reader, audience.author_id) not in exclusive]
+        feed_rows.extend({"account_id": reader, "status_id": status_id} for reader in readers)
         events.extend(
             Event(topic=f"user:{reader}", kind="update", payload={"status_id": status_id})
-            for reader in audience.readers
+            for reader in readers
         )
         if audience.public:
             for topic in ("public:remote", "public"):
@@ -408,6 +427,7 @@ async def fan_out_remote_statuses(
                     payload={"notification_id": notification_id},
                 )
             )
+    events += await _fan_out_to_lists(session, [status_id for status_id, _ in placed])
     connection = await session.connection()
     if feed_rows:
         await connection.execute(_insert_ignore(connection.dialect.name, HomeFeedEntry), feed_rows)
@@ -418,3 +438,19 @@ async def fan_out_remote_statuses(
 
 def _insert(dialect_name: str, table: type) -> Any:
     return (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(table)
+
+
+async def _fan_out_to_lists(session: AsyncSession, status_ids: list[int]) -> list[Event]:
+    """List feed rows of inserted remote statuses (read back for what the list rules need)."""
+    if not status_ids:
+        return []
+    rows = await session.execute(
+        select(Status.id, Status.account_id, Status.visibility, Status.in_reply_to_account_id).where(
+            Status.id.in_(status_ids)
+        )
+    )
+    listed = await add_to_list_feeds(session, [ListedStatus(*row) for row in rows], _excluded_pairs)
+    return [
+        Event(topic=f"list:{list_id}", kind="update", payload={"status_id": status_id})
+        for list_id, status_id in listed
+    ]

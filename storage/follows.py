@@ -6,6 +6,7 @@ from sqlalchemy import ScalarSelect, and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from apub.hosts import delivery_inbox
+from storage.lists import leave_lists_of, remove_authors_from_list_feeds
 from storage.models import Account, Block, Follow, FollowRequest, HomeFeedEntry, Status
 
 
@@ -96,11 +97,14 @@ async def remove_author_from_home_feed(
     author_id: int | ScalarSelect[int],
     *,
     boosts_of_them: bool = False,
+    keep_lists: bool = False,
 ) -> None:
     """Take an author's statuses out of one reader's home timeline (after an unfollow or a block), or out of
     every home timeline (`reader_id` None: the author is suspended). `author_id` may be a subquery of
     several authors' ids (the accounts of a suspended domain). With `boosts_of_them`, others' boosts of the
-    author's statuses go too (a mute or a block hides those, an unfollow does not)."""
+    author's statuses go too (a mute or a block hides those, an unfollow does not). The author also leaves
+    the reader's lists, as in Mastodon (a list holds only followed accounts), unless `keep_lists` (a mute);
+    a suspended author leaves every list's timeline."""
     by_author = (
         Status.account_id == author_id if isinstance(author_id, int) else Status.account_id.in_(author_id)
     )
@@ -114,3 +118,8 @@ async def remove_author_from_home_feed(
     if reader_id is not None:
         statement = statement.where(HomeFeedEntry.account_id == reader_id)
     await session.execute(statement)
+    authors = [author_id] if isinstance(author_id, int) else author_id
+    if reader_id is None:
+        await remove_authors_from_list_feeds(session, None, authors)
+    elif not keep_lists:
+        await leave_lists_of(session, reader_id, authors)

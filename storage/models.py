@@ -386,6 +386,43 @@ class HomeFeedEntry(Base):
     )
 
 
+class List(Base):
+    """A local account's list of accounts it follows, with its own timeline (`list_feed`)."""
+
+    __tablename__ = "lists"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    title: Mapped[str] = mapped_column(String(256))
+    replies_policy: Mapped[str] = mapped_column(String(16), default="list")  # followed | list | none
+    exclusive: Mapped[bool] = mapped_column(Boolean, default=False)  # members' posts stay out of home
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ListAccount(Base):
+    """A member of a list (an account the list's owner follows)."""
+
+    __tablename__ = "list_accounts"
+    __table_args__ = (UniqueConstraint("list_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    list_id: Mapped[int] = _fk("lists.id")
+    account_id: Mapped[int] = _fk("accounts.id")
+
+
+class ListFeedEntry(Base):
+    """One status in one list's timeline, written at fan-out time like `home_feed`."""
+
+    __tablename__ = "list_feed"
+    # A deleted status leaves every list at once: found by status, not by list.
+    __table_args__ = (Index("ix_list_feed_status_id", "status_id"),)
+
+    list_id: Mapped[int] = mapped_column(ID, ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True)
+    status_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 class Notification(Base):
     """mention | status | reblog | follow | follow_request | favourite | poll | update."""
 

@@ -35,7 +35,7 @@ async def mute(
     row.notifications = notifications
     row.expires_at = utcnow() + timedelta(seconds=duration_seconds) if duration_seconds else None
     await session.flush()
-    await remove_author_from_home_feed(session, account_id, target_id, boosts_of_them=True)
+    await remove_author_from_home_feed(session, account_id, target_id, boosts_of_them=True, keep_lists=True)
     if notifications:
         await session.execute(
             delete(Notification).where(

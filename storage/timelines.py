@@ -171,10 +171,10 @@ def home_query(account_id: int | ColumnElement[int]) -> ListQuery:
     `account_id` (here and in the other per-account lists) may be a bound parameter, for a statement built
     once and run for every caller."""
     feed_ids = select(HomeFeedEntry.status_id.label("page_id")).where(HomeFeedEntry.account_id == account_id)
-    return ListQuery(feed_ids, HomeFeedEntry.status_id, _home_rows)
+    return ListQuery(feed_ids, HomeFeedEntry.status_id, home_rows)
 
 
-def _home_rows(page: Subquery) -> Select[Any]:
+def home_rows(page: Subquery) -> Select[Any]:
     # Deleted statuses and suspended authors have left the feed already; the conditions only cover a row
     # read in the moment between the two.
     return _with_author(_rows_of(page.c.page_id).select_from(page).join(Status, Status.id == page.c.page_id))

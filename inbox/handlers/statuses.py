@@ -15,7 +15,8 @@ from inbox.notes import note_writer
 from storage.bus import Event
 from storage.context import Context
 from storage.fanout import notify_boosters_of_edit
-from storage.models import Account, HomeFeedEntry, MediaAttachment, Notification, Status
+from storage.lists import remove_statuses_from_feeds
+from storage.models import Account, MediaAttachment, Notification, Status
 from storage.remote import bump, has_edits, insert_tombstone, record_edit
 from storage.statuses import add_mentions, set_tags, status_by_uri
 from storage.types import utcnow
@@ -135,7 +136,7 @@ async def delete_status(session: Any, status: Status) -> None:
     )
     for target in [status, *boosts]:
         target.deleted_at = utcnow()
-        await session.execute(delete(HomeFeedEntry).where(HomeFeedEntry.status_id == target.id))
+        await remove_statuses_from_feeds(session, [target.id])
         await session.execute(delete(Notification).where(Notification.status_id == target.id))
         await bump(session, Account.statuses_count, target.account_id, -1)
     if status.in_reply_to_id is not None:

@@ -17,7 +17,16 @@ from storage.bus import Event
 from storage.context import Context
 from storage.fanout import fan_out_status, notify_boosters_of_edit
 from storage.ids import new_id
-from storage.models import Account, HomeFeedEntry, IdempotencyKey, Notification, Status, StatusEdit
+from storage.lists import remove_statuses_from_feeds
+from storage.models import (
+    Account,
+    HomeFeedEntry,
+    IdempotencyKey,
+    ListFeedEntry,
+    Notification,
+    Status,
+    StatusEdit,
+)
 from storage.statuses import (
     VISIBILITIES,
     add_mentions,
@@ -273,6 +282,11 @@ async def delete_status_in(session: AsyncSession, ctx: Context, effects: Effects
         Event(topic=f"user:{reader}", kind="delete", payload={"status_id": status.id})
         for reader in set(readers)
     ]
+    listing = await session.execute(select(ListFeedEntry.list_id).where(ListFeedEntry.status_id == status.id))
+    effects.events += [
+        Event(topic=f"list:{list_id}", kind="delete", payload={"status_id": status.id})
+        for list_id in listing.scalars()
+    ]
     if status.visibility == "public":
         effects.events += [
             Event(topic=topic, kind="delete", payload={"status_id": status.id})
@@ -282,7 +296,7 @@ async def delete_status_in(session: AsyncSession, ctx: Context, effects: Effects
     for boost in boosts:
         boost.deleted_at = status.deleted_at
     doomed = [status.id, *(boost.id for boost in boosts)]
-    await session.execute(delete(HomeFeedEntry).where(HomeFeedEntry.status_id.in_(doomed)))
+    await remove_statuses_from_feeds(session, doomed)
     await session.execute(delete(Notification).where(Notification.status_id.in_(doomed)))
     await add_to_counter(session, Account, writer.id, "statuses_count", -1)
     if status.in_reply_to_id is not None:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from mastodon import Mastodon
+from mastodon import Mastodon, MastodonAPIError
 
 from support.instance import PleinProcess, make_settings
 from support.oauth import OOB, form_fields
@@ -233,3 +233,37 @@ async def test_report_with_mastodon_py_then_moderators_act_from_the_cli(one_serv
     assert '"note":"spam removed"' in audit[-1][4]
     missing = server.cli("report", "resolve", "999999", check=False)
     assert missing.returncode == 2 and missing.stderr.endswith("plein: no report 999999\n")
+
+
+async def test_lists_with_mastodon_py(one_server: PleinProcess) -> None:
+    """Create a list, add a followed account, read its timeline, and see the member's posts kept out of home
+    once the list is exclusive; a refused member (not followed) raises as Mastodon.py expects."""
+    alice = await _log_in(one_server, "alice")
+    bob = await _log_in(one_server, "bob")
+    carol = await _log_in(one_server, "carol")
+    bob_id = (await in_thread(bob.account_verify_credentials)).id
+    carol_id = (await in_thread(carol.account_verify_credentials)).id
+    await in_thread(alice.account_follow, bob_id)
+
+    work = await in_thread(alice.list_create, "Work")
+    assert work.title == "Work" and work.replies_policy == "list" and work.exclusive is False
+    await in_thread(alice.list_accounts_add, work.id, [bob_id])
+    with pytest.raises(MastodonAPIError):
+        await in_thread(alice.list_accounts_add, work.id, [carol_id])
+    assert [account.id for account in await in_thread(alice.list_accounts, work.id)] == [bob_id]
+    assert [found.id for found in await in_thread(alice.account_lists, bob_id)] == [work.id]
+
+    post = await in_thread(bob.status_post, "for the list")
+    assert [status.id for status in await in_thread(alice.timeline_list, work.id)] == [post.id]
+    assert post.id in [status.id for status in await in_thread(alice.timeline_home)]
+
+    renamed = await in_thread(alice.list_update, work.id, title="Office", exclusive=True)
+    assert renamed.title == "Office" and renamed.exclusive is True
+    second = await in_thread(bob.status_post, "list only")
+    assert [s.id for s in await in_thread(alice.timeline_list, work.id)] == [second.id, post.id]
+    assert second.id not in [status.id for status in await in_thread(alice.timeline_home)]
+
+    await in_thread(alice.list_accounts_delete, work.id, [bob_id])
+    assert await in_thread(alice.timeline_list, work.id) == []
+    await in_thread(alice.list_delete, work.id)
+    assert await in_thread(alice.lists) == []

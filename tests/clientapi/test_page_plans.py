@@ -28,6 +28,7 @@ from storage.account_lists import account_statuses_query, followers_query, follo
 from storage.accounts import create_local_account, user_for_account
 from storage.db import Database
 from storage.ids import new_id
+from storage.lists import list_timeline_query
 from storage.migrate import migrate
 from storage.models import (
     Account,
@@ -35,6 +36,8 @@ from storage.models import (
     Favourite,
     Follow,
     HomeFeedEntry,
+    List,
+    ListFeedEntry,
     Notification,
     Status,
     StatusTag,
@@ -64,6 +67,7 @@ class Dataset:
     reader_id: int
     token_id: int
     author_id: int
+    list_id: int
 
 
 async def _fill(db: Database) -> Dataset:
@@ -80,6 +84,12 @@ async def _fill(db: Database) -> Dataset:
         token, _ = await create_token(session, app=app, user=user, scopes="read")
         tag = Tag(name="civic")
         session.add(tag)
+        # The reader's list holds every status, its other list every other one.
+        reader_list, other_list = (
+            List(account_id=reader.id, title="all"),
+            List(account_id=reader.id, title="half"),
+        )
+        session.add_all([reader_list, other_list])
         await session.flush()
         people = [
             {
@@ -111,6 +121,8 @@ async def _fill(db: Database) -> Dataset:
         rows: list[tuple[Any, list[dict[str, Any]]]] = [
             (HomeFeedEntry, [{"account_id": reader.id, "status_id": status_id} for status_id in ids]),
             (StatusTag, [{"status_id": status_id, "tag_id": tag.id} for status_id in ids[::10]]),
+            (ListFeedEntry, [{"list_id": reader_list.id, "status_id": status_id} for status_id in ids]),
+            (ListFeedEntry, [{"list_id": other_list.id, "status_id": status_id} for status_id in ids[::2]]),
             (
                 Follow,
                 [{"account_id": reader.id, "target_account_id": other} for other in authors + fans[::2]],
@@ -149,7 +161,7 @@ async def _fill(db: Database) -> Dataset:
         ]
         for model, values in rows:
             await session.execute(insert(model), values)
-        dataset = Dataset(reader.id, token.id, authors[0])
+        dataset = Dataset(reader.id, token.id, authors[0], reader_list.id)
     async with db.write_engine.connect() as connection:
         await connection.execute(text("COMMIT"))
         await connection.execute(text("ANALYZE"))
@@ -242,6 +254,7 @@ def _lists(dataset: Dataset) -> dict[str, Paged]:
             page_statement(account_statuses_query(dataset.author_id, dataset.reader_id), page),
             {},
         ),
+        "list": lambda page: (page_statement(list_timeline_query(dataset.list_id), page), {}),
         "public": lambda page: (page_statement(public_query(), page), {}),
         "tag": lambda page: (page_statement(tag_query("civic"), page), {}),
         "followers": lambda page: (page_statement(followers_query(dataset.author_id), page), {}),
@@ -282,16 +295,17 @@ def _grows_with_depth(shallow: int, deep: int) -> bool:
     return max(shallow, deep) > 1.5 * min(shallow, deep) + 2 * LIMIT
 
 
-async def test_a_home_page_reads_one_page_in_every_plan(filled: tuple[Database, Dataset]) -> None:
+async def test_a_home_or_list_page_reads_one_page_in_every_plan(filled: tuple[Database, Dataset]) -> None:
     db, dataset = filled
     too_many: list[str] = []
     async with db.write_engine.connect() as connection:
-        for generic in (False, True):
-            pages = await _pages_read(connection, _lists(dataset)["home"], generic=generic)
-            for window, (read, outline) in pages.items():
-                if read > ROWS_READ_PER_PAGE:
-                    kind = "generic" if generic else "custom"
-                    too_many.append(f"{window}, {kind} plan: {read} rows read\n{outline}")
+        for name in ("home", "list"):
+            for generic in (False, True):
+                pages = await _pages_read(connection, _lists(dataset)[name], generic=generic)
+                for window, (read, outline) in pages.items():
+                    if read > ROWS_READ_PER_PAGE:
+                        kind = "generic" if generic else "custom"
+                        too_many.append(f"{name}, {window}, {kind} plan: {read} rows read\n{outline}")
     assert not too_many, "\n\n".join(too_many)
 
 
@@ -329,7 +343,8 @@ async def test_a_deleted_status_leaves_every_feed_by_index(filled: tuple[Databas
     db, _ = filled
     async with db.write_engine.connect() as connection:
         status_id = await connection.scalar(select(HomeFeedEntry.status_id).limit(1))
-        statement = delete(HomeFeedEntry).where(HomeFeedEntry.status_id.in_([status_id]))
-        for generic in (False, True):
-            read, outline = await rows_read(connection, statement, {}, generic=generic)
-            assert read <= 2, outline
+        for feed in (HomeFeedEntry, ListFeedEntry):
+            statement = delete(feed).where(feed.status_id.in_([status_id]))
+            for generic in (False, True):
+                read, outline = await rows_read(connection, statement, {}, generic=generic)
+                assert read <= 2, outline

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import websockets
 
-from outbox.actions import follow, post_status
+from outbox.actions import delete_status, follow, post_status
 from storage.accounts import local_account_by_username
 from support.instance import RunningInstance, make_settings, serve_in_process
 from support.oauth import make_token
@@ -118,3 +118,50 @@ async def test_public_stream_leaves_out_muted_authors(instance: RunningInstance)
             event, data = await asyncio.wait_for(_next_event(lines), 10)
             # Events arrive in order: the first one shown is the second post, the muted one was left out.
             assert event == "update" and "from another account" in json.loads(data)["content"]
+
+
+async def test_list_stream_carries_the_list_members_posts_only(instance: RunningInstance) -> None:
+    """The `list` stream (WebSocket and SSE) hears new statuses of the caller's list; another's list, a
+    missing `list` and a token without `read:lists` are refused."""
+    assert instance.ctx is not None
+    token = await make_token(instance.ctx, "owner", "read write follow")
+    statuses_only = await make_token(instance.ctx, "owner", "read:statuses")
+    stranger = await make_token(instance.ctx, "stranger", "read")
+    for name in ("member", "other"):
+        await make_token(instance.ctx, name, "write")
+    owner, member, other = await _accounts(instance, "owner", "member", "other")
+    for target in (member, other):
+        await follow(instance.ctx, owner, target)
+    async with instance.client(headers={"Authorization": f"Bearer {token}"}) as client:
+        created = (await client.post("/api/v1/lists", data={"title": "members"})).json()
+        response = await client.post(
+            f"/api/v1/lists/{created['id']}/accounts", data={"account_ids[]": [str(member.id)]}
+        )
+        assert response.status_code == 200, response.text
+        for params, expected in (
+            ({"list": created["id"], "access_token": stranger}, 404),
+            ({"access_token": token}, 404),
+            ({"list": "x", "access_token": token}, 404),
+            ({"list": created["id"], "access_token": statuses_only}, 403),
+        ):
+            refused = await client.get("/api/v1/streaming/list", params=params, headers={"Authorization": ""})
+            assert refused.status_code == expected and "error" in refused.json()
+        async with client.stream("GET", "/api/v1/streaming/list", params={"list": created["id"]}) as response:
+            assert response.status_code == 200
+            lines = response.aiter_lines()
+            assert await anext(lines) == ":)"
+            await post_status(instance.ctx, other, text="not for the list")
+            listed = await post_status(instance.ctx, member, text="for the list")
+            event, data = await asyncio.wait_for(_next_event(lines), 10)
+            assert event == "update" and "for the list" in json.loads(data)["content"]
+            assert "not for" not in json.loads(data)["content"]
+            await delete_status(instance.ctx, member, listed.id)
+            assert await asyncio.wait_for(_next_event(lines), 10) == ("delete", str(listed.id))
+    url = (
+        instance.base_url.replace("http://", "ws://")
+        + f"/api/v1/streaming?stream=list&list={created['id']}&access_token={token}"
+    )
+    async with websockets.connect(url) as socket:
+        await post_status(instance.ctx, member, text="on the socket")
+        message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+    assert message["event"] == "update" and message["stream"] == ["list", created["id"]]
