@@ -26,14 +26,13 @@ from storage.ids import parse_id as path_id
 from storage.lists import (
     REPLIES_POLICIES,
     add_members,
-    list_members_query,
-    list_timeline_query,
     lists_of,
     owned_list,
     remove_members,
     unfollowed_among,
 )
 from storage.models import Account, List, ListAccount
+from storage.timelines import list_members_query, list_timeline_query
 
 MAX_LISTS = 50  # Mastodon's List::PER_ACCOUNT_LIMIT
 MAX_TITLE_LENGTH = 256

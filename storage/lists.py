@@ -18,7 +18,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Account, Follow, HomeFeedEntry, List, ListAccount, ListFeedEntry, Status
-from storage.timelines import ListQuery, home_rows, written_out
 
 REPLIES_POLICIES = ("followed", "list", "none")
 
@@ -48,24 +47,6 @@ async def lists_of(session: AsyncSession, owner_id: int, *, member_id: int | Non
             exists().where(ListAccount.list_id == List.id, ListAccount.account_id == member_id)
         )
     return list((await session.execute(statement.order_by(List.id))).scalars())
-
-
-def list_members_query(list_id: int) -> ListQuery:
-    """(membership id, Account) of a list's members, not suspended; pages go by the membership id."""
-    statement = (
-        select(ListAccount.id, Account)
-        .join(Account, Account.id == ListAccount.account_id)
-        .where(ListAccount.list_id == list_id, Account.suspended_at.is_(None))
-    )
-    return ListQuery(statement, ListAccount.id)
-
-
-def list_timeline_query(list_id: int) -> ListQuery:
-    """A list's timeline from its fan-out rows: the page of feed ids first, then its statuses, as home."""
-    feed_ids = select(ListFeedEntry.status_id.label("page_id")).where(
-        ListFeedEntry.list_id == written_out(list_id)
-    )
-    return ListQuery(feed_ids, ListFeedEntry.status_id, home_rows)
 
 
 async def unfollowed_among(session: AsyncSession, owner_id: int, account_ids: Sequence[int]) -> list[int]:

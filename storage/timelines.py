@@ -44,6 +44,8 @@ from storage.models import (
     Favourite,
     Follow,
     HomeFeedEntry,
+    ListAccount,
+    ListFeedEntry,
     MediaAttachment,
     Mention,
     Mute,
@@ -178,6 +180,24 @@ def home_rows(page: Subquery) -> Select[Any]:
     # Deleted statuses and suspended authors have left the feed already; the conditions only cover a row
     # read in the moment between the two.
     return _with_author(_rows_of(page.c.page_id).select_from(page).join(Status, Status.id == page.c.page_id))
+
+
+def list_members_query(list_id: int) -> ListQuery:
+    """(membership id, Account) of a list's members, not suspended; pages go by the membership id."""
+    statement = (
+        select(ListAccount.id, Account)
+        .join(Account, Account.id == ListAccount.account_id)
+        .where(ListAccount.list_id == list_id, Account.suspended_at.is_(None))
+    )
+    return ListQuery(statement, ListAccount.id)
+
+
+def list_timeline_query(list_id: int) -> ListQuery:
+    """A list's timeline from its fan-out rows: the page of feed ids first, then its statuses, as home."""
+    feed_ids = select(ListFeedEntry.status_id.label("page_id")).where(
+        ListFeedEntry.list_id == written_out(list_id)
+    )
+    return ListQuery(feed_ids, ListFeedEntry.status_id, home_rows)
 
 
 def _public_filter(statement: Select[Any], *, local: bool, remote: bool, only_media: bool) -> Select[Any]:

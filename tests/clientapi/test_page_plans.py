@@ -28,7 +28,6 @@ from storage.account_lists import account_statuses_query, followers_query, follo
 from storage.accounts import create_local_account, user_for_account
 from storage.db import Database
 from storage.ids import new_id
-from storage.lists import list_timeline_query
 from storage.migrate import migrate
 from storage.models import (
     Account,
@@ -45,7 +44,14 @@ from storage.models import (
 )
 from storage.notifications import notifications_query
 from storage.oauth import create_app, create_token
-from storage.timelines import bookmarks_query, favourites_query, home_query, public_query, tag_query
+from storage.timelines import (
+    bookmarks_query,
+    favourites_query,
+    home_query,
+    list_timeline_query,
+    public_query,
+    tag_query,
+)
 from storage.urls import LocalUrls
 from support.databases import create_postgres_database, drop_postgres_database
 
