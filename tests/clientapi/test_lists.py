@@ -59,6 +59,10 @@ async def test_list_crud_members_and_refusals(instance_on_each_backend: RunningI
         assert [member["id"] for member in members] == [str(bob.id)]
         assert await call(a, "GET", f"/api/v1/accounts/{bob.id}/lists") == [updated]
         assert await call(a, "GET", f"/api/v1/accounts/{carol.id}/lists") == []
+        # A mute hides bob from home but keeps him in the list (only an unfollow or a block takes him out).
+        await call(a, "POST", f"/api/v1/accounts/{bob.id}/mute")
+        assert [member["id"] for member in await call(a, "GET", f"{path}/accounts")] == [str(bob.id)]
+        await call(a, "POST", f"/api/v1/accounts/{bob.id}/unmute")
 
         # Refusals: nothing changes.
         await call(a, "POST", f"{path}/accounts", data={"account_ids[]": [str(carol.id)]}, expect=422)
