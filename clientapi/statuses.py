@@ -22,6 +22,7 @@ from clientapi.params import Params, parse_id, read_params
 from clientapi.responses import api_response
 from outbox import actions
 from storage.context import Context
+from storage.conversation_mutes import mute_conversation, unmute_conversation
 from storage.models import Account, Favourite, MediaAttachment, Status, StatusEdit
 from storage.statuses import can_see, status_by_id
 from storage.timelines import (
@@ -226,6 +227,22 @@ async def unbookmark(request: Request) -> Response:
     return await _interact(request, "write:bookmarks", act)
 
 
+async def mute_thread(request: Request) -> Response:
+    async def act(ctx: Context, account: Account, status: Status) -> None:
+        async with ctx.db.transaction() as session:
+            await mute_conversation(session, account.id, status)
+
+    return await _interact(request, "write:mutes", act)
+
+
+async def unmute_thread(request: Request) -> Response:
+    async def act(ctx: Context, account: Account, status: Status) -> None:
+        async with ctx.db.transaction() as session:
+            await unmute_conversation(session, account.id, status)
+
+    return await _interact(request, "write:mutes", act)
+
+
 async def pin(request: Request) -> Response:
     async def act(ctx: Context, account: Account, status: Status) -> Status:
         return await actions.pin_status(ctx, account, status.id)
@@ -314,6 +331,8 @@ routes = [
     Route("/api/v1/statuses/{status_id}/unreblog", unreblog, methods=["POST"]),
     Route("/api/v1/statuses/{status_id}/bookmark", bookmark, methods=["POST"]),
     Route("/api/v1/statuses/{status_id}/unbookmark", unbookmark, methods=["POST"]),
+    Route("/api/v1/statuses/{status_id}/mute", mute_thread, methods=["POST"]),
+    Route("/api/v1/statuses/{status_id}/unmute", unmute_thread, methods=["POST"]),
     Route("/api/v1/statuses/{status_id}/pin", pin, methods=["POST"]),
     Route("/api/v1/statuses/{status_id}/unpin", unpin, methods=["POST"]),
     Route("/api/v1/statuses/{status_id}/history", status_history, methods=["GET"]),

@@ -39,7 +39,13 @@ from inbox.queueing import inbox_queue
 from storage.context import Context
 from storage.fanout import NewRemoteStatus, RemoteAudience, fan_out_remote_statuses, remote_audiences
 from storage.models import Account
-from webfinger.resolve import PreparedNote, domain_policy, insert_notes, mentioned_account_ids
+from webfinger.resolve import (
+    PreparedNote,
+    conversation_of,
+    domain_policy,
+    insert_notes,
+    mentioned_account_ids,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +179,7 @@ async def _plan(ctx: Context, session: AsyncSession, batch: list[PreparedNote]) 
                 author_id=prepared.author.id,
                 visibility=prepared.note.visibility,
                 mention_account_ids=prepared.mention_account_ids or [],
+                thread=conversation_of(prepared) or prepared.note.uri,
                 author_silenced=states[prepared.author.id][1] is not None
                 or policies[host_of(prepared.author.uri) or ""].silenced,
             )

@@ -14,18 +14,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.account_domain_blocks import blocks_domain_of
 from storage.bus import Event
+from storage.conversation_mutes import status_thread_muted
 from storage.ids import new_id
 from storage.lists import ListedStatus, add_to_list_feeds, exclusive_pairs
 from storage.models import (
     Account,
     AccountDomainBlock,
     Block,
+    ConversationMute,
     Follow,
     HomeFeedEntry,
     Mention,
@@ -201,7 +203,7 @@ async def notify(
     status_id: int | None = None,
 ) -> Event | None:
     """Store a notification for a local recipient; None (nothing stored) if the recipient is remote, is the
-    sender, or blocks/mutes the sender."""
+    sender, blocks/mutes the sender, or muted the thread of the status."""
     if notification_type not in NOTIFICATION_TYPES:
         raise ValueError(f"unknown notification type {notification_type!r}")
     if recipient_id == from_account_id:
@@ -226,6 +228,8 @@ async def notify(
                     )
                 ),
                 blocks_domain_of(recipient_id, from_account_id),
+                # A muted thread notifies of nothing that happens to its statuses (as Mastodon).
+                status_thread_muted(recipient_id, status_id) if status_id is not None else false(),
             )
         )
     )
@@ -267,6 +271,9 @@ class NewRemoteStatus:
     visibility: str
     mention_account_ids: Sequence[int]
     author_silenced: bool = False  # then only local followers are notified, and no public stream carries it
+    thread: str = (
+        ""  # its conversation's key (`storage.conversation_mutes.thread_key`): a muted one notifies none
+    )
 
 
 @dataclass(frozen=True)
@@ -323,6 +330,21 @@ async def _excluded_pairs(
     return {(reader, author) for reader, author in rows}
 
 
+async def _muted_threads(
+    session: AsyncSession, account_ids: set[int], threads: set[str]
+) -> set[tuple[int, str]]:
+    """(account, thread) pairs among these where the account muted the thread."""
+    threads.discard("")
+    if not account_ids or not threads:
+        return set()
+    rows = await session.execute(
+        select(ConversationMute.account_id, ConversationMute.conversation).where(
+            ConversationMute.account_id.in_(account_ids), ConversationMute.conversation.in_(threads)
+        )
+    )
+    return {(account_id, thread) for account_id, thread in rows}
+
+
 async def remote_audiences(
     session: AsyncSession, statuses: Sequence[NewRemoteStatus]
 ) -> list[RemoteAudience]:
@@ -362,6 +384,7 @@ async def remote_audiences(
         drafts.append((status, readers, mentioned))
     excluded = await _excluded_pairs(session, every_reader - author_ids, author_ids)
     unnotified = await _excluded_pairs(session, local_mentioned - author_ids, author_ids, notifications=True)
+    muted_threads = await _muted_threads(session, local_mentioned, {status.thread for status in statuses})
     audiences = []
     for status, readers, mentioned in drafts:
         author_id = status.author_id
@@ -370,6 +393,7 @@ async def remote_audiences(
             for account_id in mentioned
             if account_id != author_id
             and (account_id, author_id) not in unnotified
+            and (account_id, status.thread) not in muted_threads
             and (not status.author_silenced or account_id in followers_of.get(author_id, ()))
         )
         audiences.append(

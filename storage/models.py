@@ -344,6 +344,19 @@ class AccountDomainBlock(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ConversationMute(Base):
+    """A thread a local account no longer wants notifications from (`POST /api/v1/statuses/:id/mute`).
+    `conversation` is the thread's key: its `conversation_uri`, else the root status's URI."""
+
+    __tablename__ = "conversation_mutes"
+    __table_args__ = (UniqueConstraint("account_id", "conversation"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    conversation: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Favourite(Base):
     __tablename__ = "favourites"
     __table_args__ = (

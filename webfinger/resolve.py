@@ -195,6 +195,13 @@ async def mentioned_account_ids(
     ]
 
 
+def conversation_of(prepared: PreparedNote) -> str | None:
+    """The conversation a received note belongs to: its own `conversation` (or `context`), else its parent's
+    thread — the parent's conversation or, for a root, the parent itself (as our own replies are keyed)."""
+    note, parent = prepared.note, prepared.parent
+    return note.conversation_uri or ((parent.conversation_uri or parent.uri) if parent else None)
+
+
 def _status_row(prepared: PreparedNote, mention_ids: list[int]) -> RemoteStatusRow:
     note, parent = prepared.note, prepared.parent
     now = utcnow()
@@ -208,7 +215,7 @@ def _status_row(prepared: PreparedNote, mention_ids: list[int]) -> RemoteStatusR
             "in_reply_to_id": parent.id if parent else None,
             "in_reply_to_uri": note.in_reply_to_uri,
             "in_reply_to_account_id": parent.account_id if parent else None,
-            "conversation_uri": note.conversation_uri or (parent.conversation_uri if parent else None),
+            "conversation_uri": conversation_of(prepared),
             "content": note.content,
             "spoiler_text": note.spoiler_text,
             "sensitive": note.sensitive,

@@ -16,16 +16,18 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, String, bindparam, cast, literal, null, select, union_all
+from sqlalchemy import BigInteger, String, and_, bindparam, cast, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from clientapi.entities.accounts import RenderedAccounts, account_to_entity, acct_of
 from clientapi.entities.common import format_optional_time, format_time, id_str
 from clientapi.entities.media import media_to_entity, status_tag_to_entity
 from storage.context import Context
+from storage.conversation_mutes import thread_key_column
 from storage.models import (
     Account,
     Bookmark,
+    ConversationMute,
     Favourite,
     MediaAttachment,
     Mention,
@@ -149,7 +151,7 @@ def _entity_to_mention(entity: dict[str, Any]) -> dict[str, Any]:
 @functools.cache
 def _facts_statement(with_viewer: bool) -> Any:
     """One statement for every small fact of a page: (status id, kind, referenced id, name) rows for
-    hashtags, mentions, attached media and the viewer's favourites, boosts, bookmarks and pins.
+    hashtags, mentions, attached media and the viewer's favourites, boosts, bookmarks, pins and muted threads.
 
     Built once per process (it is immutable) with expanding parameters, so a request only binds ids."""
     content_ids = bindparam("content_ids", expanding=True)
@@ -184,6 +186,15 @@ def _facts_statement(with_viewer: bool) -> Any:
             select(StatusPin.status_id, literal("pinned"), no_ref, no_name).where(
                 StatusPin.account_id == viewer_id, StatusPin.status_id.in_(status_ids)
             ),
+            select(Status.id, literal("muted"), no_ref, no_name)
+            .join(
+                ConversationMute,
+                and_(
+                    ConversationMute.account_id == viewer_id,
+                    ConversationMute.conversation == thread_key_column(),
+                ),
+            )
+            .where(Status.id.in_(status_ids)),
         ]
     return union_all(*parts)
 
@@ -266,7 +277,7 @@ def _render(status: Status, loaded: _Loaded, urls: LocalUrls, viewer_id: int | N
         favourited = status_id in flags["favourited"]
         bookmarked = status_id in flags["bookmarked"]
         pinned = status_id in flags["pinned"] if status.account_id == viewer_id else None
-        muted = False
+        muted = status_id in flags["muted"]
     return {
         "id": str(status_id),
         "uri": status.uri,

@@ -161,8 +161,9 @@ async def test_instance_actor(instance: RunningInstance) -> None:
 async def test_health(instance: RunningInstance) -> None:
     async with instance.client() as client:
         assert (await client.get("/livez")).json() == {"status": "ok"}
-        ready = await client.get("/readyz")
-        assert ready.status_code == 200 and ready.json()["database"] == "ok"
+        for path in ("/readyz", "/health"):  # /health: Mastodon's path, which monitoring set-ups probe
+            ready = await client.get(path)
+            assert ready.status_code == 200 and ready.json()["database"] == "ok"
         missing = await client.get("/no/such/route")
         assert missing.status_code == 404 and missing.json() == {"error": "Not Found"}
 
