@@ -37,6 +37,9 @@ def upgrade() -> None:
             "account_id", "conversation", name=op.f("uq_conversation_mutes_account_id_conversation")
         ),
     )
+    op.create_index(
+        op.f("ix_conversation_mutes_account_id"), "conversation_mutes", ["account_id"], unique=False
+    )
 
 
 def downgrade() -> None:
