@@ -37,15 +37,16 @@ from storage.context import Context
 from storage.db import Database
 from storage.domains import FederationGate
 from storage.migrate import migrate
-from storage.recovery import release_orphaned_jobs
+from storage.recovery import start_beating
 from storage.settings import Settings
 from storage.software import software_version
 from storage.urls import LocalUrls
-from storage.worker import FinishedJobPurger, QueueWorker
+from storage.worker import FinishedJobPurger, QueueWorker, WorkerHeartbeat, worker_name
 from web.templating import make_environment
 from webfinger.keys import StorageKeyLookup
 
 logger = logging.getLogger("plein")
+Background = QueueWorker | FinishedJobPurger | WorkerHeartbeat  # the loops a worker process runs
 
 
 def all_routes() -> list[BaseRoute]:
@@ -100,7 +101,9 @@ async def close_context(ctx: Context) -> None:
     await ctx.db.dispose()
 
 
-def start_workers(ctx: Context) -> list[tuple[QueueWorker | FinishedJobPurger, asyncio.Task[None]]]:
+def start_workers(
+    ctx: Context,
+) -> list[tuple[Background, asyncio.Task[None]]]:
     """One worker loop per queue, inside this process, and the purge of finished jobs.
 
     Deliveries wait on remote servers, so `deliver` runs `limits.delivery_concurrency` jobs at once. Inbox
@@ -120,10 +123,14 @@ def start_workers(ctx: Context) -> list[tuple[QueueWorker | FinishedJobPurger, a
         started.append((worker, asyncio.create_task(worker.run(), name=f"worker:{queue}")))
     purger = FinishedJobPurger(ctx.db)
     started.append((purger, asyncio.create_task(purger.run(), name="purge-finished-jobs")))
+    heartbeat = WorkerHeartbeat(ctx.db)
+    started.append((heartbeat, asyncio.create_task(heartbeat.run(), name="worker-heartbeat")))
     return started
 
 
-async def stop_workers(started: list[tuple[QueueWorker | FinishedJobPurger, asyncio.Task[None]]]) -> None:
+async def stop_workers(
+    started: list[tuple[Background, asyncio.Task[None]]],
+) -> None:
     """Cancel the loops and let running jobs finish."""
     for worker, task in started:
         task.cancel()
@@ -154,7 +161,7 @@ def create_app(
         ctx = await build_context(settings, resolver=resolver)
         app.state.ctx = ctx  # for tests and tools that hold the app, not a request
         if with_workers:
-            await release_orphaned_jobs(ctx.db)  # jobs of a crashed predecessor on this host
+            await start_beating(ctx.db, worker_name())  # and take back a crashed predecessor's jobs
         started = start_workers(ctx) if with_workers else []
         try:
             yield {"ctx": ctx, "templates": make_environment()}

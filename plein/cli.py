@@ -190,10 +190,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def run() -> None:
-        from storage.recovery import release_orphaned_jobs
+        from storage.recovery import start_beating
+        from storage.worker import worker_name
 
         ctx = await build_context(settings)
-        await release_orphaned_jobs(ctx.db)  # jobs of a crashed worker process on this host
+        await start_beating(ctx.db, worker_name())  # and take back the jobs of this host's dead workers
         settle_heap()
         started = start_workers(ctx)
         queues = sum(isinstance(worker, QueueWorker) for worker, _ in started)

@@ -508,6 +508,16 @@ class Job(Base):
     finished_at: Mapped[datetime | None]
 
 
+class WorkerProcess(Base):
+    """A process running queue workers, by its `jobs.locked_by` name (host:pid), and when it last said it
+    was alive: the running jobs of one silent for long are taken back, whichever host it ran on."""
+
+    __tablename__ = "worker_processes"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class DeliveryHost(Base):
     """Per remote host: which signature scheme worked and the circuit-breaker state."""
 

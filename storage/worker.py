@@ -6,8 +6,8 @@ due job inline until none is left, which is how tests process background work wi
 On the hot path (thousands of deliveries per post) a write transaction per job would cost more than the
 HTTP request, so the worker claims in batches and records successes in batches: a success is written within
 `flush_interval` seconds, in one transaction with the others finished meanwhile. A process killed before the
-flush leaves those jobs leased; they run again after the lease (or at once, by `release_orphaned_jobs` on the
-next start) — at-least-once, which receivers handle by deduplicating on activity id. Retries and failures are
+flush leaves those jobs leased; they run again once another worker process takes them back (`WorkerHeartbeat`,
+within a minute) — at-least-once, which receivers handle by deduplicating on activity id. Retries and failures are
 written at once: they are rare and carry their forensic trail.
 
 Claims run ahead of the work: the worker keeps up to `prefetch` claimed jobs waiting in memory, starts the next
@@ -17,7 +17,7 @@ transaction. A write transaction costs milliseconds of CPU through the async dri
 claims are few and large, and the slots stay full while one is in flight. A job that waited in memory for half
 its lease is given back rather than started (its lease could run out while it runs, and another worker would
 run it too); jobs still waiting when the worker stops are given back as well (`release`). If the process dies
-instead, their leases run out like those of running jobs.
+instead, `WorkerHeartbeat` in a surviving process takes them back with the running ones.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from storage.queue import (
     purge_finished,
     release,
 )
+from storage.recovery import beat, forget, release_jobs_of_silent_workers, release_orphaned_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -300,6 +301,41 @@ class FinishedJobPurger:
 
     async def stop(self) -> None:
         """Nothing to hand back: a purge cut short is finished by the next one."""
+
+
+class WorkerHeartbeat:
+    """Says every `every` seconds that this process's workers are alive, and takes back the running jobs of
+    worker processes that are not: gone from this host, or silent for `silent_for` on any host (see
+    `storage.recovery`). So a worker process killed anywhere has its jobs finished by another within about
+    `silent_for`, not after their lease."""
+
+    def __init__(
+        self, db: Database, *, every: float = 10.0, silent_for: timedelta = timedelta(seconds=60)
+    ) -> None:
+        self.db = db
+        self.every = every
+        self.silent_for = silent_for
+        self.name = worker_name()
+
+    async def run(self) -> None:
+        """Beat and reclaim now, then every `every` seconds, until cancelled."""
+        while True:
+            try:
+                await beat(self.db, self.name)
+                released = await release_orphaned_jobs(self.db)
+                released += await release_jobs_of_silent_workers(self.db, silent_for=self.silent_for)
+                if released:
+                    logger.warning("took back %d running jobs of worker processes that died", released)
+            except Exception:  # the next round tries again; a missed beat or two is within `silent_for`
+                logger.exception("worker heartbeat failed")
+            await asyncio.sleep(self.every)
+
+    async def stop(self) -> None:
+        """A clean stop: our workers have handed their jobs back, so the heartbeat row can go."""
+        try:
+            await forget(self.db, self.name)
+        except Exception:  # it goes silent instead, and is forgotten a day later
+            logger.exception("could not remove the worker heartbeat")
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:

@@ -10,11 +10,10 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from storage.accounts import ed25519_public_pem, local_account_by_username
 from storage.context import Context
 from storage.db import Database
-from storage.models import Account, Follow, Job
-from support.farm import inbox_farm
+from storage.models import Job
+from support.farm import follow_from_farm, inbox_farm
 from support.instance import PleinProcess, make_settings
 from support.oauth import bearer, make_token
 
@@ -103,24 +102,7 @@ async def test_sigkill_mid_fan_out_then_restart_delivers_to_every_inbox(tmp_path
     try:
         async with inbox_farm(servers=4) as farm:
             token = bearer(await make_token(ctx, "alice"))
-            async with ctx.db.transaction() as session:
-                alice = await local_account_by_username(session, "alice")
-                assert alice is not None and alice.public_key_pem
-                farm.trust(alice.public_key_id or "", alice.uri, alice.public_key_pem)
-                farm.trust(
-                    f"{alice.uri}#ed25519-key", alice.uri, await ed25519_public_pem(session, alice.id) or ""
-                )
-                for index in range(followers):
-                    inbox = farm.inbox(index)
-                    remote = Account(
-                        username=f"f{index}",
-                        domain=inbox.split("/")[2],
-                        uri=inbox.removesuffix("/inbox"),
-                        inbox_url=inbox,
-                    )
-                    session.add(remote)
-                    await session.flush()
-                    session.add(Follow(account_id=remote.id, target_account_id=alice.id))
+            await follow_from_farm(ctx, farm, "alice", followers)
             farm.answer_first = 10  # then every answer hangs: the fan-out freezes mid-flight
             async with httpx.AsyncClient(timeout=30) as http:
                 posted = await http.post(

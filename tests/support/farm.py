@@ -20,6 +20,9 @@ from starlette.routing import Route
 from apub.errors import ApubError, KeyUnavailable
 from apub.httpsig import PublicKeyRecord, verify_request
 from apub.keys import load_public_key
+from storage.accounts import ed25519_public_pem, local_account_by_username
+from storage.context import Context
+from storage.models import Account, Follow
 from support.instance import free_port
 
 
@@ -86,3 +89,26 @@ async def inbox_farm(servers: int) -> AsyncIterator[Farm]:
             server.should_exit = True
         for _, task in running:
             await task
+
+
+async def follow_from_farm(ctx: Context, farm: Farm, username: str, followers: int) -> None:
+    """Make local `username` followed by `followers` accounts of the farm (`f0`, `f1`, … spread over its
+    hosts, each with its own inbox), and let the farm trust the account's keys."""
+    async with ctx.db.transaction() as session:
+        account = await local_account_by_username(session, username)
+        assert account is not None and account.public_key_pem
+        farm.trust(account.public_key_id or "", account.uri, account.public_key_pem)
+        farm.trust(
+            f"{account.uri}#ed25519-key", account.uri, await ed25519_public_pem(session, account.id) or ""
+        )
+        for index in range(followers):
+            inbox = farm.inbox(index)
+            remote = Account(
+                username=f"f{index}",
+                domain=inbox.split("/")[2],
+                uri=inbox.removesuffix("/inbox"),
+                inbox_url=inbox,
+            )
+            session.add(remote)
+            await session.flush()
+            session.add(Follow(account_id=remote.id, target_account_id=account.id))

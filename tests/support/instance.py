@@ -133,20 +133,29 @@ async def serve_in_process(
 
 
 class PleinProcess:
-    """A `plein serve` subprocess with its own config file and data folder."""
+    """A `plein serve` (or, with `command="worker"`, `plein worker`) subprocess with its own config file and
+    folder; several may share one database and data folder."""
 
-    def __init__(self, settings: Settings, folder: Path, *, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, settings: Settings, folder: Path, *, extra_args: tuple[str, ...] = (), command: str = "serve"
+    ) -> None:
         self.settings = settings
         self.folder = folder
         self.config_path = folder / "plein.toml"
         self.config_path.write_text(settings_to_toml(settings))
         self.extra_args = extra_args
+        self.command = command
         self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = folder / "serve.log"
+        self.log_path = folder / f"{command}.log"
 
     @property
     def base_url(self) -> str:
         return self.settings.base_url
+
+    @property
+    def listen_url(self) -> str:
+        """Where this process listens: the base URL, unless several processes serve one instance."""
+        return f"http://{self.settings.server.listen_host}:{self.settings.server.listen_port}"
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a `plein` CLI command against this instance's config."""
@@ -162,7 +171,7 @@ class PleinProcess:
     async def start(self, timeout: float = 30.0) -> None:
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
-                [str(PLEIN_BIN), "--config", str(self.config_path), "serve", *self.extra_args],
+                [str(PLEIN_BIN), "--config", str(self.config_path), self.command, *self.extra_args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.folder,
@@ -172,12 +181,23 @@ class PleinProcess:
             deadline = asyncio.get_running_loop().time() + timeout
             while asyncio.get_running_loop().time() < deadline:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"plein serve exited early:\n{self.log()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get(f"{self.base_url}/readyz")).status_code == 200:
-                        return
+                    raise RuntimeError(f"plein {self.command} exited early:\n{self.log()}")
+                if await self._ready(client):
+                    return
                 await asyncio.sleep(0.1)
-        raise RuntimeError(f"plein serve did not become ready:\n{self.log()}")
+        raise RuntimeError(f"plein {self.command} did not become ready:\n{self.log()}")
+
+    async def _ready(self, client: httpx.AsyncClient) -> bool:
+        if self.command == "worker":  # no HTTP: it says so once its loops run
+            return "worker running" in self.log()
+        with contextlib.suppress(httpx.HTTPError):
+            return (await client.get(f"{self.listen_url}/readyz")).status_code == 200
+        return False
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no cleanup, like a crash."""
