@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -211,6 +212,15 @@ class _HostSlot:
         self._slots._leave(self._host)
 
 
+def trusting(ca_bundle: str) -> ssl.SSLContext:
+    """The TLS context of outbound requests: the system's roots, plus those of `ca_bundle` (a PEM file) for
+    peers whose certificates chain to a private root (closed government networks)."""
+    context = ssl.create_default_context()
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
 class FederationClient:
     """SSRF-guarded, size- and time-limited HTTP client for federation. Build it once (app lifespan), share
     it, close it with ``aclose`` or use it as an async context manager."""
@@ -229,6 +239,7 @@ class FederationClient:
         max_json_depth: int = 64,
         resolver: Resolver | None = None,
         host_gate: HostGate | None = None,
+        ca_bundle: str = "",
     ) -> None:
         self.guard = AddressGuard(allow_private_addresses, resolver=resolver, resolve_timeout=connect_timeout)
         self.host_gate = host_gate
@@ -237,7 +248,12 @@ class FederationClient:
         self._max_redirects = max_redirects
         self._max_json_depth = max_json_depth
         self._host_slots = _HostSlots(per_host_concurrency)
-        self._session = GuardedSession(self.guard, max_connections=max_connections, keepalive_seconds=15.0)
+        self._session = GuardedSession(
+            self.guard,
+            max_connections=max_connections,
+            keepalive_seconds=15.0,
+            ssl_context=trusting(ca_bundle),
+        )
         self._default_headers = {"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING}
         # Inbox URLs come back with every post to the same followers: parse each once (bounded; cleared
         # when full, which costs one re-parse per URL).

@@ -21,6 +21,7 @@ step, never expanded in memory first.
 from __future__ import annotations
 
 import socket
+import ssl
 import zlib
 from collections.abc import AsyncIterator, Mapping
 
@@ -107,10 +108,18 @@ class GuardedSession:
     event loop. ``request`` is the direct path: scheme and literal addresses checked here, host names at
     connect time by the connector's ``GuardedResolver``."""
 
-    def __init__(self, guard: AddressGuard, *, max_connections: int, keepalive_seconds: float) -> None:
+    def __init__(
+        self,
+        guard: AddressGuard,
+        *,
+        max_connections: int,
+        keepalive_seconds: float,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self._guard = guard
         self._max_connections = max_connections
         self._keepalive_seconds = keepalive_seconds
+        self._ssl_context = ssl_context or ssl.create_default_context()
         self._session: aiohttp.ClientSession | None = None
 
     def session(self) -> aiohttp.ClientSession:
@@ -123,6 +132,7 @@ class GuardedSession:
                 use_dns_cache=False,
                 limit=self._max_connections,
                 keepalive_timeout=self._keepalive_seconds,
+                ssl=self._ssl_context,
             )
             # No cookies: a federation client must not carry state from one remote to the next.
             self._session = aiohttp.ClientSession(

@@ -88,6 +88,7 @@ async def build_context(settings: Settings, *, resolver: Resolver | None = None)
         resolver=resolver,
         # The one outbound gate: nothing reaches a suspended host, nor one off the allow-list in that mode.
         host_gate=FederationGate(db, allowlist_mode=settings.federation.mode == "allowlist"),
+        ca_bundle=settings.federation.ca_bundle,
     )
     ctx = Context(settings=settings, db=db, bus=EventBus(), http=http, scheme_memory=SchemeMemory())
     ctx.key_lookup = StorageKeyLookup(ctx)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import ssl
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -119,6 +120,8 @@ def _validate(settings: Settings) -> None:
             ipaddress.ip_network(cidr, strict=False)
         except ValueError as error:
             raise ConfigError("federation.allow_private_addresses", f"{cidr!r} is not a CIDR") from error
+    if settings.federation.ca_bundle:
+        _check_ca_bundle(settings.federation.ca_bundle)
     for cidr in settings.server.trusted_proxies:
         try:
             ipaddress.ip_network(cidr, strict=False)
@@ -162,6 +165,7 @@ def load_settings(
         except tomllib.TOMLDecodeError as error:
             raise ConfigError("config", f"{config_path} is not valid TOML: {error}") from error
         _anchor_data_dir(file_values, config_path.parent)
+        _anchor_ca_bundle(file_values, config_path.parent)
     layers: list[tuple[dict[str, Any], bool]] = [
         (file_values, False),
         (_env_values(environ or {}), True),
@@ -187,6 +191,16 @@ def load_settings(
     return settings
 
 
+def _check_ca_bundle(path: str) -> None:
+    """A CA bundle must be a readable PEM file holding at least one certificate."""
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=path)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError(
+            "federation.ca_bundle", f"cannot load certificates from {path!r}: {error}"
+        ) from error
+
+
 def _dotted_values(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     sections: dict[str, dict[str, Any]] = {}
     for dotted, value in values.items():
@@ -206,6 +220,19 @@ def _anchor_data_dir(file_values: dict[str, Any], folder: Path) -> None:
         data_dir = Path(server["data_dir"]).expanduser()
         if not data_dir.is_absolute():
             server["data_dir"] = str(folder.resolve() / data_dir)
+
+
+def _anchor_ca_bundle(file_values: dict[str, Any], folder: Path) -> None:
+    """A relative `federation.ca_bundle` of a config file is relative to that file's folder (as data_dir)."""
+    federation = file_values.get("federation")
+    if (
+        isinstance(federation, dict)
+        and isinstance(federation.get("ca_bundle"), str)
+        and federation["ca_bundle"]
+    ):
+        bundle = Path(federation["ca_bundle"]).expanduser()
+        if not bundle.is_absolute():
+            federation["ca_bundle"] = str(folder.resolve() / bundle)
 
 
 def settings_to_toml(settings: Settings) -> str:

@@ -60,6 +60,9 @@ class FederationSettings:
     drop_unsolicited: bool = True
     signature_window_seconds: int = 3600
     allow_private_addresses: tuple[str, ...] = ()
+    # Extra trusted root certificates (PEM file) for peers on closed government networks: trusted besides
+    # the system's roots. Empty: the system's roots only.
+    ca_bundle: str = ""
 
 
 @dataclass(frozen=True)

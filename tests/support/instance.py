@@ -59,10 +59,11 @@ def make_settings(
 
 
 @contextlib.asynccontextmanager
-async def serve_app(app: Any, port: int) -> AsyncIterator[None]:
-    """Serve a small ASGI app (a fake remote server) with uvicorn on 127.0.0.1:`port` in this event loop."""
+async def serve_app(app: Any, port: int, **options: Any) -> AsyncIterator[None]:
+    """Serve a small ASGI app (a fake remote server) with uvicorn on 127.0.0.1:`port` in this event loop;
+    `options` go to `uvicorn.Config` (e.g. `ssl_certfile`, `ssl_keyfile` for HTTPS)."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **options)
     )
     task = asyncio.create_task(server.serve())
     while not server.started:
