@@ -26,6 +26,7 @@ from apub.ssrf import Resolver
 from clientapi.cors import CorsMiddleware
 from inbox.queueing import ClaimPacer, inbox_queue
 from plein import health
+from plein.access_log import AccessLogMiddleware
 from plein.errors import exception_handlers
 from plein.headers import SecurityHeadersMiddleware
 from plein.jobs import job_handlers
@@ -172,6 +173,7 @@ def create_app(
 
     middleware: list[Middleware] = [
         Middleware(ForwardedClientMiddleware, trusted_proxies=settings.server.trusted_proxies),
+        Middleware(AccessLogMiddleware, log_client_addresses=settings.server.log_client_addresses),
         Middleware(CorsMiddleware),
         Middleware(SecurityHeadersMiddleware, base_url=settings.base_url),
         body_limit(settings),

@@ -20,6 +20,7 @@ from typing import Any
 
 from plein.admin import AdminError
 from plein.config import ConfigError, load_settings, settings_to_toml
+from plein.logs import configure_logging
 from storage.settings import InstanceSettings, SecretSettings, ServerSettings, Settings
 
 DEFAULT_CONFIG = "plein.toml"
@@ -138,10 +139,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from plein.app import create_app
 
     settings = _settings(args)
+    configure_logging(settings)
     asyncio.run(_first_admin_hint(settings, _config_path(args)))
     app = create_app(settings)
     settle_heap()
-    uvicorn.run(app, log_level=settings.server.log_level, **uvicorn_options(settings))
+    # log_config=None: the logging configured above stays (uvicorn's own records go through it).
+    uvicorn.run(app, log_level=settings.server.log_level, log_config=None, **uvicorn_options(settings))
     return 0
 
 
@@ -153,6 +156,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # uvicorn would believe X-Forwarded-For from loopback; plein.proxies decides from server.trusted_proxies.
         "proxy_headers": False,
         "server_header": False,
+        "access_log": False,  # plein.access_log writes it: no query strings, addresses only when configured
     }
 
 
@@ -188,6 +192,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from storage.worker import QueueWorker
 
     settings = _settings(args)
+    configure_logging(settings)
 
     async def run() -> None:
         from storage.recovery import start_beating

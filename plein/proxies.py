@@ -14,6 +14,9 @@ from collections.abc import Iterable
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Set in the ASGI scope when the request came through a trusted proxy, whose other headers (X-Request-Id)
+# may then be believed too.
+VIA_TRUSTED_PROXY = "plein.via_trusted_proxy"
 FORWARDED_SCHEMES = {"http": ("http", "ws"), "https": ("https", "wss")}
 
 
@@ -60,6 +63,7 @@ class ForwardedClientMiddleware:
             forwarded_for = ", ".join(
                 value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"
             )
+            scope[VIA_TRUSTED_PROXY] = _is_trusted(peer, self.networks)
             address = client_address(peer, forwarded_for, self.networks)
             if address != peer:
                 scope["client"] = (address, 0)  # the same dict uvicorn logs from

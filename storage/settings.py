@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+LogFormat = Literal["text", "json"]
 RegistrationMode = Literal["closed", "approval", "open"]
 FederationMode = Literal["open", "allowlist"]
 
@@ -35,6 +36,9 @@ class ServerSettings:
     data_dir: Path = Path("data")
     workers: bool = True
     log_level: str = "info"
+    log_format: LogFormat = "text"
+    # Write the client's address in the access log (personal data: off unless the operator needs it).
+    log_client_addresses: bool = False
     # Reverse proxies (CIDRs) whose X-Forwarded-For / X-Forwarded-Proto are believed (plein.proxies).
     trusted_proxies: tuple[str, ...] = ()
 
