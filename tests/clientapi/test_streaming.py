@@ -14,6 +14,7 @@ from outbox.actions import delete_status, follow, post_status
 from storage.accounts import local_account_by_username
 from support.instance import RunningInstance, make_settings, serve_in_process
 from support.oauth import make_token
+from support.streams import next_sse_event
 
 
 @pytest.fixture
@@ -26,16 +27,6 @@ async def _accounts(instance: RunningInstance, *names: str):  # type: ignore[no-
     assert instance.ctx is not None
     async with instance.ctx.db.read() as session:
         return [await local_account_by_username(session, name) for name in names]
-
-
-async def _next_event(lines: AsyncIterator[str]) -> tuple[str, str]:
-    event = ""
-    async for line in lines:
-        if line.startswith("event: "):
-            event = line[7:]
-        elif line.startswith("data: ") and event:
-            return event, line[6:]
-    raise AssertionError("stream ended")
 
 
 async def test_sse_user_stream_gets_followed_post_and_mention(instance: RunningInstance) -> None:
@@ -52,14 +43,14 @@ async def test_sse_user_stream_gets_followed_post_and_mention(instance: RunningI
             lines = response.aiter_lines()
             assert await anext(lines) == ":)"  # the server has subscribed
             await post_status(instance.ctx, author, text="Budget published today")
-            event, data = await asyncio.wait_for(_next_event(lines), 10)
+            event, data = await asyncio.wait_for(next_sse_event(lines), 10)
             assert event == "update"
             status = json.loads(data)
             assert "Budget published today" in status["content"] and status["account"]["username"] == "author"
             await post_status(instance.ctx, author, text="@reader please review", visibility="direct")
             seen = set()
             while seen != {"update", "notification"}:
-                event, data = await asyncio.wait_for(_next_event(lines), 10)
+                event, data = await asyncio.wait_for(next_sse_event(lines), 10)
                 seen.add(event)
                 if event == "notification":
                     assert json.loads(data)["type"] == "mention"
@@ -115,7 +106,7 @@ async def test_public_stream_leaves_out_muted_authors(instance: RunningInstance)
             assert await anext(lines) == ":)"
             await post_status(instance.ctx, muted, text="from the muted account")
             await post_status(instance.ctx, other, text="from another account")
-            event, data = await asyncio.wait_for(_next_event(lines), 10)
+            event, data = await asyncio.wait_for(next_sse_event(lines), 10)
             # Events arrive in order: the first one shown is the second post, the muted one was left out.
             assert event == "update" and "from another account" in json.loads(data)["content"]
 
@@ -152,11 +143,11 @@ async def test_list_stream_carries_the_list_members_posts_only(instance: Running
             assert await anext(lines) == ":)"
             await post_status(instance.ctx, other, text="not for the list")
             listed = await post_status(instance.ctx, member, text="for the list")
-            event, data = await asyncio.wait_for(_next_event(lines), 10)
+            event, data = await asyncio.wait_for(next_sse_event(lines), 10)
             assert event == "update" and "for the list" in json.loads(data)["content"]
             assert "not for" not in json.loads(data)["content"]
             await delete_status(instance.ctx, member, listed.id)
-            assert await asyncio.wait_for(_next_event(lines), 10) == ("delete", str(listed.id))
+            assert await asyncio.wait_for(next_sse_event(lines), 10) == ("delete", str(listed.id))
     url = (
         instance.base_url.replace("http://", "ws://")
         + f"/api/v1/streaming?stream=list&list={created['id']}&access_token={token}"
