@@ -255,6 +255,8 @@ class FederationClient:
             ssl_context=trusting(ca_bundle),
         )
         self._default_headers = {"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING}
+        # Outbound requests so far, by (method, outcome): read by the metrics at scrape time.
+        self.requests: dict[tuple[str, str], int] = {}
         # Inbox URLs come back with every post to the same followers: parse each once (bounded; cleared
         # when full, which costs one re-parse per URL).
         self._parsed_urls: dict[str, yarl.URL] = {}
@@ -285,8 +287,8 @@ class FederationClient:
         self, url: str, *, headers: Mapping[str, str] | None = None, auth: httpx.Auth | None = None
     ) -> FetchedResponse:
         """GET ``url`` following up to ``max_redirects`` guarded redirects; any status is returned."""
-        return await self._with_deadline(
-            self._exchange("GET", url, None, headers, auth, follow_redirects=True)
+        return await self._counted(
+            "GET", self._with_deadline(self._exchange("GET", url, None, headers, auth, follow_redirects=True))
         )
 
     async def post(
@@ -302,11 +304,30 @@ class FederationClient:
 
         Unsigned or ``SignatureAuth``-signed posts take the direct path (see the module docstring)."""
         if auth is None or isinstance(auth, SignatureAuth):
-            return await self._with_deadline(self._post_direct(url, body, auth, content_type, headers))
+            return await self._counted(
+                "POST", self._with_deadline(self._post_direct(url, body, auth, content_type, headers))
+            )
         request_headers = {"Content-Type": content_type, **(headers or {})}
-        return await self._with_deadline(
-            self._exchange("POST", url, body, request_headers, auth, follow_redirects=False)
+        return await self._counted(
+            "POST",
+            self._with_deadline(
+                self._exchange("POST", url, body, request_headers, auth, follow_redirects=False)
+            ),
         )
+
+    async def _counted(self, method: str, exchange: Awaitable[FetchedResponse]) -> FetchedResponse:
+        """Count the request in `requests` by method and outcome (status class, or the error's name)."""
+        try:
+            response = await exchange
+        except Exception as error:
+            self._count(method, type(error).__name__)
+            raise
+        self._count(method, f"{response.status_code // 100}xx")
+        return response
+
+    def _count(self, method: str, outcome: str) -> None:
+        key = (method, outcome)
+        self.requests[key] = self.requests.get(key, 0) + 1
 
     async def fetch_json(
         self, url: str, *, auth: httpx.Auth | None = None, accept: str = JRD_ACCEPT

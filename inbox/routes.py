@@ -68,8 +68,19 @@ async def _refetch_relayed(
 
 
 async def receive(request: Request, recipient: str | None) -> Response:
-    """Run a delivery through every check, then queue it (deduplicated by activity id) and answer 202."""
+    """Run a delivery through every check, then queue it (deduplicated by activity id) and answer 202;
+    counted in the metrics as accepted, or by the name of the error that refused it."""
     ctx: Context = request.state.ctx
+    try:
+        outcome = await _checked_and_queued(request, ctx, recipient)
+    except Exception as error:
+        ctx.metrics.inbox.labels(type(error).__name__).inc()
+        raise
+    ctx.metrics.inbox.labels(outcome).inc()
+    return Response(status_code=202)
+
+
+async def _checked_and_queued(request: Request, ctx: Context, recipient: str | None) -> str:
     if recipient is not None:
         async with ctx.db.read() as session:
             account = await local_account_by_username(session, recipient)
@@ -81,7 +92,7 @@ async def receive(request: Request, recipient: str | None) -> Response:
     for key_id in key_ids:
         await check_key_host(ctx, key_id, recent=True)
     if await _is_unknown_actor_delete(ctx, key_ids, body):
-        return Response(status_code=202)
+        return "ignored_unknown_actor_delete"
     signer = await verify_signature(request, ctx, body)
     activity = parse_json(body)
     identity = identify(activity)
@@ -96,7 +107,7 @@ async def receive(request: Request, recipient: str | None) -> Response:
         dedupe_key=identity.activity_id,
         host=host_of(identity.actor_uri) or "",
     )
-    return Response(status_code=202)
+    return "accepted"
 
 
 async def shared_inbox(request: Request) -> Response:

@@ -1,4 +1,6 @@
-"""The access log: one record per HTTP request or WebSocket session, with its request id.
+"""The access log and request metrics: one record per HTTP request or WebSocket session, with its request id,
+and the same request counted in the process's metrics by route template (`plein_http_requests`, latency;
+streaming connections in a gauge instead, while they are open).
 
 What it keeps is chosen for privacy (AVG/GDPR) and safety: the path without its query string (tokens travel
 there: `?access_token=` on streaming), never a header or body, and the client's address only when the
@@ -18,9 +20,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plein.logs import REQUEST_ID
 from plein.proxies import VIA_TRUSTED_PROXY
+from storage.metrics import Metrics
 
 logger = logging.getLogger("plein.access")
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+STREAMING_PREFIX = "/api/v1/streaming"
 
 
 def request_id_of(scope: Scope) -> str:
@@ -47,6 +51,10 @@ class AccessLogMiddleware:
             return
         request_id = request_id_of(scope)
         token = REQUEST_ID.set(request_id)
+        metrics = _metrics_of(scope)
+        streaming = _is_streaming(scope)
+        if streaming and metrics is not None:
+            metrics.streaming_connections.labels(scope["type"]).inc()
         started = time.perf_counter()
         status = 0
         header = (b"x-request-id", request_id.encode("ascii"))
@@ -64,7 +72,10 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            self._log(scope, status or 500, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self._log(scope, status or 500, seconds)
+            if metrics is not None:
+                _count(metrics, scope, status or 500, seconds, streaming)
             REQUEST_ID.reset(token)
 
     def _log(self, scope: Scope, status: int, seconds: float) -> None:
@@ -83,3 +94,25 @@ class AccessLogMiddleware:
             f" {client}" if client else "",
             extra=fields,
         )
+
+
+def _metrics_of(scope: Scope) -> Metrics | None:
+    ctx = scope.get("state", {}).get("ctx")
+    return getattr(ctx, "metrics", None)
+
+
+def _is_streaming(scope: Scope) -> bool:
+    path: str = scope.get("path", "")
+    return path.startswith(STREAMING_PREFIX) and not path.endswith("/health")
+
+
+def _count(metrics: Metrics, scope: Scope, status: int, seconds: float, streaming: bool) -> None:
+    """By the matched route's template (bounded cardinality), never the raw path."""
+    route = scope.get("route")
+    template = getattr(route, "path", None) or "unmatched"
+    method = scope.get("method", "WS")
+    metrics.http_requests.labels(template, method, str(status)).inc()
+    if streaming:
+        metrics.streaming_connections.labels(scope["type"]).dec()
+    else:
+        metrics.http_latency.labels(template, method).observe(seconds)

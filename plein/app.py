@@ -25,7 +25,7 @@ from apub.httpsig.auth import SchemeMemory
 from apub.ssrf import Resolver
 from clientapi.cors import CorsMiddleware
 from inbox.queueing import ClaimPacer, inbox_queue
-from plein import health
+from plein import health, metrics_route
 from plein.access_log import AccessLogMiddleware
 from plein.errors import exception_handlers
 from plein.headers import SecurityHeadersMiddleware
@@ -55,6 +55,7 @@ def all_routes() -> list[BaseRoute]:
     return [
         *inbox.routes.routes,
         *health.routes,
+        *metrics_route.routes,
         *webfinger.routes.routes,
         *outbox.routes.routes,
         *clientapi.routes.routes,
@@ -93,6 +94,19 @@ async def build_context(settings: Settings, *, resolver: Resolver | None = None)
     )
     ctx = Context(settings=settings, db=db, bus=EventBus(), http=http, scheme_memory=SchemeMemory())
     ctx.key_lookup = StorageKeyLookup(ctx)
+    ctx.metrics.watch(
+        "plein_outbound_requests",
+        lambda: http.requests,
+        "Requests to other servers, by method and outcome",
+        ("method", "outcome"),
+        counter=True,
+    )
+    ctx.metrics.watch(
+        "plein_db_pool_connections",
+        db.pool_use,
+        "Database connections, by engine and state",
+        ("engine", "state"),
+    )
     return ctx
 
 
@@ -120,7 +134,9 @@ def start_workers(
     started = []
     for queue, handler in job_handlers(ctx).items():
         limit = concurrency.get(queue, ctx.settings.limits.delivery_concurrency)
-        worker = QueueWorker(ctx.db, queue, handler, concurrency=limit, pace=pacing.get(queue))
+        worker = QueueWorker(
+            ctx.db, queue, handler, concurrency=limit, pace=pacing.get(queue), observe=ctx.metrics.job_outcome
+        )
         ctx.caches.setdefault("workers", {})[queue] = worker
         started.append((worker, asyncio.create_task(worker.run(), name=f"worker:{queue}")))
     purger = FinishedJobPurger(ctx.db)

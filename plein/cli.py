@@ -202,6 +202,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
         await start_beating(ctx.db, worker_name())  # and take back the jobs of this host's dead workers
         settle_heap()
         started = start_workers(ctx)
+        if settings.metrics.worker_port:  # this process's own counters; queue gauges come from `serve`
+            from prometheus_client import start_http_server
+
+            start_http_server(
+                settings.metrics.worker_port, addr=settings.server.listen_host, registry=ctx.metrics.registry
+            )
         queues = sum(isinstance(worker, QueueWorker) for worker, _ in started)
         print(f"worker running {queues} queue(s); Ctrl-C to stop", flush=True)
         try:

@@ -115,18 +115,18 @@ def _validate(settings: Settings) -> None:
     if settings.database.url:
         if not settings.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ConfigError("database.url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
-    for cidr in settings.federation.allow_private_addresses:
-        try:
-            ipaddress.ip_network(cidr, strict=False)
-        except ValueError as error:
-            raise ConfigError("federation.allow_private_addresses", f"{cidr!r} is not a CIDR") from error
     if settings.federation.ca_bundle:
         _check_ca_bundle(settings.federation.ca_bundle)
-    for cidr in settings.server.trusted_proxies:
-        try:
-            ipaddress.ip_network(cidr, strict=False)
-        except ValueError as error:
-            raise ConfigError("server.trusted_proxies", f"{cidr!r} is not a CIDR") from error
+    for key, cidrs in (
+        ("federation.allow_private_addresses", settings.federation.allow_private_addresses),
+        ("server.trusted_proxies", settings.server.trusted_proxies),
+        ("metrics.allow_from", settings.metrics.allow_from),
+    ):
+        for cidr in cidrs:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as error:
+                raise ConfigError(key, f"{cidr!r} is not a CIDR") from error
     if not 1 <= settings.server.listen_port <= 65535:
         raise ConfigError("server.listen_port", "must be between 1 and 65535")
     if settings.limits.max_body_bytes < 1024:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from storage.bus import EventBus
 from storage.db import Database
+from storage.metrics import Metrics
 from storage.settings import Settings
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ class Context:
     key_lookup: Any = None
     # Per-remote-host memory of which signature scheme it accepts (apub.httpsig SchemeMemory).
     scheme_memory: Any = None
+    # This process's Prometheus instruments.
+    metrics: Metrics = field(default_factory=Metrics)
     # Per-process caches that components may hang off the context (e.g. the instance actor row id).
     caches: dict[str, Any] = field(default_factory=dict)
 

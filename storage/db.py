@@ -73,6 +73,20 @@ class Database:
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
+    def pool_use(self) -> dict[tuple[str, str], float]:
+        """Connections of each engine's pool, by (engine, state): checked out now, and the pool's size."""
+        engines = {"write": self.write_engine}
+        if self.read_engine is not self.write_engine:
+            engines["read"] = self.read_engine
+        use: dict[tuple[str, str], float] = {}
+        for name, engine in engines.items():
+            pool = engine.pool
+            for state, reading in (("checked_out", "checkedout"), ("size", "size")):
+                read = getattr(pool, reading, None)
+                if callable(read):
+                    use[(name, state)] = float(read())
+        return use
+
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"

@@ -54,6 +54,7 @@ T = TypeVar("T")
 
 JobHandler = Callable[[ClaimedJob], Awaitable[int | None]]  # returns the remote status code, if any
 DoneRecorder = Callable[[int, int | None], Awaitable[None]]
+Observer = Callable[[str, str], None]  # (queue, outcome) of each job run
 
 
 def worker_name() -> str:
@@ -62,19 +63,28 @@ def worker_name() -> str:
 
 
 async def run_one(
-    db: Database, handler: JobHandler, job: ClaimedJob, record_done: DoneRecorder | None = None
+    db: Database,
+    handler: JobHandler,
+    job: ClaimedJob,
+    record_done: DoneRecorder | None = None,
+    observe: Observer | None = None,
 ) -> None:
     """Run one claimed job and record what happened; never raises (a bug fails only that job).
 
-    `record_done` takes over recording successes (the batching worker passes its buffer)."""
+    `record_done` takes over recording successes (the batching worker passes its buffer); `observe` hears
+    (queue, outcome) of each job: done, retry, failed or crashed."""
+    outcome = "done"
     try:
         status = await handler(job)
     except RetryJob as retry:
+        outcome = "retry"
         await mark_retry(db, job.id, retry)
     except JobFailed as failure:
+        outcome = "failed"
         logger.info("job %s (%s) failed: %s", job.id, job.queue, failure.error)
         await mark_failed(db, job.id, error=failure.error, status=failure.status)
     except Exception as error:  # a handler bug must not kill the worker
+        outcome = "crashed"
         logger.exception("job %s (%s) crashed", job.id, job.queue)
         await mark_failed(db, job.id, error=f"{type(error).__name__}: {error}")
     else:
@@ -82,6 +92,8 @@ async def run_one(
             await mark_done(db, job.id, status=status)
         else:
             await record_done(job.id, status)
+    if observe is not None:
+        observe(job.queue, outcome)
 
 
 class QueueWorker:
@@ -100,6 +112,7 @@ class QueueWorker:
         flush_interval: float = 0.1,
         flush_size: int = 200,
         pace: Callable[[], Awaitable[None]] | None = None,
+        observe: Observer | None = None,
     ) -> None:
         self.db = db
         self.queue = queue
@@ -112,6 +125,7 @@ class QueueWorker:
         self.flush_size = flush_size
         # Awaited before each claim: lets the process's HTTP side go first (see `inbox.queueing.ClaimPacer`).
         self.pace = pace
+        self.observe = observe  # hears each job's outcome (the process's metrics)
         self.name = worker_name()
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
@@ -249,7 +263,7 @@ class QueueWorker:
                 self._stale.append(job.id)
                 self._wake.set()
                 continue
-            task = asyncio.create_task(run_one(self.db, self.handler, job, self._record_done))
+            task = asyncio.create_task(run_one(self.db, self.handler, job, self._record_done, self.observe))
             self._running.add(task)
             task.add_done_callback(self._finished)
 

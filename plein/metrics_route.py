@@ -1,0 +1,84 @@
+"""`GET /metrics`: the process's Prometheus metrics, for clients in `metrics.allow_from` (loopback by
+default, after `server.trusted_proxies` has named the real client) or presenting `metrics.token`.
+
+What the database knows is read at scrape time, from the rows that are the truth: jobs waiting, running and
+failed per queue, the age of the oldest due job, and the remote hosts whose breaker is open.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from storage.context import Context
+from storage.models import DeliveryHost, Job
+from storage.types import utcnow
+
+UNFINISHED = ("pending", "running", "failed")  # done jobs are counted as they finish (plein_jobs)
+
+
+def allowed(ctx: Context, request: Request) -> bool:
+    """The client is in `metrics.allow_from`, or its Bearer token is `metrics.token`."""
+    settings = ctx.settings.metrics
+    if settings.token:
+        presented = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if hmac.compare_digest(presented.encode(), settings.token.encode()):
+            return True
+    if request.client is None:
+        return False
+    try:
+        address = ipaddress.ip_address(request.client.host)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in settings.allow_from)
+
+
+async def refresh_from_database(ctx: Context) -> None:
+    """Set the scrape-time gauges from the jobs and delivery-host rows."""
+    metrics, now = ctx.metrics, utcnow()
+    async with ctx.db.read() as session:
+        counts = (
+            await session.execute(
+                select(Job.queue, Job.state, func.count())
+                .where(Job.state.in_(UNFINISHED))
+                .group_by(Job.queue, Job.state)
+            )
+        ).all()
+        oldest = (
+            await session.execute(
+                select(Job.queue, func.min(Job.next_try_at))
+                .where(Job.state == "pending", Job.next_try_at <= now)
+                .group_by(Job.queue)
+            )
+        ).all()
+        paused = (
+            (await session.execute(select(DeliveryHost.host).where(DeliveryHost.paused_until > now)))
+            .scalars()
+            .all()
+        )
+    metrics.queue_jobs.clear()
+    for queue, state, count in counts:
+        metrics.queue_jobs.labels(queue, state).set(count)
+    metrics.queue_oldest_due.clear()
+    for queue, due_at in oldest:
+        metrics.queue_oldest_due.labels(queue).set(max((now - due_at).total_seconds(), 0.0))
+    metrics.hosts_paused.clear()
+    for host in paused:
+        metrics.hosts_paused.labels(host).set(1)
+
+
+async def metrics(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    if not allowed(ctx, request):
+        return JSONResponse({"error": "Metrics are not readable from here"}, status_code=403)
+    await refresh_from_database(ctx)
+    return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+routes = [Route("/metrics", metrics, methods=["GET"])]
