@@ -20,7 +20,7 @@ RUN --mount=type=secret,id=build_ca \
 
 FROM ${BASE}
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 ca-certificates \
+ && apt-get install -y --no-install-recommends python3 ca-certificates postgresql-client \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home --shell /usr/sbin/nologin plein \
  && install -d -o plein -g plein -m 0750 /data \

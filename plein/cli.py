@@ -223,6 +223,37 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from plein.backup import BackupError, make_backup
+
+    settings = _settings(args)
+    out = Path(args.out)
+    try:
+        summary = make_backup(settings, _config_path(args), out)
+    except BackupError as error:
+        raise CommandError(str(error)) from error
+    print(f"wrote {out}: {summary.database} database, {summary.files} media files, {summary.bytes} bytes")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from plein.backup import BackupError, extract_config, restore_backup
+
+    archive, config = Path(args.archive), _config_path(args)
+    try:
+        if not config.exists() and extract_config(archive, config):
+            print(f"wrote {config} from the backup")
+        settings = _settings(args)
+        summary = restore_backup(settings, archive, force=args.force)
+    except BackupError as error:
+        raise CommandError(str(error)) from error
+    asyncio.run(_migrate(settings))
+    print(
+        f"restored {summary.database} database and {summary.files} media files into {settings.server.data_dir}"
+    )
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     asyncio.run(_migrate(settings))
@@ -300,6 +331,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run the queue workers only")
     worker.set_defaults(handler=cmd_worker)
+
+    backup = commands.add_parser(
+        "backup",
+        help="write one archive with the database (a consistent snapshot while serving), media and config",
+    )
+    backup.add_argument("--out", required=True, help="the archive to write (.tar.gz)")
+    backup.set_defaults(handler=cmd_backup)
+
+    restore = commands.add_parser(
+        "restore", help="put a backup's database and media in place (and its config, if --config names none)"
+    )
+    restore.add_argument("archive", help="an archive written by `plein backup`")
+    restore.add_argument(
+        "--force", action="store_true", help="overwrite a database or media folder with data"
+    )
+    restore.set_defaults(handler=cmd_restore)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(handler=cmd_migrate)
