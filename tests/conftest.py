@@ -9,7 +9,7 @@ import pytest
 
 from storage.db import Database
 from storage.migrate import migrate
-from support.databases import create_postgres_database, drop_postgres_database, sqlite_url
+from support.databases import postgres_database, sqlite_url
 
 pytest_plugins = ["peers.fedify"]
 
@@ -20,11 +20,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield sqlite_url(str(tmp_path))
         return
-    url = await create_postgres_database()
-    try:
+    async with postgres_database() as url:
         yield url
-    finally:
-        await drop_postgres_database(url)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from test_federation_processes import eventually
 from storage.context import Context
 from storage.db import Database
 from storage.models import Activity, Job
-from support.databases import create_postgres_database, drop_postgres_database
+from support.databases import postgres_database
 from support.farm import Farm, follow_from_farm, inbox_farm
 from support.instance import PleinProcess, free_port, make_settings
 from support.oauth import bearer, make_token
@@ -29,11 +29,8 @@ POSTS = 3
 
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
-    url = await create_postgres_database()
-    try:
+    async with postgres_database() as url:
         yield url
-    finally:
-        await drop_postgres_database(url)
 
 
 def _processes(tmp_path: Path, database_url: str) -> tuple[list[PleinProcess], list[PleinProcess]]:

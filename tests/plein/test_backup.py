@@ -22,7 +22,7 @@ from storage.context import Context
 from storage.db import Database
 from storage.media import media_root
 from storage.models import Base, MediaAttachment, Status
-from support.databases import create_postgres_database, drop_postgres_database
+from support.databases import postgres_database
 from support.instance import PleinProcess, free_port, make_settings
 from support.oauth import bearer, make_token
 
@@ -77,11 +77,8 @@ async def second_database(database_url: str) -> AsyncIterator[str]:
     if database_url.startswith("sqlite"):
         yield ""
         return
-    url = await create_postgres_database()
-    try:
+    async with postgres_database() as url:
         yield url
-    finally:
-        await drop_postgres_database(url)
 
 
 async def test_backup_under_load_restores_on_a_fresh_machine(

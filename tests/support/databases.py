@@ -3,8 +3,10 @@ server (127.0.0.1:5432, trust auth) created for the test run and dropped afterwa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+from collections.abc import AsyncIterator
 
 import asyncpg
 
@@ -35,3 +37,13 @@ async def drop_postgres_database(url: str) -> None:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await connection.close()
+
+
+@contextlib.asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for the context's duration; yields its SQLAlchemy URL."""
+    url = await create_postgres_database()
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)
