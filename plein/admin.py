@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
+from pathlib import Path
 
 import orjson
 from sqlalchemy import select
 
 import moderation
+from archive.account_export import ExportError, export_account
 from storage.accounts import AccountError, create_local_account, local_account_by_username, user_for_account
 from storage.audit import recent_audit_entries
 from storage.context import Context
@@ -46,6 +48,13 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
         print(f"created {args.role} @{account.username}@{ctx.domain} ({account.uri})")
         if not args.password:
             print(f"password: {password}")
+        return 0
+    if action == "export":
+        try:
+            summary = await export_account(ctx, args.username, Path(args.out))
+        except ExportError as error:
+            raise AdminError(str(error)) from error
+        print(f"wrote {args.out}: {summary.statuses} statuses, {summary.media_files} media files")
         return 0
     if action == "list":
         async with ctx.db.read() as session:

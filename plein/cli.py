@@ -359,6 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", help="use this password instead of generating one")
     create.add_argument("--role", choices=("user", "moderator", "admin"), default="user")
     account_commands.add_parser("list", help="list local accounts")
+    export = account_commands.add_parser(
+        "export", help="write one account's data as a zip (a data-subject request, or a move elsewhere)"
+    )
+    export.add_argument("username")
+    export.add_argument("--out", required=True, help="the zip file to write")
     password = account_commands.add_parser(
         "password", help="set a new password (revokes the account's tokens)"
     )

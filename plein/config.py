@@ -127,6 +127,8 @@ def _validate(settings: Settings) -> None:
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError as error:
                 raise ConfigError(key, f"{cidr!r} is not a CIDR") from error
+    if settings.privacy.security_log_days < 1:
+        raise ConfigError("privacy.security_log_days", "must be at least 1")
     if not 1 <= settings.server.listen_port <= 65535:
         raise ConfigError("server.listen_port", "must be between 1 and 65535")
     if settings.limits.max_body_bytes < 1024:

@@ -6,6 +6,7 @@ from inbox.worker import inbox_job_handler
 from moderation import MODERATION_QUEUE, purge_handler
 from outbox.deliver import delivery_handler
 from storage.context import Context
+from storage.retention import MAINTENANCE_QUEUE, maintenance_handler
 from storage.worker import JobHandler
 
 
@@ -13,4 +14,7 @@ def job_handlers(ctx: Context) -> dict[str, JobHandler]:
     """Queue name → handler, bound to `ctx`."""
     handlers: dict[str, JobHandler] = {"deliver": delivery_handler(ctx), "inbox": inbox_job_handler(ctx)}
     handlers[MODERATION_QUEUE] = purge_handler(ctx)
+    handlers[MAINTENANCE_QUEUE] = maintenance_handler(
+        ctx.db, security_log_days=ctx.settings.privacy.security_log_days
+    )
     return handlers

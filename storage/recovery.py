@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.db import Database
 from storage.models import Job, WorkerProcess
+from storage.retention import ensure_maintenance
 from storage.types import utcnow
 
 
@@ -94,6 +95,8 @@ async def release_jobs_of_silent_workers(db: Database, *, silent_for: timedelta)
 
 async def start_beating(db: Database, name: str) -> int:
     """A worker process starting, before its first claim: say it is alive (so no other process takes its
-    jobs for a dead one's) and take back the jobs of this host's dead workers. Returns how many."""
+    jobs for a dead one's), make sure the hourly maintenance is scheduled, and take back the jobs of this
+    host's dead workers. Returns how many."""
     await beat(db, name)
+    await ensure_maintenance(db)
     return await release_orphaned_jobs(db)

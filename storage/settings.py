@@ -89,6 +89,14 @@ class OAuthSettings:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    """How long personal data kept for security is kept."""
+
+    # Failed-login records (they hold the client's address): deleted after this many days.
+    security_log_days: int = 14
+
+
+@dataclass(frozen=True)
 class MetricsSettings:
     """Who may read the Prometheus metrics (`/metrics`): clients from `allow_from`, or anyone presenting
     `token` as a Bearer token. `worker_port` > 0 makes `plein worker` serve its own on listen_host:port."""
@@ -116,6 +124,7 @@ class Settings:
     federation: FederationSettings = field(default_factory=FederationSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     secrets: SecretSettings = field(default_factory=SecretSettings)
 

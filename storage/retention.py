@@ -1,0 +1,60 @@
+"""Keeping data no longer than needed (AVG/GDPR): a `maintenance` job on the durable queue, run hourly, that
+deletes failed-login records (they hold client addresses) after `privacy.security_log_days`, and
+Idempotency-Key records after a day (Mastodon keeps them an hour; a day still covers any client's retries).
+
+The job schedules its own next run (no second scheduler); a process starting its workers makes sure one is
+scheduled, and the dedupe key of each run's hour keeps it to one however many processes start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database
+from storage.models import IdempotencyKey, LoginAttempt
+from storage.queue import ClaimedJob, enqueue
+from storage.types import utcnow
+
+MAINTENANCE_QUEUE = "maintenance"
+EVERY = timedelta(hours=1)
+IDEMPOTENCY_KEEP = timedelta(days=1)
+
+
+async def schedule_maintenance(session: AsyncSession, at: datetime) -> bool:
+    """Queue the maintenance run of `at`'s hour (once, however often asked); False if already queued."""
+    return await enqueue(
+        session, MAINTENANCE_QUEUE, {"kind": "retention"}, run_at=at, dedupe_key=f"retention {at:%Y-%m-%dT%H}"
+    )
+
+
+async def ensure_maintenance(db: Database) -> None:
+    """Make sure a maintenance run is due within the hour (called where workers start)."""
+    async with db.transaction() as session:
+        await schedule_maintenance(session, utcnow())
+
+
+async def purge_expired(session: AsyncSession, *, now: datetime, security_log_days: int) -> dict[str, int]:
+    """Delete what is past its retention; returns how many rows of each kind went."""
+    logins = await session.execute(
+        delete(LoginAttempt).where(LoginAttempt.created_at < now - timedelta(days=security_log_days))
+    )
+    keys = await session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at < now - IDEMPOTENCY_KEEP)
+    )
+    return {"login_attempts": max(logins.rowcount, 0), "idempotency_keys": max(keys.rowcount, 0)}
+
+
+def maintenance_handler(db: Database, *, security_log_days: int) -> Callable[[ClaimedJob], Awaitable[None]]:
+    """The `maintenance` queue's handler: purge, and schedule the next run in the same transaction."""
+
+    async def handle(job: ClaimedJob) -> None:
+        now = utcnow()
+        async with db.transaction() as session:
+            await purge_expired(session, now=now, security_log_days=security_log_days)
+            await schedule_maintenance(session, now + EVERY)
+
+    return handle
