@@ -52,12 +52,7 @@ async def list_domain_blocks(request: Request) -> Response:
 async def block_domain(request: Request) -> Response:
     ctx: Context = request.state.ctx
     me, domain = await _caller_and_domain(request)
-    async with ctx.db.transaction() as session:
-        followers, requesters = await account_domain_blocks.block_domain(session, me.id, domain)
-    for follower in followers:
-        await actions.remove_from_followers(ctx, me, follower)
-    for requester in requesters:
-        await actions.reject_follow_request(ctx, me, requester)
+    await actions.block_domain(ctx, me, domain)
     return api_response({})
 
 

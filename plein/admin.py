@@ -12,6 +12,9 @@ from sqlalchemy import select
 
 import moderation
 from archive.account_export import ExportError, export_account
+from archive.account_import import import_csv
+from outbox import actions
+from outbox.errors import ActionError
 from storage.accounts import AccountError, create_local_account, local_account_by_username, user_for_account
 from storage.audit import recent_audit_entries
 from storage.context import Context
@@ -22,6 +25,7 @@ from storage.oauth import AUTHORITY_CHANGED, revoke_user_tokens
 from storage.passwords import generate_password, hash_password, make_hasher
 from storage.types import utcnow
 from storage.urls import LocalUrls
+from webfinger.resolve import ResolveError, find_account_by_acct, resolve_actor
 
 
 class AdminError(Exception):
@@ -56,6 +60,8 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
             raise AdminError(str(error)) from error
         print(f"wrote {args.out}: {summary.statuses} statuses, {summary.media_files} media files")
         return 0
+    if action in ("alias", "move", "import"):
+        return await _migration_command(ctx, args)
     if action == "list":
         async with ctx.db.read() as session:
             rows = await session.execute(
@@ -99,6 +105,52 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
             print(f"@{account.username} is now {args.role}")
     if action in ("password", "suspend"):
         ctx.bus.publish(AUTHORITY_CHANGED)  # streams in this process end now; others find out by polling
+    return 0
+
+
+async def _local(ctx: Context, username: str) -> Account:
+    async with ctx.db.read() as session:
+        account = await local_account_by_username(session, username)
+    if account is None:
+        raise AdminError(f"no local account named {username!r}")
+    return account
+
+
+async def _account_at(ctx: Context, reference: str) -> Account:
+    """The account an address (`user@host`) or actor URL names, fetched when not known yet."""
+    try:
+        if reference.startswith(("https://", "http://")):
+            return await resolve_actor(ctx, reference, refresh=True)
+        found = await find_account_by_acct(ctx, reference, resolve=True)
+    except ResolveError as error:
+        raise AdminError(f"{reference}: {error}") from error
+    if found is None:
+        raise AdminError(f"{reference}: no such account")
+    return found
+
+
+async def _migration_command(ctx: Context, args: argparse.Namespace) -> int:
+    """Moving accounts: aliases (before moving in), the move itself (moving out), imports of Mastodon CSVs."""
+    account = await _local(ctx, args.username)
+    try:
+        if args.action == "alias":
+            aliases = [(await _account_at(ctx, reference)).uri for reference in args.accounts]
+            await actions.set_aliases(ctx, account, aliases)
+            print(f"@{account.username} is also known as: {', '.join(aliases) or 'nobody'}")
+        elif args.action == "move":
+            target = await _account_at(ctx, args.target)
+            await actions.move_account(ctx, account, target.uri)
+            print(f"@{account.username} moved to {target.uri}; its followers are told")
+        else:
+            for kind in ("following", "blocks", "mutes", "domain_blocks"):
+                path = getattr(args, kind)
+                if path:
+                    report = await import_csv(ctx, account, kind, Path(path).read_text(encoding="utf-8-sig"))
+                    print(f"{kind}: {report.done} imported, {len(report.failed)} failed")
+                    for line in report.failed:
+                        print(f"  {line}")
+    except ActionError as error:
+        raise AdminError(str(error)) from error
     return 0
 
 

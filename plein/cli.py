@@ -364,6 +364,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("username")
     export.add_argument("--out", required=True, help="the zip file to write")
+    alias = account_commands.add_parser(
+        "alias", help="set the accounts this one is also known as (before they move here)"
+    )
+    alias.add_argument("username")
+    alias.add_argument("accounts", nargs="*", help="user@host addresses or actor URLs (none: clear)")
+    move = account_commands.add_parser(
+        "move", help="move this account to another (which lists it as an alias); followers follow there"
+    )
+    move.add_argument("username")
+    move.add_argument("target", help="user@host address or actor URL of the new account")
+    import_ = account_commands.add_parser("import", help="import Mastodon CSV exports into this account")
+    import_.add_argument("username")
+    import_.add_argument("--following", help="following_accounts.csv")
+    import_.add_argument("--blocks", help="blocked_accounts.csv")
+    import_.add_argument("--mutes", help="muted_accounts.csv")
+    import_.add_argument("--domain-blocks", dest="domain_blocks", help="blocked_domains.csv")
     password = account_commands.add_parser(
         "password", help="set a new password (revokes the account's tokens)"
     )

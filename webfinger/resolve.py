@@ -16,6 +16,7 @@ batch's transaction, for every note of the batch at once.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from apub.errors import ApubError, InvalidHost
 from apub.hosts import canonical_host, host_of, same_origin
 from apub.vocab import STATUS_OBJECT_TYPES
-from storage.accounts import account_by_uri
+from storage.accounts import account_by_acct, account_by_uri
 from storage.context import Context
 from storage.domains import DomainPolicy, policy_for_host
 from storage.models import Account, Status
@@ -277,3 +278,27 @@ async def resolve_status(ctx: Context, uri: str, *, depth: int = MAX_THREAD_DEPT
             status = await status_by_uri(session, uri)
     assert status is not None
     return status
+
+
+ACCT_PATTERN = re.compile(r"^@?([a-z0-9_.-]+)(?:@([a-z0-9.-]+(?::\d+)?))?$", re.IGNORECASE)
+
+
+async def find_account_by_acct(ctx: Context, acct: str, *, resolve: bool) -> Account | None:
+    """The account `user` or `user@domain` (a leading `@` allowed; our own domain means local). An unknown
+    remote address is looked up through WebFinger when `resolve`; None when not found."""
+    match = ACCT_PATTERN.match(acct.strip())
+    if match is None:
+        return None
+    username, domain = match.group(1), match.group(2)
+    local = domain is None or LocalUrls(ctx.base_url).is_local_host(domain)
+    async with ctx.db.read() as session:
+        account = await account_by_acct(session, username, None if local else domain)
+    if account is not None or local or not resolve:
+        return account
+    # Our own scheme: test and development instances talk plain http to each other on loopback.
+    scheme = ctx.base_url.split(":", 1)[0]
+    try:
+        return await resolve_acct(ctx, f"{username}@{domain}", scheme=scheme)
+    except ResolveError as error:
+        logger.info("could not resolve %s@%s: %s", username, domain, error)
+        return None

@@ -2,6 +2,7 @@
 one delivery job per target inbox; bus events are published after commit. Errors are `outbox.errors`."""
 
 from outbox.actions.blocks import block, unblock
+from outbox.actions.domain_blocks import block_domain
 from outbox.actions.follows import (
     authorize_follow_request,
     follow,
@@ -20,6 +21,7 @@ __all__ = [
     "ReportRequest",
     "authorize_follow_request",
     "block",
+    "block_domain",
     "delete_status",
     "edit_status",
     "favourite",
