@@ -254,6 +254,18 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from plein.doctor import diagnose
+
+    findings = asyncio.run(diagnose(_settings(args)))
+    for finding in findings:
+        print(finding.line())
+    failed = sum(finding.level == "fail" for finding in findings)
+    warned = sum(finding.level == "warn" for finding in findings)
+    print(f"{failed} to fix, {warned} to look at" if failed or warned else "all good")
+    return 1 if failed else 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     asyncio.run(_migrate(settings))
@@ -347,6 +359,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="overwrite a database or media folder with data"
     )
     restore.set_defaults(handler=cmd_restore)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check config, database, migrations, keys, workers, clock and the public URL; say what to fix",
+    )
+    doctor.set_defaults(handler=cmd_doctor)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(handler=cmd_migrate)
