@@ -1,4 +1,5 @@
-"""The instance as clients see it: `/api/v1/instance`, `/api/v2/instance`, peers and rules.
+"""The instance as clients see it: `/api/v1/instance`, `/api/v2/instance` and its peers (the rest of
+`/api/v1/instance/…` is in `instance_pages`).
 
 We report Mastodon 4.2.0 compatibility: the tier-1 API of 4.2 is what we serve; 4.3 introduced grouped
 notifications (`/api/v2/notifications`), which we do not, and clients switch to them on a 4.3 version or an
@@ -13,6 +14,7 @@ from starlette.routing import Route
 
 from clientapi.entities.accounts import account_to_entity
 from clientapi.entities.common import missing_image_url
+from clientapi.instance_pages import rule_entities
 from clientapi.responses import api_response
 from storage.context import Context
 from storage.images import MAX_IMAGE_PIXELS
@@ -60,6 +62,11 @@ def _statuses_configuration(ctx: Context) -> dict[str, int]:
     }
 
 
+def _page_url(ctx: Context, file_setting: str, path: str) -> str | None:
+    """The web page of a configured text, None when the admin wrote none."""
+    return f"{ctx.base_url}{path}" if file_setting else None
+
+
 async def instance_v1(request: Request) -> Response:
     ctx: Context = request.state.ctx
     settings = ctx.settings
@@ -81,7 +88,7 @@ async def instance_v1(request: Request) -> Response:
                 "domain_count": stats.domain_count,
             },
             "thumbnail": None,
-            "languages": ["en"],
+            "languages": list(settings.instance.languages),
             "registrations": settings.registration.mode != "closed",
             "approval_required": settings.registration.mode == "approval",
             "invites_enabled": False,
@@ -92,7 +99,7 @@ async def instance_v1(request: Request) -> Response:
                 "polls": POLL_LIMITS,
             },
             "contact_account": account_to_entity(contact, ctx) if contact else None,
-            "rules": [],
+            "rules": await rule_entities(ctx),
         }
     )
 
@@ -114,14 +121,18 @@ async def instance_v2(request: Request) -> Response:
             "usage": {"users": {"active_month": stats.active_month}},
             "thumbnail": {"url": missing_image_url(ctx, "headers"), "blurhash": None, "versions": {}},
             "icon": [],
-            "languages": ["en"],
+            "languages": list(settings.instance.languages),
             "configuration": {
                 "urls": {
                     "streaming": _streaming_url(ctx),
                     "status": None,
-                    "about": None,
-                    "privacy_policy": None,
-                    "terms_of_service": None,
+                    "about": f"{ctx.base_url}/about",
+                    "privacy_policy": _page_url(
+                        ctx, settings.instance.privacy_policy_file, "/privacy-policy"
+                    ),
+                    "terms_of_service": _page_url(
+                        ctx, settings.instance.terms_of_service_file, "/terms-of-service"
+                    ),
                 },
                 "vapid": {"public_key": ""},
                 "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 5, "max_profile_fields": 4},
@@ -144,7 +155,7 @@ async def instance_v2(request: Request) -> Response:
                 "email": settings.instance.contact_email,
                 "account": account_to_entity(contact, ctx) if contact else None,
             },
-            "rules": [],
+            "rules": await rule_entities(ctx),
         }
     )
 
@@ -156,13 +167,8 @@ async def peers(request: Request) -> Response:
     return api_response(domains)
 
 
-async def rules(request: Request) -> Response:
-    return api_response([])
-
-
 routes = [
     Route("/api/v1/instance", instance_v1, methods=["GET"]),
     Route("/api/v2/instance", instance_v2, methods=["GET"]),
     Route("/api/v1/instance/peers", peers, methods=["GET"]),
-    Route("/api/v1/instance/rules", rules, methods=["GET"]),
 ]

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from clientapi.auth import require_auth
 from clientapi.entities.reports import report_to_entity
-from clientapi.errors import NotFound, Unprocessable
+from clientapi.errors import NotFound
 from clientapi.params import parse_id, read_params
 from clientapi.responses import api_response
 from outbox import actions
@@ -24,9 +24,6 @@ async def create_report(request: Request) -> Response:
     target_id = params.get_id("account_id")
     if target_id is None:
         raise NotFound()
-    if params.get_str_list("rule_ids"):
-        # Mastodon refuses rule ids that name no rule of the instance, and this instance has no rules.
-        raise Unprocessable("Validation failed: Rule ids are not rules of this server")
     report = await actions.file_report(
         ctx,
         auth.account,
@@ -36,6 +33,7 @@ async def create_report(request: Request) -> Response:
             comment=params.get_str("comment", max_length=None) or "",
             category=params.get_str("category") or "other",
             forward=bool(params.get_bool("forward", False)),
+            rule_ids=[parse_id(value, "rule_ids") for value in params.get_str_list("rule_ids")],
         ),
     )
     async with ctx.db.read() as session:

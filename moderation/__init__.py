@@ -1,6 +1,6 @@
 """Moderation: one function per moderation action, each one transaction that writes its audit entry.
 
-The CLI (`plein domain …`, `plein audit list`), and later the admin API and the web admin, call these and
+The CLI (`plein domain …`, `plein rule …`, `plein audit list`), and later the admin API and the web admin, call these and
 nothing else. Purges of cut-off domains run as jobs of the `moderation` queue (`purge_handler`).
 """
 
@@ -20,6 +20,7 @@ from moderation.reports import (
     suspend_account_in,
     suspend_reported_account,
 )
+from moderation.rules import add_rule, remove_rule
 from moderation.severance import Counts
 
 __all__ = [
@@ -28,11 +29,13 @@ __all__ = [
     "DomainOutcome",
     "ModerationError",
     "NothingToUndo",
+    "add_rule",
     "allow_domain",
     "block_domain",
     "delete_reported_statuses",
     "disallow_domain",
     "purge_handler",
+    "remove_rule",
     "resolve_report",
     "silence_reported_account",
     "suspend_account_in",

@@ -20,6 +20,7 @@ from storage.audit import recent_audit_entries
 from storage.context import Context
 from storage.domains import list_domain_allows, list_domain_blocks
 from storage.fanout import restore_author_to_home_feeds
+from storage.instance_rules import current_rules
 from storage.models import Account, Report, Status, User
 from storage.oauth import AUTHORITY_CHANGED, revoke_user_tokens
 from storage.passwords import generate_password, hash_password, make_hasher
@@ -180,6 +181,23 @@ def _describe(outcome: moderation.DomainOutcome, note: str = "") -> str:
     return f"{head}\n  {outcome.counts.summary()}"
 
 
+async def rule_command(ctx: Context, args: argparse.Namespace) -> int:
+    try:
+        if args.action == "add":
+            rule = await moderation.add_rule(ctx, args.text, hint=args.hint, actor=cli_actor())
+            print(f"rule {rule.id} added")
+        elif args.action == "remove":
+            await moderation.remove_rule(ctx, args.id, actor=cli_actor())
+            print(f"rule {args.id} removed")
+        else:
+            async with ctx.db.read() as session:
+                for rule in await current_rules(session):
+                    print(f"{rule.id}\t{rule.text}\t{rule.hint}")
+    except moderation.ModerationError as error:
+        raise AdminError(str(error)) from error
+    return 0
+
+
 async def domain_command(ctx: Context, args: argparse.Namespace) -> int:
     action = args.action
     if action == "list":
@@ -279,6 +297,8 @@ async def _show_report(ctx: Context, report_id: int) -> int:
     print(f"target: {target.uri}")
     print(f"forwarded: {'yes' if report.forwarded else 'no'}")
     print(f"comment: {report.comment}")
+    if report.rule_ids:
+        print(f"rules broken: {', '.join(str(rule_id) for rule_id in report.rule_ids)}")
     for status in statuses:
         print(f"status {status.id}: {status.uri}{' (deleted)' if status.deleted_at else ''}")
     if report.resolution_note:

@@ -16,6 +16,7 @@ import clientapi.media
 import clientapi.routes
 import inbox.routes
 import outbox.routes
+import web.about
 import web.assets
 import web.media
 import web.pages
@@ -62,6 +63,7 @@ def all_routes() -> list[BaseRoute]:
         *web.media.routes,
         *web.assets.routes,
         *web.pages.routes,
+        *web.about.routes,
     ]
 
 

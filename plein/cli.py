@@ -1,4 +1,4 @@
-"""The `plein` command line: init, serve, worker, migrate, account …, domain …, report …, audit list.
+"""The `plein` command line: init, serve, worker, migrate, account …, domain …, rule …, report …, audit list.
 
 Every command reads the config file (`--config`, default `plein.toml`, or `PLEIN_CONFIG`), then the
 environment (`PLEIN_SECTION__KEY`), then its own flags, in rising precedence. Errors print one line to
@@ -309,6 +309,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return _with_context(args, lambda ctx: admin.audit_command(ctx, args))
 
 
+def cmd_rule(args: argparse.Namespace) -> int:
+    from plein import admin
+
+    return _with_context(args, lambda ctx: admin.rule_command(ctx, args))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from plein import admin
 
@@ -431,6 +437,16 @@ def build_parser() -> argparse.ArgumentParser:
     disallow.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
     domain_commands.add_parser("list", help="list blocked and allowed domains")
     domain.set_defaults(handler=cmd_domain)
+
+    rule = commands.add_parser("rule", help="the server's rules (shown to users, cited by reports)")
+    rule_commands = rule.add_subparsers(dest="action", required=True, metavar="ACTION")
+    rule_commands.add_parser("list", help="list the rules in force, in order")
+    rule_add = rule_commands.add_parser("add", help="add a rule after the others")
+    rule_add.add_argument("text")
+    rule_add.add_argument("--hint", default="", help="a longer explanation shown under the rule")
+    rule_remove = rule_commands.add_parser("remove", help="take a rule out of force")
+    rule_remove.add_argument("id", type=_positive)
+    rule.set_defaults(handler=cmd_rule)
 
     report = commands.add_parser(
         "report", help="reports for moderators (received Flags and local users' reports)"

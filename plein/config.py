@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 import ssl
 import tomllib
 import typing
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
@@ -117,6 +119,18 @@ def _validate(settings: Settings) -> None:
             raise ConfigError("database.url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
     if settings.federation.ca_bundle:
         _check_ca_bundle(settings.federation.ca_bundle)
+    for key in ("about_file", "privacy_policy_file", "terms_of_service_file"):
+        path = getattr(settings.instance, key)
+        if path and not Path(path).is_file():
+            raise ConfigError(f"instance.{key}", f"no such file: {path}")
+    if settings.instance.terms_of_service_date:
+        try:
+            date.fromisoformat(settings.instance.terms_of_service_date)
+        except ValueError as error:
+            raise ConfigError("instance.terms_of_service_date", "must be a date, YYYY-MM-DD") from error
+    for language in settings.instance.languages:
+        if not re.fullmatch(r"[a-z]{2,3}", language):
+            raise ConfigError("instance.languages", f"{language!r} is not an ISO 639 language code")
     for key, cidrs in (
         ("federation.allow_private_addresses", settings.federation.allow_private_addresses),
         ("server.trusted_proxies", settings.server.trusted_proxies),
@@ -167,7 +181,7 @@ def load_settings(
         except tomllib.TOMLDecodeError as error:
             raise ConfigError("config", f"{config_path} is not valid TOML: {error}") from error
         _anchor_data_dir(file_values, config_path.parent)
-        _anchor_ca_bundle(file_values, config_path.parent)
+        _anchor_files(file_values, config_path.parent)
     layers: list[tuple[dict[str, Any], bool]] = [
         (file_values, False),
         (_env_values(environ or {}), True),
@@ -224,17 +238,23 @@ def _anchor_data_dir(file_values: dict[str, Any], folder: Path) -> None:
             server["data_dir"] = str(folder.resolve() / data_dir)
 
 
-def _anchor_ca_bundle(file_values: dict[str, Any], folder: Path) -> None:
-    """A relative `federation.ca_bundle` of a config file is relative to that file's folder (as data_dir)."""
-    federation = file_values.get("federation")
-    if (
-        isinstance(federation, dict)
-        and isinstance(federation.get("ca_bundle"), str)
-        and federation["ca_bundle"]
-    ):
-        bundle = Path(federation["ca_bundle"]).expanduser()
-        if not bundle.is_absolute():
-            federation["ca_bundle"] = str(folder.resolve() / bundle)
+# Settings naming a file: a relative path in a config file is relative to that file's folder (as data_dir).
+FILE_SETTINGS = (
+    ("federation", "ca_bundle"),
+    ("instance", "about_file"),
+    ("instance", "privacy_policy_file"),
+    ("instance", "terms_of_service_file"),
+)
+
+
+def _anchor_files(file_values: dict[str, Any], folder: Path) -> None:
+    """Make the relative file paths of a config file relative to that file's folder."""
+    for section_name, key in FILE_SETTINGS:
+        section = file_values.get(section_name)
+        if isinstance(section, dict) and isinstance(section.get(key), str) and section[key]:
+            path = Path(section[key]).expanduser()
+            if not path.is_absolute():
+                section[key] = str(folder.resolve() / path)
 
 
 def settings_to_toml(settings: Settings) -> str:

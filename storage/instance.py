@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Account, Status, User
+from storage.models import Account, OAuthToken, Status, User
 from storage.types import utcnow
 
 
@@ -59,3 +59,42 @@ async def contact_account(session: AsyncSession) -> Account | None:
         .limit(1)
     )
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class WeekActivity:
+    """One week (from Monday 00:00 UTC) of local activity."""
+
+    week_start: datetime
+    statuses: int  # local statuses posted (deleted ones included: they were posted that week)
+    logins: int  # local users issued a token (signed in with an app or the web) that week
+    registrations: int  # local users created
+
+
+async def weekly_activity(session: AsyncSession, *, now: datetime, weeks: int = 12) -> list[WeekActivity]:
+    """The last `weeks` weeks of local activity, the current week first (what `/api/v1/instance/activity`
+    reports): a few counts per week, each on an indexed creation time."""
+    monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    activity: list[WeekActivity] = []
+    for back in range(weeks):
+        start = monday - timedelta(weeks=back)
+        end = start + timedelta(weeks=1)
+        statuses = await session.execute(
+            select(func.count()).where(
+                Status.local.is_(True), Status.created_at >= start, Status.created_at < end
+            )
+        )
+        logins = await session.execute(
+            select(func.count(distinct(OAuthToken.user_id))).where(
+                OAuthToken.user_id.is_not(None), OAuthToken.created_at >= start, OAuthToken.created_at < end
+            )
+        )
+        registrations = await session.execute(
+            select(func.count()).select_from(User).where(User.created_at >= start, User.created_at < end)
+        )
+        activity.append(
+            WeekActivity(
+                start, int(statuses.scalar_one()), int(logins.scalar_one()), int(registrations.scalar_one())
+            )
+        )
+    return activity

@@ -582,6 +582,21 @@ class Report(Base):
     category: Mapped[str] = mapped_column(String(16), default="other")
     forwarded: Mapped[bool] = mapped_column(Boolean, default=False)
     resolution_note: Mapped[str] = mapped_column(Text, default="")
+    rule_ids: Mapped[list[Any]] = mapped_column(default=list)  # the instance rules it says were broken
+
+
+class InstanceRule(Base):
+    """A rule of this server, shown to users and cited by reports. Removing one only marks it removed, so
+    the reports that cite it keep their meaning."""
+
+    __tablename__ = "instance_rules"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    text: Mapped[str] = mapped_column(Text)
+    hint: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None]
 
 
 class OAuthApp(Base):

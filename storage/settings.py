@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 LogFormat = Literal["text", "json"]
+DomainBlocksAudience = Literal["disabled", "users", "all"]
 RegistrationMode = Literal["closed", "approval", "open"]
 FederationMode = Literal["open", "allowlist"]
 
@@ -25,6 +26,19 @@ class InstanceSettings:
     description: str = "A Plein instance: the public square."
     contact_email: str = ""
     source_url: str = ""
+    # ISO 639-1 codes of the languages the instance is run in (its `languages` in the API), first the main one.
+    languages: tuple[str, ...] = ("en",)
+    # Markdown files (relative to the config file) for the about page, the privacy policy and the terms of
+    # service; each is shown on the web and in the API when set.
+    about_file: str = ""
+    privacy_policy_file: str = ""
+    terms_of_service_file: str = ""
+    # The day the terms of service took effect (YYYY-MM-DD); unset: the day the file was last changed.
+    terms_of_service_date: str = ""
+    # Who may see the list of moderated domains (`/api/v1/instance/domain_blocks`), and the reasons: as
+    # Mastodon, "disabled", "users" (signed-in users) or "all".
+    show_domain_blocks: DomainBlocksAudience = "disabled"
+    show_domain_block_reasons: DomainBlocksAudience = "disabled"
 
 
 @dataclass(frozen=True)

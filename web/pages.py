@@ -15,7 +15,7 @@ from storage.models import Account, Status
 PROFILE_STATUSES = 20
 
 
-def _render(request: Request, template: str, status_code: int = 200, **values: object) -> Response:
+def render_page(request: Request, template: str, status_code: int = 200, **values: object) -> Response:
     ctx: Context = request.state.ctx
     environment = request.state.templates
     html = environment.get_template(template).render(
@@ -48,7 +48,7 @@ async def profile(request: Request) -> Response:
                 )
             ).scalars()
         )
-    return _render(request, "profile.html", account=account, statuses=statuses)
+    return render_page(request, "profile.html", account=account, statuses=statuses)
 
 
 async def status_page(request: Request) -> Response:
@@ -71,7 +71,7 @@ async def status_page(request: Request) -> Response:
         return HTMLResponse(
             "<!doctype html><title>Gone</title><h1>This post was deleted</h1>", status_code=410
         )
-    return _render(request, "status.html", account=account, status=status)
+    return render_page(request, "status.html", account=account, status=status)
 
 
 async def home(request: Request) -> Response:
@@ -93,7 +93,7 @@ async def home(request: Request) -> Response:
         )
         statuses = [(status, author) for status, author in rows]
         user_count = await count_local_users(session)
-    return _render(
+    return render_page(
         request,
         "home.html",
         statuses=statuses,

@@ -20,7 +20,7 @@ def report_to_entity(report: Report, target: Account, ctx: Context) -> dict[str,
         "forwarded": report.forwarded,
         "created_at": format_time(report.created_at),
         "status_ids": [str(status_id) for status_id in report.status_ids] or None,
-        "rule_ids": None,
+        "rule_ids": [str(rule_id) for rule_id in report.rule_ids] or None,
         "collection_ids": [],
         "target_account": account_to_entity(target, ctx),
     }

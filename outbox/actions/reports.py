@@ -13,6 +13,7 @@ from outbox.addressing import DeliveryTargets
 from outbox.errors import NotFound, Unprocessable
 from storage.accounts import ensure_instance_actor
 from storage.context import Context
+from storage.instance_rules import unknown_rule_ids
 from storage.models import Account, Report, Status
 from storage.statuses import can_see
 
@@ -28,6 +29,7 @@ class ReportRequest:
     comment: str = ""
     category: str = "other"
     forward: bool = False
+    rule_ids: list[int] = field(default_factory=list)  # citing rules makes it a `violation` report
 
 
 async def file_report(ctx: Context, reporter: Account, request: ReportRequest) -> Report:
@@ -40,8 +42,17 @@ async def file_report(ctx: Context, reporter: Account, request: ReportRequest) -
         )
     if len(request.status_ids) > MAX_REPORTED_STATUSES:
         raise Unprocessable(f"Validation failed: at most {MAX_REPORTED_STATUSES} statuses per report")
+    # As Mastodon: a report citing rules is a violation report, whatever category was sent.
+    category = "violation" if request.rule_ids else request.category
+    if category == "violation" and not request.rule_ids:
+        raise Unprocessable("Validation failed: a violation report must cite the rules broken (rule_ids)")
     effects = Effects()
     async with ctx.db.transaction() as session:
+        unknown = await unknown_rule_ids(session, request.rule_ids)
+        if unknown:
+            raise Unprocessable(
+                f"Validation failed: rule_ids {', '.join(map(str, unknown))} are not rules of this server"
+            )
         target = await session.get(Account, request.target_id)
         if target is None or target.suspended_at is not None:
             raise NotFound("Record not found")
@@ -62,8 +73,9 @@ async def file_report(ctx: Context, reporter: Account, request: ReportRequest) -
             target_account_id=target.id,
             status_ids=[status.id for status in visible],
             comment=request.comment,
-            category=request.category,
+            category=category,
             forwarded=forward,
+            rule_ids=sorted(set(request.rule_ids)),
         )
         session.add(report)
         await session.flush()

@@ -1,0 +1,159 @@
+"""What the instance says about itself beyond its description: rules, the about text, privacy policy and
+terms of service, the moderated domains (when the admin publishes them), weekly activity and the languages
+a post may be written in."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Any
+
+import pycountry
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from clientapi.auth import optional_auth
+from clientapi.entities.common import format_time
+from clientapi.errors import NotFound
+from clientapi.responses import api_response
+from storage.accounts import ensure_instance_actor
+from storage.context import Context
+from storage.domains import list_domain_blocks
+from storage.instance import weekly_activity
+from storage.instance_rules import current_rules
+from storage.instance_texts import read_instance_text, terms_effective_date
+from storage.models import InstanceRule
+from storage.settings import DomainBlocksAudience
+from storage.types import utcnow
+from storage.urls import LocalUrls
+
+
+def rule_to_entity(rule: InstanceRule) -> dict[str, Any]:
+    return {"id": str(rule.id), "text": rule.text, "hint": rule.hint, "translations": {}}
+
+
+async def rule_entities(ctx: Context) -> list[dict[str, Any]]:
+    async with ctx.db.read() as session:
+        return [rule_to_entity(rule) for rule in await current_rules(session)]
+
+
+async def rules(request: Request) -> Response:
+    return api_response(await rule_entities(request.state.ctx))
+
+
+async def extended_description(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    text = read_instance_text(ctx.settings.instance.about_file)
+    if text is not None:
+        return api_response({"updated_at": format_time(text.updated_at), "content": text.html})
+    # Never written: empty, as old as the instance (apps show the about page with it, never an error).
+    async with ctx.db.transaction() as session:
+        instance_actor = await ensure_instance_actor(session, LocalUrls(ctx.base_url))
+    return api_response({"updated_at": format_time(instance_actor.created_at), "content": ""})
+
+
+async def privacy_policy(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    text = read_instance_text(ctx.settings.instance.privacy_policy_file)
+    if text is None:
+        raise NotFound()
+    return api_response({"updated_at": format_time(text.updated_at), "content": text.html})
+
+
+async def terms_of_service(request: Request) -> Response:
+    """The terms in force; `/terms_of_service/DATE` answers only for the day they took effect (one version
+    is kept: the configured file)."""
+    ctx: Context = request.state.ctx
+    text = read_instance_text(ctx.settings.instance.terms_of_service_file)
+    if text is None:
+        raise NotFound()
+    effective = terms_effective_date(ctx.settings.instance, text)
+    asked = request.path_params.get("date")
+    if asked is not None and asked != effective.isoformat():
+        raise NotFound()
+    return api_response(
+        {
+            "effective_date": effective.isoformat(),
+            "effective": effective <= date.today(),
+            "content": text.html,
+            "succeeded_by": None,
+        }
+    )
+
+
+async def _audience_allows(request: Request, audience: DomainBlocksAudience) -> bool:
+    if audience == "all":
+        return True
+    if audience == "users":
+        auth = await optional_auth(request)
+        return auth is not None and auth.account is not None
+    return False
+
+
+async def domain_blocks(request: Request) -> Response:
+    """Moderated domains (silenced or suspended), when the admin publishes them to this reader."""
+    ctx: Context = request.state.ctx
+    instance = ctx.settings.instance
+    if not await _audience_allows(request, instance.show_domain_blocks):
+        raise NotFound()
+    with_reasons = await _audience_allows(request, instance.show_domain_block_reasons)
+    async with ctx.db.read() as session:
+        blocks = [block for block in await list_domain_blocks(session) if block.severity != "noop"]
+    entities = []
+    for block in blocks:
+        entity: dict[str, Any] = {
+            "domain": block.domain,
+            "digest": hashlib.sha256(block.domain.encode()).hexdigest(),
+            "severity": block.severity,
+        }
+        if with_reasons:
+            entity["comment"] = block.comment or None
+        entities.append(entity)
+    return api_response(entities)
+
+
+async def activity(request: Request) -> Response:
+    """The last 12 weeks of local activity, this week first; figures as strings, as Mastodon sends them."""
+    ctx: Context = request.state.ctx
+    async with ctx.db.read() as session:
+        weeks = await weekly_activity(session, now=utcnow())
+    return api_response(
+        [
+            {
+                "week": str(int(week.week_start.timestamp())),
+                "statuses": str(week.statuses),
+                "logins": str(week.logins),
+                "registrations": str(week.registrations),
+            }
+            for week in weeks
+        ]
+    )
+
+
+def language_entities() -> list[dict[str, str]]:
+    """Every ISO 639-1 language (code and English name): what a post's `language` may be."""
+    return sorted(
+        (
+            {"code": language.alpha_2, "name": language.name}
+            for language in pycountry.languages
+            if hasattr(language, "alpha_2")
+        ),
+        key=lambda entity: entity["code"],
+    )
+
+
+async def languages(request: Request) -> Response:
+    return api_response(language_entities())
+
+
+routes = [
+    Route("/api/v1/instance/rules", rules, methods=["GET"]),
+    Route("/api/v1/instance/extended_description", extended_description, methods=["GET"]),
+    Route("/api/v1/instance/privacy_policy", privacy_policy, methods=["GET"]),
+    Route("/api/v1/instance/terms_of_service", terms_of_service, methods=["GET"]),
+    Route("/api/v1/instance/terms_of_service/{date}", terms_of_service, methods=["GET"]),
+    Route("/api/v1/instance/domain_blocks", domain_blocks, methods=["GET"]),
+    Route("/api/v1/instance/activity", activity, methods=["GET"]),
+    Route("/api/v1/instance/languages", languages, methods=["GET"]),
+]
