@@ -19,6 +19,7 @@ from clientapi.responses import api_response
 from storage.context import Context
 from storage.images import MAX_IMAGE_PIXELS
 from storage.instance import contact_account, instance_stats, peer_domains
+from storage.push_keys import vapid_public_key
 from storage.software import MASTODON_COMPATIBILITY, software_version
 
 MASTODON_API_VERSION = 1  # api_versions.mastodon; 2 arrived with Mastodon 4.3
@@ -134,7 +135,11 @@ async def instance_v2(request: Request) -> Response:
                         ctx, settings.instance.terms_of_service_file, "/terms-of-service"
                     ),
                 },
-                "vapid": {"public_key": ""},
+                "vapid": {
+                    "public_key": vapid_public_key(settings.secrets.vapid_private_key)
+                    if settings.secrets.vapid_private_key
+                    else ""
+                },
                 "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 5, "max_profile_fields": 4},
                 "statuses": _statuses_configuration(ctx),
                 "media_attachments": {**media_limits(ctx), "description_limit": 1500},

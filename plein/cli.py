@@ -21,6 +21,7 @@ from typing import Any
 from plein.admin import AdminError
 from plein.config import ConfigError, load_settings, settings_to_toml
 from plein.logs import configure_logging
+from storage.push_keys import new_vapid_private_key
 from storage.settings import InstanceSettings, SecretSettings, ServerSettings, Settings
 
 DEFAULT_CONFIG = "plein.toml"
@@ -87,7 +88,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         settings = Settings(
             instance=InstanceSettings(domain=domain, base_url=base_url),
             server=ServerSettings(data_dir=_data_dir_for(path, Path(args.data_dir))),
-            secrets=SecretSettings(secret_key=secrets.token_urlsafe(48)),
+            secrets=SecretSettings(
+                secret_key=secrets.token_urlsafe(48), vapid_private_key=new_vapid_private_key()
+            ),
         )
         load_settings(None, overrides={"instance.base_url": base_url, "instance.domain": domain})  # validates
         path.write_text(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
+from storage.push_keys import vapid_private_key
 from storage.settings import ServerSettings, Settings
 
 ENV_PREFIX = "PLEIN_"
@@ -141,6 +142,11 @@ def _validate(settings: Settings) -> None:
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError as error:
                 raise ConfigError(key, f"{cidr!r} is not a CIDR") from error
+    if settings.secrets.vapid_private_key:
+        try:
+            vapid_private_key(settings.secrets.vapid_private_key)
+        except ValueError as error:
+            raise ConfigError("secrets.vapid_private_key", f"not a P-256 private key: {error}") from error
     if settings.privacy.security_log_days < 1:
         raise ConfigError("privacy.security_log_days", "must be at least 1")
     if not 1 <= settings.server.listen_port <= 65535:

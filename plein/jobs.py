@@ -5,7 +5,9 @@ from __future__ import annotations
 from inbox.worker import inbox_job_handler
 from moderation import MODERATION_QUEUE, purge_handler
 from outbox.deliver import delivery_handler
+from outbox.web_push import web_push_handler
 from storage.context import Context
+from storage.push import PUSH_QUEUE
 from storage.retention import MAINTENANCE_QUEUE, maintenance_handler
 from storage.worker import JobHandler
 
@@ -16,5 +18,8 @@ def job_handlers(ctx: Context) -> dict[str, JobHandler]:
     handlers[MODERATION_QUEUE] = purge_handler(ctx)
     handlers[MAINTENANCE_QUEUE] = maintenance_handler(
         ctx.db, security_log_days=ctx.settings.privacy.security_log_days
+    )
+    handlers[PUSH_QUEUE] = web_push_handler(
+        ctx, avatar_placeholder=f"{ctx.base_url}/avatars/original/missing.png"
     )
     return handlers

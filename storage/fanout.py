@@ -36,6 +36,7 @@ from storage.models import (
     Status,
 )
 from storage.mutes import in_force as mute_in_force
+from storage.push import enqueue_pushes
 from storage.types import utcnow
 
 RESTORED_STATUSES = 400  # statuses put back into home and list feeds when an author's suspension is lifted
@@ -243,6 +244,7 @@ async def notify(
     )
     session.add(notification)
     await session.flush()
+    await enqueue_pushes(session, [(recipient_id, notification.id, notification_type)])
     return Event(
         topic=f"user:{recipient_id}", kind="notification", payload={"notification_id": notification.id}
     )
@@ -457,6 +459,9 @@ async def fan_out_remote_statuses(
         await connection.execute(_insert_ignore(connection.dialect.name, HomeFeedEntry), feed_rows)
     if notification_rows:
         await connection.execute(_insert(connection.dialect.name, Notification), notification_rows)
+        await enqueue_pushes(
+            session, [(row["account_id"], row["id"], row["notification_type"]) for row in notification_rows]
+        )
     return events
 
 

@@ -599,6 +599,26 @@ class InstanceRule(Base):
     removed_at: Mapped[datetime | None]
 
 
+class PushSubscription(Base):
+    """An app's Web Push subscription: one per access token, as in Mastodon."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    token_id: Mapped[int] = mapped_column(ID, ForeignKey("oauth_tokens.id", ondelete="CASCADE"), unique=True)
+    account_id: Mapped[int] = _fk("accounts.id")
+    endpoint: Mapped[str] = mapped_column(String(2048))
+    key_p256dh: Mapped[str] = mapped_column(String(256))
+    key_auth: Mapped[str] = mapped_column(String(64))
+    standard: Mapped[bool] = mapped_column(Boolean, default=False)  # RFC 8291 aes128gcm, else draft aesgcm
+    alerts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    policy: Mapped[str] = mapped_column(String(16), default="all")
+    # The access token, encrypted with a key derived from secrets.secret_key: Mastodon's push payload
+    # carries it (apps find the account by it), and tokens are otherwise only stored hashed.
+    sealed_token: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class OAuthApp(Base):
     __tablename__ = "oauth_apps"
 
