@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from clientapi import (
     accounts,
+    announcements,
     apps,
     blocks,
     domain_blocks,
@@ -29,6 +30,7 @@ from clientapi import (
 routes = [
     *accounts.routes,
     *follows.routes,
+    *announcements.routes,
     *apps.routes,
     *blocks.routes,
     *domain_blocks.routes,

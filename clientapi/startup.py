@@ -27,7 +27,6 @@ EMPTY_LISTS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
     ("/api/v1/custom_emojis", None),
     ("/api/v1/filters", ("read:filters",)),
     ("/api/v2/filters", ("read:filters",)),
-    ("/api/v1/announcements", ("read",)),
     ("/api/v1/followed_tags", ("read:follows",)),
     ("/api/v1/trends", None),
     ("/api/v1/trends/tags", None),

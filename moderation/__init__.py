@@ -4,6 +4,12 @@ The CLI (`plein domain …`, `plein rule …`, `plein audit list`), and later th
 nothing else. Purges of cut-off domains run as jobs of the `moderation` queue (`purge_handler`).
 """
 
+from moderation.announcements import (
+    ANNOUNCEMENTS_TOPIC,
+    AnnouncementRequest,
+    publish_announcement,
+    withdraw_announcement,
+)
 from moderation.domains import (
     DomainOutcome,
     allow_domain,
@@ -24,6 +30,10 @@ from moderation.rules import add_rule, remove_rule
 from moderation.severance import Counts
 
 __all__ = [
+    "ANNOUNCEMENTS_TOPIC",
+    "AnnouncementRequest",
+    "publish_announcement",
+    "withdraw_announcement",
     "MODERATION_QUEUE",
     "Counts",
     "DomainOutcome",

@@ -21,7 +21,7 @@ from storage.context import Context
 from storage.domains import list_domain_allows, list_domain_blocks
 from storage.fanout import restore_author_to_home_feeds
 from storage.instance_rules import current_rules
-from storage.models import Account, Report, Status, User
+from storage.models import Account, Announcement, Report, Status, User
 from storage.oauth import AUTHORITY_CHANGED, revoke_user_tokens
 from storage.passwords import generate_password, hash_password, make_hasher
 from storage.types import utcnow
@@ -193,6 +193,32 @@ async def rule_command(ctx: Context, args: argparse.Namespace) -> int:
             async with ctx.db.read() as session:
                 for rule in await current_rules(session):
                     print(f"{rule.id}\t{rule.text}\t{rule.hint}")
+    except moderation.ModerationError as error:
+        raise AdminError(str(error)) from error
+    return 0
+
+
+async def announcement_command(ctx: Context, args: argparse.Namespace) -> int:
+    try:
+        if args.action == "add":
+            request = moderation.AnnouncementRequest(
+                text=args.text, starts_at=args.starts_at, ends_at=args.ends_at, all_day=args.all_day
+            )
+            announcement = await moderation.publish_announcement(ctx, request, actor=cli_actor())
+            print(f"announcement {announcement.id} published")
+        elif args.action == "withdraw":
+            await moderation.withdraw_announcement(ctx, args.id, actor=cli_actor())
+            print(f"announcement {args.id} withdrawn")
+        else:
+            async with ctx.db.read() as session:
+                rows = await session.execute(select(Announcement).order_by(Announcement.published_at))
+                for announcement in rows.scalars():
+                    ends = (
+                        f"until {announcement.ends_at:%Y-%m-%d %H:%M}" if announcement.ends_at else "no end"
+                    )
+                    print(
+                        f"{announcement.id}\t{announcement.published_at:%Y-%m-%d %H:%M}\t{ends}\t{announcement.text}"
+                    )
     except moderation.ModerationError as error:
         raise AdminError(str(error)) from error
     return 0

@@ -1,4 +1,4 @@
-"""The `plein` command line: init, serve, worker, migrate, account …, domain …, rule …, report …, audit list.
+"""The `plein` command line: init, serve, worker, migrate, account …, domain …, rule …, announcement …, report …, audit list.
 
 Every command reads the config file (`--config`, default `plein.toml`, or `PLEIN_CONFIG`), then the
 environment (`PLEIN_SECTION__KEY`), then its own flags, in rising precedence. Errors print one line to
@@ -15,6 +15,7 @@ import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -318,6 +319,21 @@ def cmd_rule(args: argparse.Namespace) -> int:
     return _with_context(args, lambda ctx: admin.rule_command(ctx, args))
 
 
+def cmd_announcement(args: argparse.Namespace) -> int:
+    from plein import admin
+
+    return _with_context(args, lambda ctx: admin.announcement_command(ctx, args))
+
+
+def _moment(text: str) -> datetime:
+    """An argparse type: an ISO 8601 date or time; without a zone, UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from plein import admin
 
@@ -450,6 +466,20 @@ def build_parser() -> argparse.ArgumentParser:
     rule_remove = rule_commands.add_parser("remove", help="take a rule out of force")
     rule_remove.add_argument("id", type=_positive)
     rule.set_defaults(handler=cmd_rule)
+
+    announcement = commands.add_parser("announcement", help="announcements to every local user")
+    announcement_commands = announcement.add_subparsers(dest="action", required=True, metavar="ACTION")
+    announcement_commands.add_parser("list", help="list announcements, oldest first")
+    announcement_add = announcement_commands.add_parser("add", help="publish an announcement now")
+    announcement_add.add_argument("text", help="written like a post: links, @local mentions, #hashtags")
+    announcement_add.add_argument(
+        "--starts-at", type=_moment, help="when what it announces starts (ISO 8601)"
+    )
+    announcement_add.add_argument("--ends-at", type=_moment, help="when it ends; then it is no longer shown")
+    announcement_add.add_argument("--all-day", action="store_true", help="the start and end are whole days")
+    announcement_withdraw = announcement_commands.add_parser("withdraw", help="take an announcement down")
+    announcement_withdraw.add_argument("id", type=_positive)
+    announcement.set_defaults(handler=cmd_announcement)
 
     report = commands.add_parser(
         "report", help="reports for moderators (received Flags and local users' reports)"

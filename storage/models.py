@@ -619,6 +619,47 @@ class PushSubscription(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Announcement(Base):
+    """An admin's announcement to every local user (Mastodon's announcements)."""
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    text: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text)  # the text rendered as a status's is
+    mention_ids: Mapped[list[Any]] = mapped_column(default=list)  # local accounts it mentions
+    tags: Mapped[list[Any]] = mapped_column(default=list)  # hashtag names it links
+    starts_at: Mapped[datetime | None]  # when what it announces starts / ends (shown by apps)
+    ends_at: Mapped[datetime | None]  # after this it is no longer listed
+    all_day: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnnouncementRead(Base):
+    """A user dismissed (read) an announcement."""
+
+    __tablename__ = "announcement_reads"
+    __table_args__ = (UniqueConstraint("announcement_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    announcement_id: Mapped[int] = _fk("announcements.id")
+    account_id: Mapped[int] = _fk("accounts.id")
+
+
+class AnnouncementReaction(Base):
+    """A user's emoji reaction to an announcement."""
+
+    __tablename__ = "announcement_reactions"
+    __table_args__ = (UniqueConstraint("announcement_id", "account_id", "name"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    announcement_id: Mapped[int] = _fk("announcements.id")
+    account_id: Mapped[int] = _fk("accounts.id")
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class OAuthApp(Base):
     __tablename__ = "oauth_apps"
 

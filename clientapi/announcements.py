@@ -1,0 +1,171 @@
+"""Announcements: list the ones in force (`read`, dismissed ones on request), dismiss one, react with a
+Unicode emoji. Admins publish and withdraw them (`plein announcement …`, moderation.announcements)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from clientapi.auth import require_auth
+from clientapi.entities.common import format_optional_time, format_time
+from clientapi.errors import NotFound, Unprocessable
+from clientapi.params import parse_id, read_params
+from clientapi.responses import api_response
+from moderation import ANNOUNCEMENTS_TOPIC
+from storage import announcements as queries
+from storage.bus import Event
+from storage.context import Context
+from storage.models import Account, Announcement
+from storage.types import utcnow
+from storage.urls import LocalUrls
+
+
+def announcement_to_entity(
+    announcement: Announcement,
+    *,
+    read: bool,
+    reactions: list[queries.ReactionCount],
+    mentioned: list[Account],
+    urls: LocalUrls,
+) -> dict[str, Any]:
+    return {
+        "id": str(announcement.id),
+        "content": announcement.content,
+        "starts_at": format_optional_time(announcement.starts_at),
+        "ends_at": format_optional_time(announcement.ends_at),
+        "all_day": announcement.all_day,
+        "published_at": format_time(announcement.published_at),
+        "updated_at": format_time(announcement.updated_at),
+        "read": read,
+        "mentions": [
+            {
+                "id": str(account.id),
+                "username": account.username,
+                "url": account.url or account.uri,
+                "acct": account.username,
+            }
+            for account in mentioned
+        ],
+        "statuses": [],
+        "tags": [{"name": name, "url": urls.tag_page(name)} for name in announcement.tags],
+        "emojis": [],
+        "reactions": [
+            {
+                "name": reaction.name,
+                "count": reaction.count,
+                "me": reaction.me,
+                "url": None,
+                "static_url": None,
+            }
+            for reaction in reactions
+        ],
+    }
+
+
+async def list_announcements(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    auth = await require_auth(request, "read")
+    assert auth.account is not None
+    params = await read_params(request)
+    with_dismissed = bool(params.get_bool("with_dismissed", False))
+    async with ctx.db.read() as session:
+        shown = await queries.announcements_for(
+            session, auth.account.id, now=utcnow(), with_dismissed=with_dismissed
+        )
+        ids = [announcement.id for announcement in shown]
+        read = await queries.read_ids(session, auth.account.id, ids)
+        reactions = await queries.reactions_of(session, ids, auth.account.id)
+        mention_ids = {account_id for announcement in shown for account_id in announcement.mention_ids}
+        accounts = {
+            account.id: account
+            for account in (
+                await session.execute(select(Account).where(Account.id.in_(mention_ids)))
+            ).scalars()
+        }
+    urls = LocalUrls(ctx.base_url)
+    return api_response(
+        [
+            announcement_to_entity(
+                announcement,
+                read=announcement.id in read,
+                reactions=reactions.get(announcement.id, []),
+                mentioned=[accounts[i] for i in announcement.mention_ids if i in accounts],
+                urls=urls,
+            )
+            for announcement in shown
+        ]
+    )
+
+
+async def _announcement_id(request: Request, ctx: Context) -> int:
+    announcement_id = parse_id(request.path_params["id"])
+    async with ctx.db.read() as session:
+        if await queries.announcement_in_force(session, announcement_id, now=utcnow()) is None:
+            raise NotFound()
+    return announcement_id
+
+
+async def dismiss(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    auth = await require_auth(request, "write:accounts")
+    assert auth.account is not None
+    announcement_id = await _announcement_id(request, ctx)
+    async with ctx.db.transaction() as session:
+        await queries.mark_read(session, auth.account.id, announcement_id)
+    return api_response({})
+
+
+def _reaction_name(request: Request) -> str:
+    # Imported on the first reaction: the Unicode emoji table costs ~8 MiB that an idle server need not hold.
+    import emoji
+
+    name = request.path_params["name"]
+    if len(name) > 64 or not emoji.is_emoji(name):
+        raise Unprocessable("Validation failed: Name is not a recognized emoji")
+    return name
+
+
+async def _react(request: Request, *, add: bool) -> Response:
+    ctx: Context = request.state.ctx
+    auth = await require_auth(request, "write:favourites")
+    assert auth.account is not None
+    announcement_id = await _announcement_id(request, ctx)
+    name = _reaction_name(request)
+    async with ctx.db.transaction() as session:
+        if add:
+            changed = await queries.add_reaction(session, announcement_id, auth.account.id, name)
+        else:
+            changed = await queries.remove_reaction(session, announcement_id, auth.account.id, name)
+        counts = await queries.reactions_of(session, [announcement_id], auth.account.id)
+    if changed:
+        count = next(
+            (reaction.count for reaction in counts.get(announcement_id, []) if reaction.name == name), 0
+        )
+        ctx.bus.publish(
+            Event(
+                topic=ANNOUNCEMENTS_TOPIC,
+                kind="announcement.reaction",
+                payload={"announcement_id": announcement_id, "name": name, "count": count},
+            )
+        )
+    return api_response({})
+
+
+async def add_reaction(request: Request) -> Response:
+    return await _react(request, add=True)
+
+
+async def remove_reaction(request: Request) -> Response:
+    return await _react(request, add=False)
+
+
+routes = [
+    Route("/api/v1/announcements", list_announcements, methods=["GET"]),
+    Route("/api/v1/announcements/{id}/dismiss", dismiss, methods=["POST"]),
+    Route("/api/v1/announcements/{id}/reactions/{name}", add_reaction, methods=["PUT"]),
+    Route("/api/v1/announcements/{id}/reactions/{name}", remove_reaction, methods=["DELETE"]),
+]
