@@ -149,6 +149,8 @@ def _validate(settings: Settings) -> None:
             raise ConfigError("secrets.vapid_private_key", f"not a P-256 private key: {error}") from error
     if settings.privacy.security_log_days < 1:
         raise ConfigError("privacy.security_log_days", "must be at least 1")
+    if settings.privacy.deleted_media_days < 0:
+        raise ConfigError("privacy.deleted_media_days", "must be 0 or more")
     if not 1 <= settings.server.listen_port <= 65535:
         raise ConfigError("server.listen_port", "must be between 1 and 65535")
     if settings.limits.max_body_bytes < 1024:

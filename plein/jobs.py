@@ -7,6 +7,7 @@ from moderation import MODERATION_QUEUE, purge_handler
 from outbox.deliver import delivery_handler
 from outbox.web_push import web_push_handler
 from storage.context import Context
+from storage.media_lifecycle import MEDIA_QUEUE, media_handler
 from storage.push import PUSH_QUEUE
 from storage.retention import MAINTENANCE_QUEUE, maintenance_handler
 from storage.worker import JobHandler
@@ -17,8 +18,12 @@ def job_handlers(ctx: Context) -> dict[str, JobHandler]:
     handlers: dict[str, JobHandler] = {"deliver": delivery_handler(ctx), "inbox": inbox_job_handler(ctx)}
     handlers[MODERATION_QUEUE] = purge_handler(ctx)
     handlers[MAINTENANCE_QUEUE] = maintenance_handler(
-        ctx.db, security_log_days=ctx.settings.privacy.security_log_days
+        ctx.db,
+        security_log_days=ctx.settings.privacy.security_log_days,
+        data_dir=ctx.settings.server.data_dir,
+        deleted_media_days=ctx.settings.privacy.deleted_media_days,
     )
+    handlers[MEDIA_QUEUE] = media_handler(ctx.db, data_dir=ctx.settings.server.data_dir)
     handlers[PUSH_QUEUE] = web_push_handler(
         ctx, avatar_placeholder=f"{ctx.base_url}/avatars/original/missing.png"
     )

@@ -1,6 +1,7 @@
 """Keeping data no longer than needed (AVG/GDPR): a `maintenance` job on the durable queue, run hourly, that
 deletes failed-login records (they hold client addresses) after `privacy.security_log_days`, and
-Idempotency-Key records after a day (Mastodon keeps them an hour; a day still covers any client's retries).
+Idempotency-Key records after a day (Mastodon keeps them an hour; a day still covers any client's retries),
+and the withdrawn files of deleted statuses' media after `privacy.deleted_media_days` (storage.media_lifecycle).
 
 The job schedules its own next run (no second scheduler); a process starting its workers makes sure one is
 scheduled, and the dedupe key of each run's hour keeps it to one however many processes start.
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
+from storage.media_lifecycle import purge_withdrawn_media
 from storage.models import IdempotencyKey, LoginAttempt
 from storage.queue import ClaimedJob, enqueue
 from storage.types import utcnow
@@ -48,13 +51,16 @@ async def purge_expired(session: AsyncSession, *, now: datetime, security_log_da
     return {"login_attempts": max(logins.rowcount, 0), "idempotency_keys": max(keys.rowcount, 0)}
 
 
-def maintenance_handler(db: Database, *, security_log_days: int) -> Callable[[ClaimedJob], Awaitable[None]]:
+def maintenance_handler(
+    db: Database, *, security_log_days: int, data_dir: Path, deleted_media_days: int
+) -> Callable[[ClaimedJob], Awaitable[None]]:
     """The `maintenance` queue's handler: purge, and schedule the next run in the same transaction."""
 
     async def handle(job: ClaimedJob) -> None:
         now = utcnow()
         async with db.transaction() as session:
             await purge_expired(session, now=now, security_log_days=security_log_days)
+            await purge_withdrawn_media(session, data_dir=data_dir, now=now, keep_days=deleted_media_days)
             await schedule_maintenance(session, now + EVERY)
 
     return handle

@@ -104,10 +104,13 @@ class OAuthSettings:
 
 @dataclass(frozen=True)
 class PrivacySettings:
-    """How long personal data kept for security is kept."""
+    """How long personal data kept for security, and deleted media, are kept."""
 
     # Failed-login records (they hold the client's address): deleted after this many days.
     security_log_days: int = 14
+    # The files of a deleted status's media leave the public folder at once and are deleted after this many
+    # days (kept meanwhile for appeals, moderators and the public-records archive).
+    deleted_media_days: int = 30
 
 
 @dataclass(frozen=True)

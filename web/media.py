@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from storage.context import Context
 from storage.media import media_root, parse_stored_path, stored_file_for
-from storage.models import MediaAttachment
+from storage.models import MediaAttachment, Status
 
 FILE_HEADERS = {
     "Cache-Control": "public, max-age=31536000, immutable",
@@ -35,6 +35,9 @@ async def media_file(request: Request) -> Response:
     ctx: Context = request.state.ctx
     async with ctx.db.read() as session:
         media = await session.get(MediaAttachment, requested.media_id)
+        status = await session.get(Status, media.status_id) if media and media.status_id else None
+    if status is not None and status.deleted_at is not None:
+        return _not_found()  # withdrawn with its status, even before the media job has moved the files
     root = media_root(ctx.settings.server.data_dir)
     path = stored_file_for(root, media, requested) if media is not None else None
     if media is None or path is None or not path.is_file():

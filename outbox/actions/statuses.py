@@ -18,6 +18,7 @@ from storage.context import Context
 from storage.fanout import fan_out_status, notify_boosters_of_edit
 from storage.ids import new_id
 from storage.lists import remove_statuses_from_feeds
+from storage.media_lifecycle import queue_withdrawal
 from storage.models import (
     Account,
     HomeFeedEntry,
@@ -303,6 +304,7 @@ async def delete_status_in(session: AsyncSession, ctx: Context, effects: Effects
         await add_to_counter(session, Status, status.in_reply_to_id, "replies_count", -1)
     if targets is None:
         return  # a remote status: its own server federates its deletion
+    await queue_withdrawal(session, status.id)
     await record_activity(
         session,
         effects,

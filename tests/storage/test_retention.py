@@ -5,6 +5,7 @@ and schedules its own next run; starting workers schedules one run per hour howe
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 
@@ -26,7 +27,7 @@ async def _pending_maintenance(db: Database) -> list[Job]:
         return list(rows.scalars())
 
 
-async def test_old_security_records_go_and_the_next_run_is_scheduled(db: Database) -> None:
+async def test_old_security_records_go_and_the_next_run_is_scheduled(db: Database, tmp_path: Path) -> None:
     now = utcnow()
     async with db.transaction() as session:
         alice = await create_local_account(
@@ -49,7 +50,7 @@ async def test_old_security_records_go_and_the_next_run_is_scheduled(db: Databas
     await start_beating(db, "test-host:2")  # a second process starting in the same hour adds no second run
     [scheduled] = await _pending_maintenance(db)
     [job] = await claim(db, MAINTENANCE_QUEUE, worker_id="test-host:1", limit=5)
-    await maintenance_handler(db, security_log_days=14)(job)
+    await maintenance_handler(db, security_log_days=14, data_dir=tmp_path, deleted_media_days=30)(job)
 
     async with db.read() as session:
         addresses = set((await session.execute(select(LoginAttempt.key))).scalars())
@@ -62,6 +63,6 @@ async def test_old_security_records_go_and_the_next_run_is_scheduled(db: Databas
     async with db.transaction() as session:
         await session.execute(update(Job).where(Job.id == following.id).values(next_try_at=utcnow()))
     [job] = await claim(db, MAINTENANCE_QUEUE, worker_id="test-host:1", limit=5)
-    await maintenance_handler(db, security_log_days=2)(job)
+    await maintenance_handler(db, security_log_days=2, data_dir=tmp_path, deleted_media_days=30)(job)
     async with db.read() as session:
         assert list((await session.execute(select(LoginAttempt.key))).scalars()) == []
