@@ -201,7 +201,9 @@ async def statuses(request: Request) -> Response:
             pinned=bool(params.get_bool("pinned", False)),
         )
         rows = in_display_order((await session.execute(page_statement(query, page))).all(), page)
-        entities = await statuses_to_entities(session, ctx, [status for _, status in rows], viewer_id)
+        entities = await statuses_to_entities(
+            session, ctx, [status for _, status in rows], viewer_id, context="account"
+        )
     return api_response(entities, headers=link_headers(request, [page_id for page_id, _ in rows]))
 
 

@@ -205,7 +205,7 @@ async def timeline(request: Request) -> Response:
     owner_id = await _caller_id(request, "read:lists")
     async with ctx.db.read() as session:
         account_list = await _own(session, request, owner_id)
-    return await page_response(request, list_timeline_query(account_list.id), owner_id)
+    return await page_response(request, list_timeline_query(account_list.id), owner_id, context="home")
 
 
 routes = [

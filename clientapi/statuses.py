@@ -158,7 +158,9 @@ async def status_context(request: Request) -> Response:
         status = await _visible_status(session, _status_id(request), viewer_id)
         ancestors = await ancestor_statuses(session, status, viewer_id)
         descendants = await descendant_statuses(session, status, viewer_id)
-        rendered = await statuses_to_entities(session, ctx, [*ancestors, *descendants], viewer_id)
+        rendered = await statuses_to_entities(
+            session, ctx, [*ancestors, *descendants], viewer_id, context="thread"
+        )
     by_id = {entity["id"]: entity for entity in rendered}
     return api_response(
         {

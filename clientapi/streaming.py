@@ -6,6 +6,10 @@ stream needs a token with `read` (or `read:statuses` / `read:notifications` / `r
 The token comes from `Authorization: Bearer`, the `access_token` query parameter, or — for WebSocket
 clients, as Mastodon allows — the `Sec-WebSocket-Protocol` header.
 
+Statuses and notifications pass the listener's filters (`clientapi.filtering`: `home` on the user and list
+streams, `public` on the public ones, `notifications` for notifications), compiled once per stream and read
+again after `filters_changed`, which the user stream also forwards to the client.
+
 Events are those of this process's bus: in a scale-out set-up a client only hears what its own process
 published (cross-process fan-out through PostgreSQL LISTEN/NOTIFY is not built yet). A stream ends when its
 token loses its authority, wherever that happened (`clientapi.stream_authority`).
@@ -16,11 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
@@ -30,9 +36,11 @@ from clientapi.auth import scope_granted
 from clientapi.entities.notifications import notifications_to_entities
 from clientapi.entities.statuses import statuses_to_entities
 from clientapi.errors import ApiError, Forbidden, NotFound, Unauthorized
+from clientapi.filtering import ViewerFilters, read_viewer_filters
 from clientapi.stream_authority import token_watcher
 from storage.bus import Event
 from storage.context import Context
+from storage.filters import FILTERS_CHANGED, filters_topic
 from storage.ids import parse_id
 from storage.lists import owned_list
 from storage.models import Account, Notification, Status
@@ -42,6 +50,7 @@ from storage.timelines import hidden_author
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 30.0
+FILTERS_FRESH_SECONDS = 30.0
 STREAM_SCOPES = {
     "user": ("read:statuses", "read:notifications"),
     "user:notification": ("read:notifications",),
@@ -82,26 +91,58 @@ async def _authorise(ctx: Context, connection: HTTPConnection, stream: str) -> t
 
 
 async def _topics(ctx: Context, connection: HTTPConnection, stream: str, account_id: int) -> list[str]:
-    """The bus topics a stream listens to; a `list` stream only to a list of the caller's (else 404)."""
+    """The bus topics a stream listens to, its own first; a `list` stream only to a list of the caller's
+    (else 404). Every stream also hears when the caller's filters change (`filters_topic`)."""
     if stream in ("user", "user:notification"):
-        return [f"user:{account_id}"]
+        return [f"user:{account_id}", filters_topic(account_id)]
     if stream == "list":
         list_id = parse_id(connection.query_params.get("list"))
         async with ctx.db.read() as session:
             if list_id is None or await owned_list(session, account_id, list_id) is None:
                 raise NotFound("Record not found")
-        return [f"list:{list_id}"]
-    return [stream]
+        return [f"list:{list_id}", filters_topic(account_id)]
+    return [stream, filters_topic(account_id)]
 
 
-async def _render(ctx: Context, stream: str, event: Event, viewer_id: int) -> dict[str, Any] | None:
-    """The Mastodon streaming message for a bus event, or None when this stream does not carry it."""
+class StreamFilters:
+    """The listener's compiled filters, read when the stream opens and again after they change: at once
+    when this process changed them (`filters_changed`), else within FILTERS_FRESH_SECONDS (a change made
+    through another process)."""
+
+    def __init__(self, ctx: Context, viewer_id: int) -> None:
+        self._ctx = ctx
+        self._viewer_id = viewer_id
+        self._filters: ViewerFilters | None = None
+        self._read_at = 0.0
+
+    def forget(self) -> None:
+        self._filters = None
+
+    async def current(self, session: AsyncSession) -> ViewerFilters:
+        now = time.monotonic()
+        if self._filters is None or now - self._read_at > FILTERS_FRESH_SECONDS:
+            self._filters = await read_viewer_filters(session, self._viewer_id)
+            self._read_at = now
+        return self._filters
+
+
+async def _render(
+    ctx: Context, stream: str, event: Event, viewer_id: int, filters: StreamFilters
+) -> dict[str, Any] | None:
+    """The Mastodon streaming message for a bus event, or None when this stream does not carry it (or the
+    listener's filters hide its status)."""
+    if event.kind == FILTERS_CHANGED:
+        filters.forget()
+        # As Mastodon: the user stream tells the client, with no payload; the other streams only re-read.
+        return {"event": FILTERS_CHANGED, "payload": None} if stream == "user" else None
     if event.kind == "notification" and stream in ("user", "user:notification"):
         async with ctx.db.read() as session:
             notification = await session.get(Notification, event.payload.get("notification_id"))
             if notification is None:
                 return None
-            entities = await notifications_to_entities(session, ctx, [notification], viewer_id)
+            entities = await notifications_to_entities(
+                session, ctx, [notification], viewer_id, filters=await filters.current(session)
+            )
         return {"event": "notification", "payload": entities[0]} if entities else None
     if event.kind in ("update", "status.update") and stream != "user:notification":
         async with ctx.db.read() as session:
@@ -113,7 +154,14 @@ async def _render(ctx: Context, stream: str, event: Event, viewer_id: int) -> di
             status = (await session.execute(wanted)).scalar_one_or_none()
             if status is None or status.deleted_at is not None:
                 return None
-            entities = await statuses_to_entities(session, ctx, [status], viewer_id)
+            entities = await statuses_to_entities(
+                session,
+                ctx,
+                [status],
+                viewer_id,
+                context="public" if stream.startswith("public") else "home",
+                filters=await filters.current(session),
+            )
         return {"event": event.kind, "payload": entities[0]} if entities else None
     if event.kind == "delete" and stream != "user:notification":
         return {"event": "delete", "payload": str(event.payload.get("status_id"))}
@@ -143,6 +191,7 @@ async def _messages(
 ) -> AsyncIterator[dict[str, Any] | None]:
     """Rendered messages from a subscribed queue; None every HEARTBEAT_SECONDS of silence; the iteration
     stops once `ended` is set (clientapi.stream_authority)."""
+    filters = StreamFilters(ctx, account_id)
     while True:
         try:
             event = await _next_event(queue, ended)
@@ -152,12 +201,20 @@ async def _messages(
             yield None
             continue
         try:
-            message = await _render(ctx, stream, event, account_id)
+            message = await _render(ctx, stream, event, account_id, filters)
         except Exception:  # one unrenderable event must not end the stream
             logger.exception("streaming: cannot render %s", event)
             continue
         if message is not None:
             yield message
+
+
+def _payload_text(payload: Any) -> str:
+    """A message's payload as the stream writes it: JSON, a bare string (a deleted status's id), or
+    `undefined` for none (what Mastodon's streaming server writes, and clients expect, for `filters_changed`)."""
+    if payload is None:
+        return "undefined"
+    return payload if isinstance(payload, str) else orjson.dumps(payload).decode()
 
 
 def _stream_from_path(path: str) -> str:
@@ -182,8 +239,7 @@ async def server_sent_events(request: Request) -> Response:
                 if message is None:
                     yield b":thump\n\n"
                     continue
-                payload = message["payload"]
-                data = payload if isinstance(payload, str) else orjson.dumps(payload).decode()
+                data = _payload_text(message["payload"])
                 yield f"event: {message['event']}\ndata: {data}\n\n".encode()
 
     return StreamingResponse(
@@ -243,11 +299,10 @@ async def _send_stream(
     async for message in _messages(ctx, stream, account_id, queue, ended):
         if message is None:
             continue  # WebSocket pings are uvicorn's job
-        payload = message["payload"]
-        text_payload = payload if isinstance(payload, str) else orjson.dumps(payload).decode()
-        await websocket.send_text(
-            orjson.dumps({"stream": label, "event": message["event"], "payload": text_payload}).decode()
-        )
+        frame: dict[str, Any] = {"stream": label, "event": message["event"]}
+        if message["payload"] is not None:  # an event without a payload has no `payload` key (Mastodon)
+            frame["payload"] = _payload_text(message["payload"])
+        await websocket.send_text(orjson.dumps(frame).decode())
 
 
 async def health(request: Request) -> Response:

@@ -41,14 +41,17 @@ from storage.timelines import (
 AccountList = Callable[[int | ColumnElement[int]], ListQuery]
 
 
-async def page_response(request: Request, query: ListQuery, viewer_id: int | None) -> Response:
-    """One page of statuses from `query`, rendered for `viewer_id`, with its Link header."""
+async def page_response(
+    request: Request, query: ListQuery, viewer_id: int | None, *, context: str | None
+) -> Response:
+    """One page of statuses from `query`, rendered for `viewer_id` with the viewer's filters of `context`
+    applied, and its Link header (over the page's rows, filtered out or not, so paging goes on past them)."""
     ctx: Context = request.state.ctx
     page = Page.from_params(await read_params(request))
     async with ctx.db.read() as session:
         rows = (await session.execute(page_statement(query, page))).all()
         rows = in_display_order(rows, page)
-        entities = await statuses_to_entities(session, ctx, rows, viewer_id)
+        entities = await statuses_to_entities(session, ctx, rows, viewer_id, context=context)
     return api_response(entities, headers=link_headers(request, [row.page_id for row in rows]))
 
 
@@ -94,7 +97,9 @@ def own_list_page(
     return statement, values
 
 
-async def _own_list_response(request: Request, list_of: AccountList, *scopes: str) -> Response:
+async def _own_list_response(
+    request: Request, list_of: AccountList, *scopes: str, context: str | None = None
+) -> Response:
     ctx: Context = request.state.ctx
     grant = await account_grant(request, *scopes)
     page = Page.from_params(await read_params(request))
@@ -103,12 +108,12 @@ async def _own_list_response(request: Request, list_of: AccountList, *scopes: st
         rows = in_display_order((await connection.execute(statement, values)).all(), page)
         if not rows:
             await confirm_grant(request, *scopes)  # an empty page, or a token that died since remembered
-        entities = await statuses_to_entities(connection, ctx, rows, grant.account_id)
+        entities = await statuses_to_entities(connection, ctx, rows, grant.account_id, context=context)
     return api_response(entities, headers=link_headers(request, [row.page_id for row in rows]))
 
 
 async def home(request: Request) -> Response:
-    return await _own_list_response(request, home_query, "read:statuses")
+    return await _own_list_response(request, home_query, "read:statuses", context="home")
 
 
 async def _public_flags(request: Request) -> dict[str, bool]:
@@ -124,14 +129,14 @@ async def public(request: Request) -> Response:
     viewer = viewer_account(await optional_auth(request, "read:statuses"))
     viewer_id = viewer.id if viewer else None
     query = public_query(**await _public_flags(request), viewer_id=viewer_id)
-    return await page_response(request, query, viewer_id)
+    return await page_response(request, query, viewer_id, context="public")
 
 
 async def hashtag(request: Request) -> Response:
     viewer = viewer_account(await optional_auth(request, "read:statuses"))
     viewer_id = viewer.id if viewer else None
     query = tag_query(request.path_params["hashtag"], **await _public_flags(request), viewer_id=viewer_id)
-    return await page_response(request, query, viewer_id)
+    return await page_response(request, query, viewer_id, context="public")
 
 
 async def bookmarks(request: Request) -> Response:

@@ -357,6 +357,47 @@ class ConversationMute(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Filter(Base):
+    """A local account's content filter (Mastodon's `CustomFilter`): keywords and statuses that, in the
+    filter's contexts, mark a status (`warn`, `blur`) or take it out (`hide`) of what the account reads."""
+
+    __tablename__ = "filters"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    title: Mapped[str] = mapped_column(String(256))
+    context: Mapped[list[Any]] = mapped_column(
+        default=list
+    )  # home | notifications | public | thread | account
+    action: Mapped[str] = mapped_column(String(8), default="warn")  # warn | hide | blur
+    expires_at: Mapped[datetime | None]  # the filter stops applying then (compared on read)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FilterKeyword(Base):
+    """A phrase of a filter; `whole_word` matches it only between word boundaries."""
+
+    __tablename__ = "filter_keywords"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    filter_id: Mapped[int] = _fk("filters.id")
+    keyword: Mapped[str] = mapped_column(String(512))
+    whole_word: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FilterStatus(Base):
+    """A status a filter names (it and the boosts of it match)."""
+
+    __tablename__ = "filter_statuses"
+    __table_args__ = (UniqueConstraint("filter_id", "status_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    filter_id: Mapped[int] = _fk("filters.id")
+    status_id: Mapped[int] = _fk("statuses.id")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Favourite(Base):
     __tablename__ = "favourites"
     __table_args__ = (

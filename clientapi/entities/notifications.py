@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clientapi.entities.accounts import account_to_entity
 from clientapi.entities.common import format_time
 from clientapi.entities.statuses import statuses_to_entities
+from clientapi.filtering import ViewerFilters
 from storage.context import Context
 from storage.models import Account, Marker, Notification, Status, StatusEdit
 
@@ -19,10 +20,16 @@ STATUS_NOTIFICATION_TYPES = frozenset({"mention", "status", "reblog", "favourite
 
 
 async def notifications_to_entities(
-    session: AsyncSession, ctx: Context, notifications: Sequence[Notification], viewer_id: int
+    session: AsyncSession,
+    ctx: Context,
+    notifications: Sequence[Notification],
+    viewer_id: int,
+    *,
+    filters: ViewerFilters | None = None,
 ) -> list[dict[str, Any]]:
     """Notification entities for a page, in a fixed number of queries; one whose account or status can no
-    longer be shown is left out."""
+    longer be shown is left out, and so is one whose status the viewer's `notifications` filters hide
+    (`filters`: the viewer's compiled filters, read here when not given)."""
     if not notifications:
         return []
     account_ids = {notification.from_account_id for notification in notifications}
@@ -35,7 +42,10 @@ async def notifications_to_entities(
     if status_ids:
         rows = (await session.execute(select(Status).where(Status.id.in_(status_ids)))).scalars().all()
         statuses = {
-            entity["id"]: entity for entity in await statuses_to_entities(session, ctx, rows, viewer_id)
+            entity["id"]: entity
+            for entity in await statuses_to_entities(
+                session, ctx, rows, viewer_id, context="notifications", filters=filters
+            )
         }
     entities = []
     for notification in notifications:

@@ -22,6 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from clientapi.entities.accounts import RenderedAccounts, account_to_entity, acct_of
 from clientapi.entities.common import format_optional_time, format_time, id_str
 from clientapi.entities.media import media_to_entity, status_tag_to_entity
+from clientapi.filtering import (
+    CompiledFilter,
+    ViewerFilters,
+    filter_results,
+    hides,
+    read_viewer_filters,
+    searchable_text,
+)
 from storage.context import Context
 from storage.conversation_mutes import thread_key_column
 from storage.models import (
@@ -320,16 +328,64 @@ def _render(status: Status, loaded: _Loaded, urls: LocalUrls, viewer_id: int | N
 
 
 async def statuses_to_entities(
-    session: Reader, ctx: Context, statuses: Sequence[Status], viewer_id: int | None
+    session: Reader,
+    ctx: Context,
+    statuses: Sequence[Status],
+    viewer_id: int | None,
+    *,
+    context: str | None = None,
+    filters: ViewerFilters | None = None,
 ) -> list[dict[str, Any]]:
     """Status entities for `statuses`, in their order, as `viewer_id` (None: anonymous) sees them.
-    A status whose author (or boosted original) cannot be loaded is left out."""
+    A status whose author (or boosted original) cannot be loaded is left out.
+
+    The viewer's filters apply as `clientapi.filtering` describes, in the filter `context` of the list
+    (None: no context); `filters` are the viewer's compiled filters when the caller has them already
+    (a stream), else they are read here."""
     if not statuses:
         return []
     loaded = await _load(session, ctx, statuses, viewer_id)
     urls = LocalUrls(ctx.base_url)
-    rendered = (_render(status, loaded, urls, viewer_id) for status in statuses)
-    return [entity for entity in rendered if entity is not None]
+    rendered = [(status, _render(status, loaded, urls, viewer_id)) for status in statuses]
+    if viewer_id is not None:
+        if filters is None:
+            filters = await read_viewer_filters(session, viewer_id)
+        applying = filters.applying(context)
+        if applying:
+            return _filtered(rendered, loaded, applying, viewer_id, hiding=context is not None)
+    return [entity for _, entity in rendered if entity is not None]
+
+
+def _filtered(
+    rendered: Sequence[tuple[Status, dict[str, Any] | None]],
+    loaded: _Loaded,
+    applying: Sequence[CompiledFilter],
+    viewer_id: int,
+    *,
+    hiding: bool,
+) -> list[dict[str, Any]]:
+    """The rendered statuses with the viewer's filters applied: `filtered` set on each (and on the boosted
+    original), and, when `hiding`, those a `hide` filter matches left out. The viewer's own statuses, boosts
+    of them and the viewer's boosts are never filtered (as Mastodon)."""
+    kept = []
+    for status, entity in rendered:
+        if entity is None:
+            continue
+        proper = loaded.statuses.get(status.reblog_of_id) if status.reblog_of_id is not None else status
+        if proper is None or viewer_id in (status.account_id, proper.account_id):
+            kept.append(entity)
+            continue
+        proper_entity = entity["reblog"] or entity
+        text = searchable_text(proper_entity, getattr(proper, "poll", None))
+        ids = (status.id,) if status.reblog_of_id is None else (status.id, status.reblog_of_id)
+        results = filter_results(applying, ids, text)
+        if hiding and hides(results):
+            continue
+        entity["filtered"] = results
+        if entity["reblog"] is not None:
+            entity["reblog"]["filtered"] = results
+        kept.append(entity)
+    return kept
 
 
 async def status_to_entity(

@@ -267,3 +267,51 @@ async def test_lists_with_mastodon_py(one_server: PleinProcess) -> None:
     assert await in_thread(alice.timeline_list, work.id) == []
     await in_thread(alice.list_delete, work.id)
     assert await in_thread(alice.lists) == []
+
+
+async def test_filters_with_mastodon_py(one_server: PleinProcess) -> None:
+    """Filters v2 (keywords, statuses) and v1 with Mastodon.py's own calls; the home timeline hides what a
+    `hide` filter matches and marks a `warn` match in `filtered`."""
+    alice = await _log_in(one_server, "alice")
+    bob = await _log_in(one_server, "bob")
+    await in_thread(alice.account_follow, (await in_thread(bob.account_verify_credentials)).id)
+    spoiler = await in_thread(bob.status_post, "Spoiler: the butler did it")
+    await in_thread(bob.status_post, "An ordinary evening")
+
+    hiding = await in_thread(
+        alice.create_filter_v2,
+        "Spoilers",
+        ["home", "public"],
+        "warn",
+        keywords_attributes=[{"keyword": "butler", "whole_word": True}],
+    )
+    assert hiding.title == "Spoilers" and [k.keyword for k in hiding.keywords] == ["butler"]
+    (marked,) = [s for s in await in_thread(alice.timeline_home) if s.id == spoiler.id]
+    assert marked.filtered[0].filter.id == hiding.id and marked.filtered[0].keyword_matches == ["butler"]
+
+    hiding = await in_thread(alice.update_filter_v2, hiding.id, filter_action="hide")
+    assert [s.content for s in await in_thread(alice.timeline_home)] == ["<p>An ordinary evening</p>"]
+
+    added = await in_thread(alice.add_filter_keyword_v2, hiding.id, "gardener", whole_word=False)
+    assert [k.keyword for k in await in_thread(alice.filter_keywords_v2, hiding.id)] == ["butler", "gardener"]
+    await in_thread(alice.delete_filter_keyword_v2, added.id)
+    entry = await in_thread(alice.add_filter_status_v2, hiding.id, spoiler.id)
+    assert str(entry.status_id) == str(spoiler.id)
+    assert [e.id for e in await in_thread(alice.filter_statuses_v2, hiding.id)] == [entry.id]
+    assert (await in_thread(alice.filter_status_v2, entry.id)).id == entry.id
+    await in_thread(alice.delete_filter_status_v2, entry.id)
+    assert [f.id for f in await in_thread(alice.filters_v2)] == [hiding.id]
+    assert (await in_thread(alice.filter_v2, hiding.id)).filter_action == "hide"
+    await in_thread(alice.delete_filter_v2, hiding.id)
+    assert len(await in_thread(alice.timeline_home)) == 2
+
+    v1 = await in_thread(alice.filter_create, "evening", ["home"], irreversible=True)
+    assert v1.phrase == "evening" and v1.irreversible is True and v1.whole_word is True
+    assert [f.id for f in await in_thread(alice.filters)] == [v1.id]
+    assert [s.id for s in await in_thread(alice.timeline_home)] == [spoiler.id]
+    v1 = await in_thread(alice.filter_update, v1.id, irreversible=False)
+    assert (await in_thread(alice.filter, v1.id)).irreversible is False
+    await in_thread(alice.filter_delete, v1.id)
+    assert await in_thread(alice.filters) == []
+    with pytest.raises(MastodonAPIError):
+        await in_thread(alice.create_filter_v2, "Nowhere", ["inbox"], "warn")
