@@ -6,7 +6,7 @@ They know nothing of storage; `outbox.render` feeds them our rows. Every top-lev
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from apub.vocab import OBJECT_CONTEXT
@@ -15,6 +15,18 @@ from apub.vocab import OBJECT_CONTEXT
 def iso_datetime(value: datetime) -> str:
     """An xsd:dateTime in UTC with second precision, as Mastodon writes them."""
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp of a remote document as an aware UTC datetime; None when absent or
+    unparsable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def build_activity(

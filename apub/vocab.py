@@ -35,6 +35,7 @@ EXTENSION_CONTEXT: dict[str, Any] = {
     "indexable": "toot:indexable",
     "blurhash": "toot:blurhash",
     "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
+    "Emoji": "toot:Emoji",
     "schema": "http://schema.org#",
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",

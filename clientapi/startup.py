@@ -24,7 +24,6 @@ def _empty_list(*scopes: str, public: bool = False) -> object:
 
 # (path, scopes; None means readable without a token, as in Mastodon)
 EMPTY_LISTS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
-    ("/api/v1/custom_emojis", None),
     ("/api/v1/followed_tags", ("read:follows",)),
     ("/api/v1/trends", None),
     ("/api/v1/trends/tags", None),

@@ -1,6 +1,6 @@
 """Moderation: one function per moderation action, each one transaction that writes its audit entry.
 
-The CLI (`plein domain …`, `plein rule …`, `plein audit list`), and later the admin API and the web admin, call these and
+The CLI (`plein domain …`, `plein rule …`, `plein emoji …`, `plein audit list`), and later the admin API and the web admin, call these and
 nothing else. Purges of cut-off domains run as jobs of the `moderation` queue (`purge_handler`).
 """
 
@@ -17,6 +17,7 @@ from moderation.domains import (
     disallow_domain,
     unblock_domain,
 )
+from moderation.emojis import add_emoji, remove_emoji
 from moderation.errors import ModerationError, NothingToUndo
 from moderation.purge import MODERATION_QUEUE, purge_handler
 from moderation.reports import (
@@ -39,12 +40,14 @@ __all__ = [
     "DomainOutcome",
     "ModerationError",
     "NothingToUndo",
+    "add_emoji",
     "add_rule",
     "allow_domain",
     "block_domain",
     "delete_reported_statuses",
     "disallow_domain",
     "purge_handler",
+    "remove_emoji",
     "remove_rule",
     "resolve_report",
     "silence_reported_account",

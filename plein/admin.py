@@ -13,11 +13,13 @@ from sqlalchemy import select
 import moderation
 from archive.account_export import ExportError, export_account
 from archive.account_import import import_csv
+from moderation.emojis import MAX_EMOJI_BYTES
 from outbox import actions
 from outbox.errors import ActionError
 from storage.accounts import AccountError, create_local_account, local_account_by_username, user_for_account
 from storage.audit import recent_audit_entries
 from storage.context import Context
+from storage.custom_emojis import facts_of, local_emojis
 from storage.domains import list_domain_allows, list_domain_blocks
 from storage.fanout import restore_author_to_home_feeds
 from storage.instance_rules import current_rules
@@ -219,6 +221,42 @@ async def announcement_command(ctx: Context, args: argparse.Namespace) -> int:
                     print(
                         f"{announcement.id}\t{announcement.published_at:%Y-%m-%d %H:%M}\t{ends}\t{announcement.text}"
                     )
+    except moderation.ModerationError as error:
+        raise AdminError(str(error)) from error
+    return 0
+
+
+def _read_emoji_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            # One byte past the limit is enough to refuse it: a huge file is never read whole.
+            return file.read(MAX_EMOJI_BYTES + 1)
+    except OSError as error:
+        raise AdminError(f"cannot read {path}: {error.strerror or error}") from error
+
+
+async def emoji_command(ctx: Context, args: argparse.Namespace) -> int:
+    try:
+        if args.action == "add":
+            emoji = await moderation.add_emoji(
+                ctx,
+                args.shortcode,
+                _read_emoji_file(args.file),
+                category=args.category,
+                visible_in_picker=not args.hidden,
+                actor=cli_actor(),
+            )
+            print(f":{emoji.shortcode}: added")
+        elif args.action == "remove":
+            await moderation.remove_emoji(ctx, args.shortcode, actor=cli_actor())
+            print(f":{args.shortcode}: removed")
+        else:
+            urls = LocalUrls(ctx.base_url)
+            async with ctx.db.read() as session:
+                for emoji in await local_emojis(session):
+                    facts = facts_of(emoji, urls)
+                    shown = "" if emoji.visible_in_picker else "\thidden"
+                    print(f":{emoji.shortcode}:\t{emoji.category or '-'}\t{facts['url']}{shown}")
     except moderation.ModerationError as error:
         raise AdminError(str(error)) from error
     return 0

@@ -1,4 +1,4 @@
-"""The `plein` command line: init, serve, worker, migrate, account …, domain …, rule …, announcement …, report …, audit list.
+"""The `plein` command line: init, serve, worker, migrate, account …, domain …, rule …, announcement …, emoji …, report …, audit list.
 
 Every command reads the config file (`--config`, default `plein.toml`, or `PLEIN_CONFIG`), then the
 environment (`PLEIN_SECTION__KEY`), then its own flags, in rising precedence. Errors print one line to
@@ -334,6 +334,12 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def cmd_emoji(args: argparse.Namespace) -> int:
+    from plein import admin
+
+    return _with_context(args, lambda ctx: admin.emoji_command(ctx, args))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from plein import admin
 
@@ -480,6 +486,20 @@ def build_parser() -> argparse.ArgumentParser:
     announcement_withdraw = announcement_commands.add_parser("withdraw", help="take an announcement down")
     announcement_withdraw.add_argument("id", type=_positive)
     announcement.set_defaults(handler=cmd_announcement)
+
+    emoji = commands.add_parser("emoji", help="the server's custom emojis (:shortcode: in posts and names)")
+    emoji_commands = emoji.add_subparsers(dest="action", required=True, metavar="ACTION")
+    emoji_commands.add_parser("list", help="list the custom emojis")
+    emoji_add = emoji_commands.add_parser(
+        "add", help="add a custom emoji (PNG, GIF or WebP, at most 256 KiB)"
+    )
+    emoji_add.add_argument("shortcode", help="2 or more letters, digits or underscores")
+    emoji_add.add_argument("file", help="the image file")
+    emoji_add.add_argument("--category", default=None, help="the group apps show it under in the picker")
+    emoji_add.add_argument("--hidden", action="store_true", help="usable, but not shown in apps' pickers")
+    emoji_remove = emoji_commands.add_parser("remove", help="delete a custom emoji and its image")
+    emoji_remove.add_argument("shortcode")
+    emoji.set_defaults(handler=cmd_emoji)
 
     report = commands.add_parser(
         "report", help="reports for moderators (received Flags and local users' reports)"

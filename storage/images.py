@@ -207,3 +207,13 @@ def process_image(data: bytes) -> ProcessedImage:
         small_height=preview.height,
         blurhash=hash_text,
     )
+
+
+def first_frame_png(data: bytes) -> bytes:
+    """The first frame of an image already cleaned by `process_image`, as a PNG: the still copy apps show
+    when animations are off (a custom emoji's `static_url`)."""
+    with Image.open(io.BytesIO(data)) as image:
+        frame = image.convert("RGBA")
+    output = io.BytesIO()
+    frame.save(output, format="PNG")
+    return output.getvalue()

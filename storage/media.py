@@ -94,15 +94,25 @@ def _write_atomically(path: Path, content: bytes) -> None:
     os.replace(partial, path)
 
 
+def write_file_folder(root: Path, row_id: int, files: Mapping[str, bytes]) -> str:
+    """Write `files` (name → content) into a new folder `<row_id>_<secret>` under `root`; returns the
+    folder's name. Blocking file I/O: call it in a thread."""
+    folder = f"{row_id}_{secrets.token_hex(16)}"
+    (root / folder).mkdir(parents=True, exist_ok=False)
+    for name, content in files.items():
+        _write_atomically(root / folder / name, content)
+    return folder
+
+
 def write_media_files(root: Path, media_id: int, image: ProcessedImage) -> str:
     """Write both renditions into a new folder for `media_id`; returns the original's relative path.
     Blocking file I/O: call it in a thread."""
-    folder = f"{media_id}_{secrets.token_hex(16)}"
-    (root / folder).mkdir(parents=True, exist_ok=False)
     extension = image.image_format.extension
-    _write_atomically(root / folder / f"{ORIGINAL}.{extension}", image.original)
-    _write_atomically(root / folder / f"{SMALL}.{extension}", image.small)
-    return f"{folder}/{ORIGINAL}.{extension}"
+    original = f"{ORIGINAL}.{extension}"
+    folder = write_file_folder(
+        root, media_id, {original: image.original, f"{SMALL}.{extension}": image.small}
+    )
+    return f"{folder}/{original}"
 
 
 def remove_media_files(root: Path, file_path: str) -> None:

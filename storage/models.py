@@ -81,6 +81,10 @@ class Account(Base):
     indexable: Mapped[bool] = mapped_column(Boolean, default=True)
     bot: Mapped[bool] = mapped_column(Boolean, default=False)
     also_known_as: Mapped[list[Any]] = mapped_column(default=list)
+    # The custom emojis its name, note and fields use (`apub.emojis.emoji_facts`): rendered with the row,
+    # without a query. Remote: from the actor's `Emoji` tags; local: looked up when the profile or an
+    # emoji changes (storage.custom_emojis).
+    emojis: Mapped[list[Any]] = mapped_column(default=list)
     moved_to_account_id: Mapped[int | None] = mapped_column(
         ID, ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
     )
@@ -764,3 +768,24 @@ class LoginAttempt(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
     key: Mapped[str] = mapped_column(String(320), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomEmoji(Base):
+    """A custom emoji: local (domain NULL, image files under `<data_dir>/media/emojis/`, added with the CLI)
+    or remote (its server's host and image URL, from the `Emoji` tags of received Notes and actors; Plein
+    links the image and never fetches it). The same shortcode on two hosts is two emojis."""
+
+    __tablename__ = "custom_emojis"
+    __table_args__ = (UniqueConstraint("shortcode", "domain"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    shortcode: Mapped[str] = mapped_column(String(128))
+    domain: Mapped[str | None] = mapped_column(String(255))
+    uri: Mapped[str | None] = mapped_column(String(2048))  # the Emoji's ActivityPub id (remote)
+    image_url: Mapped[str | None] = mapped_column(String(2048))  # remote
+    file_path: Mapped[str | None] = mapped_column(String(255))  # local: `<id>_<secret>/original.<ext>`
+    content_type: Mapped[str | None] = mapped_column(String(64))
+    visible_in_picker: Mapped[bool] = mapped_column(Boolean, default=True)
+    category: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -163,7 +163,8 @@ class RemoteStatusRow:
     attachments: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _insert(dialect_name: str) -> Any:
+def dialect_insert(dialect_name: str) -> Any:
+    """The `insert` of the dialect, which knows `ON CONFLICT` (both SQLite and PostgreSQL spell it)."""
     return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
 
 
@@ -192,7 +193,7 @@ async def insert_remote_statuses(session: AsyncSession, rows: Sequence[RemoteSta
     only 16 random bits tell apart statuses published in the same millisecond, so a taken id is drawn again.
     """
     connection = await session.connection()
-    insert = _insert(connection.dialect.name)
+    insert = dialect_insert(connection.dialect.name)
     ids: list[int | None] = [None] * len(rows)
     first_of_uri: dict[str, int] = {}
     for index, row in enumerate(rows):

@@ -59,6 +59,10 @@ class LocalUrls:
     def activity(self, activity_id: int) -> str:
         return f"{self.base_url}/activities/{activity_id}"
 
+    def emoji(self, emoji_id: int) -> str:
+        """A local custom emoji's ActivityPub id (Mastodon's `/emojis/:id`)."""
+        return f"{self.base_url}/emojis/{emoji_id}"
+
     def tag_page(self, name: str) -> str:
         return f"{self.base_url}/tags/{name}"
 

@@ -1,4 +1,5 @@
-"""`/media/<id>_<secret>/{original,small}.<ext>`: the files of local uploads (see storage.media).
+"""`/media/<id>_<secret>/{original,small}.<ext>`: the files of local uploads (see storage.media), and
+`/media/emojis/<id>_<secret>/{original.<ext>,static.png}`: those of local custom emojis (storage.emoji_files).
 
 The request path is only parsed, never joined to a filesystem path: the row is loaded by id and the file
 opened from the path Plein stored. Responses cannot be turned into anything but an image by a browser
@@ -12,6 +13,8 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from storage.context import Context
+from storage.custom_emojis import emoji_by_id
+from storage.emoji_files import emoji_file_for, emoji_root, parse_emoji_path
 from storage.media import media_root, parse_stored_path, stored_file_for
 from storage.models import MediaAttachment, Status
 
@@ -47,4 +50,22 @@ async def media_file(request: Request) -> Response:
     )
 
 
-routes = [Route("/media/{folder}/{name}", media_file, methods=["GET", "HEAD"])]
+async def emoji_file(request: Request) -> Response:
+    requested = parse_emoji_path(f"{request.path_params['folder']}/{request.path_params['name']}")
+    if requested is None:
+        return _not_found()
+    ctx: Context = request.state.ctx
+    async with ctx.db.read() as session:
+        emoji = await emoji_by_id(session, requested.emoji_id)
+    root = emoji_root(ctx.settings.server.data_dir)
+    found = emoji_file_for(root, emoji, requested) if emoji is not None and emoji.domain is None else None
+    if found is None or not found[0].is_file():
+        return _not_found()
+    path, content_type = found
+    return FileResponse(path, media_type=content_type, headers=FILE_HEADERS)
+
+
+routes = [
+    Route("/media/emojis/{folder}/{name}", emoji_file, methods=["GET", "HEAD"]),
+    Route("/media/{folder}/{name}", media_file, methods=["GET", "HEAD"]),
+]

@@ -6,9 +6,10 @@ string, an object with an `id`/`href`, or a list of either; anything malformed i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from apub.builders import parse_datetime
 from apub.hashtags import normalize_hashtag
 from apub.hosts import delivery_inbox, host_of, origin_of
 from apub.html import html_to_text, sanitize_html
@@ -50,17 +51,6 @@ def _link_href(value: Any) -> str | None:
         if isinstance(candidate, str) and origin_of(candidate):
             return candidate[:2048]
     return None
-
-
-def parse_datetime(value: Any) -> datetime | None:
-    """An ISO 8601 timestamp as an aware UTC datetime; None when absent or unparsable."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _image_url(value: Any) -> str | None:

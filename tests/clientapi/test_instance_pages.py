@@ -4,8 +4,6 @@ HTTP against a live in-process instance, the web pages, reports citing rules, an
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +17,7 @@ from sqlalchemy import select
 import moderation
 from storage.models import Account, Report
 from support.databases import sqlite_url
-from support.instance import RunningInstance, make_settings, serve_in_process
+from support.instance import RunningInstance, make_settings, run_plein, serve_in_process
 from support.oauth import bearer, make_token
 from support.openapi import validate_entity
 
@@ -195,16 +193,6 @@ async def test_reports_cite_rules_in_force(instance: RunningInstance) -> None:
     assert filed.json()["category"] == "violation" and filed.json()["rule_ids"] == [str(rule.id)]
 
 
-def _plein(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "plein.cli", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_rule_cli_and_text_files_relative_to_the_config(tmp_path: Path) -> None:
     folder = tmp_path / "etc"
     folder.mkdir()
@@ -214,18 +202,18 @@ def test_rule_cli_and_text_files_relative_to_the_config(tmp_path: Path) -> None:
         '[instance]\ndomain = "127.0.0.1:9"\nbase_url = "http://127.0.0.1:9"\nabout_file = "about.md"\n'
         f'[server]\ndata_dir = "{tmp_path / "data"}"\n[secrets]\nsecret_key = "k"\n'
     )
-    assert _plein(config, "migrate").returncode == 0
-    added = _plein(config, "rule", "add", "Be kind", "--hint", "No insults")
+    assert run_plein(config, "migrate").returncode == 0
+    added = run_plein(config, "rule", "add", "Be kind", "--hint", "No insults")
     assert added.returncode == 0, added.stderr
     rule_id = added.stdout.split()[1]
-    listed = _plein(config, "rule", "list")
+    listed = run_plein(config, "rule", "list")
     assert listed.stdout == f"{rule_id}\tBe kind\tNo insults\n"
-    assert _plein(config, "rule", "remove", rule_id).returncode == 0
-    again = _plein(config, "rule", "remove", rule_id)
+    assert run_plein(config, "rule", "remove", rule_id).returncode == 0
+    again = run_plein(config, "rule", "remove", rule_id)
     assert again.returncode == 2 and f"no rule {rule_id} in force" in again.stderr
-    assert _plein(config, "rule", "list").stdout == ""
-    audit = _plein(config, "audit", "list")
+    assert run_plein(config, "rule", "list").stdout == ""
+    audit = run_plein(config, "audit", "list")
     assert "rule.add" in audit.stdout and "rule.remove" in audit.stdout
     (folder / "about.md").unlink()  # a named file that is gone is a config error, said at once
-    missing = _plein(config, "rule", "list")
+    missing = run_plein(config, "rule", "list")
     assert missing.returncode == 2 and "instance.about_file" in missing.stderr

@@ -29,6 +29,17 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PLEIN_BIN = Path(sys.executable).parent / "plein"
 
 
+def run_plein(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a `plein` CLI command with the config file `config` (output captured, exit code not checked)."""
+    return subprocess.run(
+        [sys.executable, "-m", "plein.cli", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
