@@ -36,10 +36,10 @@ from clientapi.auth import scope_granted
 from clientapi.entities.notifications import notifications_to_entities
 from clientapi.entities.statuses import statuses_to_entities
 from clientapi.errors import ApiError, Forbidden, NotFound, Unauthorized
-from clientapi.filtering import ViewerFilters, read_viewer_filters
 from clientapi.stream_authority import token_watcher
 from storage.bus import Event
 from storage.context import Context
+from storage.filter_matching import ViewerFilters, read_viewer_filters
 from storage.filters import FILTERS_CHANGED, filters_topic
 from storage.ids import parse_id
 from storage.lists import owned_list

@@ -29,6 +29,7 @@ from apub.errors import FetchError
 from apub.html import html_to_text
 from outbox.deliver import backoff
 from storage.context import Context
+from storage.filter_matching import hides_notification
 from storage.models import Account, Follow, Notification, PushSubscription, Status
 from storage.oauth import token_is_live
 from storage.push import delete_subscription
@@ -139,6 +140,9 @@ def web_push_handler(ctx: Context, *, avatar_placeholder: str) -> JobHandler:
             token_live = await token_is_live(session, subscription.token_id)
             sender = await session.get(Account, notification.from_account_id)
             status = await session.get(Status, notification.status_id) if notification.status_id else None
+            # What the recipient's `hide` filters keep out of its notifications is not pushed either.
+            if status is not None and await hides_notification(session, subscription.account_id, status):
+                return None
         if not token_live:  # signed out, revoked, or its user lost access: the subscription ends with it
             async with ctx.db.transaction() as session:
                 await delete_subscription(session, subscription.id)

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clientapi.entities.accounts import account_to_entity
 from clientapi.entities.common import format_time
 from clientapi.entities.statuses import statuses_to_entities
-from clientapi.filtering import ViewerFilters
 from storage.context import Context
+from storage.filter_matching import ViewerFilters
 from storage.models import Account, Marker, Notification, Status, StatusEdit
 
 # Types whose notification carries the status it is about.

@@ -22,16 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from clientapi.entities.accounts import RenderedAccounts, account_to_entity, acct_of
 from clientapi.entities.common import format_optional_time, format_time, id_str
 from clientapi.entities.media import media_to_entity, status_tag_to_entity
-from clientapi.filtering import (
-    CompiledFilter,
-    ViewerFilters,
-    filter_results,
-    hides,
-    read_viewer_filters,
-    searchable_text,
-)
+from clientapi.filtering import entity_filter_results
 from storage.context import Context
 from storage.conversation_mutes import thread_key_column
+from storage.filter_matching import CompiledFilter, ViewerFilters, read_viewer_filters
 from storage.models import (
     Account,
     Bookmark,
@@ -375,11 +369,11 @@ def _filtered(
         if proper is None or viewer_id in (status.account_id, proper.account_id):
             kept.append(entity)
             continue
-        proper_entity = entity["reblog"] or entity
-        text = searchable_text(proper_entity, getattr(proper, "poll", None))
         ids = (status.id,) if status.reblog_of_id is None else (status.id, status.reblog_of_id)
-        results = filter_results(applying, ids, text)
-        if hiding and hides(results):
+        results, hidden = entity_filter_results(
+            applying, ids, entity["reblog"] or entity, getattr(proper, "poll", None)
+        )
+        if hiding and hidden:
             continue
         entity["filtered"] = results
         if entity["reblog"] is not None:

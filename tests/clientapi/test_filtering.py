@@ -11,15 +11,15 @@ import re
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from checked import call
 from sqlalchemy import select, update
 
-from clientapi.filtering import keyword_pattern
 from outbox import actions
 from storage.context import Context
+from storage.filter_matching import keyword_pattern
 from storage.models import Filter, MediaAttachment, Status
 from storage.types import utcnow
+from support.filters import create_filter
 from support.instance import RunningInstance
 from support.oauth import bearer, make_token, make_user
 
@@ -35,22 +35,6 @@ def _by_text(statuses: list[dict[str, Any]], fragment: str) -> dict[str, Any]:
     return found
 
 
-async def _filter(
-    client: httpx.AsyncClient, title: str, context: list[str], action: str, *keywords: tuple[str, bool]
-) -> dict[str, Any]:
-    return await call(  # type: ignore[no-any-return]
-        client,
-        "POST",
-        "/api/v2/filters",
-        json={
-            "title": title,
-            "context": context,
-            "filter_action": action,
-            "keywords_attributes": [{"keyword": word, "whole_word": whole} for word, whole in keywords],
-        },
-    )
-
-
 async def test_each_context_hides_and_warns(instance_on_each_backend: RunningInstance) -> None:
     instance = instance_on_each_backend
     ctx = instance.ctx
@@ -58,8 +42,8 @@ async def test_each_context_hides_and_warns(instance_on_each_backend: RunningIns
     alice, bob = await make_user(ctx, "alice"), await make_user(ctx, "bob")
     await actions.follow(ctx, alice, bob)
     async with instance.client(headers=token) as a:
-        hiding = await _filter(a, "Leaks", ALL_CONTEXTS, "hide", ("secret", True))
-        warning = await _filter(a, "Money", ["home"], "warn", ("budget", False))
+        hiding = await create_filter(a, ALL_CONTEXTS, "hide", ("secret", True), title="Leaks")
+        warning = await create_filter(a, ["home"], "warn", ("budget", False), title="Money")
         work = await call(a, "POST", "/api/v1/lists", data={"title": "Work"})
         await call(a, "POST", f"/api/v1/lists/{work['id']}/accounts", data={"account_ids[]": [str(bob.id)]})
 
@@ -152,9 +136,11 @@ async def test_keywords_match_content_warnings_media_descriptions_and_poll_optio
             .values(poll={"options": [{"title": "Referendum now", "votes_count": 0}], "multiple": False})
         )
     async with instance.client(headers=token) as a:
-        await _filter(a, "Politics", ["public"], "warn", ("elections", True), ("rally", True))
-        await _filter(a, "Votes", ["public"], "blur", ("referendum", True))
-        await _filter(a, "Lines", ["public"], "warn", ("linesecond", False), ("line second", False))
+        await create_filter(a, ["public"], "warn", ("elections", True), ("rally", True), title="Politics")
+        await create_filter(a, ["public"], "blur", ("referendum", True), title="Votes")
+        await create_filter(
+            a, ["public"], "warn", ("linesecond", False), ("line second", False), title="Lines"
+        )
         public = await call(a, "GET", "/api/v1/timelines/public")
         by_id = {status["id"]: status for status in public}
         assert by_id[str(warned.id)]["filtered"][0]["keyword_matches"] == ["Elections"]
@@ -176,7 +162,7 @@ async def test_filtered_statuses_boosts_and_expiry(instance_on_each_backend: Run
     other = await actions.post_status(ctx, bob, text="another ordinary post")
     boost = await actions.reblog(ctx, carol, target.id)
     async with instance.client(headers=token) as a:
-        named = await _filter(a, "This one", ["home"], "warn")
+        named = await create_filter(a, ["home"], "warn", title="This one")
         await call(a, "POST", f"/api/v2/filters/{named['id']}/statuses", data={"status_id": str(target.id)})
         home = {status["id"]: status for status in await call(a, "GET", "/api/v1/timelines/home")}
         expected = [{"filter": _summary(named), "keyword_matches": None, "status_matches": [str(target.id)]}]
@@ -186,7 +172,7 @@ async def test_filtered_statuses_boosts_and_expiry(instance_on_each_backend: Run
         assert home[str(boost.id)]["reblog"]["filtered"] == expected
         assert home[str(other.id)]["filtered"] == []
 
-        hiding = await _filter(a, "Gone", ["home"], "hide", ("ordinary", True))
+        hiding = await create_filter(a, ["home"], "hide", ("ordinary", True), title="Gone")
         home_ids = [status["id"] for status in await call(a, "GET", "/api/v1/timelines/home")]
         assert home_ids == []  # the boost goes with its original
 

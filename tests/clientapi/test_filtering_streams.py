@@ -9,29 +9,13 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
-import httpx
 import websockets
 
 from outbox.actions import follow, post_status
+from support.filters import create_filter
 from support.instance import RunningInstance
 from support.oauth import bearer, make_token, make_user
 from support.streams import next_sse_event
-
-
-async def _create_filter(
-    client: httpx.AsyncClient, context: list[str], action: str, keyword: str
-) -> dict[str, object]:
-    response = await client.post(
-        "/api/v2/filters",
-        json={
-            "title": keyword,
-            "context": context,
-            "filter_action": action,
-            "keywords_attributes": [{"keyword": keyword}],
-        },
-    )
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
 
 
 async def _next(lines: AsyncIterator[str]) -> tuple[str, str]:
@@ -44,8 +28,8 @@ async def test_user_stream_applies_filters_and_hears_them_change(instance: Runni
     alice, bob = await make_user(ctx, "alice"), await make_user(ctx, "bob")
     await follow(ctx, alice, bob)
     async with instance.client(headers=token) as a:
-        await _create_filter(a, ["home", "notifications"], "hide", "secret")
-        warning = await _create_filter(a, ["home"], "warn", "budget")
+        await create_filter(a, ["home", "notifications"], "hide", "secret")
+        warning = await create_filter(a, ["home"], "warn", "budget")
         async with a.stream("GET", "/api/v1/streaming/user") as response:
             lines = response.aiter_lines()
             assert await anext(lines) == ":)"
@@ -66,7 +50,7 @@ async def test_user_stream_applies_filters_and_hears_them_change(instance: Runni
             assert "hello" in seen["notification"]["status"]["content"]
 
             # A new filter: announced without payload, and applied to this stream from the next event on.
-            await _create_filter(a, ["home"], "hide", "weather")
+            await create_filter(a, ["home"], "hide", "weather")
             assert await _next(lines) == ("filters_changed", "undefined")
             await post_status(ctx, bob, text="weather report")
             await post_status(ctx, bob, text="the final word")
@@ -80,7 +64,7 @@ async def test_public_websocket_stream_applies_public_filters(instance: RunningI
     bob = await make_user(ctx, "bob")
     base = instance.base_url.replace("http://", "ws://") + f"/api/v1/streaming?access_token={token}"
     async with instance.client(headers=bearer(token)) as a:
-        await _create_filter(a, ["home"], "hide", "cats")  # not a public filter
+        await create_filter(a, ["home"], "hide", "cats")  # not a public filter
         async with (
             websockets.connect(base + "&stream=public") as public,
             websockets.connect(base + "&stream=user") as user,
@@ -89,7 +73,7 @@ async def test_public_websocket_stream_applies_public_filters(instance: RunningI
             message = json.loads(await asyncio.wait_for(public.recv(), 10))
             assert "cats and dogs" in json.loads(message["payload"])["content"]
 
-            await _create_filter(a, ["public"], "hide", "dogs")
+            await create_filter(a, ["public"], "hide", "dogs")
             changed = json.loads(await asyncio.wait_for(user.recv(), 10))
             assert changed == {"stream": ["user"], "event": "filters_changed"}  # no payload key
             await post_status(ctx, bob, text="more dogs")

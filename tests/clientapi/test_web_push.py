@@ -32,6 +32,7 @@ from storage.models import Job, PushSubscription
 from storage.push_keys import b64url, b64url_decode, new_vapid_private_key, vapid_public_key
 from storage.worker import drain
 from support.databases import sqlite_url
+from support.filters import create_filter
 from support.instance import RunningInstance, free_port, make_settings, serve_app, serve_in_process
 from support.oauth import bearer, make_token
 from support.openapi import validate_entity
@@ -253,3 +254,28 @@ async def test_refused_subscriptions_change_nothing(world: World) -> None:
 def test_b64url_round_trip() -> None:
     assert b64url_decode(b64url(b"\xff\x00")) == b"\xff\x00"
     assert base64.urlsafe_b64encode(b"\xff").decode().rstrip("=") == b64url(b"\xff")
+
+
+async def test_notifications_a_hide_filter_keeps_out_are_not_pushed(world: World) -> None:
+    ctx = world.instance.ctx
+    assert ctx is not None
+    gina_token = await make_token(ctx, "gina")
+    hank_token = await make_token(ctx, "hank")
+    _, public, secret = _receiver_keys()
+    subscribe = {
+        "subscription": {
+            "endpoint": f"{world.push.base_url}/gina",
+            "keys": {"p256dh": public, "auth": b64url(secret)},
+        },
+        "data": {"alerts": {"mention": True}},
+    }
+    async with world.instance.client(headers=bearer(gina_token)) as http:
+        await call(http, "POST", "/api/v1/push/subscription", json=subscribe)
+        await create_filter(http, ["notifications"], "hide", "classified")
+        await create_filter(http, ["home"], "hide", "weather")  # not a notifications filter
+        await create_filter(http, ["notifications"], "warn", "lunch")  # warns, hides nothing
+    await _mention(world, hank_token, "@gina the classified report")
+    assert world.push.received == []
+    await _mention(world, hank_token, "@gina the weather report")
+    await _mention(world, hank_token, "@gina lunch?")
+    assert [path for path, _, _ in world.push.received] == ["/gina", "/gina"]
