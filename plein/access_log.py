@@ -6,7 +6,7 @@ What it keeps is chosen for privacy (AVG/GDPR) and safety: the path without its 
 there: `?access_token=` on streaming), never a header or body, and the client's address only when the
 operator turns `server.log_client_addresses` on. The request id is the one a trusted proxy sent in
 `X-Request-Id` (so its log and ours line up), else a new one; it is answered in `X-Request-Id` and set in
-`plein.logs.REQUEST_ID` for every record made while serving the request.
+`storage.request_ids.REQUEST_ID` for every record made while serving the request.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from plein.logs import REQUEST_ID
 from plein.proxies import VIA_TRUSTED_PROXY
 from storage.metrics import Metrics
+from storage.request_ids import REQUEST_ID
 
 logger = logging.getLogger("plein.access")
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")

@@ -1,17 +1,16 @@
 """Logging set-up of the server processes: one line per event, as text or JSON (`server.log_format`), each
-carrying the id of the request it belongs to (`REQUEST_ID`, set by `plein.access_log`)."""
+carrying the id of the request it belongs to (`storage.request_ids.REQUEST_ID`, set by `plein.access_log` and, for a job, by the worker)."""
 
 from __future__ import annotations
 
 import logging
 import logging.config
-from contextvars import ContextVar
 from typing import Any
 
+from storage.request_ids import REQUEST_ID
 from storage.settings import Settings
 
 # The id of the request being served ("" outside a request): every log record made while serving it says so.
-REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="")
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s"

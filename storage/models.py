@@ -551,6 +551,7 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    request_id: Mapped[str | None] = mapped_column(String(128))  # the request that queued it, for logs
 
 
 class WorkerProcess(Base):

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.db import Database
 from storage.ids import new_id
 from storage.models import Job
+from storage.request_ids import REQUEST_ID
 from storage.types import utcnow
 
 
@@ -37,6 +38,7 @@ class ClaimedJob:
     tries: int  # including the current try
     host: str | None
     created_at: datetime
+    request_id: str | None = None  # of the request that queued it
 
 
 class RetryJob(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -80,6 +82,8 @@ def job_row(
         "tries": 0,
         "next_try_at": run_at or now,
         "created_at": now,
+        # The request (or the job) being served when it was queued: its logs carry the same id.
+        "request_id": REQUEST_ID.get() or None,
     }
 
 
@@ -118,6 +122,7 @@ _JOB_ROW_COLUMNS = (
     "tries",
     "next_try_at",
     "created_at",
+    "request_id",
 )
 
 
@@ -183,7 +188,7 @@ async def claim(
         update(Job)
         .where(Job.id.in_(due.scalar_subquery()))
         .values(state="running", locked_until=now + lease, locked_by=worker_id, tries=Job.tries + 1)
-        .returning(Job.id, Job.queue, Job.payload, Job.tries, Job.host, Job.created_at)
+        .returning(Job.id, Job.queue, Job.payload, Job.tries, Job.host, Job.created_at, Job.request_id)
         .execution_options(synchronize_session=False)
     )
     async with db.transaction() as session:

@@ -47,6 +47,7 @@ from storage.queue import (
     release,
 )
 from storage.recovery import beat, forget, release_jobs_of_silent_workers, release_orphaned_jobs
+from storage.request_ids import REQUEST_ID
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ async def run_one(
     `record_done` takes over recording successes (the batching worker passes its buffer); `observe` hears
     (queue, outcome) of each job: done, retry, failed or crashed."""
     outcome = "done"
+    # The job's log records (and the jobs it queues) carry the id of the request that started it all.
+    token = REQUEST_ID.set(job.request_id or f"job-{job.id}")
     try:
         status = await handler(job)
     except RetryJob as retry:
@@ -92,6 +95,8 @@ async def run_one(
             await mark_done(db, job.id, status=status)
         else:
             await record_done(job.id, status)
+    finally:
+        REQUEST_ID.reset(token)
     if observe is not None:
         observe(job.queue, outcome)
 
