@@ -130,6 +130,13 @@ async def require_auth(request: Request, *scopes: str, user: bool = True) -> Aut
     return auth
 
 
+async def caller_account(request: Request, *scopes: str) -> Account:
+    """The local account acting through the request's token, checked as `require_auth` does."""
+    auth = await require_auth(request, *scopes)
+    assert auth.account is not None  # require_auth demands a user token
+    return auth.account
+
+
 async def optional_auth(request: Request, *scopes: str) -> AuthContext | None:
     """The caller if a token was sent (then checked like `require_auth`, app tokens allowed), else None."""
     auth = await _load_auth(request)

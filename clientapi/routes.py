@@ -7,8 +7,10 @@ from clientapi import (
     announcements,
     apps,
     blocks,
+    conversations,
     custom_emojis,
     domain_blocks,
+    featured_tags,
     filter_rules,
     filters,
     filters_v1,
@@ -28,6 +30,7 @@ from clientapi import (
     static_files,
     statuses,
     streaming,
+    tags,
     timelines,
 )
 
@@ -38,6 +41,9 @@ routes = [
     *apps.routes,
     *blocks.routes,
     *custom_emojis.routes,
+    *conversations.routes,
+    *featured_tags.routes,
+    *tags.routes,
     *domain_blocks.routes,
     *fixed_answers.routes,
     *filters.routes,

@@ -19,8 +19,8 @@ from starlette.routing import Route
 from clientapi.account_lookup import find_account_by_acct
 from clientapi.auth import optional_auth, viewer_account
 from clientapi.entities.accounts import account_to_entity
-from clientapi.entities.media import tag_to_entity
 from clientapi.entities.statuses import statuses_to_entities
+from clientapi.entities.tags import tags_to_entities
 from clientapi.errors import Unauthorized, Unprocessable
 from clientapi.pagination import MAX_OFFSET
 from clientapi.params import read_params
@@ -102,20 +102,20 @@ async def search(request: Request) -> Response:
                 statuses = await search_statuses(session, query, viewer_id, limit=limit, offset=offset)
             if wanted in (None, "hashtags"):
                 hashtags = await search_tags(session, query, limit=limit, offset=offset)
-    urls = LocalUrls(ctx.base_url)
     async with ctx.db.read() as session:
         rendered_statuses = (
             await statuses_to_entities(session, ctx, statuses, viewer_id)
             if wanted in (None, "statuses")
             else []
         )
+        rendered_tags = await tags_to_entities(session, ctx, hashtags, viewer_id)
     return api_response(
         {
             "accounts": [account_to_entity(account, ctx) for account in accounts]
             if wanted in (None, "accounts")
             else [],
             "statuses": rendered_statuses,
-            "hashtags": [tag_to_entity(urls, tag) for tag in hashtags],
+            "hashtags": rendered_tags,
             "collections": [],
         }
     )

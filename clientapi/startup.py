@@ -24,17 +24,14 @@ def _empty_list(*scopes: str, public: bool = False) -> object:
 
 # (path, scopes; None means readable without a token, as in Mastodon)
 EMPTY_LISTS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
-    ("/api/v1/followed_tags", ("read:follows",)),
     ("/api/v1/trends", None),
     ("/api/v1/trends/tags", None),
     ("/api/v1/trends/statuses", None),
     ("/api/v1/trends/links", None),
     ("/api/v1/suggestions", ("read",)),
     ("/api/v2/suggestions", ("read",)),
-    ("/api/v1/featured_tags", ("read:accounts",)),
     ("/api/v1/endorsements", ("read:accounts",)),
     ("/api/v1/scheduled_statuses", ("read:statuses",)),
-    ("/api/v1/conversations", ("read:statuses",)),
 )
 
 routes = [

@@ -35,6 +35,7 @@ def account_to_actor(
         "followers": account.followers_url,
         "following": account.following_url,
         "featured": account.featured_url,
+        "featuredTags": urls.featured_tags(account.username),
         "endpoints": {"sharedInbox": account.shared_inbox_url},
         "manuallyApprovesFollowers": account.locked,
         "discoverable": account.discoverable,
@@ -70,7 +71,7 @@ def account_to_actor(
         actor["image"] = image
     if account.actor_type != "Person":
         # The instance actor is not a person to follow; Mastodon leaves these out for it too.
-        for key in ("featured", "discoverable", "indexable", "attachment", "tag"):
+        for key in ("featured", "featuredTags", "discoverable", "indexable", "attachment", "tag"):
             actor.pop(key, None)
     return actor
 

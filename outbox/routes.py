@@ -12,15 +12,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from apub.vocab import ACTIVITY_JSON, wants_activity_json
+from apub.vocab import ACTIVITY_JSON, OBJECT_CONTEXT, wants_activity_json
 from inbox.verify import signed_fetcher
 from outbox import objects
 from outbox.actions.pins import pinned_statuses
 from outbox.actors import account_to_actor, collection, collection_page
-from outbox.errors import BadRequest
+from outbox.errors import BadRequest, NotFound
 from outbox.render import load_note_parts, status_to_note
 from storage.accounts import ed25519_public_pem, local_account_by_username
 from storage.context import Context
+from storage.featured_tags import featured_tags_of
 from storage.ids import parse_id
 from storage.models import Account, Follow
 from storage.urls import LocalUrls
@@ -43,6 +44,16 @@ async def _local_account(ctx: Context, username: str) -> Account | None:
         account = await local_account_by_username(session, username)
     if account is None or account.suspended_at is not None or account.actor_type != "Person":
         return None
+    return account
+
+
+async def _collection_owner(request: Request, ctx: Context) -> Account:
+    """The local account whose collection is asked for (404 when there is none), once the request passed
+    `federation.authorized_fetch` (only signed GETs)."""
+    account = await _local_account(ctx, request.path_params["username"])
+    if account is None:
+        raise NotFound("Record not found")
+    await signed_fetcher(request, ctx)
     return account
 
 
@@ -83,10 +94,7 @@ async def instance_actor(request: Request) -> Response:
 
 async def _follow_collection(request: Request, *, followers: bool) -> Response:
     ctx: Context = request.state.ctx
-    account = await _local_account(ctx, request.path_params["username"])
-    if account is None:
-        return not_found()
-    await signed_fetcher(request, ctx)  # federation.authorized_fetch: only signed GETs
+    account = await _collection_owner(request, ctx)
     url = account.followers_url if followers else account.following_url
     assert url is not None
     own_column = Follow.target_account_id if followers else Follow.account_id
@@ -123,10 +131,7 @@ async def following(request: Request) -> Response:
 async def featured(request: Request) -> Response:
     """The pinned statuses of an account, as Notes in one `OrderedCollection` (as Mastodon serves them)."""
     ctx: Context = request.state.ctx
-    account = await _local_account(ctx, request.path_params["username"])
-    if account is None:
-        return not_found()
-    await signed_fetcher(request, ctx)
+    account = await _collection_owner(request, ctx)
     urls = LocalUrls(ctx.base_url)
     async with ctx.db.read() as session:
         notes = []
@@ -140,12 +145,39 @@ async def featured(request: Request) -> Response:
     return activity_response(document)
 
 
+async def featured_tags(request: Request) -> Response:
+    """The hashtags an account features, as `Hashtag`s in one unordered `Collection` (as Mastodon serves its
+    `featuredTags`); each links the account's page of posts with that hashtag."""
+    ctx: Context = request.state.ctx
+    account = await _collection_owner(request, ctx)
+    urls = LocalUrls(ctx.base_url)
+    async with ctx.db.read() as session:
+        featured = await featured_tags_of(session, account.id)
+    items = [
+        {
+            "type": "Hashtag",
+            "href": urls.account_tag_page(account.username, view.name),
+            "name": f"#{view.display_name}",
+        }
+        for view in featured
+    ]
+    document = {
+        "@context": OBJECT_CONTEXT,
+        "id": urls.featured_tags(account.username),
+        "type": "Collection",
+        "totalItems": len(items),
+        "items": items,
+    }
+    return activity_response(document)
+
+
 routes = [
     Route("/actor", instance_actor, methods=["GET"]),
     Route("/users/{username}", actor, methods=["GET"]),
     Route("/users/{username}/followers", followers, methods=["GET"]),
     Route("/users/{username}/following", following, methods=["GET"]),
     Route("/users/{username}/collections/featured", featured, methods=["GET"]),
+    Route("/users/{username}/collections/tags", featured_tags, methods=["GET"]),
     Route("/users/{username}/outbox", objects.outbox, methods=["GET"]),
     Route("/users/{username}/statuses/{status_id}", objects.status_object, methods=["GET"]),
     Route("/users/{username}/statuses/{status_id}/activity", objects.status_activity, methods=["GET"]),

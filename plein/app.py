@@ -20,6 +20,7 @@ import web.about
 import web.assets
 import web.media
 import web.pages
+import web.tags
 import webfinger.routes
 from apub.client import FederationClient
 from apub.httpsig.auth import SchemeMemory
@@ -64,6 +65,7 @@ def all_routes() -> list[BaseRoute]:
         *web.assets.routes,
         *web.pages.routes,
         *web.about.routes,
+        *web.tags.routes,
     ]
 
 

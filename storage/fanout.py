@@ -3,7 +3,9 @@
 Home timelines (`home_feed`) and notifications are written in the same transaction as the status or
 interaction that causes them; the returned `Event`s are published on the bus after commit (streaming).
 Both paths — a local post (outbox) and a received activity (inbox) — use these functions, so a remote and
-a local status reach a local reader the same way. `fan_out_remote_statuses` is the same rule as
+a local status reach a local reader the same way. Followed hashtags (`storage.tags`) add their local
+followers to a public status's readers, and a direct status is recorded in its readers' conversations
+(`storage.conversations`), on both paths. `fan_out_remote_statuses` is the same rule as
 `fan_out_status` for a batch of new remote statuses, split in reads (`remote_audiences`, which can run
 before the write transaction) and two writes for the whole batch.
 """
@@ -20,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.account_domain_blocks import blocks_domain_of
 from storage.bus import Event
-from storage.conversation_mutes import status_thread_muted
+from storage.conversation_mutes import status_thread_muted, thread_key
+from storage.conversations import DirectMessage, add_to_conversations
 from storage.ids import new_id
 from storage.lists import ListedStatus, add_to_list_feeds, exclusive_pairs
 from storage.models import (
@@ -37,6 +40,8 @@ from storage.models import (
 )
 from storage.mutes import in_force as mute_in_force
 from storage.push import enqueue_pushes
+from storage.statuses import tag_names
+from storage.tags import tag_follower_ids
 from storage.types import utcnow
 
 RESTORED_STATUSES = 400  # statuses put back into home and list feeds when an author's suspension is lifted
@@ -74,6 +79,35 @@ async def local_mentioned_ids(session: AsyncSession, status_id: int) -> list[int
         .where(Mention.status_id == status_id, Account.domain.is_(None))
     )
     return list((await session.execute(statement)).scalars())
+
+
+async def _mentioned_ids(session: AsyncSession, status_id: int) -> list[int]:
+    """Ids of every account a status mentions, local or remote."""
+    return list(
+        (await session.execute(select(Mention.account_id).where(Mention.status_id == status_id))).scalars()
+    )
+
+
+def reaches_tag_followers(visibility: str, is_boost: bool, author_silenced: bool) -> bool:
+    """Whether a status goes to the followers of its hashtags: a public original by an author not silenced
+    (Mastodon's `broadcastable?`)."""
+    return visibility == "public" and not is_boost and not author_silenced
+
+
+async def _tag_readers(
+    session: AsyncSession,
+    followers_by_tag: dict[str, set[int]],
+    names: Sequence[str],
+    author_id: int,
+    mentioned_ids: Sequence[int],
+) -> set[int]:
+    """Local followers of any of these hashtags, but the author, and those who block or mute an account the
+    status mentions (as Mastodon's `filter_from_tags?`); blocks and mutes of the author itself are left to
+    the caller, which applies them to every reader."""
+    followers = set().union(*(followers_by_tag.get(name, set()) for name in names)) - {author_id}
+    if followers and mentioned_ids:
+        followers -= {reader for reader, _ in await _excluded_pairs(session, followers, set(mentioned_ids))}
+    return followers
 
 
 async def _blocked_or_muting(
@@ -156,13 +190,21 @@ async def fan_out_status(session: AsyncSession, status: Status, author: Account)
     """Write home-feed rows and mention notifications for a new status (or boost) by `author`.
 
     Who sees it: the author (if local), local followers for public/unlisted/private posts (boosts only to
-    followers who show boosts), and mentioned local accounts (for every visibility, including direct).
-    Readers who block or mute the author are left out.
+    followers who show boosts), mentioned local accounts (for every visibility, including direct), and for
+    a public original by an author not silenced, the local followers of its hashtags. Readers who block or
+    mute the author are left out. A direct status also enters its readers' conversations.
     """
     events: list[Event] = []
     followers = await local_follower_ids(session, author.id, reblogs_only=status.reblog_of_id is not None)
     mentioned = await local_mentioned_ids(session, status.id) if status.reblog_of_id is None else []
     readers = _home_readers(author, status.visibility, followers, mentioned)
+    if reaches_tag_followers(
+        status.visibility, status.reblog_of_id is not None, author.silenced_at is not None
+    ):
+        names = await tag_names(session, status.id)
+        everyone_mentioned = await _mentioned_ids(session, status.id)
+        followers_by_tag = await tag_follower_ids(session, names)
+        readers |= await _tag_readers(session, followers_by_tag, names, author.id, everyone_mentioned)
     excluded = await _blocked_or_muting(session, list(readers - {author.id}), author.id)
     if status.reblog_of_id is not None:  # a boost also skips those who mute or block the boosted author
         boosted_author_id = await session.scalar(
@@ -176,6 +218,15 @@ async def fan_out_status(session: AsyncSession, status: Status, author: Account)
     await add_to_home_feeds(session, list(readers), status.id)
     for reader in readers:
         events.append(Event(topic=f"user:{reader}", kind="update", payload={"status_id": status.id}))
+    if status.visibility == "direct" and status.reblog_of_id is None:
+        participants = frozenset({author.id, *await _mentioned_ids(session, status.id)})
+        await add_to_conversations(
+            session,
+            [
+                DirectMessage(reader, thread_key(status), participants, status.id, author.id)
+                for reader in readers
+            ],
+        )
     listed = ListedStatus(status.id, author.id, status.visibility, status.in_reply_to_account_id)
     for list_id, _ in await add_to_list_feeds(session, [listed], _excluded_pairs):
         events.append(Event(topic=f"list:{list_id}", kind="update", payload={"status_id": status.id}))
@@ -276,6 +327,7 @@ class NewRemoteStatus:
     thread: str = (
         ""  # its conversation's key (`storage.conversation_mutes.thread_key`): a muted one notifies none
     )
+    hashtags: Sequence[str] = ()  # a public one also reaches the local followers of these
 
 
 @dataclass(frozen=True)
@@ -286,6 +338,8 @@ class RemoteAudience:
     public: bool
     readers: frozenset[int]
     notified: tuple[int, ...]
+    # For a direct status: its thread and everyone in it, for its readers' conversations.
+    conversation: tuple[str, frozenset[int]] | None = None
 
 
 async def _local_followers(
@@ -370,12 +424,22 @@ async def remote_audiences(
             ).scalars()
         )
     readers_of, followers_of = await _local_followers(session, author_ids)
+    wide = [
+        bool(status.hashtags) and reaches_tag_followers(status.visibility, False, status.author_silenced)
+        for status in statuses
+    ]
+    tagged = {name for status, broad in zip(statuses, wide, strict=True) if broad for name in status.hashtags}
+    tag_followers = await tag_follower_ids(session, tagged)
     drafts: list[tuple[NewRemoteStatus, set[int], list[int]]] = []
     every_reader: set[int] = set()
-    for status in statuses:
+    for status, broad in zip(statuses, wide, strict=True):
         readers = set()
         if status.visibility in ("public", "unlisted", "private"):
             readers.update(readers_of.get(status.author_id, ()))
+        if broad and tag_followers:
+            readers |= await _tag_readers(
+                session, tag_followers, status.hashtags, status.author_id, status.mention_account_ids
+            )
         mentioned = [
             account_id
             for account_id in dict.fromkeys(status.mention_account_ids)
@@ -406,6 +470,9 @@ async def remote_audiences(
                     reader for reader in readers if reader == author_id or (reader, author_id) not in excluded
                 ),
                 notified=notified,
+                conversation=(status.thread, frozenset({author_id, *status.mention_account_ids}))
+                if status.visibility == "direct"
+                else None,
             )
         )
     return audiences
@@ -424,9 +491,16 @@ async def fan_out_remote_statuses(
         {reader for _, audience in placed for reader in audience.readers},
         {audience.author_id for _, audience in placed},
     )
+    direct_messages: list[DirectMessage] = []
     for status_id, audience in placed:
         readers = [reader for reader in audience.readers if (reader, audience.author_id) not in exclusive]
         feed_rows.extend({"account_id": reader, "status_id": status_id} for reader in readers)
+        if audience.conversation is not None:
+            thread, participants = audience.conversation
+            direct_messages.extend(
+                DirectMessage(reader, thread, participants, status_id, audience.author_id)
+                for reader in readers
+            )
         events.extend(
             Event(topic=f"user:{reader}", kind="update", payload={"status_id": status_id})
             for reader in readers
@@ -462,6 +536,7 @@ async def fan_out_remote_statuses(
         await enqueue_pushes(
             session, [(row["account_id"], row["id"], row["notification_type"]) for row in notification_rows]
         )
+    await add_to_conversations(session, direct_messages)
     return events
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.conversations import forget_deleted_statuses
 from storage.models import Account, Follow, HomeFeedEntry, List, ListAccount, ListFeedEntry, Status
 
 REPLIES_POLICIES = ("followed", "list", "none")
@@ -96,9 +97,11 @@ async def leave_lists_of(session: AsyncSession, owner_id: int, member_ids: Any) 
 
 
 async def remove_statuses_from_feeds(session: AsyncSession, status_ids: Sequence[int]) -> None:
-    """A deleted status (or boost) leaves every home and list timeline at once."""
+    """A deleted status (or boost) leaves every home and list timeline, and the conversations it ended, at
+    once."""
     await session.execute(delete(HomeFeedEntry).where(HomeFeedEntry.status_id.in_(status_ids)))
     await session.execute(delete(ListFeedEntry).where(ListFeedEntry.status_id.in_(status_ids)))
+    await forget_deleted_statuses(session, status_ids)
 
 
 async def exclusive_pairs(

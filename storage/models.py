@@ -253,6 +253,34 @@ class StatusTag(Base):
     )
 
 
+class TagFollow(Base):
+    """A local account following a hashtag: public statuses carrying it join the account's home feed."""
+
+    __tablename__ = "tag_follows"
+    __table_args__ = (
+        UniqueConstraint("account_id", "tag_id"),
+        Index("ix_tag_follows_account_id_id", "account_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    tag_id: Mapped[int] = _fk("tags.id")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FeaturedTag(Base):
+    """A hashtag a local account shows on its profile (Mastodon's featured tags), with the spelling it typed."""
+
+    __tablename__ = "featured_tags"
+    __table_args__ = (UniqueConstraint("account_id", "tag_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    tag_id: Mapped[int] = _fk("tags.id")
+    display_name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class MediaAttachment(Base):
     __tablename__ = "media_attachments"
 
@@ -400,6 +428,29 @@ class FilterStatus(Base):
     filter_id: Mapped[int] = _fk("filters.id")
     status_id: Mapped[int] = _fk("statuses.id")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccountConversation(Base):
+    """A direct-message conversation as one local account sees it (Mastodon's AccountConversation): one per
+    thread and set of other participants. `unread` is set when a direct status by someone else arrives;
+    removing the row hides the conversation until the next message recreates it."""
+
+    __tablename__ = "account_conversations"
+    __table_args__ = (
+        UniqueConstraint("account_id", "conversation_key"),
+        Index("ix_account_conversations_account_id_last_status_id", "account_id", "last_status_id"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    # SHA-256 of the thread key and the sorted participant ids: the row's identity, short enough to index.
+    conversation_key: Mapped[str] = mapped_column(String(64))
+    conversation: Mapped[str] = mapped_column(
+        String(2048)
+    )  # the thread key (`conversation_mutes.thread_key`)
+    participant_ids: Mapped[list[Any]] = mapped_column(default=list)  # the others, sorted
+    last_status_id: Mapped[int] = _fk("statuses.id")
+    unread: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Favourite(Base):

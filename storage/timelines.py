@@ -39,6 +39,7 @@ from sqlalchemy.orm import aliased
 from storage.account_domain_blocks import blocks_domain_of
 from storage.models import (
     Account,
+    AccountConversation,
     Block,
     Bookmark,
     Favourite,
@@ -199,6 +200,17 @@ def list_timeline_query(list_id: int) -> ListQuery:
         ListFeedEntry.list_id == written_out(list_id)
     )
     return ListQuery(feed_ids, ListFeedEntry.status_id, home_rows)
+
+
+def conversations_query(account_id: int) -> ListQuery:
+    """An account's conversations whose last status stands; pages go by the last status's id, newest first
+    (as Mastodon pages them)."""
+    statement = (
+        select(AccountConversation)
+        .join(Status, Status.id == AccountConversation.last_status_id)
+        .where(AccountConversation.account_id == account_id, Status.deleted_at.is_(None))
+    )
+    return ListQuery(statement, AccountConversation.last_status_id)
 
 
 def _public_filter(statement: Select[Any], *, local: bool, remote: bool, only_media: bool) -> Select[Any]:

@@ -38,6 +38,9 @@ class LocalUrls:
     def featured(self, username: str) -> str:
         return f"{self.actor(username)}/collections/featured"
 
+    def featured_tags(self, username: str) -> str:
+        return f"{self.actor(username)}/collections/tags"
+
     def rsa_key_id(self, actor_uri: str) -> str:
         return f"{actor_uri}#main-key"
 
@@ -65,6 +68,10 @@ class LocalUrls:
 
     def tag_page(self, name: str) -> str:
         return f"{self.base_url}/tags/{name}"
+
+    def account_tag_page(self, username: str, name: str) -> str:
+        """The page of one account's public posts carrying a hashtag (a featured tag's `url`)."""
+        return f"{self.profile_page(username)}/tagged/{name}"
 
     def is_local_host(self, host: str) -> bool:
         """True when `host` (any spelling: `Example.org.`, `example.org:443`) is this instance's host."""

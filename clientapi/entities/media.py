@@ -1,4 +1,4 @@
-"""MediaAttachment and Tag entities (the small pieces a Status is made of)."""
+"""MediaAttachment entities and the short tag object (the small pieces a Status is made of)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from clientapi.entities.common import id_str
 from storage.context import Context
 from storage.media import media_file_url, preview_path
-from storage.models import MediaAttachment, Tag
+from storage.models import MediaAttachment
 from storage.urls import LocalUrls
 
 MEDIA_TYPES = frozenset({"image", "gifv", "video", "audio", "unknown"})
@@ -62,15 +62,3 @@ def media_to_entity(ctx: Context, media: MediaAttachment) -> dict[str, Any]:
 def status_tag_to_entity(urls: LocalUrls, name: str) -> dict[str, Any]:
     """The short tag object inside a Status ({name, url})."""
     return {"name": name, "url": urls.tag_page(name)}
-
-
-def tag_to_entity(urls: LocalUrls, tag: Tag) -> dict[str, Any]:
-    """The Tag entity. Usage history is not tracked yet, so it is an empty list."""
-    return {
-        "id": id_str(tag.id),
-        "name": tag.name,
-        "url": urls.tag_page(tag.name),
-        "history": [],
-        "following": False,
-        "featuring": False,
-    }

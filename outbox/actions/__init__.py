@@ -3,6 +3,7 @@ one delivery job per target inbox; bus events are published after commit. Errors
 
 from outbox.actions.blocks import block, unblock
 from outbox.actions.domain_blocks import block_domain
+from outbox.actions.featured_tags import feature_tag, unfeature_tag
 from outbox.actions.follows import (
     authorize_follow_request,
     follow,
@@ -25,6 +26,7 @@ __all__ = [
     "delete_status",
     "edit_status",
     "favourite",
+    "feature_tag",
     "file_report",
     "follow",
     "move_account",
@@ -37,6 +39,7 @@ __all__ = [
     "set_aliases",
     "unblock",
     "unfavourite",
+    "unfeature_tag",
     "unfollow",
     "unpin_status",
     "unreblog",

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,14 +27,17 @@ async def _own_status(session: AsyncSession, account: Account, status_id: int) -
     return status
 
 
-async def _announce(
+async def announce_featured(
     session: AsyncSession,
     effects: Effects,
     ctx: Context,
     account: Account,
-    status: Status,
+    featured_object: str | dict[str, Any],
     activity_type: str,
 ) -> None:
+    """Store and enqueue `Add` or `Remove` (`activity_type`) of something the account shows on its profile —
+    a pinned status's URI, a featured `Hashtag` — targeting its `featured` collection, to its followers (as
+    Mastodon sends both)."""
     targets = DeliveryTargets()
     await targets.add_followers_of(session, account.id)
     await record_activity(
@@ -45,7 +50,7 @@ async def _announce(
             activity_type,
             uri,
             account.uri,
-            status.uri,
+            featured_object,
             to=[PUBLIC],
             cc=[account.followers_url or ""],
             target=account.featured_url,
@@ -70,7 +75,7 @@ async def pin_status(ctx: Context, account: Account, status_id: int) -> Status:
                 raise Unprocessable(f"Validation failed: you can pin at most {MAX_PINS} posts")
             session.add(StatusPin(account_id=account.id, status_id=status.id))
             await session.flush()
-            await _announce(session, effects, ctx, account, status, "Add")
+            await announce_featured(session, effects, ctx, account, status.uri, "Add")
     after_commit(ctx, effects)
     return status
 
@@ -84,7 +89,7 @@ async def unpin_status(ctx: Context, account: Account, status_id: int) -> Status
             delete(StatusPin).where(StatusPin.account_id == account.id, StatusPin.status_id == status.id)
         )
         if removed.rowcount:
-            await _announce(session, effects, ctx, account, status, "Remove")
+            await announce_featured(session, effects, ctx, account, status.uri, "Remove")
     after_commit(ctx, effects)
     return status
 

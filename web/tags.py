@@ -1,0 +1,83 @@
+"""Hashtag pages: `/tags/:name`, the public local posts carrying a hashtag (where every hashtag link of a
+post leads), and `/@:username/tagged/:name`, one local account's (a featured hashtag's `url`). Newest first,
+`PAGE_SIZE` a page, older pages by `?max_id=`. Only public, original, not deleted posts of accounts neither
+suspended nor silenced are listed: unlisted, followers-only and direct posts never show here."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from storage.accounts import local_account_by_username
+from storage.context import Context
+from storage.ids import parse_id
+from storage.models import Account, Status
+from storage.tags import tag_by_name, tag_name_from_input, tagged_public_statuses
+from web.pages import render_page
+
+PAGE_SIZE = 20
+
+
+def _not_found(what: str) -> Response:
+    return HTMLResponse(f"<!doctype html><title>Not found</title><h1>{what}</h1>", status_code=404)
+
+
+async def _tag_page(request: Request, username: str | None) -> Response:
+    ctx: Context = request.state.ctx
+    name = tag_name_from_input(request.path_params["name"])
+    raw_max_id = request.query_params.get("max_id")
+    max_id = parse_id(raw_max_id) if raw_max_id is not None else None
+    if raw_max_id is not None and max_id is None:
+        return HTMLResponse("<!doctype html><title>Bad request</title><h1>Bad max_id</h1>", status_code=400)
+    async with ctx.db.read() as session:
+        account = await local_account_by_username(session, username) if username is not None else None
+        if username is not None and (account is None or account.suspended_at is not None):
+            return _not_found("No such account")
+        tag = await tag_by_name(session, name) if name is not None else None
+        if tag is None:
+            return _not_found("No such hashtag")
+        statement = (
+            select(Status, Account)
+            .join(Account, Account.id == Status.account_id)
+            .where(
+                tagged_public_statuses(tag.id, local_only=True, account_id=account.id if account else None),
+                Account.suspended_at.is_(None),
+                Account.silenced_at.is_(None),
+            )
+            .order_by(Status.id.desc())
+            .limit(PAGE_SIZE + 1)
+        )
+        if max_id is not None:
+            statement = statement.where(Status.id < max_id)
+        rows = [(status, author) for status, author in await session.execute(statement)]
+    statuses = rows[:PAGE_SIZE]
+    next_url = None
+    if len(rows) > PAGE_SIZE:
+        next_url = f"{request.url.path}?{urlencode({'max_id': statuses[-1][0].id})}"
+    return render_page(
+        request,
+        "tag.html",
+        tag_name=tag.name,
+        account=account,
+        statuses=statuses,
+        next_url=next_url,
+        older_than=max_id,
+    )
+
+
+async def tag_page(request: Request) -> Response:
+    return await _tag_page(request, None)
+
+
+async def account_tag_page(request: Request) -> Response:
+    return await _tag_page(request, request.path_params["username"])
+
+
+routes = [
+    Route("/tags/{name}", tag_page, methods=["GET"]),
+    Route("/@{username}/tagged/{name}", account_tag_page, methods=["GET"]),
+]
