@@ -4,18 +4,13 @@ message). The rows are written by the fan-out (`storage.conversations`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from clientapi.auth import caller_account
-from clientapi.entities.accounts import account_to_entity
-from clientapi.entities.statuses import statuses_to_entities
+from clientapi.entities.conversations import conversations_to_entities
 from clientapi.errors import NotFound
 from clientapi.pagination import Page, in_display_order, link_headers, page_statement
 from clientapi.params import read_params
@@ -23,44 +18,8 @@ from clientapi.responses import api_response
 from storage.context import Context
 from storage.conversations import own_conversation, remove_conversation
 from storage.ids import parse_id
-from storage.models import Account, AccountConversation, Status
+from storage.models import Account, AccountConversation
 from storage.timelines import conversations_query
-
-
-async def conversations_to_entities(
-    session: AsyncSession, ctx: Context, rows: Sequence[AccountConversation], owner: Account
-) -> list[dict[str, Any]]:
-    """Conversation entities, in the rows' order: the other participants (the owner alone when it wrote
-    only to itself, as Mastodon shows it), suspended ones left out, and the last status as the owner sees
-    it."""
-    account_ids = {account_id for row in rows for account_id in row.participant_ids}
-    accounts = {
-        account.id: account
-        for account in (
-            await session.execute(
-                select(Account).where(Account.id.in_(account_ids), Account.suspended_at.is_(None))
-            )
-        ).scalars()
-    }
-    statuses = (
-        await session.execute(select(Status).where(Status.id.in_({row.last_status_id for row in rows})))
-    ).scalars()
-    rendered = {
-        int(entity["id"]): entity
-        for entity in await statuses_to_entities(session, ctx, list(statuses), owner.id)
-    }
-    entities = []
-    for row in rows:
-        participants = [accounts[i] for i in row.participant_ids if i in accounts] or [owner]
-        entities.append(
-            {
-                "id": str(row.id),
-                "unread": row.unread,
-                "accounts": [account_to_entity(account, ctx) for account in participants],
-                "last_status": rendered.get(row.last_status_id),
-            }
-        )
-    return entities
 
 
 async def index(request: Request) -> Response:

@@ -33,12 +33,14 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from clientapi.auth import scope_granted
+from clientapi.entities.conversations import conversations_to_entities
 from clientapi.entities.notifications import notifications_to_entities
 from clientapi.entities.statuses import statuses_to_entities
 from clientapi.errors import ApiError, Forbidden, NotFound, Unauthorized
 from clientapi.stream_authority import token_watcher
 from storage.bus import Event
 from storage.context import Context
+from storage.conversations import conversation_at
 from storage.filter_matching import ViewerFilters, read_viewer_filters
 from storage.filters import FILTERS_CHANGED, filters_topic
 from storage.ids import parse_id
@@ -58,6 +60,7 @@ STREAM_SCOPES = {
     "public:local": ("read:statuses",),
     "public:remote": ("read:statuses",),
     "list": ("read:lists",),
+    "direct": ("read:statuses",),
 }
 
 
@@ -95,6 +98,8 @@ async def _topics(ctx: Context, connection: HTTPConnection, stream: str, account
     (else 404). Every stream also hears when the caller's filters change (`filters_topic`)."""
     if stream in ("user", "user:notification"):
         return [f"user:{account_id}", filters_topic(account_id)]
+    if stream == "direct":
+        return [f"direct:{account_id}", filters_topic(account_id)]
     if stream == "list":
         list_id = parse_id(connection.query_params.get("list"))
         async with ctx.db.read() as session:
@@ -144,6 +149,16 @@ async def _render(
                 session, ctx, [notification], viewer_id, filters=await filters.current(session)
             )
         return {"event": "notification", "payload": entities[0]} if entities else None
+    if event.kind == "conversation" and stream == "direct":
+        async with ctx.db.read() as session:
+            conversation = await conversation_at(session, viewer_id, event.payload.get("status_id"))
+            owner = await session.get(Account, viewer_id)
+            if conversation is None or owner is None:
+                return None  # removed, or moved on again since: a later event tells
+            entities = await conversations_to_entities(session, ctx, [conversation], owner)
+        return {"event": "conversation", "payload": entities[0]}
+    if stream == "direct":
+        return None  # Mastodon's direct stream carries conversations only
     if event.kind in ("update", "status.update") and stream != "user:notification":
         async with ctx.db.read() as session:
             # The public streams carry every public status: leave out the authors the viewer mutes or
@@ -318,4 +333,5 @@ routes = [
     Route("/api/v1/streaming/public/local", server_sent_events, methods=["GET"]),
     Route("/api/v1/streaming/public/remote", server_sent_events, methods=["GET"]),
     Route("/api/v1/streaming/list", server_sent_events, methods=["GET"]),
+    Route("/api/v1/streaming/direct", server_sent_events, methods=["GET"]),
 ]

@@ -21,6 +21,7 @@ from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.bus import Event
 from storage.conversation_mutes import thread_key_column
 from storage.ids import new_id
 from storage.models import AccountConversation, Mention, Status
@@ -36,6 +37,25 @@ class DirectMessage:
     participant_ids: frozenset[int]
     status_id: int
     author_id: int
+
+
+def conversation_events(reader_ids: Iterable[int], status_id: int) -> list[Event]:
+    """The `direct` stream's events for readers whose conversations a status just moved (published after
+    commit; the stream reads the conversation then)."""
+    return [
+        Event(topic=f"direct:{reader}", kind="conversation", payload={"status_id": status_id})
+        for reader in reader_ids
+    ]
+
+
+async def conversation_at(
+    session: AsyncSession, account_id: int, status_id: int
+) -> AccountConversation | None:
+    """The account's conversation whose newest status is `status_id`, if it still is."""
+    statement = select(AccountConversation).where(
+        AccountConversation.account_id == account_id, AccountConversation.last_status_id == status_id
+    )
+    return (await session.execute(statement)).scalars().first()
 
 
 def _conversation_key(thread: str, others: Sequence[int]) -> str:

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.account_domain_blocks import blocks_domain_of
 from storage.bus import Event
 from storage.conversation_mutes import status_thread_muted, thread_key
-from storage.conversations import DirectMessage, add_to_conversations
+from storage.conversations import DirectMessage, add_to_conversations, conversation_events
 from storage.ids import new_id
 from storage.lists import ListedStatus, add_to_list_feeds, exclusive_pairs
 from storage.models import (
@@ -227,6 +227,7 @@ async def fan_out_status(session: AsyncSession, status: Status, author: Account)
                 for reader in readers
             ],
         )
+        events += conversation_events(readers, status.id)
     listed = ListedStatus(status.id, author.id, status.visibility, status.in_reply_to_account_id)
     for list_id, _ in await add_to_list_feeds(session, [listed], _excluded_pairs):
         events.append(Event(topic=f"list:{list_id}", kind="update", payload={"status_id": status.id}))
@@ -501,6 +502,7 @@ async def fan_out_remote_statuses(
                 DirectMessage(reader, thread, participants, status_id, audience.author_id)
                 for reader in readers
             )
+            events += conversation_events(readers, status_id)
         events.extend(
             Event(topic=f"user:{reader}", kind="update", payload={"status_id": status_id})
             for reader in readers

@@ -8,9 +8,11 @@ against the OpenAPI description."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
+import websockets
 from checked import call
 from mastodon import Mastodon
 from sqlalchemy import func, select
@@ -18,6 +20,8 @@ from sqlalchemy import func, select
 from storage.models import AccountConversation, Status
 from support.inbox_world import build_world
 from support.oauth import bearer, make_token, make_user
+from support.openapi import validate_entity
+from support.streams import next_sse_event
 
 
 def _summary(conversations: list[dict[str, Any]]) -> list[tuple[list[str], bool, str]]:
@@ -151,3 +155,45 @@ async def test_conversation_refusals_change_nothing(tmp_path: Path, database_url
             assert len(await call(b, "GET", "/api/v1/conversations")) == 1
         async with ctx.db.read() as session:
             assert await session.scalar(select(func.count()).select_from(AccountConversation)) == 2
+
+
+async def test_the_direct_stream_carries_conversations(tmp_path: Path) -> None:
+    """`/api/v1/streaming/direct` (and `stream=direct` over WebSocket) tells its listener of each conversation
+    a direct status moves, as Mastodon's `conversation` event; nothing else travels on it."""
+    async for world in build_world(tmp_path):
+        ctx = world.ctx
+        alice_token = await make_token(ctx, "alice")
+        notifications_only = await make_token(ctx, "alice", scopes="read:notifications")
+        bob = bearer(await make_token(ctx, "bob"))
+        async with (
+            world.instance.client(headers=bearer(alice_token)) as a,
+            world.instance.client(headers=bob) as b,
+        ):
+            refused = await a.get("/api/v1/streaming/direct", headers=bearer(notifications_only))
+            assert refused.status_code == 403 and "error" in refused.json()
+            async with a.stream("GET", "/api/v1/streaming/direct") as response:
+                assert response.status_code == 200
+                lines = response.aiter_lines()
+                assert await anext(lines) == ":)"
+                await call(b, "POST", "/api/v1/statuses", data={"status": "@alice in public"})
+                sent = await call(
+                    b, "POST", "/api/v1/statuses", data={"status": "@alice psst", "visibility": "direct"}
+                )
+                event, data = await asyncio.wait_for(next_sse_event(lines), 10)
+                conversation = json.loads(data)
+                assert event == "conversation"
+                validate_entity("Conversation", conversation)
+                assert _summary([conversation]) == [(["bob"], True, sent["id"])]
+            url = world.instance.base_url.replace("http://", "ws://")
+            async with websockets.connect(
+                f"{url}/api/v1/streaming?stream=direct&access_token={alice_token}"
+            ) as socket:
+                answer = await call(
+                    a,
+                    "POST",
+                    "/api/v1/statuses",
+                    data={"status": "@bob yes", "visibility": "direct", "in_reply_to_id": sent["id"]},
+                )
+                message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            assert message["event"] == "conversation" and message["stream"] == ["direct"]
+            assert _summary([json.loads(message["payload"])]) == [(["bob"], False, answer["id"])]
