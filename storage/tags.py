@@ -36,7 +36,8 @@ from storage.timelines import ListQuery
 from storage.types import utcnow
 
 HISTORY_DAYS = 7  # Mastodon's Tag history covers the past week, today first
-COUNTED_VISIBILITIES = ("public", "unlisted")  # what Mastodon counts as a use (`Status#distributable?`)
+COUNTED_VISIBILITIES = ("public", "unlisted")
+DELETE_BATCH = 1000  # feed rows deleted per statement (bound parameters stay far below the drivers' limits)  # what Mastodon counts as a use (`Status#distributable?`)
 
 
 def tag_name_from_input(text: str) -> str | None:
@@ -155,22 +156,28 @@ async def unfollow_tag(session: AsyncSession, account_id: int, tag_id: int) -> N
         return
     still_followed = select(TagFollow.tag_id).where(TagFollow.account_id == account_id)
     other_tag = aliased(StatusTag)
+    # Walked from the account's own feed rows (bounded by its home), not from every status with the tag.
+    feed = aliased(HomeFeedEntry)
     only_by_tag = (
-        select(StatusTag.status_id)
-        .join(Status, Status.id == StatusTag.status_id)
+        select(feed.status_id)
+        .join(StatusTag, and_(StatusTag.status_id == feed.status_id, StatusTag.tag_id == tag_id))
+        .join(Status, Status.id == feed.status_id)
         .where(
-            StatusTag.tag_id == tag_id,
+            feed.account_id == account_id,
             Status.account_id != account_id,
             ~exists().where(Follow.account_id == account_id, Follow.target_account_id == Status.account_id),
             ~exists().where(Mention.status_id == Status.id, Mention.account_id == account_id),
             ~exists().where(other_tag.status_id == Status.id, other_tag.tag_id.in_(still_followed)),
         )
     )
-    await session.execute(
-        delete(HomeFeedEntry).where(
-            HomeFeedEntry.account_id == account_id, HomeFeedEntry.status_id.in_(only_by_tag)
+    doomed = list((await session.execute(only_by_tag)).scalars())
+    for start in range(0, len(doomed), DELETE_BATCH):
+        batch = doomed[start : start + DELETE_BATCH]
+        await session.execute(
+            delete(HomeFeedEntry).where(
+                HomeFeedEntry.account_id == account_id, HomeFeedEntry.status_id.in_(batch)
+            )
         )
-    )
 
 
 def followed_tags_query(account_id: int) -> ListQuery:
