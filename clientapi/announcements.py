@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -76,29 +77,33 @@ async def list_announcements(request: Request) -> Response:
         shown = await queries.announcements_for(
             session, auth.account.id, now=utcnow(), with_dismissed=with_dismissed
         )
-        ids = [announcement.id for announcement in shown]
-        read = await queries.read_ids(session, auth.account.id, ids)
-        reactions = await queries.reactions_of(session, ids, auth.account.id)
-        mention_ids = {account_id for announcement in shown for account_id in announcement.mention_ids}
-        accounts = {
-            account.id: account
-            for account in (
-                await session.execute(select(Account).where(Account.id.in_(mention_ids)))
-            ).scalars()
-        }
+        entities = await announcements_to_entities(session, ctx, shown, auth.account.id)
+    return api_response(entities)
+
+
+async def announcements_to_entities(
+    session: AsyncSession, ctx: Context, shown: list[Announcement], account_id: int
+) -> list[dict[str, Any]]:
+    """Announcement entities as `account_id` sees them (read state, its own reactions)."""
+    ids = [announcement.id for announcement in shown]
+    read = await queries.read_ids(session, account_id, ids)
+    reactions = await queries.reactions_of(session, ids, account_id)
+    mention_ids = {account_id for announcement in shown for account_id in announcement.mention_ids}
+    accounts = {
+        account.id: account
+        for account in (await session.execute(select(Account).where(Account.id.in_(mention_ids)))).scalars()
+    }
     urls = LocalUrls(ctx.base_url)
-    return api_response(
-        [
-            announcement_to_entity(
-                announcement,
-                read=announcement.id in read,
-                reactions=reactions.get(announcement.id, []),
-                mentioned=[accounts[i] for i in announcement.mention_ids if i in accounts],
-                urls=urls,
-            )
-            for announcement in shown
-        ]
-    )
+    return [
+        announcement_to_entity(
+            announcement,
+            read=announcement.id in read,
+            reactions=reactions.get(announcement.id, []),
+            mentioned=[accounts[i] for i in announcement.mention_ids if i in accounts],
+            urls=urls,
+        )
+        for announcement in shown
+    ]
 
 
 async def _announcement_id(request: Request, ctx: Context) -> int:

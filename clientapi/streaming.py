@@ -1,18 +1,15 @@
-"""The streaming API: server-sent events and WebSocket, fed by the post-commit event bus.
+"""The streaming API: server-sent events (`/api/v1/streaming/<channel path>`) and the multiplexed WebSocket
+(`/api/v1/streaming`), fed by this process's stream hub (`clientapi.stream_hub`), which hears the event bus.
 
-Streams: `user` (home timeline updates and notifications), `user:notification`, `public`, `public:local`,
-`public:remote`, and `list` (new statuses of one of the caller's lists, named by the `list` parameter). Every
-stream needs a token with `read` (or `read:statuses` / `read:notifications` / `read:lists`).
-The token comes from `Authorization: Bearer`, the `access_token` query parameter, or — for WebSocket
-clients, as Mastodon allows — the `Sec-WebSocket-Protocol` header.
+Channels, tokens, scopes and error answers are Mastodon's (`clientapi.stream_channels`). Over WebSocket a
+client subscribes with the URL's `stream` (plus `tag` / `list`) and with `{"type": "subscribe", "stream":
+…}` messages, and leaves with `unsubscribe`; a refused subscription answers `{"error": …, "status": …}` and
+the socket stays open. A refused handshake is an HTTP answer with a JSON error, as Mastodon's.
 
-Statuses and notifications pass the listener's filters (`clientapi.filtering`: `home` on the user and list
-streams, `public` on the public ones, `notifications` for notifications), compiled once per stream and read
-again after `filters_changed`, which the user stream also forwards to the client.
-
-Events are those of this process's bus: in a scale-out set-up a client only hears what its own process
-published (cross-process fan-out through PostgreSQL LISTEN/NOTIFY is not built yet). A stream ends when its
-token loses its authority, wherever that happened (`clientapi.stream_authority`).
+Heartbeats: SSE writes a `:thump` comment after 15 s of silence (Mastodon's interval); WebSocket pings are
+uvicorn's (every 20 s, a client silent for 20 s more is closed). A stream ends when its token loses its
+authority (`clientapi.stream_authority`: SSE ends, WebSocket closes with 4401), and when its client falls
+behind (the hub drops it: SSE ends, WebSocket closes with 1013).
 """
 
 from __future__ import annotations
@@ -20,318 +17,232 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import HTTPConnection, Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from clientapi.auth import scope_granted
-from clientapi.entities.conversations import conversations_to_entities
-from clientapi.entities.notifications import notifications_to_entities
-from clientapi.entities.statuses import statuses_to_entities
-from clientapi.errors import ApiError, Forbidden, NotFound, Unauthorized
+from clientapi.errors import ApiError
 from clientapi.stream_authority import token_watcher
-from storage.bus import Event
+from clientapi.stream_channels import Channel, Viewer, authenticate, channel_from_path, resolve_channel
+from clientapi.stream_hub import Connection, Message, stream_hub
 from storage.context import Context
-from storage.conversations import conversation_at
-from storage.filter_matching import ViewerFilters, read_viewer_filters
-from storage.filters import FILTERS_CHANGED, filters_topic
-from storage.ids import parse_id
-from storage.lists import owned_list
-from storage.models import Account, Notification, Status
-from storage.oauth import token_owner
-from storage.timelines import hidden_author
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 30.0
-FILTERS_FRESH_SECONDS = 30.0
-STREAM_SCOPES = {
-    "user": ("read:statuses", "read:notifications"),
-    "user:notification": ("read:notifications",),
-    "public": ("read:statuses",),
-    "public:local": ("read:statuses",),
-    "public:remote": ("read:statuses",),
-    "list": ("read:lists",),
-    "direct": ("read:statuses",),
-}
+HEARTBEAT_SECONDS = 15.0
+FALSE_VALUES = frozenset({"0", "f", "F", "false", "FALSE", "off", "OFF"})  # Mastodon's isTruthy
 
 
-def _token_of(connection: HTTPConnection) -> str | None:
-    scheme, _, value = connection.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    if token := connection.query_params.get("access_token"):
-        return token
-    protocol = connection.headers.get("sec-websocket-protocol", "").strip()
-    return protocol or None
+class StreamEnded(Exception):
+    """The stream's token may no longer act, or its client fell behind."""
 
 
-async def _authorise(ctx: Context, connection: HTTPConnection, stream: str) -> tuple[Account, int]:
-    """The account listening and its token's id, or ApiError (401 bad token, 403 scope, 404 unknown stream)."""
-    if stream not in STREAM_SCOPES:
-        raise NotFound("Unknown stream type")
-    token = _token_of(connection)
-    if token is None:
-        raise Unauthorized("Missing access token")
-    async with ctx.db.read() as session:
-        owner = await token_owner(session, token)
-    if owner is None or owner.account is None:
-        raise Unauthorized("The access token is invalid")
-    if owner.account.suspended_at is not None:
-        raise Forbidden("Your login is currently disabled")
-    granted = frozenset(owner.token.scopes.split())
-    if not all(scope_granted(granted, scope) for scope in STREAM_SCOPES[stream]):
-        raise Forbidden("This action is outside the authorized scopes")
-    return owner.account, owner.token.id
+async def queued(connection: Connection, ended: asyncio.Event) -> AsyncIterator[Message | str | None]:
+    """The connection's queued items, None after each HEARTBEAT_SECONDS of silence, until its token dies or it
+    is dropped."""
+    while True:
+        try:
+            yield await next_item(connection, ended)
+        except StreamEnded:
+            return
 
 
-async def _topics(ctx: Context, connection: HTTPConnection, stream: str, account_id: int) -> list[str]:
-    """The bus topics a stream listens to, its own first; a `list` stream only to a list of the caller's
-    (else 404). Every stream also hears when the caller's filters change (`filters_topic`)."""
-    if stream in ("user", "user:notification"):
-        return [f"user:{account_id}", filters_topic(account_id)]
-    if stream == "direct":
-        return [f"direct:{account_id}", filters_topic(account_id)]
-    if stream == "list":
-        list_id = parse_id(connection.query_params.get("list"))
-        async with ctx.db.read() as session:
-            if list_id is None or await owned_list(session, account_id, list_id) is None:
-                raise NotFound("Record not found")
-        return [f"list:{list_id}", filters_topic(account_id)]
-    return [stream, filters_topic(account_id)]
-
-
-class StreamFilters:
-    """The listener's compiled filters, read when the stream opens and again after they change: at once
-    when this process changed them (`filters_changed`), else within FILTERS_FRESH_SECONDS (a change made
-    through another process)."""
-
-    def __init__(self, ctx: Context, viewer_id: int) -> None:
-        self._ctx = ctx
-        self._viewer_id = viewer_id
-        self._filters: ViewerFilters | None = None
-        self._read_at = 0.0
-
-    def forget(self) -> None:
-        self._filters = None
-
-    async def current(self, session: AsyncSession) -> ViewerFilters:
-        now = time.monotonic()
-        if self._filters is None or now - self._read_at > FILTERS_FRESH_SECONDS:
-            self._filters = await read_viewer_filters(session, self._viewer_id)
-            self._read_at = now
-        return self._filters
-
-
-async def _render(
-    ctx: Context, stream: str, event: Event, viewer_id: int, filters: StreamFilters
-) -> dict[str, Any] | None:
-    """The Mastodon streaming message for a bus event, or None when this stream does not carry it (or the
-    listener's filters hide its status)."""
-    if event.kind == FILTERS_CHANGED:
-        filters.forget()
-        # As Mastodon: the user stream tells the client, with no payload; the other streams only re-read.
-        return {"event": FILTERS_CHANGED, "payload": None} if stream == "user" else None
-    if event.kind == "notification" and stream in ("user", "user:notification"):
-        async with ctx.db.read() as session:
-            notification = await session.get(Notification, event.payload.get("notification_id"))
-            if notification is None:
-                return None
-            entities = await notifications_to_entities(
-                session, ctx, [notification], viewer_id, filters=await filters.current(session)
-            )
-        return {"event": "notification", "payload": entities[0]} if entities else None
-    if event.kind == "conversation" and stream == "direct":
-        async with ctx.db.read() as session:
-            conversation = await conversation_at(session, viewer_id, event.payload.get("status_id"))
-            owner = await session.get(Account, viewer_id)
-            if conversation is None or owner is None:
-                return None  # removed, or moved on again since: a later event tells
-            entities = await conversations_to_entities(session, ctx, [conversation], owner)
-        return {"event": "conversation", "payload": entities[0]}
-    if stream == "direct":
-        return None  # Mastodon's direct stream carries conversations only
-    if event.kind in ("update", "status.update") and stream != "user:notification":
-        async with ctx.db.read() as session:
-            # The public streams carry every public status: leave out the authors the viewer mutes or
-            # blocks (the user stream's events come from fan-out, which skipped them already).
-            wanted = select(Status).where(
-                Status.id == event.payload.get("status_id"), ~hidden_author(viewer_id)
-            )
-            status = (await session.execute(wanted)).scalar_one_or_none()
-            if status is None or status.deleted_at is not None:
-                return None
-            entities = await statuses_to_entities(
-                session,
-                ctx,
-                [status],
-                viewer_id,
-                context="public" if stream.startswith("public") else "home",
-                filters=await filters.current(session),
-            )
-        return {"event": event.kind, "payload": entities[0]} if entities else None
-    if event.kind == "delete" and stream != "user:notification":
-        return {"event": "delete", "payload": str(event.payload.get("status_id"))}
-    return None
-
-
-async def _next_event(queue: asyncio.Queue[Event], ended: asyncio.Event) -> Event | None:
-    """The next event of `queue`, None after HEARTBEAT_SECONDS of silence; StreamEnded once `ended` is set."""
-    getter = asyncio.ensure_future(queue.get())
-    stopper = asyncio.ensure_future(ended.wait())
+async def next_item(connection: Connection, ended: asyncio.Event) -> Message | str | None:
+    """The connection's next queued item; None after HEARTBEAT_SECONDS of silence; StreamEnded once its token
+    has died or it was dropped."""
+    getter = asyncio.ensure_future(connection.outbox.get())
+    stoppers = [asyncio.ensure_future(ended.wait()), asyncio.ensure_future(connection.dropped.wait())]
     try:
-        await asyncio.wait((getter, stopper), timeout=HEARTBEAT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            (getter, *stoppers), timeout=HEARTBEAT_SECONDS, return_when=asyncio.FIRST_COMPLETED
+        )
     finally:
-        stopper.cancel()
-        getter.cancel()
-    if ended.is_set():
+        for task in (*stoppers, getter):
+            task.cancel()
+    if ended.is_set() or connection.dropped.is_set():
         raise StreamEnded
     return getter.result() if getter.done() and not getter.cancelled() else None
 
 
-class StreamEnded(Exception):
-    """The stream's token may no longer act (revoked, password changed, account suspended)."""
+class EventStream(Response):
+    """A server-sent-event stream of one channel; it ends when the client leaves, the token dies or the
+    client falls behind — then even a write the client is not reading is abandoned."""
+
+    def __init__(self, ctx: Context, viewer: Viewer, channel: Channel) -> None:
+        # Not Response.__init__: it would announce a Content-Length of the empty body.
+        self.status_code, self.background = 200, None
+        self.raw_headers = [
+            (b"content-type", b"text/event-stream"),
+            (b"cache-control", b"no-store"),
+            (b"x-accel-buffering", b"no"),
+        ]
+        self.ctx, self.viewer, self.channel = ctx, viewer, channel
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hub = stream_hub(self.ctx)
+        async with (
+            token_watcher(self.ctx).watch(self.viewer.token_id) as ended,
+            hub.connect(self.viewer) as conn,
+        ):
+            hub.subscribe(
+                conn, self.channel
+            )  # before the first byte: a client that has it misses nothing after
+            writer = asyncio.create_task(self._write(send, conn, ended))
+            left = asyncio.create_task(_disconnected(receive))
+            dropped = asyncio.create_task(conn.dropped.wait())
+            try:
+                await asyncio.wait((writer, left, dropped), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (writer, left, dropped):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, OSError):  # OSError: the client left
+                        await task
+
+    async def _write(self, send: Send, connection: Connection, ended: asyncio.Event) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": b":)\n", "more_body": True})
+        async for item in queued(connection, ended):
+            if isinstance(item, Message):
+                # No payload is written `undefined`, as Mastodon's server writes it (and clients expect it).
+                payload = "undefined" if item.payload is None else item.payload
+                chunk = f"event: {item.event}\ndata: {payload}\n\n".encode()
+            else:
+                chunk = b":thump\n"
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        if not connection.dropped.is_set():
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _messages(
-    ctx: Context, stream: str, account_id: int, queue: asyncio.Queue[Event], ended: asyncio.Event
-) -> AsyncIterator[dict[str, Any] | None]:
-    """Rendered messages from a subscribed queue; None every HEARTBEAT_SECONDS of silence; the iteration
-    stops once `ended` is set (clientapi.stream_authority)."""
-    filters = StreamFilters(ctx, account_id)
-    while True:
-        try:
-            event = await _next_event(queue, ended)
-        except StreamEnded:
-            return
-        if event is None:
-            yield None
-            continue
-        try:
-            message = await _render(ctx, stream, event, account_id, filters)
-        except Exception:  # one unrenderable event must not end the stream
-            logger.exception("streaming: cannot render %s", event)
-            continue
-        if message is not None:
-            yield message
-
-
-def _payload_text(payload: Any) -> str:
-    """A message's payload as the stream writes it: JSON, a bare string (a deleted status's id), or
-    `undefined` for none (what Mastodon's streaming server writes, and clients expect, for `filters_changed`)."""
-    if payload is None:
-        return "undefined"
-    return payload if isinstance(payload, str) else orjson.dumps(payload).decode()
-
-
-def _stream_from_path(path: str) -> str:
-    tail = path.removeprefix("/api/v1/streaming").strip("/")
-    return tail.replace("/", ":") if tail else "user"
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def server_sent_events(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    stream = _stream_from_path(request.url.path)
-    account, token_id = await _authorise(ctx, request, stream)
-    topics = await _topics(ctx, request, stream, account.id)
-
-    async def body() -> AsyncIterator[bytes]:
-        # Subscribed before the first byte: a client that has read it misses nothing published after.
-        async with (
-            token_watcher(ctx).watch(token_id) as ended,
-            ctx.bus.subscribe(*topics) as queue,
-        ):
-            yield b":)\n\n"  # opens the stream at once, as Mastodon does
-            async for message in _messages(ctx, stream, account.id, queue, ended):
-                if message is None:
-                    yield b":thump\n\n"
-                    continue
-                data = _payload_text(message["payload"])
-                yield f"event: {message['event']}\ndata: {data}\n\n".encode()
-
-    return StreamingResponse(
-        body(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    only_media = request.query_params.get("only_media", "") not in FALSE_VALUES | {""}
+    name = channel_from_path(request.url.path, only_media)
+    viewer = await authenticate(ctx, request)
+    channel = await resolve_channel(ctx, viewer, name, request.query_params)
+    return EventStream(ctx, viewer, channel)
 
 
 async def websocket_stream(websocket: WebSocket) -> None:
     ctx: Context = websocket.state.ctx
-    stream = websocket.query_params.get("stream", "user")
     try:
-        account, token_id = await _authorise(ctx, websocket, stream)
-        topics = await _topics(ctx, websocket, stream, account.id)
+        viewer = await authenticate(ctx, websocket)
     except ApiError as error:
-        await websocket.close(code=4000 + error.status_code, reason=error.message)
+        await _refuse(websocket, error)
         return
-    protocol = websocket.headers.get("sec-websocket-protocol")
-    # Subscribed before the handshake completes: a connected client misses nothing published after.
-    async with (
-        token_watcher(ctx).watch(token_id) as ended,
-        ctx.bus.subscribe(*topics) as queue,
-    ):
+    hub = stream_hub(ctx)
+    async with token_watcher(ctx).watch(viewer.token_id) as ended, hub.connect(viewer) as connection:
+        if stream := websocket.query_params.get(
+            "stream"
+        ):  # before the handshake ends: nothing after is missed
+            await _subscription(ctx, connection, "subscribe", stream, websocket.query_params)
+        protocol = websocket.headers.get("sec-websocket-protocol")
         await websocket.accept(subprotocol=protocol.strip() if protocol else None)
-        # Mastodon names a list stream ["list", "<id>"], the others by their parts ["public", "local"].
-        label = [*stream.split(":"), *([topics[0].removeprefix("list:")] if stream == "list" else [])]
-        sender = asyncio.create_task(_send_stream(ctx, websocket, stream, label, account.id, queue, ended))
-        reader = asyncio.create_task(_read_until_disconnect(websocket))
+        tasks = (
+            asyncio.create_task(_send(websocket, connection, ended)),
+            asyncio.create_task(_read(ctx, websocket, connection)),
+        )
         try:
-            await asyncio.wait((sender, reader), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (sender, reader):
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
                     await task
         if ended.is_set():
             await websocket.close(code=4401, reason="The access token is no longer valid")
+        elif connection.dropped.is_set():
+            with contextlib.suppress(Exception):  # the client is not reading: do not wait on it for long
+                await asyncio.wait_for(websocket.close(code=1013, reason="Too slow"), 5)
 
 
-async def _read_until_disconnect(websocket: WebSocket) -> None:
-    """Read client messages (subscribe / unsubscribe are not acted on) so that a disconnect is noticed."""
-    with contextlib.suppress(WebSocketDisconnect):
-        while True:
-            await websocket.receive_text()
+async def _refuse(websocket: WebSocket, error: ApiError) -> None:
+    """Answer a refused handshake over HTTP, as Mastodon does (a close code where the server cannot)."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        response = JSONResponse({"error": error.message}, error.status_code, headers=error.headers)
+        await websocket.send_denial_response(response)
+    else:
+        await websocket.close(code=4000 + error.status_code, reason=error.message)
 
 
-async def _send_stream(
-    ctx: Context,
-    websocket: WebSocket,
-    stream: str,
-    label: list[str],
-    account_id: int,
-    queue: asyncio.Queue[Event],
-    ended: asyncio.Event,
-) -> None:
-    async for message in _messages(ctx, stream, account_id, queue, ended):
-        if message is None:
-            continue  # WebSocket pings are uvicorn's job
-        frame: dict[str, Any] = {"stream": label, "event": message["event"]}
-        if message["payload"] is not None:  # an event without a payload has no `payload` key (Mastodon)
-            frame["payload"] = _payload_text(message["payload"])
-        await websocket.send_text(orjson.dumps(frame).decode())
+async def _subscription(ctx: Context, connection: Connection, action: str, stream: Any, params: Any) -> None:
+    """Act on a subscribe / unsubscribe; a refusal is queued for the client as Mastodon's error message."""
+    name = stream[0] if isinstance(stream, list) and stream else stream
+    if not isinstance(name, str):
+        name = ""
+    values = {key: str(params[key]) for key in ("tag", "list") if params.get(key) is not None}
+    hub = stream_hub(ctx)
+    try:
+        channel = await resolve_channel(ctx, connection.viewer, name, values)
+    except ApiError as error:
+        if action == "subscribe":
+            connection.offer(orjson.dumps({"error": error.message, "status": error.status_code}).decode())
+        else:
+            connection.offer(orjson.dumps({"error": "Error unsubscribing from channel"}).decode())
+        return
+    if action == "subscribe":
+        hub.subscribe(connection, channel)
+    else:
+        hub.unsubscribe(connection, channel)
+
+
+async def _read(ctx: Context, websocket: WebSocket, connection: Connection) -> None:
+    """Act on the client's messages until it leaves; unparseable ones and unknown types are ignored."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") is None:
+            await websocket.close(code=1003, reason="Binary messages are not supported")
+            return
+        try:
+            request = orjson.loads(message["text"])
+        except orjson.JSONDecodeError:
+            logger.info("streaming: unparseable message from account %s", connection.viewer.account_id)
+            continue
+        if isinstance(request, dict) and request.get("type") in ("subscribe", "unsubscribe"):
+            await _subscription(ctx, connection, request["type"], request.get("stream"), request)
+
+
+async def _send(websocket: WebSocket, connection: Connection, ended: asyncio.Event) -> None:
+    async for item in queued(connection, ended):
+        if isinstance(item, Message):
+            frame: dict[str, Any] = {"stream": item.stream, "event": item.event}
+            if item.payload is not None:  # an event without a payload has no `payload` key (Mastodon)
+                frame["payload"] = item.payload
+            await websocket.send_text(orjson.dumps(frame).decode())
+        elif item is not None:
+            await websocket.send_text(item)
 
 
 async def health(request: Request) -> Response:
     return PlainTextResponse("OK")
 
 
+SSE_PATHS = (
+    "user",
+    "user/notification",
+    "public",
+    "public/local",
+    "public/remote",
+    "hashtag",
+    "hashtag/local",
+    "list",
+    "direct",
+)
+
 routes = [
     Route("/api/v1/streaming/health", health, methods=["GET"]),
     WebSocketRoute("/api/v1/streaming", websocket_stream),
-    Route("/api/v1/streaming/user", server_sent_events, methods=["GET"]),
-    Route("/api/v1/streaming/user/notification", server_sent_events, methods=["GET"]),
-    Route("/api/v1/streaming/public", server_sent_events, methods=["GET"]),
-    Route("/api/v1/streaming/public/local", server_sent_events, methods=["GET"]),
-    Route("/api/v1/streaming/public/remote", server_sent_events, methods=["GET"]),
-    Route("/api/v1/streaming/list", server_sent_events, methods=["GET"]),
-    Route("/api/v1/streaming/direct", server_sent_events, methods=["GET"]),
+    *(Route(f"/api/v1/streaming/{path}", server_sent_events, methods=["GET"]) for path in SSE_PATHS),
 ]

@@ -41,6 +41,7 @@ from storage.models import (
 from storage.mutes import in_force as mute_in_force
 from storage.push import enqueue_pushes
 from storage.statuses import tag_names
+from storage.stream_events import PUBLIC_TOPIC
 from storage.tags import tag_follower_ids
 from storage.types import utcnow
 
@@ -231,11 +232,8 @@ async def fan_out_status(session: AsyncSession, status: Status, author: Account)
     listed = ListedStatus(status.id, author.id, status.visibility, status.in_reply_to_account_id)
     for list_id, _ in await add_to_list_feeds(session, [listed], _excluded_pairs):
         events.append(Event(topic=f"list:{list_id}", kind="update", payload={"status_id": status.id}))
-    if status.visibility in ("public", "unlisted") and status.reblog_of_id is None:
-        scope = "public:local" if author.domain is None else "public:remote"
-        if status.visibility == "public":
-            events.append(Event(topic=scope, kind="update", payload={"status_id": status.id}))
-            events.append(Event(topic="public", kind="update", payload={"status_id": status.id}))
+    if status.visibility == "public" and status.reblog_of_id is None:
+        events.append(Event(topic=PUBLIC_TOPIC, kind="update", payload={"status_id": status.id}))
     unnotified = (
         await _blocked_or_muting(session, mentioned, author.id, notifications=True) if mentioned else set()
     )
@@ -508,8 +506,7 @@ async def fan_out_remote_statuses(
             for reader in readers
         )
         if audience.public:
-            for topic in ("public:remote", "public"):
-                events.append(Event(topic=topic, kind="update", payload={"status_id": status_id}))
+            events.append(Event(topic=PUBLIC_TOPIC, kind="update", payload={"status_id": status_id}))
         for account_id in audience.notified:
             notification_id = new_id()
             notification_rows.append(

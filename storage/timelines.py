@@ -259,6 +259,46 @@ def tag_query(
     return ListQuery(_for_viewer(statement, viewer_id), Status.id, joined_columns=(StatusTag.status_id,))
 
 
+@dataclass(frozen=True)
+class PublicFacts:
+    """How a status figures in the public and hashtag timelines: local or received, with media, its tags."""
+
+    local: bool
+    media: bool
+    tags: frozenset[str]
+
+
+async def public_status_facts(session: AsyncSession, status_id: int) -> PublicFacts | None:
+    """The facts the public and hashtag streams choose by, or None when the status belongs in no public
+    timeline — the rule of `public_query` and `tag_query`, applied to one status."""
+    has_media = exists().where(MediaAttachment.status_id == Status.id)
+    statement = _public_filter(
+        select(Status.local, has_media).select_from(Status), local=False, remote=False, only_media=False
+    )
+    row = (await session.execute(statement.where(Status.id == status_id))).one_or_none()
+    if row is None:
+        return None
+    tags = await session.scalars(
+        select(Tag.name).join(StatusTag, StatusTag.tag_id == Tag.id).where(StatusTag.status_id == status_id)
+    )
+    return PublicFacts(local=bool(row[0]), media=bool(row[1]), tags=frozenset(tags))
+
+
+async def viewers_hiding(session: AsyncSession, status_id: int, viewer_ids: set[int]) -> set[int]:
+    """Which of `viewer_ids` do not see the author of `status_id` (`hidden_author`): one query for all the
+    subscribers of a public stream."""
+    if not viewer_ids:
+        return set()
+    viewer = aliased(Account)
+    statement = (
+        select(viewer.id)
+        .select_from(viewer)
+        .join(Status, Status.id == status_id)
+        .where(viewer.id.in_(viewer_ids), hidden_author(viewer.id))
+    )
+    return set((await session.scalars(statement)).all())
+
+
 def bookmarks_query(account_id: int | ColumnElement[int]) -> ListQuery:
     """An account's bookmarked statuses; pages go by bookmark id (newest bookmark first)."""
     statement = _with_author(
@@ -315,7 +355,7 @@ def visible_to(viewer_id: int | None) -> Any:
     )
 
 
-def hidden_author(viewer_id: int) -> ColumnElement[bool]:
+def hidden_author(viewer_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     """SQL condition: `viewer_id` mutes (a mute in force) or blocks the status's author or its domain, or the
     author blocks the viewer; Mastodon leaves such statuses out of the viewer's public timelines, threads and streams."""
     return or_(

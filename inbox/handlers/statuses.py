@@ -19,6 +19,7 @@ from storage.lists import remove_statuses_from_feeds
 from storage.models import Account, MediaAttachment, Notification, Status
 from storage.remote import bump, has_edits, insert_tombstone, record_edit
 from storage.statuses import add_mentions, set_tags, status_by_uri
+from storage.stream_events import reach_events
 from storage.types import utcnow
 from storage.urls import LocalUrls
 from webfinger.convert import addressing, parse_datetime
@@ -114,7 +115,10 @@ async def update_status(ctx: Context, document: dict[str, Any], actor: Account) 
         await add_mentions(session, status.id, prepared.mention_account_ids or [])
         await session.flush()
         await record_edit(session, status, media)
-        return await notify_boosters_of_edit(session, status)
+        return [
+            *await notify_boosters_of_edit(session, status),
+            *await reach_events(session, status, "status.update"),
+        ]
 
 
 async def _media(session: Any, status_id: int) -> list[MediaAttachment]:
@@ -155,6 +159,8 @@ async def delete_status_of(ctx: Context, object_id: str, actor: Account) -> list
             return []
         if status.account_id != actor.id:
             raise Rejected("Delete of another actor's status")
-        if status.deleted_at is None:
-            await delete_status(session, status)
-    return []
+        if status.deleted_at is not None:
+            return []
+        events = await reach_events(session, status, "delete")
+        await delete_status(session, status)
+    return events

@@ -10,12 +10,12 @@ from outbox.addressing import PRIORITY_DIRECT, DeliveryTargets
 from outbox.errors import Forbidden, NotFound, Unprocessable
 from outbox.render import boost_to_announce
 from storage.activities import new_activity_id
-from storage.bus import Event
 from storage.context import Context
 from storage.fanout import fan_out_status, notify
 from storage.follows import blocked_either_way
-from storage.models import Account, Favourite, HomeFeedEntry, Status
+from storage.models import Account, Favourite, Status
 from storage.statuses import add_to_counter, boost_of, can_see, favourite_of, status_by_id
+from storage.stream_events import reach_events
 
 
 async def _visible_status(session: AsyncSession, account: Account, status_id: int) -> tuple[Status, Account]:
@@ -173,15 +173,7 @@ async def unreblog(ctx: Context, account: Account, status_id: int) -> Status:
             targets = DeliveryTargets()
             targets.add_account(author, priority=PRIORITY_DIRECT)
             await targets.add_followers_of(session, booster.id)
-            readers = (
-                await session.execute(
-                    HomeFeedEntry.__table__.select().where(HomeFeedEntry.status_id == boost.id)
-                )
-            ).all()
-            effects.events += [
-                Event(topic=f"user:{row.account_id}", kind="delete", payload={"status_id": boost.id})
-                for row in readers
-            ]
+            effects.events += await reach_events(session, boost, "delete")  # its home and list entries
             await session.delete(boost)
             await add_to_counter(session, Status, status.id, "reblogs_count", -1)
             await record_activity(

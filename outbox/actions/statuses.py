@@ -13,7 +13,6 @@ from outbox.content import hashtags, text_to_html
 from outbox.errors import Forbidden, NotFound, Unprocessable
 from outbox.mentions import mention_targets, resolve_mentions
 from outbox.render import delete_activity, load_note_parts, note_activity, status_to_note
-from storage.bus import Event
 from storage.context import Context
 from storage.fanout import fan_out_status, notify_boosters_of_edit
 from storage.ids import new_id
@@ -21,9 +20,7 @@ from storage.lists import remove_statuses_from_feeds
 from storage.media_lifecycle import queue_withdrawal
 from storage.models import (
     Account,
-    HomeFeedEntry,
     IdempotencyKey,
-    ListFeedEntry,
     Notification,
     Status,
     StatusEdit,
@@ -40,6 +37,7 @@ from storage.statuses import (
     set_tags,
     status_by_id,
 )
+from storage.stream_events import reach_events
 from storage.types import utcnow
 
 MAX_MEDIA = 4
@@ -237,9 +235,7 @@ async def edit_status(
         parts = await load_note_parts(session, status, writer)
         note = status_to_note(parts, urls, ctx.domain)
         effects.events += await notify_boosters_of_edit(session, status)
-        effects.events.append(
-            Event(topic=f"user:{author.id}", kind="status.update", payload={"status_id": status.id})
-        )
+        effects.events += await reach_events(session, status, "status.update")
         await record_activity(
             session,
             effects,
@@ -276,23 +272,7 @@ async def delete_status_in(session: AsyncSession, ctx: Context, effects: Effects
     boosts = await boosts_of(session, status.id)
     for boost in boosts if targets is not None else []:  # remote servers that saw a boost get the Delete
         targets.add_account(await session.get(Account, boost.account_id))
-    readers = (
-        await session.execute(select(HomeFeedEntry.account_id).where(HomeFeedEntry.status_id == status.id))
-    ).scalars()
-    effects.events += [
-        Event(topic=f"user:{reader}", kind="delete", payload={"status_id": status.id})
-        for reader in set(readers)
-    ]
-    listing = await session.execute(select(ListFeedEntry.list_id).where(ListFeedEntry.status_id == status.id))
-    effects.events += [
-        Event(topic=f"list:{list_id}", kind="delete", payload={"status_id": status.id})
-        for list_id in listing.scalars()
-    ]
-    if status.visibility == "public":
-        effects.events += [
-            Event(topic=topic, kind="delete", payload={"status_id": status.id})
-            for topic in ("public", "public:local")
-        ]
+    effects.events += await reach_events(session, status, "delete")
     status.deleted_at = utcnow()
     for boost in boosts:
         boost.deleted_at = status.deleted_at

@@ -1,0 +1,327 @@
+"""One hub per process between the event bus and the open streams.
+
+The hub listens on the bus to the topics some open stream needs and, for each event, works out once which
+subscriptions get it, renders it once per viewer that differs and offers the message to each connection's
+bounded queue. The public and hashtag channels get one anonymous rendering (as Mastodon's), their
+subscribers' mutes and blocks checked in one query and each one's `public` filters applied to that
+rendering; home, list, notification, conversation and announcement events are rendered for their one viewer with its
+filters (as Mastodon's). Every connection also hears its viewer's `filters:{account}` topic: it re-reads
+its filters, and a `user` channel passes `filters_changed` on to the client.
+
+A connection whose queue is full has fallen behind: it is dropped (`dropped` is set and it hears nothing
+more) rather than slowing the hub or anyone else; the client reconnects and catches up from the REST API,
+as after any disconnection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy import select
+
+from clientapi.announcements import announcements_to_entities
+from clientapi.entities.conversations import conversations_to_entities
+from clientapi.entities.notifications import notifications_to_entities
+from clientapi.entities.statuses import statuses_to_entities
+from clientapi.stream_channels import Channel, Viewer
+from clientapi.stream_filters import StreamFilters, public_filter_results
+from storage.announcements import announcement_in_force
+from storage.bus import Event
+from storage.context import Context
+from storage.conversations import conversation_at
+from storage.filters import FILTERS_CHANGED, filters_topic
+from storage.models import Account, Notification, Status
+from storage.stream_events import PUBLIC_TOPIC
+from storage.timelines import public_status_facts, viewers_hiding
+from storage.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+CONNECTION_QUEUE = 200  # messages waiting for one connection; more and it is dropped
+HUB_QUEUE = 100_000  # bus events waiting for the hub itself (it only renders, it never waits on clients)
+STATUS_EVENTS = frozenset({"update", "status.update", "delete"})
+ANNOUNCEMENT_EVENTS = frozenset({"announcement", "announcement.reaction", "announcement.delete"})
+# Every connection listens to its viewer's filter changes under this pseudo-channel, which carries nothing.
+SYSTEM = Channel("system", (), ())
+
+
+@dataclass(frozen=True)
+class Message:
+    """A streaming message: Mastodon's event name, its payload as text (None: no payload), the channel's
+    label."""
+
+    event: str
+    payload: str | None
+    stream: tuple[str, ...]
+
+
+class Connection:
+    """One open stream (an SSE response or a WebSocket), its subscriptions and its viewer's filters."""
+
+    def __init__(self, viewer: Viewer, queue_size: int) -> None:
+        self.viewer = viewer
+        self.channels: dict[tuple[str, tuple[str, ...], str | None], Channel] = {}
+        self.outbox: asyncio.Queue[Message | str] = asyncio.Queue(queue_size)
+        self.dropped = asyncio.Event()
+        self.filters = StreamFilters(viewer.account_id)
+
+    def offer(self, item: Message | str) -> bool:
+        """Queue `item` for the client; False (and `dropped` set) when the client has fallen behind."""
+        if self.dropped.is_set():
+            return False
+        try:
+            self.outbox.put_nowait(item)
+        except asyncio.QueueFull:
+            self.dropped.set()
+            return False
+        return True
+
+
+Pairs = list[tuple[Connection, Channel]]
+# Renders an event for one viewer (None: anonymously), given one of its connections: (event name, payload).
+Render = Callable[[Event, int | None, Connection], Awaitable[tuple[str, str | None] | None]]
+
+
+def _key(channel: Channel) -> tuple[str, tuple[str, ...], str | None]:
+    return (channel.name, channel.topics, channel.tag)
+
+
+class StreamHub:
+    """Subscriptions of this process's open streams, fed from the bus by one dispatching task."""
+
+    def __init__(self, ctx: Context, *, queue_size: int = CONNECTION_QUEUE) -> None:
+        self._ctx = ctx
+        self._queue_size = queue_size
+        self._events: asyncio.Queue[Event] = asyncio.Queue(HUB_QUEUE)
+        self._listeners: dict[str, dict[Connection, set[Channel]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def connect(self, viewer: Viewer) -> AsyncIterator[Connection]:
+        """A connection for `viewer`, unsubscribed from everything when the context ends."""
+        connection = Connection(viewer, self._queue_size)
+        self._listen(connection, SYSTEM, filters_topic(viewer.account_id))
+        try:
+            yield connection
+        finally:
+            self._release(connection)
+
+    def subscribe(self, connection: Connection, channel: Channel) -> None:
+        """Start sending `channel`'s events to `connection` (again: nothing changes)."""
+        if connection.dropped.is_set() or _key(channel) in connection.channels:
+            return
+        connection.channels[_key(channel)] = channel
+        for topic in channel.topics:
+            self._listen(connection, channel, topic)
+
+    def unsubscribe(self, connection: Connection, channel: Channel) -> None:
+        """Stop sending `channel`'s events to `connection`."""
+        known = connection.channels.pop(_key(channel), None)
+        if known is not None:
+            for topic in known.topics:
+                self._unlisten(connection, known, topic)
+
+    def subscriptions(self) -> int:
+        """How many subscriptions are open, over all connections (for tests and the benchmark)."""
+        return sum(len(connection.channels) for connection in self._connections())
+
+    def connections(self) -> int:
+        """How many connections are open (for tests and the benchmark)."""
+        return len(self._connections())
+
+    def _connections(self) -> set[Connection]:
+        return {connection for listeners in self._listeners.values() for connection in listeners}
+
+    def _listen(self, connection: Connection, channel: Channel, topic: str) -> None:
+        listeners = self._listeners.get(topic)
+        if listeners is None:
+            listeners = self._listeners[topic] = {}
+            self._ctx.bus.attach(topic, self._events)
+        listeners.setdefault(connection, set()).add(channel)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="stream-hub")
+
+    def _unlisten(self, connection: Connection, channel: Channel, topic: str) -> None:
+        listeners = self._listeners.get(topic, {})
+        channels = listeners.get(connection)
+        if channels is not None:
+            channels.discard(channel)
+            if not channels:
+                del listeners[connection]
+        if not listeners and topic in self._listeners:
+            del self._listeners[topic]
+            self._ctx.bus.detach(topic, self._events)
+
+    def _release(self, connection: Connection) -> None:
+        for channel in list(connection.channels.values()):
+            self.unsubscribe(connection, channel)
+        self._unlisten(connection, SYSTEM, filters_topic(connection.viewer.account_id))
+
+    async def _run(self) -> None:
+        while True:
+            event = await self._events.get()
+            try:
+                await self._dispatch(event)
+            except Exception:  # one unrenderable event must not end every stream
+                logger.exception("streaming: cannot dispatch %s", event)
+
+    async def _dispatch(self, event: Event) -> None:
+        listeners = self._listeners.get(event.topic)
+        if not listeners:
+            return
+        pairs = [(connection, channel) for connection, channels in listeners.items() for channel in channels]
+        if event.kind == FILTERS_CHANGED:
+            self._filters_changed(pairs)
+        elif event.kind == "notification":
+            wanted = [(connection, channel) for connection, channel in pairs if channel.notifications]
+            await self._deliver(wanted, event, self._render_notification)
+        elif event.kind == "conversation":
+            wanted = [(connection, channel) for connection, channel in pairs if channel.name == "direct"]
+            await self._deliver(wanted, event, self._render_conversation)
+        elif event.kind in ANNOUNCEMENT_EVENTS:
+            await self._deliver(pairs, event, self._render_announcement)
+        elif event.kind in STATUS_EVENTS:
+            wanted = [(connection, channel) for connection, channel in pairs if channel.carries_statuses]
+            if event.topic == PUBLIC_TOPIC:
+                await self._deliver_public(event, wanted)
+            else:
+                await self._deliver(wanted, event, self._render_status)
+
+    def _filters_changed(self, pairs: Pairs) -> None:
+        """The viewer's connections re-read their filters; its `user` channels tell the client (no payload)."""
+        for connection, _ in pairs:
+            connection.filters.forget()
+            if any(channel.name == "user" for channel in connection.channels.values()):
+                self._offer(connection, Message(FILTERS_CHANGED, None, ("user",)))
+
+    async def _deliver(self, pairs: Pairs, event: Event, render: Render) -> None:
+        """Render `event` once per distinct viewer and offer it to each subscription."""
+        rendered: dict[int, tuple[str, str | None] | None] = {}
+        for connection, channel in pairs:
+            viewer = connection.viewer.account_id
+            if viewer not in rendered:
+                rendered[viewer] = await render(event, viewer, connection)
+            message = rendered[viewer]
+            if message is not None:
+                self._offer(connection, Message(message[0], message[1], channel.label))
+
+    async def _deliver_public(self, event: Event, pairs: Pairs) -> None:
+        """A public status to the public and hashtag subscriptions it belongs on, rendered once, without the
+        viewers who hide its author, each viewer's `public` filters applied. A deletion goes to every public
+        subscription: the status can no longer be read."""
+        status_id = int(event.payload["status_id"])
+        if event.kind == "delete":
+            for connection, channel in pairs:
+                self._offer(connection, Message("delete", str(status_id), channel.label))
+            return
+        async with self._ctx.db.read() as session:
+            facts = await public_status_facts(session, status_id)
+            if facts is None:
+                return
+            pairs = [(connection, channel) for connection, channel in pairs if channel.carries(facts)]
+            hiding = await viewers_hiding(session, status_id, {c.viewer.account_id for c, _ in pairs})
+            pairs = [
+                (connection, channel)
+                for connection, channel in pairs
+                if connection.viewer.account_id not in hiding
+            ]
+            status = await session.get(Status, status_id)
+            entities = await statuses_to_entities(session, self._ctx, [status], None) if status else []
+            if not entities:
+                return
+            plain = _text(entities[0])
+            for connection, channel in pairs:
+                payload = plain
+                if connection.viewer.account_id != status.account_id:  # one's own status is never filtered
+                    filters = await connection.filters.current(session)
+                    results, hidden = public_filter_results(
+                        filters, status_id, entities[0], getattr(status, "poll", None)
+                    )
+                    if hidden:
+                        continue
+                    if results:
+                        payload = _text({**entities[0], "filtered": results})
+                self._offer(connection, Message(event.kind, payload, channel.label))
+
+    def _offer(self, connection: Connection, message: Message) -> None:
+        if connection.dropped.is_set():
+            return
+        if not connection.offer(message):
+            logger.warning("streaming: account %s fell behind; stream dropped", connection.viewer.account_id)
+            self._release(connection)
+
+    async def _render_status(
+        self, event: Event, viewer_id: int | None, connection: Connection
+    ) -> tuple[str, str | None] | None:
+        status_id = int(event.payload["status_id"])
+        if event.kind == "delete":
+            return ("delete", str(status_id))
+        async with self._ctx.db.read() as session:
+            status = await session.scalar(select(Status).where(Status.id == status_id))
+            if status is None or status.deleted_at is not None:
+                return None
+            filters = await connection.filters.current(session)
+            entities = await statuses_to_entities(
+                session, self._ctx, [status], viewer_id, context="home", filters=filters
+            )
+        return (event.kind, _text(entities[0])) if entities else None
+
+    async def _render_notification(
+        self, event: Event, viewer_id: int | None, connection: Connection
+    ) -> tuple[str, str | None] | None:
+        async with self._ctx.db.read() as session:
+            notification = await session.get(Notification, event.payload.get("notification_id"))
+            if notification is None or notification.account_id != viewer_id:
+                return None
+            filters = await connection.filters.current(session)
+            entities = await notifications_to_entities(
+                session, self._ctx, [notification], viewer_id, filters=filters
+            )
+        return ("notification", _text(entities[0])) if entities else None
+
+    async def _render_conversation(
+        self, event: Event, viewer_id: int | None, connection: Connection
+    ) -> tuple[str, str | None] | None:
+        async with self._ctx.db.read() as session:
+            conversation = await conversation_at(
+                session, connection.viewer.account_id, event.payload["status_id"]
+            )
+            owner = await session.get(Account, connection.viewer.account_id)
+            if conversation is None or owner is None:
+                return None  # removed, or moved on again since: a later event tells
+            entities = await conversations_to_entities(session, self._ctx, [conversation], owner)
+        return ("conversation", _text(entities[0])) if entities else None
+
+    async def _render_announcement(
+        self, event: Event, viewer_id: int | None, connection: Connection
+    ) -> tuple[str, str | None] | None:
+        announcement_id = int(event.payload["announcement_id"])
+        if event.kind == "announcement.delete":
+            return (event.kind, str(announcement_id))
+        if event.kind == "announcement.reaction":
+            reaction = {"name": event.payload["name"], "count": event.payload["count"]}
+            return (event.kind, _text({**reaction, "announcement_id": str(announcement_id)}))
+        assert viewer_id is not None
+        async with self._ctx.db.read() as session:
+            announcement = await announcement_in_force(session, announcement_id, now=utcnow())
+            if announcement is None:  # not yet started, or withdrawn since
+                return None
+            entities = await announcements_to_entities(session, self._ctx, [announcement], viewer_id)
+        return (event.kind, _text(entities[0]))
+
+
+def _text(entity: object) -> str:
+    return orjson.dumps(entity).decode()
+
+
+def stream_hub(ctx: Context) -> StreamHub:
+    """This process's `StreamHub` (made on first use)."""
+    hub = ctx.caches.get("clientapi.stream_hub")
+    if hub is None:
+        hub = ctx.caches["clientapi.stream_hub"] = StreamHub(ctx)
+    return hub  # type: ignore[no-any-return]
