@@ -9,10 +9,10 @@ one. A batch is stored in two steps:
    host (suspended / not allowed → `DomainRefused`; reject-media → attachments dropped) and each author's
    moderation state (suspended → `Rejected`; silenced → only its local followers are notified) — these are
    authoritative, since the job's early checks may rest on short-lived caches —, the mentioned accounts,
-   and every status's audience (`storage.fanout.remote_audiences`).
+   and every status's audience (`storage.fanout_batch.remote_audiences`).
 2. One write transaction with only the writes: statuses, mentions, tags, media and counters
    (`webfinger.resolve.insert_notes`), home-feed rows and notifications
-   (`storage.fanout.fan_out_remote_statuses`) — about seven statements for the whole batch.
+   (`storage.fanout_batch.fan_out_remote_statuses`) — about seven statements for the whole batch.
 
 On SQLite every statement is a few thread hand-offs made while holding the single writer, and the receive
 path needs that writer (and the event loop) to queue deliveries, which hold HTTP requests open. So the
@@ -37,7 +37,7 @@ from inbox.errors import DomainRefused, Rejected
 from inbox.policy import refuse_by_policy
 from inbox.queueing import inbox_queue
 from storage.context import Context
-from storage.fanout import NewRemoteStatus, RemoteAudience, fan_out_remote_statuses, remote_audiences
+from storage.fanout_batch import NewRemoteStatus, RemoteAudience, fan_out_remote_statuses, remote_audiences
 from storage.models import Account
 from webfinger.resolve import (
     PreparedNote,

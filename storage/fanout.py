@@ -5,15 +5,13 @@ interaction that causes them; the returned `Event`s are published on the bus aft
 Both paths — a local post (outbox) and a received activity (inbox) — use these functions, so a remote and
 a local status reach a local reader the same way. Followed hashtags (`storage.tags`) add their local
 followers to a public status's readers, and a direct status is recorded in its readers' conversations
-(`storage.conversations`), on both paths. `fan_out_remote_statuses` is the same rule as
-`fan_out_status` for a batch of new remote statuses, split in reads (`remote_audiences`, which can run
-before the write transaction) and two writes for the whole batch.
+(`storage.conversations`), on both paths. `storage.fanout_batch` applies the same rule to a batch of
+new remote statuses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, exists, false, or_, select
@@ -24,13 +22,11 @@ from storage.account_domain_blocks import blocks_domain_of
 from storage.bus import Event
 from storage.conversation_mutes import status_thread_muted, thread_key
 from storage.conversations import DirectMessage, add_to_conversations, conversation_events
-from storage.ids import new_id
 from storage.lists import ListedStatus, add_to_list_feeds, exclusive_pairs
 from storage.models import (
     Account,
     AccountDomainBlock,
     Block,
-    ConversationMute,
     Follow,
     HomeFeedEntry,
     Mention,
@@ -43,7 +39,6 @@ from storage.push import enqueue_pushes
 from storage.statuses import tag_names
 from storage.stream_events import PUBLIC_TOPIC
 from storage.tags import tag_follower_ids
-from storage.types import utcnow
 
 RESTORED_STATUSES = 400  # statuses put back into home and list feeds when an author's suspension is lifted
 NOTIFICATION_TYPES = frozenset(
@@ -51,7 +46,7 @@ NOTIFICATION_TYPES = frozenset(
 )
 
 
-def _insert_ignore(dialect_name: str, table: type) -> Any:
+def insert_ignore(dialect_name: str, table: type) -> Any:
     insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
     return insert(table).on_conflict_do_nothing()
 
@@ -95,7 +90,7 @@ def reaches_tag_followers(visibility: str, is_boost: bool, author_silenced: bool
     return visibility == "public" and not is_boost and not author_silenced
 
 
-async def _tag_readers(
+async def tag_readers(
     session: AsyncSession,
     followers_by_tag: dict[str, set[int]],
     names: Sequence[str],
@@ -107,7 +102,7 @@ async def _tag_readers(
     the caller, which applies them to every reader."""
     followers = set().union(*(followers_by_tag.get(name, set()) for name in names)) - {author_id}
     if followers and mentioned_ids:
-        followers -= {reader for reader, _ in await _excluded_pairs(session, followers, set(mentioned_ids))}
+        followers -= {reader for reader, _ in await excluded_pairs(session, followers, set(mentioned_ids))}
     return followers
 
 
@@ -116,7 +111,7 @@ async def _blocked_or_muting(
 ) -> set[int]:
     """Readers who block or mute the author, or whom the author blocks (`notifications`: counting only the
     mutes that hide notifications)."""
-    pairs = await _excluded_pairs(session, set(reader_ids), {author_id}, notifications=notifications)
+    pairs = await excluded_pairs(session, set(reader_ids), {author_id}, notifications=notifications)
     return {reader for reader, _ in pairs}
 
 
@@ -125,7 +120,7 @@ async def add_to_home_feeds(session: AsyncSession, reader_ids: list[int], status
     if reader_ids:
         rows = [{"account_id": reader, "status_id": status_id} for reader in set(reader_ids)]
         connection = await session.connection()
-        await connection.execute(_insert_ignore(connection.dialect.name, HomeFeedEntry), rows)
+        await connection.execute(insert_ignore(connection.dialect.name, HomeFeedEntry), rows)
 
 
 def _home_readers(
@@ -176,14 +171,14 @@ async def restore_author_to_home_feeds(session: AsyncSession, author: Account) -
     ]
     if rows:
         connection = await session.connection()
-        await connection.execute(_insert_ignore(connection.dialect.name, HomeFeedEntry), rows)
+        await connection.execute(insert_ignore(connection.dialect.name, HomeFeedEntry), rows)
     await add_to_list_feeds(
         session,
         [
             ListedStatus(status.id, author.id, status.visibility, status.in_reply_to_account_id)
             for status in statuses
         ],
-        _excluded_pairs,
+        excluded_pairs,
     )
 
 
@@ -205,7 +200,7 @@ async def fan_out_status(session: AsyncSession, status: Status, author: Account)
         names = await tag_names(session, status.id)
         everyone_mentioned = await _mentioned_ids(session, status.id)
         followers_by_tag = await tag_follower_ids(session, names)
-        readers |= await _tag_readers(session, followers_by_tag, names, author.id, everyone_mentioned)
+        readers |= await tag_readers(session, followers_by_tag, names, author.id, everyone_mentioned)
     excluded = await _blocked_or_muting(session, list(readers - {author.id}), author.id)
     if status.reblog_of_id is not None:  # a boost also skips those who mute or block the boosted author
         boosted_author_id = await session.scalar(
@@ -230,7 +225,7 @@ async def fan_out_status(session: AsyncSession, status: Status, author: Account)
         )
         events += conversation_events(readers, status.id)
     listed = ListedStatus(status.id, author.id, status.visibility, status.in_reply_to_account_id)
-    for list_id, _ in await add_to_list_feeds(session, [listed], _excluded_pairs):
+    for list_id, _ in await add_to_list_feeds(session, [listed], excluded_pairs):
         events.append(Event(topic=f"list:{list_id}", kind="update", payload={"status_id": status.id}))
     if status.visibility == "public" and status.reblog_of_id is None:
         events.append(Event(topic=PUBLIC_TOPIC, kind="update", payload={"status_id": status.id}))
@@ -315,51 +310,7 @@ async def notify_boosters_of_edit(session: AsyncSession, status: Status) -> list
     return events
 
 
-@dataclass(frozen=True)
-class NewRemoteStatus:
-    """A remote status about to be inserted, as the batched fan-out needs it."""
-
-    author_id: int
-    visibility: str
-    mention_account_ids: Sequence[int]
-    author_silenced: bool = False  # then only local followers are notified, and no public stream carries it
-    thread: str = (
-        ""  # its conversation's key (`storage.conversation_mutes.thread_key`): a muted one notifies none
-    )
-    hashtags: Sequence[str] = ()  # a public one also reaches the local followers of these
-
-
-@dataclass(frozen=True)
-class RemoteAudience:
-    """Who gets a new remote status: home-feed readers and accounts notified of a mention."""
-
-    author_id: int
-    public: bool
-    readers: frozenset[int]
-    notified: tuple[int, ...]
-    # For a direct status: its thread and everyone in it, for its readers' conversations.
-    conversation: tuple[str, frozenset[int]] | None = None
-
-
-async def _local_followers(
-    session: AsyncSession, author_ids: set[int]
-) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
-    """Per author: local followers who see its posts (not suspended), and every local follower."""
-    rows = await session.execute(
-        select(Follow.target_account_id, Follow.account_id, Account.suspended_at)
-        .join(Account, Account.id == Follow.account_id)
-        .where(Follow.target_account_id.in_(author_ids), Account.domain.is_(None))
-    )
-    readers: dict[int, set[int]] = {}
-    followers: dict[int, set[int]] = {}
-    for author_id, follower_id, suspended_at in rows:
-        followers.setdefault(author_id, set()).add(follower_id)
-        if suspended_at is None:
-            readers.setdefault(author_id, set()).add(follower_id)
-    return readers, followers
-
-
-async def _excluded_pairs(
+async def excluded_pairs(
     session: AsyncSession, reader_ids: set[int], author_ids: set[int], *, notifications: bool = False
 ) -> set[tuple[int, int]]:
     """(reader, author) pairs where the reader blocks or mutes the author, or the author blocks the reader
@@ -383,177 +334,3 @@ async def _excluded_pairs(
     )
     rows = await session.execute(blockers.union(blocked, muters, domain_blockers))
     return {(reader, author) for reader, author in rows}
-
-
-async def _muted_threads(
-    session: AsyncSession, account_ids: set[int], threads: set[str]
-) -> set[tuple[int, str]]:
-    """(account, thread) pairs among these where the account muted the thread."""
-    threads.discard("")
-    if not account_ids or not threads:
-        return set()
-    rows = await session.execute(
-        select(ConversationMute.account_id, ConversationMute.conversation).where(
-            ConversationMute.account_id.in_(account_ids), ConversationMute.conversation.in_(threads)
-        )
-    )
-    return {(account_id, thread) for account_id, thread in rows}
-
-
-async def remote_audiences(
-    session: AsyncSession, statuses: Sequence[NewRemoteStatus]
-) -> list[RemoteAudience]:
-    """The audience of each new remote status (not a boost), by `fan_out_status`'s rule, in four reads for
-    the whole batch: local followers see public, unlisted and private posts; mentioned local accounts see
-    every post and are notified; readers who block or mute the author (or whom it blocks) are left out. A
-    silenced author notifies only local accounts that follow it.
-
-    Only reads, so it can run before the write transaction (`fan_out_remote_statuses`) on a read session."""
-    if not statuses:
-        return []
-    author_ids = {status.author_id for status in statuses}
-    mentioned_ids = {account_id for status in statuses for account_id in status.mention_account_ids}
-    local_mentioned: set[int] = set()
-    if mentioned_ids:
-        local_mentioned = set(
-            (
-                await session.execute(
-                    select(Account.id).where(Account.id.in_(mentioned_ids), Account.domain.is_(None))
-                )
-            ).scalars()
-        )
-    readers_of, followers_of = await _local_followers(session, author_ids)
-    wide = [
-        bool(status.hashtags) and reaches_tag_followers(status.visibility, False, status.author_silenced)
-        for status in statuses
-    ]
-    tagged = {name for status, broad in zip(statuses, wide, strict=True) if broad for name in status.hashtags}
-    tag_followers = await tag_follower_ids(session, tagged)
-    drafts: list[tuple[NewRemoteStatus, set[int], list[int]]] = []
-    every_reader: set[int] = set()
-    for status, broad in zip(statuses, wide, strict=True):
-        readers = set()
-        if status.visibility in ("public", "unlisted", "private"):
-            readers.update(readers_of.get(status.author_id, ()))
-        if broad and tag_followers:
-            readers |= await _tag_readers(
-                session, tag_followers, status.hashtags, status.author_id, status.mention_account_ids
-            )
-        mentioned = [
-            account_id
-            for account_id in dict.fromkeys(status.mention_account_ids)
-            if account_id in local_mentioned
-        ]
-        readers.update(mentioned)
-        every_reader.update(readers)
-        drafts.append((status, readers, mentioned))
-    excluded = await _excluded_pairs(session, every_reader - author_ids, author_ids)
-    unnotified = await _excluded_pairs(session, local_mentioned - author_ids, author_ids, notifications=True)
-    muted_threads = await _muted_threads(session, local_mentioned, {status.thread for status in statuses})
-    audiences = []
-    for status, readers, mentioned in drafts:
-        author_id = status.author_id
-        notified = tuple(
-            account_id
-            for account_id in mentioned
-            if account_id != author_id
-            and (account_id, author_id) not in unnotified
-            and (account_id, status.thread) not in muted_threads
-            and (not status.author_silenced or account_id in followers_of.get(author_id, ()))
-        )
-        audiences.append(
-            RemoteAudience(
-                author_id=author_id,
-                public=status.visibility == "public" and not status.author_silenced,
-                readers=frozenset(
-                    reader for reader in readers if reader == author_id or (reader, author_id) not in excluded
-                ),
-                notified=notified,
-                conversation=(status.thread, frozenset({author_id, *status.mention_account_ids}))
-                if status.visibility == "direct"
-                else None,
-            )
-        )
-    return audiences
-
-
-async def fan_out_remote_statuses(
-    session: AsyncSession, placed: Sequence[tuple[int, RemoteAudience]]
-) -> list[Event]:
-    """Write the home-feed rows and mention notifications of inserted remote statuses (status id, audience
-    from `remote_audiences`): two statements for the whole batch. Returns the events to publish."""
-    feed_rows: list[dict[str, int]] = []
-    notification_rows: list[dict[str, Any]] = []
-    events: list[Event] = []
-    exclusive = await exclusive_pairs(
-        session,
-        {reader for _, audience in placed for reader in audience.readers},
-        {audience.author_id for _, audience in placed},
-    )
-    direct_messages: list[DirectMessage] = []
-    for status_id, audience in placed:
-        readers = [reader for reader in audience.readers if (reader, audience.author_id) not in exclusive]
-        feed_rows.extend({"account_id": reader, "status_id": status_id} for reader in readers)
-        if audience.conversation is not None:
-            thread, participants = audience.conversation
-            direct_messages.extend(
-                DirectMessage(reader, thread, participants, status_id, audience.author_id)
-                for reader in readers
-            )
-            events += conversation_events(readers, status_id)
-        events.extend(
-            Event(topic=f"user:{reader}", kind="update", payload={"status_id": status_id})
-            for reader in readers
-        )
-        if audience.public:
-            events.append(Event(topic=PUBLIC_TOPIC, kind="update", payload={"status_id": status_id}))
-        for account_id in audience.notified:
-            notification_id = new_id()
-            notification_rows.append(
-                {
-                    "id": notification_id,
-                    "account_id": account_id,
-                    "from_account_id": audience.author_id,
-                    "notification_type": "mention",
-                    "status_id": status_id,
-                    "created_at": utcnow(),
-                }
-            )
-            events.append(
-                Event(
-                    topic=f"user:{account_id}",
-                    kind="notification",
-                    payload={"notification_id": notification_id},
-                )
-            )
-    events += await _fan_out_to_lists(session, [status_id for status_id, _ in placed])
-    connection = await session.connection()
-    if feed_rows:
-        await connection.execute(_insert_ignore(connection.dialect.name, HomeFeedEntry), feed_rows)
-    if notification_rows:
-        await connection.execute(_insert(connection.dialect.name, Notification), notification_rows)
-        await enqueue_pushes(
-            session, [(row["account_id"], row["id"], row["notification_type"]) for row in notification_rows]
-        )
-    await add_to_conversations(session, direct_messages)
-    return events
-
-
-def _insert(dialect_name: str, table: type) -> Any:
-    return (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(table)
-
-
-async def _fan_out_to_lists(session: AsyncSession, status_ids: list[int]) -> list[Event]:
-    """List feed rows of inserted remote statuses (read back for what the list rules need)."""
-    if not status_ids:
-        return []
-    rows = await session.execute(
-        select(Status.id, Status.account_id, Status.visibility, Status.in_reply_to_account_id).where(
-            Status.id.in_(status_ids)
-        )
-    )
-    listed = await add_to_list_feeds(session, [ListedStatus(*row) for row in rows], _excluded_pairs)
-    return [
-        Event(topic=f"list:{list_id}", kind="update", payload={"status_id": status_id})
-        for list_id, status_id in listed
-    ]
