@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from clientapi.auth import require_auth
 from clientapi.entities.common import format_optional_time, format_time
+from clientapi.entities.emojis import emoji_to_entity
 from clientapi.errors import NotFound, Unprocessable
 from clientapi.params import parse_id, read_params
 from clientapi.responses import api_response
@@ -20,6 +21,7 @@ from moderation import ANNOUNCEMENTS_TOPIC
 from storage import announcements as queries
 from storage.bus import Event
 from storage.context import Context
+from storage.custom_emojis import emojis_in
 from storage.models import Account, Announcement
 from storage.types import utcnow
 from storage.urls import LocalUrls
@@ -31,6 +33,7 @@ def announcement_to_entity(
     read: bool,
     reactions: list[queries.ReactionCount],
     mentioned: list[Account],
+    emojis: list[dict[str, Any]],
     urls: LocalUrls,
 ) -> dict[str, Any]:
     return {
@@ -53,7 +56,7 @@ def announcement_to_entity(
         ],
         "statuses": [],
         "tags": [{"name": name, "url": urls.tag_page(name)} for name in announcement.tags],
-        "emojis": [],
+        "emojis": [emoji_to_entity(facts) for facts in emojis],
         "reactions": [
             {
                 "name": reaction.name,
@@ -94,12 +97,17 @@ async def announcements_to_entities(
         for account in (await session.execute(select(Account).where(Account.id.in_(mention_ids)))).scalars()
     }
     urls = LocalUrls(ctx.base_url)
+    emojis = {  # a handful of announcements at most: one look-up each
+        announcement.id: await emojis_in(session, None, (announcement.content,), urls)
+        for announcement in shown
+    }
     return [
         announcement_to_entity(
             announcement,
             read=announcement.id in read,
             reactions=reactions.get(announcement.id, []),
             mentioned=[accounts[i] for i in announcement.mention_ids if i in accounts],
+            emojis=emojis[announcement.id],
             urls=urls,
         )
         for announcement in shown

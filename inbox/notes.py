@@ -6,7 +6,7 @@ prepared status to `NoteWriter.store`. Statuses handed in while a batch is being
 one. A batch is stored in two steps:
 
 1. Reads, on a read session (WAL readers never wait for the writer): the domain policy of each author's
-   host (suspended / not allowed → `DomainRefused`; reject-media → attachments dropped) and each author's
+   host (suspended / not allowed → `DomainRefused`; reject-media → attachments and custom emojis dropped) and each author's
    moderation state (suspended → `Rejected`; silenced → only its local followers are notified) — these are
    authoritative, since the job's early checks may rest on short-lived caches —, the mentioned accounts,
    and every status's audience (`storage.fanout_batch.remote_audiences`).
@@ -45,6 +45,7 @@ from webfinger.resolve import (
     domain_policy,
     insert_notes,
     mentioned_account_ids,
+    without_media,
 )
 
 logger = logging.getLogger(__name__)
@@ -165,7 +166,9 @@ async def _plan(ctx: Context, session: AsyncSession, batch: list[PreparedNote]) 
             refusals.append(Rejected(f"{prepared.author.uri} is suspended"))
             continue
         refusals.append(None)
-        accepted.append(replace(prepared, attachments=[]) if policies[host].reject_media else prepared)
+        if policies[host].reject_media:
+            prepared = replace(prepared, note=without_media(prepared.note), attachments=[])
+        accepted.append(prepared)
     unresolved = [index for index, prepared in enumerate(accepted) if prepared.mention_account_ids is None]
     looked_up = await mentioned_account_ids(
         session, [accepted[index].note.mention_uris for index in unresolved]

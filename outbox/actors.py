@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apub.emojis import emoji_tag
 from apub.keys import load_public_key, public_key_to_multibase
 from apub.vocab import OBJECT_CONTEXT
 from storage.models import Account
@@ -50,7 +51,7 @@ def account_to_actor(
             {"type": "PropertyValue", "name": field.get("name", ""), "value": field.get("value", "")}
             for field in account.fields or []
         ],
-        "tag": [],
+        "tag": [emoji_tag(facts) for facts in account.emojis or ()],
     }
     if ed25519_public_pem:
         actor["assertionMethod"] = [

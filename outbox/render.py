@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from apub.builders import build_activity, build_tombstone, iso_datetime
+from apub.emojis import emoji_tag
 from apub.vocab import OBJECT_CONTEXT, PUBLIC
 from outbox.addressing import visibility_addressing
+from storage.custom_emojis import emoji_rows_in, facts_of
 from storage.media import media_file_url
-from storage.models import Account, MediaAttachment, Status
+from storage.models import Account, CustomEmoji, MediaAttachment, Status
 from storage.statuses import media_of, mentioned_accounts, status_by_id, tag_names
 from storage.urls import LocalUrls
 
@@ -40,6 +42,7 @@ class NoteParts:
     tags: list[str]
     media: list[MediaAttachment]
     in_reply_to_uri: str | None
+    emojis: list[CustomEmoji]
 
 
 def acct_handle(account: Account, local_domain: str) -> str:
@@ -48,7 +51,7 @@ def acct_handle(account: Account, local_domain: str) -> str:
 
 
 async def load_note_parts(session: AsyncSession, status: Status, author: Account) -> NoteParts:
-    """Read the mentions, tags, media and parent URI of a status."""
+    """Read the mentions, tags, media, custom emojis and parent URI of a status."""
     in_reply_to_uri = status.in_reply_to_uri
     if in_reply_to_uri is None and status.in_reply_to_id is not None:
         parent = await status_by_id(session, status.in_reply_to_id)
@@ -60,6 +63,7 @@ async def load_note_parts(session: AsyncSession, status: Status, author: Account
         tags=await tag_names(session, status.id),
         media=await media_of(session, status.id),
         in_reply_to_uri=in_reply_to_uri,
+        emojis=await emoji_rows_in(session, author.domain, (status.spoiler_text, status.content)),
     )
 
 
@@ -118,6 +122,7 @@ def status_to_note(
                     {"type": "Hashtag", "href": urls.tag_page(name), "name": f"#{name}"}
                     for name in parts.tags
                 ),
+                *(emoji_tag(facts_of(emoji, urls)) for emoji in parts.emojis),
             ],
             "replies": {"id": replies_url, "type": "OrderedCollection", "first": f"{replies_url}?page=true"},
         }

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from apub.emojis import emoji_tag
 from apub.vocab import ACTIVITY_JSON, OBJECT_CONTEXT, wants_activity_json
 from inbox.verify import signed_fetcher
 from outbox import objects
@@ -21,6 +22,7 @@ from outbox.errors import BadRequest, NotFound
 from outbox.render import load_note_parts, status_to_note
 from storage.accounts import ed25519_public_pem, local_account_by_username
 from storage.context import Context
+from storage.custom_emojis import emoji_by_id, facts_of
 from storage.featured_tags import featured_tags_of
 from storage.ids import parse_id
 from storage.models import Account, Follow
@@ -171,8 +173,24 @@ async def featured_tags(request: Request) -> Response:
     return activity_response(document)
 
 
+async def emoji(request: Request) -> Response:
+    """A local custom emoji as its `Emoji` object (the `id` of the tags that use it; public, as Mastodon)."""
+    ctx: Context = request.state.ctx
+    emoji_id = parse_id(request.path_params["emoji_id"])
+    if emoji_id is None:
+        return not_found()
+    async with ctx.db.read() as session:
+        row = await emoji_by_id(session, emoji_id)
+    if row is None or row.domain is not None:
+        return not_found()
+    return activity_response(
+        {"@context": OBJECT_CONTEXT, **emoji_tag(facts_of(row, LocalUrls(ctx.base_url)))}
+    )
+
+
 routes = [
     Route("/actor", instance_actor, methods=["GET"]),
+    Route("/emojis/{emoji_id}", emoji, methods=["GET"]),
     Route("/users/{username}", actor, methods=["GET"]),
     Route("/users/{username}/followers", followers, methods=["GET"]),
     Route("/users/{username}/following", following, methods=["GET"]),

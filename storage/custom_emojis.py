@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from apub.builders import iso_datetime, parse_datetime
 from apub.emojis import emoji_facts, shortcodes_in
+from storage.db import dialect_insert
 from storage.emoji_files import emoji_file_url, static_path
 from storage.models import Account, CustomEmoji, Status
-from storage.remote import dialect_insert
 from storage.types import utcnow
 from storage.urls import LocalUrls
 
@@ -69,9 +69,9 @@ async def emoji_by_id(session: AsyncSession, emoji_id: int) -> CustomEmoji | Non
     return await session.get(CustomEmoji, emoji_id)
 
 
-async def emojis_in(
-    session: AsyncSession, domain: str | None, texts: Iterable[str | None], urls: LocalUrls
-) -> list[dict[str, Any]]:
+async def emoji_rows_in(
+    session: AsyncSession, domain: str | None, texts: Iterable[str | None]
+) -> list[CustomEmoji]:
     """The emojis of `domain` (None: local) that `texts` use, in order of first use."""
     codes = shortcodes_in(texts)
     if not codes:
@@ -80,7 +80,14 @@ async def emojis_in(
         CustomEmoji.shortcode.in_(codes), CustomEmoji.domain.is_not_distinct_from(domain)
     )
     found = {emoji.shortcode: emoji for emoji in (await session.execute(statement)).scalars()}
-    return [facts_of(found[code], urls) for code in codes if code in found]
+    return [found[code] for code in codes if code in found]
+
+
+async def emojis_in(
+    session: AsyncSession, domain: str | None, texts: Iterable[str | None], urls: LocalUrls
+) -> list[dict[str, Any]]:
+    """`emoji_rows_in` as `emoji_facts`."""
+    return [facts_of(emoji, urls) for emoji in await emoji_rows_in(session, domain, texts)]
 
 
 async def emojis_of_statuses(

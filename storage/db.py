@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -31,6 +32,11 @@ from sqlalchemy.ext.asyncio import (
 
 from storage.sqlite_batch import SqliteBatchWriter
 from storage.sqlite_setup import configure_sqlite
+
+
+def dialect_insert(dialect_name: str) -> Any:
+    """The `insert` of the dialect, which knows `ON CONFLICT` (both SQLite and PostgreSQL spell it)."""
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
 
 
 def _json_dumps(value: Any) -> str:

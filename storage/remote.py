@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.custom_emojis import upsert_remote_emojis
+from storage.db import dialect_insert
 from storage.ids import new_id
 from storage.models import Account, MediaAttachment, Mention, Status, StatusEdit, StatusTag, Tag
 from storage.types import utcnow
@@ -45,6 +46,7 @@ ACCOUNT_DOCUMENT_COLUMNS = (
     "indexable",
     "bot",
     "also_known_as",
+    "emojis",
 )
 
 
@@ -65,6 +67,8 @@ async def upsert_remote_account(
             setattr(account, column, values[column])
     account.fetched_at = utcnow()
     await session.flush()
+    if values.get("emojis"):
+        await upsert_remote_emojis(session, values["domain"], values["emojis"])
     return account
 
 
@@ -85,7 +89,7 @@ async def _tag_ids(session: AsyncSession, names: Iterable[str]) -> list[int]:
     names = list(dict.fromkeys(names))
     if not names:
         return []
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(session.bind.dialect.name)
     rows = [{"id": new_id(), "name": name, "created_at": utcnow()} for name in names]
     await session.execute(insert(Tag).on_conflict_do_nothing(index_elements=["name"]), rows)
     return list((await session.execute(select(Tag.id).where(Tag.name.in_(names)))).scalars())
@@ -161,11 +165,6 @@ class RemoteStatusRow:
     mention_account_ids: list[int] = field(default_factory=list)
     hashtags: list[str] = field(default_factory=list)
     attachments: list[dict[str, Any]] = field(default_factory=list)
-
-
-def dialect_insert(dialect_name: str) -> Any:
-    """The `insert` of the dialect, which knows `ON CONFLICT` (both SQLite and PostgreSQL spell it)."""
-    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
 
 
 def _distinct_ids(rows: Sequence[RemoteStatusRow], indexes: list[int], *, back_dated: bool) -> dict[int, int]:

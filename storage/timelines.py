@@ -100,6 +100,7 @@ LISTED_ACCOUNT_COLUMNS = tuple(
         "display_name",
         "note",
         "fields",
+        "emojis",
         "avatar_url",
         "header_url",
         "locked",

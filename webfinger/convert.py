@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from apub.builders import parse_datetime
+from apub.emojis import emoji_facts, is_shortcode
 from apub.hashtags import normalize_hashtag
 from apub.hosts import delivery_inbox, host_of, origin_of
 from apub.html import html_to_text, sanitize_html
@@ -64,6 +65,29 @@ def _image_url(value: Any) -> str | None:
     return None
 
 
+def _emojis(tags: Any) -> list[dict[str, Any]]:
+    """The custom emojis announced by `Emoji` tags (`apub.emojis.emoji_facts`): a valid shortcode and an
+    http(s) image each, else skipped. Their images are linked, never fetched."""
+    emojis: dict[str, dict[str, Any]] = {}
+    for tag in as_list(tags)[:MAX_TAGS]:
+        if not isinstance(tag, dict) or tag.get("type") != "Emoji" or not isinstance(tag.get("name"), str):
+            continue
+        shortcode = tag["name"].strip().strip(":")
+        url = _image_url(tag.get("icon"))
+        if not is_shortcode(shortcode) or url is None or len(url) > 2048:
+            continue
+        icon = next((item for item in as_list(tag.get("icon")) if isinstance(item, dict)), {})
+        emojis[shortcode] = emoji_facts(
+            shortcode=shortcode,
+            url=url,
+            static_url=url,
+            uri=_string(tag.get("id")),
+            updated=_string(tag.get("updated"), 64),
+            media_type=_string(icon.get("mediaType"), 64),
+        )
+    return list(emojis.values())
+
+
 def actor_to_account(document: dict[str, Any]) -> dict[str, Any]:
     """Column values of a remote `accounts` row from an actor document; ValueError when it is no actor."""
     uri = document.get("id")
@@ -112,6 +136,7 @@ def actor_to_account(document: dict[str, Any]) -> dict[str, Any]:
         "also_known_as": [alias for alias in as_list(document.get("alsoKnownAs")) if isinstance(alias, str)][
             :16
         ],
+        "emojis": _emojis(document.get("tag")),
     }
 
 
@@ -136,6 +161,7 @@ class RemoteNote:
     hashtags: list[str] = field(default_factory=list)
     attachments: list[dict[str, Any]] = field(default_factory=list)
     poll: dict[str, Any] | None = None
+    emojis: list[dict[str, Any]] = field(default_factory=list)  # `apub.emojis.emoji_facts` of its Emoji tags
 
 
 def addressing(document: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -277,4 +303,5 @@ def note_to_status(document: dict[str, Any], *, followers_url: str | None) -> Re
         hashtags=hashtags,
         attachments=attachments,
         poll=_poll(document) if document.get("type") == "Question" else None,
+        emojis=_emojis(document.get("tag")),
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -30,6 +30,7 @@ from apub.hosts import canonical_host, host_of, same_origin
 from apub.vocab import STATUS_OBJECT_TYPES
 from storage.accounts import account_by_acct, account_by_uri
 from storage.context import Context
+from storage.custom_emojis import upsert_remote_emojis
 from storage.domains import DomainPolicy, policy_for_host
 from storage.models import Account, Status
 from storage.remote import RemoteStatusRow, insert_remote_statuses, upsert_remote_account
@@ -79,6 +80,8 @@ async def store_actor_document(ctx: Context, document: dict[str, Any], policy: D
         values = actor_to_account(document)
     except ValueError as error:
         raise ResolveError(str(error)) from error
+    if policy.reject_media:
+        values["emojis"] = []
     async with ctx.db.transaction() as session:
         return await upsert_remote_account(session, values, silenced=policy.silenced)
 
@@ -131,6 +134,11 @@ class PreparedNote:
     attachments: list[dict[str, Any]]
 
 
+def without_media(note: RemoteNote) -> RemoteNote:
+    """A note of a reject-media host: no attachments and no custom emojis (their images are media too)."""
+    return replace(note, attachments=[], emojis=[])
+
+
 def check_note(document: dict[str, Any], author: Account) -> RemoteNote:
     """Read a status object by `author` (no I/O). Raises ResolveError when the object is not the author's
     (other origin or other `attributedTo`) or lacks what a status needs."""
@@ -169,8 +177,9 @@ async def prepare_note(
     async with ctx.db.read() as session:
         mention_ids = (await mentioned_account_ids(session, [note.mention_uris]))[0]
         policy = await domain_policy(ctx, session, host_of(author.uri) or "")
-    attachments = [] if policy.reject_media else note.attachments
-    return PreparedNote(note, author, parent, mention_ids, attachments)
+    if policy.reject_media:
+        return PreparedNote(without_media(note), author, parent, mention_ids, [])
+    return PreparedNote(note, author, parent, mention_ids, note.attachments)
 
 
 async def mentioned_account_ids(
@@ -244,7 +253,11 @@ async def insert_notes(
     for index, account_ids in zip(unresolved, looked_up, strict=True):
         mentions[index] = account_ids
     rows = [_status_row(prepared, mention_ids) for prepared, mention_ids in zip(batch, mentions, strict=True)]
-    return await insert_remote_statuses(session, rows)
+    inserted = await insert_remote_statuses(session, rows)
+    for prepared in batch:  # rarely any: one statement per emoji is no burden on the batch
+        if prepared.note.emojis and prepared.author.domain:
+            await upsert_remote_emojis(session, prepared.author.domain, prepared.note.emojis)
+    return inserted
 
 
 async def insert_note(session: AsyncSession, prepared: PreparedNote) -> Status | None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from clientapi.app_urls import shown_website
 from clientapi.entities.common import format_date, format_time, id_str, missing_image_url
+from clientapi.entities.emojis import emoji_to_entity
 from storage.context import Context
 from storage.models import Account, OAuthApp, User
 from storage.relationships import RelationshipFacts
@@ -79,7 +80,7 @@ def account_to_entity(account: Account, ctx: Context, *, moved_to: Account | Non
         "header_description": "",
         "locked": account.locked,
         "fields": [] if suspended else _fields(account),
-        "emojis": [],
+        "emojis": [] if suspended else [emoji_to_entity(facts) for facts in account.emojis or ()],
         "bot": account.bot or account.actor_type in BOT_ACTOR_TYPES,
         "group": account.actor_type == "Group",
         "discoverable": account.discoverable,

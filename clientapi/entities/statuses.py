@@ -1,7 +1,7 @@
 """The Status entity, rendered a page at a time.
 
 `statuses_to_entities` loads everything a page of statuses needs — boosted originals, authors, mentions,
-hashtags, media, applications and the viewer's favourites/boosts/bookmarks/pins — in a fixed number of
+hashtags, media, custom emojis (one query, only when a text has a `:code:`), applications and the viewer's favourites/boosts/bookmarks/pins — in a fixed number of
 queries whatever the page size (no query per status), then renders every field of the OpenAPI Status
 schema, nullable ones included.
 """
@@ -21,10 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from clientapi.entities.accounts import RenderedAccounts, account_to_entity, acct_of
 from clientapi.entities.common import format_optional_time, format_time, id_str
+from clientapi.entities.emojis import emoji_to_entity
 from clientapi.entities.media import media_to_entity, status_tag_to_entity
 from clientapi.filtering import entity_filter_results
 from storage.context import Context
 from storage.conversation_mutes import thread_key_column
+from storage.custom_emojis import emojis_of_statuses
 from storage.filter_matching import CompiledFilter, ViewerFilters, read_viewer_filters
 from storage.models import (
     Account,
@@ -51,7 +53,7 @@ MEDIA_COLUMNS = tuple(MediaAttachment.__table__.columns)
 # after the other from the column named `AUTHOR_FIRST_KEY`.
 AUTHOR_FIRST_KEY = f"{AUTHOR_PREFIX}{LISTED_ACCOUNT_COLUMNS[0].name}"
 AUTHOR_ATTRIBUTES = tuple(column.name for column in LISTED_ACCOUNT_COLUMNS)
-_FIELDS_INDEX = AUTHOR_ATTRIBUTES.index("fields")
+_JSON_INDEXES = frozenset((AUTHOR_ATTRIBUTES.index("fields"), AUTHOR_ATTRIBUTES.index("emojis")))
 _MOVED_TO_INDEX = AUTHOR_ATTRIBUTES.index("moved_to_account_id")
 _RENDERED_ACCOUNTS_KEY = "clientapi.rendered_accounts"
 
@@ -67,6 +69,7 @@ class _Loaded:
     media: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     apps: dict[int, dict[str, Any]] = field(default_factory=dict)
     flags: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    emojis: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 async def _load_accounts(session: Reader, account_ids: set[int]) -> dict[int, Account]:
@@ -109,8 +112,10 @@ def _joined_authors(
         if columns[_MOVED_TO_INDEX] is not None:
             moved[row.account_id] = _author(columns)
             continue
-        # `fields` is a list (JSON): hashed by its serialisation.
-        key = (*columns[:_FIELDS_INDEX], orjson.dumps(columns[_FIELDS_INDEX]), *columns[_FIELDS_INDEX + 1 :])
+        # `fields` and `emojis` are lists (JSON): hashed by their serialisation.
+        key = tuple(
+            orjson.dumps(value) if index in _JSON_INDEXES else value for index, value in enumerate(columns)
+        )
         entities[row.account_id] = cache.entity(key, functools.partial(_render_author, columns, ctx))
     return entities, moved
 
@@ -245,6 +250,8 @@ async def _load(session: Reader, ctx: Context, statuses: Sequence[Status], viewe
         loaded.apps = {
             app_id: {"name": name, "website": website or None} for app_id, name, website in app_rows.all()
         }
+    texts = {s.id: (s.spoiler_text, s.content) for s in by_id.values() if s.reblog_of_id is None}
+    loaded.emojis = await emojis_of_statuses(session, texts, LocalUrls(ctx.base_url))
     author_ids = {s.account_id for s in by_id.values()}
     entities, accounts = _joined_authors(ctx, statuses)
     moved_to = {author.moved_to_account_id for author in accounts.values()}
@@ -292,7 +299,7 @@ def _render(status: Status, loaded: _Loaded, urls: LocalUrls, viewer_id: int | N
         "text": None,
         "created_at": format_time(status.created_at),
         "edited_at": format_optional_time(status.edited_at),
-        "emojis": [],
+        "emojis": [] if reblog else [emoji_to_entity(facts) for facts in loaded.emojis.get(status_id, ())],
         "replies_count": status.replies_count,
         "reblogs_count": status.reblogs_count,
         "favourites_count": status.favourites_count,

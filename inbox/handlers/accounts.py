@@ -18,7 +18,7 @@ from storage.models import Account, Favourite, Follow, FollowRequest, Notificati
 from storage.remote import upsert_remote_account
 from storage.types import utcnow
 from webfinger.convert import actor_to_account, id_of
-from webfinger.resolve import ResolveError, resolve_actor
+from webfinger.resolve import ResolveError, domain_policy, resolve_actor
 
 
 async def update_actor(ctx: Context, document: dict[str, Any], actor: Account) -> list[Event]:
@@ -30,6 +30,8 @@ async def update_actor(ctx: Context, document: dict[str, Any], actor: Account) -
     except ValueError as error:
         raise Rejected(str(error)) from error
     async with ctx.db.transaction() as session:
+        if (await domain_policy(ctx, session, values["domain"] or "")).reject_media:
+            values["emojis"] = []  # custom emoji images are media too
         await upsert_remote_account(session, values)
     forget_actor(ctx, actor.uri)
     return []

@@ -14,6 +14,7 @@ from inbox.handlers.common import followed_locally
 from inbox.notes import note_writer
 from storage.bus import Event
 from storage.context import Context
+from storage.custom_emojis import upsert_remote_emojis
 from storage.fanout import notify_boosters_of_edit
 from storage.lists import remove_statuses_from_feeds
 from storage.models import Account, MediaAttachment, Notification, Status
@@ -112,6 +113,8 @@ async def update_status(ctx: Context, document: dict[str, Any], actor: Account) 
         for attachment in prepared.attachments:
             session.add(MediaAttachment(account_id=actor.id, status_id=status.id, **attachment))
         await set_tags(session, status.id, note.hashtags)
+        if note.emojis and actor.domain:
+            await upsert_remote_emojis(session, actor.domain, note.emojis)
         await add_mentions(session, status.id, prepared.mention_account_ids or [])
         await session.flush()
         await record_edit(session, status, media)

@@ -15,6 +15,7 @@ from outbox.content import text_to_html
 from outbox.errors import NotFound, Unprocessable
 from storage.accounts import ed25519_public_pem
 from storage.context import Context
+from storage.custom_emojis import emojis_in, profile_texts
 from storage.models import Account
 
 MAX_FIELDS = 4
@@ -104,6 +105,7 @@ async def update_profile(
             row.avatar_url = avatar_url or None
         if header_url is not None:
             row.header_url = header_url or None
+        row.emojis = await emojis_in(session, None, profile_texts(row), urls_of(ctx))
         await session.flush()
         await send_actor_update(session, effects, ctx, row)
     after_commit(ctx, effects)

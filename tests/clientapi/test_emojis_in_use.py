@@ -1,0 +1,150 @@
+"""Local custom emojis in use: `:code:` in a status's text and spoiler and in a profile's name, note and
+fields gives `emojis` on the Status and Account entities (Mastodon.py and the OpenAPI description) and
+`Emoji` tags on the federated Note and actor, shaped as Mastodon's; removing the emoji takes it out again."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from checked import call
+from mastodon import Mastodon
+from sqlalchemy import select
+from test_custom_emojis import gif_bytes, png_bytes
+
+import moderation
+from storage.models import Activity
+from support.instance import RunningInstance
+from support.oauth import bearer, make_token
+
+AS2 = {"Accept": "application/activity+json"}
+
+
+def _emoji_tags(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {tag["name"]: tag for tag in document.get("tag", []) if tag.get("type") == "Emoji"}
+
+
+async def _as2(http: httpx.AsyncClient, url: str) -> dict[str, Any]:
+    response = await http.get(url, headers=AS2)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_local_status_and_profile_use_emojis(instance_on_each_backend: RunningInstance) -> None:
+    instance = instance_on_each_backend
+    ctx = instance.ctx
+    assert ctx is not None
+    blobcat = await moderation.add_emoji(ctx, "blobcat", png_bytes(), category="Blobs", actor="test")
+    await moderation.add_emoji(ctx, "parrot", gif_bytes(), visible_in_picker=False, actor="test")
+    token = await make_token(ctx, "alice")
+    client = Mastodon(access_token=token, api_base_url=instance.base_url)
+
+    posted = await asyncio.to_thread(
+        client.status_post,
+        "Hello :blobcat: and :nosuch: at 12:30:45 a:parrot:b",
+        spoiler_text="careful :parrot:",
+    )
+    assert [emoji.shortcode for emoji in posted.emojis] == ["parrot", "blobcat"]
+    parrot = posted.emojis[0]
+    assert parrot.url.endswith("/original.gif") and parrot.static_url.endswith("/static.png")
+    assert parrot.visible_in_picker is False  # hidden from the picker, shown in text
+    plain = await asyncio.to_thread(client.status_post, "no emoji: here :)")
+    assert plain.emojis == []
+
+    me = await asyncio.to_thread(
+        client.account_update_credentials,
+        display_name="Alice :blobcat:",
+        note="I like :parrot:",
+        fields=[("Mood", ":blobcat:")],
+    )
+    assert [emoji.shortcode for emoji in me.emojis] == ["blobcat", "parrot"]
+
+    async with instance.client(headers=bearer(token)) as http:
+        entity = await call(http, "GET", f"/api/v1/statuses/{posted.id}")
+        assert entity["emojis"][1] == {
+            "shortcode": "blobcat",
+            "url": posted.emojis[1].url,
+            "static_url": posted.emojis[1].static_url,
+            "visible_in_picker": True,
+            "category": "Blobs",
+        }
+        account = await call(http, "GET", f"/api/v1/accounts/{me.id}")
+        assert [emoji["shortcode"] for emoji in account["emojis"]] == ["blobcat", "parrot"]
+        home = await call(http, "GET", "/api/v1/timelines/home")
+        assert [[e["shortcode"] for e in status["emojis"]] for status in home] == [[], ["parrot", "blobcat"]]
+        assert [e["shortcode"] for e in home[0]["account"]["emojis"]] == ["blobcat", "parrot"]
+
+        # The Note as served, and as stored for delivery, carries Mastodon's Emoji tags.
+        note = await _as2(http, posted.uri)
+        tags = _emoji_tags(note)
+        assert set(tags) == {":blobcat:", ":parrot:"}
+        assert tags[":blobcat:"] == {
+            "id": f"{instance.base_url}/emojis/{blobcat.id}",
+            "type": "Emoji",
+            "name": ":blobcat:",
+            "updated": tags[":blobcat:"]["updated"],
+            "icon": {"type": "Image", "url": posted.emojis[1].url, "mediaType": "image/png"},
+        }
+        assert tags[":blobcat:"]["updated"].endswith("Z")
+        assert tags[":parrot:"]["icon"]["mediaType"] == "image/gif"
+        context = note["@context"][-1]
+        assert context["Emoji"] == "toot:Emoji" and context["toot"] == "http://joinmastodon.org/ns#"
+        async with ctx.db.read() as session:
+            create = (
+                await session.execute(
+                    select(Activity).where(
+                        Activity.status_id == int(posted.id), Activity.activity_type == "Create"
+                    )
+                )
+            ).scalar_one()
+        assert _emoji_tags(create.payload["object"]) == tags
+
+        actor = await _as2(http, account["uri"])
+        assert set(_emoji_tags(actor)) == {":blobcat:", ":parrot:"}
+        async with ctx.db.read() as session:
+            update = (
+                (
+                    await session.execute(
+                        select(Activity)
+                        .where(Activity.activity_type == "Update", Activity.status_id.is_(None))
+                        .order_by(Activity.id.desc())
+                    )
+                )
+                .scalars()
+                .first()
+            )
+        assert update is not None and set(_emoji_tags(update.payload["object"])) == {":blobcat:", ":parrot:"}
+
+        # The tag's id dereferences to the Emoji itself.
+        emoji_document = await _as2(http, tags[":blobcat:"]["id"])
+        assert emoji_document["type"] == "Emoji" and emoji_document["icon"] == tags[":blobcat:"]["icon"]
+        assert (await http.get("/emojis/123", headers=AS2)).status_code == 404
+
+    # Removed: posts and profiles show `:blobcat:` as text again, the actor drops the tag.
+    await moderation.remove_emoji(ctx, "blobcat", actor="test")
+    async with instance.client(headers=bearer(token)) as http:
+        entity = await call(http, "GET", f"/api/v1/statuses/{posted.id}")
+        assert [emoji["shortcode"] for emoji in entity["emojis"]] == ["parrot"]
+        account = await call(http, "GET", f"/api/v1/accounts/{me.id}")
+        assert [emoji["shortcode"] for emoji in account["emojis"]] == ["parrot"]
+        assert set(_emoji_tags(await _as2(http, account["uri"]))) == {":parrot:"}
+        assert set(_emoji_tags(await _as2(http, posted.uri))) == {":parrot:"}
+    # Added again, the profile that names it shows it without being edited.
+    await moderation.add_emoji(ctx, "blobcat", png_bytes(), actor="test")
+    async with instance.client(headers=bearer(token)) as http:
+        account = await call(http, "GET", f"/api/v1/accounts/{me.id}")
+        assert [emoji["shortcode"] for emoji in account["emojis"]] == ["blobcat", "parrot"]
+
+
+async def test_announcements_show_the_emojis_they_use(instance: RunningInstance) -> None:
+    ctx = instance.ctx
+    assert ctx is not None
+    await moderation.add_emoji(ctx, "blobcat", png_bytes(), actor="test")
+    await moderation.publish_announcement(
+        ctx, moderation.AnnouncementRequest("Welcome :blobcat: and :nosuch:"), actor="test"
+    )
+    token = await make_token(ctx, "alice")
+    async with instance.client(headers=bearer(token)) as http:
+        listed = await call(http, "GET", "/api/v1/announcements")
+    assert [[emoji["shortcode"] for emoji in item["emojis"]] for item in listed] == [["blobcat"]]
