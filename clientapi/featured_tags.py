@@ -62,7 +62,7 @@ async def suggestions(request: Request) -> Response:
 
 async def of_account(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    await optional_auth(request, "read:accounts")
+    await optional_auth(request)  # any token, or none (as Mastodon)
     async with ctx.db.read() as session:
         account = await account_from_path(session, request)
         if account.suspended_at is not None:

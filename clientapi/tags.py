@@ -52,7 +52,7 @@ async def _answer(ctx: Context, name: str, account: Account | None) -> Response:
 
 async def show(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    viewer = viewer_account(await optional_auth(request, "read"))
+    viewer = viewer_account(await optional_auth(request))  # any token, or none (as Mastodon)
     return await _answer(ctx, _name(request), viewer)
 
 

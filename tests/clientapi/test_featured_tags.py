@@ -144,5 +144,10 @@ async def test_featured_tag_refusals_change_nothing(tmp_path: Path, database_url
         mallory_id = (await make_user(ctx, "mallory")).id
         async with world.instance.client() as anonymous:
             assert await call(anonymous, "GET", f"/api/v1/accounts/{mallory_id}/featured_tags") == []
+            alice_id = (await make_user(ctx, "alice")).id
+            listed = await call(
+                anonymous, "GET", f"/api/v1/accounts/{alice_id}/featured_tags", headers=read_only
+            )
+            assert len(listed) == 10
         async with ctx.db.read() as session:
             assert await session.scalar(select(func.count()).select_from(FeaturedTag)) == 10

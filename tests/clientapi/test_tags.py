@@ -131,6 +131,8 @@ async def test_hashtag_refusals_change_nothing(instance: RunningInstance) -> Non
         assert response.status_code == 403 and "error" in response.json()
         response = await a.get("/api/v1/followed_tags", headers={"Authorization": "Bearer nope"})
         assert response.status_code == 401 and "error" in response.json()
+        follow_only = bearer(await make_token(ctx, "alice", scopes="write:follows"))
+        assert (await call(a, "GET", "/api/v1/tags/civic", headers=follow_only))["following"] is False
         async with instance.client() as anonymous_client:
             anonymous = await call(anonymous_client, "GET", "/api/v1/tags/civic")
         assert "following" not in anonymous and anonymous["history"][0]["uses"] == "1"
