@@ -2,8 +2,8 @@
 
 A stream is authorised once, when it opens; afterwards its token may be revoked (`POST /oauth/revoke`, a
 reused authorization code), its user's password changed or its account suspended — by this process, by the
-`plein` CLI, or by another `plein serve` sharing the database. The event bus is in-process only, so it cannot
-be the only messenger: while a token has open streams, one watcher re-reads that token's validity every
+`plein` CLI, or by another `plein serve` sharing the database. On SQLite the event bus is in-process, so it
+cannot be the only messenger (the CLI is another process): while a token has open streams, one watcher re-reads that token's validity every
 `RECHECK_SECONDS` (a single indexed read, `storage.oauth.token_is_live`, shared by all of the token's
 streams), and re-reads at once when this process publishes `storage.oauth.AUTHORITY_CHANGED`. When the token
 is dead, the watcher sets the event its streams wait on, and they close.

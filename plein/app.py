@@ -35,11 +35,11 @@ from plein.jobs import job_handlers
 from plein.limits import MULTIPART_OVERHEAD, BodyLimit
 from plein.proxies import ForwardedClientMiddleware
 from storage.accounts import ensure_instance_actor
-from storage.bus import EventBus
 from storage.context import Context
 from storage.db import Database
 from storage.domains import FederationGate
 from storage.migrate import migrate
+from storage.pg_bus import make_event_bus
 from storage.recovery import start_beating
 from storage.settings import Settings
 from storage.software import software_version
@@ -96,7 +96,9 @@ async def build_context(settings: Settings, *, resolver: Resolver | None = None)
         host_gate=FederationGate(db, allowlist_mode=settings.federation.mode == "allowlist"),
         ca_bundle=settings.federation.ca_bundle,
     )
-    ctx = Context(settings=settings, db=db, bus=EventBus(), http=http, scheme_memory=SchemeMemory())
+    bus = make_event_bus(settings.database_url)  # NOTIFY across processes on PostgreSQL
+    await bus.start()
+    ctx = Context(settings=settings, db=db, bus=bus, http=http, scheme_memory=SchemeMemory())
     ctx.key_lookup = StorageKeyLookup(ctx)
     ctx.metrics.watch(
         "plein_outbound_requests",
@@ -116,6 +118,7 @@ async def build_context(settings: Settings, *, resolver: Resolver | None = None)
 
 async def close_context(ctx: Context) -> None:
     """Release what `build_context` opened."""
+    await ctx.bus.close()
     if ctx.http is not None:
         await ctx.http.aclose()
     await ctx.db.dispose()

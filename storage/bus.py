@@ -5,8 +5,8 @@ for rows it cannot read. Events carry ids, never rendered rows: each subscriber 
 
 `EventBus` delivers within this process (SQLite: one process serves everything). Its subclass
 `storage.pg_bus.PostgresEventBus` carries every event through PostgreSQL `NOTIFY` to every process on the
-database, this one included, and delivers what it hears with the same `deliver`. `make_event_bus` chooses
-by the database URL.
+database, this one included, and delivers what it hears with the same `deliver`;
+`storage.pg_bus.make_event_bus` chooses by the database URL.
 
 Subscribers get a bounded queue; a full queue loses the event rather than slowing the publisher (streaming
 keeps its own per-connection bound and drops a connection that falls behind: `clientapi.stream_hub`).
