@@ -1,5 +1,5 @@
 """Announcements: list the ones in force (`read`, dismissed ones on request), dismiss one, react with a
-Unicode emoji. Admins publish and withdraw them (`plein announcement …`, moderation.announcements)."""
+Unicode emoji or a local custom emoji. Admins publish and withdraw them (`plein announcement …`, moderation.announcements)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,17 @@ from moderation import ANNOUNCEMENTS_TOPIC
 from storage import announcements as queries
 from storage.bus import Event
 from storage.context import Context
-from storage.custom_emojis import emojis_in
+from storage.custom_emojis import emojis_in, facts_of, local_emojis_named
 from storage.models import Account, Announcement
 from storage.types import utcnow
 from storage.urls import LocalUrls
+
+
+def _reaction_images(facts: dict[str, Any] | None) -> dict[str, Any]:
+    """A reaction's `url` and `static_url`: a custom emoji's images, none for a Unicode emoji."""
+    if facts is None:
+        return {"url": None, "static_url": None}
+    return {"url": facts["url"], "static_url": facts["static_url"]}
 
 
 def announcement_to_entity(
@@ -34,8 +41,11 @@ def announcement_to_entity(
     reactions: list[queries.ReactionCount],
     mentioned: list[Account],
     emojis: list[dict[str, Any]],
+    custom: dict[str, dict[str, Any]],
     urls: LocalUrls,
 ) -> dict[str, Any]:
+    """The Announcement entity; `emojis` are the custom emojis its text uses, `custom` those its reactions
+    name (by shortcode), as `apub.emojis.emoji_facts`."""
     return {
         "id": str(announcement.id),
         "content": announcement.content,
@@ -62,8 +72,7 @@ def announcement_to_entity(
                 "name": reaction.name,
                 "count": reaction.count,
                 "me": reaction.me,
-                "url": None,
-                "static_url": None,
+                **_reaction_images(custom.get(reaction.name)),
             }
             for reaction in reactions
         ],
@@ -97,6 +106,10 @@ async def announcements_to_entities(
         for account in (await session.execute(select(Account).where(Account.id.in_(mention_ids)))).scalars()
     }
     urls = LocalUrls(ctx.base_url)
+    names = {reaction.name for counts in reactions.values() for reaction in counts}
+    custom = {
+        code: facts_of(emoji, urls) for code, emoji in (await local_emojis_named(session, names)).items()
+    }
     emojis = {  # a handful of announcements at most: one look-up each
         announcement.id: await emojis_in(session, None, (announcement.content,), urls)
         for announcement in shown
@@ -108,6 +121,7 @@ async def announcements_to_entities(
             reactions=reactions.get(announcement.id, []),
             mentioned=[accounts[i] for i in announcement.mention_ids if i in accounts],
             emojis=emojis[announcement.id],
+            custom=custom,
             urls=urls,
         )
         for announcement in shown
@@ -132,14 +146,18 @@ async def dismiss(request: Request) -> Response:
     return api_response({})
 
 
-def _reaction_name(request: Request) -> str:
+async def _reaction(session: AsyncSession, ctx: Context, name: str) -> dict[str, Any] | None:
+    """Check a reaction's name: a Unicode emoji (None) or a local custom emoji's shortcode (its facts), as
+    Mastodon accepts; else 422."""
     # Imported on the first reaction: the Unicode emoji table costs ~8 MiB that an idle server need not hold.
     import emoji
 
-    name = request.path_params["name"]
-    if len(name) > 64 or not emoji.is_emoji(name):
+    if len(name) <= 64 and emoji.is_emoji(name):
+        return None
+    custom = (await local_emojis_named(session, [name])).get(name)
+    if custom is None:
         raise Unprocessable("Validation failed: Name is not a recognized emoji")
-    return name
+    return facts_of(custom, LocalUrls(ctx.base_url))
 
 
 async def _react(request: Request, *, add: bool) -> Response:
@@ -147,8 +165,9 @@ async def _react(request: Request, *, add: bool) -> Response:
     auth = await require_auth(request, "write:favourites")
     assert auth.account is not None
     announcement_id = await _announcement_id(request, ctx)
-    name = _reaction_name(request)
+    name = request.path_params["name"]
     async with ctx.db.transaction() as session:
+        custom = await _reaction(session, ctx, name)
         if add:
             changed = await queries.add_reaction(session, announcement_id, auth.account.id, name)
         else:
@@ -162,7 +181,12 @@ async def _react(request: Request, *, add: bool) -> Response:
             Event(
                 topic=ANNOUNCEMENTS_TOPIC,
                 kind="announcement.reaction",
-                payload={"announcement_id": announcement_id, "name": name, "count": count},
+                payload={
+                    "announcement_id": announcement_id,
+                    "name": name,
+                    "count": count,
+                    **({} if custom is None else _reaction_images(custom)),
+                },
             )
         )
     return api_response({})

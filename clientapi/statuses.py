@@ -23,6 +23,7 @@ from clientapi.responses import api_response
 from outbox import actions
 from storage.context import Context
 from storage.conversation_mutes import mute_conversation, unmute_conversation
+from storage.custom_emojis import emojis_in
 from storage.models import Account, Favourite, MediaAttachment, Status, StatusEdit
 from storage.statuses import can_see, status_by_id
 from storage.timelines import (
@@ -33,6 +34,7 @@ from storage.timelines import (
     reblogged_by_query,
     remove_bookmark,
 )
+from storage.urls import LocalUrls
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 MAX_IDEMPOTENCY_KEY = 255
@@ -267,11 +269,15 @@ async def status_history(request: Request) -> Response:
         status = await _visible_status(session, _status_id(request), viewer_id)
         author = await session.get(Account, status.account_id)
         assert author is not None
-        edits = (
-            await session.execute(
-                select(StatusEdit).where(StatusEdit.status_id == status.id).order_by(StatusEdit.id)
-            )
-        ).scalars()
+        edits = list(
+            (
+                await session.execute(
+                    select(StatusEdit).where(StatusEdit.status_id == status.id).order_by(StatusEdit.id)
+                )
+            ).scalars()
+        )
+        texts = [text for edit in (*edits, status) for text in (edit.spoiler_text, edit.content)]
+        emojis = await emojis_in(session, author.domain, texts, LocalUrls(ctx.base_url))
         media = (
             await session.execute(
                 select(MediaAttachment)
@@ -281,9 +287,10 @@ async def status_history(request: Request) -> Response:
         ).scalars()
         history = status_edits_to_entities(
             status,
-            list(edits),
+            edits,
             account_to_entity(author, ctx),
             [media_to_entity(ctx, item) for item in media],
+            emojis,
         )
     return api_response(history)
 

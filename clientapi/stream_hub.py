@@ -304,7 +304,12 @@ class StreamHub:
         if event.kind == "announcement.delete":
             return (event.kind, str(announcement_id))
         if event.kind == "announcement.reaction":
-            reaction = {"name": event.payload["name"], "count": event.payload["count"]}
+            # A custom emoji's reaction carries its images, as in Mastodon's stream.
+            reaction = {
+                key: event.payload[key]
+                for key in ("name", "count", "url", "static_url")
+                if key in event.payload
+            }
             return (event.kind, _text({**reaction, "announcement_id": str(announcement_id)}))
         assert viewer_id is not None
         async with self._ctx.db.read() as session:

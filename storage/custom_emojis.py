@@ -16,7 +16,7 @@ from sqlalchemy import Text, and_, cast, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from apub.builders import iso_datetime, parse_datetime
-from apub.emojis import emoji_facts, shortcodes_in
+from apub.emojis import emoji_facts, is_shortcode, shortcodes_in
 from storage.db import dialect_insert
 from storage.emoji_files import emoji_file_url, static_path
 from storage.models import Account, CustomEmoji, Status
@@ -62,6 +62,15 @@ async def local_emoji(session: AsyncSession, shortcode: str) -> CustomEmoji | No
     """The local emoji `shortcode`, if there is one."""
     statement = select(CustomEmoji).where(CustomEmoji.domain.is_(None), CustomEmoji.shortcode == shortcode)
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def local_emojis_named(session: AsyncSession, shortcodes: Iterable[str]) -> dict[str, CustomEmoji]:
+    """The local emojis among `shortcodes`, by shortcode (reactions name them bare, without colons)."""
+    wanted = {code for code in shortcodes if is_shortcode(code)}
+    if not wanted:
+        return {}
+    statement = select(CustomEmoji).where(CustomEmoji.domain.is_(None), CustomEmoji.shortcode.in_(wanted))
+    return {emoji.shortcode: emoji for emoji in (await session.execute(statement)).scalars()}
 
 
 async def emoji_by_id(session: AsyncSession, emoji_id: int) -> CustomEmoji | None:

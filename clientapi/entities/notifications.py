@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from apub.emojis import shortcodes_in
 from clientapi.entities.accounts import account_to_entity
 from clientapi.entities.common import format_time
+from clientapi.entities.emojis import emoji_to_entity
 from clientapi.entities.statuses import statuses_to_entities
 from storage.context import Context
 from storage.filter_matching import ViewerFilters
@@ -88,11 +90,20 @@ def status_source_to_entity(status: Status) -> dict[str, Any]:
 
 
 def status_edits_to_entities(
-    status: Status, edits: Sequence[StatusEdit], account: dict[str, Any], media: list[dict[str, Any]]
+    status: Status,
+    edits: Sequence[StatusEdit],
+    account: dict[str, Any],
+    media: list[dict[str, Any]],
+    emojis: Sequence[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     """The StatusEdit history, oldest first, ending with the current revision (added when the stored
     revisions do not already end with it). Past revisions' media are not kept, so only the current one
-    lists media."""
+    lists media. `emojis` (`apub.emojis.emoji_facts`) are those any revision uses; each lists its own."""
+    by_code = {facts["shortcode"]: facts for facts in emojis}
+
+    def used(spoiler_text: str, content: str) -> list[dict[str, Any]]:
+        codes = shortcodes_in((spoiler_text, content)) if by_code else []
+        return [emoji_to_entity(by_code[code]) for code in codes if code in by_code]
 
     def revision(
         content: str, spoiler_text: str, sensitive: bool, created_at: Any, with_media: bool
@@ -106,7 +117,7 @@ def status_edits_to_entities(
             "poll": None,
             "quote": None,
             "media_attachments": media if with_media else [],
-            "emojis": [],
+            "emojis": used(spoiler_text, content),
         }
 
     revisions = [revision(e.content, e.spoiler_text, e.sensitive, e.created_at, False) for e in edits]

@@ -5,24 +5,39 @@ fields gives `emojis` on the Status and Account entities (Mastodon.py and the Op
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
+import websockets
 from checked import call
 from mastodon import Mastodon
 from sqlalchemy import select
 from test_custom_emojis import gif_bytes, png_bytes
 
 import moderation
+from storage.custom_emojis import facts_of
 from storage.models import Activity
+from storage.urls import LocalUrls
 from support.instance import RunningInstance
 from support.oauth import bearer, make_token
+from support.streams import next_message, websocket_url
 
 AS2 = {"Accept": "application/activity+json"}
 
 
 def _emoji_tags(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {tag["name"]: tag for tag in document.get("tag", []) if tag.get("type") == "Emoji"}
+
+
+async def _stored_activity(instance: RunningInstance, status_id: int, kind: str) -> dict[str, Any]:
+    """The activity about a status as stored for delivery (what the delivery worker sends)."""
+    assert instance.ctx is not None
+    async with instance.ctx.db.read() as session:
+        statement = select(Activity.payload).where(
+            Activity.status_id == status_id, Activity.activity_type == kind
+        )
+        return dict((await session.execute(statement)).scalar_one())
 
 
 async def _as2(http: httpx.AsyncClient, url: str) -> dict[str, Any]:
@@ -90,15 +105,8 @@ async def test_local_status_and_profile_use_emojis(instance_on_each_backend: Run
         assert tags[":parrot:"]["icon"]["mediaType"] == "image/gif"
         context = note["@context"][-1]
         assert context["Emoji"] == "toot:Emoji" and context["toot"] == "http://joinmastodon.org/ns#"
-        async with ctx.db.read() as session:
-            create = (
-                await session.execute(
-                    select(Activity).where(
-                        Activity.status_id == int(posted.id), Activity.activity_type == "Create"
-                    )
-                )
-            ).scalar_one()
-        assert _emoji_tags(create.payload["object"]) == tags
+        create = await _stored_activity(instance, int(posted.id), "Create")
+        assert _emoji_tags(create["object"]) == tags
 
         actor = await _as2(http, account["uri"])
         assert set(_emoji_tags(actor)) == {":blobcat:", ":parrot:"}
@@ -147,4 +155,61 @@ async def test_announcements_show_the_emojis_they_use(instance: RunningInstance)
     token = await make_token(ctx, "alice")
     async with instance.client(headers=bearer(token)) as http:
         listed = await call(http, "GET", "/api/v1/announcements")
-    assert [[emoji["shortcode"] for emoji in item["emojis"]] for item in listed] == [["blobcat"]]
+        assert [[emoji["shortcode"] for emoji in item["emojis"]] for item in listed] == [["blobcat"]]
+        path = f"/api/v1/announcements/{listed[0]['id']}/reactions"
+        await call(http, "PUT", f"{path}/blobcat")  # a local custom emoji is a reaction, as in Mastodon
+        await call(http, "PUT", f"{path}/👍")
+        refused = await http.put(f"{path}/nosuch")
+        assert refused.status_code == 422 and "not a recognized emoji" in refused.json()["error"]
+        listed = await call(http, "GET", "/api/v1/announcements")
+    blobcat_url = listed[0]["emojis"][0]["url"]
+    assert {r["name"]: (r["count"], r["url"]) for r in listed[0]["reactions"]} == {
+        "blobcat": (1, blobcat_url),
+        "👍": (1, None),
+    }
+
+
+async def test_edits_keep_each_revisions_emojis(instance: RunningInstance) -> None:
+    ctx = instance.ctx
+    assert ctx is not None
+    await moderation.add_emoji(ctx, "blobcat", png_bytes(), actor="test")
+    await moderation.add_emoji(ctx, "parrot", gif_bytes(), actor="test")
+    token = await make_token(ctx, "alice")
+    client = Mastodon(access_token=token, api_base_url=instance.base_url)
+    posted = await asyncio.to_thread(client.status_post, "first :blobcat:")
+    edited = await asyncio.to_thread(client.status_update, posted.id, "then :parrot:")
+    assert [emoji.shortcode for emoji in edited.emojis] == ["parrot"]
+    async with instance.client(headers=bearer(token)) as http:
+        history = await call(http, "GET", f"/api/v1/statuses/{posted.id}/history")
+    assert [[emoji["shortcode"] for emoji in revision["emojis"]] for revision in history] == [
+        ["blobcat"],
+        ["parrot"],
+    ]
+    update = await _stored_activity(instance, int(posted.id), "Update")
+    assert set(_emoji_tags(update["object"])) == {":parrot:"}
+
+
+async def test_a_custom_emoji_reaction_streams_its_images(instance: RunningInstance) -> None:
+    ctx = instance.ctx
+    assert ctx is not None
+    blobcat = await moderation.add_emoji(ctx, "blobcat", png_bytes(), actor="test")
+    token = await make_token(ctx, "reader", "read write")
+    async with websockets.connect(
+        websocket_url(instance.base_url, stream="user", access_token=token)
+    ) as user:
+        published = await moderation.publish_announcement(
+            ctx, moderation.AnnouncementRequest("Maintenance"), actor="test"
+        )
+        assert (await next_message(user))["event"] == "announcement"
+        async with instance.client(headers=bearer(token)) as http:
+            await call(http, "PUT", f"/api/v1/announcements/{published.id}/reactions/blobcat")
+        message = await next_message(user)
+    facts = facts_of(blobcat, LocalUrls(instance.base_url))
+    assert message["event"] == "announcement.reaction"
+    assert json.loads(message["payload"]) == {
+        "name": "blobcat",
+        "count": 1,
+        "url": facts["url"],
+        "static_url": facts["static_url"],
+        "announcement_id": str(published.id),
+    }
