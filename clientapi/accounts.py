@@ -19,7 +19,7 @@ from clientapi.entities.accounts import (
     relationship_to_entity,
 )
 from clientapi.entities.statuses import statuses_to_entities
-from clientapi.errors import NotFound, Unprocessable
+from clientapi.errors import NotFound, Unprocessable, ValidationCode
 from clientapi.pagination import MAX_OFFSET, Page, in_display_order, link_headers, page_statement
 from clientapi.params import LANGUAGE_PATTERN, Params, parse_id, read_params
 from clientapi.responses import api_response
@@ -70,7 +70,10 @@ def _fields(params: Params) -> list[dict[str, Any]] | None:
     fields = []
     for item in params.get_list("fields_attributes"):
         if not isinstance(item, dict):
-            raise Unprocessable("Validation failed: fields_attributes must be a list of {name, value}")
+            raise Unprocessable(
+                "Validation failed: fields_attributes must be a list of {name, value}",
+                field="fields_attributes",
+            )
         field = Params(item)
         fields.append({"name": field.get_str("name") or "", "value": field.get_str("value") or ""})
     return fields
@@ -83,10 +86,16 @@ async def update_credentials(request: Request) -> Response:
     source = params.nested("source")
     privacy = source.get_str("privacy")
     if privacy is not None and privacy not in VISIBILITIES:
-        raise Unprocessable("Validation failed: source[privacy] must be public, unlisted, private or direct")
+        raise Unprocessable(
+            "Validation failed: source[privacy] must be public, unlisted, private or direct",
+            field="source[privacy]",
+            code=ValidationCode.INCLUSION,
+        )
     language = source.get_str("language")
     if language and not LANGUAGE_PATTERN.fullmatch(language):
-        raise Unprocessable("Validation failed: source[language] must be an ISO 639 code")
+        raise Unprocessable(
+            "Validation failed: source[language] must be an ISO 639 code", field="source[language]"
+        )
     await update_profile(
         ctx,
         account,

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from clientapi.auth import require_auth
 from clientapi.entities.common import format_optional_time, format_time
 from clientapi.entities.emojis import emoji_to_entity
-from clientapi.errors import NotFound, Unprocessable
+from clientapi.errors import NotFound, Unprocessable, ValidationCode
 from clientapi.params import parse_id, read_params
 from clientapi.responses import api_response
 from moderation import ANNOUNCEMENTS_TOPIC
@@ -156,7 +156,9 @@ async def _reaction(session: AsyncSession, ctx: Context, name: str) -> dict[str,
         return None
     custom = (await local_emojis_named(session, [name])).get(name)
     if custom is None:
-        raise Unprocessable("Validation failed: Name is not a recognized emoji")
+        raise Unprocessable(
+            "Validation failed: Name is not a recognized emoji", field="name", code=ValidationCode.INCLUSION
+        )
     return facts_of(custom, LocalUrls(ctx.base_url))
 
 

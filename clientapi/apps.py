@@ -9,7 +9,7 @@ from starlette.routing import Route
 from clientapi.app_urls import is_web_url, valid_redirect_uri
 from clientapi.auth import known_scope, parse_scopes, require_auth
 from clientapi.entities.accounts import application_to_entity
-from clientapi.errors import Unprocessable
+from clientapi.errors import Unprocessable, ValidationCode
 from clientapi.params import read_params
 from clientapi.responses import api_response
 from storage.context import Context
@@ -26,7 +26,9 @@ async def register(request: Request) -> Response:
     name = params.require_str("client_name").strip()
     if len(name) > MAX_NAME_LENGTH:
         raise Unprocessable(
-            f"Validation failed: client_name is too long (maximum is {MAX_NAME_LENGTH} characters)"
+            f"Validation failed: client_name is too long (maximum is {MAX_NAME_LENGTH} characters)",
+            field="client_name",
+            code=ValidationCode.TOO_LONG,
         )
     raw_redirects = params.get("redirect_uris")
     if isinstance(raw_redirects, list):
@@ -34,16 +36,20 @@ async def register(request: Request) -> Response:
     else:
         redirect_uris = (params.get_str("redirect_uris") or "").split()
     if not redirect_uris:
-        raise Unprocessable("Validation failed: redirect_uris can't be blank")
+        raise Unprocessable(
+            "Validation failed: redirect_uris can't be blank",
+            field="redirect_uris",
+            code=ValidationCode.BLANK,
+        )
     if len(redirect_uris) > MAX_REDIRECT_URIS or not all(valid_redirect_uri(uri) for uri in redirect_uris):
-        raise Unprocessable("Validation failed: redirect_uris must be absolute URIs")
+        raise Unprocessable("Validation failed: redirect_uris must be absolute URIs", field="redirect_uris")
     scopes = parse_scopes(params.get_str("scopes") or "read")
     unknown = [scope for scope in scopes if not known_scope(scope)]
     if unknown or not scopes:
-        raise Unprocessable(f"Validation failed: scopes are invalid: {' '.join(unknown)}")
+        raise Unprocessable(f"Validation failed: scopes are invalid: {' '.join(unknown)}", field="scopes")
     website = (params.get_str("website") or "").strip() or None
     if website is not None and (len(website) > MAX_WEBSITE_LENGTH or not is_web_url(website)):
-        raise Unprocessable("Validation failed: website must be an http(s) URL")
+        raise Unprocessable("Validation failed: website must be an http(s) URL", field="website")
     async with ctx.db.transaction() as session:
         app, client_secret = await create_app(
             session,

@@ -65,7 +65,7 @@ async def mute(request: Request) -> Response:
     notifications = bool(params.get_bool("notifications", True))
     duration = params.get_int("duration", 0, minimum=0, maximum=MAX_MUTE_SECONDS) or 0
     if me.id == target.id:
-        raise Unprocessable("Validation failed: you cannot mute yourself")
+        raise Unprocessable("Validation failed: you cannot mute yourself", field="account_id")
     async with ctx.db.transaction() as session:
         await mutes.mute(session, me.id, target.id, notifications=notifications, duration_seconds=duration)
     return await relationship_response(ctx, me.id, target.id)

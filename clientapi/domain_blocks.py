@@ -10,7 +10,7 @@ from starlette.routing import Route
 from apub.errors import InvalidHost
 from apub.hosts import canonical_host
 from clientapi.auth import require_auth
-from clientapi.errors import Unprocessable
+from clientapi.errors import Unprocessable, ValidationCode
 from clientapi.pagination import Page, in_display_order, link_headers, page_statement
 from clientapi.params import read_params
 from clientapi.responses import api_response
@@ -30,9 +30,13 @@ async def _caller_and_domain(request: Request) -> tuple[Account, str]:
     try:
         domain = canonical_host((await read_params(request)).require_str("domain"))
     except InvalidHost as error:
-        raise Unprocessable(f"Validation failed: domain is not a host name ({error})") from None
+        raise Unprocessable(
+            f"Validation failed: domain is not a host name ({error})", field="domain"
+        ) from None
     if domain == canonical_host(ctx.domain):
-        raise Unprocessable("Validation failed: domain is this server's own")
+        raise Unprocessable(
+            "Validation failed: domain is this server's own", field="domain", code=ValidationCode.RESERVED
+        )
     return auth.account, domain
 
 

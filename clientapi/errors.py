@@ -1,5 +1,6 @@
 """Errors of the client API. Each carries the HTTP status it answers with; `plein.errors` renders them as
-`{"error": message}`.
+`{"error": message}`, and a 422 as Mastodon's validation error, with `details` naming the field and the
+`ValidationCode` (`{"field": [{"error": "ERR_BLANK", "description": "..."}]}`).
 
     ApiError
     ├── Unauthorized          401  no token, or a token that is unknown, revoked or expired
@@ -10,6 +11,18 @@
 """
 
 from __future__ import annotations
+
+from outbox.errors import ValidationCode
+
+__all__ = [
+    "ApiError",
+    "Forbidden",
+    "NotFound",
+    "TooManyRequests",
+    "Unauthorized",
+    "Unprocessable",
+    "ValidationCode",
+]
 
 
 class ApiError(Exception):
@@ -49,10 +62,17 @@ class NotFound(ApiError):
 
 
 class Unprocessable(ApiError):
+    """A parameter is missing or malformed: `field` names it ("base" when the request as a whole is wrong),
+    `code` says how."""
+
     status_code = 422
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self, message: str, *, field: str = "base", code: ValidationCode = ValidationCode.INVALID
+    ) -> None:
         super().__init__(None, message)
+        self.field = field
+        self.code = code
 
 
 class TooManyRequests(ApiError):

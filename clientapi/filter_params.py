@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from clientapi.errors import Unprocessable
+from clientapi.errors import Unprocessable, ValidationCode
 from clientapi.params import Params, to_bool
 from storage.filters import FILTER_ACTIONS, FILTER_CONTEXTS
 from storage.models import Filter
@@ -22,9 +22,15 @@ def _required_text(value: Any, name: str, label: str, max_length: int) -> str:
     """A text parameter, stripped; blank or longer than `max_length` is a 422 about `label`."""
     text = (Params({name: value}).get_str(name, max_length=None) or "").strip()
     if not text:
-        raise Unprocessable(f"Validation failed: {label} can't be blank")
+        raise Unprocessable(
+            f"Validation failed: {label} can't be blank", field=name, code=ValidationCode.BLANK
+        )
     if len(text) > max_length:
-        raise Unprocessable(f"Validation failed: {label} is too long (maximum is {max_length} characters)")
+        raise Unprocessable(
+            f"Validation failed: {label} is too long (maximum is {max_length} characters)",
+            field=name,
+            code=ValidationCode.TOO_LONG,
+        )
     return text
 
 
@@ -37,7 +43,11 @@ def parse_context(params: Params) -> list[str]:
     """The contexts, stripped of blanks (as Mastodon normalises them); none, or one unknown, is a 422."""
     context = list(dict.fromkeys(item.strip() for item in params.get_str_list("context") if item.strip()))
     if not context or any(item not in FILTER_CONTEXTS for item in context):
-        raise Unprocessable("Validation failed: Context None or invalid context supplied")
+        raise Unprocessable(
+            "Validation failed: Context None or invalid context supplied",
+            field="context",
+            code=ValidationCode.INCLUSION,
+        )
     return context
 
 
@@ -67,7 +77,10 @@ def keyword_changes(params: Params) -> list[KeywordChange]:
     changes = []
     for item in params.get_list("keywords_attributes"):
         if not isinstance(item, dict):
-            raise Unprocessable("Validation failed: keywords_attributes must be a list of objects")
+            raise Unprocessable(
+                "Validation failed: keywords_attributes must be a list of objects",
+                field="keywords_attributes",
+            )
         fields = Params(item)
         destroy = to_bool(item.get("_destroy", False), "keywords_attributes[][_destroy]")
         keyword_id = fields.get_id("id")
@@ -96,7 +109,11 @@ class FilterChanges:
         if creating or "filter_action" in params:
             action = params.get_str("filter_action") or "warn"
             if action not in FILTER_ACTIONS:
-                raise Unprocessable("Validation failed: Action is not included in the list")
+                raise Unprocessable(
+                    "Validation failed: Action is not included in the list",
+                    field="filter_action",
+                    code=ValidationCode.INCLUSION,
+                )
         return cls(
             title=parse_title(params) if creating or "title" in params else UNCHANGED,
             context=parse_context(params) if creating or "context" in params else UNCHANGED,

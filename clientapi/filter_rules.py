@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from clientapi.entities.filters import filter_status_to_entity, keyword_to_entity
-from clientapi.errors import Unprocessable
+from clientapi.errors import Unprocessable, ValidationCode
 from clientapi.filter_access import caller_id, delete_own, own, publish_change, show_own
 from clientapi.filter_params import parse_keyword
 from clientapi.params import read_params
@@ -109,10 +109,14 @@ async def add_status(request: Request) -> Response:
         status_id = (await read_params(request)).get_id("status_id")
         status = await status_by_id(session, status_id) if status_id is not None else None
         if status is None or not await can_see(session, owner_id, status):
-            raise Unprocessable("Validation failed: Status must exist")
+            raise Unprocessable("Validation failed: Status must exist", field="status_id")
         already = exists().where(FilterStatus.filter_id == filter_id, FilterStatus.status_id == status.id)
         if await session.scalar(select(already)):
-            raise Unprocessable("Validation failed: Status has already been taken")
+            raise Unprocessable(
+                "Validation failed: Status has already been taken",
+                field="status_id",
+                code=ValidationCode.TAKEN,
+            )
         return FilterStatus(filter_id=filter_id, status_id=status.id)
 
     return await _add(request, make_rule, filter_status_to_entity)

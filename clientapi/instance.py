@@ -1,9 +1,8 @@
 """The instance as clients see it: `/api/v1/instance`, `/api/v2/instance` and its peers (the rest of
 `/api/v1/instance/…` is in `instance_pages`).
 
-We report Mastodon 4.2.0 compatibility: the tier-1 API of 4.2 is what we serve; 4.3 introduced grouped
-notifications (`/api/v2/notifications`), which we do not, and clients switch to them on a 4.3 version or an
-`api_versions.mastodon` of 2 and above.
+We report Mastodon 4.3.0 compatibility and `api_versions.mastodon` 2, as Mastodon 4.3 does: clients switch
+to grouped notifications (`/api/v2/notifications`) and notification requests on either, and both are served.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from storage.instance import contact_account, instance_stats, peer_domains
 from storage.push_keys import vapid_public_key
 from storage.software import MASTODON_COMPATIBILITY, software_version
 
-MASTODON_API_VERSION = 1  # api_versions.mastodon; 2 arrived with Mastodon 4.3
+MASTODON_API_VERSION = 2  # api_versions.mastodon of Mastodon 4.3 (grouped notifications)
 IMAGE_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
 POLL_LIMITS = {
     "max_options": 4,
@@ -47,7 +46,7 @@ def media_limits(ctx: Context) -> dict[str, object]:
 
 
 def version_string() -> str:
-    """`4.2.0 (compatible; Plein X.Y.Z)`: clients parse the leading Mastodon version."""
+    """`4.3.0 (compatible; Plein X.Y.Z)`: clients parse the leading Mastodon version."""
     return f"{MASTODON_COMPATIBILITY} (compatible; Plein {software_version()})"
 
 

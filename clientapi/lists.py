@@ -17,7 +17,7 @@ from starlette.routing import Route
 from clientapi.account_lookup import account_from_path
 from clientapi.accounts import account_page
 from clientapi.auth import require_auth
-from clientapi.errors import NotFound, Unprocessable
+from clientapi.errors import NotFound, Unprocessable, ValidationCode
 from clientapi.params import Params, parse_id, read_params
 from clientapi.responses import api_response
 from clientapi.timelines import page_response
@@ -68,13 +68,17 @@ def _settings(params: Params, *, creating: bool) -> dict[str, Any]:
     if creating or "title" in params:
         title = (params.get_str("title", max_length=MAX_TITLE_LENGTH) or "").strip()
         if not title:
-            raise Unprocessable("Validation failed: Title can't be blank")
+            raise Unprocessable(
+                "Validation failed: Title can't be blank", field="title", code=ValidationCode.BLANK
+            )
         settings["title"] = title
     if "replies_policy" in params:
         replies_policy = params.get_str("replies_policy")
         if replies_policy not in REPLIES_POLICIES:
             raise Unprocessable(
-                f"Validation failed: replies_policy must be one of {', '.join(REPLIES_POLICIES)}"
+                f"Validation failed: replies_policy must be one of {', '.join(REPLIES_POLICIES)}",
+                field="replies_policy",
+                code=ValidationCode.INCLUSION,
             )
         settings["replies_policy"] = replies_policy
     if "exclusive" in params:
@@ -98,7 +102,9 @@ async def create(request: Request) -> Response:
             select(func.count()).select_from(List).where(List.account_id == owner_id)
         )
         if (count or 0) >= MAX_LISTS:
-            raise Unprocessable(f"Validation failed: You cannot have more than {MAX_LISTS} lists")
+            raise Unprocessable(
+                f"Validation failed: You cannot have more than {MAX_LISTS} lists", field="base"
+            )
         account_list = List(account_id=owner_id, **settings)
         session.add(account_list)
         await session.flush()
@@ -150,9 +156,15 @@ async def members(request: Request) -> Response:
 def _account_ids(params: Params) -> list[int]:
     raw = params.get_list("account_ids")
     if not raw:
-        raise Unprocessable("Validation failed: account_ids is missing")
+        raise Unprocessable(
+            "Validation failed: account_ids is missing", field="account_ids", code=ValidationCode.BLANK
+        )
     if len(raw) > MAX_ACCOUNT_IDS:
-        raise Unprocessable(f"Validation failed: at most {MAX_ACCOUNT_IDS} account_ids")
+        raise Unprocessable(
+            f"Validation failed: at most {MAX_ACCOUNT_IDS} account_ids",
+            field="account_ids",
+            code=ValidationCode.TOO_LONG,
+        )
     return list(dict.fromkeys(parse_id(value, "account_ids") for value in raw))
 
 
@@ -166,7 +178,7 @@ async def add_accounts(request: Request) -> Response:
         if len(known) < len(account_ids):
             raise NotFound()
         if await unfollowed_among(session, owner_id, account_ids):
-            raise Unprocessable("Validation failed: Account has not been followed")
+            raise Unprocessable("Validation failed: Account has not been followed", field="account_ids")
         already = await session.scalar(
             select(
                 exists().where(
@@ -175,7 +187,11 @@ async def add_accounts(request: Request) -> Response:
             )
         )
         if already:
-            raise Unprocessable("Validation failed: Account has already been taken")
+            raise Unprocessable(
+                "Validation failed: Account has already been taken",
+                field="account_ids",
+                code=ValidationCode.TAKEN,
+            )
         await add_members(session, account_list.id, account_ids)
     return api_response({})
 

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from clientapi.auth import require_auth
 from clientapi.entities.media import media_to_entity
-from clientapi.errors import NotFound, Unprocessable
+from clientapi.errors import NotFound, Unprocessable, ValidationCode
 from clientapi.params import Params, parse_id, read_params
 from clientapi.responses import api_response
 from storage.context import Context
@@ -39,7 +39,11 @@ def _ctx(request: Request) -> Context:
 def _description(params: Params) -> str | None:
     description = params.get_str("description")
     if description is not None and len(description) > MAX_DESCRIPTION:
-        raise Unprocessable(f"Validation failed: description is too long (maximum is {MAX_DESCRIPTION})")
+        raise Unprocessable(
+            f"Validation failed: description is too long (maximum is {MAX_DESCRIPTION})",
+            field="description",
+            code=ValidationCode.TOO_LONG,
+        )
     return description
 
 
@@ -54,7 +58,9 @@ def _focus(params: Params) -> tuple[float, float] | None:
     except ValueError:
         x = y = math.nan
     if not (-1.0 <= x <= 1.0 and -1.0 <= y <= 1.0):  # NaN fails both comparisons
-        raise Unprocessable("Validation failed: focus must be two numbers between -1 and 1, as x,y")
+        raise Unprocessable(
+            "Validation failed: focus must be two numbers between -1 and 1, as x,y", field="focus"
+        )
     return (x, y)
 
 
@@ -65,13 +71,13 @@ async def upload_media(request: Request) -> Response:
     params = await read_params(request)
     upload = params.get_file("file")
     if upload is None or not upload.data:
-        raise Unprocessable("Validation failed: File can't be blank")
+        raise Unprocessable("Validation failed: File can't be blank", field="file", code=ValidationCode.BLANK)
     description, focus = _description(params), _focus(params)
     try:
         # Decoding and re-encoding is CPU work: keep the event loop free for other requests.
         image = await anyio.to_thread.run_sync(process_image, upload.data)
     except ImageRejected as error:
-        raise Unprocessable(str(error)) from error
+        raise Unprocessable(str(error), field="file") from error
     root = media_root(ctx.settings.server.data_dir)
     media_id = new_media_id()
     file_path = await anyio.to_thread.run_sync(write_media_files, root, media_id, image)

@@ -43,6 +43,7 @@ async def list_notifications(request: Request) -> Response:
         types=params.get_str_list("types"),
         exclude_types=params.get_str_list("exclude_types"),
         from_account_id=params.get_id("account_id"),
+        include_filtered=bool(params.get_bool("include_filtered", False)),
     )
     async with ctx.db.read() as session:
         rows = in_display_order(

@@ -227,6 +227,7 @@ async def server_metadata(request: Request) -> Response:
             "authorization_endpoint": f"{base}/oauth/authorize",
             "token_endpoint": f"{base}/oauth/token",
             "revocation_endpoint": f"{base}/oauth/revoke",
+            "userinfo_endpoint": f"{base}/oauth/userinfo",
             "app_registration_endpoint": f"{base}/api/v1/apps",
             "scopes_supported": scopes,
             "response_types_supported": ["code"],

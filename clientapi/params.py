@@ -21,7 +21,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from apub.jsondepth import exceeds_depth
-from clientapi.errors import ApiError, Unprocessable
+from clientapi.errors import ApiError, Unprocessable, ValidationCode
 from storage.ids import MAX_ID
 from storage.ids import parse_id as parse_storage_id
 from storage.settings import LimitSettings
@@ -77,7 +77,9 @@ class Params:
         value = self.values.get(name)
         if value is None:
             if required:
-                raise Unprocessable(f"Validation failed: {name} is missing")
+                raise Unprocessable(
+                    f"Validation failed: {name} is missing", field=name, code=ValidationCode.BLANK
+                )
             return default
         if isinstance(value, bool):
             return "true" if value else "false"
@@ -92,7 +94,9 @@ class Params:
         """A string parameter that must be present and not empty."""
         value = self.get_str(name, required=True)
         if not value:
-            raise Unprocessable(f"Validation failed: {name} can't be blank")
+            raise Unprocessable(
+                f"Validation failed: {name} can't be blank", field=name, code=ValidationCode.BLANK
+            )
         return value
 
     def get_int(
@@ -110,14 +114,22 @@ class Params:
             return default
         number = _to_int(value)
         if number is None:
-            raise Unprocessable(f"Validation failed: {name} must be an integer")
+            raise Unprocessable(f"Validation failed: {name} must be an integer", field=name)
         if minimum is not None and number < minimum:
             if not clamp:
-                raise Unprocessable(f"Validation failed: {name} must be at least {minimum}")
+                raise Unprocessable(
+                    f"Validation failed: {name} must be at least {minimum}",
+                    field=name,
+                    code=ValidationCode.INCLUSION,
+                )
             number = minimum
         if maximum is not None and number > maximum:
             if not clamp:
-                raise Unprocessable(f"Validation failed: {name} must be at most {maximum}")
+                raise Unprocessable(
+                    f"Validation failed: {name} must be at most {maximum}",
+                    field=name,
+                    code=ValidationCode.INCLUSION,
+                )
             number = maximum
         return number
 
@@ -157,7 +169,7 @@ class Params:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise Unprocessable(f"Validation failed: {name} must be an object")
+            raise Unprocessable(f"Validation failed: {name} must be an object", field=name)
         return value
 
     def get_file(self, name: str) -> UploadedFile | None:
@@ -166,7 +178,7 @@ class Params:
         if value is None:
             return None
         if not isinstance(value, UploadedFile):
-            raise Unprocessable(f"Validation failed: {name} must be a file")
+            raise Unprocessable(f"Validation failed: {name} must be a file", field=name)
         return value
 
     def nested(self, name: str) -> Params:
@@ -178,12 +190,16 @@ def _text(value: Any, name: str, max_length: int | None) -> str:
     """A string (or a JSON number as its text) a database column can hold: no NUL (PostgreSQL refuses it
     in text), at most `max_length` characters; 422 otherwise."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise Unprocessable(f"Validation failed: {name} must be a string")
+        raise Unprocessable(f"Validation failed: {name} must be a string", field=name)
     text = str(value)
     if "\x00" in text:
-        raise Unprocessable(f"Validation failed: {name} contains a NUL character")
+        raise Unprocessable(f"Validation failed: {name} contains a NUL character", field=name)
     if max_length is not None and len(text) > max_length:
-        raise Unprocessable(f"Validation failed: {name} is too long (maximum is {max_length} characters)")
+        raise Unprocessable(
+            f"Validation failed: {name} is too long (maximum is {max_length} characters)",
+            field=name,
+            code=ValidationCode.TOO_LONG,
+        )
     return text
 
 
@@ -199,14 +215,14 @@ def to_bool(value: Any, name: str = "value") -> bool:
             return True
         if word in FALSE_WORDS:
             return False
-    raise Unprocessable(f"Validation failed: {name} must be a boolean")
+    raise Unprocessable(f"Validation failed: {name} must be a boolean", field=name)
 
 
 def parse_id(value: Any, name: str = "id") -> int:
     """A database id from its string (or JSON number) form (`storage.ids.parse_id`); 422 otherwise."""
     number = parse_storage_id(value)
     if number is None:
-        raise Unprocessable(f"Validation failed: {name} must be an id")
+        raise Unprocessable(f"Validation failed: {name} must be an id", field=name)
     return number
 
 
@@ -237,7 +253,9 @@ def split_bracket_name(name: str) -> list[str]:
     if "".join(f"[{part}]" for part in parts) != rest:
         return [name]  # malformed brackets: keep the name whole
     if len(parts) >= MAX_NAME_DEPTH:
-        raise Unprocessable(f"Validation failed: parameter names nest at most {MAX_NAME_DEPTH} deep")
+        raise Unprocessable(
+            f"Validation failed: parameter names nest at most {MAX_NAME_DEPTH} deep", field=name[:start]
+        )
     return [name[:start], *parts]
 
 

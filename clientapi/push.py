@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from clientapi.auth import AuthContext, bearer_token, require_auth
-from clientapi.errors import NotFound, Unprocessable
+from clientapi.errors import NotFound, Unprocessable, ValidationCode
 from clientapi.params import Params, read_params
 from clientapi.responses import api_response
 from storage.context import Context
@@ -57,14 +57,20 @@ def _alerts_and_policy(data: Params, current: PushSubscription | None) -> tuple[
             alerts[alert] = value
     policy = data.get_str("policy") or (current.policy if current else "all")
     if policy not in POLICIES:
-        raise Unprocessable(f"Validation failed: policy must be one of {', '.join(POLICIES)}")
+        raise Unprocessable(
+            f"Validation failed: policy must be one of {', '.join(POLICIES)}",
+            field="data[policy]",
+            code=ValidationCode.INCLUSION,
+        )
     return alerts, policy
 
 
 def _endpoint(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.hostname or len(value) > 2048:
-        raise Unprocessable("Validation failed: subscription[endpoint] must be an https URL")
+        raise Unprocessable(
+            "Validation failed: subscription[endpoint] must be an https URL", field="subscription[endpoint]"
+        )
     return value
 
 
@@ -75,10 +81,13 @@ def _keys(keys: Params) -> tuple[str, str]:
         secret = b64url_decode(auth)
     except ValueError as error:
         raise Unprocessable(
-            "Validation failed: subscription[keys][p256dh] is not a P-256 public key"
+            "Validation failed: subscription[keys][p256dh] is not a P-256 public key",
+            field="subscription[keys][p256dh]",
         ) from error
     if len(secret) != 16:
-        raise Unprocessable("Validation failed: subscription[keys][auth] must be 16 bytes")
+        raise Unprocessable(
+            "Validation failed: subscription[keys][auth] must be 16 bytes", field="subscription[keys][auth]"
+        )
     return p256dh, auth
 
 

@@ -21,7 +21,7 @@ from clientapi.auth import optional_auth, viewer_account
 from clientapi.entities.accounts import account_to_entity
 from clientapi.entities.statuses import statuses_to_entities
 from clientapi.entities.tags import tags_to_entities
-from clientapi.errors import Unauthorized, Unprocessable
+from clientapi.errors import Unauthorized, Unprocessable, ValidationCode
 from clientapi.pagination import MAX_OFFSET
 from clientapi.params import read_params
 from clientapi.responses import api_response
@@ -74,7 +74,11 @@ async def search(request: Request) -> Response:
     query = (params.get_str("q") or "").strip()
     wanted = params.get_str("type")
     if wanted is not None and wanted not in SEARCH_TYPES:
-        raise Unprocessable("Validation failed: type must be accounts, statuses or hashtags")
+        raise Unprocessable(
+            "Validation failed: type must be accounts, statuses or hashtags",
+            field="type",
+            code=ValidationCode.INCLUSION,
+        )
     resolve = bool(params.get_bool("resolve", False))
     limit = params.get_int("limit", 20, minimum=1, maximum=40, clamp=True) or 20
     offset = params.get_int("offset", 0, minimum=0, maximum=MAX_OFFSET) or 0

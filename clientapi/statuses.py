@@ -16,7 +16,7 @@ from clientapi.entities.accounts import account_to_entity
 from clientapi.entities.media import media_to_entity
 from clientapi.entities.notifications import status_edits_to_entities, status_source_to_entity
 from clientapi.entities.statuses import status_to_entity, statuses_to_entities
-from clientapi.errors import NotFound, Unprocessable
+from clientapi.errors import NotFound, Unprocessable, ValidationCode
 from clientapi.pagination import Page, apply_page, in_display_order, link_headers
 from clientapi.params import Params, parse_id, read_params
 from clientapi.responses import api_response
@@ -71,7 +71,11 @@ def _media_ids(params: Params) -> list[int]:
 def _visibility(params: Params, default: str) -> str:
     visibility = params.get_str("visibility") or default
     if visibility not in VISIBILITIES:
-        raise Unprocessable(f"Validation failed: visibility must be one of {', '.join(VISIBILITIES)}")
+        raise Unprocessable(
+            f"Validation failed: visibility must be one of {', '.join(VISIBILITIES)}",
+            field="visibility",
+            code=ValidationCode.INCLUSION,
+        )
     return visibility
 
 
@@ -81,9 +85,16 @@ async def create_status(request: Request) -> Response:
     params = await read_params(request)
     key = request.headers.get("idempotency-key") or None
     if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
-        raise Unprocessable("Validation failed: Idempotency-Key is too long")
+        raise Unprocessable(
+            "Validation failed: Idempotency-Key is too long",
+            field="Idempotency-Key",
+            code=ValidationCode.TOO_LONG,
+        )
     if params.get("poll") or params.get("scheduled_at"):
-        raise Unprocessable("Validation failed: polls and scheduled statuses are not supported")
+        raise Unprocessable(
+            "Validation failed: polls and scheduled statuses are not supported",
+            field="poll" if params.get("poll") else "scheduled_at",
+        )
     status = await actions.post_status(
         _ctx(request),
         auth.account,

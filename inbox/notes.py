@@ -184,6 +184,7 @@ async def _plan(ctx: Context, session: AsyncSession, batch: list[PreparedNote]) 
                 mention_account_ids=prepared.mention_account_ids or [],
                 thread=conversation_of(prepared) or prepared.note.uri,
                 hashtags=prepared.note.hashtags,
+                in_reply_to_uri=prepared.note.in_reply_to_uri,
                 author_silenced=states[prepared.author.id][1] is not None
                 or policies[host_of(prepared.author.uri) or ""].silenced,
             )

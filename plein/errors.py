@@ -1,5 +1,7 @@
 """The one place where errors of every layer become HTTP responses: a JSON body `{"error": "..."}` with the
-status code the error type carries."""
+status code the error type carries. A 422 of any layer is Mastodon's validation error: the body also carries
+`details`, `{field: [{"error": code, "description": ...}]}`, with the field and code the error names (the
+request as a whole, "base", and `ERR_INVALID` when it names none)."""
 
 from __future__ import annotations
 
@@ -13,47 +15,85 @@ from apub.errors import ApubError
 from clientapi.errors import ApiError
 from inbox.errors import InboxError
 from moderation.errors import ModerationError
-from outbox.errors import ActionError
+from outbox.errors import ActionError, ValidationCode
 
 logger = logging.getLogger("plein.http")
 
 
-def json_error(status_code: int, message: str, *, headers: dict[str, str] | None = None) -> JSONResponse:
-    """The error response of every layer: `{"error": message}` with `status_code`."""
-    return JSONResponse({"error": message}, status_code=status_code, headers=headers)
+VALIDATION_FAILED = "Validation failed: "
+
+
+def validation_details(message: str, field: str, code: str) -> dict[str, list[dict[str, str]]]:
+    """Mastodon's `details` of a validation error: the field at fault, the code, and what is wrong (the
+    message without its "Validation failed: " lead)."""
+    description = message.removeprefix(VALIDATION_FAILED) or message
+    return {field: [{"error": code, "description": description}]}
+
+
+def json_error(
+    status_code: int,
+    message: str,
+    *,
+    headers: dict[str, str] | None = None,
+    field: str = "base",
+    code: str = ValidationCode.INVALID,
+) -> JSONResponse:
+    """The error response of every layer: `{"error": message}` with `status_code`, plus `details` on a 422."""
+    body: dict[str, object] = {"error": message}
+    if status_code == 422:
+        body["details"] = validation_details(message, field, code)
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def _unprocessable_response(
+    error: Exception, status_code: int, headers: dict[str, str] | None = None
+) -> Response:
+    """The response of an error object that may name its `field` and `code` (422s do)."""
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    return json_error(
+        status_code,
+        message,
+        headers=headers,
+        field=getattr(error, "field", "base"),
+        code=getattr(error, "code", ValidationCode.INVALID),
+    )
 
 
 async def http_exception(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     headers = dict(error.headers or {})
-    return JSONResponse({"error": error.detail}, status_code=error.status_code, headers=headers)
+    return json_error(error.status_code, str(error.detail), headers=headers)
 
 
 async def apub_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ApubError)
     logger.info("%s %s refused: %s (%s)", request.method, request.url.path, type(error).__name__, error)
-    return JSONResponse({"error": str(error) or type(error).__name__}, status_code=error.status_code)
+    return json_error(error.status_code, str(error) or type(error).__name__)
 
 
 async def api_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ApiError)
-    return JSONResponse({"error": error.message}, status_code=error.status_code, headers=error.headers)
+    if error.status_code == 422:
+        logger.info("%s %s refused: %s", request.method, request.url.path, error.message)
+    return _unprocessable_response(error, error.status_code, error.headers)
 
 
 async def action_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ActionError)
-    return JSONResponse({"error": str(error) or type(error).__name__}, status_code=error.status_code)
+    if error.status_code == 422:
+        logger.info("%s %s refused: %s", request.method, request.url.path, error)
+    return _unprocessable_response(error, error.status_code)
 
 
 async def inbox_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, InboxError)
     logger.info("%s %s refused: %s (%s)", request.method, request.url.path, type(error).__name__, error)
-    return JSONResponse({"error": str(error) or type(error).__name__}, status_code=error.status_code)
+    return json_error(error.status_code, str(error) or type(error).__name__)
 
 
 async def moderation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ModerationError)
-    return JSONResponse({"error": str(error) or type(error).__name__}, status_code=error.status_code)
+    return _unprocessable_response(error, error.status_code)
 
 
 async def unexpected(request: Request, error: Exception) -> Response:

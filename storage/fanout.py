@@ -14,13 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.account_domain_blocks import blocks_domain_of
 from storage.bus import Event
-from storage.conversation_mutes import status_thread_muted, thread_key
+from storage.conversation_mutes import thread_key
 from storage.conversations import DirectMessage, add_to_conversations, conversation_events
 from storage.lists import ListedStatus, add_to_list_feeds, exclusive_pairs
 from storage.models import (
@@ -31,11 +30,10 @@ from storage.models import (
     HomeFeedEntry,
     Mention,
     Mute,
-    Notification,
     Status,
 )
 from storage.mutes import in_force as mute_in_force
-from storage.push import enqueue_pushes
+from storage.notify import notify
 from storage.statuses import tag_names
 from storage.stream_events import PUBLIC_TOPIC
 from storage.tags import tag_follower_ids
@@ -237,76 +235,6 @@ async def fan_out_status(session: AsyncSession, status: Status, author: Account)
             event = await notify(session, account_id, author.id, "mention", status_id=status.id)
             if event is not None:
                 events.append(event)
-    return events
-
-
-async def notify(
-    session: AsyncSession,
-    recipient_id: int,
-    from_account_id: int,
-    notification_type: str,
-    *,
-    status_id: int | None = None,
-) -> Event | None:
-    """Store a notification for a local recipient; None (nothing stored) if the recipient is remote, is the
-    sender, blocks/mutes the sender, or muted the thread of the status."""
-    if notification_type not in NOTIFICATION_TYPES:
-        raise ValueError(f"unknown notification type {notification_type!r}")
-    if recipient_id == from_account_id:
-        return None
-    recipient_is_local = await session.scalar(
-        select(exists().where(Account.id == recipient_id, Account.domain.is_(None)))
-    )
-    if not recipient_is_local:
-        return None
-    silenced = await session.scalar(
-        select(
-            or_(
-                exists().where(
-                    and_(Block.account_id == recipient_id, Block.target_account_id == from_account_id)
-                ),
-                exists().where(
-                    and_(
-                        Mute.account_id == recipient_id,
-                        Mute.target_account_id == from_account_id,
-                        Mute.notifications.is_(True),
-                        mute_in_force(),
-                    )
-                ),
-                blocks_domain_of(recipient_id, from_account_id),
-                # A muted thread notifies of nothing that happens to its statuses (as Mastodon).
-                status_thread_muted(recipient_id, status_id) if status_id is not None else false(),
-            )
-        )
-    )
-    if silenced:
-        return None
-    notification = Notification(
-        account_id=recipient_id,
-        from_account_id=from_account_id,
-        notification_type=notification_type,
-        status_id=status_id,
-    )
-    session.add(notification)
-    await session.flush()
-    await enqueue_pushes(session, [(recipient_id, notification.id, notification_type)])
-    return Event(
-        topic=f"user:{recipient_id}", kind="notification", payload={"notification_id": notification.id}
-    )
-
-
-async def notify_boosters_of_edit(session: AsyncSession, status: Status) -> list[Event]:
-    """An edited status notifies local accounts that boosted it (Mastodon's `update` notification)."""
-    rows = await session.execute(
-        select(Status.account_id)
-        .join(Account, Account.id == Status.account_id)
-        .where(Status.reblog_of_id == status.id, Account.domain.is_(None), Status.deleted_at.is_(None))
-    )
-    events = []
-    for booster_id in set(rows.scalars()):
-        event = await notify(session, booster_id, status.account_id, "update", status_id=status.id)
-        if event is not None:
-            events.append(event)
     return events
 
 

@@ -27,6 +27,8 @@ from storage.models import (
     Notification,
     Status,
 )
+from storage.notification_policy import Candidate, notification_verdicts
+from storage.notification_requests import hold_in_requests
 from storage.push import enqueue_pushes
 from storage.stream_events import PUBLIC_TOPIC
 from storage.tags import tag_follower_ids
@@ -45,16 +47,19 @@ class NewRemoteStatus:
         ""  # its conversation's key (`storage.conversation_mutes.thread_key`): a muted one notifies none
     )
     hashtags: Sequence[str] = ()  # a public one also reaches the local followers of these
+    in_reply_to_uri: str | None = None  # for the policy on private mentions (`storage.notification_policy`)
 
 
 @dataclass(frozen=True)
 class RemoteAudience:
-    """Who gets a new remote status: home-feed readers and accounts notified of a mention."""
+    """Who gets a new remote status: home-feed readers, accounts notified of a mention, and accounts whose
+    notification policy filters the mention (stored held back, in a notification request)."""
 
     author_id: int
     public: bool
     readers: frozenset[int]
     notified: tuple[int, ...]
+    filtered: tuple[int, ...] = ()
     # For a direct status: its thread and everyone in it, for its readers' conversations.
     conversation: tuple[str, frozenset[int]] | None = None
 
@@ -95,10 +100,11 @@ async def _muted_threads(
 async def remote_audiences(
     session: AsyncSession, statuses: Sequence[NewRemoteStatus]
 ) -> list[RemoteAudience]:
-    """The audience of each new remote status (not a boost), by `fan_out_status`'s rule, in four reads for
+    """The audience of each new remote status (not a boost), by `fan_out_status`'s rule, in a few reads for
     the whole batch: local followers see public, unlisted and private posts; mentioned local accounts see
     every post and are notified; readers who block or mute the author (or whom it blocks) are left out. A
-    silenced author notifies only local accounts that follow it.
+    silenced author notifies only local accounts that follow it. Each mention is then judged by its
+    recipient's notification policy (`storage.notification_policy`): notified, filtered or dropped.
 
     Only reads, so it can run before the write transaction (`fan_out_remote_statuses`) on a read session."""
     if not statuses:
@@ -142,17 +148,28 @@ async def remote_audiences(
     excluded = await excluded_pairs(session, every_reader - author_ids, author_ids)
     unnotified = await excluded_pairs(session, local_mentioned - author_ids, author_ids, notifications=True)
     muted_threads = await _muted_threads(session, local_mentioned, {status.thread for status in statuses})
-    audiences = []
-    for status, readers, mentioned in drafts:
-        author_id = status.author_id
-        notified = tuple(
+    notified_of = [
+        [
             account_id
             for account_id in mentioned
-            if account_id != author_id
-            and (account_id, author_id) not in unnotified
+            if account_id != status.author_id
+            and (account_id, status.author_id) not in unnotified
             and (account_id, status.thread) not in muted_threads
-            and (not status.author_silenced or account_id in followers_of.get(author_id, ()))
-        )
+            and (not status.author_silenced or account_id in followers_of.get(status.author_id, ()))
+        ]
+        for status, _, mentioned in drafts
+    ]
+    candidates = [
+        Candidate(account_id, status.author_id, "mention", status.visibility, None, status.in_reply_to_uri)
+        for (status, _, _), accounts in zip(drafts, notified_of, strict=True)
+        for account_id in accounts
+    ]
+    verdicts = iter(await notification_verdicts(session, candidates))
+    audiences = []
+    for (status, readers, _), accounts in zip(drafts, notified_of, strict=True):
+        author_id = status.author_id
+        judged = [(account_id, next(verdicts)) for account_id in accounts]
+        notified = tuple(account_id for account_id, verdict in judged if verdict == "accept")
         audiences.append(
             RemoteAudience(
                 author_id=author_id,
@@ -161,6 +178,7 @@ async def remote_audiences(
                     reader for reader in readers if reader == author_id or (reader, author_id) not in excluded
                 ),
                 notified=notified,
+                filtered=tuple(account_id for account_id, verdict in judged if verdict == "filter"),
                 conversation=(status.thread, frozenset({author_id, *status.mention_account_ids}))
                 if status.visibility == "direct"
                 else None,
@@ -173,9 +191,11 @@ async def fan_out_remote_statuses(
     session: AsyncSession, placed: Sequence[tuple[int, RemoteAudience]]
 ) -> list[Event]:
     """Write the home-feed rows and mention notifications of inserted remote statuses (status id, audience
-    from `remote_audiences`): two statements for the whole batch. Returns the events to publish."""
+    from `remote_audiences`): two statements for the whole batch, and the requests of filtered mentions.
+    Returns the events to publish."""
     feed_rows: list[dict[str, int]] = []
     notification_rows: list[dict[str, Any]] = []
+    held: list[tuple[int, int, int | None]] = []
     events: list[Event] = []
     exclusive = await exclusive_pairs(
         session,
@@ -199,8 +219,9 @@ async def fan_out_remote_statuses(
         )
         if audience.public:
             events.append(Event(topic=PUBLIC_TOPIC, kind="update", payload={"status_id": status_id}))
-        for account_id in audience.notified:
+        for account_id in (*audience.notified, *audience.filtered):
             notification_id = new_id()
+            filtered = account_id in audience.filtered
             notification_rows.append(
                 {
                     "id": notification_id,
@@ -208,9 +229,14 @@ async def fan_out_remote_statuses(
                     "from_account_id": audience.author_id,
                     "notification_type": "mention",
                     "status_id": status_id,
+                    "group_key": None,  # mentions are never grouped
+                    "filtered": filtered,
                     "created_at": utcnow(),
                 }
             )
+            if filtered:  # held back: not streamed nor pushed, waiting in the sender's request
+                held.append((account_id, audience.author_id, status_id))
+                continue
             events.append(
                 Event(
                     topic=f"user:{account_id}",
@@ -225,9 +251,15 @@ async def fan_out_remote_statuses(
     if notification_rows:
         await connection.execute(_insert(connection.dialect.name, Notification), notification_rows)
         await enqueue_pushes(
-            session, [(row["account_id"], row["id"], row["notification_type"]) for row in notification_rows]
+            session,
+            [
+                (row["account_id"], row["id"], row["notification_type"])
+                for row in notification_rows
+                if not row["filtered"]
+            ],
         )
     await add_to_conversations(session, direct_messages)
+    await hold_in_requests(session, held)
     return events
 
 

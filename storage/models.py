@@ -533,16 +533,72 @@ class ListFeedEntry(Base):
 
 
 class Notification(Base):
-    """mention | status | reblog | follow | follow_request | favourite | poll | update."""
+    """mention | status | reblog | follow | follow_request | favourite | poll | update.
+
+    `group_key` joins favourites and boosts of one status, and follows, within a time window (grouped
+    notifications, `storage.notification_groups`); `filtered` ones were held back by the recipient's
+    notification policy and wait in a notification request (`storage.notification_requests`)."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_account_id_id", "account_id", "id"),)
+    __table_args__ = (
+        Index("ix_notifications_account_id_id", "account_id", "id"),
+        Index("ix_notifications_account_id_group_key", "account_id", "group_key"),
+    )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
     account_id: Mapped[int] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
     from_account_id: Mapped[int] = _fk("accounts.id")
     notification_type: Mapped[str] = mapped_column(String(32))
     status_id: Mapped[int | None] = _fk("statuses.id", nullable=True)
+    group_key: Mapped[str | None] = mapped_column(String(64))
+    filtered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationPolicy(Base):
+    """What a local account does with notifications from strangers: `accept`, `filter` (into a request) or
+    `drop` (never stored), per kind of stranger. No row: Mastodon's defaults."""
+
+    __tablename__ = "notification_policies"
+
+    account_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    for_not_following: Mapped[str] = mapped_column(String(8), default="accept")
+    for_not_followers: Mapped[str] = mapped_column(String(8), default="accept")
+    for_new_accounts: Mapped[str] = mapped_column(String(8), default="accept")
+    for_private_mentions: Mapped[str] = mapped_column(String(8), default="filter")
+    for_limited_accounts: Mapped[str] = mapped_column(String(8), default="filter")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class NotificationRequest(Base):
+    """The filtered mentions one account sent a local account, waiting for it to accept or dismiss them (how
+    many is counted when read, so deleted notifications never leave a stale count)."""
+
+    __tablename__ = "notification_requests"
+    __table_args__ = (
+        UniqueConstraint("account_id", "from_account_id"),
+        Index("ix_notification_requests_account_id_id", "account_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    from_account_id: Mapped[int] = _fk("accounts.id")
+    last_status_id: Mapped[int | None] = _fk("statuses.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class NotificationPermission(Base):
+    """An accepted request: this sender's notifications are never filtered for this account again."""
+
+    __tablename__ = "notification_permissions"
+    __table_args__ = (UniqueConstraint("account_id", "from_account_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    from_account_id: Mapped[int] = _fk("accounts.id")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,14 +1,16 @@
-"""Queries on a local account's notifications (rows written by `storage.fanout.notify`) and its markers."""
+"""Queries on a local account's notifications (rows written by `storage.notify.notify`) and its markers."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, select
+from sqlalchemy import Select, delete, exists, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.ids import parse_id
 from storage.models import Account, Marker, Notification, Status
+from storage.notification_groups import UNGROUPED
 from storage.types import utcnow
 
 MARKER_TIMELINES = ("home", "notifications")
@@ -20,11 +22,15 @@ def notifications_query(
     types: Iterable[str] = (),
     exclude_types: Iterable[str] = (),
     from_account_id: int | None = None,
+    include_filtered: bool = False,
 ) -> Select[Any]:
     """An account's notifications (page them by `Notification.id`), optionally only of `types`, without
     `exclude_types`, or from one account. Those about a deleted status or from a suspended account are left
-    out."""
+    out, and those its notification policy filtered unless `include_filtered` or one account's are asked
+    for (as Mastodon)."""
     statement = select(Notification).where(Notification.account_id == account_id)
+    if not include_filtered and from_account_id is None:
+        statement = statement.where(Notification.filtered.is_(False))
     wanted = list(types)
     if wanted:
         statement = statement.where(Notification.notification_type.in_(wanted))
@@ -39,6 +45,19 @@ def notifications_query(
     )
 
 
+def read_marker_id(marker: Marker | None) -> int | None:
+    """The id a `notifications` marker points at (None without a marker, or when it holds no id of ours)."""
+    return parse_id(marker.last_read_id) if marker is not None else None
+
+
+async def count_unread(session: AsyncSession, query: Select[Any], marker_id: int | None, limit: int) -> int:
+    """How many of `query`'s notifications are newer than the marker, counting at most `limit`."""
+    if marker_id is not None:
+        query = query.where(Notification.id > marker_id)
+    page = query.with_only_columns(Notification.id).order_by(Notification.id.asc()).limit(limit).subquery()
+    return int(await session.scalar(select(func.count()).select_from(page)) or 0)
+
+
 async def notification_for(
     session: AsyncSession, account_id: int, notification_id: int
 ) -> Notification | None:
@@ -47,6 +66,21 @@ async def notification_for(
         Notification.id == notification_id, Notification.account_id == account_id
     )
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def dismiss_group(session: AsyncSession, account_id: int, group_key: str) -> None:
+    """Delete every notification of one of an account's groups (`ungrouped-<id>`: that one notification)."""
+    await session.execute(
+        delete(Notification).where(Notification.account_id == account_id, by_group_key(group_key))
+    )
+
+
+def by_group_key(group_key: str) -> Any:
+    """SQL condition: the notification belongs to the group shown under `group_key`."""
+    if group_key.startswith(UNGROUPED):
+        notification_id = parse_id(group_key.removeprefix(UNGROUPED))
+        return Notification.id == notification_id if notification_id is not None else false()
+    return Notification.group_key == group_key
 
 
 async def dismiss_notification(session: AsyncSession, account_id: int, notification_id: int) -> bool:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib.metadata
 
 SOFTWARE_NAME = "plein"
-# The Mastodon release whose client API Plein serves: `/api/v1/instance` reports "4.2.0 (compatible; Plein
+# The Mastodon release whose client API Plein serves: `/api/v1/instance` reports "4.3.0 (compatible; Plein
 # X.Y.Z)" and NodeInfo names it as `metadata.upstream`, which is how client libraries (megalodon's detector)
 # recognise a Mastodon-compatible server that is not Mastodon.
-MASTODON_COMPATIBILITY = "4.2.0"
+MASTODON_COMPATIBILITY = "4.3.0"
 
 
 def software_version() -> str:

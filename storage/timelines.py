@@ -359,13 +359,17 @@ def visible_to(viewer_id: int | None) -> Any:
 def hidden_author(viewer_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     """SQL condition: `viewer_id` mutes (a mute in force) or blocks the status's author or its domain, or the
     author blocks the viewer; Mastodon leaves such statuses out of the viewer's public timelines, threads and streams."""
+    return hidden_account(viewer_id, Status.account_id)
+
+
+def hidden_account(viewer_id: int, account_id: Any) -> ColumnElement[bool]:
+    """SQL condition: `viewer_id` mutes (a mute in force) or blocks the account `account_id` (a column) or its
+    domain, or that account blocks the viewer — the accounts Mastodon keeps out of what a viewer browses."""
     return or_(
-        exists().where(
-            Mute.account_id == viewer_id, Mute.target_account_id == Status.account_id, mute_in_force()
-        ),
-        exists().where(Block.account_id == viewer_id, Block.target_account_id == Status.account_id),
-        exists().where(Block.account_id == Status.account_id, Block.target_account_id == viewer_id),
-        blocks_domain_of(viewer_id, Status.account_id),
+        exists().where(Mute.account_id == viewer_id, Mute.target_account_id == account_id, mute_in_force()),
+        exists().where(Block.account_id == viewer_id, Block.target_account_id == account_id),
+        exists().where(Block.account_id == account_id, Block.target_account_id == viewer_id),
+        blocks_domain_of(viewer_id, account_id),
     )
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from apub.errors import InvalidHost
 from apub.hosts import canonical_host, host_of, same_origin
+from storage.ids import parse_id
+
+_STATUS_PAGE = re.compile(r"/@(?P<username>[^/@]+)/(?P<id>[^/]+)/?")
+_STATUS_OBJECT = re.compile(r"/users/(?P<username>[^/]+)/statuses/(?P<id>[^/]+)/?")
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,18 @@ class LocalUrls:
             return canonical_host(host) == host_of(self.base_url)
         except InvalidHost:
             return False
+
+    def status_in_url(self, url: str) -> tuple[str, int] | None:
+        """(username, status id) of a local status's page or object URL (`/@name/id`, `/users/name/statuses/id`),
+        else None."""
+        if not self.is_local(url):
+            return None
+        path = urlsplit(url).path
+        match = _STATUS_PAGE.fullmatch(path) or _STATUS_OBJECT.fullmatch(path)
+        if match is None:
+            return None
+        status_id = parse_id(match.group("id"))
+        return (match.group("username"), status_id) if status_id is not None else None
 
     def is_local(self, url: str) -> bool:
         """True when `url` is on this instance (same scheme and authority)."""

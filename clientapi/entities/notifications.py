@@ -21,6 +21,35 @@ from storage.models import Account, Marker, Notification, Status, StatusEdit
 STATUS_NOTIFICATION_TYPES = frozenset({"mention", "status", "reblog", "favourite", "poll", "update"})
 
 
+async def accounts_and_statuses(
+    session: AsyncSession,
+    ctx: Context,
+    account_ids: set[int],
+    status_ids: set[int],
+    viewer_id: int,
+    *,
+    filters: ViewerFilters | None = None,
+) -> tuple[dict[int, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The Account entities of these accounts (by id; suspended ones left out) and the Status entities of
+    those of these statuses the viewer may see and its `notifications` filters do not hide (by their string
+    id), in a fixed number of queries."""
+    statement = select(Account).where(Account.id.in_(account_ids), Account.suspended_at.is_(None))
+    accounts = {
+        account.id: account_to_entity(account, ctx)
+        for account in (await session.execute(statement)).scalars()
+    }
+    statuses: dict[str, dict[str, Any]] = {}
+    if status_ids:
+        rows = (await session.execute(select(Status).where(Status.id.in_(status_ids)))).scalars().all()
+        statuses = {
+            entity["id"]: entity
+            for entity in await statuses_to_entities(
+                session, ctx, rows, viewer_id, context="notifications", filters=filters
+            )
+        }
+    return accounts, statuses
+
+
 async def notifications_to_entities(
     session: AsyncSession,
     ctx: Context,
@@ -34,21 +63,14 @@ async def notifications_to_entities(
     (`filters`: the viewer's compiled filters, read here when not given)."""
     if not notifications:
         return []
-    account_ids = {notification.from_account_id for notification in notifications}
-    accounts = {
-        account.id: account_to_entity(account, ctx)
-        for account in (await session.execute(select(Account).where(Account.id.in_(account_ids)))).scalars()
-    }
-    status_ids = {n.status_id for n in notifications if n.status_id is not None}
-    statuses: dict[str, dict[str, Any]] = {}
-    if status_ids:
-        rows = (await session.execute(select(Status).where(Status.id.in_(status_ids)))).scalars().all()
-        statuses = {
-            entity["id"]: entity
-            for entity in await statuses_to_entities(
-                session, ctx, rows, viewer_id, context="notifications", filters=filters
-            )
-        }
+    accounts, statuses = await accounts_and_statuses(
+        session,
+        ctx,
+        {notification.from_account_id for notification in notifications},
+        {n.status_id for n in notifications if n.status_id is not None},
+        viewer_id,
+        filters=filters,
+    )
     entities = []
     for notification in notifications:
         account = accounts.get(notification.from_account_id)
@@ -61,7 +83,7 @@ async def notifications_to_entities(
             {
                 "id": str(notification.id),
                 "type": notification.notification_type,
-                "group_key": f"ungrouped-{notification.id}",
+                "group_key": notification.group_key or f"ungrouped-{notification.id}",
                 "created_at": format_time(notification.created_at),
                 "account": account,
                 "status": status,

@@ -15,8 +15,8 @@ from storage.activities import add_activity, new_activity_id
 from storage.bus import Event
 from storage.context import Context
 from storage.deliveries import delivery_job_row
-from storage.fanout import notify
 from storage.models import Account, Follow
+from storage.notify import notify
 from storage.queue import enqueue_many
 from storage.urls import LocalUrls
 

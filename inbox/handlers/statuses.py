@@ -15,9 +15,9 @@ from inbox.notes import note_writer
 from storage.bus import Event
 from storage.context import Context
 from storage.custom_emojis import upsert_remote_emojis
-from storage.fanout import notify_boosters_of_edit
 from storage.lists import remove_statuses_from_feeds
 from storage.models import Account, MediaAttachment, Notification, Status
+from storage.notify import notify_boosters_of_edit
 from storage.remote import bump, has_edits, insert_tombstone, record_edit
 from storage.statuses import add_mentions, set_tags, status_by_uri
 from storage.stream_events import reach_events

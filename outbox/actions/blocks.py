@@ -26,7 +26,7 @@ async def block(ctx: Context, account: Account, target: Account) -> None:
         if blocker is None or blocked is None:
             raise NotFound("Record not found")
         if blocker.id == blocked.id:
-            raise Unprocessable("Validation failed: you cannot block yourself")
+            raise Unprocessable("Validation failed: you cannot block yourself", field="account_id")
         if await block_of(session, blocker.id, blocked.id) is not None:
             return
         activity_id = new_activity_id()

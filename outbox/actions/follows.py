@@ -13,7 +13,6 @@ from outbox.actions._unit import Effects, after_commit, record_activity
 from outbox.addressing import DeliveryTargets
 from outbox.errors import Forbidden, NotFound, Unprocessable
 from storage.context import Context
-from storage.fanout import notify as store_notification
 from storage.follows import (
     blocked_either_way,
     follow_of,
@@ -22,6 +21,7 @@ from storage.follows import (
     remove_author_from_home_feed,
 )
 from storage.models import Account, Follow, FollowRequest
+from storage.notify import notify as store_notification
 
 
 def _direct(account: Account) -> DeliveryTargets:
@@ -50,7 +50,7 @@ async def follow(
     async with ctx.db.transaction() as session:
         follower, target = await _fresh(session, follower), await _fresh(session, target)
         if follower.id == target.id:
-            raise Unprocessable("Validation failed: you cannot follow yourself")
+            raise Unprocessable("Validation failed: you cannot follow yourself", field="account_id")
         if (
             target.suspended_at is not None
             or target.moved_to_account_id is not None

@@ -7,13 +7,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from apub.builders import build_activity, build_undo
 from outbox.actions._unit import Effects, after_commit, record_activity, urls_of
 from outbox.addressing import PRIORITY_DIRECT, DeliveryTargets
-from outbox.errors import Forbidden, NotFound, Unprocessable
+from outbox.errors import Forbidden, NotFound, Unprocessable, ValidationCode
 from outbox.render import boost_to_announce
 from storage.activities import new_activity_id
 from storage.context import Context
-from storage.fanout import fan_out_status, notify
+from storage.fanout import fan_out_status
 from storage.follows import blocked_either_way
 from storage.models import Account, Favourite, Status
+from storage.notify import notify
 from storage.statuses import add_to_counter, boost_of, can_see, favourite_of, status_by_id
 from storage.stream_events import reach_events
 
@@ -109,7 +110,11 @@ async def reblog(ctx: Context, account: Account, status_id: int, visibility: str
     """Boost a status: a boost row fanned out to local followers, `Announce` to remote followers and to
     the original's author. Returns the boost row."""
     if visibility not in ("public", "unlisted", "private"):
-        raise Unprocessable(f"Validation failed: cannot boost with visibility {visibility!r}")
+        raise Unprocessable(
+            f"Validation failed: cannot boost with visibility {visibility!r}",
+            field="visibility",
+            code=ValidationCode.INCLUSION,
+        )
     effects = Effects()
     async with ctx.db.transaction() as session:
         booster = await session.get(Account, account.id)

@@ -56,9 +56,12 @@ async def move_account(ctx: Context, account: Account, target_uri: str) -> None:
     if target is None:
         raise NotFound("Record not found: the move target")
     if target.id == account.id:
-        raise Unprocessable("Validation failed: an account cannot move to itself")
+        raise Unprocessable("Validation failed: an account cannot move to itself", field="target_account")
     if account.uri not in (target.also_known_as or []):
-        raise Unprocessable("Validation failed: the target account does not list this one in alsoKnownAs")
+        raise Unprocessable(
+            "Validation failed: the target account does not list this one in alsoKnownAs",
+            field="target_account",
+        )
     effects = Effects()
     async with ctx.db.transaction() as session:
         origin = await session.get(Account, account.id)

@@ -65,14 +65,16 @@ async def pin_status(ctx: Context, account: Account, status_id: int) -> Status:
     async with ctx.db.transaction() as session:
         status = await _own_status(session, account, status_id)
         if status.reblog_of_id is not None or status.visibility not in ("public", "unlisted"):
-            raise Unprocessable("Validation failed: only your own public or unlisted posts can be pinned")
+            raise Unprocessable(
+                "Validation failed: only your own public or unlisted posts can be pinned", field="status"
+            )
         existing = await session.scalar(
             select(StatusPin.id).where(StatusPin.account_id == account.id, StatusPin.status_id == status.id)
         )
         if existing is None:
             pins = await session.scalar(select(func.count()).where(StatusPin.account_id == account.id))
             if (pins or 0) >= MAX_PINS:
-                raise Unprocessable(f"Validation failed: you can pin at most {MAX_PINS} posts")
+                raise Unprocessable(f"Validation failed: you can pin at most {MAX_PINS} posts", field="base")
             session.add(StatusPin(account_id=account.id, status_id=status.id))
             await session.flush()
             await announce_featured(session, effects, ctx, account, status.uri, "Add")

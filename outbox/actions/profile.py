@@ -12,7 +12,7 @@ from outbox.actions._unit import Effects, after_commit, record_activity, urls_of
 from outbox.actors import account_to_actor
 from outbox.addressing import DeliveryTargets
 from outbox.content import text_to_html
-from outbox.errors import NotFound, Unprocessable
+from outbox.errors import NotFound, Unprocessable, ValidationCode
 from storage.accounts import ed25519_public_pem
 from storage.context import Context
 from storage.custom_emojis import emojis_in, profile_texts
@@ -27,14 +27,20 @@ MAX_FIELD_VALUE = 2047
 
 def _clean_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if len(fields) > MAX_FIELDS:
-        raise Unprocessable(f"Validation failed: at most {MAX_FIELDS} profile fields")
+        raise Unprocessable(
+            f"Validation failed: at most {MAX_FIELDS} profile fields",
+            field="fields_attributes",
+            code=ValidationCode.TOO_LONG,
+        )
     cleaned = []
     for field in fields:
         name, value = str(field.get("name", "")).strip(), str(field.get("value", "")).strip()
         if len(name) > MAX_FIELD_NAME or len(value) > MAX_FIELD_VALUE:
             raise Unprocessable(
                 f"Validation failed: a profile field's name is at most {MAX_FIELD_NAME} characters"
-                f" and its value {MAX_FIELD_VALUE}"
+                f" and its value {MAX_FIELD_VALUE}",
+                field="fields_attributes",
+                code=ValidationCode.TOO_LONG,
             )
         if name or value:
             cleaned.append({"name": name, "value": value, "verified_at": None})
@@ -82,9 +88,17 @@ async def update_profile(
 ) -> Account:
     """Change what was given (None leaves a value as it is) and tell followers with `Update`."""
     if display_name is not None and len(display_name) > MAX_DISPLAY_NAME:
-        raise Unprocessable(f"Validation failed: display name longer than {MAX_DISPLAY_NAME} characters")
+        raise Unprocessable(
+            f"Validation failed: display name longer than {MAX_DISPLAY_NAME} characters",
+            field="display_name",
+            code=ValidationCode.TOO_LONG,
+        )
     if note is not None and len(note) > MAX_NOTE:
-        raise Unprocessable(f"Validation failed: note longer than {MAX_NOTE} characters")
+        raise Unprocessable(
+            f"Validation failed: note longer than {MAX_NOTE} characters",
+            field="note",
+            code=ValidationCode.TOO_LONG,
+        )
     effects = Effects()
     async with ctx.db.transaction() as session:
         row = await session.get(Account, account.id)

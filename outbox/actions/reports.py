@@ -10,7 +10,7 @@ from sqlalchemy import select
 from apub.builders import build_activity
 from outbox.actions._unit import Effects, after_commit, record_activity, urls_of
 from outbox.addressing import DeliveryTargets
-from outbox.errors import NotFound, Unprocessable
+from outbox.errors import NotFound, Unprocessable, ValidationCode
 from storage.accounts import ensure_instance_actor
 from storage.context import Context
 from storage.instance_rules import unknown_rule_ids
@@ -35,23 +35,39 @@ class ReportRequest:
 async def file_report(ctx: Context, reporter: Account, request: ReportRequest) -> Report:
     """Store the report, and in the same transaction the `Flag` and its delivery job when forwarded."""
     if request.category not in REPORT_CATEGORIES:
-        raise Unprocessable(f"Validation failed: category must be one of {', '.join(REPORT_CATEGORIES)}")
+        raise Unprocessable(
+            f"Validation failed: category must be one of {', '.join(REPORT_CATEGORIES)}",
+            field="category",
+            code=ValidationCode.INCLUSION,
+        )
     if len(request.comment) > MAX_REPORT_COMMENT:
         raise Unprocessable(
-            f"Validation failed: comment is too long (maximum is {MAX_REPORT_COMMENT} characters)"
+            f"Validation failed: comment is too long (maximum is {MAX_REPORT_COMMENT} characters)",
+            field="comment",
+            code=ValidationCode.TOO_LONG,
         )
     if len(request.status_ids) > MAX_REPORTED_STATUSES:
-        raise Unprocessable(f"Validation failed: at most {MAX_REPORTED_STATUSES} statuses per report")
+        raise Unprocessable(
+            f"Validation failed: at most {MAX_REPORTED_STATUSES} statuses per report",
+            field="status_ids",
+            code=ValidationCode.TOO_LONG,
+        )
     # As Mastodon: a report citing rules is a violation report, whatever category was sent.
     category = "violation" if request.rule_ids else request.category
     if category == "violation" and not request.rule_ids:
-        raise Unprocessable("Validation failed: a violation report must cite the rules broken (rule_ids)")
+        raise Unprocessable(
+            "Validation failed: a violation report must cite the rules broken (rule_ids)",
+            field="rule_ids",
+            code=ValidationCode.BLANK,
+        )
     effects = Effects()
     async with ctx.db.transaction() as session:
         unknown = await unknown_rule_ids(session, request.rule_ids)
         if unknown:
             raise Unprocessable(
-                f"Validation failed: rule_ids {', '.join(map(str, unknown))} are not rules of this server"
+                f"Validation failed: rule_ids {', '.join(map(str, unknown))} are not rules of this server",
+                field="rule_ids",
+                code=ValidationCode.INCLUSION,
             )
         target = await session.get(Account, request.target_id)
         if target is None or target.suspended_at is not None:

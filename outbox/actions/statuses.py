@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from outbox.actions._unit import Effects, after_commit, record_activity, urls_of
 from outbox.addressing import PRIORITY_DIRECT, DeliveryTargets, visibility_addressing
 from outbox.content import hashtags, text_to_html
-from outbox.errors import Forbidden, NotFound, Unprocessable
+from outbox.errors import Forbidden, NotFound, Unprocessable, ValidationCode
 from outbox.mentions import mention_targets, resolve_mentions
 from outbox.render import delete_activity, load_note_parts, note_activity, status_to_note
 from storage.context import Context
-from storage.fanout import fan_out_status, notify_boosters_of_edit
+from storage.fanout import fan_out_status
 from storage.ids import new_id
 from storage.lists import remove_statuses_from_feeds
 from storage.media_lifecycle import queue_withdrawal
@@ -25,6 +25,7 @@ from storage.models import (
     Status,
     StatusEdit,
 )
+from storage.notify import notify_boosters_of_edit
 from storage.statuses import (
     VISIBILITIES,
     add_mentions,
@@ -46,11 +47,19 @@ MAX_MEDIA = 4
 def _check_text(ctx: Context, text: str, spoiler_text: str, media_ids: Sequence[int]) -> None:
     limit = ctx.settings.limits.max_status_characters
     if len(text) + len(spoiler_text) > limit:
-        raise Unprocessable(f"Validation failed: Text character limit of {limit} exceeded")
+        raise Unprocessable(
+            f"Validation failed: Text character limit of {limit} exceeded",
+            field="text",
+            code=ValidationCode.TOO_LONG,
+        )
     if not text.strip() and not media_ids:
-        raise Unprocessable("Validation failed: Text can't be blank")
+        raise Unprocessable("Validation failed: Text can't be blank", field="text", code=ValidationCode.BLANK)
     if len(media_ids) > MAX_MEDIA:
-        raise Unprocessable(f"Validation failed: at most {MAX_MEDIA} media attachments")
+        raise Unprocessable(
+            f"Validation failed: at most {MAX_MEDIA} media attachments",
+            field="media_attachments",
+            code=ValidationCode.TOO_LONG,
+        )
 
 
 async def _attach_own_media(
@@ -60,7 +69,9 @@ async def _attach_own_media(
     attached = {media.id for media in await attach_media(session, status_id, author.id, media_ids)}
     missing = [str(media_id) for media_id in dict.fromkeys(media_ids) if media_id not in attached]
     if missing:
-        raise Unprocessable(f"Validation failed: media attachments not found: {', '.join(missing)}")
+        raise Unprocessable(
+            f"Validation failed: media attachments not found: {', '.join(missing)}", field="media_ids"
+        )
 
 
 async def _render_content(ctx: Context, text: str) -> tuple[str, list[Account], list[str]]:
@@ -112,7 +123,11 @@ async def post_status(
 ) -> Status:
     """Publish a status by a local author: Create(Note) to followers and mentioned accounts."""
     if visibility not in VISIBILITIES:
-        raise Unprocessable(f"Validation failed: unknown visibility {visibility!r}")
+        raise Unprocessable(
+            f"Validation failed: unknown visibility {visibility!r}",
+            field="visibility",
+            code=ValidationCode.INCLUSION,
+        )
     _check_text(ctx, text, spoiler_text, media_ids)
     if idempotency_key and (existing := await _existing_for_key(ctx, author, idempotency_key)) is not None:
         return existing

@@ -8,8 +8,9 @@ from __future__ import annotations
 from checked import call
 from sqlalchemy import select
 
-from storage.fanout import notify
 from storage.models import Account, Activity, Follow, HomeFeedEntry, Status
+from storage.notify import notify
+from support.accounts import stored_remote_account
 from support.instance import RunningInstance
 from support.oauth import bearer, make_token, make_user
 
@@ -17,16 +18,7 @@ REMOTE = "remote.example"
 
 
 async def _remote(instance: RunningInstance, username: str, domain: str = REMOTE) -> Account:
-    async with instance.ctx.db.transaction() as session:
-        account = Account(
-            username=username,
-            domain=domain,
-            uri=f"https://{domain}/users/{username}",
-            inbox_url=f"https://{domain}/users/{username}/inbox",
-        )
-        session.add(account)
-        await session.flush()
-        return account
+    return await stored_remote_account(instance.ctx, username, domain)
 
 
 async def _remote_status(instance: RunningInstance, author: Account, text: str) -> int:

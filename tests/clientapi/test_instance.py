@@ -17,7 +17,7 @@ async def test_v1_instance(instance: RunningInstance) -> None:
         body = await call(client, "GET", "/api/v1/instance")
     validate_entity("V1Instance", body, all_properties=True)
     assert body["uri"] == instance.ctx.domain  # the bare domain, not a URL
-    assert body["version"].startswith("4.2.0 (compatible; Plein ")
+    assert body["version"].startswith("4.3.0 (compatible; Plein ")
     assert body["urls"]["streaming_api"] == instance.base_url.replace("http://", "ws://")
     assert body["stats"]["user_count"] == 1
     assert (
@@ -31,7 +31,7 @@ async def test_v2_instance(instance: RunningInstance) -> None:
         body = await call(client, "GET", "/api/v2/instance")
     validate_entity("Instance", body, all_properties=True, ignore=("wrapstodon",))
     assert body["domain"] == instance.ctx.domain
-    assert body["api_versions"] == {"mastodon": 1}
+    assert body["api_versions"] == {"mastodon": 2}
     configuration = body["configuration"]
     assert configuration["statuses"]["max_characters"] == 500
     assert configuration["polls"]["max_options"] >= 2

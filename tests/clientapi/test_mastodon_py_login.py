@@ -46,7 +46,7 @@ async def test_mastodon_py_registers_logs_in_and_verifies(instance: RunningInsta
     assert me["username"] == "alice"
     assert me["source"]["privacy"] == "public"
     version = await asyncio.to_thread(api.retrieve_mastodon_version)
-    assert version.startswith("4.2.0")
+    assert version.startswith("4.3.0")
     instance_info = await asyncio.to_thread(api.instance)
     assert instance_info["configuration"]["statuses"]["max_characters"] == 500
     updated = await asyncio.to_thread(api.account_update_credentials, display_name="Alice from Mastodon.py")

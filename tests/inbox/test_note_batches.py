@@ -11,12 +11,25 @@ from sqlalchemy import func, select, update
 from inbox.errors import DomainRefused, Rejected
 from inbox.notes import note_writer
 from plein.jobs import job_handlers
+from storage.accounts import create_local_account
 from storage.domains import block_domain
-from storage.models import Account, HomeFeedEntry, Job, Mention, Notification, Status, StatusTag, Tag
+from storage.models import (
+    Account,
+    HomeFeedEntry,
+    Job,
+    Mention,
+    Notification,
+    NotificationRequest,
+    Status,
+    StatusTag,
+    Tag,
+)
 from storage.mutes import mute
+from storage.notification_policy import update_policy
 from storage.queue import claim
 from storage.remote import insert_tombstone
 from storage.types import utcnow
+from storage.urls import LocalUrls
 from storage.worker import run_one, worker_name
 from support.inbox_remote import RemoteActor
 from support.inbox_world import InboxWorld
@@ -136,3 +149,30 @@ async def test_mentions_from_a_muted_account_notify_only_when_the_mute_lets_them
     assert await _count(world, HomeFeedEntry) == 0  # both mute ann
     assert await _count(world, Notification, Notification.account_id == world.alice.id) == 1
     assert await _count(world, Notification, Notification.account_id == world.bob.id) == 0
+
+
+async def test_received_private_mentions_follow_each_recipients_notification_policy(
+    any_world: InboxWorld,
+) -> None:
+    """A direct note from a stranger: held in a request for carol (the default policy filters private
+    mentions), never stored for bob (his policy drops them), notified to alice (she follows ann)."""
+    world = any_world
+    await world.follow_locally(world.alice, world.ann)
+    async with world.ctx.db.transaction() as session:
+        carol = await create_local_account(
+            session, LocalUrls(world.ctx.base_url), username="carol", password_hash="x"
+        )
+        await update_policy(session, world.bob.id, {"for_private_mentions": "drop"})
+    recipients = (world.alice, world.bob, carol)
+    note = world.ann.note(
+        "<p>psst</p>",
+        to=[account.uri for account in recipients],
+        cc=[],
+        tag=[{"type": "Mention", "href": account.uri} for account in recipients],
+    )
+    assert await _store_together(world, [await _prepared(world, world.ann, note)]) == [None]
+    stored = await _rows(world, select(Notification.account_id, Notification.filtered))
+    assert sorted(stored) == sorted([(world.alice.id, False), (carol.id, True)])
+    ann_id = (await resolve_actor(world.ctx, world.ann.uri)).id
+    requests = await _rows(world, select(NotificationRequest.account_id, NotificationRequest.from_account_id))
+    assert requests == [(carol.id, ann_id)]

@@ -6,7 +6,8 @@
     validate_response("/api/v1/accounts/123", "GET", 200, body)
 
 Formats are checked our way: `date-time` must be ISO 8601 (we also require milliseconds and `Z` when
-`strict_times`), `uri` must be an absolute URL. Errors (4xx/5xx) are checked against the `Error` entity.
+`strict_times`), `uri` must be an absolute URL. Errors (4xx/5xx) are checked against the `Error` entity, a
+422 against `ValidationError` (with `details`).
 """
 
 from __future__ import annotations
@@ -147,6 +148,8 @@ def response_schema(path: str, method: str, status: int) -> dict[str, Any] | Non
     operation = openapi_document()["paths"][path_template(path)].get(method.lower())
     if operation is None:
         raise KeyError(f"{method} {path} is not described")
+    if status == 422:  # Mastodon's validation errors name the field and the code in `details`
+        return _schema_ref("ValidationError")
     if status >= 400:
         return _schema_ref("Error")
     response = operation.get("responses", {}).get(str(status))

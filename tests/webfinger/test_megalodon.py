@@ -47,8 +47,8 @@ async def test_megalodon_detects_a_mastodon_compatible_server(instance: RunningI
         nodeinfo = (await client.get("/nodeinfo/2.1")).json()
         version = (await client.get("/api/v1/instance")).json()["version"]
     assert nodeinfo["software"]["name"] == "plein"  # not claiming to be Mastodon
-    assert nodeinfo["metadata"]["upstream"] == {"name": "mastodon", "version": "4.2.0"}
-    assert version.startswith("4.2.0 (compatible; Plein ")
+    assert nodeinfo["metadata"]["upstream"] == {"name": "mastodon", "version": "4.3.0"}
+    assert version.startswith("4.3.0 (compatible; Plein ")
 
 
 async def test_megalodon_refuses_what_is_not_a_server() -> None:
