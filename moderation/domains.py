@@ -30,6 +30,7 @@ from moderation.severance import Counts, sever_hosts
 from storage import domains
 from storage.audit import add_audit_entry
 from storage.context import Context
+from storage.custom_emojis import forget_remote_emojis
 from storage.domains import FederationGate
 from storage.models import Account, MediaAttachment
 from storage.queue import enqueue_many
@@ -104,6 +105,7 @@ async def _apply_policy(ctx: Context, session: AsyncSession, outcome: DomainOutc
     counts.unsuspended = await _set_flag(session, judged.silenced + judged.free, "suspended_at", on=False)
     to_purge = counts.statuses or counts.media or counts.favourites or counts.notifications
     counts.media += await _reject_media(session, judged.reject_media)
+    counts.emojis = await forget_remote_emojis(session, judged.refused + judged.reject_media)
     outcome.counts = counts
     if to_purge:
         await enqueue_many(session, [purge_job_row(domain=outcome.domain, hosts=judged.refused, actor=actor)])

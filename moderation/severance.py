@@ -52,6 +52,7 @@ class Counts:
     media: int = 0  # their media attachments (purged, or removed at once by reject-media)
     favourites: int = 0  # favourites they gave (purged)
     notifications: int = 0  # notifications they caused (purged)
+    emojis: int = 0  # their servers' custom emojis (forgotten when cut off or when media are rejected)
     silenced: int = 0  # accounts newly silenced
     unsilenced: int = 0
     unsuspended: int = 0

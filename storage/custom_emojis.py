@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, delete, or_, select
+from sqlalchemy import Text, and_, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from apub.builders import iso_datetime, parse_datetime
@@ -184,6 +184,23 @@ async def refresh_local_profiles(session: AsyncSession, shortcode: str, urls: Lo
     for account in accounts:
         account.emojis = await emojis_in(session, None, profile_texts(account), urls)
     return len(accounts)
+
+
+async def forget_remote_emojis(session: AsyncSession, hosts: Sequence[str]) -> int:
+    """Delete the custom emojis of `hosts` and take them off those hosts' accounts (their server is cut
+    off, or its media are rejected); returns how many emojis were deleted."""
+    if not hosts:
+        return 0
+    result = await session.execute(
+        delete(CustomEmoji).where(CustomEmoji.domain.in_(hosts)).execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Account)
+        .where(Account.domain.in_(hosts), cast(Account.emojis, Text) != "[]")
+        .values(emojis=[])
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)
 
 
 async def upsert_remote_emojis(session: AsyncSession, domain: str, emojis: Sequence[dict[str, Any]]) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+import moderation
 from storage.domains import block_domain
 from storage.models import Account, CustomEmoji, Status
 from support.inbox_remote import RemoteActor
@@ -136,3 +137,34 @@ async def test_reject_media_hosts_emojis_are_not_shown(world: InboxWorld) -> Non
         entity = await call(http, "GET", f"/api/v1/statuses/{status_id}")
         assert entity["emojis"] == [] and entity["account"]["emojis"] == []
     assert await world.scalar(select(CustomEmoji.id)) is None
+
+
+async def test_cut_off_and_reject_media_hosts_lose_their_emojis(any_world: InboxWorld) -> None:
+    world = any_world
+    for actor in (world.ann, world.eve):
+        actor.document["tag"] = [emoji_tag(actor, "face", "face.png")]
+        await world.follow_locally(world.alice, actor)
+    ann_status = await _received(
+        world, world.ann, world.ann.note("<p>:blob:</p>", tag=[emoji_tag(world.ann, "blob", "b.png")])
+    )
+    await _received(
+        world, world.eve, world.eve.note("<p>:blob:</p>", tag=[emoji_tag(world.eve, "blob", "b.png")])
+    )
+
+    outcome = await moderation.block_domain(
+        world.ctx, world.remote.host, severity="noop", reject_media=True, actor="test"
+    )
+    assert outcome.counts.emojis == 2
+    token = await make_token(world.ctx, "alice")
+    async with world.instance.client(headers=bearer(token)) as http:
+        entity = await call(http, "GET", f"/api/v1/statuses/{ann_status}")
+        assert entity["emojis"] == [] and entity["account"]["emojis"] == []
+    async with world.ctx.db.read() as session:
+        left = (await session.execute(select(CustomEmoji.domain))).scalars().all()
+    assert sorted(left) == [world.other.host, world.other.host]  # the other server's are untouched
+
+    outcome = await moderation.block_domain(world.ctx, world.other.host, severity="suspend", actor="test")
+    assert outcome.counts.emojis == 2
+    assert await world.scalar(select(CustomEmoji.id)) is None
+    eve_emojis = await world.scalar(select(Account.emojis).where(Account.uri == world.eve.uri))
+    assert eve_emojis == []
