@@ -8,7 +8,7 @@ Pure functions: the shortcode rules, finding shortcodes in text, the one shape a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 # Mastodon's SHORTCODE_RE_FRAGMENT: two or more ASCII letters, digits or underscores.
@@ -33,6 +33,14 @@ def shortcodes_in(texts: Iterable[str | None]) -> list[str]:
                 if len(match[1]) <= MAX_SHORTCODE:
                     found.setdefault(match[1], None)
     return list(found)
+
+
+def substitute_shortcodes(text: str, replacement: Callable[[str], str | None]) -> str:
+    """`text` with each `:code:` (as `shortcodes_in` finds them) replaced by `replacement(code)`, or kept
+    when that is None."""
+    if ":" not in text:
+        return text
+    return _SCAN.sub(lambda match: replacement(match[1]) or match[0], text)
 
 
 def emoji_facts(

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from storage.accounts import count_local_users, local_account_by_username
 from storage.context import Context
+from storage.custom_emojis import emojis_of_statuses
 from storage.ids import parse_id
 from storage.models import Account, Status
+from storage.urls import LocalUrls
 
 PROFILE_STATUSES = 20
 
@@ -22,6 +27,14 @@ def render_page(request: Request, template: str, status_code: int = 200, **value
         instance_name=ctx.settings.instance.name, domain=ctx.domain, **values
     )
     return HTMLResponse(html, status_code=status_code)
+
+
+async def status_emojis(
+    ctx: Context, session: AsyncSession, statuses: list[Status]
+) -> dict[int, list[dict[str, Any]]]:
+    """The custom emojis each status uses, by status id (the `emojify` filter shows them)."""
+    texts = {status.id: (status.spoiler_text, status.content) for status in statuses}
+    return await emojis_of_statuses(session, texts, LocalUrls(ctx.base_url))
 
 
 async def profile(request: Request) -> Response:
@@ -48,7 +61,8 @@ async def profile(request: Request) -> Response:
                 )
             ).scalars()
         )
-    return render_page(request, "profile.html", account=account, statuses=statuses)
+        emojis = await status_emojis(ctx, session, statuses)
+    return render_page(request, "profile.html", account=account, statuses=statuses, emojis=emojis)
 
 
 async def status_page(request: Request) -> Response:
@@ -58,6 +72,7 @@ async def status_page(request: Request) -> Response:
     async with ctx.db.read() as session:
         account = await local_account_by_username(session, request.path_params["username"])
         status = await session.get(Status, status_id) if status_id is not None else None
+        emojis = await status_emojis(ctx, session, [status] if status is not None else [])
     if (
         account is None
         or account.suspended_at is not None
@@ -71,7 +86,7 @@ async def status_page(request: Request) -> Response:
         return HTMLResponse(
             "<!doctype html><title>Gone</title><h1>This post was deleted</h1>", status_code=410
         )
-    return render_page(request, "status.html", account=account, status=status)
+    return render_page(request, "status.html", account=account, status=status, emojis=emojis)
 
 
 async def home(request: Request) -> Response:
@@ -93,12 +108,14 @@ async def home(request: Request) -> Response:
         )
         statuses = [(status, author) for status, author in rows]
         user_count = await count_local_users(session)
+        emojis = await status_emojis(ctx, session, [status for status, _ in statuses])
     return render_page(
         request,
         "home.html",
         statuses=statuses,
         user_count=user_count,
         description=ctx.settings.instance.description,
+        emojis=emojis,
     )
 
 

@@ -17,7 +17,7 @@ from storage.context import Context
 from storage.ids import parse_id
 from storage.models import Account, Status
 from storage.tags import tag_by_name, tag_name_from_input, tagged_public_statuses
-from web.pages import render_page
+from web.pages import render_page, status_emojis
 
 PAGE_SIZE = 20
 
@@ -54,6 +54,7 @@ async def _tag_page(request: Request, username: str | None) -> Response:
         if max_id is not None:
             statement = statement.where(Status.id < max_id)
         rows = [(status, author) for status, author in await session.execute(statement)]
+        emojis = await status_emojis(ctx, session, [status for status, _ in rows[:PAGE_SIZE]])
     statuses = rows[:PAGE_SIZE]
     next_url = None
     if len(rows) > PAGE_SIZE:
@@ -66,6 +67,7 @@ async def _tag_page(request: Request, username: str | None) -> Response:
         statuses=statuses,
         next_url=next_url,
         older_than=max_id,
+        emojis=emojis,
     )
 
 

@@ -7,13 +7,17 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from web.emojis import emojify
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
 def make_environment() -> Environment:
     """A fresh template environment (built in the lifespan, kept in the app state)."""
-    return Environment(
+    environment = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(default=True),
         enable_async=False,
     )
+    environment.filters["emojify"] = emojify
+    return environment

@@ -213,3 +213,33 @@ async def test_a_custom_emoji_reaction_streams_its_images(instance: RunningInsta
         "static_url": facts["static_url"],
         "announcement_id": str(published.id),
     }
+
+
+async def test_web_pages_show_local_emojis_as_images(instance: RunningInstance) -> None:
+    ctx = instance.ctx
+    assert ctx is not None
+    await moderation.add_emoji(ctx, "blobcat", png_bytes(), actor="test")
+    token = await make_token(ctx, "alice")
+    client = Mastodon(access_token=token, api_base_url=instance.base_url)
+    await asyncio.to_thread(
+        client.account_update_credentials, display_name="<b>:blobcat:</b>", note="hi :blobcat:"
+    )
+    posted = await asyncio.to_thread(
+        client.status_post,
+        "#cats :blobcat: see https://example.com/:blobcat:/x and :nosuch:",
+        spoiler_text="cw :blobcat:",
+    )
+    image = f'<img class="emoji" src="{posted.emojis[0].url}" alt=":blobcat:" title=":blobcat:">'
+    async with instance.client() as http:
+        for path in ("/@alice", f"/@alice/{posted.id}", "/", "/tags/cats"):
+            page = await http.get(path)
+            assert page.status_code == 200, path
+            html = page.text
+            assert f"cw {image}" in html, path  # the spoiler
+            assert f"{image} see" in html, path  # the text
+            assert 'href="https://example.com/:blobcat:/x"' in html, path  # never inside a tag
+            assert ":nosuch:" in html, path
+            assert f"&lt;b&gt;{image}&lt;/b&gt;" in html, path  # the display name, escaped
+            assert "<b>" not in html, path
+        profile = (await http.get("/@alice")).text
+        assert f"hi {image}" in profile  # the note
