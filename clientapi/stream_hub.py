@@ -63,12 +63,12 @@ class Message:
 class Connection:
     """One open stream (an SSE response or a WebSocket), its subscriptions and its viewer's filters."""
 
-    def __init__(self, viewer: Viewer, queue_size: int) -> None:
+    def __init__(self, viewer: Viewer, queue_size: int, filters: StreamFilters) -> None:
         self.viewer = viewer
         self.channels: dict[tuple[str, tuple[str, ...], str | None], Channel] = {}
         self.outbox: asyncio.Queue[Message | str] = asyncio.Queue(queue_size)
         self.dropped = asyncio.Event()
-        self.filters = StreamFilters(viewer.account_id)
+        self.filters = filters  # shared by the viewer's connections
 
     def offer(self, item: Message | str) -> bool:
         """Queue `item` for the client; False (and `dropped` set) when the client has fallen behind."""
@@ -99,17 +99,27 @@ class StreamHub:
         self._queue_size = queue_size
         self._events: asyncio.Queue[Event] = asyncio.Queue(HUB_QUEUE)
         self._listeners: dict[str, dict[Connection, set[Channel]]] = {}
+        self._filters: dict[
+            int, tuple[StreamFilters, int]
+        ] = {}  # viewer → its filters, connections using them
         self._task: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
     async def connect(self, viewer: Viewer) -> AsyncIterator[Connection]:
         """A connection for `viewer`, unsubscribed from everything when the context ends."""
-        connection = Connection(viewer, self._queue_size)
+        filters, users = self._filters.get(viewer.account_id, (StreamFilters(viewer.account_id), 0))
+        self._filters[viewer.account_id] = (filters, users + 1)
+        connection = Connection(viewer, self._queue_size, filters)
         self._listen(connection, SYSTEM, filters_topic(viewer.account_id))
         try:
             yield connection
         finally:
             self._release(connection)
+            filters, users = self._filters[viewer.account_id]
+            if users > 1:
+                self._filters[viewer.account_id] = (filters, users - 1)
+            else:
+                del self._filters[viewer.account_id]
 
     def subscribe(self, connection: Connection, channel: Channel) -> None:
         """Start sending `channel`'s events to `connection` (again: nothing changes)."""

@@ -56,6 +56,10 @@ async def queued(connection: Connection, ended: asyncio.Event) -> AsyncIterator[
 async def next_item(connection: Connection, ended: asyncio.Event) -> Message | str | None:
     """The connection's next queued item; None after HEARTBEAT_SECONDS of silence; StreamEnded once its token
     has died or it was dropped."""
+    if ended.is_set() or connection.dropped.is_set():
+        raise StreamEnded
+    if not connection.outbox.empty():  # the common case under load: no waiting, so no tasks to make
+        return connection.outbox.get_nowait()
     getter = asyncio.ensure_future(connection.outbox.get())
     stoppers = [asyncio.ensure_future(ended.wait()), asyncio.ensure_future(connection.dropped.wait())]
     try:

@@ -5,11 +5,13 @@ deletions reaching where the status went, per-subscriber filtering, Mastodon's r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import websockets
@@ -20,6 +22,7 @@ from moderation.announcements import AnnouncementRequest, publish_announcement, 
 from outbox.actions import delete_status, edit_status, follow, post_status
 from storage.accounts import local_account_by_username
 from storage.models import Account
+from support.inbox_world import build_world
 from support.instance import RunningInstance, make_settings, serve_in_process
 from support.oauth import make_token
 from support.openapi import validate_entity
@@ -313,3 +316,39 @@ async def test_announcements_on_the_user_stream(instance: RunningInstance) -> No
         speaker = await _account(instance, "reader")
         await post_status(instance.ctx, speaker, text="after the announcement")
         assert (await next_message(public))["event"] == "update"
+
+
+async def test_local_and_remote_channels_tell_statuses_apart(tmp_path: Path) -> None:
+    """A status received through the inbox is on `public:remote` and `hashtag`, never on `public:local` or
+    `hashtag:local`; a local one the other way round."""
+    async for world in build_world(tmp_path):
+        await world.follow_locally(world.alice, world.ann)  # so the remote post is not unsolicited
+        token = await make_token(world.ctx, "alice", "read write")
+        base = world.instance.base_url
+        urls = {
+            "local": websocket_url(base, stream="public:local", access_token=token),
+            "remote": websocket_url(base, stream="public:remote", access_token=token),
+            "tag": websocket_url(base, stream="hashtag", tag="budget", access_token=token),
+            "tag_local": websocket_url(base, stream="hashtag:local", tag="budget", access_token=token),
+        }
+        async with contextlib.AsyncExitStack() as stack:
+            sockets = {
+                name: await stack.enter_async_context(websockets.connect(url)) for name, url in urls.items()
+            }
+
+            async def first(name: str, sockets: dict[str, Any] = sockets) -> str:
+                return json.loads((await next_message(sockets[name]))["payload"])["content"]
+
+            await post_status(world.ctx, world.alice, text="#budget local one")
+            note = world.ann.note(
+                '<p>from afar <a href="https://x/tags/budget">#budget</a></p>',
+                tag=[{"type": "Hashtag", "href": "https://x/tags/budget", "name": "#budget"}],
+            )
+            assert (await world.deliver(world.ann.activity("Create", note), world.ann)).status_code == 202
+            await world.drain()
+            await post_status(world.ctx, world.alice, text="#budget local two")
+            assert "local one" in await first("local") and "local two" in await first("local")
+            assert "local one" in await first("tag_local") and "local two" in await first("tag_local")
+            assert "from afar" in await first("remote")
+            heard = [await first("tag") for _ in range(3)]
+            assert ["local one" in heard[0], "from afar" in heard[1], "local two" in heard[2]] == [True] * 3
