@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from apub.errors import ApubError
-from apub.hosts import host_of
+from apub.errors import ApubError, FetchStatus
+from apub.hosts import host_of, same_origin
 from inbox.checks import check_activity
 from inbox.errors import ActorMismatch, DomainRefused, UnknownRecipient
 from inbox.parse import ActivityIdentity, check_content_type, identify, parse_json, peek_json, read_body
@@ -51,6 +51,33 @@ async def _is_unknown_actor_delete(ctx: Context, key_ids: list[str], body: bytes
         return False
     async with ctx.db.read() as session:
         return not await session.scalar(select(exists().where(Account.uri == actor_uri)))
+
+
+async def _gone_actor_delete(ctx: Context, key_ids: list[str], body: bytes) -> dict[str, Any] | None:
+    """A `Delete` of an actor by itself, signed with a key we never stored, from an actor we did store (known
+    only through WebFinger, say): the key went with the actor, so the signature cannot be checked, and the
+    actor's own origin decides instead — when it answers 410 Gone for the actor, the actor is gone (Mastodon
+    accepts such a Delete the same way). Returns the activity to queue, or None to verify it normally."""
+    if b"Delete" not in body:
+        return None
+    document = peek_json(body)
+    if document is None or document.get("type") != "Delete":
+        return None
+    actor_uri = id_of(document.get("actor"))
+    known = getattr(ctx.key_lookup, "known", None)
+    if actor_uri is None or id_of(document.get("object")) != actor_uri or known is None or not key_ids:
+        return None
+    for key_id in key_ids:
+        if await known(key_id) or not same_origin(key_id, actor_uri):
+            return None
+    await refuse_unfederated(ctx, actor_uri)
+    try:
+        await fetch_object(ctx, actor_uri)
+    except FetchStatus as error:
+        return document if error.remote_status == 410 else None
+    except ApubError:
+        return None
+    return None  # the actor is still there: its key can be fetched and checked as usual
 
 
 async def _refetch_relayed(
@@ -93,6 +120,10 @@ async def _checked_and_queued(request: Request, ctx: Context, recipient: str | N
         await check_key_host(ctx, key_id, recent=True)
     if await _is_unknown_actor_delete(ctx, key_ids, body):
         return "ignored_unknown_actor_delete"
+    gone = await _gone_actor_delete(ctx, key_ids, body)
+    if gone is not None:
+        await _check_and_queue(ctx, gone, identify(gone), recipient)
+        return "accepted_gone_actor_delete"
     signer = await verify_signature(request, ctx, body)
     activity = parse_json(body)
     identity = identify(activity)
@@ -100,6 +131,13 @@ async def _checked_and_queued(request: Request, ctx: Context, recipient: str | N
         raise DomainRefused("a remote delivery cannot speak for a local actor")
     if signer.owner != identity.actor_uri:
         activity, identity = await _refetch_relayed(ctx, identity)
+    await _check_and_queue(ctx, activity, identity, recipient)
+    return "accepted"
+
+
+async def _check_and_queue(
+    ctx: Context, activity: dict[str, Any], identity: ActivityIdentity, recipient: str | None
+) -> None:
     await check_activity(ctx, activity, identity)
     # The domain policy of the actor's host is checked in the queueing transaction itself.
     await inbox_queue(ctx).put(
@@ -107,7 +145,6 @@ async def _checked_and_queued(request: Request, ctx: Context, recipient: str | N
         dedupe_key=identity.activity_id,
         host=host_of(identity.actor_uri) or "",
     )
-    return "accepted"
 
 
 async def shared_inbox(request: Request) -> Response:

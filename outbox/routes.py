@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from apub.builders import build_tombstone
 from apub.emojis import emoji_tag
 from apub.vocab import ACTIVITY_JSON, OBJECT_CONTEXT, wants_activity_json
 from inbox.verify import signed_fetcher
@@ -61,6 +62,17 @@ async def _collection_owner(request: Request, ctx: Context) -> Account:
 
 async def actor(request: Request) -> Response:
     ctx: Context = request.state.ctx
+    async with ctx.db.read() as session:
+        gone = await local_account_by_username(session, request.path_params["username"])
+    if (
+        gone is not None
+        and gone.gone_at is not None
+        and wants_activity_json(request.headers.get("accept", ""))
+    ):
+        # A deleted account: 410 and a Tombstone, so servers that missed its Delete drop it too.
+        return activity_response(
+            build_tombstone(gone.uri, deleted=gone.gone_at, embedded=False), status_code=410
+        )
     account = await _local_account(ctx, request.path_params["username"])
     if account is None:
         return not_found()

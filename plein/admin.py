@@ -65,6 +65,18 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     if action in ("alias", "move", "import"):
         return await _migration_command(ctx, args)
+    if action == "delete":
+        if not args.yes:
+            raise AdminError(f"deleting @{args.username} cannot be undone: add --yes to go ahead")
+        try:
+            deleted = await actions.delete_local_account(ctx, args.username, actor=cli_actor())
+        except ActionError as error:
+            raise AdminError(str(error)) from error
+        print(
+            f"@{args.username} deleted: {deleted.statuses} statuses removed; "
+            f"Delete queued for {deleted.servers} servers"
+        )
+        return 0
     if action == "list":
         async with ctx.db.read() as session:
             rows = await session.execute(

@@ -413,6 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("username")
     export.add_argument("--out", required=True, help="the zip file to write")
+    delete_account = account_commands.add_parser(
+        "delete",
+        help="delete an account for good: Delete sent to every known server, posts, media and login erased",
+    )
+    delete_account.add_argument("username")
+    delete_account.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
     alias = account_commands.add_parser(
         "alias", help="set the accounts this one is also known as (before they move here)"
     )

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from inbox.actors import forget_actor
 from inbox.errors import Rejected
 from inbox.handlers.common import queue_reply
-from inbox.handlers.statuses import delete_status
 from inbox.policy import refuse_unfederated
+from storage.account_removal import erase_account
 from storage.bus import Event
 from storage.context import Context
 from storage.follows import recount_follows
-from storage.models import Account, Favourite, Follow, FollowRequest, Notification, Status
+from storage.models import Account, Follow, FollowRequest
 from storage.remote import upsert_remote_account
-from storage.types import utcnow
 from webfinger.convert import actor_to_account, id_of
 from webfinger.resolve import ResolveError, domain_policy, resolve_actor
 
@@ -43,26 +42,7 @@ async def delete_actor(ctx: Context, actor: Account) -> list[Event]:
         account = await session.get(Account, actor.id)
         if account is None or account.domain is None:
             return []
-        statuses = (
-            await session.execute(
-                select(Status).where(Status.account_id == account.id, Status.deleted_at.is_(None))
-            )
-        ).scalars()
-        for status in list(statuses):
-            await delete_status(session, status)
-        others: set[int] = set()
-        for model in (Follow, FollowRequest):
-            for column, other in (
-                (model.account_id, model.target_account_id),
-                (model.target_account_id, model.account_id),
-            ):
-                rows = await session.execute(delete(model).where(column == account.id).returning(other))
-                others.update(rows.scalars())
-        await session.execute(delete(Favourite).where(Favourite.account_id == account.id))
-        await session.execute(delete(Notification).where(Notification.from_account_id == account.id))
-        account.suspended_at = account.gone_at = utcnow()
-        await session.flush()
-        await recount_follows(session, account.id, *others)
+        await erase_account(session, account)
     forget_actor(ctx, actor.uri)
     return []
 

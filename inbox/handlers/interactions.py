@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from inbox.errors import Rejected
 from inbox.handlers.common import followed_locally, local_account_by_uri, notify_from
-from inbox.handlers.statuses import delete_status
+from storage.account_removal import tombstone_status
 from storage.bus import Event
 from storage.context import Context
 from storage.fanout import fan_out_status
@@ -123,7 +123,7 @@ async def undo_announce(ctx: Context, announce: dict[str, Any] | str, actor: Acc
         if boost is None or boost.account_id != actor.id or boost.reblog_of_id is None:
             return []
         if boost.deleted_at is None:
-            await delete_status(session, boost)
+            await tombstone_status(session, boost)
     return []
 
 

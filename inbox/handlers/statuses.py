@@ -12,13 +12,13 @@ from apub.vocab import STATUS_OBJECT_TYPES
 from inbox.errors import Rejected
 from inbox.handlers.common import followed_locally
 from inbox.notes import note_writer
+from storage.account_removal import tombstone_status
 from storage.bus import Event
 from storage.context import Context
 from storage.custom_emojis import upsert_remote_emojis
-from storage.lists import remove_statuses_from_feeds
-from storage.models import Account, MediaAttachment, Notification, Status
+from storage.models import Account, MediaAttachment
 from storage.notify import notify_boosters_of_edit
-from storage.remote import bump, has_edits, insert_tombstone, record_edit
+from storage.remote import has_edits, insert_tombstone, record_edit
 from storage.statuses import add_mentions, set_tags, status_by_uri
 from storage.stream_events import reach_events
 from storage.types import utcnow
@@ -132,27 +132,6 @@ async def _media(session: Any, status_id: int) -> list[MediaAttachment]:
     )
 
 
-async def delete_status(session: Any, status: Status) -> None:
-    """Tombstone a status: gone from timelines and notifications, counters adjusted, its boosts too."""
-    boosts = list(
-        (
-            await session.execute(
-                select(Status).where(Status.reblog_of_id == status.id, Status.deleted_at.is_(None))
-            )
-        ).scalars()
-    )
-    for target in [status, *boosts]:
-        target.deleted_at = utcnow()
-        await remove_statuses_from_feeds(session, [target.id])
-        await session.execute(delete(Notification).where(Notification.status_id == target.id))
-        await bump(session, Account.statuses_count, target.account_id, -1)
-    if status.in_reply_to_id is not None:
-        await bump(session, Status.replies_count, status.in_reply_to_id, -1)
-    if status.reblog_of_id is not None:
-        await bump(session, Status.reblogs_count, status.reblog_of_id, -1)
-    await session.flush()
-
-
 async def delete_status_of(ctx: Context, object_id: str, actor: Account) -> list[Event]:
     """Delete of one of the actor's statuses (a tombstone if we never had it, so a later Create is ignored)."""
     async with ctx.db.transaction() as session:
@@ -165,5 +144,5 @@ async def delete_status_of(ctx: Context, object_id: str, actor: Account) -> list
         if status.deleted_at is not None:
             return []
         events = await reach_events(session, status, "delete")
-        await delete_status(session, status)
+        await tombstone_status(session, status)
     return events

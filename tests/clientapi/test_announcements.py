@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from sqlalchemy import select
 import moderation
 from storage.models import AuditEntry
 from storage.types import utcnow
-from support.instance import RunningInstance
+from support.instance import RunningInstance, run_plein, write_config
 from support.oauth import bearer, make_token
 
 
@@ -119,15 +118,10 @@ async def test_refused_announcements_publish_nothing(instance: RunningInstance) 
 
 
 def test_announcement_cli(tmp_path: Path) -> None:
-    config = tmp_path / "plein.toml"
-    config.write_text(
-        '[instance]\ndomain = "127.0.0.1:9"\nbase_url = "http://127.0.0.1:9"\n'
-        '[server]\ndata_dir = "data"\n[secrets]\nsecret_key = "k"\n'
-    )
+    config = write_config(tmp_path)
 
     def plein(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "plein.cli", "--config", str(config), *args]
-        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        return run_plein(config, *args)
 
     assert plein("migrate").returncode == 0
     added = plein(

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 import moderation
 from storage.emoji_files import emoji_root
 from storage.models import AuditEntry, CustomEmoji
-from support.instance import RunningInstance, run_plein
+from support.instance import RunningInstance, run_plein, write_config
 
 
 def png_bytes(size: int = 32, colour: tuple[int, int, int, int] = (200, 30, 30, 255)) -> bytes:
@@ -126,12 +126,8 @@ async def test_a_shortcode_is_added_once(instance: RunningInstance) -> None:
 
 
 def test_emoji_cli_add_list_remove_and_refusals(tmp_path: Path) -> None:
-    config = tmp_path / "plein.toml"
+    config = write_config(tmp_path)
     data_dir = tmp_path / "data"
-    config.write_text(
-        '[instance]\ndomain = "127.0.0.1:9"\nbase_url = "http://127.0.0.1:9"\n'
-        f'[server]\ndata_dir = "{data_dir}"\n[secrets]\nsecret_key = "k"\n'
-    )
     (tmp_path / "blob.png").write_bytes(png_bytes())
     (tmp_path / "big.png").write_bytes(noisy_png())
     (tmp_path / "notes.txt").write_text("hello")

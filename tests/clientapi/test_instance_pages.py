@@ -17,7 +17,7 @@ from sqlalchemy import select
 import moderation
 from storage.models import Account, Report
 from support.databases import sqlite_url
-from support.instance import RunningInstance, make_settings, run_plein, serve_in_process
+from support.instance import RunningInstance, make_settings, run_plein, serve_in_process, write_config
 from support.oauth import bearer, make_token
 from support.openapi import validate_entity
 
@@ -197,11 +197,7 @@ def test_rule_cli_and_text_files_relative_to_the_config(tmp_path: Path) -> None:
     folder = tmp_path / "etc"
     folder.mkdir()
     (folder / "about.md").write_text("Hello")
-    config = folder / "plein.toml"
-    config.write_text(
-        '[instance]\ndomain = "127.0.0.1:9"\nbase_url = "http://127.0.0.1:9"\nabout_file = "about.md"\n'
-        f'[server]\ndata_dir = "{tmp_path / "data"}"\n[secrets]\nsecret_key = "k"\n'
-    )
+    config = write_config(folder, 'about_file = "about.md"\n')
     assert run_plein(config, "migrate").returncode == 0
     added = run_plein(config, "rule", "add", "Be kind", "--hint", "No insults")
     assert added.returncode == 0, added.stderr

@@ -29,6 +29,17 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PLEIN_BIN = Path(sys.executable).parent / "plein"
 
 
+def write_config(folder: Path, instance_lines: str = "") -> Path:
+    """A minimal config file in `folder` (data in `folder/data`) for CLI tests; `instance_lines` are more
+    `[instance]` keys, as TOML lines."""
+    config = folder / "plein.toml"
+    config.write_text(
+        '[instance]\ndomain = "127.0.0.1:9"\nbase_url = "http://127.0.0.1:9"\n'
+        f'{instance_lines}[server]\ndata_dir = "data"\n[secrets]\nsecret_key = "k"\n'
+    )
+    return config
+
+
 def run_plein(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run a `plein` CLI command with the config file `config` (output captured, exit code not checked)."""
     return subprocess.run(
