@@ -49,12 +49,8 @@ def facts_of(emoji: Any, urls: LocalUrls) -> dict[str, Any]:
 
 
 async def local_emojis(session: AsyncSession) -> list[CustomEmoji]:
-    """This server's emojis, by category then shortcode."""
-    statement = (
-        select(CustomEmoji)
-        .where(CustomEmoji.domain.is_(None))
-        .order_by(CustomEmoji.category, CustomEmoji.shortcode)
-    )
+    """This server's emojis, by shortcode (apps group them by category themselves)."""
+    statement = select(CustomEmoji).where(CustomEmoji.domain.is_(None)).order_by(CustomEmoji.shortcode)
     return list((await session.execute(statement)).scalars())
 
 
