@@ -175,6 +175,11 @@ async def test_refusals_are_mastodons(instance: RunningInstance) -> None:
             pass
     assert refused.value.response.status_code == 401
     assert json.loads(refused.value.response.body) == {"error": "Invalid access token"}
+    # The token may come as the WebSocket subprotocol (browsers cannot set headers); it is echoed back.
+    async with websockets.connect(
+        websocket_url(instance.base_url, stream="user"), subprotocols=[websockets.Subprotocol(token)]
+    ) as socket:
+        assert socket.subprotocol == token
     # A refused subscription is a message; the socket stays open for the next one.
     async with websockets.connect(
         websocket_url(instance.base_url, stream="hashtag", access_token=token)
@@ -352,3 +357,18 @@ async def test_local_and_remote_channels_tell_statuses_apart(tmp_path: Path) -> 
             assert "from afar" in await first("remote")
             heard = [await first("tag") for _ in range(3)]
             assert ["local one" in heard[0], "from afar" in heard[1], "local two" in heard[2]] == [True] * 3
+            # The remote author edits, then deletes: both reach the channels the status is on.
+            edited = {
+                **note,
+                "content": "<p>from afar, edited #budget</p>",
+                "updated": "2024-01-02T00:00:00Z",
+            }
+            assert (await world.deliver(world.ann.activity("Update", edited), world.ann)).status_code == 202
+            assert (
+                await world.deliver(world.ann.activity("Delete", note["id"]), world.ann)
+            ).status_code == 202
+            await world.drain()
+            update = await next_message(sockets["remote"])
+            assert update["event"] == "status.update" and "edited" in json.loads(update["payload"])["content"]
+            deletion = await next_message(sockets["remote"])
+            assert (deletion["event"], deletion["payload"]) == ("delete", json.loads(update["payload"])["id"])
