@@ -284,12 +284,17 @@ class FederationClient:
         await self._session.aclose()
 
     async def get(
-        self, url: str, *, headers: Mapping[str, str] | None = None, auth: httpx.Auth | None = None
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | None = None,
+        max_bytes: int | None = None,
     ) -> FetchedResponse:
-        """GET ``url`` following up to ``max_redirects`` guarded redirects; any status is returned."""
-        return await self._counted(
-            "GET", self._with_deadline(self._exchange("GET", url, None, headers, auth, follow_redirects=True))
-        )
+        """GET ``url`` following up to ``max_redirects`` guarded redirects; any status is returned.
+        ``max_bytes`` replaces the body cap for this request (an image may be larger than any document)."""
+        exchange = self._exchange("GET", url, None, headers, auth, follow_redirects=True, max_bytes=max_bytes)
+        return await self._counted("GET", self._with_deadline(exchange))
 
     async def post(
         self,
@@ -458,6 +463,7 @@ class FederationClient:
         auth: httpx.Auth | None,
         *,
         follow_redirects: bool,
+        max_bytes: int | None = None,
     ) -> FetchedResponse:
         target = _parse_url(url)
         for hop in range(self._max_redirects + 1):
@@ -475,7 +481,7 @@ class FederationClient:
                             raise TooManyRedirects(f"{url}: more than {self._max_redirects} redirects")
                         target = _parse_url(str(target.join(location)))
                         continue
-                    body = await read_capped_body(response, self._max_body_bytes)
+                    body = await read_capped_body(response, max_bytes or self._max_body_bytes)
                 except httpx.HTTPError as exc:
                     raise _fetch_error(target, exc) from exc
                 finally:

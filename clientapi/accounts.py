@@ -1,5 +1,6 @@
-"""Accounts: the caller's own (`verify_credentials`, `update_credentials`, `preferences`) and anyone's
-(`GET :id`, `lookup`, `search`, `:id/statuses`, `:id/followers`, `:id/following`, `relationships`)."""
+"""Accounts: the caller's own (`verify_credentials`, `preferences`; changes are in `clientapi.profile`) and
+anyone's (`GET :id`, `GET ?id[]=`, `lookup`, `search`, `:id/statuses`, `:id/followers`, `:id/following`,
+`relationships`, `familiar_followers`)."""
 
 from __future__ import annotations
 
@@ -19,17 +20,19 @@ from clientapi.entities.accounts import (
     relationship_to_entity,
 )
 from clientapi.entities.statuses import statuses_to_entities
-from clientapi.errors import NotFound, Unprocessable, ValidationCode
+from clientapi.errors import NotFound
 from clientapi.pagination import MAX_OFFSET, Page, in_display_order, link_headers, page_statement
-from clientapi.params import LANGUAGE_PATTERN, Params, parse_id, read_params
+from clientapi.params import parse_id, parse_id_list, read_params
 from clientapi.responses import api_response
-from outbox.actions import update_profile
 from storage.account_lists import (
     account_statuses_query,
+    accounts_by_ids,
     count_follow_requests,
     followers_query,
     following_query,
-    set_posting_defaults,
+)
+from storage.account_lists import (
+    familiar_followers as familiar_followers_of,
 )
 from storage.context import Context
 from storage.follows import block_of
@@ -37,16 +40,16 @@ from storage.models import Account, User
 from storage.relationships import relationship_facts
 from storage.timelines import ListQuery, search_accounts
 
-VISIBILITIES = ("public", "unlisted", "private", "direct")
 MAX_RELATIONSHIP_IDS = 80
+MAX_MULTI_GET = 40  # Mastodon's DEFAULT_ACCOUNTS_LIMIT (multi-get; familiar followers reads that many)
 
 
-def _me(auth: AuthContext) -> tuple[User, Account]:
+def caller(auth: AuthContext) -> tuple[User, Account]:
     assert auth.user is not None and auth.account is not None  # require_auth demands a user token
     return auth.user, auth.account
 
 
-async def _credential_entity(
+async def credential_entity(
     session: AsyncSession, ctx: Context, user: User, account: Account
 ) -> dict[str, Any]:
     pending = await count_follow_requests(session, account.id)
@@ -55,70 +58,18 @@ async def _credential_entity(
 
 async def verify_credentials(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    user, account = _me(await require_auth(request, "read:accounts", "profile"))
+    user, account = caller(await require_auth(request, "read:accounts", "profile"))
     async with ctx.db.read() as session:
         fresh_account = await session.get(Account, account.id)
         fresh_user = await session.get(User, user.id)
         assert fresh_account is not None and fresh_user is not None
-        entity = await _credential_entity(session, ctx, fresh_user, fresh_account)
-    return api_response(entity)
-
-
-def _fields(params: Params) -> list[dict[str, Any]] | None:
-    if "fields_attributes" not in params:
-        return None
-    fields = []
-    for item in params.get_list("fields_attributes"):
-        if not isinstance(item, dict):
-            raise Unprocessable(
-                "Validation failed: fields_attributes must be a list of {name, value}",
-                field="fields_attributes",
-            )
-        field = Params(item)
-        fields.append({"name": field.get_str("name") or "", "value": field.get_str("value") or ""})
-    return fields
-
-
-async def update_credentials(request: Request) -> Response:
-    ctx: Context = request.state.ctx
-    user, account = _me(await require_auth(request, "write:accounts"))
-    params = await read_params(request)
-    source = params.nested("source")
-    privacy = source.get_str("privacy")
-    if privacy is not None and privacy not in VISIBILITIES:
-        raise Unprocessable(
-            "Validation failed: source[privacy] must be public, unlisted, private or direct",
-            field="source[privacy]",
-            code=ValidationCode.INCLUSION,
-        )
-    language = source.get_str("language")
-    if language and not LANGUAGE_PATTERN.fullmatch(language):
-        raise Unprocessable(
-            "Validation failed: source[language] must be an ISO 639 code", field="source[language]"
-        )
-    await update_profile(
-        ctx,
-        account,
-        display_name=params.get_str("display_name"),
-        note=params.get_str("note"),
-        locked=params.get_bool("locked"),
-        discoverable=params.get_bool("discoverable"),
-        fields=_fields(params),
-    )
-    async with ctx.db.transaction() as session:
-        fresh_user = await session.get(User, user.id)
-        fresh_account = await session.get(Account, account.id)
-        assert fresh_user is not None and fresh_account is not None
-        await set_posting_defaults(
-            session, fresh_user, visibility=privacy, sensitive=source.get_bool("sensitive"), language=language
-        )
-        entity = await _credential_entity(session, ctx, fresh_user, fresh_account)
+        entity = await credential_entity(session, ctx, fresh_user, fresh_account)
     return api_response(entity)
 
 
 async def preferences(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    user, _ = _me(await require_auth(request, "read:accounts"))
+    user, _ = caller(await require_auth(request, "read:accounts"))
     async with ctx.db.read() as session:
         fresh_user = await session.get(User, user.id)
     assert fresh_user is not None
@@ -144,6 +95,36 @@ async def show(request: Request) -> Response:
     return api_response(account_to_entity(account, ctx, moved_to=moved_to))
 
 
+async def show_many(request: Request) -> Response:
+    """`GET /api/v1/accounts?id[]=`: several accounts at once, in the order asked (unknown ids left out)."""
+    ctx: Context = request.state.ctx
+    await optional_auth(request, "read:accounts")
+    ids = parse_id_list(await read_params(request), "id", limit=MAX_MULTI_GET)
+    async with ctx.db.read() as session:
+        accounts = await accounts_by_ids(session, ids)
+    return api_response([account_to_entity(account, ctx) for account in accounts])
+
+
+async def familiar_followers(request: Request) -> Response:
+    """For each account asked, the accounts the caller follows that follow it."""
+    ctx: Context = request.state.ctx
+    _, me = caller(await require_auth(request, "read:follows"))
+    params = await read_params(request)
+    ids = list(dict.fromkeys(parse_id(value) for value in params.get_str_list("id")[:MAX_MULTI_GET]))
+    async with ctx.db.read() as session:
+        # Mastodon answers only for accounts that exist and are not suspended.
+        targets = [
+            account.id for account in await accounts_by_ids(session, ids) if account.suspended_at is None
+        ]
+        familiar = await familiar_followers_of(session, me.id, targets)
+    return api_response(
+        [
+            {"id": str(target), "accounts": [account_to_entity(account, ctx) for account in familiar[target]]}
+            for target in targets
+        ]
+    )
+
+
 async def lookup(request: Request) -> Response:
     ctx: Context = request.state.ctx
     await optional_auth(request, "read:accounts")
@@ -158,7 +139,7 @@ async def lookup(request: Request) -> Response:
 async def search(request: Request) -> Response:
     ctx: Context = request.state.ctx
     auth = await require_auth(request, "read:accounts")
-    _, me = _me(auth)
+    _, me = caller(auth)
     params = await read_params(request)
     text = params.require_str("q").strip()
     limit = params.get_int("limit", 40, minimum=1, maximum=80, clamp=True) or 40
@@ -179,7 +160,7 @@ async def search(request: Request) -> Response:
 
 async def relationships(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    _, me = _me(await require_auth(request, "read:follows"))
+    _, me = caller(await require_auth(request, "read:follows"))
     params = await read_params(request)
     ids = [parse_id(value) for value in params.get_str_list("id")[:MAX_RELATIONSHIP_IDS]]
     async with ctx.db.read() as session:
@@ -233,28 +214,37 @@ async def account_page(
     return api_response(entities, headers=link_headers(request, [row[0] for row in rows]))
 
 
-async def followers(request: Request) -> Response:
+async def public_account_page(request: Request, query_of: Callable[[int], ListQuery]) -> Response:
+    """A page of the accounts `query_of` lists about the account in the path (readable without a token)."""
     ctx: Context = request.state.ctx
     await optional_auth(request, "read:accounts")
     async with ctx.db.read() as session:
         account = await account_from_path(session, request)
-    return await account_page(request, followers_query(account.id))
+    return await account_page(request, query_of(account.id))
+
+
+async def own_account_page(request: Request, scope: str, query_of: Callable[[int], ListQuery]) -> Response:
+    """A page of the accounts `query_of` lists about the caller (a user token with `scope`)."""
+    auth = await require_auth(request, scope)
+    assert auth.account is not None
+    return await account_page(request, query_of(auth.account.id))
+
+
+async def followers(request: Request) -> Response:
+    return await public_account_page(request, followers_query)
 
 
 async def following(request: Request) -> Response:
-    ctx: Context = request.state.ctx
-    await optional_auth(request, "read:accounts")
-    async with ctx.db.read() as session:
-        account = await account_from_path(session, request)
-    return await account_page(request, following_query(account.id))
+    return await public_account_page(request, following_query)
 
 
 routes = [
     Route("/api/v1/accounts/verify_credentials", verify_credentials, methods=["GET"]),
-    Route("/api/v1/accounts/update_credentials", update_credentials, methods=["PATCH"]),
     Route("/api/v1/accounts/lookup", lookup, methods=["GET"]),
     Route("/api/v1/accounts/search", search, methods=["GET"]),
     Route("/api/v1/accounts/relationships", relationships, methods=["GET"]),
+    Route("/api/v1/accounts/familiar_followers", familiar_followers, methods=["GET"]),
+    Route("/api/v1/accounts", show_many, methods=["GET"]),
     Route("/api/v1/preferences", preferences, methods=["GET"]),
     Route("/api/v1/accounts/{id}", show, methods=["GET"]),
     Route("/api/v1/accounts/{id}/statuses", statuses, methods=["GET"]),

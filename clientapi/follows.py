@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from clientapi.account_lookup import account_from_path
-from clientapi.accounts import account_page
+from clientapi.accounts import own_account_page
 from clientapi.auth import require_auth
 from clientapi.entities.accounts import relationship_to_entity
 from clientapi.params import read_params
@@ -66,9 +66,7 @@ async def remove_from_followers(request: Request) -> Response:
 
 
 async def follow_requests(request: Request) -> Response:
-    auth = await require_auth(request, "read:follows")
-    assert auth.account is not None
-    return await account_page(request, follow_requests_query(auth.account.id))
+    return await own_account_page(request, "read:follows", follow_requests_query)
 
 
 async def authorize_request(request: Request) -> Response:

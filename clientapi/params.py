@@ -226,6 +226,17 @@ def parse_id(value: Any, name: str = "id") -> int:
     return number
 
 
+def parse_id_list(params: Params, name: str, *, limit: int) -> list[int]:
+    """The distinct ids of a list parameter (`id[]=…`), in order; 422 past `limit` of them (Mastodon's
+    `DEFAULT_ACCOUNTS_LIMIT` / `DEFAULT_STATUSES_LIMIT` checks, counted after removing repeats)."""
+    ids = list(dict.fromkeys(parse_id(value, name) for value in params.get_str_list(name)))
+    if len(ids) > limit:
+        raise Unprocessable(
+            f"Validation failed: at most {limit} {name} values", field=name, code=ValidationCode.TOO_LONG
+        )
+    return ids
+
+
 def _to_int(value: Any) -> int | None:
     """An integer in ASCII digits or a JSON integer, within the range the database holds; None otherwise
     (`int()` alone takes Unicode digits like `١٢٣`, `1_000` and spaces, and any size)."""
@@ -304,9 +315,13 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _body_values(request: Request) -> dict[str, Any]:
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    if request.method in ("HEAD", "OPTIONS"):
         return {}
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if request.method == "GET" and not content_type.endswith("json"):
+        return {}
+    # A GET may carry JSON parameters too: Rails reads them, and Mastodon.py sends some that way
+    # (`account_familiar_followers`).
     if content_type == "application/json" or content_type.endswith("+json"):
         body = await request.body()
         if not body.strip():

@@ -18,7 +18,7 @@ from clientapi.entities.notifications import status_edits_to_entities, status_so
 from clientapi.entities.statuses import status_to_entity, statuses_to_entities
 from clientapi.errors import NotFound, Unprocessable, ValidationCode
 from clientapi.pagination import Page, apply_page, in_display_order, link_headers
-from clientapi.params import Params, parse_id, read_params
+from clientapi.params import Params, parse_id, parse_id_list, read_params
 from clientapi.responses import api_response
 from outbox import actions
 from storage.context import Context
@@ -118,6 +118,25 @@ async def get_status(request: Request) -> Response:
     async with ctx.db.read() as session:
         status = await _visible_status(session, _status_id(request), viewer_id)
         return api_response(await status_to_entity(session, ctx, status, viewer_id))
+
+
+MAX_MULTI_GET = 20  # Mastodon's DEFAULT_STATUSES_LIMIT for `GET /api/v1/statuses?id[]=`
+
+
+async def get_statuses(request: Request) -> Response:
+    """Several statuses at once, in the order asked; those the viewer may not see (or that do not exist)
+    are left out, as Mastodon does."""
+    viewer = viewer_account(await optional_auth(request, "read:statuses"))
+    viewer_id = viewer.id if viewer else None
+    ids = parse_id_list(await read_params(request), "id", limit=MAX_MULTI_GET)
+    ctx = _ctx(request)
+    async with ctx.db.read() as session:
+        visible = []
+        for status_id in ids:
+            status = await status_by_id(session, status_id)
+            if status is not None and await can_see(session, viewer_id, status):
+                visible.append(status)
+        return api_response(await statuses_to_entities(session, ctx, visible, viewer_id))
 
 
 async def delete_status(request: Request) -> Response:
@@ -341,6 +360,7 @@ async def reblogged_by(request: Request) -> Response:
 
 routes = [
     Route("/api/v1/statuses", create_status, methods=["POST"]),
+    Route("/api/v1/statuses", get_statuses, methods=["GET"]),
     Route("/api/v1/statuses/{status_id}", get_status, methods=["GET"]),
     Route("/api/v1/statuses/{status_id}", delete_status, methods=["DELETE"]),
     Route("/api/v1/statuses/{status_id}", edit_status, methods=["PUT"]),

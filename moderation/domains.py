@@ -33,6 +33,7 @@ from storage.context import Context
 from storage.custom_emojis import forget_remote_emojis
 from storage.domains import FederationGate
 from storage.models import Account, MediaAttachment
+from storage.profile_jobs import forget_profile_images
 from storage.queue import enqueue_many
 from storage.types import utcnow
 
@@ -63,11 +64,12 @@ def _normalised(domain: str) -> str:
 
 
 async def _reject_media(session: AsyncSession, hosts: list[str]) -> int:
-    """Delete the media attachments of the accounts on `hosts` (links to remote files: Plein stores no
-    remote media, `storage.media` holds local uploads only); returns how many."""
+    """Delete the media attachments of the accounts on `hosts` (links to remote files), and our copies of
+    their avatars and headers (`storage.profile_jobs`); returns how many rows."""
     if not hosts:
         return 0
     theirs = select(Account.id).where(Account.domain.in_(hosts)).scalar_subquery()
+    await forget_profile_images(session, Account.domain.in_(hosts))  # our copies of their avatars go too
     result = await session.execute(
         delete(MediaAttachment)
         .where(MediaAttachment.account_id.in_(theirs))

@@ -20,6 +20,7 @@ from moderation.severance import Counts, accounts_on, purged_media, purged_statu
 from storage.audit import add_audit_entry
 from storage.context import Context
 from storage.models import Account, Favourite, Job, MediaAttachment, Notification, Status
+from storage.profile_jobs import forget_profile_images
 from storage.queue import ClaimedJob, RetryJob, job_row
 from storage.statuses import recount_status_counters
 from storage.types import utcnow
@@ -59,6 +60,7 @@ async def purge_batch(session: AsyncSession, hosts: list[str], removed: Counts) 
     favourites = await _delete_batch(
         session, Favourite, Favourite.account_id.in_(theirs), Favourite.status_id
     )
+    await forget_profile_images(session, Account.id.in_(theirs))
     media = await _delete_batch(session, MediaAttachment, purged_media(accounts, kept))
     statuses = await _delete_batch(
         session, Status, purged_statuses(accounts, kept), Status.reblog_of_id, Status.in_reply_to_id

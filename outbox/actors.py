@@ -7,6 +7,8 @@ from typing import Any
 from apub.emojis import emoji_tag
 from apub.keys import load_public_key, public_key_to_multibase
 from apub.vocab import OBJECT_CONTEXT
+from outbox.content import plain_text_to_html
+from storage.media import profile_image_urls
 from storage.models import Account
 from storage.urls import LocalUrls
 
@@ -48,7 +50,12 @@ def account_to_actor(
             "publicKeyPem": account.public_key_pem,
         },
         "attachment": [
-            {"type": "PropertyValue", "name": field.get("name", ""), "value": field.get("value", "")}
+            # The value as HTML, as Mastodon sends it: a link alone is what a remote server verifies.
+            {
+                "type": "PropertyValue",
+                "name": field.get("name", ""),
+                "value": plain_text_to_html(str(field.get("value", ""))),
+            }
             for field in account.fields or []
         ],
         "tag": [emoji_tag(facts) for facts in account.emojis or ()],
@@ -66,9 +73,9 @@ def account_to_actor(
         actor["movedTo"] = moved_to_uri
     if account.also_known_as:
         actor["alsoKnownAs"] = list(account.also_known_as)
-    if icon := _image(account.avatar_url):
+    if icon := _image(profile_image_urls(urls.base_url, account.avatar_file, account.avatar_url)[0]):
         actor["icon"] = icon
-    if image := _image(account.header_url):
+    if image := _image(profile_image_urls(urls.base_url, account.header_file, account.header_url)[0]):
         actor["image"] = image
     if account.actor_type != "Person":
         # The instance actor is not a person to follow; Mastodon leaves these out for it too.

@@ -103,3 +103,19 @@ def text_to_html(
         lines = [_render_line(line, mentions, tag_url) for line in paragraph.split("\n")]
         rendered.append("<p>" + "<br />".join(lines) + "</p>")
     return "".join(rendered)
+
+
+_FIELD_URL = re.compile(URL_PATTERN)
+
+
+def plain_text_to_html(text: str) -> str:
+    """Escape plain text typed by a local user and make its bare URLs links (profile field values)."""
+    pieces: list[str] = []
+    position = 0
+    for match in _FIELD_URL.finditer(text):
+        pieces.append(escape(text[position : match.start()]))
+        url = escape(match.group(0))
+        pieces.append(f'<a href="{url}" target="_blank" rel="nofollow noopener noreferrer me">{url}</a>')
+        position = match.end()
+    pieces.append(escape(text[position:]))
+    return "".join(pieces)

@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 import clientapi.media
+import clientapi.profile
 import clientapi.routes
 import inbox.routes
 import outbox.routes
@@ -165,12 +166,15 @@ async def stop_workers(
 
 
 def body_limit(settings: Settings) -> Middleware:
-    """Every route's body limit (`plein.limits`): media uploads get the media limit, the rest the body limit."""
+    """Every route's body limit (`plein.limits`): media uploads get the media limit, profile changes room for
+    an avatar and a header, the rest the body limit."""
     upload_limit = settings.limits.max_media_bytes + MULTIPART_OVERHEAD
+    profile_limit = 2 * settings.limits.max_media_bytes + MULTIPART_OVERHEAD
     return Middleware(
         BodyLimit,
         max_body_bytes=settings.limits.max_body_bytes,
-        path_limits=dict.fromkeys(clientapi.media.UPLOAD_PATHS, upload_limit),
+        path_limits=dict.fromkeys(clientapi.media.UPLOAD_PATHS, upload_limit)
+        | dict.fromkeys(clientapi.profile.UPLOAD_PATHS, profile_limit),
     )
 
 

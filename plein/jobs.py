@@ -8,15 +8,18 @@ from outbox.deliver import delivery_handler
 from outbox.web_push import web_push_handler
 from storage.context import Context
 from storage.media_lifecycle import MEDIA_QUEUE, media_handler
+from storage.profile_jobs import PROFILE_QUEUE
 from storage.push import PUSH_QUEUE
 from storage.retention import MAINTENANCE_QUEUE, maintenance_handler
 from storage.worker import JobHandler
+from webfinger.profiles import profile_handler
 
 
 def job_handlers(ctx: Context) -> dict[str, JobHandler]:
     """Queue name → handler, bound to `ctx`."""
     handlers: dict[str, JobHandler] = {"deliver": delivery_handler(ctx), "inbox": inbox_job_handler(ctx)}
     handlers[MODERATION_QUEUE] = purge_handler(ctx)
+    handlers[PROFILE_QUEUE] = profile_handler(ctx)
     handlers[MAINTENANCE_QUEUE] = maintenance_handler(
         ctx.db,
         security_log_days=ctx.settings.privacy.security_log_days,

@@ -108,6 +108,35 @@ def domain_blocks_query(account_id: int) -> ListQuery:
     return ListQuery(statement.where(AccountDomainBlock.account_id == account_id), AccountDomainBlock.id)
 
 
+async def accounts_by_ids(session: AsyncSession, account_ids: list[int]) -> list[Account]:
+    """The stored accounts among `account_ids`, in the order asked (unknown ids left out)."""
+    rows = await session.execute(select(Account).where(Account.id.in_(account_ids)))
+    found = {account.id: account for account in rows.scalars()}
+    return [found[account_id] for account_id in dict.fromkeys(account_ids) if account_id in found]
+
+
+async def familiar_followers(
+    session: AsyncSession, viewer_id: int, target_ids: list[int]
+) -> dict[int, list[Account]]:
+    """For each of `target_ids`, the accounts `viewer_id` follows that follow it (suspended ones left out),
+    in the order of those follows."""
+    viewer_follows = select(Follow.target_account_id).where(Follow.account_id == viewer_id)
+    statement = (
+        select(Follow.target_account_id, Account)
+        .join(Account, Account.id == Follow.account_id)
+        .where(
+            Follow.target_account_id.in_(target_ids),
+            Follow.account_id.in_(viewer_follows),
+            Account.suspended_at.is_(None),
+        )
+        .order_by(Follow.id)
+    )
+    familiar: dict[int, list[Account]] = {target: [] for target in target_ids}
+    for target, account in await session.execute(statement):
+        familiar[target].append(account)
+    return familiar
+
+
 async def count_follow_requests(session: AsyncSession, account_id: int) -> int:
     """How many follow requests wait for `account_id`."""
     statement = select(func.count()).where(FollowRequest.target_account_id == account_id)

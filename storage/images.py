@@ -168,9 +168,20 @@ def _blurhash(image: Image.Image) -> str | None:
         return None
 
 
-def process_image(data: bytes) -> ProcessedImage:
+def _filled(frame: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """`frame` scaled and centre-cropped to exactly `size`, keeping its harmless info keys."""
+    fitted = ImageOps.fit(frame, size, method=Image.Resampling.LANCZOS)
+    fitted.info = dict(frame.info)
+    return fitted
+
+
+def process_image(data: bytes, *, fill: tuple[int, int] | None = None) -> ProcessedImage:
     """Check and clean an uploaded image: sniff its real format, apply and drop the EXIF orientation,
     re-encode without any metadata, make a preview of at most 400 px and a blurhash.
+
+    With `fill` (a profile image: Mastodon's `400x400#` avatar and `1500x500#` header geometry), every frame
+    is scaled and centre-cropped to exactly that size, and the "small" rendition is the first frame at that
+    size: the still `avatar_static` / `header_static` of an animation.
     Raises ImageRejected for anything that is not a JPEG, PNG, GIF or WebP image within the pixel limits."""
     image_format = sniff_format(data)
     if image_format is None:
@@ -186,9 +197,12 @@ def process_image(data: bytes) -> ProcessedImage:
         else:
             # Turn the pixels the way the EXIF orientation says, since the tag itself is about to go.
             frames = [_clean_copy(ImageOps.exif_transpose(image), image_format)]
+        if fill is not None:
+            frames = [_filled(frame, fill) for frame in frames]
         original = _encode(frames, image_format)
         preview = frames[0].copy()
-        preview.thumbnail((PREVIEW_MAX_PIXELS, PREVIEW_MAX_PIXELS))
+        if fill is None:
+            preview.thumbnail((PREVIEW_MAX_PIXELS, PREVIEW_MAX_PIXELS))
         small = _encode([preview], image_format)
         hash_text = _blurhash(preview)
     except ImageRejected:

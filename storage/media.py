@@ -30,6 +30,9 @@ from storage.images import ProcessedImage
 from storage.models import MediaAttachment
 
 MEDIA_FOLDER = "media"
+# Media rows of these types are an account's avatar or header (its `avatar_file` / `header_file`), not
+# attachments: never listed, read or attached through the media API. Size: Mastodon's geometry of each.
+PROFILE_IMAGE_SIZES = {"avatar": (400, 400), "header": (1500, 500)}
 ORIGINAL = "original"
 SMALL = "small"
 # "<id>_<secret>/<variant>.<ext>": what a stored file_path (and a request for it) must look like.
@@ -44,6 +47,15 @@ class StoredPath:
     folder: str
     variant: str
     extension: str
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """A cleaned image whose files are written, waiting for its row: the row id, the original's path."""
+
+    media_id: int
+    file_path: str
+    image: ProcessedImage
 
 
 def media_root(data_dir: Path) -> Path:
@@ -86,6 +98,24 @@ def stored_file_for(root: Path, media: MediaAttachment, requested: StoredPath) -
         return None
     relative = media.file_path if requested.variant == ORIGINAL else preview_path(media.file_path)
     return root / relative
+
+
+def profile_image_urls(
+    base_url: str, stored_file: str | None, remote_url: str | None
+) -> tuple[str | None, str | None]:
+    """(image, still image) URLs of an avatar or header: our stored copy when there is one (its still is the
+    first frame of an animated GIF, as Mastodon's `avatar_static`), else the remote URL for both."""
+    if stored_file:
+        url = media_file_url(base_url, stored_file)
+        still = media_file_url(base_url, preview_path(stored_file)) if stored_file.endswith(".gif") else url
+        return url, still
+    return remote_url, remote_url
+
+
+def media_id_of(file_path: str) -> int | None:
+    """The media row id a stored file path belongs to (None when it is not one Plein made)."""
+    stored = parse_stored_path(file_path)
+    return stored.media_id if stored is not None else None
 
 
 def _write_atomically(path: Path, content: bytes) -> None:
@@ -151,13 +181,15 @@ def add_image_row(
     image: ProcessedImage,
     description: str | None,
     focus: tuple[float, float] | None,
+    media_type: str = "image",
 ) -> MediaAttachment:
-    """Insert the row of an uploaded image whose files are already written (not attached to a status)."""
+    """Insert the row of an uploaded image whose files are already written (not attached to a status);
+    `media_type` "avatar" or "header" for a profile image."""
     media = MediaAttachment(
         id=media_id,
         account_id=account_id,
         status_id=None,
-        media_type="image",
+        media_type=media_type,
         file_path=file_path,
         content_type=image.image_format.content_type,
         description=description,
@@ -173,7 +205,7 @@ async def owned_media(
 ) -> MediaAttachment | None:
     """The account's media row `media_id` (by default only while not attached to a status), else None."""
     media = await session.get(MediaAttachment, media_id)
-    if media is None or media.account_id != account_id:
+    if media is None or media.account_id != account_id or media.media_type in PROFILE_IMAGE_SIZES:
         return None
     if unattached and media.status_id is not None:
         return None

@@ -68,6 +68,10 @@ class Account(Base):
     fields: Mapped[list[Any]] = mapped_column(default=list)  # [{"name", "value", "verified_at"}]
     avatar_url: Mapped[str | None] = mapped_column(String(2048))
     header_url: Mapped[str | None] = mapped_column(String(2048))
+    # Our stored copy (`storage.media` path) of the avatar / header: a local upload, or a remote account's
+    # image fetched and re-encoded by the `profile` queue. Shown instead of the URLs above when set.
+    avatar_file: Mapped[str | None] = mapped_column(String(1024))
+    header_file: Mapped[str | None] = mapped_column(String(1024))
     inbox_url: Mapped[str | None] = mapped_column(String(2048))
     shared_inbox_url: Mapped[str | None] = mapped_column(String(2048))
     outbox_url: Mapped[str | None] = mapped_column(String(2048))
@@ -304,6 +308,32 @@ class StatusPin(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
     account_id: Mapped[int] = _fk("accounts.id")
     status_id: Mapped[int] = _fk("statuses.id")
+
+
+class AccountPin(Base):
+    """An endorsement: `account_id` features `target_account_id` on its profile. It counts only while the
+    account follows the target (Mastodon's rule); reads join the follow."""
+
+    __tablename__ = "account_pins"
+    __table_args__ = (UniqueConstraint("account_id", "target_account_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    target_account_id: Mapped[int] = _fk("accounts.id")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccountNote(Base):
+    """A private note one local account keeps about another (Relationship `note`)."""
+
+    __tablename__ = "account_notes"
+    __table_args__ = (UniqueConstraint("account_id", "target_account_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    target_account_id: Mapped[int] = _fk("accounts.id")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Follow(Base):

@@ -9,6 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.account_notes import notes_on
+from storage.account_pins import endorsed_ids
 from storage.models import Account, AccountDomainBlock, Block, Follow, FollowRequest, Mute
 from storage.types import utcnow
 
@@ -29,6 +31,8 @@ class RelationshipFacts:
     requested: bool = False
     requested_by: bool = False
     domain_blocking: bool = False
+    endorsed: bool = False
+    note: str = ""
 
 
 def _in_force(mute: Mute) -> bool:
@@ -38,7 +42,7 @@ def _in_force(mute: Mute) -> bool:
 async def relationship_facts(
     session: AsyncSession, viewer_id: int, target_ids: Iterable[int]
 ) -> dict[int, RelationshipFacts]:
-    """The viewer's relationship to each target, keyed by target id (eight indexed queries in all)."""
+    """The viewer's relationship to each target, keyed by target id (ten indexed queries in all)."""
     targets = list(dict.fromkeys(target_ids))
     if not targets:
         return {}
@@ -75,6 +79,8 @@ async def relationship_facts(
             )
         ).scalars()
     )
+    endorsed = await endorsed_ids(session, viewer_id, targets)
+    notes = await notes_on(session, viewer_id, targets)
     facts: dict[int, RelationshipFacts] = {}
     for target in targets:
         follow = follows.get(target)
@@ -94,5 +100,7 @@ async def relationship_facts(
             requested=request is not None,
             requested_by=target in requesters,
             domain_blocking=target in domain_blocked,
+            endorsed=target in endorsed,
+            note=notes.get(target, ""),
         )
     return facts

@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.custom_emojis import upsert_remote_emojis
 from storage.db import dialect_insert
 from storage.ids import new_id
+from storage.media import PROFILE_IMAGE_SIZES
 from storage.models import Account, MediaAttachment, Mention, Status, StatusEdit, StatusTag, Tag
+from storage.profile_jobs import enqueue_image_caching
 from storage.types import utcnow
 
 # Columns a fresh actor document may change; counters and moderation state are ours.
@@ -62,6 +64,12 @@ async def upsert_remote_account(
         account.silenced_at = utcnow() if silenced else None
         account.suspended_at = utcnow() if suspended else None
         session.add(account)
+    images_changed = False
+    for kind in PROFILE_IMAGE_SIZES:
+        column = f"{kind}_url"
+        if column in values and values[column] != getattr(account, column):
+            setattr(account, f"{kind}_file", None)  # our copy is of the old image: show the new URL
+            images_changed = True
     for column in ACCOUNT_DOCUMENT_COLUMNS:
         if column in values:
             setattr(account, column, values[column])
@@ -69,6 +77,8 @@ async def upsert_remote_account(
     await session.flush()
     if values.get("emojis"):
         await upsert_remote_emojis(session, values["domain"], values["emojis"])
+    if images_changed:
+        await enqueue_image_caching(session, account.id)
     return account
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.media import PROFILE_IMAGE_SIZES
 from storage.models import (
     Account,
     Block,
@@ -92,6 +93,7 @@ async def attach_media(
         MediaAttachment.id.in_(media_ids),
         MediaAttachment.account_id == account_id,
         or_(MediaAttachment.status_id.is_(None), MediaAttachment.status_id == status_id),
+        MediaAttachment.media_type.not_in(tuple(PROFILE_IMAGE_SIZES)),  # an avatar is no attachment
     )
     found = {media.id: media for media in (await session.execute(statement)).scalars()}
     ordered = [found[media_id] for media_id in media_ids if media_id in found]

@@ -103,6 +103,8 @@ LISTED_ACCOUNT_COLUMNS = tuple(
         "emojis",
         "avatar_url",
         "header_url",
+        "avatar_file",
+        "header_file",
         "locked",
         "discoverable",
         "indexable",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import UTC
@@ -12,11 +11,12 @@ from typing import Any
 from clientapi.app_urls import shown_website
 from clientapi.entities.common import format_date, format_time, id_str, missing_image_url
 from clientapi.entities.emojis import emoji_to_entity
+from outbox.content import plain_text_to_html
 from storage.context import Context
+from storage.media import profile_image_urls
 from storage.models import Account, OAuthApp, User
 from storage.relationships import RelationshipFacts
 
-_URL_PATTERN = re.compile(r"https?://[^\s<>\"']+")
 BOT_ACTOR_TYPES = frozenset({"Application", "Service"})
 ROLE_NAMES = {"user": "", "moderator": "Moderator", "admin": "Admin"}
 # Mastodon's permission bits for its built-in roles (administrator holds them all).
@@ -26,19 +26,6 @@ ROLE_PERMISSIONS = {"user": "65536", "moderator": "1308", "admin": "1"}
 def acct_of(account: Account) -> str:
     """`username` for a local account, `username@domain` for a remote one."""
     return account.username if account.domain is None else f"{account.username}@{account.domain}"
-
-
-def plain_text_to_html(text: str) -> str:
-    """Escape plain text typed by a local user and make its bare URLs links (profile field values)."""
-    pieces: list[str] = []
-    position = 0
-    for match in _URL_PATTERN.finditer(text):
-        pieces.append(html.escape(text[position : match.start()]))
-        url = html.escape(match.group(0))
-        pieces.append(f'<a href="{url}" target="_blank" rel="nofollow noopener noreferrer me">{url}</a>')
-        position = match.end()
-    pieces.append(html.escape(text[position:]))
-    return "".join(pieces)
 
 
 def _fields(account: Account) -> list[dict[str, Any]]:
@@ -61,8 +48,8 @@ def _fields(account: Account) -> list[dict[str, Any]]:
 
 def account_to_entity(account: Account, ctx: Context, *, moved_to: Account | None = None) -> dict[str, Any]:
     """The Account entity: every field of Mastodon's schema, nullable ones included."""
-    avatar = account.avatar_url or missing_image_url(ctx, "avatars")
-    header = account.header_url or missing_image_url(ctx, "headers")
+    avatar, avatar_static = profile_image_urls(ctx.base_url, account.avatar_file, account.avatar_url)
+    header, header_static = profile_image_urls(ctx.base_url, account.header_file, account.header_url)
     suspended = account.suspended_at is not None
     return {
         "id": str(account.id),
@@ -72,11 +59,11 @@ def account_to_entity(account: Account, ctx: Context, *, moved_to: Account | Non
         "uri": account.uri,
         "display_name": "" if suspended else account.display_name,
         "note": "" if suspended else account.note,
-        "avatar": avatar,
-        "avatar_static": avatar,
+        "avatar": avatar or missing_image_url(ctx, "avatars"),
+        "avatar_static": avatar_static or missing_image_url(ctx, "avatars"),
         "avatar_description": "",
-        "header": header,
-        "header_static": header,
+        "header": header or missing_image_url(ctx, "headers"),
+        "header_static": header_static or missing_image_url(ctx, "headers"),
         "header_description": "",
         "locked": account.locked,
         "fields": [] if suspended else _fields(account),
@@ -158,15 +145,7 @@ def credential_account_to_entity(
         "sensitive": user.default_sensitive,
         "language": user.default_language,
         "note": account.note_source,
-        "fields": [
-            {
-                "name": str(field.get("name", "")),
-                "value": str(field.get("value", "")),
-                "verified_at": field.get("verified_at"),
-            }
-            for field in account.fields or []
-            if isinstance(field, dict)
-        ],
+        "fields": _source_fields(account),
         "follow_requests_count": follow_requests_count,
         "discoverable": account.discoverable,
         "indexable": account.indexable,
@@ -176,6 +155,48 @@ def credential_account_to_entity(
     }
     entity["role"] = role_to_entity(user)
     return entity
+
+
+def _source_fields(account: Account) -> list[dict[str, Any]]:
+    """The fields as typed (unrendered), with their verification."""
+    return [
+        {
+            "name": str(field.get("name", "")),
+            "value": str(field.get("value", "")),
+            "verified_at": field.get("verified_at"),
+        }
+        for field in account.fields or []
+        if isinstance(field, dict)
+    ]
+
+
+def profile_to_entity(account: Account, ctx: Context) -> dict[str, Any]:
+    """The Profile entity (Mastodon 4.6, `/api/v1/profile`): the caller's editable values as typed; the
+    images are null when unset."""
+    avatar, avatar_static = profile_image_urls(ctx.base_url, account.avatar_file, account.avatar_url)
+    header, header_static = profile_image_urls(ctx.base_url, account.header_file, account.header_url)
+    return {
+        "id": str(account.id),
+        "display_name": account.display_name,
+        "note": account.note_source,
+        "fields": _source_fields(account),
+        "avatar": avatar,
+        "avatar_static": avatar_static,
+        "avatar_description": "",
+        "header": header,
+        "header_static": header_static,
+        "header_description": "",
+        "locked": account.locked,
+        "bot": account.bot or account.actor_type in BOT_ACTOR_TYPES,
+        "hide_collections": False,
+        "discoverable": account.discoverable,
+        "indexable": account.indexable,
+        "show_media": True,
+        "show_media_replies": True,
+        "show_featured": True,
+        "attribution_domains": [],
+        "featured_tags": [],
+    }
 
 
 def relationship_to_entity(target_id: int, facts: RelationshipFacts) -> dict[str, Any]:
@@ -195,8 +216,8 @@ def relationship_to_entity(target_id: int, facts: RelationshipFacts) -> dict[str
         "requested": facts.requested,
         "requested_by": facts.requested_by,
         "domain_blocking": facts.domain_blocking,
-        "endorsed": False,
-        "note": "",
+        "endorsed": facts.endorsed,
+        "note": facts.note,
     }
 
 

@@ -12,6 +12,7 @@ from apub.builders import build_activity, build_undo
 from outbox.actions._unit import Effects, after_commit, record_activity
 from outbox.addressing import DeliveryTargets
 from outbox.errors import Forbidden, NotFound, Unprocessable
+from storage.account_pins import unendorse
 from storage.context import Context
 from storage.follows import (
     blocked_either_way,
@@ -128,6 +129,7 @@ async def unfollow(ctx: Context, follower: Account, target: Account) -> None:
             return
         original_uri = row.uri
         await session.delete(row)
+        await unendorse(session, follower.id, target.id)  # as Mastodon: a new follow starts unfeatured
         await session.flush()
         await recount_follows(session, follower.id, target.id)
         await remove_author_from_home_feed(session, follower.id, target.id)

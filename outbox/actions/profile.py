@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import anyio.to_thread
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from apub.builders import build_activity
@@ -16,7 +19,16 @@ from outbox.errors import NotFound, Unprocessable, ValidationCode
 from storage.accounts import ed25519_public_pem
 from storage.context import Context
 from storage.custom_emojis import emojis_in, profile_texts
-from storage.models import Account
+from storage.media import (
+    PROFILE_IMAGE_SIZES,
+    StoredImage,
+    add_image_row,
+    media_id_of,
+    media_root,
+    remove_media_files,
+)
+from storage.models import Account, MediaAttachment
+from storage.profile_jobs import enqueue_link_verification, verifiable_link
 
 MAX_FIELDS = 4
 MAX_DISPLAY_NAME = 30
@@ -25,7 +37,13 @@ MAX_FIELD_NAME = 255
 MAX_FIELD_VALUE = 2047
 
 
-def _clean_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _clean_fields(fields: list[dict[str, Any]], *, previous: list[Any]) -> list[dict[str, Any]]:
+    """The fields as stored; a value that was verified before keeps its `verified_at` (as Mastodon)."""
+    verified = {
+        str(field.get("value")): field.get("verified_at")
+        for field in previous
+        if isinstance(field, dict) and field.get("verified_at")
+    }
     if len(fields) > MAX_FIELDS:
         raise Unprocessable(
             f"Validation failed: at most {MAX_FIELDS} profile fields",
@@ -43,7 +61,7 @@ def _clean_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 code=ValidationCode.TOO_LONG,
             )
         if name or value:
-            cleaned.append({"name": name, "value": value, "verified_at": None})
+            cleaned.append({"name": name, "value": value, "verified_at": verified.get(value)})
     return cleaned
 
 
@@ -83,10 +101,12 @@ async def update_profile(
     locked: bool | None = None,
     discoverable: bool | None = None,
     fields: list[dict[str, Any]] | None = None,
-    avatar_url: str | None = None,
-    header_url: str | None = None,
+    images: Mapping[str, StoredImage | None] | None = None,
 ) -> Account:
-    """Change what was given (None leaves a value as it is) and tell followers with `Update`."""
+    """Change what was given (None leaves a value as it is) and tell followers with `Update`.
+
+    `images` maps "avatar" / "header" to a new stored image (its files written, its row saved here), or to
+    None to remove it; the files of replaced images are deleted after the commit."""
     if display_name is not None and len(display_name) > MAX_DISPLAY_NAME:
         raise Unprocessable(
             f"Validation failed: display name longer than {MAX_DISPLAY_NAME} characters",
@@ -114,13 +134,42 @@ async def update_profile(
         if discoverable is not None:
             row.discoverable = discoverable
         if fields is not None:
-            row.fields = _clean_fields(fields)
-        if avatar_url is not None:
-            row.avatar_url = avatar_url or None
-        if header_url is not None:
-            row.header_url = header_url or None
+            row.fields = _clean_fields(fields, previous=row.fields or [])
+            if any(not field["verified_at"] and verifiable_link(field["value"]) for field in row.fields):
+                await enqueue_link_verification(session, row.id)
+        replaced = [await _set_image(session, row, kind, image) for kind, image in (images or {}).items()]
         row.emojis = await emojis_in(session, None, profile_texts(row), urls_of(ctx))
         await session.flush()
         await send_actor_update(session, effects, ctx, row)
     after_commit(ctx, effects)
+    root = media_root(ctx.settings.server.data_dir)
+    for file_path in filter(None, replaced):
+        await anyio.to_thread.run_sync(remove_media_files, root, file_path)
     return row
+
+
+async def _set_image(
+    session: AsyncSession, account: Account, kind: str, image: StoredImage | None
+) -> str | None:
+    """Make `image` the account's avatar or header (`kind`), or remove it (None); returns the replaced file's
+    path, whose row is deleted here."""
+    if kind not in PROFILE_IMAGE_SIZES:
+        raise ValueError(f"not a profile image: {kind}")
+    if image is not None:
+        add_image_row(
+            session,
+            media_id=image.media_id,
+            account_id=account.id,
+            file_path=image.file_path,
+            image=image.image,
+            description=None,
+            focus=None,
+            media_type=kind,
+        )
+    old_file: str | None = getattr(account, f"{kind}_file")
+    setattr(account, f"{kind}_file", image.file_path if image is not None else None)
+    setattr(account, f"{kind}_url", None)  # a local account's image is its stored file only
+    old_id = media_id_of(old_file) if old_file else None
+    if old_id is not None:
+        await session.execute(delete(MediaAttachment).where(MediaAttachment.id == old_id))
+    return old_file
