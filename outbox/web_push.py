@@ -30,6 +30,7 @@ from apub.html import html_to_text
 from outbox.deliver import backoff
 from storage.context import Context
 from storage.filter_matching import hides_notification
+from storage.media import profile_image_urls
 from storage.models import Account, Follow, Notification, PushSubscription, Status
 from storage.oauth import token_is_live
 from storage.push import delete_subscription
@@ -150,9 +151,8 @@ def web_push_handler(ctx: Context, *, avatar_placeholder: str) -> JobHandler:
         if sender is None or not await _policy_allows(ctx, subscription, sender.id):
             return None
         access_token = unseal_token(settings.secrets.secret_key, subscription.sealed_token)
-        payload = push_payload(
-            notification, sender, status, access_token, sender.avatar_url or avatar_placeholder
-        )
+        avatar = profile_image_urls(ctx.base_url, sender.avatar_file, sender.avatar_url)[0]
+        payload = push_payload(notification, sender, status, access_token, avatar or avatar_placeholder)
         body, headers = encrypt_push(subscription, orjson.dumps(payload))
         subject = (
             f"mailto:{settings.instance.contact_email}" if settings.instance.contact_email else ctx.base_url

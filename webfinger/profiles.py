@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 from apub.errors import FetchError
 from apub.relme import rel_me_links
 from storage.context import Context
-from storage.images import ImageRejected, process_image
+from storage.images import ImageRejected, ProcessedImage, process_image
 from storage.media import (
     PROFILE_IMAGE_SIZES,
     add_image_row,
@@ -88,7 +88,7 @@ async def verify_links(ctx: Context, account_id: int) -> None:
         ]
 
 
-async def _fetch_image(ctx: Context, url: str, kind: str) -> Any:
+async def _fetch_image(ctx: Context, url: str, kind: str) -> ProcessedImage | None:
     limit = ctx.settings.limits.max_media_bytes
     try:
         response = await federation_client(ctx).get(url, headers={"Accept": "image/*"}, max_bytes=limit)
