@@ -39,6 +39,7 @@ from clientapi import (
     streaming,
     tags,
     timelines,
+    trends,
 )
 
 routes = [
@@ -71,6 +72,7 @@ routes = [
     *static_files.routes,
     *statuses.routes,
     *timelines.routes,
+    *trends.routes,
     # before `notifications`, whose `/api/v1/notifications/{id}` would take `requests` and `unread_count`
     *notification_requests.routes,
     *grouped_notifications.routes,

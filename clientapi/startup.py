@@ -24,9 +24,6 @@ def _empty_list(*scopes: str, public: bool = False) -> object:
 
 # (path, scopes; None means readable without a token, as in Mastodon)
 EMPTY_LISTS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
-    ("/api/v1/trends", None),
-    ("/api/v1/trends/tags", None),
-    ("/api/v1/trends/statuses", None),
     ("/api/v1/trends/links", None),
     ("/api/v1/suggestions", ("read",)),
     ("/api/v2/suggestions", ("read",)),

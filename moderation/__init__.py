@@ -29,6 +29,7 @@ from moderation.reports import (
 )
 from moderation.rules import add_rule, remove_rule
 from moderation.severance import Counts
+from moderation.trends import review_status, review_tag
 
 __all__ = [
     "ANNOUNCEMENTS_TOPIC",
@@ -49,6 +50,8 @@ __all__ = [
     "purge_handler",
     "remove_emoji",
     "remove_rule",
+    "review_status",
+    "review_tag",
     "resolve_report",
     "silence_reported_account",
     "suspend_account_in",

@@ -26,6 +26,7 @@ from storage.instance_rules import current_rules
 from storage.models import Account, Announcement, Report, Status, User
 from storage.oauth import AUTHORITY_CHANGED, revoke_user_tokens
 from storage.passwords import generate_password, hash_password, make_hasher
+from storage.trends import tag_use_counts, trending_statuses
 from storage.types import utcnow
 from storage.urls import LocalUrls
 from webfinger.resolve import ResolveError, find_account_by_acct, resolve_actor
@@ -269,6 +270,35 @@ async def emoji_command(ctx: Context, args: argparse.Namespace) -> int:
                     facts = facts_of(emoji, urls)
                     shown = "" if emoji.visible_in_picker else "\thidden"
                     print(f":{emoji.shortcode}:\t{emoji.category or '-'}\t{facts['url']}{shown}")
+    except moderation.ModerationError as error:
+        raise AdminError(str(error)) from error
+    return 0
+
+
+async def trends_command(ctx: Context, args: argparse.Namespace) -> int:
+    try:
+        if args.action in ("allow-tag", "reject-tag"):
+            name = await moderation.review_tag(
+                ctx, args.name, allow=args.action == "allow-tag", actor=cli_actor()
+            )
+            print(f"#{name} {'may trend' if args.action == 'allow-tag' else 'will not trend'}")
+        elif args.action in ("allow-status", "reject-status"):
+            await moderation.review_status(
+                ctx, args.id, allow=args.action == "allow-status", actor=cli_actor()
+            )
+            print(f"status {args.id} {'may trend' if args.action == 'allow-status' else 'will not trend'}")
+        else:
+            now = utcnow()
+            async with ctx.db.read() as session:
+                counted = await tag_use_counts(session, now=now, reviewed_only=False, limit=args.limit)
+                found = await trending_statuses(session, now=now, viewer_id=None, limit=args.limit)
+            print("hashtags (accounts, uses, review):")
+            for row in counted:
+                review = {True: "allowed", None: "to review"}[row.tag.trendable]
+                print(f"  #{row.tag.name}\t{row.accounts}\t{row.uses}\t{review}")
+            print("statuses (favourites + boosts):")
+            for status in found:
+                print(f"  {status.id}\t{status.favourites_count + status.reblogs_count}\t{status.uri}")
     except moderation.ModerationError as error:
         raise AdminError(str(error)) from error
     return 0

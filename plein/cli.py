@@ -340,6 +340,12 @@ def cmd_emoji(args: argparse.Namespace) -> int:
     return _with_context(args, lambda ctx: admin.emoji_command(ctx, args))
 
 
+def cmd_trends(args: argparse.Namespace) -> int:
+    from plein import admin
+
+    return _with_context(args, lambda ctx: admin.trends_command(ctx, args))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from plein import admin
 
@@ -506,6 +512,26 @@ def build_parser() -> argparse.ArgumentParser:
     emoji_remove = emoji_commands.add_parser("remove", help="delete a custom emoji and its image")
     emoji_remove.add_argument("shortcode")
     emoji.set_defaults(handler=cmd_emoji)
+
+    trends = commands.add_parser(
+        "trends", help="review what trends: hashtags need an allow, statuses a refusal"
+    )
+    trends_commands = trends.add_subparsers(dest="action", required=True, metavar="ACTION")
+    trends_list = trends_commands.add_parser(
+        "list", help="hashtags in use (with their review) and trending statuses"
+    )
+    trends_list.add_argument("--limit", type=_positive, default=20)
+    for verb, text in (
+        ("allow-tag", "let a hashtag trend"),
+        ("reject-tag", "keep a hashtag out of the trends"),
+    ):
+        trends_commands.add_parser(verb, help=text).add_argument("name")
+    for verb, text in (
+        ("allow-status", "let a refused status trend again"),
+        ("reject-status", "keep a status out"),
+    ):
+        trends_commands.add_parser(verb, help=text).add_argument("id", type=_positive)
+    trends.set_defaults(handler=cmd_trends)
 
     report = commands.add_parser(
         "report", help="reports for moderators (received Flags and local users' reports)"

@@ -211,6 +211,8 @@ class Status(Base):
     poll: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[datetime | None]
+    # May it trend? None: yes unless a moderator says no (False); statuses need no review first.
+    trendable: Mapped[bool | None]
     deleted_at: Mapped[datetime | None]  # tombstone: kept so a replayed Create is ignored
 
 
@@ -243,6 +245,8 @@ class Tag(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(255), unique=True)  # lower-cased, without '#'
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # May it trend? None until a moderator reviews it: only allowed tags trend (as Mastodon by default).
+    trendable: Mapped[bool | None]
 
 
 class StatusTag(Base):
