@@ -148,11 +148,21 @@ class PostgresEventBus(EventBus):
             self._wake.clear()
             try:
                 await self._send_pending()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                logger.warning("bus: cannot notify (%s); reconnecting, events dropped", error)
+            except Exception as error:  # a lost or broken connection, whatever asyncpg calls it: a new one
+                logger.warning("bus: cannot notify (%r); reconnecting, events dropped", error)
+                await self._reconnect_sender()
+
+    async def _reconnect_sender(self) -> None:
+        if self._sender is not None:
+            self._sender.terminate()
+            self._sender = None
+        while not self._closing:
+            try:
+                self._sender = await asyncpg.connect(self._dsn)
+                return
+            except (OSError, asyncpg.PostgresError) as error:
+                logger.warning("bus: cannot connect yet (%s)", error)
                 await asyncio.sleep(RECONNECT_SECONDS)
-                with contextlib.suppress(OSError, asyncpg.PostgresError):
-                    self._sender = await asyncpg.connect(self._dsn)
 
     async def _send_pending(self) -> None:
         batch, self._pending = self._pending, []

@@ -4,12 +4,14 @@ order; two buses on one database hear each other's events exactly once, their ow
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
 from storage.bus import Event
-from storage.pg_bus import MAX_PAYLOAD_BYTES, PostgresEventBus, pack, unpack
+from storage.pg_bus import MAX_PAYLOAD_BYTES, PostgresEventBus, asyncpg_dsn, pack, unpack
 from support.databases import postgres_database
 
 
@@ -53,3 +55,27 @@ async def test_two_buses_hear_each_other_once(postgres_url: str) -> None:
     finally:
         await first.close()
         await second.close()
+
+
+async def test_the_bus_comes_back_after_its_connections_are_cut(postgres_url: str) -> None:
+    """A server restart or a killed backend: the bus opens its connections again and events flow once more
+    (what was published while a connection was down is lost, as streaming clients expect)."""
+    bus = PostgresEventBus(postgres_url)
+    await bus.start()
+    admin = await asyncpg.connect(asyncpg_dsn(postgres_url))
+    try:
+        async with bus.subscribe("user:1") as heard:
+            for connection in (bus._listener, bus._sender):
+                assert connection is not None
+                await admin.execute("SELECT pg_terminate_backend($1)", connection.get_server_pid())
+            for attempt in range(100):  # until both connections are back: earlier events may be lost
+                bus.publish(Event("user:1", "update", {"status_id": attempt}))
+                with contextlib.suppress(TimeoutError):
+                    got = await asyncio.wait_for(heard.get(), 0.2)
+                    assert got.kind == "update"
+                    break
+            else:
+                raise AssertionError("the bus never came back")
+    finally:
+        await admin.close()
+        await bus.close()
