@@ -29,14 +29,15 @@ def filter_result(match: FilterMatch) -> dict[str, Any]:
 
 
 def entity_filter_results(
-    applying: Sequence[CompiledFilter], status_ids: Sequence[int], entity: dict[str, Any], poll: Any
+    applying: Sequence[CompiledFilter], status_ids: Sequence[int], entity: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], bool]:
-    """The FilterResults of a rendered status (`entity`, the boosted original's for a boost; `poll` its
-    stored poll) and whether a `hide` filter is among them."""
+    """The FilterResults of a rendered status (`entity`, the boosted original's for a boost) and whether a
+    `hide` filter is among them."""
+    poll = entity.get("poll") or {}
     text = searchable_text(
         entity.get("spoiler_text") or "",
         entity.get("content") or "",
-        poll,
+        (option["title"] for option in poll.get("options") or ()),
         (media.get("description") for media in entity.get("media_attachments") or ()),
     )
     found = matches(applying, status_ids, text)

@@ -27,7 +27,6 @@ EMPTY_LISTS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
     ("/api/v1/trends/links", None),
     ("/api/v1/suggestions", ("read",)),
     ("/api/v2/suggestions", ("read",)),
-    ("/api/v1/scheduled_statuses", ("read:statuses",)),
 )
 
 routes = [

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -15,16 +16,21 @@ from clientapi.auth import optional_auth, require_auth, viewer_account
 from clientapi.entities.accounts import account_to_entity
 from clientapi.entities.media import media_to_entity
 from clientapi.entities.notifications import status_edits_to_entities, status_source_to_entity
+from clientapi.entities.scheduled_statuses import scheduled_to_entity
 from clientapi.entities.statuses import status_to_entity, statuses_to_entities
 from clientapi.errors import NotFound, Unprocessable, ValidationCode
 from clientapi.pagination import Page, apply_page, in_display_order, link_headers
 from clientapi.params import Params, parse_id, parse_id_list, read_params
 from clientapi.responses import api_response
+from clientapi.scheduled_statuses import scheduled_at_of
 from outbox import actions
+from outbox.actions.scheduled import Draft, schedule_status
 from storage.context import Context
 from storage.conversation_mutes import mute_conversation, unmute_conversation
 from storage.custom_emojis import emojis_in
 from storage.models import Account, Favourite, MediaAttachment, Status, StatusEdit
+from storage.polls import PollRequest
+from storage.scheduled_statuses import held_media
 from storage.statuses import can_see, status_by_id
 from storage.timelines import (
     add_bookmark,
@@ -34,6 +40,7 @@ from storage.timelines import (
     reblogged_by_query,
     remove_bookmark,
 )
+from storage.types import utcnow
 from storage.urls import LocalUrls
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
@@ -68,6 +75,26 @@ def _media_ids(params: Params) -> list[int]:
     return [parse_id(value, "media_ids") for value in params.get_str_list("media_ids")]
 
 
+def poll_request(params: Params) -> PollRequest | None:
+    """`poll[options][]`, `poll[expires_in]`, `poll[multiple]`, `poll[hide_totals]` (form or JSON); None
+    without options. The limits are the outbox's to check."""
+    if not params.get("poll"):
+        return None
+    poll = params.nested("poll")
+    options = poll.get_str_list("options")
+    if not options:
+        return None
+    expires_in = poll.get_int("expires_in")
+    if expires_in is None:
+        raise Unprocessable("Validation failed: poll[expires_in] is missing")
+    return PollRequest(
+        options=options,
+        expires_in=expires_in,
+        multiple=bool(poll.get_bool("multiple", False)),
+        hide_totals=bool(poll.get_bool("hide_totals", False)),
+    )
+
+
 def _visibility(params: Params, default: str) -> str:
     visibility = params.get_str("visibility") or default
     if visibility not in VISIBILITIES:
@@ -90,11 +117,9 @@ async def create_status(request: Request) -> Response:
             field="Idempotency-Key",
             code=ValidationCode.TOO_LONG,
         )
-    if params.get("poll") or params.get("scheduled_at"):
-        raise Unprocessable(
-            "Validation failed: polls and scheduled statuses are not supported",
-            field="poll" if params.get("poll") else "scheduled_at",
-        )
+    scheduled_at = scheduled_at_of(params)
+    if scheduled_at is not None and scheduled_at > utcnow():  # a time already past posts now, as in Mastodon
+        return await _schedule(request, auth, params, scheduled_at, key)
     status = await actions.post_status(
         _ctx(request),
         auth.account,
@@ -107,8 +132,30 @@ async def create_status(request: Request) -> Response:
         media_ids=_media_ids(params),
         application_id=auth.app.id if auth.app else None,
         idempotency_key=key,
+        poll=poll_request(params),
     )
     return api_response(await _render(_ctx(request), status, auth.account.id))
+
+
+async def _schedule(
+    request: Request, auth: Any, params: Params, scheduled_at: datetime, key: str | None
+) -> Response:
+    ctx = _ctx(request)
+    draft = Draft(
+        text=params.get_str("status", max_length=None) or "",
+        visibility=_visibility(params, auth.user.default_visibility),
+        spoiler_text=params.get_str("spoiler_text", max_length=None) or "",
+        sensitive=bool(params.get_bool("sensitive", auth.user.default_sensitive)),
+        language=params.get_language("language") or auth.user.default_language,
+        in_reply_to_id=params.get_id("in_reply_to_id"),
+        media_ids=_media_ids(params),
+        application_id=auth.app.id if auth.app else None,
+        poll=poll_request(params),
+    )
+    scheduled = await schedule_status(ctx, auth.account, scheduled_at, draft, idempotency_key=key)
+    async with ctx.db.read() as session:
+        media = (await held_media(session, [scheduled.id])).get(scheduled.id, [])
+    return api_response(scheduled_to_entity(ctx, scheduled, media))
 
 
 async def get_status(request: Request) -> Response:
@@ -168,6 +215,7 @@ async def edit_status(request: Request) -> Response:
         sensitive=bool(params.get_bool("sensitive", False)),
         language=params.get_language("language"),
         media_ids=_media_ids(params) if "media_ids" in params else await _current_media(ctx, current.id),
+        poll=poll_request(params),
     )
     return api_response(await _render(ctx, status, auth.account.id))
 

@@ -16,7 +16,8 @@ from apub.vocab import OBJECT_CONTEXT, PUBLIC
 from outbox.addressing import visibility_addressing
 from storage.custom_emojis import emoji_rows_in, facts_of
 from storage.media import media_file_url
-from storage.models import Account, CustomEmoji, MediaAttachment, Status
+from storage.models import Account, CustomEmoji, MediaAttachment, Poll, Status
+from storage.polls import is_expired, poll_of_status
 from storage.statuses import media_of, mentioned_accounts, status_by_id, tag_names
 from storage.urls import LocalUrls
 
@@ -43,6 +44,7 @@ class NoteParts:
     media: list[MediaAttachment]
     in_reply_to_uri: str | None
     emojis: list[CustomEmoji]
+    poll: Poll | None = None
 
 
 def acct_handle(account: Account, local_domain: str) -> str:
@@ -64,6 +66,7 @@ async def load_note_parts(session: AsyncSession, status: Status, author: Account
         media=await media_of(session, status.id),
         in_reply_to_uri=in_reply_to_uri,
         emojis=await emoji_rows_in(session, author.domain, (status.spoiler_text, status.content)),
+        poll=await poll_of_status(session, status.id),
     )
 
 
@@ -133,7 +136,33 @@ def status_to_note(
         note["contentMap"] = {status.language: status.content}
     if status.edited_at is not None:
         note["updated"] = iso_datetime(status.edited_at)
+    if parts.poll is not None:
+        note.update(poll_to_question(parts.poll))
     return note
+
+
+def poll_to_question(poll: Poll) -> dict[str, Any]:
+    """What a poll adds to its status's object, as Mastodon renders a `Question`: the options under
+    `oneOf` (single choice) or `anyOf`, each a `Note` whose `replies.totalItems` counts its votes (hidden
+    totals stay hidden until the end), `endTime`, `closed` once ended, and `votersCount`."""
+    shown = not poll.hide_totals or is_expired(poll)
+    tallies = list(poll.tallies) + [0] * (len(poll.options) - len(poll.tallies))
+    options = [
+        {
+            "type": "Note",
+            "name": title,
+            "replies": {"type": "Collection", "totalItems": count if shown else 0},
+        }
+        for title, count in zip(poll.options, tallies, strict=False)
+    ]
+    question: dict[str, Any] = {"type": "Question", "anyOf" if poll.multiple else "oneOf": options}
+    if poll.expires_at is not None:
+        question["endTime"] = iso_datetime(poll.expires_at)
+        if is_expired(poll):
+            question["closed"] = iso_datetime(poll.expires_at)
+    if poll.voters_count is not None:
+        question["votersCount"] = poll.voters_count
+    return question
 
 
 def note_activity(

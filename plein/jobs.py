@@ -5,12 +5,16 @@ from __future__ import annotations
 from inbox.worker import inbox_job_handler
 from moderation import MODERATION_QUEUE, purge_handler
 from outbox.deliver import delivery_handler
+from outbox.poll_jobs import poll_job_handler
+from outbox.scheduled_jobs import scheduled_job_handler
 from outbox.web_push import web_push_handler
 from storage.context import Context
 from storage.media_lifecycle import MEDIA_QUEUE, media_handler
+from storage.polls import POLLS_QUEUE
 from storage.profile_jobs import PROFILE_QUEUE
 from storage.push import PUSH_QUEUE
 from storage.retention import MAINTENANCE_QUEUE, maintenance_handler
+from storage.scheduled_statuses import SCHEDULED_QUEUE
 from storage.worker import JobHandler
 from webfinger.profiles import profile_handler
 
@@ -19,6 +23,8 @@ def job_handlers(ctx: Context) -> dict[str, JobHandler]:
     """Queue name → handler, bound to `ctx`."""
     handlers: dict[str, JobHandler] = {"deliver": delivery_handler(ctx), "inbox": inbox_job_handler(ctx)}
     handlers[MODERATION_QUEUE] = purge_handler(ctx)
+    handlers[POLLS_QUEUE] = poll_job_handler(ctx)
+    handlers[SCHEDULED_QUEUE] = scheduled_job_handler(ctx)
     handlers[PROFILE_QUEUE] = profile_handler(ctx)
     handlers[MAINTENANCE_QUEUE] = maintenance_handler(
         ctx.db,

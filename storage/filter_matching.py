@@ -14,14 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from apub.html import html_to_text
 from storage.filters import FilterRules, Reader, active_filter_rules
-from storage.models import MediaAttachment, Status
+from storage.models import MediaAttachment, Poll, Status
 from storage.types import utcnow
 
 # Paragraph and line breaks are word boundaries once the tags are gone (Mastodon's plain-text formatter).
@@ -94,14 +93,13 @@ async def read_viewer_filters(reader: Reader, viewer_id: int) -> ViewerFilters:
 def searchable_text(
     spoiler_text: str,
     content_html: str,
-    poll: dict[str, Any] | None,
+    poll_options: Iterable[str],
     media_descriptions: Iterable[str | None],
 ) -> str:
     """What keywords are matched against (Mastodon's `Status#searchable_text`): the content warning, the
     content as plain text, the poll's options and the media descriptions."""
     parts = [spoiler_text, html_to_text(_BREAKS.sub("\n", content_html))]
-    if poll:
-        parts.extend(str(option.get("title") or "") for option in poll.get("options") or ())
+    parts.extend(poll_options)
     parts.extend(description or "" for description in media_descriptions)
     return "\n\n".join(part for part in parts if part)
 
@@ -139,5 +137,6 @@ async def hides_notification(session: AsyncSession, recipient_id: int, status: S
     descriptions = await session.scalars(
         select(MediaAttachment.description).where(MediaAttachment.status_id == proper.id)
     )
-    text = searchable_text(proper.spoiler_text, proper.content, proper.poll, descriptions)
+    options = await session.scalar(select(Poll.options).where(Poll.status_id == proper.id))
+    text = searchable_text(proper.spoiler_text, proper.content, options or (), descriptions)
     return hides(matches(applying, (status.id, proper.id) if proper is not status else (status.id,), text))

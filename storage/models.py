@@ -208,7 +208,6 @@ class Status(Base):
     replies_count: Mapped[int] = mapped_column(Integer, default=0)
     reblogs_count: Mapped[int] = mapped_column(Integer, default=0)
     favourites_count: Mapped[int] = mapped_column(Integer, default=0)
-    poll: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[datetime | None]
     # May it trend? None: yes unless a moderator says no (False); statuses need no review first.
@@ -295,6 +294,10 @@ class MediaAttachment(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
     account_id: Mapped[int] = _fk("accounts.id")
     status_id: Mapped[int | None] = _fk("statuses.id", nullable=True, ondelete="SET NULL")
+    # Reserved for a scheduled status until it is published (no other status may take it meanwhile). No
+    # foreign key: SQLite cannot add one to an existing table without rebuilding it; the scheduled status's
+    # publication and cancellation clear it in their own transactions.
+    scheduled_status_id: Mapped[int | None] = mapped_column(ID, index=True)
     media_type: Mapped[str] = mapped_column(String(16), default="unknown")  # image|video|gifv|audio|unknown
     remote_url: Mapped[str | None] = mapped_column(String(2048))
     file_path: Mapped[str | None] = mapped_column(String(1024))
@@ -302,6 +305,55 @@ class MediaAttachment(Base):
     description: Mapped[str | None] = mapped_column(Text)
     blurhash: Mapped[str | None] = mapped_column(String(255))
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Poll(Base):
+    """The poll of a status (local, or a remote `Question`). `tallies` are the votes per option, kept with
+    the votes for local polls and copied from the `Question` for remote ones, as Mastodon's cached tallies."""
+
+    __tablename__ = "polls"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    status_id: Mapped[int] = mapped_column(ID, ForeignKey("statuses.id", ondelete="CASCADE"), unique=True)
+    account_id: Mapped[int] = _fk("accounts.id")
+    options: Mapped[list[Any]] = mapped_column(default=list)  # option titles, in order
+    tallies: Mapped[list[Any]] = mapped_column(default=list)  # votes per option, same order
+    multiple: Mapped[bool] = mapped_column(Boolean, default=False)
+    hide_totals: Mapped[bool] = mapped_column(Boolean, default=False)
+    votes_count: Mapped[int] = mapped_column(Integer, default=0)
+    voters_count: Mapped[int | None] = mapped_column(Integer)  # unknown for some remote polls
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PollVote(Base):
+    """One chosen option of one account in a poll (a multiple-choice vote is several rows). `uri` is the
+    vote's `Note` id: a received vote's, or the one we sent for a local vote on a remote poll."""
+
+    __tablename__ = "poll_votes"
+    __table_args__ = (Index("ix_poll_votes_poll_id_account_id", "poll_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    poll_id: Mapped[int] = mapped_column(ID, ForeignKey("polls.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = _fk("accounts.id")
+    choice: Mapped[int] = mapped_column(Integer)
+    uri: Mapped[str | None] = mapped_column(String(2048), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScheduledStatus(Base):
+    """A status to publish at `scheduled_at` (its `publish` job is written in the same transaction).
+    `params` are the status's parameters as Mastodon's ScheduledStatus entity shows them."""
+
+    __tablename__ = "scheduled_statuses"
+    __table_args__ = (Index("ix_scheduled_statuses_account_id_scheduled_at", "account_id", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    scheduled_at: Mapped[datetime]
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

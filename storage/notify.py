@@ -37,11 +37,11 @@ async def notify(
     status_id: int | None = None,
 ) -> Event | None:
     """Store a notification for a local recipient and return the event to publish; None when nothing is
-    stored (the recipient is remote, is the sender, blocks/mutes the sender, muted the thread of the status,
+    stored (the recipient is remote, is the sender — but for the end of their own poll —, blocks/mutes the sender, muted the thread of the status,
     or its policy drops it) or when its policy filtered it."""
     if notification_type not in NOTIFICATION_TYPES:
         raise ValueError(f"unknown notification type {notification_type!r}")
-    if recipient_id == from_account_id:
+    if recipient_id == from_account_id and notification_type != "poll":  # a poll's end tells its author too
         return None
     recipient_is_local = await session.scalar(
         select(exists().where(Account.id == recipient_id, Account.domain.is_(None)))

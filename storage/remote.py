@@ -21,7 +21,8 @@ from storage.custom_emojis import upsert_remote_emojis
 from storage.db import dialect_insert
 from storage.ids import new_id
 from storage.media import PROFILE_IMAGE_SIZES
-from storage.models import Account, MediaAttachment, Mention, Status, StatusEdit, StatusTag, Tag
+from storage.models import Account, MediaAttachment, Mention, Poll, Status, StatusEdit, StatusTag, Tag
+from storage.polls import remote_poll_row
 from storage.profile_jobs import enqueue_image_caching
 from storage.types import utcnow
 
@@ -175,6 +176,7 @@ class RemoteStatusRow:
     mention_account_ids: list[int] = field(default_factory=list)
     hashtags: list[str] = field(default_factory=list)
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    poll: dict[str, Any] | None = None  # a `Question`'s poll (`storage.polls.remote_poll_row` values)
 
 
 def _distinct_ids(rows: Sequence[RemoteStatusRow], indexes: list[int], *, back_dated: bool) -> dict[int, int]:
@@ -245,10 +247,13 @@ async def _link_statuses(
 ) -> None:
     mentions: list[dict[str, Any]] = []
     media: list[dict[str, Any]] = []
+    polls: list[dict[str, Any]] = []
     tagged: list[tuple[int, str]] = []
     for row, status_id in zip(rows, ids, strict=True):
         if status_id is None:
             continue
+        if row.poll is not None:
+            polls.append(remote_poll_row(status_id, row.values["account_id"], row.poll))
         for account_id in dict.fromkeys(row.mention_account_ids):
             mentions.append({"id": new_id(), "status_id": status_id, "account_id": account_id})
         for attachment in row.attachments:
@@ -266,6 +271,8 @@ async def _link_statuses(
         await connection.execute(insert(Mention).on_conflict_do_nothing(), mentions)
     if media:
         await connection.execute(insert(MediaAttachment), media)
+    if polls:
+        await connection.execute(insert(Poll), polls)
     if tagged:
         names = list(dict.fromkeys(name for _, name in tagged))
         await connection.execute(

@@ -84,21 +84,32 @@ async def add_mentions(session: AsyncSession, status_id: int, account_ids: Itera
 
 
 async def attach_media(
-    session: AsyncSession, status_id: int, account_id: int, media_ids: Sequence[int]
+    session: AsyncSession,
+    status_id: int,
+    account_id: int,
+    media_ids: Sequence[int],
+    *,
+    scheduled_status_id: int | None = None,
 ) -> list[MediaAttachment]:
-    """Attach the author's unattached (or already this status's) media; returns those found, in order."""
+    """Attach the author's unattached (or already this status's) media; returns those found, in order.
+    Media held by a scheduled status are only for it (`scheduled_status_id`, when it is published)."""
     if not media_ids:
         return []
+    held_by = MediaAttachment.scheduled_status_id
     statement = select(MediaAttachment).where(
         MediaAttachment.id.in_(media_ids),
         MediaAttachment.account_id == account_id,
         or_(MediaAttachment.status_id.is_(None), MediaAttachment.status_id == status_id),
         MediaAttachment.media_type.not_in(tuple(PROFILE_IMAGE_SIZES)),  # an avatar is no attachment
+        held_by.is_(None)
+        if scheduled_status_id is None
+        else or_(held_by.is_(None), held_by == scheduled_status_id),
     )
     found = {media.id: media for media in (await session.execute(statement)).scalars()}
     ordered = [found[media_id] for media_id in media_ids if media_id in found]
     for media in ordered:
         media.status_id = status_id
+        media.scheduled_status_id = None
     return ordered
 
 

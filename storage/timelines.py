@@ -85,7 +85,6 @@ LISTED_STATUS_COLUMNS = tuple(
         "favourites_count",
         "created_at",
         "edited_at",
-        "poll",  # its options are matched by filter keywords
     )
 )
 LISTED_ACCOUNT_COLUMNS = tuple(

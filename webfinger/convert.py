@@ -232,27 +232,27 @@ def _attachment(item: Any) -> dict[str, Any] | None:
 
 
 def _poll(document: dict[str, Any]) -> dict[str, Any] | None:
+    """A `Question`'s poll as `polls` column values: option titles and counts, single or multiple choice,
+    end time (`endTime`, else `closed`) and voters."""
     multiple = "anyOf" in document
     options = as_list(document.get("anyOf") if multiple else document.get("oneOf"))
-    choices = []
+    titles: list[str] = []
+    tallies: list[int] = []
     for option in options[:MAX_POLL_OPTIONS]:
         if isinstance(option, dict) and isinstance(option.get("name"), str):
             replies = option.get("replies")
             votes = replies.get("totalItems") if isinstance(replies, dict) else 0
-            choices.append(
-                {
-                    "title": html_to_text(option["name"])[:200],
-                    "votes_count": votes if isinstance(votes, int) else 0,
-                }
-            )
-    if not choices:
+            titles.append(html_to_text(option["name"])[:200])
+            tallies.append(votes if isinstance(votes, int) and votes >= 0 else 0)
+    if not titles:
         return None
-    closes = parse_datetime(document.get("endTime")) or parse_datetime(document.get("closed"))
+    voters = document.get("votersCount")
     return {
-        "options": choices,
+        "options": titles,
+        "tallies": tallies,
         "multiple": multiple,
-        "expires_at": closes.isoformat() if closes else None,
-        "voters_count": document.get("votersCount") if isinstance(document.get("votersCount"), int) else None,
+        "expires_at": parse_datetime(document.get("endTime")) or parse_datetime(document.get("closed")),
+        "voters_count": voters if isinstance(voters, int) and voters >= 0 else None,
     }
 
 

@@ -231,13 +231,13 @@ def _status_row(prepared: PreparedNote, mention_ids: list[int]) -> RemoteStatusR
             "sensitive": note.sensitive,
             "visibility": note.visibility,
             "language": note.language,
-            "poll": note.poll,
             "created_at": min(note.published or now, now),
         },
         published=note.published,
         mention_account_ids=mention_ids,
         hashtags=note.hashtags,
         attachments=prepared.attachments,
+        poll=note.poll,
     )
 
 

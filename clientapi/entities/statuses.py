@@ -1,8 +1,9 @@
 """The Status entity, rendered a page at a time.
 
 `statuses_to_entities` loads everything a page of statuses needs — boosted originals, authors, mentions,
-hashtags, media, custom emojis (one query, only when a text has a `:code:`), applications and the viewer's favourites/boosts/bookmarks/pins — in a fixed number of
-queries whatever the page size (no query per status), then renders every field of the OpenAPI Status
+hashtags, media, polls with the viewer's votes, custom emojis (one query, only when a text has a
+`:code:`), applications and the viewer's favourites/boosts/bookmarks/pins — in a fixed number of queries
+whatever the page size (no query per status), then renders every field of the OpenAPI Status
 schema, nullable ones included.
 """
 
@@ -23,6 +24,7 @@ from clientapi.entities.accounts import RenderedAccounts, account_to_entity, acc
 from clientapi.entities.common import format_optional_time, format_time, id_str
 from clientapi.entities.emojis import emoji_to_entity
 from clientapi.entities.media import media_to_entity, status_tag_to_entity
+from clientapi.entities.polls import poll_to_entity
 from clientapi.filtering import entity_filter_results
 from storage.context import Context
 from storage.conversation_mutes import thread_key_column
@@ -36,11 +38,13 @@ from storage.models import (
     MediaAttachment,
     Mention,
     OAuthApp,
+    Poll,
     Status,
     StatusPin,
     StatusTag,
     Tag,
 )
+from storage.polls import own_votes, polls_by_ids
 from storage.timelines import AUTHOR_PREFIX, LISTED_ACCOUNT_COLUMNS, LISTED_STATUS_COLUMNS
 from storage.urls import LocalUrls
 
@@ -70,6 +74,7 @@ class _Loaded:
     apps: dict[int, dict[str, Any]] = field(default_factory=dict)
     flags: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     emojis: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    polls: dict[int, dict[str, Any]] = field(default_factory=dict)  # Poll entities by status id
 
 
 async def _load_accounts(session: Reader, account_ids: set[int]) -> dict[int, Account]:
@@ -176,6 +181,7 @@ def _facts_statement(with_viewer: bool) -> Any:
         select(MediaAttachment.status_id, literal("media"), MediaAttachment.id, no_name).where(
             MediaAttachment.status_id.in_(content_ids)
         ),
+        select(Poll.status_id, literal("poll"), Poll.id, no_name).where(Poll.status_id.in_(content_ids)),
     ]
     if with_viewer:
         parts += [
@@ -220,6 +226,7 @@ async def _load(session: Reader, ctx: Context, statuses: Sequence[Status], viewe
     ]  # boosts have no content of their own
     mentions: list[tuple[int, int]] = []
     media_ids: list[int] = []
+    poll_ids: list[int] = []
     for status_id, kind, ref_id, name in (
         await session.execute(
             _facts_statement(viewer_id is not None),
@@ -232,6 +239,8 @@ async def _load(session: Reader, ctx: Context, statuses: Sequence[Status], viewe
             mentions.append((status_id, ref_id))
         elif kind == "media":
             media_ids.append(ref_id)
+        elif kind == "poll":
+            poll_ids.append(ref_id)
         else:
             loaded.flags[kind].add(status_id)
     for names in loaded.tags.values():
@@ -242,6 +251,8 @@ async def _load(session: Reader, ctx: Context, statuses: Sequence[Status], viewe
         )
         for media in media_rows.all():
             loaded.media[media.status_id].append(media_to_entity(ctx, media))  # type: ignore[index]
+    if poll_ids:
+        loaded.polls = await _load_polls(session, poll_ids, viewer_id)
     app_ids = {s.application_id for s in by_id.values() if s.application_id is not None}
     if app_ids:
         app_rows = await session.execute(
@@ -265,6 +276,15 @@ async def _load(session: Reader, ctx: Context, statuses: Sequence[Status], viewe
         elif account_id in entities:
             loaded.mentions[status_id].append(_entity_to_mention(entities[account_id]))
     return loaded
+
+
+async def _load_polls(
+    session: Reader, poll_ids: list[int], viewer_id: int | None
+) -> dict[int, dict[str, Any]]:
+    """Poll entities by status id: the polls, and the viewer's votes in them (two queries)."""
+    polls = await polls_by_ids(session, poll_ids)
+    chosen = await own_votes(session, poll_ids, viewer_id) if viewer_id is not None else {}
+    return {poll.status_id: poll_to_entity(poll, viewer_id, chosen.get(poll.id)) for poll in polls}
 
 
 def _render(status: Status, loaded: _Loaded, urls: LocalUrls, viewer_id: int | None) -> dict[str, Any] | None:
@@ -319,7 +339,7 @@ def _render(status: Status, loaded: _Loaded, urls: LocalUrls, viewer_id: int | N
         if reblog
         else [status_tag_to_entity(urls, name) for name in loaded.tags.get(status_id, [])],
         "card": None,
-        "poll": None,
+        "poll": None if reblog else loaded.polls.get(status_id),
         "application": loaded.apps.get(status.application_id) if status.application_id else None,
         "filtered": [] if viewer_id is not None else None,
         "quote": None,
@@ -377,9 +397,7 @@ def _filtered(
             kept.append(entity)
             continue
         ids = (status.id,) if status.reblog_of_id is None else (status.id, status.reblog_of_id)
-        results, hidden = entity_filter_results(
-            applying, ids, entity["reblog"] or entity, getattr(proper, "poll", None)
-        )
+        results, hidden = entity_filter_results(applying, ids, entity["reblog"] or entity)
         if hiding and hidden:
             continue
         entity["filtered"] = results

@@ -11,19 +11,21 @@ from apub.errors import ApubError
 from apub.vocab import STATUS_OBJECT_TYPES
 from inbox.errors import Rejected
 from inbox.handlers.common import followed_locally
+from inbox.handlers.polls import receive_vote
 from inbox.notes import note_writer
 from storage.account_removal import tombstone_status
 from storage.bus import Event
 from storage.context import Context
 from storage.custom_emojis import upsert_remote_emojis
-from storage.models import Account, MediaAttachment
+from storage.models import Account, MediaAttachment, Status
 from storage.notify import notify_boosters_of_edit
+from storage.polls import poll_of_status, refresh_remote_poll
 from storage.remote import has_edits, insert_tombstone, record_edit
 from storage.statuses import add_mentions, set_tags, status_by_uri
 from storage.stream_events import reach_events
 from storage.types import utcnow
 from storage.urls import LocalUrls
-from webfinger.convert import addressing, parse_datetime
+from webfinger.convert import RemoteNote, addressing, parse_datetime
 from webfinger.fetch import fetch_object
 from webfinger.resolve import (
     MAX_THREAD_DEPTH,
@@ -74,6 +76,8 @@ async def handle_create(ctx: Context, activity: dict[str, Any], actor: Account) 
     if document is None or document.get("type") not in STATUS_OBJECT_TYPES:
         logger.debug("Create of %r ignored", document and document.get("type"))
         return []
+    if await receive_vote(ctx, document, actor):
+        return []
     try:
         note = check_note(document, actor)
         parent = await find_parent(ctx, note, depth=MAX_THREAD_DEPTH)
@@ -100,14 +104,19 @@ async def update_status(ctx: Context, document: dict[str, Any], actor: Account) 
         if status.account_id != actor.id:
             raise Rejected("Update of another actor's status")
         media = [attachment["remote_url"] for attachment in prepared.attachments]
+        if note.poll is not None:
+            poll = await poll_of_status(session, status.id)
+            options_changed = poll is None or list(poll.options) != note.poll["options"]
+            await refresh_remote_poll(session, status.id, actor.id, note.poll)
+            stored_media = [m.remote_url for m in await _media(session, status.id)]
+            if not options_changed and not _edited(status, note, stored_media, media):
+                return []  # new counts only (Mastodon's poll Update): no revision, no edit notice
         if not await has_edits(session, status.id):
             await record_edit(session, status, [m.remote_url for m in await _media(session, status.id)])
         status.content = note.content
         status.spoiler_text = note.spoiler_text
         status.sensitive = note.sensitive
         status.language = note.language
-        if note.poll is not None:
-            status.poll = note.poll
         status.edited_at = parse_datetime(document.get("updated")) or utcnow()
         await session.execute(delete(MediaAttachment).where(MediaAttachment.status_id == status.id))
         for attachment in prepared.attachments:
@@ -122,6 +131,12 @@ async def update_status(ctx: Context, document: dict[str, Any], actor: Account) 
             *await notify_boosters_of_edit(session, status),
             *await reach_events(session, status, "status.update"),
         ]
+
+
+def _edited(status: Status, note: RemoteNote, stored_media: list[Any], media: list[Any]) -> bool:
+    """Whether an Update changes what readers see of the status (more than a poll's counts)."""
+    shown = (status.content, status.spoiler_text, status.sensitive, stored_media)
+    return shown != (note.content, note.spoiler_text, note.sensitive, media)
 
 
 async def _media(session: Any, status_id: int) -> list[MediaAttachment]:

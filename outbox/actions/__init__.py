@@ -15,6 +15,7 @@ from outbox.actions.follows import (
 from outbox.actions.interactions import favourite, reblog, unfavourite, unreblog
 from outbox.actions.move import move_account, set_aliases
 from outbox.actions.pins import pin_status, pinned_statuses, unpin_status
+from outbox.actions.polls import vote
 from outbox.actions.profile import update_profile
 from outbox.actions.reports import ReportRequest, file_report
 from outbox.actions.statuses import delete_status, edit_status, post_status
@@ -47,4 +48,5 @@ __all__ = [
     "unpin_status",
     "unreblog",
     "update_profile",
+    "vote",
 ]

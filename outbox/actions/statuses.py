@@ -26,6 +26,14 @@ from storage.models import (
     StatusEdit,
 )
 from storage.notify import notify_boosters_of_edit
+from storage.polls import (
+    PollRequest,
+    new_poll,
+    poll_of_status,
+    replace_options,
+    schedule_poll_end,
+)
+from storage.scheduled_statuses import consume
 from storage.statuses import (
     VISIBILITIES,
     add_mentions,
@@ -42,9 +50,14 @@ from storage.stream_events import reach_events
 from storage.types import utcnow
 
 MAX_MEDIA = 4
+# Mastodon's poll limits (also announced in /api/v2/instance).
+MAX_POLL_OPTIONS = 4
+MAX_POLL_OPTION_CHARACTERS = 50
+MIN_POLL_SECONDS = 300
+MAX_POLL_SECONDS = 2_629_746  # a month
 
 
-def _check_text(ctx: Context, text: str, spoiler_text: str, media_ids: Sequence[int]) -> None:
+def check_text(ctx: Context, text: str, spoiler_text: str, media_ids: Sequence[int]) -> None:
     limit = ctx.settings.limits.max_status_characters
     if len(text) + len(spoiler_text) > limit:
         raise Unprocessable(
@@ -62,11 +75,47 @@ def _check_text(ctx: Context, text: str, spoiler_text: str, media_ids: Sequence[
         )
 
 
+def check_poll(poll: PollRequest | None, media_ids: Sequence[int]) -> None:
+    """Mastodon's `PollValidator`, and its refusal of media beside a poll."""
+    if poll is None:
+        return
+    if media_ids:
+        raise Unprocessable("Validation failed: a status with a poll cannot have media attachments")
+    options = [option.strip() for option in poll.options]
+    if len(options) < 2:
+        raise Unprocessable("Validation failed: Poll options must have more than one item")
+    if len(options) > MAX_POLL_OPTIONS:
+        raise Unprocessable(
+            f"Validation failed: Poll options can't contain more than {MAX_POLL_OPTIONS} items"
+        )
+    if any(not option for option in options):
+        raise Unprocessable("Validation failed: Poll options can't be blank")
+    if any(len(option) > MAX_POLL_OPTION_CHARACTERS for option in poll.options):
+        raise Unprocessable(
+            f"Validation failed: Poll options cannot be longer than {MAX_POLL_OPTION_CHARACTERS} characters each"
+        )
+    if len(set(options)) != len(options):
+        raise Unprocessable("Validation failed: Poll options contain duplicate items")
+    if poll.expires_in < MIN_POLL_SECONDS:
+        raise Unprocessable("Validation failed: Poll expiration is too soon")
+    if poll.expires_in > MAX_POLL_SECONDS:
+        raise Unprocessable("Validation failed: Poll expiration is too far into the future")
+
+
 async def _attach_own_media(
-    session: AsyncSession, status_id: int, author: Account, media_ids: Sequence[int]
+    session: AsyncSession,
+    status_id: int,
+    author: Account,
+    media_ids: Sequence[int],
+    scheduled_status_id: int | None = None,
 ) -> None:
     """Attach the author's own unattached media; any other id refuses the whole post (as Mastodon does)."""
-    attached = {media.id for media in await attach_media(session, status_id, author.id, media_ids)}
+    attached = {
+        media.id
+        for media in await attach_media(
+            session, status_id, author.id, media_ids, scheduled_status_id=scheduled_status_id
+        )
+    }
     missing = [str(media_id) for media_id in dict.fromkeys(media_ids) if media_id not in attached]
     if missing:
         raise Unprocessable(
@@ -80,9 +129,11 @@ async def _render_content(ctx: Context, text: str) -> tuple[str, list[Account], 
     return html, list({account.id: account for account in resolved.values()}.values()), hashtags(text)
 
 
-async def _delivery_targets(
+async def delivery_targets(
     session: AsyncSession, status: Status, author: Account, mentions: Sequence[Account]
 ) -> DeliveryTargets:
+    """Where a local status's activities go: mentioned accounts and the account replied to first, then
+    the followers (unless direct)."""
     targets = DeliveryTargets()
     for account in mentions:
         targets.add_account(account, priority=PRIORITY_DIRECT)
@@ -120,15 +171,20 @@ async def post_status(
     media_ids: Sequence[int] = (),
     application_id: int | None = None,
     idempotency_key: str | None = None,
+    poll: PollRequest | None = None,
+    scheduled_status_id: int | None = None,
 ) -> Status:
-    """Publish a status by a local author: Create(Note) to followers and mentioned accounts."""
+    """Publish a status by a local author: Create(Note) — Create(Question) with a poll — to followers and
+    mentioned accounts. `scheduled_status_id` is the scheduled status this publishes: it goes (and its media
+    come) in the same transaction, so it is published once; NotFound if it is gone already."""
     if visibility not in VISIBILITIES:
         raise Unprocessable(
             f"Validation failed: unknown visibility {visibility!r}",
             field="visibility",
             code=ValidationCode.INCLUSION,
         )
-    _check_text(ctx, text, spoiler_text, media_ids)
+    check_text(ctx, text, spoiler_text, media_ids)
+    check_poll(poll, media_ids)
     if idempotency_key and (existing := await _existing_for_key(ctx, author, idempotency_key)) is not None:
         return existing
     content, mentions, tag_list = await _render_content(ctx, text)
@@ -144,6 +200,8 @@ async def post_status(
                 or not await can_see(session, author.id, parent)
             ):
                 raise NotFound("Record not found: the status replied to")
+        if scheduled_status_id is not None and not await consume(session, scheduled_status_id):
+            raise NotFound("Record not found: the scheduled status was published or deleted")
         status_id = new_id()
         status = Status(
             id=status_id,
@@ -167,7 +225,12 @@ async def post_status(
         await session.flush()
         await add_mentions(session, status.id, [account.id for account in mentions])
         await set_tags(session, status.id, tag_list)
-        await _attach_own_media(session, status.id, author, media_ids)
+        await _attach_own_media(session, status.id, author, media_ids, scheduled_status_id)
+        if poll is not None:
+            poll_row = new_poll(status.id, author.id, poll)
+            session.add(poll_row)
+            await session.flush()
+            await schedule_poll_end(session, poll_row)
         if parent is not None:
             await add_to_counter(session, Status, parent.id, "replies_count", 1)
         await add_to_counter(session, Account, author.id, "statuses_count", 1)
@@ -186,7 +249,7 @@ async def post_status(
             activity_type="Create",
             uri=f"{status.uri}/activity",
             build=lambda uri: note_activity("Create", uri, note, published=status.created_at),
-            targets=await _delivery_targets(session, status, writer, mentions),
+            targets=await delivery_targets(session, status, writer, mentions),
             status_id=status.id,
             visibility=visibility,
         )
@@ -224,9 +287,14 @@ async def edit_status(
     sensitive: bool = False,
     language: str | None = None,
     media_ids: Sequence[int] = (),
+    poll: PollRequest | None = None,
 ) -> Status:
-    """Edit a local status (history kept in `status_edits`) and send `Update(Note)` where it went."""
-    _check_text(ctx, text, spoiler_text, media_ids)
+    """Edit a local status (history kept in `status_edits`) and send `Update(Note)` where it went.
+
+    As in Mastodon, the edit carries the whole poll: changed options reset its votes, and an edit without
+    one removes the status's poll."""
+    check_text(ctx, text, spoiler_text, media_ids)
+    check_poll(poll, media_ids)
     content, new_mentions, tag_list = await _render_content(ctx, text)
     urls = urls_of(ctx)
     effects = Effects()
@@ -244,6 +312,7 @@ async def edit_status(
         await set_tags(session, status.id, tag_list)
         await detach_media_except(session, status.id, media_ids)
         await _attach_own_media(session, status.id, author, media_ids)
+        await _edit_poll(session, status, poll)
         session.add(_revision(status, media_ids))
         writer = await session.get(Account, author.id)
         assert writer is not None
@@ -258,12 +327,28 @@ async def edit_status(
             actor=writer,
             activity_type="Update",
             build=lambda uri: note_activity("Update", uri, note, published=status.edited_at),
-            targets=await _delivery_targets(session, status, writer, parts.mentions),
+            targets=await delivery_targets(session, status, writer, parts.mentions),
             status_id=status.id,
             visibility=status.visibility,
         )
     after_commit(ctx, effects)
     return status
+
+
+async def _edit_poll(session: AsyncSession, status: Status, request: PollRequest | None) -> None:
+    poll = await poll_of_status(session, status.id, for_update=True)
+    if request is None:
+        if poll is not None:
+            await session.delete(poll)
+            await session.flush()
+        return
+    if poll is None:
+        poll = new_poll(status.id, status.account_id, request)
+        session.add(poll)
+    else:
+        await replace_options(session, poll, request)
+    await session.flush()
+    await schedule_poll_end(session, poll)
 
 
 async def delete_status(ctx: Context, author: Account, status_id: int) -> Status:
@@ -283,7 +368,7 @@ async def delete_status_in(session: AsyncSession, ctx: Context, effects: Effects
     assert writer is not None
     mentions = await mentioned_accounts(session, status.id)
     to, cc = visibility_addressing(status.visibility, writer.followers_url, [m.uri for m in mentions])
-    targets = await _delivery_targets(session, status, writer, mentions) if writer.domain is None else None
+    targets = await delivery_targets(session, status, writer, mentions) if writer.domain is None else None
     boosts = await boosts_of(session, status.id)
     for boost in boosts if targets is not None else []:  # remote servers that saw a boost get the Delete
         targets.add_account(await session.get(Account, boost.account_id))

@@ -18,6 +18,7 @@ from outbox import actions
 from storage.context import Context
 from storage.filter_matching import keyword_pattern
 from storage.models import Filter, MediaAttachment, Status
+from storage.polls import PollRequest
 from storage.types import utcnow
 from support.filters import create_filter
 from support.instance import RunningInstance
@@ -126,15 +127,12 @@ async def test_keywords_match_content_warnings_media_descriptions_and_poll_optio
     bob = await make_user(ctx, "bob")
     warned = await actions.post_status(ctx, bob, text="nothing here", spoiler_text="Elections ahead")
     pictured = await actions.post_status(ctx, bob, text="look at this")
-    polled = await actions.post_status(ctx, bob, text="your choice")
+    polled = await actions.post_status(
+        ctx, bob, text="your choice", poll=PollRequest(options=["Referendum now", "Later"], expires_in=600)
+    )
     paragraphs = await actions.post_status(ctx, bob, text="first line\n\nsecond line")
     async with ctx.db.transaction() as session:
         session.add(MediaAttachment(account_id=bob.id, status_id=pictured.id, description="A rally downtown"))
-        await session.execute(
-            update(Status)
-            .where(Status.id == polled.id)
-            .values(poll={"options": [{"title": "Referendum now", "votes_count": 0}], "multiple": False})
-        )
     async with instance.client(headers=token) as a:
         await create_filter(a, ["public"], "warn", ("elections", True), ("rally", True), title="Politics")
         await create_filter(a, ["public"], "blur", ("referendum", True), title="Votes")

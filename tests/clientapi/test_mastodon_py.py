@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,8 +20,11 @@ import httpx
 import pytest
 from mastodon import Mastodon, MastodonAPIError
 
+from storage.db import Database
 from support.instance import PleinProcess, make_settings
 from support.oauth import OOB, form_fields
+from support.polls import make_poll_jobs_due
+from support.scheduled import make_scheduled_due
 
 PASSWORD = "a long enough test password"
 SCOPES = ["read", "write", "follow", "push"]
@@ -315,3 +319,74 @@ async def test_filters_with_mastodon_py(one_server: PleinProcess) -> None:
     assert await in_thread(alice.filters) == []
     with pytest.raises(MastodonAPIError):
         await in_thread(alice.create_filter_v2, "Nowhere", ["inbox"], "warn")
+
+
+async def test_polls_with_mastodon_py(one_server: PleinProcess) -> None:
+    """Create, vote, read and refusals with Mastodon.py; the end of the poll is run by the serving
+    process's own `polls` worker once its time has come (the rows are moved, not the clock)."""
+    server = one_server
+    alice = await _log_in(server, "alice")
+    bob = await _log_in(server, "bob")
+    posted = await in_thread(
+        alice.status_post, "Lunch?", poll=alice.make_poll(["soup", "salad"], expires_in=300, multiple=False)
+    )
+    assert [option.title for option in posted.poll.options] == ["soup", "salad"]
+    voted = await in_thread(bob.poll_vote, posted.poll.id, 1)
+    assert voted.own_votes == [1] and voted.votes_count == 1 and voted.voted
+    for refused in (
+        lambda: alice.poll_vote(posted.poll.id, 0),  # own poll
+        lambda: bob.poll_vote(posted.poll.id, 0),  # already voted
+        lambda: bob.poll_vote(posted.poll.id, 7),  # no such option
+        lambda: alice.status_post("one option", poll=alice.make_poll(["only"], expires_in=300)),
+        lambda: alice.status_post("too short", poll=alice.make_poll(["a", "b"], expires_in=60)),
+    ):
+        with pytest.raises(MastodonAPIError):
+            await in_thread(refused)
+    assert (await in_thread(alice.poll, posted.poll.id)).options[1].votes_count == 1
+
+    db = Database(server.settings.database_url)
+    try:
+        await make_poll_jobs_due(db, ending=True)
+    finally:
+        await db.dispose()
+    for client in (alice, bob):
+        [notification] = await _eventually(
+            lambda client=client: client.notifications(types=["poll"]), "the poll's end is notified"
+        )
+        assert notification.status.id == posted.id and notification.status.poll.expired
+
+
+async def test_scheduled_statuses_with_mastodon_py_survive_a_restart(one_server: PleinProcess) -> None:
+    """Schedule, list, move and cancel with Mastodon.py; then the server stops, the time comes while it is
+    down, and the restarted process's own worker publishes the status within seconds, once."""
+    server = one_server
+    alice = await _log_in(server, "alice")
+    soon = datetime.now(UTC) + timedelta(hours=2)
+    kept = await in_thread(alice.status_post, "see you later", scheduled_at=soon)
+    dropped = await in_thread(
+        alice.status_post, "never mind", scheduled_at=soon, poll=alice.make_poll(["a", "b"], expires_in=600)
+    )
+    assert {s.id for s in await in_thread(alice.scheduled_statuses)} == {kept.id, dropped.id}
+    assert (await in_thread(alice.scheduled_status, dropped.id)).params.poll.options == ["a", "b"]
+    moved = await in_thread(alice.scheduled_status_update, kept.id, soon + timedelta(days=1))
+    assert moved.scheduled_at > soon
+    with pytest.raises(MastodonAPIError):
+        await in_thread(alice.scheduled_status_update, kept.id, datetime.now(UTC) + timedelta(minutes=1))
+    with pytest.raises(MastodonAPIError):
+        await in_thread(alice.status_post, "too soon", scheduled_at=datetime.now(UTC) + timedelta(minutes=2))
+    await in_thread(alice.scheduled_status_delete, dropped.id)
+    assert [s.id for s in await in_thread(alice.scheduled_statuses)] == [kept.id]
+
+    alice.session.close()  # its kept-alive connection would outlive the stopped server
+    server.stop()
+    db = Database(server.settings.database_url)
+    try:
+        await make_scheduled_due(db)
+    finally:
+        await db.dispose()
+    await server.start()
+    [published] = await _eventually(
+        lambda: alice.account_statuses(alice.me().id), "the scheduled status is published after the restart"
+    )
+    assert published.content == "<p>see you later</p>"
+    assert await in_thread(alice.scheduled_statuses) == []

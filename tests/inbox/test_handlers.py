@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -23,6 +24,7 @@ from storage.models import (
     MediaAttachment,
     Mention,
     Notification,
+    Poll,
     Status,
     StatusEdit,
     StatusTag,
@@ -204,9 +206,11 @@ async def test_create_of_question_keeps_the_poll(world: InboxWorld) -> None:
         endTime="2030-01-01T00:00:00Z",
     )
     await _accepted(world, world.ann.activity("Create", question))
-    poll = await world.scalar(select(Status.poll))
-    assert poll["options"] == [{"title": "yes", "votes_count": 3}, {"title": "no", "votes_count": 0}]
-    assert poll["multiple"] is False
+    poll = await world.scalar(select(Poll))
+    assert poll.options == ["yes", "no"] and poll.tallies == [3, 0] and poll.votes_count == 3
+    assert poll.multiple is False and poll.expires_at == datetime(2030, 1, 1, tzinfo=UTC)
+    status = await world.scalar(select(Status).where(Status.uri == question["id"]))
+    assert poll.status_id == status.id and poll.account_id == status.account_id
 
 
 async def test_update_note_keeps_history_and_notifies_boosters(any_world: InboxWorld) -> None:

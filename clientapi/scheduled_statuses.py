@@ -1,0 +1,98 @@
+"""`/api/v1/scheduled_statuses`: the caller's statuses waiting to be published — list (paged), read, move
+(`scheduled_at`), cancel. Scheduling itself is `POST /api/v1/statuses` with `scheduled_at`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from clientapi.auth import require_auth
+from clientapi.entities.scheduled_statuses import scheduled_to_entity
+from clientapi.errors import NotFound, Unprocessable
+from clientapi.pagination import Page, apply_page, in_display_order, link_headers
+from clientapi.params import Params, parse_id, read_params
+from clientapi.responses import api_response
+from outbox.actions.scheduled import cancel_scheduled, move_scheduled
+from storage.context import Context
+from storage.models import ScheduledStatus
+from storage.scheduled_statuses import held_media, scheduled_of
+
+
+def scheduled_at_of(params: Params) -> datetime | None:
+    """`scheduled_at` as an aware UTC time (ISO 8601; without an offset it is UTC); None when absent."""
+    value = params.get_str("scheduled_at")
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise Unprocessable("Validation failed: scheduled_at is not a date and time") from error
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _scheduled_id(request: Request) -> int:
+    try:
+        return parse_id(request.path_params["scheduled_id"], "id")
+    except Unprocessable as error:
+        raise NotFound() from error
+
+
+async def _render(ctx: Context, account_id: int, scheduled_id: int) -> Response:
+    async with ctx.db.read() as session:
+        scheduled = await scheduled_of(session, account_id, scheduled_id)
+        if scheduled is None:
+            raise NotFound()
+        media = (await held_media(session, [scheduled.id])).get(scheduled.id, [])
+    return api_response(scheduled_to_entity(ctx, scheduled, media))
+
+
+async def list_scheduled(request: Request) -> Response:
+    auth = await require_auth(request, "read:statuses")
+    assert auth.account is not None
+    ctx: Context = request.state.ctx
+    page = Page.from_params(await read_params(request))
+    statement = select(ScheduledStatus).where(ScheduledStatus.account_id == auth.account.id)
+    async with ctx.db.read() as session:
+        rows = list((await session.execute(apply_page(statement, ScheduledStatus.id, page))).scalars())
+        rows = in_display_order(rows, page)  # type: ignore[arg-type]
+        media = await held_media(session, [row.id for row in rows])
+    return api_response(
+        [scheduled_to_entity(ctx, row, media.get(row.id, [])) for row in rows],
+        headers=link_headers(request, [row.id for row in rows]),
+    )
+
+
+async def get_scheduled(request: Request) -> Response:
+    auth = await require_auth(request, "read:statuses")
+    assert auth.account is not None
+    return await _render(request.state.ctx, auth.account.id, _scheduled_id(request))
+
+
+async def update_scheduled(request: Request) -> Response:
+    auth = await require_auth(request, "write:statuses")
+    assert auth.account is not None
+    scheduled_at = scheduled_at_of(await read_params(request))
+    if scheduled_at is None:
+        raise Unprocessable("Validation failed: scheduled_at is missing")
+    ctx: Context = request.state.ctx
+    await move_scheduled(ctx, auth.account, _scheduled_id(request), scheduled_at)
+    return await _render(ctx, auth.account.id, _scheduled_id(request))
+
+
+async def delete_scheduled(request: Request) -> Response:
+    auth = await require_auth(request, "write:statuses")
+    assert auth.account is not None
+    await cancel_scheduled(request.state.ctx, auth.account, _scheduled_id(request))
+    return api_response({})
+
+
+routes = [
+    Route("/api/v1/scheduled_statuses", list_scheduled, methods=["GET"]),
+    Route("/api/v1/scheduled_statuses/{scheduled_id}", get_scheduled, methods=["GET"]),
+    Route("/api/v1/scheduled_statuses/{scheduled_id}", update_scheduled, methods=["PUT"]),
+    Route("/api/v1/scheduled_statuses/{scheduled_id}", delete_scheduled, methods=["DELETE"]),
+]

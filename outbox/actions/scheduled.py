@@ -1,0 +1,177 @@
+"""Scheduled statuses: schedule (checked now as a post would be, Mastodon's limits, media held), move,
+cancel, and publish when the `scheduled_statuses` queue's job comes due (`post_status` consuming the row in
+its own transaction, so it is published once)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+
+from outbox.actions.statuses import check_poll, check_text, post_status
+from outbox.errors import ActionError, NotFound, Unprocessable
+from storage.context import Context
+from storage.models import Account, ScheduledStatus, Status
+from storage.polls import PollRequest
+from storage.queue import JobFailed, RetryJob
+from storage.scheduled_statuses import (
+    MIN_OFFSET,
+    add_scheduled,
+    consume,
+    limit_reached,
+    reschedule,
+    reserve_media,
+    scheduled_of,
+    scheduled_with_key,
+)
+from storage.statuses import VISIBILITIES, can_see, status_by_id
+from storage.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A status to publish later: what `post_status` will be given."""
+
+    text: str
+    visibility: str = "public"
+    spoiler_text: str = ""
+    sensitive: bool = False
+    language: str | None = None
+    in_reply_to_id: int | None = None
+    media_ids: Sequence[int] = ()
+    application_id: int | None = None
+    poll: PollRequest | None = None
+
+
+def _params(draft: Draft, idempotency_key: str | None) -> dict[str, object]:
+    """The draft as the ScheduledStatus entity's `params` (Mastodon's names and shapes)."""
+    return {
+        "text": draft.text,
+        "visibility": draft.visibility,
+        "spoiler_text": draft.spoiler_text or None,
+        "sensitive": draft.sensitive,
+        "language": draft.language,
+        "in_reply_to_id": draft.in_reply_to_id,
+        "media_ids": [str(media_id) for media_id in draft.media_ids] or None,
+        "application_id": draft.application_id,
+        "poll": asdict(draft.poll) if draft.poll is not None else None,
+        "scheduled_at": None,
+        "idempotency": idempotency_key,
+        "with_rate_limit": False,
+    }
+
+
+def _draft(params: dict[str, object]) -> Draft:
+    poll = params.get("poll")
+    media_ids = params.get("media_ids") or []
+    return Draft(
+        text=str(params["text"]),
+        visibility=str(params["visibility"]),
+        spoiler_text=str(params.get("spoiler_text") or ""),
+        sensitive=bool(params.get("sensitive")),
+        language=params.get("language"),  # type: ignore[arg-type]
+        in_reply_to_id=params.get("in_reply_to_id"),  # type: ignore[arg-type]
+        media_ids=[int(media_id) for media_id in media_ids],  # type: ignore[union-attr]
+        application_id=params.get("application_id"),  # type: ignore[arg-type]
+        poll=PollRequest(**poll) if isinstance(poll, dict) else None,
+    )
+
+
+def check_schedule_time(scheduled_at: datetime) -> None:
+    """Mastodon's rule: a scheduled status is at least 5 minutes ahead."""
+    if scheduled_at <= utcnow() + MIN_OFFSET:
+        raise Unprocessable("Validation failed: Scheduled at must be at least 5 minutes in the future")
+
+
+async def schedule_status(
+    ctx: Context,
+    author: Account,
+    scheduled_at: datetime,
+    draft: Draft,
+    *,
+    idempotency_key: str | None = None,
+) -> ScheduledStatus:
+    """Keep a status to publish at `scheduled_at`, checked now as posting it would be; the row and its
+    `publish` job are one transaction. The same Idempotency-Key gives back the same scheduled status."""
+    check_schedule_time(scheduled_at)
+    if draft.visibility not in VISIBILITIES:
+        raise Unprocessable(f"Validation failed: unknown visibility {draft.visibility!r}")
+    check_text(ctx, draft.text, draft.spoiler_text, draft.media_ids)
+    check_poll(draft.poll, draft.media_ids)
+    async with ctx.db.transaction() as session:
+        if idempotency_key:
+            existing = await scheduled_with_key(session, author.id, idempotency_key)
+            if existing is not None:
+                return existing
+        if draft.in_reply_to_id is not None:
+            parent = await status_by_id(session, draft.in_reply_to_id)
+            if (
+                parent is None
+                or parent.reblog_of_id is not None
+                or not await can_see(session, author.id, parent)
+            ):
+                raise NotFound("Record not found: the status replied to")
+        if (refusal := await limit_reached(session, author.id, scheduled_at)) is not None:
+            raise Unprocessable(f"Validation failed: {refusal}")
+        scheduled = await add_scheduled(session, author.id, scheduled_at, _params(draft, idempotency_key))
+        missing = await reserve_media(session, scheduled.id, author.id, draft.media_ids)
+        if missing:
+            raise Unprocessable(
+                f"Validation failed: media attachments not found: {', '.join(map(str, missing))}"
+            )
+    return scheduled
+
+
+async def move_scheduled(
+    ctx: Context, author: Account, scheduled_id: int, scheduled_at: datetime
+) -> ScheduledStatus:
+    """Change when a scheduled status is published (its job moves with it), under the same rules."""
+    check_schedule_time(scheduled_at)
+    async with ctx.db.transaction() as session:
+        scheduled = await scheduled_of(session, author.id, scheduled_id, for_update=True)
+        if scheduled is None:
+            raise NotFound("Record not found")
+        if (
+            refusal := await limit_reached(session, author.id, scheduled_at, besides=scheduled.id)
+        ) is not None:
+            raise Unprocessable(f"Validation failed: {refusal}")
+        await reschedule(session, scheduled, scheduled_at)
+    return scheduled
+
+
+async def cancel_scheduled(ctx: Context, author: Account, scheduled_id: int) -> None:
+    """Drop a scheduled status; its media are free again, and its job finds nothing to publish."""
+    async with ctx.db.transaction() as session:
+        if await scheduled_of(session, author.id, scheduled_id, for_update=True) is None:
+            raise NotFound("Record not found")
+        await consume(session, scheduled_id)
+
+
+async def publish_scheduled(ctx: Context, scheduled_id: int) -> Status | None:
+    """Publish a scheduled status that has come due; None when it is gone (cancelled, or published by an
+    earlier run of its job). Before its time (moved later meanwhile) the job waits again (RetryJob); a
+    status that can no longer be posted (its parent deleted, say) is dropped and the job failed."""
+    async with ctx.db.read() as session:
+        scheduled = await session.get(ScheduledStatus, scheduled_id)
+        author = await session.get(Account, scheduled.account_id) if scheduled is not None else None
+    if scheduled is None or author is None:
+        return None
+    if scheduled.scheduled_at > utcnow():
+        raise RetryJob(scheduled.scheduled_at, error="not due yet (moved)")
+    draft = _draft(scheduled.params)
+    try:
+        return await post_status(
+            ctx,
+            author,
+            scheduled_status_id=scheduled.id,
+            **{field.name: getattr(draft, field.name) for field in fields(draft)},
+        )
+    except ActionError as refusal:
+        async with ctx.db.transaction() as session:
+            if not await consume(session, scheduled.id):
+                return None  # published (or cancelled) meanwhile: that was the NotFound
+        logger.info("scheduled status %s of %s dropped: %s", scheduled.id, author.uri, refusal)
+        raise JobFailed(f"not publishable: {refusal}") from refusal
