@@ -1,7 +1,7 @@
 """The `profile` queue: work a profile change leaves to do, enqueued in the transaction of the change.
 
-    verify_links   fetch the https links of a local account's profile fields and mark those that link back
-                   with rel="me" (`verified_at`)
+    verify_links   fetch the https links of an account's profile fields and mark those that link back
+                   with rel="me" (`verified_at`): a local account's, and a remote one's as Mastodon does
     cache_images   fetch a remote account's avatar and header into our media store
     remove_files   delete the files of profile images whose rows a transaction deleted (moderation)
 
@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from apub.relme import sole_link
 from storage.media import PROFILE_IMAGE_SIZES
 from storage.models import Account, MediaAttachment
 from storage.queue import enqueue
@@ -23,6 +24,37 @@ VERIFY_LINKS = "verify_links"
 CACHE_IMAGES = "cache_images"
 REMOVE_FILES = "remove_files"
 MAX_VERIFIED_URL = 2047  # a field value's own limit
+
+
+def field_link(value: str, *, local: bool) -> str | None:
+    """The link of a profile field that verification checks: a local field's value typed as one https URL,
+    a remote field's value (HTML) when it is one such link and nothing else (Mastodon's rule); else None."""
+    link = value if local else sole_link(value)
+    return link if link is not None and verifiable_link(link) else None
+
+
+def keep_verifications(fields: list[Any], previous: list[Any]) -> list[Any]:
+    """`fields` with the `verified_at` of each value that was verified before (a profile saved again, or a
+    remote actor fetched again, does not lose what was checked)."""
+    verified = {
+        str(field.get("value")): field.get("verified_at")
+        for field in previous
+        if isinstance(field, dict) and field.get("verified_at")
+    }
+    return [
+        {**field, "verified_at": verified.get(str(field.get("value")))} if isinstance(field, dict) else field
+        for field in fields
+    ]
+
+
+def needs_verification(fields: list[Any], *, local: bool) -> bool:
+    """Whether any field has a link not verified yet."""
+    return any(
+        isinstance(field, dict)
+        and not field.get("verified_at")
+        and field_link(str(field.get("value", "")), local=local) is not None
+        for field in fields
+    )
 
 
 def verifiable_link(value: str) -> bool:

@@ -23,7 +23,12 @@ from storage.ids import new_id
 from storage.media import PROFILE_IMAGE_SIZES
 from storage.models import Account, MediaAttachment, Mention, Poll, Status, StatusEdit, StatusTag, Tag
 from storage.polls import remote_poll_row
-from storage.profile_jobs import enqueue_image_caching
+from storage.profile_jobs import (
+    enqueue_image_caching,
+    enqueue_link_verification,
+    keep_verifications,
+    needs_verification,
+)
 from storage.types import utcnow
 
 # Columns a fresh actor document may change; counters and moderation state are ours.
@@ -65,6 +70,9 @@ async def upsert_remote_account(
         account.silenced_at = utcnow() if silenced else None
         account.suspended_at = utcnow() if suspended else None
         session.add(account)
+    fields_changed = "fields" in values and _field_values(values["fields"]) != _field_values(account.fields)
+    if "fields" in values:
+        values = {**values, "fields": keep_verifications(values["fields"], account.fields or [])}
     images_changed = False
     for kind in PROFILE_IMAGE_SIZES:
         column = f"{kind}_url"
@@ -80,7 +88,13 @@ async def upsert_remote_account(
         await upsert_remote_emojis(session, values["domain"], values["emojis"])
     if images_changed:
         await enqueue_image_caching(session, account.id)
+    if fields_changed and needs_verification(account.fields or [], local=False):
+        await enqueue_link_verification(session, account.id)
     return account
+
+
+def _field_values(fields: list[Any] | None) -> list[tuple[str, str]]:
+    return [(str(f.get("name")), str(f.get("value"))) for f in fields or [] if isinstance(f, dict)]
 
 
 async def bump(session: AsyncSession, column: Any, row_id: int | None, delta: int) -> None:

@@ -1,8 +1,9 @@
 """The `profile` queue's handler (`storage.profile_jobs`): what a profile links to, fetched through the
 federation client (SSRF guard, redirects re-checked, time and size limits).
 
-- `verify_links`: each profile field of a local account whose value is an https URL and not yet verified is
-  fetched as HTML (1 MiB at most, the client's cap, as Mastodon's `body_with_limit`); when the page has an
+- `verify_links`: each profile field not yet verified whose value is an https URL (a local account's value as
+  typed; a remote one's when its HTML is that one link and nothing else, as Mastodon reads it) is fetched as
+  HTML (1 MiB at most, the client's cap, as Mastodon's `body_with_limit`); when the page has an
   `<a rel="me">` or `<link rel="me">` whose href is the account's profile URL (or its actor id), the field
   gets `verified_at`, as Mastodon's VerifyLinkService does. A page that cannot be fetched verifies nothing.
 - `cache_images`: a remote account's avatar and header are fetched (up to `limits.max_media_bytes`),
@@ -33,7 +34,7 @@ from storage.media import (
     write_media_files,
 )
 from storage.models import Account, MediaAttachment
-from storage.profile_jobs import CACHE_IMAGES, REMOVE_FILES, VERIFY_LINKS, verifiable_link
+from storage.profile_jobs import CACHE_IMAGES, REMOVE_FILES, VERIFY_LINKS, field_link
 from storage.queue import ClaimedJob
 from storage.types import utcnow
 from webfinger.fetch import federation_client
@@ -60,17 +61,14 @@ async def verify_links(ctx: Context, account_id: int) -> None:
     """Mark the account's field links that link back with rel="me" (see the module docstring)."""
     async with ctx.db.read() as session:
         account = await session.get(Account, account_id)
-    if account is None or account.domain is not None:
+    if account is None:
         return
     profile_urls = {url.lower() for url in (account.url, account.uri) if url}
     verified = set()
     for field in account.fields or []:
         value = str(field.get("value", ""))
-        if (
-            not field.get("verified_at")
-            and verifiable_link(value)
-            and await _links_back(ctx, value, profile_urls)
-        ):
+        link = field_link(value, local=account.domain is None)
+        if not field.get("verified_at") and link is not None and await _links_back(ctx, link, profile_urls):
             verified.add(value)
     if not verified:
         return

@@ -28,7 +28,7 @@ from storage.media import (
     remove_media_files,
 )
 from storage.models import Account, MediaAttachment
-from storage.profile_jobs import enqueue_link_verification, verifiable_link
+from storage.profile_jobs import enqueue_link_verification, keep_verifications, needs_verification
 
 MAX_FIELDS = 4
 MAX_DISPLAY_NAME = 30
@@ -39,11 +39,6 @@ MAX_FIELD_VALUE = 2047
 
 def _clean_fields(fields: list[dict[str, Any]], *, previous: list[Any]) -> list[dict[str, Any]]:
     """The fields as stored; a value that was verified before keeps its `verified_at` (as Mastodon)."""
-    verified = {
-        str(field.get("value")): field.get("verified_at")
-        for field in previous
-        if isinstance(field, dict) and field.get("verified_at")
-    }
     if len(fields) > MAX_FIELDS:
         raise Unprocessable(
             f"Validation failed: at most {MAX_FIELDS} profile fields",
@@ -61,8 +56,8 @@ def _clean_fields(fields: list[dict[str, Any]], *, previous: list[Any]) -> list[
                 code=ValidationCode.TOO_LONG,
             )
         if name or value:
-            cleaned.append({"name": name, "value": value, "verified_at": verified.get(value)})
-    return cleaned
+            cleaned.append({"name": name, "value": value, "verified_at": None})
+    return keep_verifications(cleaned, previous)
 
 
 async def send_actor_update(session: AsyncSession, effects: Effects, ctx: Context, account: Account) -> None:
@@ -135,7 +130,7 @@ async def update_profile(
             row.discoverable = discoverable
         if fields is not None:
             row.fields = _clean_fields(fields, previous=row.fields or [])
-            if any(not field["verified_at"] and verifiable_link(field["value"]) for field in row.fields):
+            if needs_verification(row.fields, local=True):
                 await enqueue_link_verification(session, row.id)
         replaced = [await _set_image(session, row, kind, image) for kind, image in (images or {}).items()]
         row.emojis = await emojis_in(session, None, profile_texts(row), urls_of(ctx))

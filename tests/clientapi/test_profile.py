@@ -23,12 +23,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from outbox import actions
 from plein.jobs import job_handlers
-from storage.models import MediaAttachment
+from storage.models import Job, MediaAttachment
 from storage.worker import drain
 from support.databases import sqlite_url
+from support.federation import Instance, settle
 from support.instance import RunningInstance, free_port, make_settings, serve_app, serve_in_process
-from support.oauth import bearer, make_token
+from support.oauth import bearer, make_token, make_user
 from support.openapi import validate_entity
 from support.tls import PrivateCA
 
@@ -77,6 +79,15 @@ async def site_and_instance(tmp_path: Path) -> AsyncIterator[tuple[str, RunningI
         serve_in_process(settings) as running,
     ):
         yield f"https://127.0.0.1:{site_port}", running
+
+
+def _fields_form(*fields: tuple[str, str]) -> dict[str, str]:
+    """`fields_attributes` as a form sends them."""
+    form = {}
+    for index, (name, value) in enumerate(fields):
+        form[f"fields_attributes[{index}][name]"] = name
+        form[f"fields_attributes[{index}][value]"] = value
+    return form
 
 
 async def _image_size(client: httpx.AsyncClient, url: str) -> tuple[str, tuple[int, int]]:
@@ -232,12 +243,7 @@ async def test_rel_me_links_are_verified(site_and_instance: tuple[str, RunningIn
             api,
             "PATCH",
             "/api/v1/profile",
-            data={
-                "fields_attributes[0][name]": "Site",
-                "fields_attributes[0][value]": f"{site}/a",
-                "fields_attributes[1][name]": "New",
-                "fields_attributes[1][value]": f"{site}/plain",
-            },
+            data=_fields_form(("Site", f"{site}/a"), ("New", f"{site}/plain")),
         )
         assert [field["verified_at"] for field in changed["fields"]] == [first_verified, None]
         assert await drain(ctx.db, job_handlers(ctx)) == 1
@@ -257,9 +263,57 @@ async def test_verification_fetches_nothing_without_https(
             api,
             "PATCH",
             "/api/v1/accounts/update_credentials",
-            data={
-                "fields_attributes[0][name]": "Site",
-                "fields_attributes[0][value]": f"{instance.base_url}/x",
-            },
+            data=_fields_form(("Site", f"{instance.base_url}/x")),
         )
     assert await drain(ctx.db, job_handlers(ctx)) == 0  # plain http is not verified: no job
+
+
+async def test_remote_profile_links_are_verified(tmp_path: Path) -> None:
+    """Alice's links, as another Plein receives her actor: the field values arrive as HTML links, and that
+    instance checks them itself (as Mastodon does for remote accounts)."""
+    ca = PrivateCA(tmp_path)
+    leaf = ca.issue("127.0.0.1")
+    trusting = {"federation.ca_bundle": str(ca.certificate)}
+    settings_a = make_settings(tmp_path / "a", **trusting)
+    settings_b = make_settings(tmp_path / "b", **trusting)
+    site_port = free_port()
+    site = f"https://127.0.0.1:{site_port}"
+    async with (
+        serve_app(
+            _pages(f"{settings_a.base_url}/@alice"),
+            site_port,
+            ssl_certfile=str(leaf.certificate),
+            ssl_keyfile=str(leaf.key),
+        ),
+        serve_in_process(settings_a) as running_a,
+        serve_in_process(settings_b) as running_b,
+    ):
+        a, b = Instance(running_a), Instance(running_b)
+        token = await make_token(a.ctx, "alice")
+        alice = await make_user(a.ctx, "alice")
+        copy = await b.resolve(alice, a)
+        await actions.follow(b.ctx, await b.local("bob"), copy)  # so that alice's Updates reach B
+        await settle(a, b)
+        async with running_a.client(headers=bearer(token)) as api:
+            await call(
+                api,
+                "PATCH",
+                "/api/v1/accounts/update_credentials",
+                data=_fields_form(("Site", f"{site}/a"), ("Other", f"{site}/elsewhere")),
+            )
+        await settle(a, b)
+        async with running_b.client() as reader:
+            seen = await call(reader, "GET", f"/api/v1/accounts/{copy.id}")
+        assert [field["verified_at"] is not None for field in seen["fields"]] == [True, False]
+        verified_at = seen["fields"][0]["verified_at"]
+        verifications = await b.count(Job, Job.queue == "profile")
+
+        # Another Update with the same fields keeps the verification, and nothing is fetched anew.
+        async with running_a.client(headers=bearer(token)) as api:
+            await call(api, "PATCH", "/api/v1/accounts/update_credentials", data={"display_name": "Alice"})
+        await settle(a, b)
+        async with running_b.client() as reader:
+            seen = await call(reader, "GET", f"/api/v1/accounts/{copy.id}")
+        assert seen["display_name"] == "Alice"
+        assert seen["fields"][0]["verified_at"] == verified_at
+        assert await b.count(Job, Job.queue == "profile") == verifications
