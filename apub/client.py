@@ -296,6 +296,11 @@ class FederationClient:
         exchange = self._exchange("GET", url, None, headers, auth, follow_redirects=True, max_bytes=max_bytes)
         return await self._counted("GET", self._with_deadline(exchange))
 
+    async def head(self, url: str, *, headers: Mapping[str, str] | None = None) -> FetchedResponse:
+        """HEAD ``url`` without following a redirect: where it points is the answer's ``Location``."""
+        exchange = self._exchange("HEAD", url, None, headers, None, follow_redirects=False)
+        return await self._counted("HEAD", self._with_deadline(exchange))
+
     async def post(
         self,
         url: str,

@@ -4,8 +4,9 @@ federation client (SSRF guard, redirects re-checked, time and size limits).
 - `verify_links`: each profile field not yet verified whose value is an https URL (a local account's value as
   typed; a remote one's when its HTML is that one link and nothing else, as Mastodon reads it) is fetched as
   HTML (1 MiB at most, the client's cap, as Mastodon's `body_with_limit`); when the page has an
-  `<a rel="me">` or `<link rel="me">` whose href is the account's profile URL (or its actor id), the field
-  gets `verified_at`, as Mastodon's VerifyLinkService does. A page that cannot be fetched verifies nothing.
+  `<a rel="me">` or `<link rel="me">` whose href is the account's profile URL (or its actor id), or whose
+  first such link answers a HEAD with a redirect there, the field gets `verified_at`, as Mastodon's
+  VerifyLinkService does. A page that cannot be fetched verifies nothing.
 - `cache_images`: a remote account's avatar and header are fetched (up to `limits.max_media_bytes`),
   cleaned and sized like an upload (`storage.images`, Mastodon's 400×400 and 1500×500), and stored; the
   Account entity then shows our copy. An image that cannot be fetched or read leaves the remote URL shown.
@@ -54,7 +55,22 @@ async def _links_back(ctx: Context, url: str, profile_urls: set[str]) -> bool:
         return False
     # The profile URL is ASCII, which every ASCII-compatible charset (nearly all the web) spells as UTF-8 does.
     page = response.body.decode("utf-8", errors="replace")
-    return any(link.lower() in profile_urls for link in rel_me_links(page))
+    links = rel_me_links(page)
+    if any(link.lower() in profile_urls for link in links):
+        return True
+    # As Mastodon: the page's first rel="me" link may be a short link that redirects to the profile.
+    return bool(links) and await _redirects_back(ctx, links[0], profile_urls)
+
+
+async def _redirects_back(ctx: Context, url: str, profile_urls: set[str]) -> bool:
+    if not url.startswith(("https://", "http://")):
+        return False
+    try:
+        response = await federation_client(ctx).head(url)
+    except FetchError as error:
+        logger.info("rel=me link %s not followed: %s", url, error)
+        return False
+    return response.headers.get("location", "").lower() in profile_urls
 
 
 async def verify_links(ctx: Context, account_id: int) -> None:

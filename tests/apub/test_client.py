@@ -231,6 +231,23 @@ async def test_post_does_not_follow_redirects(client: FederationClient, local_se
     assert [request.path for request in server.requests] == ["/inbox"]
 
 
+async def test_head_does_not_follow_redirects(client: FederationClient, local_server: ServerFactory) -> None:
+    server = await local_server()
+    server.redirect("/short", "/long", status=301)
+    response = await client.head(server.url("/short"))
+    assert response.status_code == 301 and response.headers["location"].endswith("/long")
+    assert [(request.method, request.path) for request in server.requests] == [("HEAD", "/short")]
+
+
+async def test_a_per_request_body_cap_replaces_the_client_cap(local_server: ServerFactory) -> None:
+    server = await local_server()
+    server.respond("/image", b"x" * 2000)
+    async with FederationClient(allow_private_addresses=LOOPBACK_ONLY, max_body_bytes=1000) as capped:
+        assert len((await capped.get(server.url("/image"), max_bytes=2000)).body) == 2000
+        with pytest.raises(ResponseTooLarge):
+            await capped.get(server.url("/image"), max_bytes=1999)
+
+
 # --- limits ------------------------------------------------------------------------------------------------
 
 

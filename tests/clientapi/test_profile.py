@@ -20,7 +20,7 @@ from PIL import Image
 from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from outbox import actions
@@ -46,19 +46,24 @@ def image_bytes(width: int, height: int, image_format: str = "PNG") -> bytes:
     return output.getvalue()
 
 
-def _pages(profile_url: str) -> Starlette:
+def _pages(site: str, profile_url: str) -> Starlette:
     """A personal website: one page links back to the profile with rel="me", others do not."""
     bodies = {
         "a": f'<html><body><a href="{profile_url}" rel="me noopener">my profile</a></body></html>',
         "link": f'<html><head><link rel="me" href="{profile_url.upper()}"></head><body></body></html>',
-        "elsewhere": '<html><body><a rel="me" href="https://example.org/@someone">not me</a></body></html>',
+        "elsewhere": f'<html><body><a rel="me" href="{site}/nowhere">not me</a></body></html>',
+        "short": f'<html><body><a rel="me" href="{site}/go/me">me, shortened</a></body></html>',
         "plain": f'<html><body><a href="{profile_url}">no rel</a></body></html>',
     }
 
-    async def page(request: Request) -> HTMLResponse:
-        return HTMLResponse(bodies[request.path_params["name"]])
+    async def page(request: Request) -> Response:
+        name = request.path_params["name"]
+        return HTMLResponse(bodies[name]) if name in bodies else HTMLResponse("gone", status_code=404)
 
-    return Starlette(routes=[Route("/{name}", page)])
+    async def short_link(request: Request) -> RedirectResponse:
+        return RedirectResponse(profile_url, status_code=301)
+
+    return Starlette(routes=[Route("/go/me", short_link, methods=["GET", "HEAD"]), Route("/{name}", page)])
 
 
 @pytest.fixture
@@ -73,7 +78,7 @@ async def site_and_instance(tmp_path: Path) -> AsyncIterator[tuple[str, RunningI
         **{"federation.ca_bundle": str(ca.certificate), "limits.max_media_bytes": MEDIA_LIMIT},
     )
     site_port = free_port()
-    site = _pages(f"{settings.base_url}/@alice")
+    site = _pages(f"https://127.0.0.1:{site_port}", f"{settings.base_url}/@alice")
     async with (
         serve_app(site, site_port, ssl_certfile=str(leaf.certificate), ssl_keyfile=str(leaf.key)),
         serve_in_process(settings) as running,
@@ -243,12 +248,13 @@ async def test_rel_me_links_are_verified(site_and_instance: tuple[str, RunningIn
             api,
             "PATCH",
             "/api/v1/profile",
-            data=_fields_form(("Site", f"{site}/a"), ("New", f"{site}/plain")),
+            data=_fields_form(("Site", f"{site}/a"), ("New", f"{site}/plain"), ("Short", f"{site}/short")),
         )
-        assert [field["verified_at"] for field in changed["fields"]] == [first_verified, None]
+        assert [field["verified_at"] for field in changed["fields"]] == [first_verified, None, None]
         assert await drain(ctx.db, job_handlers(ctx)) == 1
         me = await call(api, "GET", "/api/v1/accounts/verify_credentials")
-        assert [field["verified_at"] for field in me["fields"]] == [first_verified, None]
+        assert [field["verified_at"] for field in me["fields"]][:2] == [first_verified, None]
+        assert me["fields"][2]["verified_at"] is not None  # its rel="me" link redirects to the profile
 
 
 async def test_verification_fetches_nothing_without_https(
@@ -280,7 +286,7 @@ async def test_remote_profile_links_are_verified(tmp_path: Path) -> None:
     site = f"https://127.0.0.1:{site_port}"
     async with (
         serve_app(
-            _pages(f"{settings_a.base_url}/@alice"),
+            _pages(site, f"{settings_a.base_url}/@alice"),
             site_port,
             ssl_certfile=str(leaf.certificate),
             ssl_keyfile=str(leaf.key),
