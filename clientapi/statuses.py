@@ -84,9 +84,14 @@ def poll_request(params: Params) -> PollRequest | None:
     options = poll.get_str_list("options")
     if not options:
         return None
-    expires_in = poll.get_int("expires_in")
+    try:
+        expires_in = poll.get_int("expires_in")
+    except Unprocessable as error:
+        raise Unprocessable(
+            "Validation failed: poll[expires_in] must be an integer", field="poll.expires_in"
+        ) from error
     if expires_in is None:
-        raise Unprocessable("Validation failed: poll[expires_in] is missing")
+        raise Unprocessable("Validation failed: poll[expires_in] is missing", field="poll.expires_in")
     return PollRequest(
         options=options,
         expires_in=expires_in,

@@ -83,7 +83,9 @@ def _draft(params: dict[str, object]) -> Draft:
 def check_schedule_time(scheduled_at: datetime) -> None:
     """Mastodon's rule: a scheduled status is at least 5 minutes ahead."""
     if scheduled_at <= utcnow() + MIN_OFFSET:
-        raise Unprocessable("Validation failed: Scheduled at must be at least 5 minutes in the future")
+        raise Unprocessable(
+            "Validation failed: Scheduled at must be at least 5 minutes in the future", field="scheduled_at"
+        )
 
 
 async def schedule_status(

@@ -80,26 +80,36 @@ def check_poll(poll: PollRequest | None, media_ids: Sequence[int]) -> None:
     if poll is None:
         return
     if media_ids:
-        raise Unprocessable("Validation failed: a status with a poll cannot have media attachments")
+        raise Unprocessable(
+            "Validation failed: a status with a poll cannot have media attachments", field="media_ids"
+        )
     options = [option.strip() for option in poll.options]
+    refusal: tuple[str, str, ValidationCode] | None = None
     if len(options) < 2:
-        raise Unprocessable("Validation failed: Poll options must have more than one item")
-    if len(options) > MAX_POLL_OPTIONS:
-        raise Unprocessable(
-            f"Validation failed: Poll options can't contain more than {MAX_POLL_OPTIONS} items"
+        refusal = ("Poll options must have more than one item", "options", ValidationCode.TOO_SHORT)
+    elif len(options) > MAX_POLL_OPTIONS:
+        refusal = (
+            f"Poll options can't contain more than {MAX_POLL_OPTIONS} items",
+            "options",
+            ValidationCode.TOO_LONG,
         )
-    if any(not option for option in options):
-        raise Unprocessable("Validation failed: Poll options can't be blank")
-    if any(len(option) > MAX_POLL_OPTION_CHARACTERS for option in poll.options):
-        raise Unprocessable(
-            f"Validation failed: Poll options cannot be longer than {MAX_POLL_OPTION_CHARACTERS} characters each"
+    elif any(not option for option in options):
+        refusal = ("Poll options can't be blank", "options", ValidationCode.BLANK)
+    elif any(len(option) > MAX_POLL_OPTION_CHARACTERS for option in poll.options):
+        refusal = (
+            f"Poll options cannot be longer than {MAX_POLL_OPTION_CHARACTERS} characters each",
+            "options",
+            ValidationCode.TOO_LONG,
         )
-    if len(set(options)) != len(options):
-        raise Unprocessable("Validation failed: Poll options contain duplicate items")
-    if poll.expires_in < MIN_POLL_SECONDS:
-        raise Unprocessable("Validation failed: Poll expiration is too soon")
-    if poll.expires_in > MAX_POLL_SECONDS:
-        raise Unprocessable("Validation failed: Poll expiration is too far into the future")
+    elif len(set(options)) != len(options):
+        refusal = ("Poll options contain duplicate items", "options", ValidationCode.TAKEN)
+    elif poll.expires_in < MIN_POLL_SECONDS:
+        refusal = ("Poll expiration is too soon", "expires_at", ValidationCode.TOO_SHORT)
+    elif poll.expires_in > MAX_POLL_SECONDS:
+        refusal = ("Poll expiration is too far into the future", "expires_at", ValidationCode.TOO_LONG)
+    if refusal is not None:
+        message, field, code = refusal
+        raise Unprocessable(f"Validation failed: {message}", field=f"poll.{field}", code=code)
 
 
 async def _attach_own_media(

@@ -97,6 +97,7 @@ async def test_bad_polls_are_refused_and_nothing_is_posted(instance: RunningInst
             answer = await a.post("/api/v1/statuses", json={"status": "bad poll", "poll": poll})
             assert answer.status_code == 422, (poll, answer.text)
             assert answer.json()["error"].startswith("Validation failed")
+            assert set(answer.json()["details"]) <= {"poll.options", "poll.expires_at", "poll.expires_in"}
         assert await call(a, "GET", "/api/v1/timelines/home") == []
         ok = await _poll_status(a, expires_in=300)
         assert len(ok["poll"]["options"]) == 3
