@@ -37,10 +37,10 @@ class StreamFilters:
 
 
 def public_filter_results(
-    filters: ViewerFilters, status_id: int, entity: dict[str, Any], poll: Any
+    filters: ViewerFilters, status_id: int, entity: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], bool]:
     """The `public` filters' results for a public status rendered anonymously, and whether one hides it."""
     applying = filters.applying("public")
     if not applying:
         return [], False
-    return entity_filter_results(applying, (status_id,), entity, poll)
+    return entity_filter_results(applying, (status_id,), entity)

@@ -66,9 +66,23 @@ class Connection:
     def __init__(self, viewer: Viewer, queue_size: int, filters: StreamFilters) -> None:
         self.viewer = viewer
         self.channels: dict[tuple[str, tuple[str, ...], str | None], Channel] = {}
-        self.outbox: asyncio.Queue[Message | str] = asyncio.Queue(queue_size)
+        # None in the queue wakes its reader with nothing to send: a heartbeat is due, or the stream ends.
+        self.outbox: asyncio.Queue[Message | str | None] = asyncio.Queue(queue_size)
         self.dropped = asyncio.Event()
+        self.ended = False  # its token died, or it was dropped
+        self.on_drop: Callable[[], object] | None = None  # aborts a write the client is not reading
         self.filters = filters  # shared by the viewer's connections
+
+    def end(self) -> None:
+        """End the stream: its reader wakes (at once when it waits on an empty queue) and stops."""
+        self.ended = True
+        if self.outbox.empty():
+            self.outbox.put_nowait(None)
+
+    def wake(self) -> None:
+        """Wake a reader waiting on an empty queue (its heartbeat is due)."""
+        if self.outbox.empty():
+            self.outbox.put_nowait(None)
 
     def offer(self, item: Message | str) -> bool:
         """Queue `item` for the client; False (and `dropped` set) when the client has fallen behind."""
@@ -78,6 +92,9 @@ class Connection:
             self.outbox.put_nowait(item)
         except asyncio.QueueFull:
             self.dropped.set()
+            self.ended = True
+            if self.on_drop is not None:
+                self.on_drop()
             return False
         return True
 
@@ -249,9 +266,7 @@ class StreamHub:
                 payload = plain
                 if connection.viewer.account_id != status.account_id:  # one's own status is never filtered
                     filters = await connection.filters.current(session)
-                    results, hidden = public_filter_results(
-                        filters, status_id, entities[0], getattr(status, "poll", None)
-                    )
+                    results, hidden = public_filter_results(filters, status_id, entities[0])
                     if hidden:
                         continue
                     if results:

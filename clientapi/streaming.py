@@ -43,35 +43,32 @@ class StreamEnded(Exception):
     """The stream's token may no longer act, or its client fell behind."""
 
 
-async def queued(connection: Connection, ended: asyncio.Event) -> AsyncIterator[Message | str | None]:
-    """The connection's queued items, None after each HEARTBEAT_SECONDS of silence, until its token dies or it
-    is dropped."""
+async def queued(connection: Connection) -> AsyncIterator[Message | str | None]:
+    """The connection's queued items, None after each HEARTBEAT_SECONDS of silence, until it ends."""
     while True:
         try:
-            yield await next_item(connection, ended)
+            yield await next_item(connection)
         except StreamEnded:
             return
 
 
-async def next_item(connection: Connection, ended: asyncio.Event) -> Message | str | None:
-    """The connection's next queued item; None after HEARTBEAT_SECONDS of silence; StreamEnded once its token
-    has died or it was dropped."""
-    if ended.is_set() or connection.dropped.is_set():
+async def next_item(connection: Connection) -> Message | str | None:
+    """The connection's next queued item; None after HEARTBEAT_SECONDS of silence; StreamEnded once it ended
+    (its token died, or it was dropped). An idle stream waits on its queue alone — a timer, not a task, wakes
+    it for the heartbeat, and its end wakes it through the queue — so 500 idle streams cost little."""
+    if connection.ended:
         raise StreamEnded
-    if not connection.outbox.empty():  # the common case under load: no waiting, so no tasks to make
-        return connection.outbox.get_nowait()
-    getter = asyncio.ensure_future(connection.outbox.get())
-    stoppers = [asyncio.ensure_future(ended.wait()), asyncio.ensure_future(connection.dropped.wait())]
-    try:
-        await asyncio.wait(
-            (getter, *stoppers), timeout=HEARTBEAT_SECONDS, return_when=asyncio.FIRST_COMPLETED
-        )
-    finally:
-        for task in (*stoppers, getter):
-            task.cancel()
-    if ended.is_set() or connection.dropped.is_set():
+    if connection.outbox.empty():
+        beat = asyncio.get_running_loop().call_later(HEARTBEAT_SECONDS, connection.wake)
+        try:
+            item = await connection.outbox.get()
+        finally:
+            beat.cancel()
+    else:
+        item = connection.outbox.get_nowait()
+    if connection.ended:
         raise StreamEnded
-    return getter.result() if getter.done() and not getter.cancelled() else None
+    return item
 
 
 class EventStream(Response):
@@ -91,27 +88,29 @@ class EventStream(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hub = stream_hub(self.ctx)
         async with (
-            token_watcher(self.ctx).watch(self.viewer.token_id) as ended,
             hub.connect(self.viewer) as conn,
+            token_watcher(self.ctx).watch(self.viewer.token_id, conn.end),
         ):
             hub.subscribe(
                 conn, self.channel
             )  # before the first byte: a client that has it misses nothing after
-            writer = asyncio.create_task(self._write(send, conn, ended))
+            writer = asyncio.create_task(self._write(send, conn))
+            conn.on_drop = (
+                writer.cancel
+            )  # a client that fell behind: even a write it is not reading is abandoned
             left = asyncio.create_task(_disconnected(receive))
-            dropped = asyncio.create_task(conn.dropped.wait())
             try:
-                await asyncio.wait((writer, left, dropped), return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait((writer, left), return_when=asyncio.FIRST_COMPLETED)
             finally:
-                for task in (writer, left, dropped):
+                for task in (writer, left):
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, OSError):  # OSError: the client left
                         await task
 
-    async def _write(self, send: Send, connection: Connection, ended: asyncio.Event) -> None:
+    async def _write(self, send: Send, connection: Connection) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
         await send({"type": "http.response.body", "body": b":)\n", "more_body": True})
-        async for item in queued(connection, ended):
+        async for item in queued(connection):
             if isinstance(item, Message):
                 # No payload is written `undefined`, as Mastodon's server writes it (and clients expect it).
                 payload = "undefined" if item.payload is None else item.payload
@@ -145,7 +144,10 @@ async def websocket_stream(websocket: WebSocket) -> None:
         await _refuse(websocket, error)
         return
     hub = stream_hub(ctx)
-    async with token_watcher(ctx).watch(viewer.token_id) as ended, hub.connect(viewer) as connection:
+    async with (
+        hub.connect(viewer) as connection,
+        token_watcher(ctx).watch(viewer.token_id, connection.end) as ended,
+    ):
         if stream := websocket.query_params.get(
             "stream"
         ):  # before the handshake ends: nothing after is missed
@@ -153,9 +155,10 @@ async def websocket_stream(websocket: WebSocket) -> None:
         protocol = websocket.headers.get("sec-websocket-protocol")
         await websocket.accept(subprotocol=protocol.strip() if protocol else None)
         tasks = (
-            asyncio.create_task(_send(websocket, connection, ended)),
+            asyncio.create_task(_send(websocket, connection)),
             asyncio.create_task(_read(ctx, websocket, connection)),
         )
+        connection.on_drop = tasks[0].cancel  # a client that fell behind: even a write it is not reading goes
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -218,8 +221,8 @@ async def _read(ctx: Context, websocket: WebSocket, connection: Connection) -> N
             await _subscription(ctx, connection, request["type"], request.get("stream"), request)
 
 
-async def _send(websocket: WebSocket, connection: Connection, ended: asyncio.Event) -> None:
-    async for item in queued(connection, ended):
+async def _send(websocket: WebSocket, connection: Connection) -> None:
+    async for item in queued(connection):
         if isinstance(item, Message):
             frame: dict[str, Any] = {"stream": item.stream, "event": item.event}
             if item.payload is not None:  # an event without a payload has no `payload` key (Mastodon)
