@@ -24,12 +24,15 @@ The client (this process) opens the connections, then measures:
 
 The last line is ``RATIO <ours events delivered/s ÷ bare events delivered/s>``.
 
-Figures on the shared 2-core box (load average 7–8 from other engineers' test suites; 500 connections, 50
-readers, 30 posts), four consecutive runs: RATIO 0.73 / 0.53 / 0.71 / 0.68 (ours 4 900–6 700 events/s, bare
-5 200–9 600); latency p99 ours 230–500 ms (p50 58–82 ms), bare 57–105 ms; memory per connection ours
-59–88 KiB, bare 47 KiB (÷ 1.3–1.9). Before two changes: RATIO 0.23–0.36 and p99 1.4 s — the first public
-event read each connection's filters (500 reads; now one per viewer, shared by its connections), and each
-queued message cost a three-task `asyncio.wait` (now taken at once when the queue is not empty).
+Figures on the shared 2-core box (500 connections, 50 readers, 30 posts), three consecutive runs with a load
+average of 1.5–2.8 from other test suites: RATIO 0.38 / 0.46 / 0.55 (ours 8 500–11 100 events/s, bare
+20 100–22 500); latency p99 ours 81–87 ms (p50 31–43 ms), bare 31–37 ms; memory per connection ours 55 KiB,
+bare 47 KiB (÷ 1.16–1.17). Under a load average of 7–8 the same code gave RATIO 0.53–0.73 and p99 230–500 ms
+(the bare endpoint suffers more from a busy machine). What it took, largest first: the first public event
+read each connection's filters (500 reads; now one per viewer, shared by its connections); a queued message
+cost a three-task `asyncio.wait` (now taken at once when the queue is not empty); an idle stream held three
+waiting tasks (now it waits on its queue alone, a timer wakes it for the heartbeat, its end comes through
+the queue) — before: RATIO 0.23–0.36, p99 1.4 s, memory ÷ 1.3–2.1.
 """
 
 from __future__ import annotations
