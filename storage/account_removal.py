@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.follows import recount_follows
 from storage.lists import remove_statuses_from_feeds
-from storage.models import Account, Favourite, Follow, FollowRequest, Notification, Status
+from storage.media import PROFILE_IMAGE_SIZES
+from storage.models import Account, Favourite, Follow, FollowRequest, MediaAttachment, Notification, Status
+from storage.profile_jobs import forget_profile_images
 from storage.remote import bump
 from storage.types import utcnow
 
@@ -39,8 +41,8 @@ async def tombstone_status(session: AsyncSession, status: Status) -> None:
 
 async def erase_account(session: AsyncSession, account: Account) -> list[Status]:
     """In the caller's transaction: tombstone the account's statuses, drop its follows and follow requests
-    both ways (recounting the other ends), its favourites and the notifications it caused, and mark it gone
-    and suspended. Returns the statuses tombstoned."""
+    both ways (recounting the other ends), its favourites, the notifications it caused and our copies of its
+    avatar and header, and mark it gone and suspended. Returns the statuses tombstoned."""
     statuses = list(
         (
             await session.execute(
@@ -64,6 +66,15 @@ async def erase_account(session: AsyncSession, account: Account) -> list[Status]
     for status_id in favourited.scalars():
         await bump(session, Status.favourites_count, status_id, -1)
     await session.execute(delete(Notification).where(Notification.from_account_id == account.id))
+    # Our copies of its avatar and header: the rows now, the files by a job after the commit.
+    await forget_profile_images(session, Account.id == account.id)
+    await session.execute(
+        delete(MediaAttachment).where(
+            MediaAttachment.account_id == account.id,
+            MediaAttachment.media_type.in_(tuple(PROFILE_IMAGE_SIZES)),
+        )
+    )
+    account.avatar_file = account.header_file = None
     account.suspended_at = account.gone_at = utcnow()
     await session.flush()
     await recount_follows(session, account.id, *others)

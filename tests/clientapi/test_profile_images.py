@@ -9,6 +9,7 @@ import io
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from sqlalchemy import select
 
 from moderation import block_domain, unblock_domain
 from outbox import actions
+from outbox.actions import delete_local_account
 from storage.models import MediaAttachment
 from support.federation import Instance, settle
 from support.instance import make_settings, serve_in_process
@@ -51,6 +53,22 @@ async def _avatar_rows(instance: Instance) -> list[str | None]:
         return list((await session.execute(statement)).scalars())
 
 
+async def _upload_avatar(instance: Instance, token: str, image: bytes) -> dict[str, Any]:
+    async with instance.running.client(headers=bearer(token)) as api:
+        return await call(  # type: ignore[no-any-return]
+            api,
+            "PATCH",
+            "/api/v1/accounts/update_credentials",
+            files={"avatar": ("me.png", image, "image/png")},
+        )
+
+
+async def _seen_on(instance: Instance, account_id: int) -> dict[str, Any]:
+    """The Account entity `instance` shows of one of its stored accounts."""
+    async with instance.running.client() as reader:
+        return await call(reader, "GET", f"/api/v1/accounts/{account_id}")  # type: ignore[no-any-return]
+
+
 async def test_avatar_update_reaches_followers(
     publisher_and_followers: tuple[Instance, Instance, Instance],
 ) -> None:
@@ -64,19 +82,12 @@ async def test_avatar_update_reaches_followers(
         await actions.follow(instance.ctx, follower, copies[instance.domain])
     await settle(a, b, c)
 
-    async with a.running.client(headers=bearer(token)) as api:
-        me = await call(
-            api,
-            "PATCH",
-            "/api/v1/accounts/update_credentials",
-            files={"avatar": ("me.png", noisy_png(600, 600), "image/png")},
-        )
+    me = await _upload_avatar(a, token, noisy_png(600, 600))
     avatar_url = me["avatar"]
     assert avatar_url.startswith(f"{a.running.base_url}/media/")
     await settle(a, b, c)
 
-    async with b.running.client() as reader:
-        seen_by_b = await call(reader, "GET", f"/api/v1/accounts/{copies[b.domain].id}")
+    seen_by_b = await _seen_on(b, copies[b.domain].id)
     # B stored the new icon from the Update and serves its own copy of it.
     assert (
         seen_by_b["avatar"].startswith(f"{b.running.base_url}/media/") and seen_by_b["avatar"] != avatar_url
@@ -90,8 +101,7 @@ async def test_avatar_update_reaches_followers(
     assert stored is not None and stored.avatar_url == avatar_url
 
     # C's media limit is smaller than the image: nothing stored, the remote URL shown.
-    async with c.running.client() as reader:
-        seen_by_c = await call(reader, "GET", f"/api/v1/accounts/{copies[c.domain].id}")
+    seen_by_c = await _seen_on(c, copies[c.domain].id)
     assert seen_by_c["avatar"] == avatar_url
     assert await _avatar_rows(c) == []
 
@@ -100,8 +110,7 @@ async def test_avatar_update_reaches_followers(
     assert copy_path.is_file()
     await block_domain(b.ctx, a.domain, actor="test", severity="noop", reject_media=True)
     await settle(b)
-    async with b.running.client() as reader:
-        seen_by_b = await call(reader, "GET", f"/api/v1/accounts/{copies[b.domain].id}")
+    seen_by_b = await _seen_on(b, copies[b.domain].id)
     assert seen_by_b["avatar"] == avatar_url
     assert await _avatar_rows(b) == [] and not copy_path.exists()
     await unblock_domain(b.ctx, a.domain, actor="test")
@@ -109,7 +118,21 @@ async def test_avatar_update_reaches_followers(
     async with a.running.client(headers=bearer(token)) as api:
         await call(api, "DELETE", "/api/v1/profile/avatar")
     await settle(a, b, c)
-    async with b.running.client() as reader:
-        seen_by_b = await call(reader, "GET", f"/api/v1/accounts/{copies[b.domain].id}")
+    seen_by_b = await _seen_on(b, copies[b.domain].id)
     assert seen_by_b["avatar"].endswith("/avatars/original/missing.png")
     assert await _avatar_rows(b) == []
+
+    # Alice leaves: her avatar's files go on her server, and B's copy with the actor's Delete.
+    me = await _upload_avatar(a, token, noisy_png(500, 500))
+    await settle(a, b, c)
+    seen_by_b = await _seen_on(b, copies[b.domain].id)
+    assert await _avatar_rows(b) == [me["avatar"]]
+    files = [
+        instance.running.settings.server.data_dir / "media" / url.split("/media/", 1)[1]
+        for instance, url in ((a, me["avatar"]), (b, seen_by_b["avatar"]))
+    ]
+    assert all(path.is_file() for path in files)
+    await delete_local_account(a.ctx, "alice", actor="test")
+    await settle(a, b, c)
+    assert await _avatar_rows(a) == [] and await _avatar_rows(b) == []
+    assert not any(path.exists() for path in files)
