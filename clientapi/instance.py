@@ -17,7 +17,7 @@ from clientapi.instance_pages import rule_entities
 from clientapi.responses import api_response
 from storage.context import Context
 from storage.images import MAX_IMAGE_PIXELS
-from storage.instance import contact_account, instance_stats, peer_domains
+from storage.instance import contact_account, contact_email, instance_stats, peer_domains
 from storage.push_keys import vapid_public_key
 from storage.software import MASTODON_COMPATIBILITY, software_version
 
@@ -73,13 +73,14 @@ async def instance_v1(request: Request) -> Response:
     async with ctx.db.read() as session:
         stats = await instance_stats(session)
         contact = await contact_account(session)
+        email = await contact_email(session, settings.instance.contact_email)
     return api_response(
         {
             "uri": ctx.domain,
             "title": settings.instance.name,
             "short_description": settings.instance.description,
             "description": settings.instance.description,
-            "email": settings.instance.contact_email,
+            "email": email,
             "version": version_string(),
             "urls": {"streaming_api": _streaming_url(ctx)},
             "stats": {
@@ -110,6 +111,7 @@ async def instance_v2(request: Request) -> Response:
     async with ctx.db.read() as session:
         stats = await instance_stats(session)
         contact = await contact_account(session)
+        email = await contact_email(session, settings.instance.contact_email)
     return api_response(
         {
             "domain": ctx.domain,
@@ -156,7 +158,7 @@ async def instance_v2(request: Request) -> Response:
             },
             "api_versions": {"mastodon": MASTODON_API_VERSION},
             "contact": {
-                "email": settings.instance.contact_email,
+                "email": email,
                 "account": account_to_entity(contact, ctx) if contact else None,
             },
             "rules": await rule_entities(ctx),

@@ -75,6 +75,24 @@ def _config_findings(settings: Settings) -> list[Finding]:
                 "serve through a TLS proxy and set instance.base_url to https://…",
             )
         )
+    if not settings.instance.contact_email:
+        findings.append(
+            Finding(
+                "warn",
+                "contact",
+                "instance.contact_email is empty: apps show the first admin's address, or none",
+                "set the agency's contact address (the AVG/GDPR and Woo contact point)",
+            )
+        )
+    if not settings.secrets.vapid_private_key:
+        findings.append(
+            Finding(
+                "warn",
+                "web push",
+                "secrets.vapid_private_key is empty: apps cannot get push notifications",
+                "set one (`plein init` on a copy writes a fresh config with one)",
+            )
+        )
     data_dir = settings.server.data_dir
     if not data_dir.is_dir() or not os.access(data_dir, os.W_OK):
         findings.append(

@@ -98,3 +98,17 @@ async def weekly_activity(session: AsyncSession, *, now: datetime, weeks: int = 
             )
         )
     return activity
+
+
+async def contact_email(session: AsyncSession, configured: str) -> str:
+    """`instance.contact_email`, else the first administrator's address: strict clients refuse an empty one.
+    Empty only when neither is set (`plein doctor` says so)."""
+    if configured:
+        return configured
+    statement = (
+        select(User.email)
+        .where(User.role == "admin", User.email.is_not(None), User.email != "")
+        .order_by(User.created_at)
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none() or ""

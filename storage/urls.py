@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from apub.errors import InvalidHost
 from apub.hosts import canonical_host, host_of, same_origin
@@ -73,11 +73,12 @@ class LocalUrls:
         return f"{self.base_url}/emojis/{emoji_id}"
 
     def tag_page(self, name: str) -> str:
-        return f"{self.base_url}/tags/{name}"
+        # Percent-encoded: a hashtag may be any letters (`café`, `पढ़ाई`) and the URL must stay a URI.
+        return f"{self.base_url}/tags/{quote(name, safe='')}"
 
     def account_tag_page(self, username: str, name: str) -> str:
         """The page of one account's public posts carrying a hashtag (a featured tag's `url`)."""
-        return f"{self.profile_page(username)}/tagged/{name}"
+        return f"{self.profile_page(username)}/tagged/{quote(name, safe='')}"
 
     def is_local_host(self, host: str) -> bool:
         """True when `host` (any spelling: `Example.org.`, `example.org:443`) is this instance's host."""
