@@ -39,6 +39,7 @@ from clientapi import (
     static_files,
     statuses,
     streaming,
+    suggestions,
     tags,
     timelines,
     trends,
@@ -85,4 +86,5 @@ routes = [
     *reports.routes,
     *startup.routes,
     *streaming.routes,
+    *suggestions.routes,
 ]

@@ -366,6 +366,18 @@ class StatusPin(Base):
     status_id: Mapped[int] = _fk("statuses.id")
 
 
+class SuggestionDismissal(Base):
+    """An account said it does not want `target_account_id` suggested again."""
+
+    __tablename__ = "suggestion_dismissals"
+    __table_args__ = (UniqueConstraint("account_id", "target_account_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")
+    target_account_id: Mapped[int] = _fk("accounts.id")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AccountPin(Base):
     """An endorsement: `account_id` features `target_account_id` on its profile. It counts only while the
     account follows the target (Mastodon's rule); reads join the follow."""
