@@ -14,6 +14,7 @@ from storage.accounts import count_local_users, local_account_by_username
 from storage.context import Context
 from storage.custom_emojis import emojis_of_statuses
 from storage.ids import parse_id
+from storage.media import profile_image_urls
 from storage.models import Account, Status
 from storage.urls import LocalUrls
 
@@ -62,7 +63,10 @@ async def profile(request: Request) -> Response:
             ).scalars()
         )
         emojis = await status_emojis(ctx, session, statuses)
-    return render_page(request, "profile.html", account=account, statuses=statuses, emojis=emojis)
+    avatar = profile_image_urls(ctx.base_url, account.avatar_file, account.avatar_url)[0]
+    return render_page(
+        request, "profile.html", account=account, avatar=avatar, statuses=statuses, emojis=emojis
+    )
 
 
 async def status_page(request: Request) -> Response:

@@ -130,6 +130,8 @@ async def test_avatar_and_header_with_mastodon_py(site_and_instance: tuple[str, 
         actor = (await api.get("/users/alice", headers={"Accept": "application/activity+json"})).json()
         assert actor["icon"] == {"type": "Image", "url": me["avatar"]}
         assert actor["image"] == {"type": "Image", "url": me["header"]}
+        page = await api.get("/@alice", headers={"Accept": "text/html"})
+        assert f'class="u-photo" src="{me["avatar"]}"' in page.text  # the public profile page shows it too
         # The profile image is no attachment: the media API does not know it, no status can take it.
         avatar_row = await _profile_rows(instance, "avatar")
         assert len(avatar_row) == 1
