@@ -9,8 +9,8 @@ import http from "node:http";
 
 export async function runPeer(api, { authorizedFetch = false } = {}) {
   const {
-    Accept, Announce, Create, Delete, Endpoints, Follow, Like, Mention, MemoryKvStore, Note, PUBLIC_COLLECTION,
-    Person, Temporal, Undo, Update, createFederation, generateCryptoKeyPair, isActor,
+    Accept, Announce, Collection, Create, Delete, Endpoints, Follow, Like, Mention, MemoryKvStore, Note,
+    PUBLIC_COLLECTION, Person, Question, Temporal, Undo, Update, createFederation, generateCryptoKeyPair, isActor,
   } = api;
 
   const HOST = process.env.HOST ?? "127.0.0.1";
@@ -25,6 +25,7 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
   const received = []; // activities that reached alice's inbox, as recorded by recordActivity()
   const followers = new Map(); // follower actor URI -> Recipient ({ id, inboxId, endpoints })
   const notes = new Map(); // note id (path segment) -> Note
+  const questions = new Map(); // question id (path segment) -> Question (a poll of alice's)
   const sent = []; // activities alice sent, newest last (served by her outbox)
   const errors = []; // delivery/listener failures, so tests can explain themselves
   const requests = []; // every request outside /_test/, both ways: { direction, method, url, scheme, status }
@@ -68,6 +69,12 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     federation
       .setObjectDispatcher(Note, "/users/{identifier}/notes/{noteId}", (_ctx, values) =>
         values.identifier === USERNAME ? notes.get(values.noteId) ?? null : null,
+      )
+      .authorize(signedBySomeone);
+
+    federation
+      .setObjectDispatcher(Question, "/users/{identifier}/questions/{questionId}", (_ctx, values) =>
+        values.identifier === USERNAME ? questions.get(values.questionId) ?? null : null,
       )
       .authorize(signedBySomeone);
 
@@ -195,6 +202,47 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     return json({ id: note.id.href, activity_id: create.id.href, delivered_to: recipients.map((r) => r.id.href) });
   }
 
+  // A poll of alice's, as Mastodon federates one: a Question with its options as named Notes.
+  async function postQuestion(ctx, { content, options, multiple = false, seconds = 3600 }) {
+    const questionId = crypto.randomUUID();
+    const alice = ctx.getActorUri(USERNAME);
+    const choices = options.map((name) => new Note({ name, replies: new Collection({ totalItems: 0 }) }));
+    const published = Temporal.Now.instant();
+    const audience = { tos: [PUBLIC_COLLECTION], ccs: [ctx.getFollowersUri(USERNAME)] };
+    const question = new Question({
+      id: ctx.getObjectUri(Question, { identifier: USERNAME, questionId }),
+      attribution: alice,
+      content,
+      published,
+      endTime: published.add({ seconds }),
+      voters: 0,
+      ...audience,
+      ...(multiple ? { inclusiveOptions: choices } : { exclusiveOptions: choices }),
+    });
+    questions.set(questionId, question);
+    const create = new Create({ id: new URL("#create", question.id), actor: alice, object: question, published, ...audience });
+    const recipients = [...followers.values()];
+    if (recipients.length > 0) await ctx.sendActivity({ identifier: USERNAME }, recipients, create);
+    sent.push(create);
+    return json({ id: question.id.href, delivered_to: recipients.map((r) => r.id.href) });
+  }
+
+  // A vote on someone's poll, as Mastodon sends it: Create(Note) with the option's name, to the poll's author.
+  async function vote(ctx, { question, author, choice }) {
+    const pollAuthor = await lookup(ctx, author);
+    if (!isActor(pollAuthor)) return json({ error: `not an actor: ${author}` }, 400);
+    const alice = ctx.getActorUri(USERNAME);
+    const voteId = crypto.randomUUID();
+    const note = new Note({
+      id: new URL(`#votes/${voteId}`, alice), attribution: alice, name: choice, replyTarget: new URL(question),
+      tos: [pollAuthor.id],
+    });
+    const create = new Create({ id: new URL(`#votes/${voteId}/activity`, alice), actor: alice, object: note, tos: [pollAuthor.id] });
+    await ctx.sendActivity({ identifier: USERNAME }, pollAuthor, create);
+    sent.push(create);
+    return json({ id: create.id.href });
+  }
+
   async function handleTestApi(ctx, request, path) {
     const body = request.method === "POST" ? await request.json() : null;
     const route = `${request.method} ${path}`;
@@ -205,9 +253,11 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     if (route === "GET /_test/requests") return json(requests);
     if (route === "POST /_test/follow") return await followTarget(ctx, body);
     if (route === "POST /_test/note") return await postNote(ctx, body);
+    if (route === "POST /_test/question") return await postQuestion(ctx, body);
+    if (route === "POST /_test/vote") return await vote(ctx, body);
     if (route === "POST /_test/reset") {
       for (const store of [received, sent, errors, requests]) store.length = 0;
-      for (const store of [followers, notes]) store.clear();
+      for (const store of [followers, notes, questions]) store.clear();
       return json({ ok: true });
     }
     return json({ error: `no such test route: ${route}` }, 404);

@@ -248,6 +248,16 @@ class FedifyPeer:
         and to `mention` (an actor URL); returns the note id, the activity id and the inboxes' owners."""
         return await self._call("POST", "note", {"content": content, "to": to, "mention": mention})
 
+    async def post_question(self, content: str, options: list[str], *, multiple: bool = False) -> JsonObject:
+        """alice posts a poll (a `Question`) to her followers."""
+        return await self._call(
+            "POST", "question", {"content": content, "options": options, "multiple": multiple}
+        )
+
+    async def vote(self, question: str, author: str, choice: str) -> JsonObject:
+        """alice votes `choice` on the poll `question` by `author` (a `Create(Note)` with its name)."""
+        return await self._call("POST", "vote", {"question": question, "author": author, "choice": choice})
+
     async def reset(self) -> None:
         """Forget received activities, followers, notes and errors (the keys stay)."""
         await self._call("POST", "reset", {})
