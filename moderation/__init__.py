@@ -5,8 +5,10 @@ nothing else. Purges of cut-off domains run as jobs of the `moderation` queue (`
 """
 
 from moderation.announcements import (
+    ANNOUNCEMENTS_QUEUE,
     ANNOUNCEMENTS_TOPIC,
     AnnouncementRequest,
+    announcement_events_handler,
     publish_announcement,
     withdraw_announcement,
 )
@@ -32,6 +34,8 @@ from moderation.severance import Counts
 from moderation.trends import review_status, review_tag
 
 __all__ = [
+    "ANNOUNCEMENTS_QUEUE",
+    "announcement_events_handler",
     "ANNOUNCEMENTS_TOPIC",
     "AnnouncementRequest",
     "publish_announcement",

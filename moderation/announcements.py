@@ -6,10 +6,12 @@ accounts are linked, since an announcement never leaves this server.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from moderation.errors import ModerationError, NothingToUndo
 from outbox.content import hashtags, mentioned_handles, text_to_html
@@ -18,10 +20,12 @@ from storage.audit import add_audit_entry
 from storage.bus import Event
 from storage.context import Context
 from storage.models import Account, Announcement
+from storage.queue import ClaimedJob, enqueue
 from storage.urls import LocalUrls
 
 MAX_ANNOUNCEMENT_TEXT = 5000
 ANNOUNCEMENTS_TOPIC = "announcements"  # every local user's stream carries it
+ANNOUNCEMENTS_QUEUE = "announcements"
 
 
 @dataclass(frozen=True)
@@ -75,9 +79,7 @@ async def publish_announcement(ctx: Context, request: AnnouncementRequest, *, ac
             target=str(announcement.id),
             details={"text": text},
         )
-    ctx.bus.publish(
-        Event(topic=ANNOUNCEMENTS_TOPIC, kind="announcement", payload={"announcement_id": announcement.id})
-    )
+        await _queue_event(session, "announcement", announcement.id)
     return announcement
 
 
@@ -94,10 +96,26 @@ async def withdraw_announcement(ctx: Context, announcement_id: int, *, actor: st
             target=str(announcement_id),
             details={"text": announcement.text},
         )
-    ctx.bus.publish(
-        Event(
-            topic=ANNOUNCEMENTS_TOPIC,
-            kind="announcement.delete",
-            payload={"announcement_id": announcement_id},
+        await _queue_event(session, "announcement.delete", announcement_id)
+
+
+async def _queue_event(session: AsyncSession, kind: str, announcement_id: int) -> None:
+    """The stream event goes through the job queue, in the change's transaction: the CLI that makes the
+    change is another process than the servers whose streams carry it, and on SQLite (no cross-process bus)
+    only a server's own worker can publish to its streams."""
+    await enqueue(session, ANNOUNCEMENTS_QUEUE, {"kind": kind, "announcement_id": announcement_id})
+
+
+def announcement_events_handler(ctx: Context) -> Callable[[ClaimedJob], Awaitable[None]]:
+    """The `announcements` queue's handler: publish the stream event of a published or withdrawn one."""
+
+    async def handle(job: ClaimedJob) -> None:
+        ctx.bus.publish(
+            Event(
+                topic=ANNOUNCEMENTS_TOPIC,
+                kind=job.payload["kind"],
+                payload={"announcement_id": job.payload["announcement_id"]},
+            )
         )
-    )
+
+    return handle

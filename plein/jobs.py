@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from inbox.worker import inbox_job_handler
-from moderation import MODERATION_QUEUE, purge_handler
+from moderation import (
+    ANNOUNCEMENTS_QUEUE,
+    MODERATION_QUEUE,
+    announcement_events_handler,
+    purge_handler,
+)
 from outbox.deliver import delivery_handler
 from outbox.poll_jobs import poll_job_handler
 from outbox.scheduled_jobs import scheduled_job_handler
@@ -23,6 +28,7 @@ def job_handlers(ctx: Context) -> dict[str, JobHandler]:
     """Queue name → handler, bound to `ctx`."""
     handlers: dict[str, JobHandler] = {"deliver": delivery_handler(ctx), "inbox": inbox_job_handler(ctx)}
     handlers[MODERATION_QUEUE] = purge_handler(ctx)
+    handlers[ANNOUNCEMENTS_QUEUE] = announcement_events_handler(ctx)
     handlers[POLLS_QUEUE] = poll_job_handler(ctx)
     handlers[SCHEDULED_QUEUE] = scheduled_job_handler(ctx)
     handlers[PROFILE_QUEUE] = profile_handler(ctx)

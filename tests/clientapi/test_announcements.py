@@ -4,19 +4,25 @@ CLI), listed, dismissed and reacted to through Mastodon.py against a live instan
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 from datetime import timedelta
 from pathlib import Path
 
+import websockets
 from checked import call
 from mastodon import Mastodon
 from sqlalchemy import select
 
 import moderation
+from storage.context import Context
+from storage.db import Database
 from storage.models import AuditEntry
 from storage.types import utcnow
-from support.instance import RunningInstance, run_plein, write_config
+from support.databases import sqlite_url
+from support.instance import PleinProcess, RunningInstance, make_settings, run_plein, write_config
 from support.oauth import bearer, make_token
+from support.streams import next_message, websocket_url
 
 
 async def test_announcements_through_mastodon_py(instance: RunningInstance) -> None:
@@ -143,3 +149,31 @@ def test_announcement_cli(tmp_path: Path) -> None:
     again = plein("announcement", "withdraw", announcement_id)
     assert again.returncode == 2 and f"no announcement {announcement_id}" in again.stderr
     assert plein("announcement", "list").stdout == ""
+
+
+async def test_a_cli_announcement_reaches_open_streams_on_sqlite(tmp_path: Path) -> None:
+    """On SQLite there is no bus between processes: the CLI's announcement reaches the streams of a running
+    `plein serve` through the job it queued, run by that server's own worker."""
+    server = PleinProcess(
+        make_settings(tmp_path / "data", database_url=sqlite_url(str(tmp_path / "data"))), tmp_path
+    )
+    await server.start()
+    try:
+        server.cli("account", "create", "reader", "--password", "a long enough test password")
+        ctx = Context(settings=server.settings, db=Database(sqlite_url(str(tmp_path / "data"))))
+        token = await make_token(ctx, "reader", "read")
+        async with websockets.connect(
+            websocket_url(server.listen_url, stream="user", access_token=token)
+        ) as user:
+            published = server.cli("announcement", "add", "Maintenance tonight")
+            assert published.returncode == 0, published.stderr
+            message = await asyncio.wait_for(next_message(user), timeout=30)
+            assert message["event"] == "announcement"
+            assert "Maintenance tonight" in json.loads(message["payload"])["content"]
+            withdrawn = server.cli("announcement", "withdraw", published.stdout.split()[1])
+            assert withdrawn.returncode == 0, withdrawn.stderr
+            message = await asyncio.wait_for(next_message(user), timeout=30)
+            assert message["event"] == "announcement.delete"
+        await ctx.db.dispose()
+    finally:
+        server.stop()

@@ -16,9 +16,11 @@ from sqlalchemy import select
 from test_custom_emojis import gif_bytes, png_bytes
 
 import moderation
+from plein.jobs import job_handlers
 from storage.custom_emojis import facts_of
 from storage.models import Activity
 from storage.urls import LocalUrls
+from storage.worker import drain
 from support.instance import RunningInstance
 from support.oauth import bearer, make_token
 from support.streams import next_message, websocket_url
@@ -200,6 +202,7 @@ async def test_a_custom_emoji_reaction_streams_its_images(instance: RunningInsta
         published = await moderation.publish_announcement(
             ctx, moderation.AnnouncementRequest("Maintenance"), actor="test"
         )
+        await drain(ctx.db, job_handlers(ctx))  # the event is published by its job
         assert (await next_message(user))["event"] == "announcement"
         async with instance.client(headers=bearer(token)) as http:
             await call(http, "PUT", f"/api/v1/announcements/{published.id}/reactions/blobcat")

@@ -20,8 +20,10 @@ from PIL import Image
 from clientapi.stream_hub import StreamHub
 from moderation.announcements import AnnouncementRequest, publish_announcement, withdraw_announcement
 from outbox.actions import delete_status, edit_status, follow, post_status
+from plein.jobs import job_handlers
 from storage.accounts import local_account_by_username
 from storage.models import Account
+from storage.worker import drain
 from support.inbox_world import build_world
 from support.instance import RunningInstance, make_settings, serve_in_process
 from support.oauth import make_token
@@ -299,6 +301,7 @@ async def test_announcements_on_the_user_stream(instance: RunningInstance) -> No
         published = await publish_announcement(
             instance.ctx, AnnouncementRequest("Maintenance tonight"), actor="admin"
         )
+        await drain(instance.ctx.db, job_handlers(instance.ctx))  # the event is published by its job
         message = await next_message(user)
         assert (message["stream"], message["event"]) == (["user"], "announcement")
         entity = json.loads(message["payload"])
@@ -315,6 +318,7 @@ async def test_announcements_on_the_user_stream(instance: RunningInstance) -> No
             "announcement_id": str(published.id),
         }
         await withdraw_announcement(instance.ctx, published.id, actor="admin")
+        await drain(instance.ctx.db, job_handlers(instance.ctx))
         message = await next_message(user)
         assert (message["event"], message["payload"]) == ("announcement.delete", str(published.id))
         # The public stream carries none of it: the next thing it hears is a post.
