@@ -41,8 +41,6 @@ import argparse
 import asyncio
 import contextlib
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,14 +52,10 @@ from typing import Any
 # The repository before bench/ on the path: bench/inbox.py would hide the `inbox` package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.support.processes import server_process  # noqa: E402
+
 MARKER = re.compile(rb"bench-(\d+)-end")
 FILLER = "Streaming benchmark text. " * 20  # a status of ~600 characters, as a real one might be
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def settings_for(port: int, data_dir: str) -> Any:
@@ -183,25 +177,6 @@ def serve(kind: str, port: int, data_dir: str) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-@contextlib.contextmanager
-def server_process(kind: str, data_dir: str) -> Any:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, __file__, "_serve", kind, str(port), data_dir],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        yield process, f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -286,7 +261,7 @@ async def bench(
 ) -> Result:
     import aiohttp
 
-    with server_process(kind, data_dir) as (process, base_url):
+    with server_process(__file__, kind, "{port}", data_dir) as (process, base_url):
         async with aiohttp.ClientSession() as http, contextlib.AsyncExitStack() as stack:
             for _ in range(300):
                 with contextlib.suppress(aiohttp.ClientError):

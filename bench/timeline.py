@@ -34,7 +34,6 @@ import contextlib
 import os
 import random
 import secrets
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -47,6 +46,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.support.processes import server_process  # noqa: E402
 
 POSTGRES_ADMIN_DSN = os.environ.get("PLEIN_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 ACTIVE_ACCOUNTS = 1000
@@ -95,12 +96,6 @@ class Dataset:
     statuses: int
     readers: dict[str, Reader]
     seconds: float
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def settings_for(database_url: str, port: int, data_dir: str) -> Any:
@@ -364,25 +359,6 @@ def serve(kind: str, database_url: str, port: int, data_dir: str) -> None:
     )
 
 
-@contextlib.contextmanager
-def server_process(kind: str, database_url: str, data_dir: str) -> Any:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, __file__, "_serve", kind, database_url, str(port), data_dir],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        yield process, f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 async def wait_ready(session: Any, base_url: str, process: subprocess.Popen[bytes]) -> None:
     for _ in range(300):
         if process.poll() is not None:
@@ -449,8 +425,14 @@ async def measure(
 
     results: dict[tuple[str, str], tuple[float, float]] = {}
     with (
-        server_process("ours", dataset.database_url, data_dir) as (ours_process, ours_url),
-        server_process("bare", dataset.database_url, data_dir) as (bare_process, bare_url),
+        server_process(__file__, "ours", dataset.database_url, "{port}", data_dir) as (
+            ours_process,
+            ours_url,
+        ),
+        server_process(__file__, "bare", dataset.database_url, "{port}", data_dir) as (
+            bare_process,
+            bare_url,
+        ),
     ):
         servers = {"ours": ours_url, "bare": bare_url}
         connector = aiohttp.TCPConnector(limit=2 * concurrency)
