@@ -37,6 +37,7 @@ def job_handlers(ctx: Context) -> dict[str, JobHandler]:
         security_log_days=ctx.settings.privacy.security_log_days,
         data_dir=ctx.settings.server.data_dir,
         deleted_media_days=ctx.settings.privacy.deleted_media_days,
+        orphan_upload_hours=ctx.settings.media.orphan_upload_hours,
     )
     handlers[MEDIA_QUEUE] = media_handler(ctx.db, data_dir=ctx.settings.server.data_dir)
     handlers[PUSH_QUEUE] = web_push_handler(

@@ -6,6 +6,10 @@ Plein nor a proxy serving the media folder from disk (deploy/nginx) can hand the
 has run, `web.media` already refuses files of a deleted status. Withdrawn files are kept
 `privacy.deleted_media_days` (for an appeal, a moderator, or the public-records archive), then the hourly
 maintenance job deletes them with their rows.
+
+Uploads never attached to a status are deleted with their files by the same run once they are
+`media.orphan_upload_hours` old (Mastodon's one day), except what is not an orphan though it has no status:
+avatars and headers (media rows of type avatar/header) and media held by a scheduled status.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
-from storage.media import media_root, parse_stored_path
+from storage.media import PROFILE_IMAGE_SIZES, media_root, parse_stored_path, remove_media_files
 from storage.models import MediaAttachment, Status
 from storage.queue import ClaimedJob, enqueue
 
@@ -107,3 +111,43 @@ async def purge_withdrawn_media(
             delete(MediaAttachment).where(MediaAttachment.id.in_([media_id for media_id, _ in rows]))
         )
     return len(rows)
+
+
+def _orphaned(cutoff: datetime) -> ColumnElement[bool]:
+    return and_(
+        MediaAttachment.status_id.is_(None),
+        MediaAttachment.scheduled_status_id.is_(None),
+        MediaAttachment.media_type.not_in(tuple(PROFILE_IMAGE_SIZES)),
+        MediaAttachment.created_at < cutoff,
+    )
+
+
+async def purge_orphaned_uploads(session: AsyncSession, *, now: datetime, keep_hours: int) -> list[str]:
+    """Delete the rows of uploads attached to nothing for `keep_hours`; returns their files' paths, for
+    `remove_orphaned_files` once the transaction has committed (a failed commit leaves every file)."""
+    cutoff = now - timedelta(hours=keep_hours)
+    rows = list(
+        await session.execute(select(MediaAttachment.id, MediaAttachment.file_path).where(_orphaned(cutoff)))
+    )
+    if not rows:
+        return []
+    # The condition again: a status may have taken one of them since it was read.
+    await session.execute(
+        delete(MediaAttachment)
+        .where(MediaAttachment.id.in_([media_id for media_id, _ in rows]), _orphaned(cutoff))
+        .execution_options(synchronize_session=False)
+    )
+    remaining = set(
+        (
+            await session.execute(
+                select(MediaAttachment.id).where(MediaAttachment.id.in_([media_id for media_id, _ in rows]))
+            )
+        ).scalars()
+    )
+    return [path for media_id, path in rows if path and media_id not in remaining]
+
+
+def remove_orphaned_files(data_dir: Path, paths: list[str]) -> None:
+    """Delete the folders of purged uploads. Blocking file I/O: call it in a thread."""
+    for path in paths:
+        remove_media_files(media_root(data_dir), path)

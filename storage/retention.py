@@ -1,7 +1,8 @@
 """Keeping data no longer than needed (AVG/GDPR): a `maintenance` job on the durable queue, run hourly, that
 deletes failed-login records (they hold client addresses) after `privacy.security_log_days`, and
 Idempotency-Key records after a day (Mastodon keeps them an hour; a day still covers any client's retries),
-and the withdrawn files of deleted statuses' media after `privacy.deleted_media_days` (storage.media_lifecycle).
+the withdrawn files of deleted statuses' media after `privacy.deleted_media_days`, and uploads never attached
+to a status after `media.orphan_upload_hours` (storage.media_lifecycle).
 
 The job schedules its own next run (no second scheduler); a process starting its workers makes sure one is
 scheduled, and the dedupe key of each run's hour keeps it to one however many processes start.
@@ -13,11 +14,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import anyio.to_thread
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
-from storage.media_lifecycle import purge_withdrawn_media
+from storage.media_lifecycle import purge_orphaned_uploads, purge_withdrawn_media, remove_orphaned_files
 from storage.models import IdempotencyKey, LoginAttempt
 from storage.queue import ClaimedJob, enqueue
 from storage.types import utcnow
@@ -52,7 +54,12 @@ async def purge_expired(session: AsyncSession, *, now: datetime, security_log_da
 
 
 def maintenance_handler(
-    db: Database, *, security_log_days: int, data_dir: Path, deleted_media_days: int
+    db: Database,
+    *,
+    security_log_days: int,
+    data_dir: Path,
+    deleted_media_days: int,
+    orphan_upload_hours: int = 24,
 ) -> Callable[[ClaimedJob], Awaitable[None]]:
     """The `maintenance` queue's handler: purge, and schedule the next run in the same transaction."""
 
@@ -61,6 +68,8 @@ def maintenance_handler(
         async with db.transaction() as session:
             await purge_expired(session, now=now, security_log_days=security_log_days)
             await purge_withdrawn_media(session, data_dir=data_dir, now=now, keep_days=deleted_media_days)
+            orphaned = await purge_orphaned_uploads(session, now=now, keep_hours=orphan_upload_hours)
             await schedule_maintenance(session, now + EVERY)
+        await anyio.to_thread.run_sync(remove_orphaned_files, data_dir, orphaned)
 
     return handle

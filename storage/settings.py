@@ -114,6 +114,14 @@ class PrivacySettings:
 
 
 @dataclass(frozen=True)
+class MediaSettings:
+    """How long media nobody uses are kept."""
+
+    # Uploads never attached to a status are deleted with their files after this many hours (Mastodon: a day).
+    orphan_upload_hours: int = 24
+
+
+@dataclass(frozen=True)
 class MetricsSettings:
     """Who may read the Prometheus metrics (`/metrics`): clients from `allow_from`, or anyone presenting
     `token` as a Bearer token. `worker_port` > 0 makes `plein worker` serve its own on listen_host:port."""
@@ -145,6 +153,7 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     secrets: SecretSettings = field(default_factory=SecretSettings)
 

@@ -71,3 +71,59 @@ async def test_deleted_status_media_leave_the_public_folder(
     async with ctx.db.read() as session:
         remaining = set((await session.execute(select(MediaAttachment.id))).scalars())
     assert remaining == {int(kept["id"])}
+
+
+async def test_orphaned_uploads_are_deleted_after_a_day(instance_on_each_backend: RunningInstance) -> None:
+    """An upload no status took is deleted with its files once `media.orphan_upload_hours` old; media of a
+    status, media held by a scheduled status and the avatar are no orphans."""
+    instance = instance_on_each_backend
+    ctx = instance.ctx
+    assert ctx is not None
+    token = await make_token(ctx, "alice")
+    async with instance.client() as http:
+        http.headers.update(bearer(token))
+        orphan, young, attached, held = [await upload(http, png_bytes()) for _ in range(4)]
+        await call(http, "POST", "/api/v1/statuses", json={"status": "with", "media_ids": [attached["id"]]})
+        later = (utcnow() + timedelta(hours=2)).isoformat()
+        await call(
+            http,
+            "POST",
+            "/api/v1/statuses",
+            json={"status": "later", "scheduled_at": later, "media_ids": [held["id"]]},
+        )
+        account = await call(
+            http,
+            "PATCH",
+            "/api/v1/accounts/update_credentials",
+            files={"avatar": ("me.png", png_bytes(), "image/png")},
+        )
+        old = [int(item["id"]) for item in (orphan, attached, held)]
+        async with ctx.db.transaction() as session:
+            await session.execute(
+                update(MediaAttachment)
+                .where(MediaAttachment.id.in_(old) | (MediaAttachment.media_type == "avatar"))
+                .values(created_at=utcnow() - timedelta(hours=25))
+            )
+        handler = job_handlers(ctx)["maintenance"]
+        await handler(
+            ClaimedJob(
+                id=0,
+                queue="maintenance",
+                payload={"kind": "retention"},
+                tries=1,
+                host=None,
+                created_at=utcnow(),
+            )
+        )
+        assert (await http.get(orphan["url"])).status_code == 404
+        assert not stored_file(instance, orphan["url"]).parent.exists()
+        for kept in (young, attached, held):
+            assert (await http.get(kept["url"])).status_code == 200
+        assert (await http.get(account["avatar"])).status_code == 200
+        async with ctx.db.read() as session:
+            remaining = set((await session.execute(select(MediaAttachment.id))).scalars())
+        assert int(orphan["id"]) not in remaining
+        assert {int(item["id"]) for item in (young, attached, held)} <= remaining
+        # The held upload is still the scheduled status's.
+        scheduled = await call(http, "GET", "/api/v1/scheduled_statuses")
+        assert scheduled[0]["media_attachments"][0]["id"] == held["id"]
