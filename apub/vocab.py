@@ -22,6 +22,8 @@ PUBLIC_ALIASES = frozenset({PUBLIC, "as:Public", "Public"})
 
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 STATUS_OBJECT_TYPES = frozenset({"Note", "Article", "Page", "Question"})
+# Long-form objects: their `name` is a title and their `url` the page to read (Mastodon's "converted" types).
+TITLED_OBJECT_TYPES = frozenset({"Article", "Page"})
 
 EXTENSION_CONTEXT: dict[str, Any] = {
     "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",

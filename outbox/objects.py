@@ -1,5 +1,6 @@
 """ActivityPub GET endpoints of statuses and activities: the Note (or a 410 Tombstone), its `Create`, its
-replies collection, any activity by id, and the actor's outbox.
+replies collection, any activity by id, and the actor's outbox — an edited status in its current state
+(`outbox.current`).
 
 Who may read what: public and unlisted objects to anyone (with `federation.authorized_fetch`, only to
 signed requests from hosts we federate with); followers-only ones only to a signed request from an actor
@@ -18,6 +19,7 @@ from apub.errors import SignatureError
 from apub.vocab import wants_activity_json
 from inbox.verify import signed_fetcher, verify_signature
 from outbox.actors import collection, collection_page
+from outbox.current import current_create, outbox_item
 from outbox.errors import BadRequest
 from outbox.render import Tombstone, load_note_parts, status_to_note
 from storage.accounts import account_by_uri, local_account_by_username
@@ -132,7 +134,10 @@ async def status_activity(request: Request) -> Response:
         return not_found()
     async with ctx.db.read() as session:
         activity = await create_activity_of(session, status.id)
-    return activity_response(activity.payload) if activity else not_found()
+        if activity is None:
+            return not_found()
+        document = await current_create(session, activity, LocalUrls(ctx.base_url), ctx.domain)
+    return activity_response(document)
 
 
 async def status_replies(request: Request) -> Response:
@@ -215,11 +220,11 @@ async def outbox(request: Request) -> Response:
     if "page" not in request.query_params:
         return activity_response(collection(url, total, first_page=f"{url}?page=true"))
     max_id = _max_id(request)
+    urls = LocalUrls(ctx.base_url)
     async with ctx.db.read() as session:
         rows = await outbox_page(session, account.id, max_id=max_id, limit=PAGE_SIZE + 1)
-    items = [
-        {key: value for key, value in row.payload.items() if key != "@context"} for row in rows[:PAGE_SIZE]
-    ]
+        documents = [await outbox_item(session, row, urls, ctx.domain) for row in rows[:PAGE_SIZE]]
+    items = [{key: value for key, value in document.items() if key != "@context"} for document in documents]
     page_url = f"{url}?page=true" + (f"&max_id={max_id}" if max_id else "")
     next_url = f"{url}?page=true&max_id={rows[PAGE_SIZE - 1].id}" if len(rows) > PAGE_SIZE else None
     return activity_response(collection_page(url, page_url, items, next_url=next_url))

@@ -102,6 +102,9 @@ class Account(Base):
     suspended_at: Mapped[datetime | None]
     silenced_at: Mapped[datetime | None]
     gone_at: Mapped[datetime | None]  # the remote answered 410 Gone
+    # A local account whose owner asked for its deletion: disabled now, deleted for good at this time by a
+    # job of the `accounts` queue (`outbox.actions.account_deletion`) unless an admin cancels it first.
+    deletion_due_at: Mapped[datetime | None]
 
 
 # One account per (username, domain), case-insensitively; local accounts have domain NULL.
@@ -185,6 +188,7 @@ class Status(Base):
     account_id: Mapped[int] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
     local: Mapped[bool] = mapped_column(Boolean, default=False)
     object_type: Mapped[str] = mapped_column(String(32), default="Note")
+    title: Mapped[str | None] = mapped_column(Text)  # the `name` of a received Article or Page
     in_reply_to_id: Mapped[int | None] = mapped_column(
         ID, ForeignKey("statuses.id", ondelete="SET NULL"), nullable=True, index=True
     )
@@ -562,6 +566,9 @@ class Favourite(Base):
     account_id: Mapped[int] = _fk("accounts.id")
     status_id: Mapped[int] = _fk("statuses.id")
     uri: Mapped[str | None] = mapped_column(String(2048), unique=True)
+    # An emoji reaction (Misskey's `EmojiReact`, a `Like` with `content`) shown as a favourite: the
+    # emoji itself, or `:shortcode:` of a custom emoji of the reacting account's host.
+    reaction: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -5,6 +5,7 @@ string, an object with an `id`/`href`, or a list of either; anything malformed i
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,7 @@ from apub.emojis import emoji_facts, is_shortcode
 from apub.hashtags import normalize_hashtag
 from apub.hosts import delivery_inbox, host_of, origin_of
 from apub.html import html_to_text, sanitize_html
-from apub.vocab import ACTOR_TYPES, PUBLIC_ALIASES
+from apub.vocab import ACTOR_TYPES, PUBLIC_ALIASES, TITLED_OBJECT_TYPES
 
 MAX_TAGS = 64
 MAX_ATTACHMENTS = 16
@@ -162,6 +163,7 @@ class RemoteNote:
     attachments: list[dict[str, Any]] = field(default_factory=list)
     poll: dict[str, Any] | None = None
     emojis: list[dict[str, Any]] = field(default_factory=list)  # `apub.emojis.emoji_facts` of its Emoji tags
+    title: str | None = None  # an Article's or Page's `name`
 
 
 def addressing(document: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -202,6 +204,31 @@ def _content(document: dict[str, Any]) -> tuple[str, str | None]:
         text = text or str(document["source"].get("content", ""))
     language = language[:16] if isinstance(language, str) and language.isascii() else None
     return text, language
+
+
+def _mapped(document: dict[str, Any], name: str) -> str | None:
+    """A natural-language property: the plain value, else the first of its language map (`nameMap`)."""
+    value = document.get(name)
+    if isinstance(value, str) and value.strip():
+        return value
+    mapped = document.get(f"{name}Map")
+    if isinstance(mapped, dict):
+        return next((text for text in mapped.values() if isinstance(text, str) and text.strip()), None)
+    return None
+
+
+def titled_content(title: str | None, summary: str | None, content: str, url: str) -> str:
+    """The status text of an Article or Page, laid out as Mastodon shows one: the title as its first
+    paragraph (in bold), the summary, then — which Mastodon leaves out — the body, and a link to the page
+    to read it at. Sanitised like any remote HTML; the title and summary count as plain text."""
+    parts = []
+    if title:
+        parts.append(f"<p><strong>{html.escape(title)}</strong></p>")
+    if summary:
+        parts.append(f"<p>{html.escape(summary)}</p>")
+    parts.append(content)
+    parts.append(f'<p><a href="{html.escape(url)}">{html.escape(url)}</a></p>')
+    return sanitize_html("".join(parts))
 
 
 def _attachment(item: Any) -> dict[str, Any] | None:
@@ -285,12 +312,21 @@ def note_to_status(document: dict[str, Any], *, followers_url: str | None) -> Re
         if (parsed := _attachment(item))
     ]
     summary = document.get("summary")
+    url = _link_href(document.get("url")) or uri
+    title = None
+    if document.get("type") in TITLED_OBJECT_TYPES:
+        # As Mastodon: an Article's summary is its abstract, shown with the text, not a content warning.
+        title = html_to_text(_mapped(document, "name") or "")[:1000] or None
+        abstract = html_to_text(_mapped(document, "summary") or "")[:5000] or None
+        content, summary = titled_content(title, abstract, sanitize_html(content), url), None
+    else:
+        content = sanitize_html(content)
     return RemoteNote(
         uri=uri,
         author_uri=author_uri,
         object_type=str(document.get("type"))[:32],
-        url=_link_href(document.get("url")) or uri,
-        content=sanitize_html(content),
+        url=url,
+        content=content,
         spoiler_text=html_to_text(summary)[:1000] if isinstance(summary, str) else "",
         sensitive=document.get("sensitive") is True or bool(isinstance(summary, str) and summary),
         language=language,
@@ -304,4 +340,5 @@ def note_to_status(document: dict[str, Any], *, followers_url: str | None) -> Re
         attachments=attachments,
         poll=_poll(document) if document.get("type") == "Question" else None,
         emojis=_emojis(document.get("tag")),
+        title=title,
     )

@@ -222,6 +222,7 @@ def _status_row(prepared: PreparedNote, mention_ids: list[int]) -> RemoteStatusR
             "account_id": prepared.author.id,
             "local": False,
             "object_type": note.object_type,
+            "title": note.title,
             "in_reply_to_id": parent.id if parent else None,
             "in_reply_to_uri": note.in_reply_to_uri,
             "in_reply_to_account_id": parent.account_id if parent else None,

@@ -114,6 +114,7 @@ async def update_status(ctx: Context, document: dict[str, Any], actor: Account) 
         if not await has_edits(session, status.id):
             await record_edit(session, status, [m.remote_url for m in await _media(session, status.id)])
         status.content = note.content
+        status.title = note.title
         status.spoiler_text = note.spoiler_text
         status.sensitive = note.sensitive
         status.language = note.language

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from apub.httpsig import SchemeMemory, SignatureAuth
 from apub.keys import load_private_key
-from outbox.actions import delete_status, post_status
+from outbox.actions import delete_status, edit_status, post_status
 from storage.accounts import create_local_account, signing_keys
 from storage.context import Context
 from storage.models import Account, Follow
@@ -114,6 +114,28 @@ async def test_public_status_as_note_html_and_activity(pair: Pair):
         assert outbox["totalItems"] == 1
         page_one = (await client.get(outbox["first"], headers=AS2)).json()
         assert [item["id"] for item in page_one["orderedItems"]] == [f"{status.uri}/activity"]
+
+
+async def test_an_edited_status_is_served_as_it_is_now(pair: Pair):
+    alice = await _local(pair.home, "alice")
+    status = await post_status(pair.ctx, alice, text="First draft")
+    edited = await edit_status(pair.ctx, alice, status.id, text="Second thoughts")
+    assert edited.edited_at is not None
+    async with pair.home.client() as client:
+        note = (await client.get(status.uri, headers=AS2)).json()
+        create = (await client.get(f"{status.uri}/activity", headers=AS2)).json()
+        outbox = (await client.get(f"{alice.outbox_url}?page=true", headers=AS2)).json()
+    assert "Second thoughts" in note["content"] and note["updated"]
+    assert create["id"] == f"{status.uri}/activity" and create["type"] == "Create"
+    assert create["object"]["content"] == note["content"] and create["object"]["updated"] == note["updated"]
+    [item] = outbox["orderedItems"]
+    assert item["type"] == "Update" and item["id"] != create["id"]
+    assert item["updated"] == note["updated"] and item["published"] == note["updated"]
+    assert item["object"]["content"] == note["content"] and item["object"]["updated"] == note["updated"]
+    assert "@context" not in item and "@context" not in item["object"]
+    async with pair.home.client() as client:  # the Update is served at its own id
+        update = await client.get(item["id"], headers=AS2)
+    assert update.status_code == 200 and update.json()["type"] == "Update"
 
 
 async def test_followers_only_status_is_served_to_signed_followers_only(pair: Pair):
