@@ -26,6 +26,7 @@ import webfinger.routes
 from apub.client import FederationClient
 from apub.httpsig.auth import SchemeMemory
 from apub.ssrf import Resolver
+from archive.daily import ensure_daily_archive
 from clientapi.cors import CorsMiddleware
 from inbox.queueing import ClaimPacer, inbox_queue
 from plein import health, metrics_route
@@ -191,6 +192,7 @@ def create_app(
         app.state.ctx = ctx  # for tests and tools that hold the app, not a request
         if with_workers:
             await start_beating(ctx.db, worker_name())  # and take back a crashed predecessor's jobs
+            await ensure_daily_archive(ctx)
         started = start_workers(ctx) if with_workers else []
         try:
             yield {"ctx": ctx, "templates": make_environment()}

@@ -15,7 +15,7 @@ import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -199,11 +199,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     configure_logging(settings)
 
     async def run() -> None:
+        from archive.daily import ensure_daily_archive
         from storage.recovery import start_beating
         from storage.worker import worker_name
 
         ctx = await build_context(settings)
         await start_beating(ctx.db, worker_name())  # and take back the jobs of this host's dead workers
+        await ensure_daily_archive(ctx)
         settle_heap()
         started = start_workers(ctx)
         if settings.metrics.worker_port:  # this process's own counters; queue gauges come from `serve`
@@ -332,6 +334,22 @@ def _moment(text: str) -> datetime:
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from error
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _day(text: str) -> date:
+    """An argparse type: a day as YYYY-MM-DD (UTC)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from error
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    from plein import archive_commands
+
+    if args.action == "verify":
+        return archive_commands.verify_command(args)
+    return _with_context(args, lambda ctx: archive_commands.export_command(ctx, args))
 
 
 def cmd_emoji(args: argparse.Namespace) -> int:
@@ -498,6 +516,21 @@ def build_parser() -> argparse.ArgumentParser:
     announcement_withdraw = announcement_commands.add_parser("withdraw", help="take an announcement down")
     announcement_withdraw.add_argument("id", type=_positive)
     announcement.set_defaults(handler=cmd_announcement)
+
+    archive = commands.add_parser("archive", help="public-records packages (Archiefwet, Woo): export, verify")
+    archive_commands = archive.add_subparsers(dest="action", required=True, metavar="ACTION")
+    archive_export = archive_commands.add_parser(
+        "export", help="write a BagIt package of what local accounts published and received in a period"
+    )
+    archive_export.add_argument("--account", help="one local account (default: all)")
+    archive_export.add_argument(
+        "--since", type=_day, help="first day, YYYY-MM-DD (UTC; default: the beginning)"
+    )
+    archive_export.add_argument("--until", type=_day, help="last day, included (default: up to now)")
+    archive_export.add_argument("--out", required=True, help="a new or empty folder")
+    archive_verify = archive_commands.add_parser("verify", help="check a package is complete and unchanged")
+    archive_verify.add_argument("folder")
+    archive.set_defaults(handler=cmd_archive)
 
     emoji = commands.add_parser("emoji", help="the server's custom emojis (:shortcode: in posts and names)")
     emoji_commands = emoji.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -250,6 +250,7 @@ def _anchor_data_dir(file_values: dict[str, Any], folder: Path) -> None:
 
 # Settings naming a file: a relative path in a config file is relative to that file's folder (as data_dir).
 FILE_SETTINGS = (
+    ("archive", "folder"),
     ("federation", "ca_bundle"),
     ("instance", "about_file"),
     ("instance", "privacy_policy_file"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from archive.daily import ARCHIVE_QUEUE, archive_handler
 from inbox.worker import inbox_job_handler
 from moderation import (
     ANNOUNCEMENTS_QUEUE,
@@ -39,6 +40,7 @@ def job_handlers(ctx: Context) -> dict[str, JobHandler]:
         deleted_media_days=ctx.settings.privacy.deleted_media_days,
         orphan_upload_hours=ctx.settings.media.orphan_upload_hours,
     )
+    handlers[ARCHIVE_QUEUE] = archive_handler(ctx)
     handlers[MEDIA_QUEUE] = media_handler(ctx.db, data_dir=ctx.settings.server.data_dir)
     handlers[PUSH_QUEUE] = web_push_handler(
         ctx, avatar_placeholder=f"{ctx.base_url}/avatars/original/missing.png"

@@ -122,6 +122,14 @@ class MediaSettings:
 
 
 @dataclass(frozen=True)
+class ArchiveSettings:
+    """The public-records archive (Archiefwet, Woo): with `folder` set, a daily job writes the previous UTC
+    day of every local account's publications there, one verified package per day (`plein archive`)."""
+
+    folder: str = ""
+
+
+@dataclass(frozen=True)
 class MetricsSettings:
     """Who may read the Prometheus metrics (`/metrics`): clients from `allow_from`, or anyone presenting
     `token` as a Bearer token. `worker_port` > 0 makes `plein worker` serve its own on listen_host:port."""
@@ -154,6 +162,7 @@ class Settings:
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     media: MediaSettings = field(default_factory=MediaSettings)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     secrets: SecretSettings = field(default_factory=SecretSettings)
 
