@@ -89,6 +89,37 @@ def _emojis(tags: Any) -> list[dict[str, Any]]:
     return list(emojis.values())
 
 
+@dataclass(frozen=True)
+class Reaction:
+    """An emoji reaction: a Unicode emoji, or `:shortcode:` of a custom emoji its activity's tags announce."""
+
+    text: str
+    emojis: list[dict[str, Any]]  # `apub.emojis.emoji_facts` of the custom emoji, if it is one
+
+
+def reaction_of(activity: dict[str, Any]) -> Reaction | None:
+    """The emoji of an `EmojiReact` (Pleroma, Akkoma, Misskey) or of a `Like` carrying one in `content` or
+    `_misskey_reaction` (Misskey); None when there is none, or it is neither a Unicode emoji nor a custom
+    emoji announced by an `Emoji` tag of the activity."""
+    for name in ("content", "_misskey_reaction"):
+        candidate = activity.get(name)
+        if not isinstance(candidate, str) or not candidate.strip() or len(candidate) > 64:
+            continue
+        text = candidate.strip()
+        shortcode = text.strip(":")
+        if text.startswith(":") and text.endswith(":") and is_shortcode(shortcode):
+            emojis = [facts for facts in _emojis(activity.get("tag")) if facts["shortcode"] == shortcode]
+            if emojis:
+                return Reaction(f":{shortcode}:", emojis)
+            continue
+        # Imported on the first reaction: the Unicode emoji table costs memory an idle server need not hold.
+        import emoji
+
+        if emoji.is_emoji(text):
+            return Reaction(text, [])
+    return None
+
+
 def actor_to_account(document: dict[str, Any]) -> dict[str, Any]:
     """Column values of a remote `accounts` row from an actor document; ValueError when it is no actor."""
     uri = document.get("id")

@@ -19,6 +19,7 @@ from inbox.handlers.follows import handle_accept, handle_follow, handle_reject, 
 from inbox.handlers.interactions import (
     handle_announce,
     handle_block,
+    handle_emoji_react,
     handle_like,
     undo_announce,
     undo_block,
@@ -83,6 +84,7 @@ async def _undone_type(ctx: Context, undone: Any, actor: Account) -> str | None:
 UNDO_HANDLERS = {
     "Follow": undo_follow,
     "Like": undo_like,
+    "EmojiReact": undo_like,
     "Announce": undo_announce,
     "Block": undo_block,
     "Accept": undo_accept,
@@ -90,7 +92,7 @@ UNDO_HANDLERS = {
 
 
 async def handle_undo(ctx: Context, activity: dict[str, Any], actor: Account) -> list[Event]:
-    """Undo of a Follow, Like, Announce, Block or Accept by the same actor."""
+    """Undo of a Follow, Like (or emoji reaction), Announce, Block or Accept by the same actor."""
     undone = activity.get("object")
     kind = await _undone_type(ctx, undone, actor)
     handler = UNDO_HANDLERS.get(kind or "")
@@ -108,6 +110,7 @@ HANDLERS: dict[str, Handler] = {
     "Update": handle_update,
     "Delete": handle_delete,
     "Like": handle_like,
+    "EmojiReact": handle_emoji_react,
     "Announce": handle_announce,
     "Block": handle_block,
     "Move": handle_move,

@@ -1,4 +1,4 @@
-"""Like, Announce and Block, and their Undo."""
+"""Like (and emoji reactions), Announce and Block, and their Undo."""
 
 from __future__ import annotations
 
@@ -12,18 +12,35 @@ from inbox.handlers.common import followed_locally, local_account_by_uri, notify
 from storage.account_removal import tombstone_status
 from storage.bus import Event
 from storage.context import Context
+from storage.custom_emojis import upsert_remote_emojis
 from storage.fanout import fan_out_status
 from storage.follows import drop_follows_between, recount_follows, remove_author_from_home_feed
 from storage.models import Account, Block, Favourite, Status
 from storage.remote import bump, status_id_for
 from storage.statuses import status_by_uri
 from storage.urls import LocalUrls
-from webfinger.convert import addressing, id_of, parse_datetime, visibility_of
-from webfinger.resolve import ResolveError, resolve_status
+from webfinger.convert import Reaction, addressing, id_of, parse_datetime, reaction_of, visibility_of
+from webfinger.resolve import ResolveError, domain_policy, resolve_status
 
 
 async def handle_like(ctx: Context, activity: dict[str, Any], actor: Account) -> list[Event]:
-    """A favourite of a status we have (Likes of unknown statuses concern nobody here)."""
+    """A favourite of a status we have (Likes of unknown statuses concern nobody here); Misskey's `Like`
+    with an emoji in `content` keeps it, as a reaction."""
+    return await _favourite(ctx, activity, actor, reaction_of(activity))
+
+
+async def handle_emoji_react(ctx: Context, activity: dict[str, Any], actor: Account) -> list[Event]:
+    """An emoji reaction (`EmojiReact`): a favourite that keeps its emoji, since the Mastodon client API
+    has no place for reactions to statuses. The first reaction of an actor to a status is the one kept."""
+    reaction = reaction_of(activity)
+    if reaction is None:
+        raise Rejected("EmojiReact without an emoji")
+    return await _favourite(ctx, activity, actor, reaction)
+
+
+async def _favourite(
+    ctx: Context, activity: dict[str, Any], actor: Account, reaction: Reaction | None
+) -> list[Event]:
     object_id = id_of(activity.get("object"))
     async with ctx.db.transaction() as session:
         status = await status_by_uri(session, object_id) if object_id else None
@@ -32,12 +49,20 @@ async def handle_like(ctx: Context, activity: dict[str, Any], actor: Account) ->
         insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
         statement = (
             insert(Favourite)
-            .values(account_id=actor.id, status_id=status.id, uri=activity["id"])
+            .values(
+                account_id=actor.id,
+                status_id=status.id,
+                uri=activity["id"],
+                reaction=reaction.text if reaction else None,
+            )
             .on_conflict_do_nothing()
             .returning(Favourite.id)
         )
         if (await session.execute(statement)).first() is None:
             return []
+        if reaction and reaction.emojis and actor.domain:
+            if not (await domain_policy(ctx, session, actor.domain)).reject_media:
+                await upsert_remote_emojis(session, actor.domain, reaction.emojis)
         await bump(session, Status.favourites_count, status.id, 1)
         return await notify_from(session, status.account_id, actor, "favourite", status_id=status.id)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.models import Status
+from outbox.actions import favourite
+from storage.models import CustomEmoji, Favourite, Status
+from storage.urls import LocalUrls
 from support.inbox_world import InboxWorld
 from support.oauth import bearer, make_token
 
@@ -66,3 +68,86 @@ async def test_a_note_name_is_no_title(world: InboxWorld) -> None:
     await _accepted(world, world.ann.activity("Create", note))
     status = await world.scalar(select(Status).where(Status.uri == note["id"]))
     assert (status.title, status.content) == (None, "<p>plain</p>")
+
+
+async def _local_status(world: InboxWorld) -> Status:
+    async with world.ctx.db.transaction() as session:
+        status = Status(uri="", account_id=world.alice.id, local=True, content="mine", visibility="public")
+        session.add(status)
+        await session.flush()
+        status.uri = LocalUrls(world.instance.base_url).status("alice", status.id)
+    return status
+
+
+async def _favourites(world: InboxWorld) -> list[tuple[str | None, int]]:
+    async with world.ctx.db.read() as session:
+        rows = await session.execute(select(Favourite.reaction, Favourite.status_id).order_by(Favourite.id))
+        return [tuple(row) for row in rows]
+
+
+async def test_an_emoji_react_is_a_favourite_that_keeps_its_emoji(any_world: InboxWorld) -> None:
+    world = any_world
+    status = await _local_status(world)
+    blobcat = {
+        "id": f"{world.remote.base_url}/emojis/blobcat",
+        "type": "Emoji",
+        "name": ":blobcat:",
+        "icon": {"type": "Image", "mediaType": "image/png", "url": f"{world.remote.base_url}/blobcat.png"},
+    }
+    react = world.ann.activity("EmojiReact", status.uri, content=":blobcat:", tag=[blobcat])
+    await _accepted(world, react)
+    assert await _favourites(world) == [(":blobcat:", status.id)]
+    emoji = await world.scalar(select(CustomEmoji).where(CustomEmoji.shortcode == "blobcat"))
+    assert emoji.domain == world.ann.uri.split("/")[2] and emoji.image_url.endswith("/blobcat.png")
+    token = await make_token(world.ctx, "alice")
+    entity = (await world.client.get(f"/api/v1/statuses/{status.id}", headers=bearer(token))).json()
+    assert entity["favourites_count"] == 1
+    notifications = (await world.client.get("/api/v1/notifications", headers=bearer(token))).json()
+    assert [(n["type"], n["account"]["acct"].split("@")[0]) for n in notifications] == [("favourite", "ann")]
+    by = (await world.client.get(f"/api/v1/statuses/{status.id}/favourited_by", headers=bearer(token))).json()
+    assert [account["username"] for account in by] == ["ann"]
+
+    await _accepted(
+        world, world.ann.activity("Undo", {key: value for key, value in react.items() if key != "@context"})
+    )
+    assert await _favourites(world) == []
+    assert await world.scalar(select(Status.favourites_count).where(Status.id == status.id)) == 0
+
+
+async def test_misskey_likes_keep_their_reaction_and_plain_likes_none(world: InboxWorld) -> None:
+    status = await _local_status(world)
+    misskey = world.ann.activity("Like", status.uri, content="🍵", _misskey_reaction="🍵")
+    plain = world.ben.activity("Like", status.uri)
+    not_an_emoji = world.eve.activity("Like", status.uri, content="<b>hi</b>")
+    for activity, signer in ((misskey, world.ann), (plain, world.ben), (not_an_emoji, world.eve)):
+        await _accepted(world, activity, signer)
+    assert await _favourites(world) == [("🍵", status.id), (None, status.id), (None, status.id)]
+    await _accepted(world, world.ann.activity("Undo", misskey["id"]))  # by id
+    assert [reaction for reaction, _ in await _favourites(world)] == [None, None]
+
+
+async def test_an_emoji_react_without_an_emoji_is_refused(world: InboxWorld) -> None:
+    status = await _local_status(world)
+    for content in ("not one", ":unknown:", None):
+        react = world.ann.activity("EmojiReact", status.uri, content=content)
+        response = await world.deliver(react, world.ann)
+        assert response.status_code == 202
+        await world.drain()
+    assert await _favourites(world) == []
+
+
+async def test_our_favourite_goes_out_as_a_plain_like(world: InboxWorld) -> None:
+    await world.follow_locally(world.alice, world.ann)
+    note = world.ann.note()
+    await _accepted(world, world.ann.activity("Create", note))
+    status = await world.scalar(select(Status).where(Status.uri == note["id"]))
+    await favourite(world.ctx, world.alice, status.id)
+    await world.drain()
+    [like] = [
+        activity
+        for path in ("/inbox", "/users/ann/inbox")
+        for activity in world.remote.posted_to(path)
+        if activity["type"] == "Like"
+    ]
+    assert like["actor"] == world.alice.uri and like["object"] == note["id"]
+    assert not {"content", "_misskey_reaction", "tag"} & set(like)
