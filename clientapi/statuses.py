@@ -138,6 +138,8 @@ async def create_status(request: Request) -> Response:
         application_id=auth.app.id if auth.app else None,
         idempotency_key=key,
         poll=poll_request(params),
+        quoted_status_id=params.get_id("quoted_status_id"),
+        quote_policy=params.get_str("quote_approval_policy"),
     )
     return api_response(await _render(_ctx(request), status, auth.account.id))
 

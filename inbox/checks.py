@@ -78,7 +78,8 @@ async def check_activity(ctx: Context, activity: dict[str, Any], identity: Activ
         if undone_actor is not None and undone_actor != actor:
             raise NotPermitted("Undo of another actor's activity")
     if kind in ("Accept", "Reject"):
-        if isinstance(target, dict) and "object" in target and id_of(target.get("object")) != actor:
+        follow_like = isinstance(target, dict) and target.get("type") in (None, "Follow")
+        if follow_like and "object" in target and id_of(target.get("object")) != actor:
             raise NotPermitted(f"{kind} of a follow of someone else")
         if object_id is not None:
             followee = await _follow_target(ctx, object_id)

@@ -39,6 +39,7 @@ from inbox.queueing import inbox_queue
 from storage.context import Context
 from storage.fanout_batch import NewRemoteStatus, RemoteAudience, fan_out_remote_statuses, remote_audiences
 from storage.models import Account
+from storage.quotes import notify_quoted
 from webfinger.resolve import (
     PreparedNote,
     conversation_of,
@@ -137,6 +138,14 @@ class NoteWriter:
                 if status_id is not None
             ]
             events = await fan_out_remote_statuses(session, placed)
+            events += await notify_quoted(
+                session,
+                [
+                    status_id
+                    for status_id, prepared in zip(inserted, plan.accepted, strict=True)
+                    if status_id is not None and prepared.quote is not None
+                ],
+            )
         self.ctx.bus.publish_all(events)
         return plan.refusals
 

@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from apub.builders import build_activity, build_tombstone, iso_datetime
 from apub.emojis import emoji_tag
+from apub.quotes import interaction_policy, quote_properties
 from apub.vocab import OBJECT_CONTEXT, PUBLIC
 from outbox.addressing import visibility_addressing
 from storage.custom_emojis import emoji_rows_in, facts_of
 from storage.media import media_file_url
-from storage.models import Account, CustomEmoji, MediaAttachment, Poll, Status
+from storage.models import Account, CustomEmoji, MediaAttachment, Poll, Quote, Status
 from storage.polls import is_expired, poll_of_status
+from storage.quotes import effective_policy, quote_of
 from storage.statuses import media_of, mentioned_accounts, status_by_id, tag_names
 from storage.urls import LocalUrls
 
@@ -45,6 +47,7 @@ class NoteParts:
     in_reply_to_uri: str | None
     emojis: list[CustomEmoji]
     poll: Poll | None = None
+    quote: Quote | None = None
 
 
 def acct_handle(account: Account, local_domain: str) -> str:
@@ -67,6 +70,7 @@ async def load_note_parts(session: AsyncSession, status: Status, author: Account
         in_reply_to_uri=in_reply_to_uri,
         emojis=await emoji_rows_in(session, author.domain, (status.spoiler_text, status.content)),
         poll=await poll_of_status(session, status.id),
+        quote=await quote_of(session, status.id),
     )
 
 
@@ -138,6 +142,10 @@ def status_to_note(
         note["updated"] = iso_datetime(status.edited_at)
     if parts.poll is not None:
         note.update(poll_to_question(parts.poll))
+    note["interactionPolicy"] = interaction_policy(effective_policy(status), author.uri, author.followers_url)
+    if parts.quote is not None:  # the stamp only while approved: a revoked one is gone
+        shown = parts.quote.approval_uri if parts.quote.state == "accepted" else None
+        note.update(quote_properties(parts.quote.quoted_uri, shown))
     return note
 
 

@@ -20,6 +20,7 @@ from outbox import objects
 from outbox.actions.pins import pinned_statuses
 from outbox.actors import account_to_actor, collection, collection_page
 from outbox.errors import BadRequest, NotFound
+from outbox.quote_stamps import quote_stamp
 from outbox.render import load_note_parts, status_to_note
 from storage.accounts import ed25519_public_pem, local_account_by_username
 from storage.context import Context
@@ -213,4 +214,5 @@ routes = [
     Route("/users/{username}/statuses/{status_id}/activity", objects.status_activity, methods=["GET"]),
     Route("/users/{username}/statuses/{status_id}/replies", objects.status_replies, methods=["GET"]),
     Route("/activities/{activity_id}", objects.activity_object, methods=["GET"]),
+    Route("/users/{username}/quote_authorizations/{quote_id}", quote_stamp, methods=["GET"]),
 ]

@@ -12,6 +12,7 @@ from moderation import (
 )
 from outbox.deliver import delivery_handler
 from outbox.poll_jobs import poll_job_handler
+from outbox.quote_jobs import quote_job_handler
 from outbox.scheduled_jobs import scheduled_job_handler
 from outbox.web_push import web_push_handler
 from storage.context import Context
@@ -19,6 +20,7 @@ from storage.media_lifecycle import MEDIA_QUEUE, media_handler
 from storage.polls import POLLS_QUEUE
 from storage.profile_jobs import PROFILE_QUEUE
 from storage.push import PUSH_QUEUE
+from storage.quotes import QUOTES_QUEUE
 from storage.retention import MAINTENANCE_QUEUE, maintenance_handler
 from storage.scheduled_statuses import SCHEDULED_QUEUE
 from storage.worker import JobHandler
@@ -32,6 +34,7 @@ def job_handlers(ctx: Context) -> dict[str, JobHandler]:
     handlers[ANNOUNCEMENTS_QUEUE] = announcement_events_handler(ctx)
     handlers[POLLS_QUEUE] = poll_job_handler(ctx)
     handlers[SCHEDULED_QUEUE] = scheduled_job_handler(ctx)
+    handlers[QUOTES_QUEUE] = quote_job_handler(ctx)
     handlers[PROFILE_QUEUE] = profile_handler(ctx)
     handlers[MAINTENANCE_QUEUE] = maintenance_handler(
         ctx.db,

@@ -40,7 +40,18 @@ from storage.tags import tag_follower_ids
 
 RESTORED_STATUSES = 400  # statuses put back into home and list feeds when an author's suspension is lifted
 NOTIFICATION_TYPES = frozenset(
-    {"mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update"}
+    {
+        "mention",
+        "status",
+        "reblog",
+        "follow",
+        "follow_request",
+        "favourite",
+        "poll",
+        "update",
+        "quote",
+        "quoted_update",
+    }
 )
 
 

@@ -217,6 +217,30 @@ class Status(Base):
     # May it trend? None: yes unless a moderator says no (False); statuses need no review first.
     trendable: Mapped[bool | None]
     deleted_at: Mapped[datetime | None]  # tombstone: kept so a replayed Create is ignored
+    # Who may quote it (FEP-044f `canQuote`): public | followers | nobody; None for a remote status that
+    # published no policy (nobody, as Mastodon reads it).
+    quote_policy: Mapped[str | None] = mapped_column(String(16))
+
+
+class Quote(Base):
+    """A status quoting another (FEP-044f) and the state of its approval: pending | accepted | rejected |
+    revoked | deleted. `approval_uri` is the quoted author's `QuoteAuthorization` stamp (ours, for our
+    statuses, is served at `/users/:name/quote_authorizations/:id`, `id` being this row's); `request_uri`
+    is the `QuoteRequest` that asked for it (sent or received)."""
+
+    __tablename__ = "quotes"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    status_id: Mapped[int] = mapped_column(ID, ForeignKey("statuses.id", ondelete="CASCADE"), unique=True)
+    account_id: Mapped[int] = _fk("accounts.id")
+    quoted_status_id: Mapped[int | None] = _fk("statuses.id", nullable=True, ondelete="SET NULL")
+    quoted_uri: Mapped[str] = mapped_column(String(2048), index=True)
+    quoted_account_id: Mapped[int | None] = _fk("accounts.id", nullable=True, ondelete="SET NULL")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    approval_uri: Mapped[str | None] = mapped_column(String(2048), index=True)
+    request_uri: Mapped[str | None] = mapped_column(String(2048), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class StatusEdit(Base):

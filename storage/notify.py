@@ -24,7 +24,18 @@ from storage.push import enqueue_pushes
 from storage.types import utcnow
 
 NOTIFICATION_TYPES = frozenset(
-    {"mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update"}
+    {
+        "mention",
+        "status",
+        "reblog",
+        "follow",
+        "follow_request",
+        "favourite",
+        "poll",
+        "update",
+        "quote",
+        "quoted_update",
+    }
 )
 
 

@@ -21,7 +21,17 @@ from storage.custom_emojis import upsert_remote_emojis
 from storage.db import dialect_insert
 from storage.ids import new_id
 from storage.media import PROFILE_IMAGE_SIZES
-from storage.models import Account, MediaAttachment, Mention, Poll, Status, StatusEdit, StatusTag, Tag
+from storage.models import (
+    Account,
+    MediaAttachment,
+    Mention,
+    Poll,
+    Quote,
+    Status,
+    StatusEdit,
+    StatusTag,
+    Tag,
+)
 from storage.polls import remote_poll_row
 from storage.profile_jobs import (
     enqueue_image_caching,
@@ -191,6 +201,7 @@ class RemoteStatusRow:
     hashtags: list[str] = field(default_factory=list)
     attachments: list[dict[str, Any]] = field(default_factory=list)
     poll: dict[str, Any] | None = None  # a `Question`'s poll (`storage.polls.remote_poll_row` values)
+    quote: dict[str, Any] | None = None  # its `quotes` row values (without ids) when it quotes a status
 
 
 def _distinct_ids(rows: Sequence[RemoteStatusRow], indexes: list[int], *, back_dated: bool) -> dict[int, int]:
@@ -262,10 +273,23 @@ async def _link_statuses(
     mentions: list[dict[str, Any]] = []
     media: list[dict[str, Any]] = []
     polls: list[dict[str, Any]] = []
+    quotes: list[dict[str, Any]] = []
     tagged: list[tuple[int, str]] = []
     for row, status_id in zip(rows, ids, strict=True):
         if status_id is None:
             continue
+        if row.quote is not None:
+            now = utcnow()
+            quotes.append(
+                {
+                    "id": new_id(),
+                    "status_id": status_id,
+                    "account_id": row.values["account_id"],
+                    "created_at": now,
+                    "updated_at": now,
+                    **row.quote,
+                }
+            )
         if row.poll is not None:
             polls.append(remote_poll_row(status_id, row.values["account_id"], row.poll))
         for account_id in dict.fromkeys(row.mention_account_ids):
@@ -287,6 +311,8 @@ async def _link_statuses(
         await connection.execute(insert(MediaAttachment), media)
     if polls:
         await connection.execute(insert(Poll), polls)
+    if quotes:
+        await connection.execute(insert(Quote), quotes)
     if tagged:
         names = list(dict.fromkeys(name for _, name in tagged))
         await connection.execute(

@@ -85,6 +85,7 @@ LISTED_STATUS_COLUMNS = tuple(
         "favourites_count",
         "created_at",
         "edited_at",
+        "quote_policy",
     )
 )
 LISTED_ACCOUNT_COLUMNS = tuple(

@@ -65,6 +65,10 @@ class LocalUrls:
     def status_replies(self, username: str, status_id: int) -> str:
         return f"{self.status(username, status_id)}/replies"
 
+    def quote_authorization(self, username: str, quote_id: int) -> str:
+        """The approval stamp (`QuoteAuthorization`) of a quote of one of `username`'s statuses."""
+        return f"{self.actor(username)}/quote_authorizations/{quote_id}"
+
     def activity(self, activity_id: int) -> str:
         return f"{self.base_url}/activities/{activity_id}"
 

@@ -15,6 +15,7 @@ from apub.emojis import emoji_facts, is_shortcode
 from apub.hashtags import normalize_hashtag
 from apub.hosts import delivery_inbox, host_of, origin_of
 from apub.html import html_to_text, sanitize_html
+from apub.quotes import authorization_uri_of, quote_policy_of, quoted_uri_of
 from apub.vocab import ACTOR_TYPES, PUBLIC_ALIASES, TITLED_OBJECT_TYPES
 
 MAX_TAGS = 64
@@ -195,6 +196,9 @@ class RemoteNote:
     poll: dict[str, Any] | None = None
     emojis: list[dict[str, Any]] = field(default_factory=list)  # `apub.emojis.emoji_facts` of its Emoji tags
     title: str | None = None  # an Article's or Page's `name`
+    quoted_uri: str | None = None  # the object it quotes (FEP-044f `quote` or an older form)
+    quote_authorization_uri: str | None = None  # the quoted author's approval stamp
+    quote_policy: str | None = None  # who may quote it (`interactionPolicy.canQuote`), None: not said
 
 
 def addressing(document: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -372,4 +376,7 @@ def note_to_status(document: dict[str, Any], *, followers_url: str | None) -> Re
         poll=_poll(document) if document.get("type") == "Question" else None,
         emojis=_emojis(document.get("tag")),
         title=title,
+        quoted_uri=quoted_uri_of(document),
+        quote_authorization_uri=authorization_uri_of(document),
+        quote_policy=quote_policy_of(document, followers_url),
     )

@@ -132,6 +132,9 @@ class PreparedNote:
     parent: Status | None
     mention_account_ids: list[int] | None
     attachments: list[dict[str, Any]]
+    # Its `quotes` row values when it quotes something (`webfinger.quotes.read_quote`); None: not read, a
+    # quote is then stored as pending, its quoted status looked up by id only.
+    quote: dict[str, Any] | None = None
 
 
 def without_media(note: RemoteNote) -> RemoteNote:
@@ -233,13 +236,22 @@ def _status_row(prepared: PreparedNote, mention_ids: list[int]) -> RemoteStatusR
             "visibility": note.visibility,
             "language": note.language,
             "created_at": min(note.published or now, now),
+            "quote_policy": note.quote_policy,
         },
         published=note.published,
         mention_account_ids=mention_ids,
         hashtags=note.hashtags,
         attachments=prepared.attachments,
         poll=note.poll,
+        quote=prepared.quote or _unread_quote(note),
     )
+
+
+def _unread_quote(note: RemoteNote) -> dict[str, Any] | None:
+    """The quote of a status stored without reading it (a fetched parent or quoted status): pending."""
+    if note.quoted_uri is None:
+        return None
+    return {"quoted_uri": note.quoted_uri, "state": "pending"}
 
 
 async def insert_notes(

@@ -18,7 +18,9 @@ from storage.filter_matching import ViewerFilters
 from storage.models import Account, Marker, Notification, Status, StatusEdit
 
 # Types whose notification carries the status it is about.
-STATUS_NOTIFICATION_TYPES = frozenset({"mention", "status", "reblog", "favourite", "poll", "update"})
+STATUS_NOTIFICATION_TYPES = frozenset(
+    {"mention", "status", "reblog", "favourite", "poll", "update", "quote", "quoted_update"}
+)
 
 
 async def accounts_and_statuses(

@@ -35,6 +35,7 @@ from storage.models import (
     Bookmark,
     ConversationMute,
     Favourite,
+    Follow,
     MediaAttachment,
     Mention,
     OAuthApp,
@@ -45,6 +46,7 @@ from storage.models import (
     Tag,
 )
 from storage.polls import own_votes, polls_by_ids
+from storage.quotes import approval_lists, decide_quote, quotes_counts, quotes_of_statuses
 from storage.timelines import AUTHOR_PREFIX, LISTED_ACCOUNT_COLUMNS, LISTED_STATUS_COLUMNS
 from storage.urls import LocalUrls
 
@@ -75,6 +77,10 @@ class _Loaded:
     flags: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     emojis: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     polls: dict[int, dict[str, Any]] = field(default_factory=dict)  # Poll entities by status id
+    quotes: dict[int, Any] = field(default_factory=dict)  # quote rows by quoting status id
+    quotes_counts: dict[int, int] = field(default_factory=dict)
+    followed: set[int] = field(default_factory=set)  # authors the viewer follows (for `quote_approval`)
+    quoted: dict[int, dict[str, Any]] | None = None  # quoted Status entities; None: render ShallowQuotes
 
 
 async def _load_accounts(session: Reader, account_ids: set[int]) -> dict[int, Account]:
@@ -323,7 +329,7 @@ def _render(status: Status, loaded: _Loaded, urls: LocalUrls, viewer_id: int | N
         "replies_count": status.replies_count,
         "reblogs_count": status.reblogs_count,
         "favourites_count": status.favourites_count,
-        "quotes_count": 0,
+        "quotes_count": loaded.quotes_counts.get(status_id, 0),
         "reblogged": reblogged,
         "favourited": favourited,
         "bookmarked": bookmarked,
@@ -342,10 +348,74 @@ def _render(status: Status, loaded: _Loaded, urls: LocalUrls, viewer_id: int | N
         "poll": None if reblog else loaded.polls.get(status_id),
         "application": loaded.apps.get(status.application_id) if status.application_id else None,
         "filtered": [] if viewer_id is not None else None,
-        "quote": None,
-        "quote_approval": None,
+        "quote": None if reblog else _quote(loaded, status_id),
+        "quote_approval": None if reblog else _quote_approval(loaded, status, viewer_id),
         "tagged_collections": [],
     }
+
+
+def _quote(loaded: _Loaded, status_id: int) -> dict[str, Any] | None:
+    """Mastodon's Quote (the quoted status shown once accepted and visible) or, for a status shown inside
+    a quote, ShallowQuote."""
+    row = loaded.quotes.get(status_id)
+    if row is None:
+        return None
+    state, quoted_id = row.state, row.quoted_status_id
+    if loaded.quoted is None:
+        shown = state == "accepted" and quoted_id is not None
+        return {"state": state, "quoted_status_id": str(quoted_id) if shown else None}
+    quoted = loaded.quoted.get(quoted_id) if state == "accepted" and quoted_id is not None else None
+    if state == "accepted" and quoted is None:
+        state = "unauthorized"  # the viewer may not see it (or it is gone)
+    return {"state": state, "quoted_status": quoted}
+
+
+def _quote_approval(loaded: _Loaded, status: Any, viewer_id: int | None) -> dict[str, Any]:
+    follows = status.account_id in loaded.followed
+    return {
+        "automatic": approval_lists(status),
+        "manual": [],
+        "current_user": decide_quote(status, viewer_id, follows_author=follows),
+    }
+
+
+async def _load_quotes(
+    session: Reader, ctx: Context, loaded: _Loaded, viewer_id: int | None, *, shallow: bool
+) -> None:
+    """The quotes of the page's statuses, their counts, and (unless `shallow`) the quoted statuses the
+    viewer may see, rendered as entities whose own quotes are shallow (a fixed number of queries)."""
+    ids = [s.id for s in loaded.statuses.values() if s.reblog_of_id is None]
+    loaded.quotes = await quotes_of_statuses(session, ids)
+    loaded.quotes_counts = await quotes_counts(session, ids)
+    if viewer_id is not None:
+        authors = {s.account_id for s in loaded.statuses.values()}
+        loaded.followed = set(
+            (
+                await session.execute(
+                    select(Follow.target_account_id).where(
+                        Follow.account_id == viewer_id, Follow.target_account_id.in_(authors)
+                    )
+                )
+            ).scalars()
+        )
+    if shallow:
+        return
+    loaded.quoted = {}
+    wanted = {
+        row.quoted_status_id
+        for row in loaded.quotes.values()
+        if row.state == "accepted" and row.quoted_status_id is not None
+    }
+    if not wanted:
+        return
+    rows = (
+        await session.execute(
+            select(*LISTED_STATUS_COLUMNS).where(Status.id.in_(wanted), Status.deleted_at.is_(None))
+        )
+    ).all()
+    visible = [row for row in rows if row.visibility in ("public", "unlisted") or row.account_id == viewer_id]
+    entities = await statuses_to_entities(session, ctx, visible, viewer_id, shallow=True)
+    loaded.quoted = {int(entity["id"]): entity for entity in entities}
 
 
 async def statuses_to_entities(
@@ -356,16 +426,18 @@ async def statuses_to_entities(
     *,
     context: str | None = None,
     filters: ViewerFilters | None = None,
+    shallow: bool = False,
 ) -> list[dict[str, Any]]:
     """Status entities for `statuses`, in their order, as `viewer_id` (None: anonymous) sees them.
     A status whose author (or boosted original) cannot be loaded is left out.
 
     The viewer's filters apply as `clientapi.filtering` describes, in the filter `context` of the list
     (None: no context); `filters` are the viewer's compiled filters when the caller has them already
-    (a stream), else they are read here."""
+    (a stream), else they are read here. `shallow`: quotes as ShallowQuote (statuses shown in a quote)."""
     if not statuses:
         return []
     loaded = await _load(session, ctx, statuses, viewer_id)
+    await _load_quotes(session, ctx, loaded, viewer_id, shallow=shallow)
     urls = LocalUrls(ctx.base_url)
     rendered = [(status, _render(status, loaded, urls, viewer_id)) for status in statuses]
     if viewer_id is not None:

@@ -25,6 +25,12 @@ from inbox.handlers.interactions import (
     undo_block,
     undo_like,
 )
+from inbox.handlers.quotes import (
+    accept_quote_request,
+    handle_quote_request,
+    reject_quote_request,
+    revoke_stamp,
+)
 from inbox.handlers.statuses import delete_status_of, handle_create, update_status
 from storage.bus import Event
 from storage.context import Context
@@ -51,7 +57,22 @@ async def handle_delete(ctx: Context, activity: dict[str, Any], actor: Account) 
         return []
     if object_id == actor.uri:
         return await delete_actor(ctx, actor)
+    revoked = await revoke_stamp(ctx, object_id, actor)
+    if revoked is not None:
+        return revoked
     return await delete_status_of(ctx, object_id, actor)
+
+
+async def handle_accept_any(ctx: Context, activity: dict[str, Any], actor: Account) -> list[Event]:
+    """Accept of a quote request of ours (FEP-044f), else of a Follow."""
+    quoted = await accept_quote_request(ctx, activity, actor)
+    return quoted if quoted is not None else await handle_accept(ctx, activity, actor)
+
+
+async def handle_reject_any(ctx: Context, activity: dict[str, Any], actor: Account) -> list[Event]:
+    """Reject of a quote request of ours, else of a Follow."""
+    refused = await reject_quote_request(ctx, activity, actor)
+    return refused if refused is not None else await handle_reject(ctx, activity, actor)
 
 
 async def _undone_type(ctx: Context, undone: Any, actor: Account) -> str | None:
@@ -103,8 +124,9 @@ async def handle_undo(ctx: Context, activity: dict[str, Any], actor: Account) ->
 
 HANDLERS: dict[str, Handler] = {
     "Follow": handle_follow,
-    "Accept": handle_accept,
-    "Reject": handle_reject,
+    "Accept": handle_accept_any,
+    "Reject": handle_reject_any,
+    "QuoteRequest": handle_quote_request,
     "Undo": handle_undo,
     "Create": handle_create,
     "Update": handle_update,

@@ -73,12 +73,15 @@ async def queue_reply(
     recipient: Account,
     activity_type: str,
     activity_object: str | dict[str, Any],
+    result: str | None = None,
 ) -> str:
-    """Store an activity by a local `sender` and queue its delivery to `recipient`'s personal inbox.
-    Returns the activity's id (URL)."""
+    """Store an activity by a local `sender` and queue its delivery to `recipient`'s personal inbox
+    (`result`: what an `Accept` produced, such as a quote's approval stamp). Returns the activity's id."""
     activity_id = new_activity_id()
     uri = LocalUrls(ctx.base_url).activity(activity_id)
     payload = build_activity(activity_type, uri, sender.uri, activity_object, to=[recipient.uri])
+    if result is not None:
+        payload["result"] = result
     await add_activity(
         session,
         activity_id=activity_id,

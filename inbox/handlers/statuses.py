@@ -20,6 +20,7 @@ from storage.custom_emojis import upsert_remote_emojis
 from storage.models import Account, MediaAttachment, Status
 from storage.notify import notify_boosters_of_edit
 from storage.polls import poll_of_status, refresh_remote_poll
+from storage.quotes import notify_quoters_of_edit, update_received_quote
 from storage.remote import has_edits, insert_tombstone, record_edit
 from storage.statuses import add_mentions, set_tags, status_by_uri
 from storage.stream_events import reach_events
@@ -27,6 +28,7 @@ from storage.types import utcnow
 from storage.urls import LocalUrls
 from webfinger.convert import RemoteNote, addressing, parse_datetime
 from webfinger.fetch import fetch_object
+from webfinger.quotes import read_quote
 from webfinger.resolve import (
     MAX_THREAD_DEPTH,
     PreparedNote,
@@ -58,6 +60,8 @@ async def _has_local_relation(ctx: Context, prepared: PreparedNote, activity: di
         return True
     if prepared.parent is not None and prepared.parent.local:
         return True
+    if prepared.note.quoted_uri is not None and urls.is_local(prepared.note.quoted_uri):
+        return True
     async with ctx.db.read() as session:
         mentioned = (await mentioned_account_ids(session, [prepared.note.mention_uris]))[0]
         if mentioned and await session.scalar(
@@ -83,7 +87,14 @@ async def handle_create(ctx: Context, activity: dict[str, Any], actor: Account) 
         parent = await find_parent(ctx, note, depth=MAX_THREAD_DEPTH)
     except ResolveError as error:
         raise Rejected(str(error)) from error
-    prepared = PreparedNote(note, actor, parent, mention_account_ids=None, attachments=note.attachments)
+    prepared = PreparedNote(
+        note,
+        actor,
+        parent,
+        mention_account_ids=None,
+        attachments=note.attachments,
+        quote=await read_quote(ctx, note, actor),
+    )
     if ctx.settings.federation.drop_unsolicited and not await _has_local_relation(ctx, prepared, activity):
         raise Rejected(f"unsolicited post {prepared.note.uri} (nobody here follows or is addressed)")
     await note_writer(ctx).store(prepared)
@@ -97,6 +108,7 @@ async def update_status(ctx: Context, document: dict[str, Any], actor: Account) 
     except ResolveError as error:
         raise Rejected(str(error)) from error
     note = prepared.note
+    quote = await read_quote(ctx, note, actor)
     async with ctx.db.transaction() as session:
         status = await status_by_uri(session, note.uri)
         if status is None or status.deleted_at is not None:
@@ -126,10 +138,14 @@ async def update_status(ctx: Context, document: dict[str, Any], actor: Account) 
         if note.emojis and actor.domain:
             await upsert_remote_emojis(session, actor.domain, note.emojis)
         await add_mentions(session, status.id, prepared.mention_account_ids or [])
+        status.quote_policy = note.quote_policy
+        quote_events = await update_received_quote(session, status, quote)
         await session.flush()
         await record_edit(session, status, media)
         return [
+            *quote_events,
             *await notify_boosters_of_edit(session, status),
+            *await notify_quoters_of_edit(session, status.id),
             *await reach_events(session, status, "status.update"),
         ]
 

@@ -17,6 +17,7 @@ from outbox.actions.move import move_account, set_aliases
 from outbox.actions.pins import pin_status, pinned_statuses, unpin_status
 from outbox.actions.polls import vote
 from outbox.actions.profile import update_profile
+from outbox.actions.quotes import revoke_quote, set_quote_policy
 from outbox.actions.reports import ReportRequest, file_report
 from outbox.actions.statuses import delete_status, edit_status, post_status
 
@@ -39,6 +40,8 @@ __all__ = [
     "post_status",
     "reblog",
     "reject_follow_request",
+    "revoke_quote",
+    "set_quote_policy",
     "remove_from_followers",
     "set_aliases",
     "unblock",

@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outbox.actions._unit import Effects, after_commit, record_activity, urls_of
+from outbox.actions.quoting import add_quote, check_quote_policy, quotable_status, request_approval
 from outbox.addressing import PRIORITY_DIRECT, DeliveryTargets, visibility_addressing
 from outbox.content import hashtags, text_to_html
 from outbox.errors import Forbidden, NotFound, Unprocessable, ValidationCode
@@ -33,6 +34,7 @@ from storage.polls import (
     replace_options,
     schedule_poll_end,
 )
+from storage.quotes import notify_quoters_of_edit
 from storage.scheduled_statuses import consume
 from storage.statuses import (
     VISIBILITIES,
@@ -183,10 +185,14 @@ async def post_status(
     idempotency_key: str | None = None,
     poll: PollRequest | None = None,
     scheduled_status_id: int | None = None,
+    quoted_status_id: int | None = None,
+    quote_policy: str | None = None,
 ) -> Status:
     """Publish a status by a local author: Create(Note) — Create(Question) with a poll — to followers and
     mentioned accounts. `scheduled_status_id` is the scheduled status this publishes: it goes (and its media
-    come) in the same transaction, so it is published once; NotFound if it is gone already."""
+    come) in the same transaction, so it is published once; NotFound if it is gone already.
+    `quoted_status_id` quotes a status (`outbox.actions.quoting`); `quote_policy` says who may quote this
+    one (public, the default, followers or nobody)."""
     if visibility not in VISIBILITIES:
         raise Unprocessable(
             f"Validation failed: unknown visibility {visibility!r}",
@@ -195,6 +201,7 @@ async def post_status(
         )
     check_text(ctx, text, spoiler_text, media_ids)
     check_poll(poll, media_ids)
+    check_quote_policy(quote_policy)
     if idempotency_key and (existing := await _existing_for_key(ctx, author, idempotency_key)) is not None:
         return existing
     content, mentions, tag_list = await _render_content(ctx, text)
@@ -212,6 +219,9 @@ async def post_status(
                 raise NotFound("Record not found: the status replied to")
         if scheduled_status_id is not None and not await consume(session, scheduled_status_id):
             raise NotFound("Record not found: the scheduled status was published or deleted")
+        quoted = None
+        if quoted_status_id is not None:
+            quoted = await quotable_status(session, author, quoted_status_id)
         status_id = new_id()
         status = Status(
             id=status_id,
@@ -230,9 +240,13 @@ async def post_status(
             in_reply_to_uri=parent.uri if parent else None,
             in_reply_to_account_id=parent.account_id if parent else None,
             conversation_uri=(parent.conversation_uri or parent.uri) if parent else None,
+            quote_policy=quote_policy or "public",
         )
         session.add(status)
         await session.flush()
+        quote = quoted_author = None
+        if quoted is not None:
+            quote, quoted_author = await add_quote(session, ctx, effects, status, author, quoted)
         await add_mentions(session, status.id, [account.id for account in mentions])
         await set_tags(session, status.id, tag_list)
         await _attach_own_media(session, status.id, author, media_ids, scheduled_status_id)
@@ -251,6 +265,9 @@ async def post_status(
             session.add(IdempotencyKey(account_id=author.id, key=idempotency_key, status_id=status.id))
         effects.events += await fan_out_status(session, status, writer)
         note = status_to_note(await load_note_parts(session, status, writer), urls, ctx.domain)
+        targets = await delivery_targets(session, status, writer, mentions)
+        if quoted_author is not None and status.visibility != "direct":
+            targets.add_account(quoted_author, priority=PRIORITY_DIRECT)
         await record_activity(
             session,
             effects,
@@ -259,10 +276,14 @@ async def post_status(
             activity_type="Create",
             uri=f"{status.uri}/activity",
             build=lambda uri: note_activity("Create", uri, note, published=status.created_at),
-            targets=await delivery_targets(session, status, writer, mentions),
+            targets=targets,
             status_id=status.id,
             visibility=visibility,
         )
+        if quote is not None and quoted_author is not None and quote.state == "pending":
+            await request_approval(
+                session, ctx, effects, quote=quote, author=writer, quoted_author=quoted_author, note=note
+            )
     after_commit(ctx, effects)
     return status
 
@@ -329,6 +350,7 @@ async def edit_status(
         parts = await load_note_parts(session, status, writer)
         note = status_to_note(parts, urls, ctx.domain)
         effects.events += await notify_boosters_of_edit(session, status)
+        effects.events += await notify_quoters_of_edit(session, status.id)
         effects.events += await reach_events(session, status, "status.update")
         await record_activity(
             session,
