@@ -12,6 +12,9 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     Accept, Announce, Collection, Create, Delete, Endpoints, Follow, Like, Mention, MemoryKvStore, Note,
     PUBLIC_COLLECTION, Person, Question, Temporal, Undo, Update, createFederation, generateCryptoKeyPair, isActor,
   } = api;
+  // Quote posts (FEP-044f) exist in Fedify 2's vocabulary only; the 1.5 peer goes without them.
+  const { InteractionPolicy, InteractionRule, QuoteAuthorization, QuoteRequest } = api;
+  const quotes = QuoteRequest != null && QuoteAuthorization != null && InteractionPolicy != null;
 
   const HOST = process.env.HOST ?? "127.0.0.1";
   const USERNAME = "alice";
@@ -26,6 +29,7 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
   const followers = new Map(); // follower actor URI -> Recipient ({ id, inboxId, endpoints })
   const notes = new Map(); // note id (path segment) -> Note
   const questions = new Map(); // question id (path segment) -> Question (a poll of alice's)
+  const stamps = new Map(); // stamp id (path segment) -> QuoteAuthorization alice granted
   const sent = []; // activities alice sent, newest last (served by her outbox)
   const errors = []; // delivery/listener failures, so tests can explain themselves
   const requests = []; // every request outside /_test/, both ways: { direction, method, url, scheme, status }
@@ -78,6 +82,14 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
       )
       .authorize(signedBySomeone);
 
+    if (quotes) {
+      federation
+        .setObjectDispatcher(QuoteAuthorization, "/users/{identifier}/quote_authorizations/{stampId}", (_ctx, values) =>
+          values.identifier === USERNAME ? stamps.get(values.stampId) ?? null : null,
+        )
+        .authorize(signedBySomeone);
+    }
+
     const inboxListeners = federation
       .setInboxListeners("/users/{identifier}/inbox", "/inbox")
       .on(Follow, onFollow)
@@ -87,7 +99,9 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
       .on(Update, recordActivity)
       .on(Delete, recordActivity)
       .on(Like, recordActivity)
-      .on(Announce, recordActivity)
+      .on(Announce, recordActivity);
+    if (quotes) inboxListeners.on(QuoteRequest, onQuoteRequest);
+    inboxListeners
       .onError((_ctx, error) => logError("inbox", error));
     if (authorizedFetch) {
       // Keys and objects fetched while receiving are fetched signed by alice (the other side may require it).
@@ -106,8 +120,23 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     const raw = await activity.toJsonLd();
     const object = raw.object;
     const embedded = object !== null && typeof object === "object" ? object : null;
+    // What Fedify's own vocabulary makes of a quote post (embedded objects only: nothing is fetched).
+    let quote = null;
+    if (quotes && embedded && typeof activity.getObject === "function") {
+      const parsed = await activity.getObject({ crossOrigin: "ignore" }).catch(() => null);
+      if (parsed != null && "quoteId" in parsed) {
+        quote = {
+          quote: parsed.quoteId?.href ?? null,
+          quote_url: parsed.quoteUrl?.href ?? null,
+          quote_authorization: parsed.quoteAuthorizationId?.href ?? null,
+          can_quote: (parsed.interactionPolicy?.canQuote?.automaticApprovals ?? []).map((url) => url.href),
+        };
+      }
+    }
     const entry = {
       type: activity.constructor.typeId.href.split("#").pop(),
+      quote,
+      result: activity.resultId?.href ?? null,
       id: activity.id?.href ?? null,
       actor: activity.actorId?.href ?? null,
       object_id: activity.objectId?.href ?? null,
@@ -145,6 +174,59 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     if (undone instanceof Follow && undone.actorId?.href === undo.actorId?.href) {
       followers.delete(undo.actorId.href);
     }
+  }
+
+  // Alice approves every quote of her posts at once: a stamp she serves, and Accept with it as `result`.
+  async function onQuoteRequest(ctx, request) {
+    await recordActivity(ctx, request);
+    const requester = await request.getActor(ctx);
+    if (requester == null || request.objectId == null || request.instrumentId == null) return;
+    const stampId = crypto.randomUUID();
+    const alice = ctx.getActorUri(USERNAME);
+    const stamp = new QuoteAuthorization({
+      id: ctx.getObjectUri(QuoteAuthorization, { identifier: USERNAME, stampId }),
+      attribution: alice,
+      interactingObject: request.instrumentId,
+      interactionTarget: request.objectId,
+    });
+    stamps.set(stampId, stamp);
+    const accept = new Accept({
+      id: new URL(`#accepts/${crypto.randomUUID()}`, alice), actor: alice, object: request, result: stamp.id,
+      to: requester.id,
+    });
+    try {
+      await ctx.sendActivity({ identifier: USERNAME }, requester, accept);
+      sent.push(accept);
+    } catch (error) {
+      logError("quote accept", error);
+    }
+  }
+
+  // A quote by alice of someone's post, as Mastodon 4.5 makes one: the Note with `quote` (and Misskey's
+  // `quoteUrl`), sent to her followers and the quoted author, and a QuoteRequest to the quoted author.
+  async function postQuote(ctx, { target, content }) {
+    const quoted = await lookup(ctx, target);
+    const quotedAuthor = quoted?.attributionId ? await lookup(ctx, quoted.attributionId.href) : null;
+    if (!isActor(quotedAuthor)) return json({ error: `no author for: ${target}` }, 400);
+    const noteId = crypto.randomUUID();
+    const alice = ctx.getActorUri(USERNAME);
+    const audience = { tos: [PUBLIC_COLLECTION], ccs: [ctx.getFollowersUri(USERNAME), quotedAuthor.id] };
+    const note = new Note({
+      id: ctx.getObjectUri(Note, { identifier: USERNAME, noteId }), attribution: alice, content,
+      published: Temporal.Now.instant(), quote: new URL(target), quoteUrl: new URL(target), ...audience,
+    });
+    notes.set(noteId, note);
+    const create = new Create({ id: new URL("#create", note.id), actor: alice, object: note, ...audience });
+    const recipients = [...followers.values()];
+    if (!followers.has(quotedAuthor.id.href)) recipients.push(quotedAuthor);
+    await ctx.sendActivity({ identifier: USERNAME }, recipients, create);
+    const request = new QuoteRequest({
+      id: new URL(`#quote-requests/${noteId}`, alice), actor: alice, object: new URL(target), instrument: note,
+      to: quotedAuthor.id,
+    });
+    await ctx.sendActivity({ identifier: USERNAME }, quotedAuthor, request);
+    sent.push(create, request);
+    return json({ id: note.id.href, request_id: request.id.href });
   }
 
   function logError(where, error) {
@@ -190,6 +272,10 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
       tos: audience,
       ccs,
       tags: mentioned ? [new Mention({ href: mentioned.id, name: mention })] : [],
+      // Anyone may quote alice's notes, approved automatically (FEP-044f), where the vocabulary has it.
+      ...(quotes
+        ? { interactionPolicy: new InteractionPolicy({ canQuote: new InteractionRule({ automaticApproval: PUBLIC_COLLECTION }) }) }
+        : {}),
     });
     notes.set(noteId, note);
     const create = new Create({
@@ -255,9 +341,10 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     if (route === "POST /_test/note") return await postNote(ctx, body);
     if (route === "POST /_test/question") return await postQuestion(ctx, body);
     if (route === "POST /_test/vote") return await vote(ctx, body);
+    if (route === "POST /_test/quote" && quotes) return await postQuote(ctx, body);
     if (route === "POST /_test/reset") {
       for (const store of [received, sent, errors, requests]) store.length = 0;
-      for (const store of [followers, notes, questions]) store.clear();
+      for (const store of [followers, notes, questions, stamps]) store.clear();
       return json({ ok: true });
     }
     return json({ error: `no such test route: ${route}` }, 404);

@@ -258,6 +258,12 @@ class FedifyPeer:
         """alice votes `choice` on the poll `question` by `author` (a `Create(Note)` with its name)."""
         return await self._call("POST", "vote", {"question": question, "author": author, "choice": choice})
 
+    async def quote(self, target: str, content: str) -> JsonObject:
+        """alice quotes the post `target` (Fedify 2 only): a Note with `quote` and `quoteUrl` to her followers
+        and the quoted author, and a `QuoteRequest` to the quoted author. The peer approves quotes of hers
+        at once, with a stamp it serves."""
+        return await self._call("POST", "quote", {"target": target, "content": content})
+
     async def reset(self) -> None:
         """Forget received activities, followers, notes and errors (the keys stay)."""
         await self._call("POST", "reset", {})
