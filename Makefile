@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONFIG ?= plein.toml
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean-venv
+.PHONY: run test lint bench install clean-venv messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ lint: $(STAMP)
 ## make bench: every benchmark under bench/, each ending with a RATIO line
 bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+## make messages: collect the web pages' texts into web/locale/messages.pot and merge them into each
+## language's .po (translate the new entries there; the .po files are compiled when the app starts)
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header --width 110 -o web/locale/messages.pot .
+	$(BIN)/pybabel update -i web/locale/messages.pot -d web/locale --ignore-obsolete --no-fuzzy-matching --width 110
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,9 +1,11 @@
 """`GET/POST /oauth/authorize`: the server-rendered login and consent page of the authorization-code flow.
 
 The page is only shown for a known client and one of its registered redirect URIs (compared exactly);
-otherwise it says why instead of redirecting anywhere. The form carries a CSRF token bound to a cookie; a
-successful login leaves a signed session cookie so the next app only asks for consent. Approval redirects to
-the redirect URI with `code` and `state`, or, for `urn:ietf:wg:oauth:2.0:oob`, shows the code.
+otherwise it says why instead of redirecting anywhere. The form carries a CSRF token (login.sessions); a
+successful login starts a web login session (the same as the web interface's, `login.sessions`), so the next
+app only asks for consent. An account with a second factor signs in on the web login page first. Approval
+redirects to the redirect URI with `code` and `state`, or, for `urn:ietf:wg:oauth:2.0:oob`, shows the code.
+The pages are rendered by `request.state.pages` (web.templating.Pages, handed down by the lifespan).
 """
 
 from __future__ import annotations
@@ -18,31 +20,14 @@ from starlette.routing import Route
 
 from clientapi.app_urls import OOB_REDIRECT_URI, shown_website
 from clientapi.auth import parse_scopes
-from clientapi.errors import TooManyRequests
-from clientapi.login import LoginFailed, check_login
 from clientapi.oauth_token import OAuthError, granted_scopes
 from clientapi.params import Params, read_params
-from clientapi.signing import (
-    CSRF_COOKIE,
-    SESSION_COOKIE,
-    SESSION_LIFETIME_SECONDS,
-    csrf_token,
-    csrf_valid,
-    new_csrf_cookie,
-    read_session,
-    session_cookie,
-)
+from login.credentials import LoginFailed, LoginThrottled, check_login
+from login.sessions import csrf_passes, set_session_cookie, signed_in, start_session
 from storage.context import Context
 from storage.models import Account, OAuthApp, User
 from storage.oauth import app_by_client_id, create_code
 
-SCOPE_DESCRIPTIONS = {
-    "read": "read all your account's data",
-    "write": "modify all your account's data: post, favourite, boost, follow",
-    "follow": "see and change who you follow, block and mute",
-    "push": "receive push notifications",
-    "profile": "see your profile only",
-}
 # The consent page must never be framed by another site (clickjacking) nor leak the code in a Referer; the rest
 # of its Content-Security-Policy (frame-ancestors 'none' included) comes from plein.headers, as for every page.
 PAGE_HEADERS = {
@@ -97,21 +82,11 @@ async def _authorize_request(ctx: Context, params: Params) -> AuthorizeRequest:
     )
 
 
-def _render(request: Request, template: str, status_code: int = 200, **values: object) -> HTMLResponse:
-    ctx: Context = request.state.ctx
-    page = request.state.templates.get_template(template).render(
-        instance_name=ctx.settings.instance.name, domain=ctx.domain, **values
+async def _render(request: Request, template: str, status_code: int = 200, **values: object) -> HTMLResponse:
+    response: HTMLResponse = await request.state.pages.respond(
+        request, template, status_code=status_code, headers=PAGE_HEADERS, form=True, **values
     )
-    return HTMLResponse(page, status_code=status_code, headers=PAGE_HEADERS)
-
-
-def _cookie_options(ctx: Context) -> dict[str, object]:
-    return {
-        "httponly": True,
-        "samesite": "lax",
-        "secure": ctx.base_url.startswith("https://"),
-        "path": "/oauth",
-    }
+    return response
 
 
 def _redirect_with(redirect_uri: str, values: dict[str, str]) -> RedirectResponse:
@@ -120,43 +95,33 @@ def _redirect_with(redirect_uri: str, values: dict[str, str]) -> RedirectRespons
     return RedirectResponse(urlunsplit(parts._replace(query=query)), status_code=302, headers=PAGE_HEADERS)
 
 
-async def _session_user(ctx: Context, request: Request) -> tuple[User, Account] | None:
-    login_session = read_session(ctx, request.cookies.get(SESSION_COOKIE))
-    if login_session is None:
-        return None
-    async with ctx.db.read() as session:
-        user = await session.get(User, login_session.user_id)
-        account = await session.get(Account, user.account_id) if user else None
-    if user is None or account is None or account.suspended_at is not None:
-        return None
-    if (
-        user.password_changed_at is not None
-        and user.password_changed_at.timestamp() > login_session.issued_at
-    ):
-        return None  # a password change ends every session
-    return user, account
+async def _session_user(request: Request) -> tuple[User, Account] | None:
+    login = await signed_in(request)
+    return (login.user, login.account) if login is not None else None
+
+
+def _consent_url(wanted: AuthorizeRequest, *, force_login: bool = False) -> str:
+    """The consent page's own address for this request (after a login, or to log in as someone else)."""
+    query = {
+        "client_id": wanted.app.client_id,
+        "redirect_uri": wanted.redirect_uri,
+        "response_type": "code",
+        "scope": wanted.scope,
+        "state": wanted.state,
+        "code_challenge": wanted.code_challenge,
+        "code_challenge_method": wanted.code_challenge_method,
+    }
+    if force_login:
+        query["force_login"] = "true"
+    return f"/oauth/authorize?{urlencode(query)}"
 
 
 async def _consent_page(
     request: Request, wanted: AuthorizeRequest, *, error: str = "", username: str = "", status_code: int = 200
 ) -> Response:
-    ctx: Context = request.state.ctx
-    cookie_value = request.cookies.get(CSRF_COOKIE) or new_csrf_cookie()
     params = await read_params(request)
-    signed_in = None if params.get_bool("force_login") else await _session_user(ctx, request)
-    switch_query = urlencode(
-        {
-            "client_id": wanted.app.client_id,
-            "redirect_uri": wanted.redirect_uri,
-            "response_type": "code",
-            "scope": wanted.scope,
-            "state": wanted.state,
-            "code_challenge": wanted.code_challenge,
-            "code_challenge_method": wanted.code_challenge_method,
-            "force_login": "true",
-        }
-    )
-    response = _render(
+    session_user = None if params.get_bool("force_login") else await _session_user(request)
+    response = await _render(
         request,
         "oauth/authorize.html",
         status_code=status_code,
@@ -164,20 +129,17 @@ async def _consent_page(
         # Rows stored before websites were validated may hold anything: only a web URL becomes a link.
         app_website=shown_website(wanted.app.website),
         scopes=parse_scopes(wanted.scope),
-        scope_descriptions=SCOPE_DESCRIPTIONS,
         scope=wanted.scope,
         client_id=wanted.app.client_id,
         redirect_uri=wanted.redirect_uri,
         state=wanted.state,
         code_challenge=wanted.code_challenge,
         code_challenge_method=wanted.code_challenge_method,
-        csrf_token=csrf_token(ctx, cookie_value),
-        session_username=signed_in[1].username if signed_in else "",
-        switch_account_url=f"/oauth/authorize?{switch_query}",
+        session_username=session_user[1].username if session_user else "",
+        switch_account_url=_consent_url(wanted, force_login=True),
         username=username,
         error=error,
     )
-    response.set_cookie(CSRF_COOKIE, cookie_value, **_cookie_options(ctx))  # type: ignore[arg-type]
     response.headers["Content-Security-Policy"] = _form_action(wanted.redirect_uri)
     return response
 
@@ -203,13 +165,13 @@ async def show(request: Request) -> Response:
     try:
         wanted = await _authorize_request(ctx, params)
     except AuthorizeProblem as problem:
-        return _render(request, "oauth/error.html", status_code=400, message=str(problem))
+        return await _render(request, "oauth/error.html", status_code=400, message=str(problem))
     except OAuthError as error:
-        return _refuse(request, params, error)
+        return await _refuse(request, params, error)
     return await _consent_page(request, wanted)
 
 
-def _refuse(request: Request, params: Params, error: OAuthError) -> Response:
+async def _refuse(request: Request, params: Params, error: OAuthError) -> Response:
     # The client and redirect URI were valid (checked first), so the error may go back to the client.
     redirect_uri = params.get_str("redirect_uri") or ""
     if redirect_uri and redirect_uri != OOB_REDIRECT_URI:
@@ -221,14 +183,14 @@ def _refuse(request: Request, params: Params, error: OAuthError) -> Response:
                 "state": params.get_str("state") or "",
             },
         )
-    return _render(request, "oauth/error.html", status_code=400, message=error.description)
+    return await _render(request, "oauth/error.html", status_code=400, message=error.description)
 
 
 async def decide(request: Request) -> Response:
     ctx: Context = request.state.ctx
     params = await read_params(request)
-    if not csrf_valid(ctx, request.cookies.get(CSRF_COOKIE), params.get_str("csrf_token")):
-        return _render(
+    if not await csrf_passes(request, params.get_str("csrf_token")):
+        return await _render(
             request,
             "oauth/error.html",
             status_code=403,
@@ -237,30 +199,34 @@ async def decide(request: Request) -> Response:
     try:
         wanted = await _authorize_request(ctx, params)
     except AuthorizeProblem as problem:
-        return _render(request, "oauth/error.html", status_code=400, message=str(problem))
+        return await _render(request, "oauth/error.html", status_code=400, message=str(problem))
     except OAuthError as error:
-        return _refuse(request, params, error)
+        return await _refuse(request, params, error)
     if params.get_str("decision") != "approve":
-        return _refuse(request, params, OAuthError("access_denied", "The resource owner denied the request."))
+        return await _refuse(
+            request, params, OAuthError("access_denied", "The resource owner denied the request.")
+        )
 
-    signed_in = await _session_user(ctx, request) if params.get_bool("use_session") else None
-    if signed_in is None:
+    new_session_token = None
+    session_user = await _session_user(request) if params.get_bool("use_session") else None
+    if session_user is None:
         login = params.get_str("username") or ""
         client_address = request.client.host if request.client else None
         try:
-            signed_in = await check_login(ctx, login, params.get_str("password") or "", client_address)
+            session_user = await check_login(ctx, login, params.get_str("password") or "", client_address)
         except LoginFailed:
-            return await _consent_page(
-                request, wanted, error="Invalid login or password.", username=login, status_code=422
-            )
-        except TooManyRequests as error:
-            return await _consent_page(request, wanted, error=error.message, username=login, status_code=429)
-        user, account = signed_in
+            return await _consent_page(request, wanted, error="login_failed", username=login, status_code=422)
+        except LoginThrottled:
+            return await _consent_page(request, wanted, error="throttled", username=login, status_code=429)
+        user, account = session_user
         if account.suspended_at is not None or not user.approved:
-            return await _consent_page(
-                request, wanted, error="This login is disabled.", username=login, status_code=403
-            )
-    user, _account = signed_in
+            return await _consent_page(request, wanted, error="disabled", username=login, status_code=403)
+        if user.totp_enabled_at is not None:
+            # The password alone is not the whole login of this account: the web login asks the second
+            # factor, then brings the browser back here.
+            return RedirectResponse(f"/login?{urlencode({'next': _consent_url(wanted)})}", status_code=303)
+        new_session_token = await start_session(request, user, second_factor_done=True)
+    user, _account = session_user
     async with ctx.db.transaction() as session:
         code = await create_code(
             session,
@@ -272,15 +238,11 @@ async def decide(request: Request) -> Response:
             code_challenge_method=wanted.code_challenge_method or None,
         )
     if wanted.redirect_uri == OOB_REDIRECT_URI:
-        response: Response = _render(request, "oauth/code.html", app_name=wanted.app.name, code=code)
+        response: Response = await _render(request, "oauth/code.html", app_name=wanted.app.name, code=code)
     else:
         response = _redirect_with(wanted.redirect_uri, {"code": code, "state": wanted.state})
-    response.set_cookie(
-        SESSION_COOKIE,
-        session_cookie(ctx, user.id),
-        max_age=SESSION_LIFETIME_SECONDS,
-        **_cookie_options(ctx),  # type: ignore[arg-type]
-    )
+    if new_session_token is not None:
+        set_session_cookie(ctx, response, new_session_token)
     return response
 
 

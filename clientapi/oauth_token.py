@@ -19,10 +19,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from clientapi.auth import TOP_SCOPES, parse_scopes, scope_granted
-from clientapi.errors import TooManyRequests
-from clientapi.login import LoginFailed, check_login
 from clientapi.params import Params, read_params
 from clientapi.responses import api_response
+from login.credentials import LoginFailed, LoginThrottled, check_login
 from storage.context import Context
 from storage.models import OAuthApp, OAuthCode, OAuthToken, User
 from storage.oauth import (
@@ -163,6 +162,11 @@ async def _password_grant(ctx: Context, request: Request, params: Params) -> dic
         raise OAuthError("invalid_grant", "The login or password is wrong.") from error
     if account.suspended_at is not None or not user.approved:
         raise OAuthError("invalid_grant", "This login is disabled.")
+    if user.totp_enabled_at is not None:
+        # The password grant cannot carry the second factor: such an account signs apps in on the web.
+        raise OAuthError(
+            "invalid_grant", "This login needs its second factor: use the authorization code flow."
+        )
     async with ctx.db.transaction() as session:
         token, access_token = await create_token(session, app=app, user=user, scopes=scopes)
     return _token_body(token, access_token)
@@ -185,9 +189,11 @@ async def token(request: Request) -> Response:
         body = await grant(ctx, request, params)
     except OAuthError as error:
         return error.response()
-    except TooManyRequests as error:
+    except LoginThrottled as error:
         return api_response(
-            {"error": "slow_down", "error_description": error.message}, status_code=429, headers=error.headers
+            {"error": "slow_down", "error_description": error.message},
+            status_code=429,
+            headers={"Retry-After": str(error.retry_after)},
         )
     return api_response(body, headers=NO_STORE)
 

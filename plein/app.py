@@ -21,6 +21,7 @@ import web.about
 import web.assets
 import web.media
 import web.pages
+import web.staff.login
 import web.tags
 import webfinger.routes
 from apub.client import FederationClient
@@ -47,7 +48,7 @@ from storage.settings import Settings
 from storage.software import software_version
 from storage.urls import LocalUrls
 from storage.worker import FinishedJobPurger, QueueWorker, WorkerHeartbeat, worker_name
-from web.templating import make_environment
+from web.templating import Pages
 from webfinger.keys import StorageKeyLookup
 
 logger = logging.getLogger("plein")
@@ -68,6 +69,7 @@ def all_routes() -> list[BaseRoute]:
         *web.pages.routes,
         *web.about.routes,
         *web.tags.routes,
+        *web.staff.login.routes,
     ]
 
 
@@ -195,7 +197,7 @@ def create_app(
             await ensure_daily_archive(ctx)
         started = start_workers(ctx) if with_workers else []
         try:
-            yield {"ctx": ctx, "templates": make_environment()}
+            yield {"ctx": ctx, "pages": Pages.load()}
         finally:
             await stop_workers(started)
             await close_context(ctx)

@@ -133,12 +133,35 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(16), default="user")  # user | moderator | admin
     approved: Mapped[bool] = mapped_column(Boolean, default=True)
-    locale: Mapped[str] = mapped_column(String(16), default="en")
+    # The language of the web pages and e-mails the user chose ("nl", "en"); "" lets the browser decide.
+    locale: Mapped[str] = mapped_column(String(16), default="")
     default_visibility: Mapped[str] = mapped_column(String(16), default="public")
     default_sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
     default_language: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime | None]
+    # The optional TOTP second factor of the web login: the shared secret (set while being enrolled, in use
+    # once `totp_enabled_at` is set) and the SHA-256 hashes of the unused one-time recovery codes.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    recovery_code_hashes: Mapped[list[Any] | None] = mapped_column(JSON)
+
+
+class LoginSession(Base):
+    """One signed-in browser of the web interface: the cookie holds a random token, this row its SHA-256.
+    Deleting the row signs that browser out (revocation, logout, password change)."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[int] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # False between the password and the second factor: such a session may only finish the login.
+    second_factor_done: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Shown in the list of active sessions so a user can tell their browsers apart (no IP address is kept).
+    user_agent: Mapped[str] = mapped_column(String(256), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class LocalKey(Base):

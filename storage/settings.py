@@ -12,6 +12,7 @@ from typing import Literal
 
 LogFormat = Literal["text", "json"]
 DomainBlocksAudience = Literal["disabled", "users", "all"]
+PageLanguage = Literal["nl", "en"]
 RegistrationMode = Literal["closed", "approval", "open"]
 FederationMode = Literal["open", "allowlist"]
 
@@ -28,6 +29,9 @@ class InstanceSettings:
     source_url: str = ""
     # ISO 639-1 codes of the languages the instance is run in (its `languages` in the API), first the main one.
     languages: tuple[str, ...] = ("en",)
+    # The language of the web pages and e-mails for a visitor whose account chose none and whose browser
+    # asks for none of the two Plein speaks.
+    default_language: PageLanguage = "nl"
     # Markdown files (relative to the config file) for the about page, the privacy policy and the terms of
     # service; each is shown on the web and in the API when set.
     about_file: str = ""

@@ -4,14 +4,14 @@ from the Markdown files the admin names in the config."""
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from storage.context import Context
 from storage.instance import contact_account
 from storage.instance_rules import current_rules
 from storage.instance_texts import read_instance_text
-from web.pages import render_page
+from web.pages import error_page, render_page
 
 
 async def about(request: Request) -> Response:
@@ -21,7 +21,7 @@ async def about(request: Request) -> Response:
         rules = await current_rules(session)
         contact = await contact_account(session)
     text = read_instance_text(instance.about_file)
-    return render_page(
+    return await render_page(
         request,
         "about.html",
         description=instance.description,
@@ -34,23 +34,23 @@ async def about(request: Request) -> Response:
     )
 
 
-def _text_page(request: Request, path: str, heading: str) -> Response:
+async def _text_page(request: Request, path: str, which: str) -> Response:
     text = read_instance_text(path)
     if text is None:
-        return HTMLResponse(f"<!doctype html><title>Not found</title><h1>No {heading.lower()}</h1>", 404)
-    return render_page(
-        request, "instance_text.html", heading=heading, text_html=text.html, updated_at=text.updated_at
+        return await error_page(request, 404, "no_page")
+    return await render_page(
+        request, "instance_text.html", which=which, text_html=text.html, updated_at=text.updated_at
     )
 
 
 async def privacy_policy(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    return _text_page(request, ctx.settings.instance.privacy_policy_file, "Privacy policy")
+    return await _text_page(request, ctx.settings.instance.privacy_policy_file, "privacy_policy")
 
 
 async def terms_of_service(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    return _text_page(request, ctx.settings.instance.terms_of_service_file, "Terms of service")
+    return await _text_page(request, ctx.settings.instance.terms_of_service_file, "terms")
 
 
 routes = [

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from storage.accounts import count_local_users, local_account_by_username
@@ -17,17 +17,20 @@ from storage.ids import parse_id
 from storage.media import profile_image_urls
 from storage.models import Account, Status
 from storage.urls import LocalUrls
+from web.templating import Pages
 
 PROFILE_STATUSES = 20
 
 
-def render_page(request: Request, template: str, status_code: int = 200, **values: object) -> Response:
-    ctx: Context = request.state.ctx
-    environment = request.state.templates
-    html = environment.get_template(template).render(
-        instance_name=ctx.settings.instance.name, domain=ctx.domain, **values
-    )
-    return HTMLResponse(html, status_code=status_code)
+async def render_page(request: Request, template: str, status_code: int = 200, **values: object) -> Response:
+    """A page in the viewer's language (see web.templating.Pages)."""
+    pages: Pages = request.state.pages
+    return await pages.respond(request, template, status_code=status_code, **values)
+
+
+async def error_page(request: Request, status_code: int, kind: str, **values: object) -> Response:
+    """An error page; `kind` names the problem (its text is in error.html)."""
+    return await render_page(request, "error.html", status_code, kind=kind, **values)
 
 
 async def status_emojis(
@@ -44,9 +47,7 @@ async def profile(request: Request) -> Response:
     async with ctx.db.read() as session:
         account = await local_account_by_username(session, username)
         if account is None or account.suspended_at is not None:
-            return HTMLResponse(
-                "<!doctype html><title>Not found</title><h1>No such account</h1>", status_code=404
-            )
+            return await error_page(request, 404, "no_account")
         statuses = list(
             (
                 await session.execute(
@@ -64,7 +65,7 @@ async def profile(request: Request) -> Response:
         )
         emojis = await status_emojis(ctx, session, statuses)
     avatar = profile_image_urls(ctx.base_url, account.avatar_file, account.avatar_url)[0]
-    return render_page(
+    return await render_page(
         request, "profile.html", account=account, avatar=avatar, statuses=statuses, emojis=emojis
     )
 
@@ -85,12 +86,10 @@ async def status_page(request: Request) -> Response:
         or status.reblog_of_id is not None
         or status.visibility not in ("public", "unlisted")
     ):
-        return HTMLResponse("<!doctype html><title>Not found</title><h1>No such post</h1>", status_code=404)
+        return await error_page(request, 404, "no_post")
     if status.deleted_at is not None:
-        return HTMLResponse(
-            "<!doctype html><title>Gone</title><h1>This post was deleted</h1>", status_code=410
-        )
-    return render_page(request, "status.html", account=account, status=status, emojis=emojis)
+        return await error_page(request, 410, "post_deleted")
+    return await render_page(request, "status.html", account=account, status=status, emojis=emojis)
 
 
 async def home(request: Request) -> Response:
@@ -113,7 +112,7 @@ async def home(request: Request) -> Response:
         statuses = [(status, author) for status, author in rows]
         user_count = await count_local_users(session)
         emojis = await status_emojis(ctx, session, [status for status, _ in statuses])
-    return render_page(
+    return await render_page(
         request,
         "home.html",
         statuses=statuses,

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from storage.accounts import local_account_by_username
@@ -17,13 +17,9 @@ from storage.context import Context
 from storage.ids import parse_id
 from storage.models import Account, Status
 from storage.tags import tag_by_name, tag_name_from_input, tagged_public_statuses
-from web.pages import render_page, status_emojis
+from web.pages import error_page, render_page, status_emojis
 
 PAGE_SIZE = 20
-
-
-def _not_found(what: str) -> Response:
-    return HTMLResponse(f"<!doctype html><title>Not found</title><h1>{what}</h1>", status_code=404)
 
 
 async def _tag_page(request: Request, username: str | None) -> Response:
@@ -32,14 +28,14 @@ async def _tag_page(request: Request, username: str | None) -> Response:
     raw_max_id = request.query_params.get("max_id")
     max_id = parse_id(raw_max_id) if raw_max_id is not None else None
     if raw_max_id is not None and max_id is None:
-        return HTMLResponse("<!doctype html><title>Bad request</title><h1>Bad max_id</h1>", status_code=400)
+        return await error_page(request, 400, "bad_request")
     async with ctx.db.read() as session:
         account = await local_account_by_username(session, username) if username is not None else None
         if username is not None and (account is None or account.suspended_at is not None):
-            return _not_found("No such account")
+            return await error_page(request, 404, "no_account")
         tag = await tag_by_name(session, name) if name is not None else None
         if tag is None:
-            return _not_found("No such hashtag")
+            return await error_page(request, 404, "no_hashtag")
         statement = (
             select(Status, Account)
             .join(Account, Account.id == Status.account_id)
@@ -59,7 +55,7 @@ async def _tag_page(request: Request, username: str | None) -> Response:
     next_url = None
     if len(rows) > PAGE_SIZE:
         next_url = f"{request.url.path}?{urlencode({'max_id': statuses[-1][0].id})}"
-    return render_page(
+    return await render_page(
         request,
         "tag.html",
         tag_name=tag.name,

@@ -1,4 +1,5 @@
-"""Checking a login name and password, with failed attempts rate limited per login and per client address."""
+"""Checking a login name and password, with failed attempts rate limited per login and per client address:
+the one check of the OAuth password grant, the OAuth consent page and the web login."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import asyncio
 import secrets
 from datetime import timedelta
 
-from clientapi.errors import TooManyRequests
 from storage.context import Context
 from storage.models import Account, User
 from storage.oauth import (
@@ -27,6 +27,15 @@ class LoginFailed(Exception):
     """Wrong login name or password (deliberately not saying which)."""
 
 
+class LoginThrottled(Exception):
+    """Too many recent failures for this login or client address: no password is checked."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
 def _keys(login: str, client_address: str | None) -> tuple[str, str | None]:
     login_key = f"login:{login.strip().lstrip('@').lower()}"
     address_key = f"address:{client_address}" if client_address else None
@@ -34,19 +43,17 @@ def _keys(login: str, client_address: str | None) -> tuple[str, str | None]:
 
 
 def _unknown_login_hash(ctx: Context) -> str:
-    cached = ctx.caches.get("clientapi.unknown_login_hash")
+    cached = ctx.caches.get("login.unknown_login_hash")
     if cached is None:
-        cached = ctx.caches["clientapi.unknown_login_hash"] = hash_password(
-            make_hasher(), secrets.token_hex(16)
-        )
+        cached = ctx.caches["login.unknown_login_hash"] = hash_password(make_hasher(), secrets.token_hex(16))
     return str(cached)
 
 
 async def check_login(
     ctx: Context, login: str, password: str, client_address: str | None
 ) -> tuple[User, Account]:
-    """The user and account for these credentials. Raises TooManyRequests (429) after too many recent failures
-    for this login or address (checked before the password, so guessing stops), LoginFailed otherwise."""
+    """The user and account for these credentials. Raises LoginThrottled after too many recent failures for
+    this login or address (checked before the password, so guessing stops), LoginFailed otherwise."""
     login_key, address_key = _keys(login, client_address)
     since = utcnow() - FAILURE_WINDOW
     async with ctx.db.read() as session:
@@ -56,7 +63,7 @@ async def check_login(
         )
         found = await user_by_login(session, login) if login.strip() else None
     if login_failures >= MAX_FAILURES_PER_LOGIN or address_failures >= MAX_FAILURES_PER_ADDRESS:
-        raise TooManyRequests(
+        raise LoginThrottled(
             "Too many failed login attempts; try again later", retry_after=int(FAILURE_WINDOW.total_seconds())
         )
     # argon2 takes tens of milliseconds of CPU: keep the event loop free. An unknown login is checked

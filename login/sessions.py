@@ -1,0 +1,154 @@
+"""The web login session: a random token in an HttpOnly, SameSite=Lax cookie (Secure on https), its hash
+in `login_sessions` (storage.login_sessions), so signing a browser out is deleting a row. The OAuth consent
+page and the web interface read the same session: one login for both.
+
+Who is signed in is read once per request and kept in the ASGI scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from login.signing import CSRF_COOKIE, csrf_token, csrf_valid, new_csrf_cookie
+from storage.context import Context
+from storage.login_sessions import (
+    IDLE_LIFETIME,
+    SEEN_GRANULARITY,
+    create_login_session,
+    login_session_by_token,
+    mark_seen,
+)
+from storage.models import Account, LoginSession, User
+from storage.types import utcnow
+
+SESSION_COOKIE = "plein_login"
+_SCOPE_KEY = "plein.signed_in"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The user a request comes from, through which session."""
+
+    session_id: int
+    token: str
+    user: User
+    account: Account
+
+
+def cookie_options(ctx: Context) -> dict[str, object]:
+    """Options of every cookie of the HTML pages."""
+    return {
+        "httponly": True,
+        "samesite": "lax",
+        "secure": ctx.base_url.startswith("https://"),
+        "path": "/",
+    }
+
+
+def user_agent_of(request: Request) -> str:
+    return request.headers.get("user-agent", "")[:256]
+
+
+async def _live_session(ctx: Context, token: str) -> tuple[LoginSession, User, Account] | None:
+    async with ctx.db.read() as session:
+        found = await login_session_by_token(session, token)
+        account = await session.get(Account, found[1].account_id) if found else None
+    if found is None or account is None:
+        return None
+    row, user = found
+    if account.suspended_at is not None or not user.approved:
+        return None
+    return row, user, account
+
+
+async def signed_in(request: Request) -> SignedIn | None:
+    """The signed-in user of this request (past any second factor), else None."""
+    if _SCOPE_KEY in request.scope:
+        return request.scope[_SCOPE_KEY]  # type: ignore[no-any-return]
+    ctx: Context = request.state.ctx
+    token = request.cookies.get(SESSION_COOKIE)
+    found = await _live_session(ctx, token) if token else None
+    result = None
+    if found is not None and found[0].second_factor_done and token:
+        row, user, account = found
+        result = SignedIn(session_id=row.id, token=token, user=user, account=account)
+        now = utcnow()
+        if row.last_seen_at + SEEN_GRANULARITY < now:
+            async with ctx.db.transaction() as session:
+                await mark_seen(session, row.id, now)
+    request.scope[_SCOPE_KEY] = result
+    return result
+
+
+async def awaiting_second_factor(request: Request) -> tuple[LoginSession, User] | None:
+    """The session of this browser that passed the password and waits for its second factor."""
+    ctx: Context = request.state.ctx
+    token = request.cookies.get(SESSION_COOKIE)
+    found = await _live_session(ctx, token) if token else None
+    if found is None or found[0].second_factor_done:
+        return None
+    return found[0], found[1]
+
+
+async def start_session(request: Request, user: User, *, second_factor_done: bool) -> str:
+    """A new session row for `user`; returns the token for `set_session_cookie`."""
+    ctx: Context = request.state.ctx
+    async with ctx.db.transaction() as session:
+        _row, token = await create_login_session(
+            session, user, user_agent=user_agent_of(request), second_factor_done=second_factor_done
+        )
+    return token
+
+
+def set_session_cookie(ctx: Context, response: Response, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(IDLE_LIFETIME.total_seconds()),
+        **cookie_options(ctx),  # type: ignore[arg-type]
+    )
+
+
+def clear_session_cookie(ctx: Context, response: Response) -> None:
+    options = cookie_options(ctx)
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", secure=bool(options["secure"]), httponly=True, samesite="lax"
+    )
+
+
+@dataclass(frozen=True)
+class FormToken:
+    """The CSRF token a page's forms carry, and the cookie to set with the page when it is a new one."""
+
+    token: str
+    new_cookie: str | None
+
+
+async def form_token(request: Request) -> FormToken:
+    """The CSRF token of the forms of this page: bound to the login session when signed in, else to the
+    browser's CSRF cookie (a new one when it has none)."""
+    ctx: Context = request.state.ctx
+    login = await signed_in(request)
+    if login is not None:
+        return FormToken(csrf_token(ctx, login.token), None)
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if cookie:
+        return FormToken(csrf_token(ctx, cookie), None)
+    cookie = new_csrf_cookie()
+    return FormToken(csrf_token(ctx, cookie), cookie)
+
+
+def set_csrf_cookie(ctx: Context, response: Response, value: FormToken) -> None:
+    if value.new_cookie:
+        response.set_cookie(CSRF_COOKIE, value.new_cookie, **cookie_options(ctx))  # type: ignore[arg-type]
+
+
+async def csrf_passes(request: Request, posted_token: str | None) -> bool:
+    """Whether a posted form carries the token of this browser (see `form_token`)."""
+    ctx: Context = request.state.ctx
+    login = await signed_in(request)
+    binding = login.token if login is not None else request.cookies.get(CSRF_COOKIE)
+    return csrf_valid(ctx, binding, posted_token)
