@@ -48,7 +48,7 @@ post's delivery rate (healthy hosts ÷ seconds from POST to last delivery) divid
 the bare loop pays every handshake; Plein also serves the inbox traffic and the streams meanwhile. With
 ``--backend both`` the RATIO is the lower of the two.
 
-Figures: see bench/README.md and docs/OPERATIONS.md (sizing).
+Figures: see docs/OPERATIONS.md (sizing).
 """
 
 from __future__ import annotations
@@ -713,6 +713,7 @@ async def _measure(
             activities: dict[int, str] = {}
             headers = {"Authorization": f"Bearer {seeded.token}"}
             interval = period / args.posts
+            cpu_before = sum(cpu_seconds(process.pid) for process in processes)
             began = time.perf_counter()
             async with aiohttp.ClientSession(headers=headers) as session:
                 for number in range(args.posts):
@@ -729,14 +730,6 @@ async def _measure(
                     activities[number] = f"{orjson.loads(answer)['uri']}/activity"
             lines.append(f"   {args.posts} posts sent over {time.perf_counter() - began:.0f} s")
 
-            # Every healthy host must hold every post, once.
-            deadline = time.monotonic() + args.settle
-            while True:
-                stats = await farm_stats(control)
-                done = [stats["activities"].get(activities[n], {}).get("hosts", 0) for n in activities]
-                if min(done) >= len(healthy) or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.5)
             stream_deadline = time.monotonic() + 30
             while time.monotonic() < stream_deadline and any(
                 len(arrivals.times[n]) < args.streams for n in activities
@@ -747,13 +740,25 @@ async def _measure(
             traffic.join(timeout=args.settle)
             inbox_latencies, inbox_statuses = results.get(timeout=60) if not results.empty() else ([], {})
 
-        queue_state = await queue_summary(database_url_of(settings))
+            # Every healthy host must hold every post, once: wait for the queue to get there.
+            deadline = time.monotonic() + args.settle
+            while True:
+                stats = await farm_stats(control)
+                done = [stats["activities"].get(activities[n], {}).get("hosts", 0) for n in activities]
+                if min(done) >= len(healthy) or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.5)
+            cpu = sum(cpu_seconds(process.pid) for process in processes) - cpu_before
+            stats = await farm_stats(control)
+            healthy_hosts = {world["addresses"][index] + f":{world['port']}" for index in healthy}
+            queued, queue_state = await queue_summary(database_url_of(settings), healthy_hosts)
 
     fanouts = []
-    lost = duplicated = 0
+    missing = duplicated = accepted_total = 0
     for number, activity in activities.items():
         entry = stats["activities"].get(activity, {"hosts": 0, "accepted": 0, "last": float("nan")})
-        lost += len(healthy) - entry["hosts"]
+        missing += len(healthy) - entry["hosts"]
+        accepted_total += entry["accepted"]
         duplicated += entry["accepted"] - entry["hosts"]
         if entry["hosts"] >= len(healthy):
             fanouts.append(entry["last"] - sent_at[number][0])
@@ -777,9 +782,13 @@ async def _measure(
         f"accept p50 {percentile(inbox_latencies, 0.5) * ms:.0f} ms, p99 {percentile(inbox_latencies, 0.99) * ms:.0f} ms",
         f"   streaming ({args.streams} connections): p50 {percentile(stream_latencies, 0.5) * ms:.0f} ms, "
         f"p99 {percentile(stream_latencies, 0.99) * ms:.0f} ms; events missing {stream_missing}",
-        f"   deliveries to healthy hosts: {len(healthy) * len(activities)} expected, lost {lost}, "
-        f"duplicated {duplicated} (target 0 and 0)",
-        f"   queue after the run: {queue_state}",
+        f"   deliveries to healthy hosts: {len(healthy) * len(activities)} expected, "
+        f"{len(healthy) * len(activities) - missing} accepted, {queued} still queued when the run ended "
+        f"({args.settle:.0f} s after the last post), lost {missing - queued}, duplicated {duplicated} "
+        "(target 0 and 0)",
+        f"   queue when the run ended: {queue_state}",
+        f"   Plein's CPU from the first post to the end: {cpu:.1f} s "
+        f"({cpu * 1000 / max(1, accepted_total):.2f} ms per delivery accepted, inbox and streams included)",
     ]
     ours_rate = len(healthy) / statistics.median(fanouts) if fanouts else 0.0
     lines.append(
@@ -792,23 +801,35 @@ def database_url_of(settings: Any) -> str:
     return str(settings.database_url)
 
 
-async def queue_summary(database_url: str) -> str:
-    """Jobs left in the queue by kind and state (pending retries to the failing hosts are expected)."""
-    from sqlalchemy import text
+async def queue_summary(database_url: str, healthy_hosts: set[str]) -> tuple[int, str]:
+    """Delivery jobs to healthy hosts not finished yet (late, not lost), and the queue by kind and state
+    (retries to the failing hosts are expected)."""
+    from sqlalchemy import func, select
 
     from storage.db import Database
+    from storage.models import Job
 
     db = Database(database_url)
     try:
         async with db.read() as session:
             rows = (
-                await session.execute(text("SELECT queue, state, count(*) FROM jobs GROUP BY queue, state"))
+                await session.execute(
+                    select(Job.queue, Job.state, func.count()).group_by(Job.queue, Job.state)
+                )
             ).all()
-    except Exception as error:  # the summary is informative only
-        return f"unavailable ({type(error).__name__}: {error})"
+            unfinished = await session.scalars(
+                select(Job.host).where(Job.queue == "deliver", Job.state.in_(("pending", "running")))
+            )
+            queued = sum(1 for host in unfinished if host in healthy_hosts)
     finally:
         await db.dispose()
-    return ", ".join(f"{queue}/{state}: {count}" for queue, state, count in rows)
+    return queued, ", ".join(f"{queue}/{state}: {count}" for queue, state, count in rows)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ---- the world: addresses, certificates, keys ----------------------------------------------------------

@@ -3,6 +3,7 @@ the outbound gate (`FederationGate`)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -178,9 +179,11 @@ class FederationGate:
     server contact a canonical host at all? Not when the host (or a parent domain) is suspended, nor, in
     allow-list mode, when it is not on the list.
 
-    Answers are kept `ttl` seconds, so a fan-out to thousands of inboxes costs one read per host; a block made
-    by another process (the CLI) takes effect here within that time, one made in this process at once when
-    it calls `forget`."""
+    The gate keeps a snapshot of the suspended domains (and of the allow-list in allow-list mode) for `ttl`
+    seconds and answers every host from it: a fan-out to thousands of hosts costs one read of those two short
+    lists, where one read per host cost thousands of queries per post (the snapshot outlived each host's
+    own answer). A block made by another process (the CLI) takes effect here within `ttl`, one made in this
+    process at once when it calls `forget`."""
 
     def __init__(
         self,
@@ -194,22 +197,47 @@ class FederationGate:
         self._allowlist_mode = allowlist_mode
         self._ttl = ttl
         self._clock = clock
-        self._answers: dict[str, tuple[bool, float]] = {}
+        self._snapshot: tuple[frozenset[str], frozenset[str], float] | None = None
+        self._loading: asyncio.Future[tuple[frozenset[str], frozenset[str], float]] | None = None
 
     async def __call__(self, host: str) -> bool:
         """True when `host` (canonical, `apub.hosts`) may be contacted."""
-        now = self._clock()
-        cached = self._answers.get(host)
-        if cached is not None and now - cached[1] < self._ttl:
-            return cached[0]
+        suspended, allowed, _ = await self._current()
+        candidates = _candidates(host)
+        if any(candidate in suspended for candidate in candidates):
+            return False
+        return not self._allowlist_mode or any(candidate in allowed for candidate in candidates)
+
+    async def _current(self) -> tuple[frozenset[str], frozenset[str], float]:
+        snapshot = self._snapshot
+        if snapshot is not None and self._clock() - snapshot[2] < self._ttl:
+            return snapshot
+        if self._loading is None:  # one read for every host asked about meanwhile
+            self._loading = asyncio.ensure_future(self._load())
+            self._loading.add_done_callback(self._loaded)
+        return await asyncio.shield(self._loading)
+
+    def _loaded(self, loading: asyncio.Future[tuple[frozenset[str], frozenset[str], float]]) -> None:
+        if self._loading is not loading:  # `forget` came meanwhile: this read may predate the change
+            return
+        self._loading = None
+        if not loading.cancelled() and loading.exception() is None:
+            self._snapshot = loading.result()
+
+    async def _load(self) -> tuple[frozenset[str], frozenset[str], float]:
+        taken = self._clock()
         async with self._db.read() as session:
-            policy = await policy_for_host(session, host, allowlist_mode=self._allowlist_mode)
-        allowed = policy.allowed and not policy.suspended
-        if len(self._answers) >= 10_000:
-            self._answers.clear()
-        self._answers[host] = (allowed, now)
-        return allowed
+            suspended = frozenset(
+                await session.scalars(select(DomainBlock.domain).where(DomainBlock.severity == "suspend"))
+            )
+            allowed = (
+                frozenset(await session.scalars(select(DomainAllow.domain)))
+                if self._allowlist_mode
+                else frozenset()
+            )
+        return suspended, allowed, taken
 
     def forget(self) -> None:
-        """Drop every kept answer (after a block or an allow-list change made in this process)."""
-        self._answers.clear()
+        """Drop the kept snapshot (after a block or an allow-list change made in this process)."""
+        self._snapshot = None
+        self._loading = None
