@@ -3,7 +3,8 @@
 Remote HTML is hostile until cleaned: only a small set of inline and block tags survives, links keep only
 safe schemes (never ``javascript:`` or ``data:``) and are marked ``rel="nofollow noopener noreferrer"``,
 classes are limited to the microformats and markers Mastodon itself emits (mentions, hashtags, the
-``invisible``/``ellipsis`` spans of shortened links). Script and style elements are dropped with their
+``invisible``/``ellipsis`` spans of shortened links, the ``quote-inline`` "RE:" fallback of a quote post,
+which apps hide when they show the quote). Script and style elements are dropped with their
 content; every other unknown element is dropped but keeps its text.
 """
 
@@ -30,7 +31,8 @@ ALLOWED_ATTRIBUTES = {
 MICROFORMAT_CLASSES = {"h-card", "h-entry", "u-url", "u-uid", "p-name", "p-nickname", "e-content"}
 ALLOWED_CLASSES = {
     "a": MICROFORMAT_CLASSES | {"mention", "hashtag", "status-link", "unhandled-link"},
-    "span": MICROFORMAT_CLASSES | {"mention", "hashtag", "invisible", "ellipsis"},
+    "span": MICROFORMAT_CLASSES | {"mention", "hashtag", "invisible", "ellipsis", "quote-inline"},
+    "p": {"quote-inline"},
 }
 URL_SCHEMES = frozenset(
     {"http", "https", "dat", "dweb", "ipfs", "ipns", "ssb", "gopher", "xmpp", "magnet", "gemini"}

@@ -91,7 +91,8 @@ async def quotes_counts(session: AsyncSession | AsyncConnection, status_ids: Ite
         return {}
     rows = await session.execute(
         select(Quote.quoted_status_id, func.count())
-        .where(Quote.quoted_status_id.in_(ids), Quote.state == "accepted")
+        .join(Status, Status.id == Quote.status_id)
+        .where(Quote.quoted_status_id.in_(ids), Quote.state == "accepted", Status.deleted_at.is_(None))
         .group_by(Quote.quoted_status_id)
     )
     return {quoted_id: count for quoted_id, count in rows.all()}

@@ -81,6 +81,7 @@ class _Loaded:
     quotes_counts: dict[int, int] = field(default_factory=dict)
     followed: set[int] = field(default_factory=set)  # authors the viewer follows (for `quote_approval`)
     quoted: dict[int, dict[str, Any]] | None = None  # quoted Status entities; None: render ShallowQuotes
+    quoted_gone: set[int] = field(default_factory=set)  # quoted statuses deleted since
 
 
 async def _load_accounts(session: Reader, account_ids: set[int]) -> dict[int, Account]:
@@ -366,7 +367,8 @@ def _quote(loaded: _Loaded, status_id: int) -> dict[str, Any] | None:
         return {"state": state, "quoted_status_id": str(quoted_id) if shown else None}
     quoted = loaded.quoted.get(quoted_id) if state == "accepted" and quoted_id is not None else None
     if state == "accepted" and quoted is None:
-        state = "unauthorized"  # the viewer may not see it (or it is gone)
+        # gone since, or not for this viewer's eyes
+        state = "deleted" if quoted_id in loaded.quoted_gone else "unauthorized"
     return {"state": state, "quoted_status": quoted}
 
 
@@ -409,11 +411,15 @@ async def _load_quotes(
     if not wanted:
         return
     rows = (
-        await session.execute(
-            select(*LISTED_STATUS_COLUMNS).where(Status.id.in_(wanted), Status.deleted_at.is_(None))
-        )
+        await session.execute(select(*LISTED_STATUS_COLUMNS, Status.deleted_at).where(Status.id.in_(wanted)))
     ).all()
-    visible = [row for row in rows if row.visibility in ("public", "unlisted") or row.account_id == viewer_id]
+    loaded.quoted_gone = {row.id for row in rows if row.deleted_at is not None}
+    visible = [
+        row
+        for row in rows
+        if row.deleted_at is None
+        and (row.visibility in ("public", "unlisted") or row.account_id == viewer_id)
+    ]
     entities = await statuses_to_entities(session, ctx, visible, viewer_id, shallow=True)
     loaded.quoted = {int(entity["id"]): entity for entity in entities}
 

@@ -53,3 +53,11 @@ def test_a_stamp_must_name_this_quote_this_target_and_come_from_the_quoted_autho
     assert not authorization_matches({**stamp, "attributedTo": "https://a.example/users/eve"}, **facts)
     assert not authorization_matches({**stamp, "id": "https://evil.example/stamps/1"}, **facts)
     assert not authorization_matches({**stamp, "type": "Note"}, **facts)
+
+
+def test_the_inline_fallback_of_a_quote_keeps_its_class_for_apps_to_hide() -> None:
+    from apub.html import sanitize_html
+
+    fallback = '<p class="quote-inline evil">RE: <a href="https://a.example/1">https://a.example/1</a></p>'
+    assert sanitize_html(fallback).startswith('<p class="quote-inline">RE: ')
+    assert "evil" not in sanitize_html('<p class="evil">x</p>')

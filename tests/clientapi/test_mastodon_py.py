@@ -390,3 +390,29 @@ async def test_scheduled_statuses_with_mastodon_py_survive_a_restart(one_server:
     )
     assert published.content == "<p>see you later</p>"
     assert await in_thread(alice.scheduled_statuses) == []
+
+
+async def test_quotes_with_mastodon_py(one_server: PleinProcess) -> None:
+    """Mastodon.py's 4.5 quote calls: quoting, the Quote entity, the quotes of a status, revoking one and
+    changing the policy. Plein reports the 4.3 API, so Mastodon.py's version check is turned off."""
+    alice = await _log_in(one_server, "alice")
+    bob = await _log_in(one_server, "bob")
+    for client in (alice, bob):
+        client.version_check_mode = "none"
+    original = await in_thread(alice.status_post, "Quote me", quote_approval_policy="public")
+    assert original["quote_approval"]["automatic"] == ["public"]
+    quoting = await in_thread(bob.status_post, "Well put", quoted_status_id=original["id"])
+    assert (
+        quoting["quote"]["state"] == "accepted" and quoting["quote"]["quoted_status"]["id"] == original["id"]
+    )
+    quotes = await in_thread(alice.status_quotes, original["id"])
+    assert [status["id"] for status in quotes] == [quoting["id"]]
+    kinds = [n["type"] for n in await in_thread(alice.notifications, types=["quote"])]
+    assert kinds == ["quote"]
+    revoked = await in_thread(alice.status_quote_revoke, original["id"], quoting["id"])
+    assert revoked["quote"]["state"] == "revoked"
+    assert await in_thread(alice.status_quotes, original["id"]) == []
+    closed = await in_thread(alice.status_update_quote_approval_policy, original["id"], "nobody")
+    assert closed["quote_approval"]["automatic"] == []
+    with pytest.raises(MastodonAPIError):
+        await in_thread(bob.status_post, "Again", quoted_status_id=original["id"])

@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from outbox.actions import post_status
 from storage.models import Activity, Quote, Status
 from support.federation import Instance, settle
 from support.oauth import bearer, make_token
@@ -142,12 +141,29 @@ async def test_a_status_nobody_may_quote_is_refused_here_and_there(trio) -> None
     assert opened["quote_approval"]["automatic"] == ["public"]
 
 
-async def test_a_local_quote_is_approved_at_once_and_notifies(trio) -> None:
+async def test_a_local_quote_is_approved_at_once_notifies_and_shows_a_deleted_original(trio) -> None:
     a, _, _ = trio
-    alice, carol = await a.local("alice"), await a.local("carol")
-    posted = await post_status(a.ctx, alice, text="Local words")
-    quoting = await post_status(a.ctx, carol, text="Indeed", quoted_status_id=posted.id)
-    row = await _quote_row(a, quoting.uri)
-    assert row.state == "accepted" and row.approval_uri is not None
-    assert [n.status_id for n in await a.notifications(alice, "quote")] == [quoting.id]
+    alice_token, carol_token = await make_token(a.ctx, "alice"), await make_token(a.ctx, "carol")
+    posted = await _call(a, alice_token, "POST", "/api/v1/statuses", json={"status": "Local words"})
+    quoting = await _call(
+        a,
+        carol_token,
+        "POST",
+        "/api/v1/statuses",
+        json={"status": "Indeed", "quoted_status_id": posted["id"]},
+    )
+    assert quoting["quote"]["state"] == "accepted" and quoting["quote"]["quoted_status"]["id"] == posted["id"]
+    row = await _quote_row(a, quoting["uri"])
+    assert row.approval_uri is not None  # our own stamp, for other servers to check
     assert await a.count(Activity, Activity.activity_type == "QuoteRequest") == 0
+    notes = await _call(a, alice_token, "GET", "/api/v1/notifications", params={"types[]": "quote"})
+    assert [n["status"]["id"] for n in notes] == [quoting["id"]]
+
+    # An edit of the quoted status tells the quoter (quoted_update).
+    await _call(a, alice_token, "PUT", f"/api/v1/statuses/{posted['id']}", json={"status": "Local words!"})
+    updates = await _call(a, carol_token, "GET", "/api/v1/notifications", params={"types[]": "quoted_update"})
+    assert [n["status"]["id"] for n in updates] == [posted["id"]]
+
+    await _call(a, alice_token, "DELETE", f"/api/v1/statuses/{posted['id']}")
+    shown = await _call(a, carol_token, "GET", f"/api/v1/statuses/{quoting['id']}")
+    assert shown["quote"] == {"state": "deleted", "quoted_status": None}
