@@ -3,6 +3,7 @@
     verify_links   fetch the https links of an account's profile fields and mark those that link back
                    with rel="me" (`verified_at`): a local account's, and a remote one's as Mastodon does
     cache_images   fetch a remote account's avatar and header into our media store
+    fetch_featured read a remote account's `featured` collection into its pinned statuses
     remove_files   delete the files of profile images whose rows a transaction deleted (moderation)
 
 The handler lives in `webfinger.profiles` (it fetches through the federation client)."""
@@ -18,11 +19,13 @@ from apub.relme import sole_link
 from storage.media import PROFILE_IMAGE_SIZES
 from storage.models import Account, MediaAttachment
 from storage.queue import enqueue
+from storage.types import utcnow
 
 PROFILE_QUEUE = "profile"
 VERIFY_LINKS = "verify_links"
 CACHE_IMAGES = "cache_images"
 REMOVE_FILES = "remove_files"
+FETCH_FEATURED = "fetch_featured"
 MAX_VERIFIED_URL = 2047  # a field value's own limit
 
 
@@ -75,6 +78,18 @@ async def enqueue_link_verification(session: AsyncSession, account_id: int) -> N
 async def enqueue_image_caching(session: AsyncSession, account_id: int) -> None:
     """Have `account_id`'s remote avatar and header fetched and stored."""
     await enqueue(session, PROFILE_QUEUE, {"job": CACHE_IMAGES, "account_id": account_id})
+
+
+async def enqueue_featured_fetch(session: AsyncSession, account_id: int) -> None:
+    """Have `account_id`'s featured collection read; once an hour at most (its server's `Add` and `Remove`
+    keep the pins current in between)."""
+    hour = utcnow().strftime("%Y-%m-%dT%H")
+    await enqueue(
+        session,
+        PROFILE_QUEUE,
+        {"job": FETCH_FEATURED, "account_id": account_id},
+        dedupe_key=f"featured {account_id} {hour}",
+    )
 
 
 async def forget_profile_images(session: AsyncSession, accounts: ColumnElement[bool]) -> None:

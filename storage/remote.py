@@ -34,6 +34,7 @@ from storage.models import (
 )
 from storage.polls import remote_poll_row
 from storage.profile_jobs import (
+    enqueue_featured_fetch,
     enqueue_image_caching,
     enqueue_link_verification,
     keep_verifications,
@@ -100,6 +101,8 @@ async def upsert_remote_account(
         await enqueue_image_caching(session, account.id)
     if fields_changed and needs_verification(account.fields or [], local=False):
         await enqueue_link_verification(session, account.id)
+    if account.featured_url and account.gone_at is None:
+        await enqueue_featured_fetch(session, account.id)
     return account
 
 

@@ -10,6 +10,7 @@ federation client (SSRF guard, redirects re-checked, time and size limits).
 - `cache_images`: a remote account's avatar and header are fetched (up to `limits.max_media_bytes`),
   cleaned and sized like an upload (`storage.images`, Mastodon's 400×400 and 1500×500), and stored; the
   Account entity then shows our copy. An image that cannot be fetched or read leaves the remote URL shown.
+- `fetch_featured`: a remote account's `featured` collection becomes its pinned statuses (`webfinger.featured`).
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ from storage.media import (
     write_media_files,
 )
 from storage.models import Account, MediaAttachment
-from storage.profile_jobs import CACHE_IMAGES, REMOVE_FILES, VERIFY_LINKS, field_link
+from storage.profile_jobs import CACHE_IMAGES, FETCH_FEATURED, REMOVE_FILES, VERIFY_LINKS, field_link
 from storage.queue import ClaimedJob
 from storage.types import utcnow
+from webfinger.featured import fetch_featured
 from webfinger.fetch import federation_client
 from webfinger.resolve import domain_policy
 
@@ -186,7 +188,7 @@ async def remove_files(ctx: Context, paths: list[Any]) -> None:
 
 def profile_handler(ctx: Context) -> Callable[[ClaimedJob], Awaitable[None]]:
     """The `profile` queue's handler, bound to `ctx`."""
-    jobs = {VERIFY_LINKS: verify_links, CACHE_IMAGES: cache_images}
+    jobs = {VERIFY_LINKS: verify_links, CACHE_IMAGES: cache_images, FETCH_FEATURED: fetch_featured}
 
     async def handle(job: ClaimedJob) -> None:
         if job.payload.get("job") == REMOVE_FILES:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from apub.vocab import STATUS_OBJECT_TYPES
 from inbox.handlers.accounts import delete_actor, handle_move, update_actor
 from inbox.handlers.common import Handler
+from inbox.handlers.featured import handle_add, handle_remove
 from inbox.handlers.flags import handle_flag
 from inbox.handlers.follows import handle_accept, handle_follow, handle_reject, undo_accept, undo_follow
 from inbox.handlers.interactions import (
@@ -137,4 +138,6 @@ HANDLERS: dict[str, Handler] = {
     "Block": handle_block,
     "Move": handle_move,
     "Flag": handle_flag,
+    "Add": handle_add,
+    "Remove": handle_remove,
 }

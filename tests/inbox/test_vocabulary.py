@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from outbox.actions import favourite
-from storage.models import CustomEmoji, Favourite, Status
+from storage.models import Account, CustomEmoji, Favourite, Job, Status, StatusPin
 from storage.urls import LocalUrls
 from support.inbox_world import InboxWorld
 from support.oauth import bearer, make_token
@@ -151,3 +151,69 @@ async def test_our_favourite_goes_out_as_a_plain_like(world: InboxWorld) -> None
     ]
     assert like["actor"] == world.alice.uri and like["object"] == note["id"]
     assert not {"content", "_misskey_reaction", "tag"} & set(like)
+
+
+async def _pinned_texts(world: InboxWorld, account_uri: str) -> list[str]:
+    token = await make_token(world.ctx, "alice")
+    account_id = await world.scalar(select(Account.id).where(Account.uri == account_uri))
+    response = await world.client.get(
+        f"/api/v1/accounts/{account_id}/statuses", params={"pinned": "true"}, headers=bearer(token)
+    )
+    assert response.status_code == 200, response.text
+    return [entity["content"] for entity in response.json()]
+
+
+async def test_a_remote_featured_collection_and_its_add_and_remove(any_world: InboxWorld) -> None:
+    world = any_world
+    featured_url = f"{world.ann.uri}/collections/featured"
+    world.ann.document["featured"] = featured_url
+    first, second, third = (world.ann.note(f"<p>{text}</p>") for text in ("first", "second", "third"))
+    elsewhere = world.eve.note("<p>not ann's</p>")
+    for note in (first, second, third):
+        world.remote.serve(note)
+    world.other.serve(elsewhere)
+    world.remote.serve(
+        {
+            "id": featured_url,
+            "type": "OrderedCollection",
+            "totalItems": 3,
+            "orderedItems": [second, first["id"], elsewhere["id"]],  # embedded or by id; eve's is skipped
+        }
+    )
+    await world.follow_locally(world.alice, world.ann)  # ann is first stored: her pins are read
+    await world.drain()
+    assert world.remote.fetched(featured_url)
+    assert await _pinned_texts(world, world.ann.uri) == ["<p>second</p>", "<p>first</p>"]
+
+    add = world.ann.activity("Add", third["id"], target=featured_url)
+    await _accepted(world, add)
+    remove = world.ann.activity(
+        "Remove", first["id"], target={"id": featured_url, "type": "OrderedCollection"}
+    )
+    await _accepted(world, remove)
+    assert await _pinned_texts(world, world.ann.uri) == ["<p>third</p>", "<p>second</p>"]
+
+
+async def test_add_to_another_collection_or_of_another_status_pins_nothing(world: InboxWorld) -> None:
+    featured_url = f"{world.ben.uri}/collections/featured"
+    world.ben.document["featured"] = featured_url
+    world.remote.serve({"id": featured_url, "type": "OrderedCollection", "orderedItems": []})
+    await world.follow_locally(world.alice, world.ben)
+    anns = world.ann.note("<p>ann's</p>")
+    world.remote.serve(anns)
+    bens = world.ben.note("<p>ben's</p>")
+    world.remote.serve(bens)
+    evs = world.eve.note("<p>eve's</p>")
+    world.other.serve(evs)
+    await _accepted(world, world.ben.activity("Add", anns["id"], target=featured_url), world.ben)
+    await _accepted(world, world.ben.activity("Add", evs["id"], target=featured_url), world.ben)
+    await _accepted(
+        world, world.ben.activity("Add", bens["id"], target=f"{world.ben.uri}/elsewhere"), world.ben
+    )
+    await _accepted(world, world.ann.activity("Add", bens["id"], target=featured_url))  # not ann's collection
+    assert await _pinned_texts(world, world.ben.uri) == []
+    assert await world.scalar(select(func.count()).select_from(StatusPin)) == 0
+    states = await world.scalar(
+        select(func.count()).select_from(Job).where(Job.queue == "inbox", Job.state == "failed")
+    )
+    assert states == 2  # ann's status and eve's were refused, not pinned
