@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from clientapi import (
+    account_deletion,
     accounts,
     announcements,
     apps,
@@ -47,6 +48,7 @@ from clientapi import (
 )
 
 routes = [
+    *account_deletion.routes,
     *accounts.routes,
     *follows.routes,
     *announcements.routes,

@@ -78,6 +78,13 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
             f"Delete queued for {deleted.servers} servers"
         )
         return 0
+    if action == "cancel-deletion":
+        try:
+            await actions.cancel_account_deletion(ctx, args.username, actor=cli_actor())
+        except ActionError as error:
+            raise AdminError(str(error)) from error
+        print(f"@{args.username}: deletion called off; the account is enabled again")
+        return 0
     if action == "list":
         async with ctx.db.read() as session:
             rows = await session.execute(
@@ -85,6 +92,8 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
             )
             for account, user in rows:
                 state = "suspended" if account.suspended_at else "active"
+                if account.deletion_due_at is not None:
+                    state = f"deletion due {account.deletion_due_at:%Y-%m-%d %H:%M}"
                 print(f"{account.username}\t{user.role}\t{state}\t{user.email or '-'}\t{account.uri}")
         return 0
 
@@ -306,6 +315,13 @@ async def trends_command(ctx: Context, args: argparse.Namespace) -> int:
 
 async def domain_command(ctx: Context, args: argparse.Namespace) -> int:
     action = args.action
+    if action == "cancel-deletion":
+        try:
+            await actions.cancel_account_deletion(ctx, args.username, actor=cli_actor())
+        except ActionError as error:
+            raise AdminError(str(error)) from error
+        print(f"@{args.username}: deletion called off; the account is enabled again")
+        return 0
     if action == "list":
         async with ctx.db.read() as session:
             for block in await list_domain_blocks(session):

@@ -443,6 +443,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     delete_account.add_argument("username")
     delete_account.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
+    cancel_deletion = account_commands.add_parser(
+        "cancel-deletion", help="call off a deletion its owner asked for, during the grace period"
+    )
+    cancel_deletion.add_argument("username")
     alias = account_commands.add_parser(
         "alias", help="set the accounts this one is also known as (before they move here)"
     )

@@ -151,6 +151,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("privacy.security_log_days", "must be at least 1")
     if settings.privacy.deleted_media_days < 0:
         raise ConfigError("privacy.deleted_media_days", "must be 0 or more")
+    if settings.accounts.deletion_grace_days < 0:
+        raise ConfigError("accounts.deletion_grace_days", "must be 0 or more")
     if settings.media.orphan_upload_hours < 1:
         raise ConfigError("media.orphan_upload_hours", "must be at least 1")
     if not 1 <= settings.server.listen_port <= 65535:

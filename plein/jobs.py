@@ -10,6 +10,8 @@ from moderation import (
     announcement_events_handler,
     purge_handler,
 )
+from outbox.account_jobs import account_job_handler
+from outbox.actions.account_deletion import ACCOUNTS_QUEUE
 from outbox.deliver import delivery_handler
 from outbox.poll_jobs import poll_job_handler
 from outbox.quote_jobs import quote_job_handler
@@ -36,6 +38,7 @@ def job_handlers(ctx: Context) -> dict[str, JobHandler]:
     handlers[SCHEDULED_QUEUE] = scheduled_job_handler(ctx)
     handlers[QUOTES_QUEUE] = quote_job_handler(ctx)
     handlers[PROFILE_QUEUE] = profile_handler(ctx)
+    handlers[ACCOUNTS_QUEUE] = account_job_handler(ctx)
     handlers[MAINTENANCE_QUEUE] = maintenance_handler(
         ctx.db,
         security_log_days=ctx.settings.privacy.security_log_days,

@@ -118,6 +118,15 @@ class PrivacySettings:
 
 
 @dataclass(frozen=True)
+class AccountSettings:
+    """Local accounts' lifecycle."""
+
+    # A person who deletes their own account is disabled at once and deleted for good this many days later
+    # (Mastodon keeps 30); until then an admin can call it off (`plein account cancel-deletion`).
+    deletion_grace_days: int = 30
+
+
+@dataclass(frozen=True)
 class MediaSettings:
     """How long media nobody uses are kept."""
 
@@ -166,6 +175,7 @@ class Settings:
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     media: MediaSettings = field(default_factory=MediaSettings)
+    accounts: AccountSettings = field(default_factory=AccountSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     secrets: SecretSettings = field(default_factory=SecretSettings)

@@ -1,7 +1,12 @@
 """Local actions: each is ONE transaction writing the domain rows, the activity, the local fan-out rows and
 one delivery job per target inbox; bus events are published after commit. Errors are `outbox.errors`."""
 
-from outbox.actions.account_deletion import AccountDeletion, delete_local_account
+from outbox.actions.account_deletion import (
+    AccountDeletion,
+    cancel_account_deletion,
+    delete_local_account,
+    request_account_deletion,
+)
 from outbox.actions.blocks import block, unblock
 from outbox.actions.domain_blocks import block_domain
 from outbox.actions.featured_tags import feature_tag, unfeature_tag
@@ -23,7 +28,9 @@ from outbox.actions.statuses import delete_status, edit_status, post_status
 
 __all__ = [
     "AccountDeletion",
+    "cancel_account_deletion",
     "delete_local_account",
+    "request_account_deletion",
     "ReportRequest",
     "authorize_follow_request",
     "block",
