@@ -9,10 +9,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from clientapi.auth import require_auth
-from clientapi.errors import ApiError, Forbidden
-from clientapi.login import LoginFailed, check_login
+from clientapi.errors import ApiError, Forbidden, TooManyRequests
 from clientapi.params import read_params
 from clientapi.responses import api_response
+from login.credentials import LoginFailed, LoginThrottled, check_login
 from outbox.actions import request_account_deletion
 from storage.context import Context
 
@@ -31,6 +31,8 @@ async def delete_own_account(request: Request) -> Response:
         user, _ = await check_login(ctx, auth.account.username, password, client_address)
     except LoginFailed as error:
         raise Forbidden("the password is wrong") from error
+    except LoginThrottled as error:
+        raise TooManyRequests(error.message, retry_after=error.retry_after) from error
     if user.id != auth.user.id:
         raise Forbidden("the password is wrong")
     due = await request_account_deletion(ctx, auth.account.id, actor=f"account:{auth.account.username}")
