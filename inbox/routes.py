@@ -129,19 +129,29 @@ async def _checked_and_queued(request: Request, ctx: Context, recipient: str | N
     identity = identify(activity)
     if LocalUrls(ctx.base_url).is_local(identity.actor_uri):
         raise DomainRefused("a remote delivery cannot speak for a local actor")
+    relayed_by = None
     if signer.owner != identity.actor_uri:
         activity, identity = await _refetch_relayed(ctx, identity)
-    await _check_and_queue(ctx, activity, identity, recipient)
+        relayed_by = signer.owner  # a relay's Create counts as relayed if the worker finds it subscribed
+    await _check_and_queue(ctx, activity, identity, recipient, relayed_by=relayed_by)
     return "accepted"
 
 
 async def _check_and_queue(
-    ctx: Context, activity: dict[str, Any], identity: ActivityIdentity, recipient: str | None
+    ctx: Context,
+    activity: dict[str, Any],
+    identity: ActivityIdentity,
+    recipient: str | None,
+    *,
+    relayed_by: str | None = None,
 ) -> None:
     await check_activity(ctx, activity, identity)
+    payload: dict[str, Any] = {"activity": activity, "recipient": recipient}
+    if relayed_by is not None:
+        payload["relayed_by"] = relayed_by
     # The domain policy of the actor's host is checked in the queueing transaction itself.
     await inbox_queue(ctx).put(
-        {"activity": activity, "recipient": recipient},
+        payload,
         dedupe_key=identity.activity_id,
         host=host_of(identity.actor_uri) or "",
     )

@@ -12,16 +12,19 @@ status (`inbox.notes`), so a busy sender costs no database read per job.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from inbox.actors import recent_actor
 from inbox.errors import DomainRefused, Rejected
-from inbox.handlers import HANDLERS
+from inbox.handlers import HANDLERS, Handler
+from inbox.handlers.statuses import handle_create
 from inbox.policy import refuse_unfederated, refuse_unfederated_recent
 from storage.accounts import account_by_uri
 from storage.context import Context
 from storage.models import Account
 from storage.queue import ClaimedJob, JobFailed
+from storage.relays import accepted_relay_of
 from storage.worker import JobHandler
 from webfinger.convert import id_of
 from webfinger.resolve import ResolveError, resolve_actor
@@ -41,10 +44,22 @@ async def _actor_of(ctx: Context, activity: dict[str, Any]) -> Account | None:
     return await resolve_actor(ctx, actor_uri)
 
 
-async def process_activity(ctx: Context, activity: dict[str, Any]) -> None:
-    """Handle one verified activity; raises Rejected, DomainRefused or ResolveError when it is dropped."""
+async def _handler_for(ctx: Context, kind: Any, relayed_by: str | None) -> Handler | None:
+    """The activity type's handler; for a `Create` passed on by a relay we subscribe to, one that keeps the
+    post although nobody here follows its author."""
+    if kind == "Create" and relayed_by is not None:
+        async with ctx.db.read() as session:
+            relay = await accepted_relay_of(session, relayed_by)
+        if relay is not None:
+            return partial(handle_create, relay=relay)
+    return HANDLERS.get(kind) if isinstance(kind, str) else None
+
+
+async def process_activity(ctx: Context, activity: dict[str, Any], *, relayed_by: str | None = None) -> None:
+    """Handle one verified activity (`relayed_by`: the actor who delivered it for its author, when it was
+    re-fetched from its origin); raises Rejected, DomainRefused or ResolveError when it is dropped."""
     kind = activity.get("type")
-    handler = HANDLERS.get(kind) if isinstance(kind, str) else None
+    handler = await _handler_for(ctx, kind, relayed_by)
     if handler is None:
         logger.debug("ignoring %r activity %s", kind, activity.get("id"))
         return
@@ -69,7 +84,10 @@ def inbox_job_handler(ctx: Context) -> JobHandler:
         if not isinstance(activity, dict):
             raise JobFailed("job has no activity")
         try:
-            await process_activity(ctx, activity)
+            relayed_by = job.payload.get("relayed_by")
+            await process_activity(
+                ctx, activity, relayed_by=relayed_by if isinstance(relayed_by, str) else None
+            )
         except (Rejected, DomainRefused, ResolveError) as error:
             logger.info("dropped %s %s: %s", activity.get("type"), activity.get("id"), error)
             raise JobFailed(f"{type(error).__name__}: {error}") from error

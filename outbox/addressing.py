@@ -18,9 +18,11 @@ from storage.deliveries import delivery_job_row
 from storage.follows import remote_follower_inboxes
 from storage.models import Account
 from storage.queue import enqueue_many
+from storage.relays import take_relay_inboxes
 
 PRIORITY_DIRECT = 0
 PRIORITY_FOLLOWERS = 10
+PRIORITY_RELAYS = 20  # a relay's reach is the widest and least personal: it waits for the rest
 
 
 def visibility_addressing(
@@ -66,6 +68,11 @@ class DeliveryTargets:
     async def add_followers_of(self, session: AsyncSession, account_id: int) -> None:
         for inbox in await remote_follower_inboxes(session, account_id):
             self.add(inbox, PRIORITY_FOLLOWERS)
+
+    async def add_relays(self, session: AsyncSession) -> None:
+        """Add the inboxes of the accepted relays (for an activity `storage.relays.relayable` allows)."""
+        for inbox in await take_relay_inboxes(session):
+            self.add(inbox, PRIORITY_RELAYS)
 
     def __len__(self) -> int:
         return len(self.inboxes)

@@ -309,6 +309,12 @@ def cmd_domain(args: argparse.Namespace) -> int:
     return _with_context(args, lambda ctx: admin.domain_command(ctx, args))
 
 
+def cmd_relay(args: argparse.Namespace) -> int:
+    from plein import relay_admin
+
+    return _with_context(args, lambda ctx: relay_admin.relay_command(ctx, args))
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from plein import admin
 
@@ -496,6 +502,15 @@ def build_parser() -> argparse.ArgumentParser:
     disallow.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
     domain_commands.add_parser("list", help="list blocked and allowed domains")
     domain.set_defaults(handler=cmd_domain)
+
+    relay = commands.add_parser("relay", help="subscribe to relays (wider reach for public posts)")
+    relay_commands = relay.add_subparsers(dest="action", required=True, metavar="ACTION")
+    relay_add = relay_commands.add_parser("add", help="follow a relay: give its inbox URL")
+    relay_add.add_argument("url", help="the relay's inbox, e.g. https://relay.example/inbox")
+    relay_remove = relay_commands.add_parser("remove", help="unfollow a relay (sends Undo Follow)")
+    relay_remove.add_argument("url", help="the relay's inbox URL, as added")
+    relay_commands.add_parser("list", help="list relays: state, last activity, counts")
+    relay.set_defaults(handler=cmd_relay)
 
     rule = commands.add_parser("rule", help="the server's rules (shown to users, cited by reports)")
     rule_commands = rule.add_subparsers(dest="action", required=True, metavar="ACTION")

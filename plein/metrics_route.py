@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from storage.context import Context
 from storage.models import DeliveryHost, Job
+from storage.relays import all_relays
 from storage.types import utcnow
 
 UNFINISHED = ("pending", "running", "failed")  # done jobs are counted as they finish (plein_jobs)
@@ -40,7 +41,7 @@ def allowed(ctx: Context, request: Request) -> bool:
 
 
 async def refresh_from_database(ctx: Context) -> None:
-    """Set the scrape-time gauges from the jobs and delivery-host rows."""
+    """Set the scrape-time gauges from the jobs, delivery-host and relay rows."""
     metrics, now = ctx.metrics, utcnow()
     async with ctx.db.read() as session:
         counts = (
@@ -62,6 +63,13 @@ async def refresh_from_database(ctx: Context) -> None:
             .scalars()
             .all()
         )
+        relays = await all_relays(session)
+    metrics.relays.clear()
+    metrics.relay_activities.clear()
+    for relay in relays:
+        metrics.relays.labels(relay.inbox_url, relay.state).set(1)
+        metrics.relay_activities.labels(relay.inbox_url, "received").set(relay.received_count)
+        metrics.relay_activities.labels(relay.inbox_url, "sent").set(relay.sent_count)
     metrics.queue_jobs.clear()
     for queue, state, count in counts:
         metrics.queue_jobs.labels(queue, state).set(count)

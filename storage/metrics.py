@@ -71,6 +71,19 @@ class Metrics:
             registry=registry,
         )
 
+        self.relays = Gauge(
+            "plein_relay_state",
+            "Subscribed relays by inbox and state (1 per relay)",
+            ["relay", "state"],
+            registry=registry,
+        )
+        self.relay_activities = Gauge(
+            "plein_relay_activities",
+            "Activities taken in from (received) and queued for (sent) each subscribed relay",
+            ["relay", "direction"],
+            registry=registry,
+        )
+
     def job_outcome(self, queue: str, outcome: str) -> None:
         """For `storage.worker.QueueWorker(observe=…)`."""
         self.jobs.labels(queue, outcome).inc()

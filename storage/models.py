@@ -1049,3 +1049,21 @@ class CustomEmoji(Base):
     category: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Relay(Base):
+    """A relay this server subscribes to (Mastodon's `relays`): our instance actor's `Follow` went to its
+    inbox; once accepted, our public posts are sent there and what it relays reaches the federated timeline."""
+
+    __tablename__ = "relays"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    inbox_url: Mapped[str] = mapped_column(String(2048), unique=True)
+    follow_uri: Mapped[str] = mapped_column(String(2048), unique=True)  # our Follow's id, matched by Accept
+    actor_uri: Mapped[str | None] = mapped_column(String(2048), index=True)  # learnt from its Accept
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | accepted | rejected
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_received_at: Mapped[datetime | None]
+    received_count: Mapped[int] = mapped_column(BigInteger, default=0)  # relayed activities taken in
+    sent_count: Mapped[int] = mapped_column(BigInteger, default=0)  # our activities queued for it

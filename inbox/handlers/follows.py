@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 
 from inbox.errors import Rejected
 from inbox.handlers.common import local_account_by_uri, notify_from, queue_reply
+from inbox.handlers.relays import answer_to_subscription
 from storage.account_domain_blocks import blocks_domain_of_account
 from storage.bus import Event
 from storage.context import Context
@@ -109,9 +110,11 @@ async def _our_request(
 
 
 async def handle_accept(ctx: Context, activity: dict[str, Any], actor: Account) -> list[Event]:
-    """The followed actor accepted our follow request: it becomes a follow."""
+    """The followed actor accepted our follow request: it becomes a follow (or a relay, our subscription)."""
     follow = activity.get("object")
     if isinstance(follow, dict) and follow.get("type") not in (None, "Follow"):
+        return []
+    if await answer_to_subscription(ctx, activity, actor, "accepted"):
         return []
     async with ctx.db.transaction() as session:
         row = await _our_request(session, activity, actor)
@@ -135,6 +138,8 @@ async def handle_accept(ctx: Context, activity: dict[str, Any], actor: Account) 
 
 async def handle_reject(ctx: Context, activity: dict[str, Any], actor: Account) -> list[Event]:
     """The followed actor refused (or ended) our follow."""
+    if await answer_to_subscription(ctx, activity, actor, "rejected"):
+        return []
     async with ctx.db.transaction() as session:
         row = await _our_request(session, activity, actor)
         if row is None:

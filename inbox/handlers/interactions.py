@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from inbox.errors import Rejected
 from inbox.handlers.common import followed_locally, local_account_by_uri, notify_from
+from inbox.handlers.relays import take_relayed_status
 from storage.account_removal import tombstone_status
 from storage.bus import Event
 from storage.context import Context
@@ -16,6 +17,7 @@ from storage.custom_emojis import upsert_remote_emojis
 from storage.fanout import fan_out_status
 from storage.follows import drop_follows_between, recount_follows, remove_author_from_home_feed
 from storage.models import Account, Block, Favourite, Status
+from storage.relays import accepted_relay_of
 from storage.remote import bump, status_id_for
 from storage.statuses import status_by_uri
 from storage.urls import LocalUrls
@@ -68,10 +70,15 @@ async def _favourite(
 
 
 async def handle_announce(ctx: Context, activity: dict[str, Any], actor: Account) -> list[Event]:
-    """A boost: the boosted status is fetched if unknown (from its own origin), then fanned out."""
+    """A boost: the boosted status is fetched if unknown (from its own origin), then fanned out; from a
+    relay we subscribe to, a relayed status (`inbox.handlers.relays`)."""
     object_id = id_of(activity.get("object"))
     if object_id is None:
         raise Rejected("Announce without an object")
+    async with ctx.db.read() as session:
+        relay = await accepted_relay_of(session, actor.uri)
+    if relay is not None:
+        return await take_relayed_status(ctx, relay, object_id)
     if ctx.settings.federation.drop_unsolicited and not LocalUrls(ctx.base_url).is_local(object_id):
         async with ctx.db.read() as session:
             if not await followed_locally(session, actor.id):

@@ -17,10 +17,11 @@ from storage.account_removal import tombstone_status
 from storage.bus import Event
 from storage.context import Context
 from storage.custom_emojis import upsert_remote_emojis
-from storage.models import Account, MediaAttachment, Status
+from storage.models import Account, MediaAttachment, Relay, Status
 from storage.notify import notify_boosters_of_edit
 from storage.polls import poll_of_status, refresh_remote_poll
 from storage.quotes import notify_quoters_of_edit, update_received_quote
+from storage.relays import count_relayed
 from storage.remote import has_edits, insert_tombstone, record_edit
 from storage.statuses import add_mentions, set_tags, status_by_uri
 from storage.stream_events import reach_events
@@ -71,8 +72,11 @@ async def _has_local_relation(ctx: Context, prepared: PreparedNote, activity: di
         return await followed_locally(session, prepared.author.id)
 
 
-async def handle_create(ctx: Context, activity: dict[str, Any], actor: Account) -> list[Event]:
-    """Store a remote status (threaded, tagged, sanitised) and fan it out to local readers.
+async def handle_create(
+    ctx: Context, activity: dict[str, Any], actor: Account, *, relay: Relay | None = None
+) -> list[Event]:
+    """Store a remote status (threaded, tagged, sanitised) and fan it out to local readers; one passed on by
+    a subscribed `relay` is kept although it concerns nobody here.
 
     The reading (and any fetch of a parent) happens here; the writing is batched with the other `Create`
     jobs running meanwhile (`inbox.notes`), which also publishes the events."""
@@ -95,9 +99,16 @@ async def handle_create(ctx: Context, activity: dict[str, Any], actor: Account) 
         attachments=note.attachments,
         quote=await read_quote(ctx, note, actor),
     )
-    if ctx.settings.federation.drop_unsolicited and not await _has_local_relation(ctx, prepared, activity):
+    if (
+        relay is None
+        and ctx.settings.federation.drop_unsolicited
+        and not await _has_local_relation(ctx, prepared, activity)
+    ):
         raise Rejected(f"unsolicited post {prepared.note.uri} (nobody here follows or is addressed)")
     await note_writer(ctx).store(prepared)
+    if relay is not None:
+        async with ctx.db.transaction() as session:
+            await count_relayed(session, relay.id)
     return []
 
 

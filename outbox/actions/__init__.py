@@ -23,6 +23,7 @@ from outbox.actions.pins import pin_status, pinned_statuses, unpin_status
 from outbox.actions.polls import vote
 from outbox.actions.profile import update_profile
 from outbox.actions.quotes import revoke_quote, set_quote_policy
+from outbox.actions.relays import add_relay, list_relays, remove_relay
 from outbox.actions.reports import ReportRequest, file_report
 from outbox.actions.statuses import delete_status, edit_status, post_status
 
@@ -32,6 +33,7 @@ __all__ = [
     "delete_local_account",
     "request_account_deletion",
     "ReportRequest",
+    "add_relay",
     "authorize_follow_request",
     "block",
     "block_domain",
@@ -41,6 +43,7 @@ __all__ = [
     "feature_tag",
     "file_report",
     "follow",
+    "list_relays",
     "move_account",
     "pin_status",
     "pinned_statuses",
@@ -50,6 +53,7 @@ __all__ = [
     "revoke_quote",
     "set_quote_policy",
     "remove_from_followers",
+    "remove_relay",
     "set_aliases",
     "unblock",
     "unfavourite",

@@ -15,6 +15,7 @@ from storage.fanout import fan_out_status
 from storage.follows import blocked_either_way
 from storage.models import Account, Favourite, Status
 from storage.notify import notify
+from storage.relays import relayable
 from storage.statuses import add_to_counter, boost_of, can_see, favourite_of, status_by_id
 from storage.stream_events import reach_events
 
@@ -141,6 +142,8 @@ async def reblog(ctx: Context, account: Account, status_id: int, visibility: str
         targets = DeliveryTargets()
         targets.add_account(author, priority=PRIORITY_DIRECT)
         await targets.add_followers_of(session, booster.id)
+        if relayable(boost, status):
+            await targets.add_relays(session)
         await record_activity(
             session,
             effects,
@@ -178,6 +181,8 @@ async def unreblog(ctx: Context, account: Account, status_id: int) -> Status:
             targets = DeliveryTargets()
             targets.add_account(author, priority=PRIORITY_DIRECT)
             await targets.add_followers_of(session, booster.id)
+            if relayable(boost, status):
+                await targets.add_relays(session)
             effects.events += await reach_events(session, boost, "delete")  # its home and list entries
             await session.delete(boost)
             await add_to_counter(session, Status, status.id, "reblogs_count", -1)

@@ -35,6 +35,7 @@ from storage.polls import (
     schedule_poll_end,
 )
 from storage.quotes import notify_quoters_of_edit
+from storage.relays import relayable
 from storage.scheduled_statuses import consume
 from storage.statuses import (
     VISIBILITIES,
@@ -145,7 +146,7 @@ async def delivery_targets(
     session: AsyncSession, status: Status, author: Account, mentions: Sequence[Account]
 ) -> DeliveryTargets:
     """Where a local status's activities go: mentioned accounts and the account replied to first, then
-    the followers (unless direct)."""
+    the followers (unless direct), then the relays (when relayable)."""
     targets = DeliveryTargets()
     for account in mentions:
         targets.add_account(account, priority=PRIORITY_DIRECT)
@@ -155,6 +156,8 @@ async def delivery_targets(
         )
     if status.visibility != "direct":
         await targets.add_followers_of(session, author.id)
+    if relayable(status):
+        await targets.add_relays(session)
     return targets
 
 

@@ -4,7 +4,7 @@ instance until the whole little network is quiet."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -74,14 +74,20 @@ async def settle(*instances: Instance, max_rounds: int = 50) -> None:
 
 
 async def until(
-    plein: Instance, check: Callable[[], Awaitable[Any]], *, what: str, timeout: float = 20.0
+    plein: Instance,
+    check: Callable[[], Awaitable[Any]],
+    *,
+    what: str,
+    timeout: float = 20.0,
+    also: Sequence[Instance] = (),
 ) -> Any:
-    """Run `plein`'s queues and poll `check` until it holds, for peers that answer from their own process
-    (Fedify); on timeout the error lists the instance's jobs."""
+    """Run `plein`'s queues (and those of the instances `also`) and poll `check` until it holds, for peers
+    that answer from their own process (Fedify, a relay); on timeout the error lists `plein`'s jobs."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        await drain(plein.ctx.db, job_handlers(plein.ctx))
+        for instance in (plein, *also):
+            await drain(instance.ctx.db, job_handlers(instance.ctx))
         result = await check()
         if result:
             return result
