@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import select
 
 from apub.hosts import same_origin
-from apub.vocab import ACTOR_TYPES
+from apub.vocab import ACTOR_TYPES, PUBLIC
 from inbox.errors import ForeignObject, MalformedActivity, NotPermitted
 from inbox.parse import ActivityIdentity
 from storage.context import Context
 from storage.models import Account, Follow, FollowRequest, Status
+from storage.relays import relay_answering
 from webfinger.convert import as_list, id_of
 
 SAME_ORIGIN_OBJECT_TYPES = frozenset({"Create", "Update", "Delete", "Undo"})
@@ -50,6 +51,15 @@ async def _follow_target(ctx: Context, follow_uri: str) -> str | None:
     return None
 
 
+async def _check_relay_answer(ctx: Context, kind: str, follow_uri: str | None, actor: str) -> None:
+    """Our Follow of a relay has the Public collection as its object (Mastodon's way), so the answer is the
+    relay's only when it comes from the origin of the relay's inbox."""
+    async with ctx.db.read() as session:
+        relay = await relay_answering(session, follow_uri)
+    if relay is None or not same_origin(relay.inbox_url, actor):
+        raise NotPermitted(f"{kind} of a relay subscription by someone other than the relay")
+
+
 async def check_activity(ctx: Context, activity: dict[str, Any], identity: ActivityIdentity) -> None:
     """Raise an InboxError when the activity claims what its actor may not claim."""
     actor = identity.actor_uri
@@ -79,7 +89,9 @@ async def check_activity(ctx: Context, activity: dict[str, Any], identity: Activ
             raise NotPermitted("Undo of another actor's activity")
     if kind in ("Accept", "Reject"):
         follow_like = isinstance(target, dict) and target.get("type") in (None, "Follow")
-        if follow_like and "object" in target and id_of(target.get("object")) != actor:
+        if follow_like and id_of(target.get("object")) == PUBLIC:
+            await _check_relay_answer(ctx, kind, object_id, actor)
+        elif follow_like and "object" in target and id_of(target.get("object")) != actor:
             raise NotPermitted(f"{kind} of a follow of someone else")
         if object_id is not None:
             followee = await _follow_target(ctx, object_id)

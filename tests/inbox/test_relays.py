@@ -1,0 +1,81 @@
+"""A relay subscription through the real endpoints, with a fake relay server that records what it gets: the
+instance actor's Follow, who may answer it (only the relay's own origin), and which of our posts go to it
+(public ones; not unlisted or followers-only). The whole round trip with a real relay server is in
+tests/federation/test_relays.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from apub.vocab import PUBLIC
+from outbox.actions import add_relay
+from storage.models import Relay
+from support.inbox_world import InboxWorld, build_world, rsa_pem
+from support.oauth import bearer, make_token
+
+
+async def _relay(world: InboxWorld) -> Relay:
+    async with world.ctx.db.read() as session:
+        relay = await session.scalar(select(Relay))
+    assert relay is not None
+    return relay
+
+
+def _answer(follow: dict[str, Any], relay_uri: str) -> dict[str, Any]:
+    return {"id": follow["id"], "type": "Follow", "actor": follow["actor"], "object": relay_uri}
+
+
+async def test_only_the_relay_accepts_and_only_public_posts_go_to_it(tmp_path: Path, database_url: str):
+    async for world in build_world(tmp_path, database_url):
+        relay_actor = world.remote.add_actor("relay", rsa_pem(4), type="Application")
+        inbox = f"{world.remote.base_url}/inbox"
+        await add_relay(world.ctx, inbox, actor="test")
+        await world.drain()
+        [follow] = world.remote.posted_to("/inbox")
+        assert follow["type"] == "Follow" and follow["object"] == PUBLIC
+        assert follow["actor"] == f"{world.instance.base_url}/actor"
+
+        # eve's server is not the relay's: refused at the door when the answer embeds our Follow of Public,
+        # dropped by the handler when it names the Follow by id only
+        forged = world.eve.activity("Accept", _answer(follow, PUBLIC))
+        assert (await world.deliver(forged, world.eve)).status_code == 403
+        by_id = world.eve.activity("Accept", follow["id"])
+        assert (await world.deliver(by_id, world.eve)).status_code == 202
+        await world.drain()
+        assert (await _relay(world)).state == "pending"
+
+        # a Mastodon-style relay embeds our Follow as it was (object: Public)
+        accept = relay_actor.activity("Accept", _answer(follow, PUBLIC))
+        assert (await world.deliver(accept, relay_actor)).status_code == 202
+        await world.drain()
+        relay = await _relay(world)
+        assert (relay.state, relay.actor_uri) == ("accepted", relay_actor.uri)
+
+        token = bearer(await make_token(world.ctx, "alice"))
+        for visibility in ("unlisted", "private", "public"):
+            posted = await world.client.post(
+                "/api/v1/statuses",
+                json={"status": f"{visibility} hello", "visibility": visibility},
+                headers=token,
+            )
+            assert posted.status_code == 200, posted.text
+        await world.drain()
+        relayed = [activity for activity in world.remote.posted_to("/inbox") if activity["type"] == "Create"]
+        assert [activity["object"]["content"] for activity in relayed] == ["<p>public hello</p>"]
+        assert (await _relay(world)).sent_count == 1
+
+
+async def test_a_relay_that_refuses_is_marked_rejected(tmp_path: Path, database_url: str):
+    async for world in build_world(tmp_path, database_url):
+        relay_actor = world.remote.add_actor("relay", rsa_pem(4), type="Application")
+        await add_relay(world.ctx, f"{world.remote.base_url}/inbox", actor="test")
+        await world.drain()
+        [follow] = world.remote.posted_to("/inbox")
+        # a LitePub relay (ActivityRelay) names itself as the Follow's object
+        reject = relay_actor.activity("Reject", _answer(follow, relay_actor.uri))
+        assert (await world.deliver(reject, relay_actor)).status_code == 202
+        await world.drain()
+        assert (await _relay(world)).state == "rejected"
