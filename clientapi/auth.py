@@ -108,10 +108,15 @@ async def _load_auth(request: Request) -> AuthContext | None:
     return auth
 
 
-def _check(auth: AuthContext, scopes: tuple[str, ...], *, user_required: bool) -> None:
+def _check(
+    auth: AuthContext, scopes: tuple[str, ...], *, user_required: bool, unconfirmed_ok: bool = False
+) -> None:
     if scopes and not any(scope_granted(auth.scopes, scope) for scope in scopes):
         raise Forbidden("This action is outside the authorized scopes")
     if auth.user is not None and auth.account is not None:
+        # The order of Mastodon's checks: a sign-up's token can do nothing until its address is confirmed.
+        if auth.user.confirmed_at is None and not unconfirmed_ok:
+            raise Forbidden("Your login is missing a confirmed e-mail address")
         if auth.account.suspended_at is not None:
             raise Forbidden("Your login is currently disabled")
         if not auth.user.approved:
@@ -120,13 +125,16 @@ def _check(auth: AuthContext, scopes: tuple[str, ...], *, user_required: bool) -
         raise Unprocessable("This method requires an authenticated user")  # as Mastodon answers
 
 
-async def require_auth(request: Request, *scopes: str, user: bool = True) -> AuthContext:
+async def require_auth(
+    request: Request, *scopes: str, user: bool = True, unconfirmed_ok: bool = False
+) -> AuthContext:
     """The caller, who must present a valid token holding one of `scopes` (401 without a valid token, 403
-    without the scope). Unless `user=False`, the token must act for a local account (422 for an app token)."""
+    without the scope). Unless `user=False`, the token must act for a local account (422 for an app token)
+    whose e-mail address is confirmed (403), unless `unconfirmed_ok` (asking for a new confirmation mail)."""
     auth = await _load_auth(request)
     if auth is None:
         raise Unauthorized("The access token is invalid")
-    _check(auth, scopes, user_required=user)
+    _check(auth, scopes, user_required=user, unconfirmed_ok=unconfirmed_ok)
     return auth
 
 

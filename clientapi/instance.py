@@ -15,6 +15,7 @@ from clientapi.entities.accounts import account_to_entity
 from clientapi.entities.common import missing_image_url
 from clientapi.instance_pages import rule_entities
 from clientapi.responses import api_response
+from registration import registration_facts
 from storage.context import Context
 from storage.images import MAX_IMAGE_PIXELS
 from storage.instance import contact_account, contact_email, instance_stats, peer_domains
@@ -70,6 +71,7 @@ def _page_url(ctx: Context, file_setting: str, path: str) -> str | None:
 async def instance_v1(request: Request) -> Response:
     ctx: Context = request.state.ctx
     settings = ctx.settings
+    registrations = registration_facts(settings)
     async with ctx.db.read() as session:
         stats = await instance_stats(session)
         contact = await contact_account(session)
@@ -90,9 +92,9 @@ async def instance_v1(request: Request) -> Response:
             },
             "thumbnail": None,
             "languages": list(settings.instance.languages),
-            "registrations": settings.registration.mode != "closed",
-            "approval_required": settings.registration.mode == "approval",
-            "invites_enabled": False,
+            "registrations": registrations.enabled,
+            "approval_required": registrations.approval_required,
+            "invites_enabled": registrations.invites_enabled,
             "configuration": {
                 "accounts": {"max_featured_tags": 0},
                 "statuses": _statuses_configuration(ctx),
@@ -108,6 +110,7 @@ async def instance_v1(request: Request) -> Response:
 async def instance_v2(request: Request) -> Response:
     ctx: Context = request.state.ctx
     settings = ctx.settings
+    registrations = registration_facts(settings)
     async with ctx.db.read() as session:
         stats = await instance_stats(session)
         contact = await contact_account(session)
@@ -149,10 +152,10 @@ async def instance_v2(request: Request) -> Response:
                 "limited_federation": settings.federation.mode == "allowlist",
             },
             "registrations": {
-                "enabled": settings.registration.mode != "closed",
-                "approval_required": settings.registration.mode == "approval",
-                "reason_required": None,
-                "message": None,
+                "enabled": registrations.enabled,
+                "approval_required": registrations.approval_required,
+                "reason_required": registrations.approval_required,
+                "message": registrations.message,
                 "min_age": None,
                 "url": None,
             },

@@ -24,6 +24,7 @@ from clientapi.oauth_token import OAuthError, granted_scopes
 from clientapi.params import Params, read_params
 from login.credentials import LoginFailed, LoginThrottled, check_login
 from login.sessions import csrf_passes, set_session_cookie, signed_in, start_session
+from storage.accounts import may_sign_in
 from storage.context import Context
 from storage.models import Account, OAuthApp, User
 from storage.oauth import app_by_client_id, create_code
@@ -219,7 +220,7 @@ async def decide(request: Request) -> Response:
         except LoginThrottled:
             return await _consent_page(request, wanted, error="throttled", username=login, status_code=429)
         user, account = session_user
-        if account.suspended_at is not None or not user.approved:
+        if not may_sign_in(user, account):
             return await _consent_page(request, wanted, error="disabled", username=login, status_code=403)
         if user.totp_enabled_at is not None:
             # The password alone is not the whole login of this account: the web login asks the second

@@ -22,6 +22,7 @@ from clientapi.auth import TOP_SCOPES, parse_scopes, scope_granted
 from clientapi.params import Params, read_params
 from clientapi.responses import api_response
 from login.credentials import LoginFailed, LoginThrottled, check_login
+from storage.accounts import may_sign_in
 from storage.context import Context
 from storage.models import OAuthApp, OAuthCode, OAuthToken, User
 from storage.oauth import (
@@ -94,7 +95,8 @@ async def _client(
     return app
 
 
-def _token_body(token: OAuthToken, access_token: str) -> dict[str, Any]:
+def token_to_entity(token: OAuthToken, access_token: str) -> dict[str, Any]:
+    """The Token entity of a token just issued (the only moment its secret is known)."""
     return {
         "access_token": access_token,
         "token_type": "Bearer",
@@ -122,7 +124,7 @@ async def _authorization_code_grant(ctx: Context, request: Request, params: Para
     if grant is None:  # refused after the commit: a reused code's tokens are revoked by now
         ctx.bus.publish(AUTHORITY_CHANGED)
         raise OAuthError("invalid_grant", "The authorization code is invalid, expired, used or not yours.")
-    return _token_body(token, access_token)
+    return token_to_entity(token, access_token)
 
 
 def _check_code_exchange(
@@ -144,7 +146,7 @@ async def _client_credentials_grant(ctx: Context, request: Request, params: Para
     scopes = granted_scopes(params.get_str("scope"), app)
     async with ctx.db.transaction() as session:
         token, access_token = await create_token(session, app=app, user=None, scopes=scopes)
-    return _token_body(token, access_token)
+    return token_to_entity(token, access_token)
 
 
 async def _password_grant(ctx: Context, request: Request, params: Params) -> dict[str, Any]:
@@ -160,7 +162,7 @@ async def _password_grant(ctx: Context, request: Request, params: Params) -> dic
         )
     except LoginFailed as error:
         raise OAuthError("invalid_grant", "The login or password is wrong.") from error
-    if account.suspended_at is not None or not user.approved:
+    if not may_sign_in(user, account):
         raise OAuthError("invalid_grant", "This login is disabled.")
     if user.totp_enabled_at is not None:
         # The password grant cannot carry the second factor: such an account signs apps in on the web.
@@ -169,7 +171,7 @@ async def _password_grant(ctx: Context, request: Request, params: Params) -> dic
         )
     async with ctx.db.transaction() as session:
         token, access_token = await create_token(session, app=app, user=user, scopes=scopes)
-    return _token_body(token, access_token)
+    return token_to_entity(token, access_token)
 
 
 GRANTS = {

@@ -66,6 +66,10 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     if action in ("alias", "move", "import"):
         return await _migration_command(ctx, args)
+    if action in ("pending", "approve", "reject"):
+        from plein.signup_admin import sign_up_command  # it imports this module's AdminError
+
+        return await sign_up_command(ctx, args)
     if action == "delete":
         if not args.yes:
             raise AdminError(f"deleting @{args.username} cannot be undone: add --yes to go ahead")

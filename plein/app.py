@@ -21,6 +21,7 @@ import web.about
 import web.assets
 import web.media
 import web.pages
+import web.signup
 import web.staff.login
 import web.tags
 import webfinger.routes
@@ -70,6 +71,7 @@ def all_routes() -> list[BaseRoute]:
         *web.about.routes,
         *web.tags.routes,
         *web.staff.login.routes,
+        *web.signup.routes,
     ]
 
 

@@ -1,4 +1,4 @@
-"""The `plein` command line: init, serve, worker, migrate, account …, domain …, rule …, announcement …, emoji …, report …, audit list.
+"""The `plein` command line: init, serve, worker, migrate, account …, invite …, domain …, rule …, announcement …, emoji …, report …, audit list.
 
 Every command reads the config file (`--config`, default `plein.toml`, or `PLEIN_CONFIG`), then the
 environment (`PLEIN_SECTION__KEY`), then its own flags, in rising precedence. Errors print one line to
@@ -303,6 +303,12 @@ def cmd_account(args: argparse.Namespace) -> int:
     return _with_context(args, lambda ctx: admin.account_command(ctx, args))
 
 
+def cmd_invite(args: argparse.Namespace) -> int:
+    from plein import signup_admin
+
+    return _with_context(args, lambda ctx: signup_admin.invite_command(ctx, args))
+
+
 def cmd_domain(args: argparse.Namespace) -> int:
     from plein import admin
 
@@ -481,7 +487,26 @@ def build_parser() -> argparse.ArgumentParser:
     promote = account_commands.add_parser("promote", help="set an account's role")
     promote.add_argument("username")
     promote.add_argument("--role", choices=("user", "moderator", "admin"), default="admin")
+    account_commands.add_parser("pending", help="list sign-ups waiting for approval, oldest first")
+    for name, text in (
+        ("approve", "let a sign-up waiting for approval in"),
+        ("reject", "turn a sign-up waiting for approval away (deletes its account)"),
+    ):
+        account_commands.add_parser(name, help=text).add_argument("username")
     account.set_defaults(handler=cmd_account)
+
+    invite = commands.add_parser("invite", help="invite links for signing up")
+    invite_commands = invite.add_subparsers(dest="action", required=True, metavar="ACTION")
+    invite_create = invite_commands.add_parser("create", help="make an invite link (printed once)")
+    invite_create.add_argument(
+        "--max-uses", dest="max_uses", type=int, help="sign-ups it admits (default: any)"
+    )
+    invite_create.add_argument(
+        "--expires-in-hours", dest="expires_in_hours", type=float, help="how long it works (default: forever)"
+    )
+    invite_commands.add_parser("list", help="every invite: state, uses, expiry")
+    invite_commands.add_parser("revoke", help="make an invite admit nobody more").add_argument("id", type=int)
+    invite.set_defaults(handler=cmd_invite)
 
     domain = commands.add_parser("domain", help="moderate remote domains")
     domain_commands = domain.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -157,6 +157,10 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("media.orphan_upload_hours", "must be at least 1")
     if not 1 <= settings.server.listen_port <= 65535:
         raise ConfigError("server.listen_port", "must be between 1 and 65535")
+    if settings.mail.host and "@" not in settings.mail.from_address:
+        raise ConfigError("mail.from_address", "must be an e-mail address when mail.host is set")
+    if not 1 <= settings.mail.port <= 65535:
+        raise ConfigError("mail.port", "must be between 1 and 65535")
     if settings.limits.max_body_bytes < 1024:
         raise ConfigError("limits.max_body_bytes", "must be at least 1024")
 

@@ -16,6 +16,7 @@ from clientapi.errors import ApiError
 from inbox.errors import InboxError
 from moderation.errors import ModerationError
 from outbox.errors import ActionError, ValidationCode
+from registration.errors import RegistrationError, TooManyAttempts
 
 logger = logging.getLogger("plein.http")
 
@@ -96,6 +97,13 @@ async def moderation_error(request: Request, error: Exception) -> Response:
     return _unprocessable_response(error, error.status_code)
 
 
+async def registration_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RegistrationError)
+    logger.info("%s %s refused: %s", request.method, request.url.path, error.message)
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyAttempts) else None
+    return _unprocessable_response(error, error.status_code, headers)
+
+
 async def unexpected(request: Request, error: Exception) -> Response:
     logger.exception("%s %s crashed", request.method, request.url.path)
     return JSONResponse({"error": "Internal server error"}, status_code=500)
@@ -110,5 +118,6 @@ def exception_handlers() -> dict[type[Exception] | int, object]:
         ApiError: api_error,
         ActionError: action_error,
         ModerationError: moderation_error,
+        RegistrationError: registration_error,
         Exception: unexpected,
     }

@@ -17,6 +17,7 @@ from outbox.poll_jobs import poll_job_handler
 from outbox.quote_jobs import quote_job_handler
 from outbox.scheduled_jobs import scheduled_job_handler
 from outbox.web_push import web_push_handler
+from registration import MAIL_QUEUE, mail_job_handler
 from storage.context import Context
 from storage.media_lifecycle import MEDIA_QUEUE, media_handler
 from storage.polls import POLLS_QUEUE
@@ -47,6 +48,7 @@ def job_handlers(ctx: Context) -> dict[str, JobHandler]:
         orphan_upload_hours=ctx.settings.media.orphan_upload_hours,
     )
     handlers[ARCHIVE_QUEUE] = archive_handler(ctx)
+    handlers[MAIL_QUEUE] = mail_job_handler(ctx)
     handlers[MEDIA_QUEUE] = media_handler(ctx.db, data_dir=ctx.settings.server.data_dir)
     handlers[PUSH_QUEUE] = web_push_handler(
         ctx, avatar_placeholder=f"{ctx.base_url}/avatars/original/missing.png"

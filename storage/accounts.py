@@ -16,6 +16,7 @@ from apub.keys import (
     public_key_pem_from_private_pem,
 )
 from storage.models import Account, LocalKey, User
+from storage.types import utcnow
 from storage.urls import LocalUrls
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9_]{1,30}$", re.IGNORECASE)
@@ -48,6 +49,12 @@ def validate_username(username: str) -> str:
     if username.lower() in RESERVED_USERNAMES:
         raise AccountError(f"username {username!r} is reserved")
     return username
+
+
+def may_sign_in(user: User, account: Account) -> bool:
+    """Whether a login with the right password may start a session or get a token: its account is not
+    suspended, its sign-up approved and its e-mail address confirmed (the one rule of every login path)."""
+    return account.suspended_at is None and user.approved and user.confirmed_at is not None
 
 
 async def local_account_by_username(session: AsyncSession, username: str) -> Account | None:
@@ -117,9 +124,14 @@ async def create_local_account(
     email: str | None = None,
     role: str = "user",
     approved: bool = True,
+    confirmed: bool = True,
+    locale: str = "",
+    sign_up_reason: str | None = None,
+    invite_id: int | None = None,
 ) -> Account:
     """Create a local account with its login and fresh RSA-2048 and Ed25519 keys (in the caller's
-    transaction). Raises AccountError if the username is invalid or taken."""
+    transaction). Raises AccountError if the username is invalid or taken. A sign-up passes
+    `confirmed=False` while its e-mail address waits for the confirmation link."""
     validate_username(username)
     if await local_account_by_username(session, username) is not None:
         raise AccountError(f"username {username!r} is taken")
@@ -131,7 +143,17 @@ async def create_local_account(
     keys.account_id = account.id
     session.add(keys)
     session.add(
-        User(account_id=account.id, email=email, password_hash=password_hash, role=role, approved=approved)
+        User(
+            account_id=account.id,
+            email=email,
+            password_hash=password_hash,
+            role=role,
+            approved=approved,
+            confirmed_at=utcnow() if confirmed else None,
+            locale=locale,
+            sign_up_reason=sign_up_reason,
+            invite_id=invite_id,
+        )
     )
     await session.flush()
     return account

@@ -145,6 +145,13 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None]
     recovery_code_hashes: Mapped[list[Any] | None] = mapped_column(JSON)
+    # When the e-mail address was confirmed; NULL while a sign-up waits for its confirmation link (accounts
+    # made with the CLI, or when no mail is configured, are confirmed at once).
+    confirmed_at: Mapped[datetime | None]
+    sign_up_reason: Mapped[str | None] = mapped_column(Text)  # why they asked to join (approval mode)
+    # The invite it signed up with (no foreign key: SQLite adds one only by rebuilding the table, and invites
+    # are revoked, never deleted).
+    invite_id: Mapped[int | None] = mapped_column(ID, index=True)
 
 
 class LoginSession(Base):
@@ -162,6 +169,37 @@ class LoginSession(Base):
     user_agent: Mapped[str] = mapped_column(String(256), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Invite(Base):
+    """An invite link made by staff: good for `max_uses` sign-ups (None: any number) until `expires_at`
+    (None: no end). Only the SHA-256 of its code is stored; the link is shown once, when it is made."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    code_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_by_account_id: Mapped[int | None] = _fk("accounts.id", nullable=True, ondelete="SET NULL")
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserToken(Base):
+    """A single-use secret mailed to a user (confirm an e-mail address, reset a password): only its SHA-256
+    is stored; it works once, before `expires_at`."""
+
+    __tablename__ = "user_tokens"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[int] = _fk("users.id")
+    purpose: Mapped[str] = mapped_column(String(16))  # confirm | reset
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class LocalKey(Base):

@@ -13,7 +13,8 @@ from typing import Literal
 LogFormat = Literal["text", "json"]
 DomainBlocksAudience = Literal["disabled", "users", "all"]
 PageLanguage = Literal["nl", "en"]
-RegistrationMode = Literal["closed", "approval", "open"]
+RegistrationMode = Literal["closed", "approval", "invite", "open"]
+MailSecurity = Literal["starttls", "tls", "none"]
 FederationMode = Literal["open", "allowlist"]
 
 
@@ -70,7 +71,32 @@ class DatabaseSettings:
 
 @dataclass(frozen=True)
 class RegistrationSettings:
+    """Who may sign up: nobody (`closed`: accounts only from the CLI), people with an invite (`invite`),
+    anyone once an admin approves (`approval`; an invite skips the wait) or anyone (`open`)."""
+
     mode: RegistrationMode = "closed"
+    # Shown to people about to sign up (the instance's `registrations.message`); plain text.
+    message: str = ""
+
+    @property
+    def admits_anyone(self) -> bool:
+        """Whether anyone may sign up without an invite (what apps and NodeInfo call open registrations)."""
+        return self.mode in ("approval", "open")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """The SMTP server that sends e-mail confirmations and password resets. No host: Plein sends no mail,
+    and new accounts need no confirmed address."""
+
+    host: str = ""
+    port: int = 587
+    from_address: str = ""
+    # `starttls` (upgrade after connecting, usually port 587), `tls` (implicit TLS, 465) or `none`.
+    security: MailSecurity = "starttls"
+    user: str = ""
+    password: str = ""
+    timeout_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -170,6 +196,7 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     registration: RegistrationSettings = field(default_factory=RegistrationSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     oauth: OAuthSettings = field(default_factory=OAuthSettings)

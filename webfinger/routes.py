@@ -153,7 +153,7 @@ async def nodeinfo(request: Request) -> Response:
         "software": software,
         "protocols": ["activitypub"],
         "services": {"outbound": [], "inbound": []},
-        "openRegistrations": ctx.settings.registration.mode != "closed",
+        "openRegistrations": ctx.settings.registration.admits_anyone,
         "usage": await _usage(ctx),
         "metadata": {
             "nodeName": ctx.settings.instance.name,

@@ -19,6 +19,7 @@ from login.sessions import (
     signed_in,
     start_session,
 )
+from storage.accounts import may_sign_in
 from storage.context import Context
 from storage.login_sessions import end_login_session, finish_second_factor
 from web.forms import posted_form
@@ -73,7 +74,7 @@ async def login(request: Request) -> Response:
         return await _login_form(request, error="login_failed", username=username, status_code=422)
     except LoginThrottled:
         return await _login_form(request, error="throttled", username=username, status_code=429)
-    if account.suspended_at is not None or not user.approved:
+    if not may_sign_in(user, account):
         return await _login_form(request, error="disabled", username=username, status_code=403)
     second_factor = user.totp_enabled_at is not None
     token = await start_session(request, user, second_factor_done=not second_factor)

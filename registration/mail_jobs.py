@@ -1,0 +1,118 @@
+"""The `mail` queue: the messages sign-up and recovery send, one job each, enqueued in the transaction
+that calls for them. The job makes the mailed token itself, just before sending, so its secret is never
+stored — not even in the job's payload."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mail import MailError, mail_language, render_mail, send_mail
+from storage.context import Context
+from storage.models import Account, User
+from storage.queue import ClaimedJob, JobFailed, RetryJob, enqueue
+from storage.types import utcnow
+from storage.user_tokens import TokenPurpose, issue_user_token
+
+MAIL_QUEUE = "mail"
+MAX_TRIES = 12  # with the backoff below, about a day of trying
+
+
+class MailKind(StrEnum):
+    CONFIRM = "confirm"  # confirm the address given at sign-up
+    RESET = "reset"  # a password reset link
+    APPROVED = "approved"  # the moderators approved a sign-up
+
+
+def confirmation_url(base_url: str, secret: str) -> str:
+    return f"{base_url}/auth/confirmation?confirmation_token={secret}"
+
+
+def password_reset_url(base_url: str, secret: str) -> str:
+    return f"{base_url}/auth/password/edit?reset_password_token={secret}"
+
+
+def sign_in_url(base_url: str) -> str:
+    return f"{base_url}/auth/sign_in"
+
+
+async def enqueue_mail(session: AsyncSession, kind: MailKind, user_id: int) -> None:
+    """Queue message `kind` to a user, in the caller's transaction."""
+    await enqueue(session, MAIL_QUEUE, {"kind": kind.value, "user_id": user_id})
+
+
+def _retry_delay(tries: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2**tries, 4 * 3600) * random.uniform(0.8, 1.2))
+
+
+async def _prepare(ctx: Context, kind: MailKind, user_id: int) -> tuple[User, Account, str | None] | None:
+    async with ctx.db.transaction() as session:
+        row = (
+            await session.execute(
+                select(User, Account).join(Account, Account.id == User.account_id).where(User.id == user_id)
+            )
+        ).first()
+        if row is None or not row[0].email:
+            return None  # the sign-up was rejected meanwhile, or there is no address
+        user, account = row
+        if kind is MailKind.CONFIRM:
+            if user.confirmed_at is not None:
+                return None
+            return user, account, await issue_user_token(session, user.id, TokenPurpose.CONFIRM)
+        if kind is MailKind.RESET:
+            return user, account, await issue_user_token(session, user.id, TokenPurpose.RESET)
+        return user, account, None
+
+
+def mail_job_handler(ctx: Context) -> Callable[[ClaimedJob], Awaitable[None]]:
+    """Run one `mail` job: make its token (committed first, so a link that arrives always works), render the
+    message in the user's language and hand it to the SMTP server."""
+
+    async def handle(job: ClaimedJob) -> None:
+        try:
+            kind = MailKind(job.payload.get("kind"))
+        except ValueError as error:
+            raise JobFailed(f"unknown mail job {job.payload.get('kind')!r}") from error
+        if not ctx.settings.mail.host:
+            raise JobFailed("no mail server configured (mail.host)")
+        prepared = await _prepare(ctx, kind, int(job.payload["user_id"]))
+        if prepared is None:
+            return
+        user, account, secret = prepared
+        settings = ctx.settings
+        values: dict[str, object] = {
+            "username": account.username,
+            "instance_name": settings.instance.name,
+            "domain": settings.domain,
+        }
+        if kind is MailKind.CONFIRM:
+            assert secret is not None
+            values |= {
+                "link": confirmation_url(ctx.base_url, secret),
+                "hours": int(TokenPurpose.CONFIRM.lifetime.total_seconds() // 3600),
+                "awaiting_approval": not user.approved,
+            }
+        elif kind is MailKind.RESET:
+            assert secret is not None
+            values |= {
+                "link": password_reset_url(ctx.base_url, secret),
+                "hours": int(TokenPurpose.RESET.lifetime.total_seconds() // 3600),
+            }
+        else:
+            values["link"] = sign_in_url(ctx.base_url)
+        language = mail_language(user.locale, settings.instance.default_language)
+        assert user.email is not None
+        message = render_mail(kind.value, language, user.email, **values)
+        try:
+            await send_mail(settings.mail, message, sender_domain=settings.domain.split(":")[0])
+        except MailError as error:
+            if error.permanent or job.tries >= MAX_TRIES:
+                raise JobFailed(str(error)) from error
+            raise RetryJob(utcnow() + _retry_delay(job.tries), error=str(error)) from error
+
+    return handle
