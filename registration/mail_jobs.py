@@ -38,7 +38,7 @@ def password_reset_url(base_url: str, secret: str) -> str:
 
 
 def sign_in_url(base_url: str) -> str:
-    return f"{base_url}/auth/sign_in"
+    return f"{base_url}/login"
 
 
 async def enqueue_mail(session: AsyncSession, kind: MailKind, user_id: int) -> None:

@@ -19,10 +19,10 @@ async def confirmation(request: Request) -> Response:
     try:
         account = await registration.confirm_email(ctx, secret)
     except registration.InvalidToken:
-        return render_page(request, "signup/confirmation.html", status_code=404, confirmed=False)
+        return await render_page(request, "signup/confirmation.html", status_code=404, confirmed=False)
     async with ctx.db.read() as session:
         user = await user_for_account(session, account.id)
-    return render_page(
+    return await render_page(
         request,
         "signup/confirmation.html",
         confirmed=True,
