@@ -5,6 +5,7 @@ from __future__ import annotations
 from clientapi import (
     account_deletion,
     accounts,
+    admin_relays,
     announcements,
     apps,
     blocks,
@@ -61,6 +62,7 @@ routes = [
     *tags.routes,
     *directory.routes,
     *domain_blocks.routes,
+    *admin_relays.routes,
     *endorsements.routes,
     *fixed_answers.routes,
     *filters.routes,
