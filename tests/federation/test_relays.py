@@ -109,7 +109,7 @@ async def _post(network: Network, name: str, username: str, text: str) -> dict[s
 async def test_a_public_post_reaches_another_instance_through_the_relay_only_in_its_federated_timeline(
     network: Network,
 ):
-    b = network.instances["b"]
+    a, b = network.instances["a"], network.instances["b"]
     await _subscribe_all(network)
     listed = await network.cli("a", "relay", "list")
     assert network.relay.inbox_url in listed and "\taccepted\t" in listed
@@ -129,6 +129,28 @@ async def test_a_public_post_reaches_another_instance_through_the_relay_only_in_
     assert home == [] and notifications == []
     assert "received=1" in await network.cli("b", "relay", "list")
     assert "sent=1" in await network.cli("a", "relay", "list")
+
+    # The relay passes the edit and the deletion on as they are, signed by itself: B takes each as its
+    # origin serves it.
+    token = bearer(await make_token(a.ctx, "alice"))
+    async with network.client("a") as http:
+        edited = await http.put(f"/api/v1/statuses/{status['id']}", data={"status": "edited"}, headers=token)
+        assert edited.status_code == 200, edited.text
+
+    async def edited_on_b() -> bool:
+        copy = await b.status(status["uri"])
+        return copy is not None and "edited" in copy.content
+
+    await network.until(edited_on_b, what="the edit reaches B through the relay")
+    async with network.client("a") as http:
+        deleted = await http.delete(f"/api/v1/statuses/{status['id']}", headers=token)
+        assert deleted.status_code == 200, deleted.text
+
+    async def deleted_on_b() -> bool:
+        copy = await b.status(status["uri"])
+        return copy is not None and copy.deleted_at is not None
+
+    await network.until(deleted_on_b, what="the deletion reaches B through the relay")
 
 
 async def test_a_domain_blocked_on_b_does_not_come_in_through_the_relay(network: Network):
