@@ -1,5 +1,6 @@
 """The admin API's relays (a Plein extension): only an admin with `admin:*` scopes may list, add and remove
-relays; adding queues the instance actor's Follow, removing its Undo, both audited as the admin's."""
+relays; adding queues the instance actor's Follow, removing its Undo, both audited as the admin's; /metrics
+shows each relay's state."""
 
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ async def test_an_admin_adds_lists_and_removes_a_relay(instance: RunningInstance
         assert (relay["inbox_url"], relay["state"], relay["sent_count"]) == (inbox, "pending", 0)
         listed = (await http.get("/api/v1/admin/relays", headers=admin)).json()
         assert [item["id"] for item in listed] == [relay["id"]]
+        metrics = (await http.get("/metrics")).text
+        assert f'plein_relay_state{{relay="{inbox}",state="pending"}} 1.0' in metrics
+        assert f'plein_relay_activities{{direction="sent",relay="{inbox}"}} 0.0' in metrics
         bad = await http.post("/api/v1/admin/relays", json={"inbox_url": "ftp://x/inbox"}, headers=admin)
         assert bad.status_code == 422 and "error" in bad.json()
         missing = await http.delete("/api/v1/admin/relays/12345", headers=admin)

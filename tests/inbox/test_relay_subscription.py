@@ -8,11 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+import moderation
 from apub.vocab import PUBLIC
 from outbox.actions import add_relay
-from storage.models import Relay
+from storage.models import MediaAttachment, Relay
+from storage.statuses import status_by_uri
 from support.inbox_world import InboxWorld, build_world, rsa_pem
 from support.oauth import bearer, make_token
 
@@ -66,6 +68,65 @@ async def test_only_the_relay_accepts_and_only_public_posts_go_to_it(tmp_path: P
         relayed = [activity for activity in world.remote.posted_to("/inbox") if activity["type"] == "Create"]
         assert [activity["object"]["content"] for activity in relayed] == ["<p>public hello</p>"]
         assert (await _relay(world)).sent_count == 1
+
+
+async def _accepted_relay(world: InboxWorld) -> Any:
+    relay_actor = world.remote.add_actor("relay", rsa_pem(4), type="Application")
+    await add_relay(world.ctx, f"{world.remote.base_url}/inbox", actor="test")
+    await world.drain()
+    [follow] = world.remote.posted_to("/inbox")
+    assert (await world.deliver(relay_actor.activity("Accept", follow), relay_actor)).status_code == 202
+    await world.drain()
+    assert (await _relay(world)).state == "accepted"
+    return relay_actor
+
+
+async def _public_timeline(world: InboxWorld) -> list[str]:
+    token = bearer(await make_token(world.ctx, "alice"))
+    response = await world.client.get("/api/v1/timelines/public", headers=token)
+    return [item["uri"] for item in response.json()]
+
+
+async def test_relayed_posts_answer_to_their_origins_domain_policy(tmp_path: Path, database_url: str):
+    async for world in build_world(tmp_path, database_url):
+        relay_actor = await _accepted_relay(world)
+        image = {"type": "Document", "mediaType": "image/png", "url": f"{world.other.base_url}/a.png"}
+        plain, silenced = (
+            world.eve.note("<p>plain</p>"),
+            world.eve.note("<p>silenced</p>", attachment=[image]),
+        )
+        for note in (plain, silenced):
+            world.other.serve(note)
+        # eve's server is unknown to alice: an Announce by anyone else would be dropped as unsolicited
+        boost = world.ann.activity("Announce", plain["id"])
+        assert (await world.deliver(boost, world.ann)).status_code == 202
+        await world.drain()
+        assert plain["id"] not in await _public_timeline(world)
+
+        relayed = relay_actor.activity("Announce", plain["id"])
+        assert (await world.deliver(relayed, relay_actor)).status_code == 202
+        await world.drain()
+        assert await _public_timeline(world) == [plain["id"]]
+        assert (await _relay(world)).received_count == 1
+
+        await moderation.block_domain(
+            world.ctx, world.other.host, actor="test", severity="silence", reject_media=True
+        )
+        relayed = relay_actor.activity("Announce", silenced["id"])
+        assert (await world.deliver(relayed, relay_actor)).status_code == 202
+        await world.drain()
+        async with world.ctx.db.read() as session:
+            stored = await status_by_uri(session, silenced["id"])
+            assert stored is not None
+            media = await session.scalar(
+                select(func.count())
+                .select_from(MediaAttachment)
+                .where(MediaAttachment.status_id == stored.id)
+            )
+        assert media == 0  # reject media: stored without its attachment
+        assert silenced["id"] not in await _public_timeline(world)  # silenced: out of public timelines
+        token = bearer(await make_token(world.ctx, "alice"))
+        assert (await world.client.get("/api/v1/notifications", headers=token)).json() == []
 
 
 async def test_a_relay_that_refuses_is_marked_rejected(tmp_path: Path, database_url: str):
