@@ -236,6 +236,7 @@ class FederationClient:
         per_host_concurrency: int = 8,
         user_agent: str = "Plein",
         max_connections: int = 512,
+        keepalive_seconds: float = 60.0,
         max_json_depth: int = 64,
         resolver: Resolver | None = None,
         host_gate: HostGate | None = None,
@@ -251,7 +252,7 @@ class FederationClient:
         self._session = GuardedSession(
             self.guard,
             max_connections=max_connections,
-            keepalive_seconds=15.0,
+            keepalive_seconds=keepalive_seconds,
             ssl_context=trusting(ca_bundle),
         )
         self._default_headers = {"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING}

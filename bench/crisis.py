@@ -35,8 +35,10 @@ Printed per backend: post p50 / p99 (target p99 ≤ 100 ms); per post, the time 
 the last healthy host's accepted delivery (p50 / p99 / max, target ≤ 5 s), the first post apart (it opens
 every TLS connection; the later ones reuse them); TLS connections the farm accepted; inbox accept p50 / p99
 and answers other than 202; streaming latency p50 / p99 (POST sent → event on each connection); deliveries
-expected on the healthy hosts, lost and duplicated (target 0 and 0); the machine's load average (``/proc/
-loadavg``) before and after, since other engineers share the 2 cores.
+expected on the healthy hosts, accepted, still queued when the run stopped waiting (``--settle`` seconds
+after the last post: late, not lost), lost (neither accepted nor queued) and duplicated (target 0 and 0);
+Plein's CPU time per accepted delivery (from /proc, inbox and streams included); the machine's load average
+(``/proc/loadavg``) before and after, since other engineers share the 2 cores.
 
 **Baseline, in the same run** (before Plein starts, the farm already up): a bare aiohttp loop POSTs one
 signed activity (draft-cavage, RSA — what Plein sends a host first) to every healthy host's shared inbox,
@@ -784,7 +786,7 @@ async def _measure(
         f"p99 {percentile(stream_latencies, 0.99) * ms:.0f} ms; events missing {stream_missing}",
         f"   deliveries to healthy hosts: {len(healthy) * len(activities)} expected, "
         f"{len(healthy) * len(activities) - missing} accepted, {queued} still queued when the run ended "
-        f"({args.settle:.0f} s after the last post), lost {missing - queued}, duplicated {duplicated} "
+        f"({args.settle:.0f} s after the last post), lost {max(0, missing - queued)}, duplicated {duplicated} "
         "(target 0 and 0)",
         f"   queue when the run ended: {queue_state}",
         f"   Plein's CPU from the first post to the end: {cpu:.1f} s "

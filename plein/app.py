@@ -96,6 +96,7 @@ async def build_context(settings: Settings, *, resolver: Resolver | None = None)
         connect_timeout=limits.connect_timeout_seconds,
         total_timeout=limits.fetch_timeout_seconds,
         per_host_concurrency=limits.per_host_concurrency,
+        keepalive_seconds=limits.keepalive_seconds,
         user_agent=f"Plein/{software_version()} (+{settings.base_url})",
         resolver=resolver,
         # The one outbound gate: nothing reaches a suspended host, nor one off the allow-list in that mode.
@@ -130,6 +131,9 @@ async def close_context(ctx: Context) -> None:
     await ctx.db.dispose()
 
 
+DELIVERY_SLOT_SECONDS = 5.0
+
+
 def start_workers(
     ctx: Context,
 ) -> list[tuple[Background, asyncio.Task[None]]]:
@@ -147,8 +151,18 @@ def start_workers(
     started = []
     for queue, handler in job_handlers(ctx).items():
         limit = concurrency.get(queue, ctx.settings.limits.delivery_concurrency)
+        # A delivery still waiting after DELIVERY_SLOT_SECONDS is to a slow or dead host: it goes on outside
+        # the slots (up to as many again), so 1 % of dead hosts cannot hold every slot of a big fan-out.
+        delivering = queue == "deliver"
         worker = QueueWorker(
-            ctx.db, queue, handler, concurrency=limit, pace=pacing.get(queue), observe=ctx.metrics.job_outcome
+            ctx.db,
+            queue,
+            handler,
+            concurrency=limit,
+            pace=pacing.get(queue),
+            observe=ctx.metrics.job_outcome,
+            slot_timeout=DELIVERY_SLOT_SECONDS if delivering else None,
+            lingering=limit if delivering else 0,
         )
         ctx.caches.setdefault("workers", {})[queue] = worker
         started.append((worker, asyncio.create_task(worker.run(), name=f"worker:{queue}")))

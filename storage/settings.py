@@ -124,6 +124,7 @@ class LimitSettings:
     max_status_characters: int = 500
     delivery_concurrency: int = 32
     per_host_concurrency: int = 8
+    keepalive_seconds: float = 60.0
     max_media_bytes: int = 16 * 1024 * 1024
 
 

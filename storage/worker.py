@@ -118,6 +118,8 @@ class QueueWorker:
         flush_size: int = 200,
         pace: Callable[[], Awaitable[None]] | None = None,
         observe: Observer | None = None,
+        slot_timeout: float | None = None,
+        lingering: int = 0,
     ) -> None:
         self.db = db
         self.queue = queue
@@ -131,6 +133,13 @@ class QueueWorker:
         # Awaited before each claim: lets the process's HTTP side go first (see `inbox.queueing.ClaimPacer`).
         self.pace = pace
         self.observe = observe  # hears each job's outcome (the process's metrics)
+        # A job still running after `slot_timeout` seconds gives its slot to the next one and goes on
+        # "lingering", up to `lingering` such jobs at once (beyond that they keep their slots). For deliveries:
+        # a remote that never answers holds a request until its deadline (30 s), and a handful of dead hosts in
+        # a fan-out to thousands would otherwise hold every slot and stall the deliveries to the healthy ones.
+        self.slot_timeout = slot_timeout
+        self.lingering = lingering
+        self._lingering: set[asyncio.Task[None]] = set()
         self.name = worker_name()
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
@@ -271,6 +280,18 @@ class QueueWorker:
             task = asyncio.create_task(run_one(self.db, self.handler, job, self._record_done, self.observe))
             self._running.add(task)
             task.add_done_callback(self._finished)
+            if self.slot_timeout is not None and self.lingering > 0:
+                asyncio.get_running_loop().call_later(self.slot_timeout, self._linger, task)
+
+    def _linger(self, task: asyncio.Task[None]) -> None:
+        """`task` has run past `slot_timeout`: let it go on outside the slots, if there is room for it."""
+        if task.done() or task not in self._running or len(self._lingering) >= self.lingering:
+            return
+        self._running.discard(task)
+        self._lingering.add(task)
+        self._start_waiting()
+        if not self._drained and self._room() > 0 and self._wants_claim():
+            self._wake.set()
 
     async def _release(self, job_ids: list[int]) -> None:
         try:
@@ -280,6 +301,7 @@ class QueueWorker:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
+        self._lingering.discard(task)
         self._start_waiting()
         if not self._drained and self._room() > 0 and self._wants_claim():
             self._wake.set()
@@ -291,8 +313,8 @@ class QueueWorker:
         self._stale, self._waiting = [], deque()
         if unstarted:
             await self._release(unstarted)
-        if self._running:
-            await asyncio.gather(*self._running, return_exceptions=True)
+        if self._running or self._lingering:
+            await asyncio.gather(*self._running, *self._lingering, return_exceptions=True)
         await self.flush()
 
 

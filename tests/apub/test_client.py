@@ -498,6 +498,24 @@ async def test_connections_are_reused(client: FederationClient, local_server: Se
     assert server.connections == 1
 
 
+@pytest.mark.parametrize(("keepalive", "connections"), [(0.2, 2), (60.0, 1)])
+async def test_idle_connections_are_kept_for_keepalive_seconds(
+    local_server: ServerFactory, keepalive: float, connections: int
+) -> None:
+    """An account posting every 15-30 s (a crisis) finds its followers' servers' connections still open, so
+    each post is not thousands of TLS handshakes again; the setting is `limits.keepalive_seconds`."""
+    server = await local_server()
+    server.respond("/inbox", status=202)
+    async with FederationClient(
+        allow_private_addresses=LOOPBACK_ONLY, total_timeout=5.0, keepalive_seconds=keepalive
+    ) as client:
+        await client.post(server.url("/inbox"), b"{}")
+        await asyncio.sleep(1.0)  # idle longer than the short keep-alive, far shorter than the long one
+        await client.post(server.url("/inbox"), b"{}")
+    assert len(server.requests) == 2
+    assert server.connections == connections
+
+
 async def test_compression_bomb_is_never_expanded_in_memory() -> None:
     """One 64 KiB wire chunk can inflate to 64 MiB; the decoder must stop at the cap, not after inflating."""
     bomb = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)

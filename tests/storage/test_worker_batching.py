@@ -168,3 +168,69 @@ async def test_purger_removes_old_done_jobs_as_it_starts(db: Database) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await purger.stop()
+
+
+async def test_jobs_stuck_on_slow_remotes_give_their_slot_back(db: Database) -> None:
+    """Deliveries to hosts that never answer hold a slot until their deadline (30 s); past `slot_timeout`
+    they stop counting against the concurrency (up to `lingering` of them), so one percent of dead hosts in a
+    fan-out does not stall the deliveries to the others."""
+    await _enqueue(db, 40)
+    stuck = asyncio.Event()  # never set before the quick jobs are all done
+    quick_done: set[int] = set()
+    all_quick = asyncio.Event()
+    slow = {0, 1, 2}  # as many stuck jobs as the worker has slots
+
+    async def handler(job: ClaimedJob) -> int:
+        number = job.payload["n"]
+        if number in slow:
+            await stuck.wait()
+        else:
+            quick_done.add(number)
+            if len(quick_done) == 40 - len(slow):
+                all_quick.set()
+        return 202
+
+    worker = QueueWorker(
+        db, "work", handler, concurrency=3, prefetch=6, poll_interval=0.05, slot_timeout=0.05, lingering=3
+    )
+    runner = asyncio.create_task(worker.run())
+    await asyncio.wait_for(all_quick.wait(), 60)  # without slot_timeout: never, the three slots stay stuck
+    assert not stuck.is_set()
+    stuck.set()
+    runner.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
+    await worker.stop()
+    assert await _states(db) == Counter({("done", 1): 40})
+
+
+async def test_lingering_jobs_are_capped(db: Database) -> None:
+    """Beyond `lingering` stuck jobs, further stuck ones keep their slots: a dead network does not turn into
+    an unbounded number of open requests."""
+    await _enqueue(db, 10)
+    stuck = asyncio.Event()
+    started: set[int] = set()
+    four_started = asyncio.Event()
+
+    async def handler(job: ClaimedJob) -> int:
+        started.add(job.payload["n"])
+        if len(started) == 4:
+            four_started.set()
+        await stuck.wait()
+        return 202
+
+    worker = QueueWorker(
+        db, "work", handler, concurrency=2, prefetch=8, poll_interval=0.05, slot_timeout=0.05, lingering=2
+    )
+    runner = asyncio.create_task(worker.run())
+    await asyncio.wait_for(four_started.wait(), 60)
+    for _ in range(20):  # many slot timeouts' worth: still two slots and two lingering, no more
+        await asyncio.sleep(0.05)
+    assert len(started) == 4
+    stuck.set()
+    runner.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
+    await worker.stop()
+    states = await _states(db)
+    assert sum(count for (state, _), count in states.items() if state == "done") == len(started)
