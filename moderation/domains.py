@@ -32,6 +32,7 @@ from storage.audit import add_audit_entry
 from storage.context import Context
 from storage.custom_emojis import forget_remote_emojis
 from storage.domains import FederationGate
+from storage.media_cache import forget_copies
 from storage.models import Account, MediaAttachment
 from storage.profile_jobs import forget_profile_images
 from storage.queue import enqueue_many
@@ -70,6 +71,7 @@ async def _reject_media(session: AsyncSession, hosts: list[str]) -> int:
         return 0
     theirs = select(Account.id).where(Account.domain.in_(hosts)).scalar_subquery()
     await forget_profile_images(session, Account.domain.in_(hosts))  # our copies of their avatars go too
+    await forget_copies(session, MediaAttachment.account_id.in_(theirs))  # and of their attachments
     result = await session.execute(
         delete(MediaAttachment)
         .where(MediaAttachment.account_id.in_(theirs))

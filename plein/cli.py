@@ -22,6 +22,7 @@ from typing import Any
 from plein.admin import AdminError
 from plein.config import ConfigError, load_settings, settings_to_toml
 from plein.logs import configure_logging
+from plein.media_commands import MediaCommandError
 from storage.push_keys import new_vapid_private_key
 from storage.settings import InstanceSettings, SecretSettings, ServerSettings, Settings
 
@@ -61,6 +62,12 @@ def _positive(text: str) -> int:
     """An argparse type: a whole number of at least 1."""
     if not text.isdecimal() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def _zero_or_more(text: str) -> int:
+    if not text.isascii() or not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a whole number of 0 or more: {text!r}")
     return int(text)
 
 
@@ -376,6 +383,12 @@ def cmd_trends(args: argparse.Namespace) -> int:
     return _with_context(args, lambda ctx: admin.trends_command(ctx, args))
 
 
+def cmd_media(args: argparse.Namespace) -> int:
+    from plein.media_commands import media_command
+
+    return _with_context(args, lambda ctx: media_command(ctx, args))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from plein import admin
 
@@ -610,6 +623,16 @@ def build_parser() -> argparse.ArgumentParser:
         trends_commands.add_parser(verb, help=text).add_argument("id", type=_positive)
     trends.set_defaults(handler=cmd_trends)
 
+    media = commands.add_parser("media", help="the media cache: our copies of remote attachments")
+    media_commands = media.add_subparsers(dest="action", required=True, metavar="ACTION")
+    prune = media_commands.add_parser(
+        "prune",
+        help="delete copies of remote attachments fetched over N days ago (fetched again when viewed)",
+    )
+    prune.add_argument("--days", type=_zero_or_more, help="default: media.remote_cache_days")
+    prune.add_argument("--dry-run", action="store_true", help="print what would go, change nothing")
+    media.set_defaults(handler=cmd_media)
+
     report = commands.add_parser(
         "report", help="reports for moderators (received Flags and local users' reports)"
     )
@@ -645,7 +668,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return int(args.handler(args))
-    except (ConfigError, CommandError, AdminError) as error:
+    except (ConfigError, CommandError, AdminError, MediaCommandError) as error:
         print(f"plein: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

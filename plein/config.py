@@ -155,6 +155,10 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("accounts.deletion_grace_days", "must be 0 or more")
     if settings.media.orphan_upload_hours < 1:
         raise ConfigError("media.orphan_upload_hours", "must be at least 1")
+    if settings.media.remote_cache_days < 0:
+        raise ConfigError("media.remote_cache_days", "must be 0 or more")
+    if settings.media.remote_video_max_bytes < 0:
+        raise ConfigError("media.remote_video_max_bytes", "must be 0 or more")
     if not 1 <= settings.server.listen_port <= 65535:
         raise ConfigError("server.listen_port", "must be between 1 and 65535")
     if settings.mail.host and "@" not in settings.mail.from_address:

@@ -19,6 +19,7 @@ from outbox.scheduled_jobs import scheduled_job_handler
 from outbox.web_push import web_push_handler
 from registration import MAIL_QUEUE, mail_job_handler
 from storage.context import Context
+from storage.media_cache import REMOTE_MEDIA_QUEUE
 from storage.media_lifecycle import MEDIA_QUEUE, media_handler
 from storage.polls import POLLS_QUEUE
 from storage.profile_jobs import PROFILE_QUEUE
@@ -27,6 +28,7 @@ from storage.quotes import QUOTES_QUEUE
 from storage.retention import MAINTENANCE_QUEUE, maintenance_handler
 from storage.scheduled_statuses import SCHEDULED_QUEUE
 from storage.worker import JobHandler
+from webfinger.media_cache import remote_media_handler
 from webfinger.profiles import profile_handler
 
 
@@ -46,10 +48,12 @@ def job_handlers(ctx: Context) -> dict[str, JobHandler]:
         data_dir=ctx.settings.server.data_dir,
         deleted_media_days=ctx.settings.privacy.deleted_media_days,
         orphan_upload_hours=ctx.settings.media.orphan_upload_hours,
+        remote_cache_days=ctx.settings.media.remote_cache_days,
     )
     handlers[ARCHIVE_QUEUE] = archive_handler(ctx)
     handlers[MAIL_QUEUE] = mail_job_handler(ctx)
     handlers[MEDIA_QUEUE] = media_handler(ctx.db, data_dir=ctx.settings.server.data_dir)
+    handlers[REMOTE_MEDIA_QUEUE] = remote_media_handler(ctx)
     handlers[PUSH_QUEUE] = web_push_handler(
         ctx, avatar_placeholder=f"{ctx.base_url}/avatars/original/missing.png"
     )

@@ -36,7 +36,10 @@ PROFILE_IMAGE_SIZES = {"avatar": (400, 400), "header": (1500, 500)}
 ORIGINAL = "original"
 SMALL = "small"
 # "<id>_<secret>/<variant>.<ext>": what a stored file_path (and a request for it) must look like.
-_STORED_PATH = re.compile(r"^([0-9]{1,19})_([0-9a-f]{32})/(original|small)\.(jpg|png|gif|webp)$")
+# Videos and audio (copies of remote attachments, storage.media_cache) have an original only.
+_STORED_PATH = re.compile(
+    r"^([0-9]{1,19})_([0-9a-f]{32})/(original|small)\.(jpg|png|gif|webp|mp4|webm|mov|mp3|m4a|ogg|flac|wav|aac)$"
+)
 
 
 @dataclass(frozen=True)

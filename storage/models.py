@@ -395,6 +395,8 @@ class MediaAttachment(Base):
     blurhash: Mapped[str | None] = mapped_column(String(255))
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When our copy of a remote attachment's file was fetched (storage.media_cache); NULL while none is kept.
+    cached_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Poll(Base):

@@ -21,6 +21,7 @@ from storage.custom_emojis import upsert_remote_emojis
 from storage.db import dialect_insert
 from storage.ids import new_id
 from storage.media import PROFILE_IMAGE_SIZES
+from storage.media_cache import CACHED_TYPES, cache_job_rows
 from storage.models import (
     Account,
     MediaAttachment,
@@ -40,6 +41,7 @@ from storage.profile_jobs import (
     keep_verifications,
     needs_verification,
 )
+from storage.queue import insert_jobs
 from storage.types import utcnow
 
 # Columns a fresh actor document may change; counters and moderation state are ours.
@@ -312,6 +314,14 @@ async def _link_statuses(
         await connection.execute(insert(Mention).on_conflict_do_nothing(), mentions)
     if media:
         await connection.execute(insert(MediaAttachment), media)
+        # Our copies of the files are fetched by a job queued in this transaction (storage.media_cache).
+        by_status: dict[int, list[int]] = {}
+        for row in media:
+            if row.get("media_type") in CACHED_TYPES:
+                by_status.setdefault(row["status_id"], []).append(row["id"])
+        jobs = cache_job_rows(by_status.items())
+        if jobs:
+            await connection.run_sync(lambda sync_connection: insert_jobs(sync_connection, jobs))
     if polls:
         await connection.execute(insert(Poll), polls)
     if quotes:

@@ -2,7 +2,8 @@
 deletes failed-login records (they hold client addresses) after `privacy.security_log_days`, and
 Idempotency-Key records after a day (Mastodon keeps them an hour; a day still covers any client's retries),
 the withdrawn files of deleted statuses' media after `privacy.deleted_media_days`, and uploads never attached
-to a status after `media.orphan_upload_hours` (storage.media_lifecycle).
+to a status after `media.orphan_upload_hours` (storage.media_lifecycle), and our copies of remote attachments
+after `media.remote_cache_days` (storage.media_cache).
 
 The job schedules its own next run (no second scheduler); a process starting its workers makes sure one is
 scheduled, and the dedupe key of each run's hour keeps it to one however many processes start.
@@ -19,6 +20,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
+from storage.media_cache import prune_remote_media, remove_pruned_files
 from storage.media_lifecycle import purge_orphaned_uploads, purge_withdrawn_media, remove_orphaned_files
 from storage.models import IdempotencyKey, LoginAttempt
 from storage.queue import ClaimedJob, enqueue
@@ -60,6 +62,7 @@ def maintenance_handler(
     data_dir: Path,
     deleted_media_days: int,
     orphan_upload_hours: int = 24,
+    remote_cache_days: int = 0,
 ) -> Callable[[ClaimedJob], Awaitable[None]]:
     """The `maintenance` queue's handler: purge, and schedule the next run in the same transaction."""
 
@@ -69,7 +72,14 @@ def maintenance_handler(
             await purge_expired(session, now=now, security_log_days=security_log_days)
             await purge_withdrawn_media(session, data_dir=data_dir, now=now, keep_days=deleted_media_days)
             orphaned = await purge_orphaned_uploads(session, now=now, keep_hours=orphan_upload_hours)
+            pruned = (
+                await prune_remote_media(session, data_dir=data_dir, now=now, days=remote_cache_days)
+                if remote_cache_days > 0
+                else None
+            )
             await schedule_maintenance(session, now + EVERY)
         await anyio.to_thread.run_sync(remove_orphaned_files, data_dir, orphaned)
+        if pruned is not None:
+            await anyio.to_thread.run_sync(remove_pruned_files, data_dir, pruned.paths)
 
     return handle

@@ -155,10 +155,16 @@ class AccountSettings:
 
 @dataclass(frozen=True)
 class MediaSettings:
-    """How long media nobody uses are kept."""
+    """How long media nobody uses are kept, and how big a remote video or audio file Plein copies."""
 
     # Uploads never attached to a status are deleted with their files after this many hours (Mastodon: a day).
     orphan_upload_hours: int = 24
+    # Our copies of remote attachments fetched more than this many days ago are deleted by the hourly
+    # maintenance run (and `plein media prune`), and fetched again when someone views them; 0 keeps them.
+    remote_cache_days: int = 7
+    # Remote videos and audio are copied up to this size (images up to limits.max_media_bytes); a larger one
+    # stays a link to the remote file.
+    remote_video_max_bytes: int = 40 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
-"""`/media/<id>_<secret>/{original,small}.<ext>`: the files of local uploads (see storage.media), and
-`/media/emojis/<id>_<secret>/{original.<ext>,static.png}`: those of local custom emojis (storage.emoji_files).
+"""`/media/<id>_<secret>/{original,small}.<ext>`: the files of local uploads and our copies of remote
+attachments (see storage.media, storage.media_cache), `/media/emojis/<id>_<secret>/{original.<ext>,static.png}`:
+those of local custom emojis (storage.emoji_files), and `/media_proxy/<id>_<key>/{original,small}`: a remote
+attachment we hold no copy of yet, fetched and stored when asked for, then redirected to (Mastodon's media
+proxy; webfinger.media_cache).
 
 The request path is only parsed, never joined to a filesystem path: the row is loaded by id and the file
 opened from the path Plein stored. Responses cannot be turned into anything but an image by a browser
@@ -9,14 +12,23 @@ opened from the path Plein stored. Responses cannot be turned into anything but 
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from storage.context import Context
 from storage.custom_emojis import emoji_by_id
 from storage.emoji_files import emoji_file_for, emoji_root, parse_emoji_path
-from storage.media import media_root, parse_stored_path, stored_file_for
+from storage.media import (
+    ORIGINAL,
+    media_file_url,
+    media_root,
+    parse_stored_path,
+    preview_path,
+    stored_file_for,
+)
+from storage.media_cache import PROXY_PATH, parse_proxy_path
 from storage.models import MediaAttachment, Status
+from webfinger.media_cache import cache_attachment
 
 FILE_HEADERS = {
     "Cache-Control": "public, max-age=31536000, immutable",
@@ -50,6 +62,26 @@ async def media_file(request: Request) -> Response:
     )
 
 
+async def media_proxy(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    variant = request.path_params["variant"]
+    media_id = parse_proxy_path(ctx.settings.secrets.secret_key, request.path_params["folder"], variant)
+    media = await cache_attachment(ctx, media_id) if media_id is not None else None
+    if media is None or media.file_path is None:
+        return _not_found()  # never a redirect to the remote server: readers' addresses stay here
+    if variant == ORIGINAL:
+        target = media.file_path
+    elif media.file_path.rpartition(".")[2] in ("jpg", "png", "gif", "webp"):
+        target = preview_path(media.file_path)
+    else:
+        return _not_found()  # a video or audio copy has no preview
+    return RedirectResponse(
+        media_file_url(ctx.base_url, target),
+        status_code=302,
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
 async def emoji_file(request: Request) -> Response:
     requested = parse_emoji_path(f"{request.path_params['folder']}/{request.path_params['name']}")
     if requested is None:
@@ -68,4 +100,5 @@ async def emoji_file(request: Request) -> Response:
 routes = [
     Route("/media/emojis/{folder}/{name}", emoji_file, methods=["GET", "HEAD"]),
     Route("/media/{folder}/{name}", media_file, methods=["GET", "HEAD"]),
+    Route(f"/{PROXY_PATH}/{{folder}}/{{variant}}", media_proxy, methods=["GET", "HEAD"]),
 ]

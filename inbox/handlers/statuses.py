@@ -17,6 +17,7 @@ from storage.account_removal import tombstone_status
 from storage.bus import Event
 from storage.context import Context
 from storage.custom_emojis import upsert_remote_emojis
+from storage.media_cache import enqueue_caching, forget_copies, is_cacheable
 from storage.models import Account, MediaAttachment, Relay, Status
 from storage.notify import notify_boosters_of_edit
 from storage.polls import poll_of_status, refresh_remote_poll
@@ -142,9 +143,14 @@ async def update_status(ctx: Context, document: dict[str, Any], actor: Account) 
         status.sensitive = note.sensitive
         status.language = note.language
         status.edited_at = parse_datetime(document.get("updated")) or utcnow()
+        await forget_copies(session, MediaAttachment.status_id == status.id)
         await session.execute(delete(MediaAttachment).where(MediaAttachment.status_id == status.id))
-        for attachment in prepared.attachments:
-            session.add(MediaAttachment(account_id=actor.id, status_id=status.id, **attachment))
+        added = [
+            MediaAttachment(account_id=actor.id, status_id=status.id, **item) for item in prepared.attachments
+        ]
+        session.add_all(added)
+        await session.flush()
+        await enqueue_caching(session, status.id, [media.id for media in added if is_cacheable(media)])
         await set_tags(session, status.id, note.hashtags)
         if note.emojis and actor.domain:
             await upsert_remote_emojis(session, actor.domain, note.emojis)

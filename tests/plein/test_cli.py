@@ -181,3 +181,11 @@ def test_config_elsewhere_keeps_its_data_folder_and_set_takes_a_list(tmp_path: P
     )
     assert listing.returncode == 0, listing.stderr
     assert not (elsewhere / "data").exists()  # the data folder is found from another working directory
+
+
+def test_media_prune_dry_run_counts_and_changes_nothing(instance_folder: Path) -> None:
+    result = run(instance_folder, "media", "prune", "--days", "3", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "would remove 0 cached remote file(s), 0 bytes, fetched over 3 day(s) ago"
+    refused = run(instance_folder, "media", "prune", "--days", "-1")
+    assert refused.returncode == 2 and "--days" in refused.stderr
