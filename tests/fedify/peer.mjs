@@ -1,6 +1,7 @@
 // The Fedify test peer shared by ../fedify (Fedify 1.5.9, Node.js 20) and ../fedify2 (Fedify 2, Node.js 22):
 // each one's server.mjs imports its own Fedify and hands it to runPeer(). This module has no package imports,
-// so it runs against whichever Fedify it is given. One actor, `alice`; everything lives in memory;
+// so it runs against whichever Fedify it is given. Actors: `alice`, and `alicia`, her new account
+// for moves (`alsoKnownAs` alice); everything lives in memory;
 // `/_test/*` is a JSON control API for the tests.
 //
 // Options: `authorizedFetch` makes alice's actor document and notes answer signed GETs only, and makes her
@@ -9,7 +10,7 @@ import http from "node:http";
 
 export async function runPeer(api, { authorizedFetch = false } = {}) {
   const {
-    Accept, Announce, Collection, Create, Delete, Endpoints, Follow, Like, Mention, MemoryKvStore, Note,
+    Accept, Announce, Collection, Create, Delete, Endpoints, Follow, Like, Mention, MemoryKvStore, Move, Note,
     PUBLIC_COLLECTION, Person, Question, Temporal, Undo, Update, createFederation, generateCryptoKeyPair, isActor,
   } = api;
   // Quote posts (FEP-044f) exist in Fedify 2's vocabulary only; the 1.5 peer goes without them.
@@ -18,6 +19,8 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
 
   const HOST = process.env.HOST ?? "127.0.0.1";
   const USERNAME = "alice";
+  // alice's new account: it lists alice in `alsoKnownAs`, so alice may move to it (POST /_test/move).
+  const NEW_USERNAME = "alicia";
 
   // Keys are made once per process: Fedify signs deliveries with the RSA key (draft-cavage HTTP
   // Signatures) and adds an Object Integrity Proof with the Ed25519 key, as it does by default.
@@ -27,6 +30,9 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
   ];
   const received = []; // activities that reached alice's inbox, as recorded by recordActivity()
   const followers = new Map(); // follower actor URI -> Recipient ({ id, inboxId, endpoints })
+  const newFollowers = new Map(); // the same for alicia
+  const following = new Map(); // actor URI alice follows -> her Follow
+  let movedTo = null; // alicia's URI once alice moved
   const notes = new Map(); // note id (path segment) -> Note
   const questions = new Map(); // question id (path segment) -> Question (a poll of alice's)
   const stamps = new Map(); // stamp id (path segment) -> QuoteAuthorization alice granted
@@ -45,12 +51,16 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
 
     federation
       .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
-        if (identifier !== USERNAME) return null;
+        if (identifier !== USERNAME && identifier !== NEW_USERNAME) return null;
         const actorKeys = await ctx.getActorKeyPairs(identifier);
+        const moves = identifier === NEW_USERNAME
+          ? { aliases: [ctx.getActorUri(USERNAME)] }
+          : movedTo ? { successor: movedTo } : {};
         return new Person({
           id: ctx.getActorUri(identifier),
           preferredUsername: identifier,
-          name: "Alice (Fedify peer)",
+          name: identifier === USERNAME ? "Alice (Fedify peer)" : "Alicia (alice's new account)",
+          ...moves,
           summary: "A Fedify test peer",
           url: ctx.getActorUri(identifier),
           inbox: ctx.getInboxUri(identifier),
@@ -61,11 +71,12 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
           assertionMethods: actorKeys.map((key) => key.multikey),
         });
       })
-      .setKeyPairsDispatcher((_ctx, identifier) => (identifier === USERNAME ? keyPairs : []))
+      .setKeyPairsDispatcher((_ctx, identifier) => ([USERNAME, NEW_USERNAME].includes(identifier) ? keyPairs : []))
       .authorize(signedBySomeone);
 
     federation.setFollowersDispatcher("/users/{identifier}/followers", (_ctx, identifier) =>
-      identifier === USERNAME ? { items: [...followers.values()] } : null,
+      identifier === USERNAME ? { items: [...followers.values()] }
+        : identifier === NEW_USERNAME ? { items: [...newFollowers.values()] } : null,
     );
     federation.setOutboxDispatcher("/users/{identifier}/outbox", (_ctx, identifier) =>
       identifier === USERNAME ? { items: [...sent].reverse() } : null,
@@ -99,6 +110,7 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
       .on(Update, recordActivity)
       .on(Delete, recordActivity)
       .on(Like, recordActivity)
+      .on(Move, onMove)
       .on(Announce, recordActivity);
     if (quotes) inboxListeners.on(QuoteRequest, onQuoteRequest);
     inboxListeners
@@ -150,18 +162,19 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
 
   async function onFollow(ctx, follow) {
     await recordActivity(ctx, follow);
-    if (follow.id == null || follow.objectId?.href !== ctx.getActorUri(USERNAME).href) return;
+    const followed = [USERNAME, NEW_USERNAME].find((name) => follow.objectId?.href === ctx.getActorUri(name).href);
+    if (follow.id == null || followed == null) return;
     const follower = await follow.getActor(ctx);
     if (follower == null || follower.id == null || follower.inboxId == null) return;
-    followers.set(follower.id.href, follower);
+    (followed === USERNAME ? followers : newFollowers).set(follower.id.href, follower);
     const accept = new Accept({
-      id: new URL(`#accepts/${crypto.randomUUID()}`, ctx.getActorUri(USERNAME)),
-      actor: ctx.getActorUri(USERNAME),
+      id: new URL(`#accepts/${crypto.randomUUID()}`, ctx.getActorUri(followed)),
+      actor: ctx.getActorUri(followed),
       object: follow,
     });
     // Sent inline (no queue), so by the time the follower's delivery returns, its Accept has arrived.
     try {
-      await ctx.sendActivity({ identifier: USERNAME }, follower, accept);
+      await ctx.sendActivity({ identifier: followed }, follower, accept);
       sent.push(accept);
     } catch (error) {
       logError("accept", error);
@@ -229,6 +242,31 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     return json({ id: note.id.href, request_id: request.id.href });
   }
 
+  // What Fedify does on a Move is up to the app; this one does as Mastodon: when alice follows the moving
+  // account and the target lists it in `alsoKnownAs`, she unfollows it and follows the target.
+  async function onMove(ctx, move) {
+    await recordActivity(ctx, move);
+    const origin = move.actorId?.href;
+    if (origin == null || move.objectId?.href !== origin || move.targetId == null) return;
+    const old = following.get(origin);
+    if (old == null) return;
+    const target = await lookup(ctx, move.targetId.href);
+    if (!isActor(target) || !target.aliasIds.some((alias) => alias.href === origin)) {
+      logError("move", `${move.targetId.href} does not list ${origin} in alsoKnownAs`);
+      return;
+    }
+    const oldActor = await lookup(ctx, origin);
+    const undo = new Undo({
+      id: new URL(`#undo-follows/${crypto.randomUUID()}`, ctx.getActorUri(USERNAME)),
+      actor: ctx.getActorUri(USERNAME),
+      object: old,
+    });
+    following.delete(origin);
+    if (isActor(oldActor)) await ctx.sendActivity({ identifier: USERNAME }, oldActor, undo);
+    sent.push(undo);
+    await sendFollow(ctx, target);
+  }
+
   function logError(where, error) {
     const message = `${where}: ${error?.stack ?? error}`;
     errors.push(message);
@@ -246,14 +284,37 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
   async function followTarget(ctx, { target }) {
     const actor = await lookup(ctx, target);
     if (!isActor(actor)) return json({ error: `not an actor: ${target}` }, 400);
+    const follow = await sendFollow(ctx, actor);
+    return json({ id: follow.id.href, object: actor.id.href });
+  }
+
+  async function sendFollow(ctx, actor) {
     const follow = new Follow({
       id: new URL(`#follows/${crypto.randomUUID()}`, ctx.getActorUri(USERNAME)),
       actor: ctx.getActorUri(USERNAME),
       object: actor.id,
     });
     await ctx.sendActivity({ identifier: USERNAME }, actor, follow);
+    following.set(actor.id.href, follow);
     sent.push(follow);
-    return json({ id: follow.id.href, object: actor.id.href });
+    return follow;
+  }
+
+  // alice moves to alicia (who lists her in alsoKnownAs): Move to her followers, as Mastodon sends it.
+  async function moveAway(ctx) {
+    const alice = ctx.getActorUri(USERNAME);
+    movedTo = ctx.getActorUri(NEW_USERNAME);
+    const move = new Move({
+      id: new URL(`#moves/${crypto.randomUUID()}`, alice),
+      actor: alice,
+      object: alice,
+      target: movedTo,
+      tos: [ctx.getFollowersUri(USERNAME)],
+    });
+    const recipients = [...followers.values()];
+    if (recipients.length > 0) await ctx.sendActivity({ identifier: USERNAME }, recipients, move);
+    sent.push(move);
+    return json({ id: move.id.href, target: movedTo.href, delivered_to: recipients.map((r) => r.id.href) });
   }
 
   async function postNote(ctx, { content, to = "followers", mention = null }) {
@@ -335,6 +396,9 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     if (route === "GET /_test/health") return json({ ok: true, actor: ctx.getActorUri(USERNAME).href });
     if (route === "GET /_test/inbox") return json(received);
     if (route === "GET /_test/followers") return json([...followers.keys()]);
+    if (route === "GET /_test/followers/alicia") return json([...newFollowers.keys()]);
+    if (route === "GET /_test/following") return json([...following.keys()]);
+    if (route === "POST /_test/move") return await moveAway(ctx);
     if (route === "GET /_test/errors") return json(errors);
     if (route === "GET /_test/requests") return json(requests);
     if (route === "POST /_test/follow") return await followTarget(ctx, body);
@@ -344,7 +408,8 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     if (route === "POST /_test/quote" && quotes) return await postQuote(ctx, body);
     if (route === "POST /_test/reset") {
       for (const store of [received, sent, errors, requests]) store.length = 0;
-      for (const store of [followers, notes, questions, stamps]) store.clear();
+      for (const store of [followers, newFollowers, following, notes, questions, stamps]) store.clear();
+      movedTo = null;
       return json({ ok: true });
     }
     return json({ error: `no such test route: ${route}` }, 404);

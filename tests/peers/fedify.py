@@ -2,7 +2,7 @@
 on the Node.js 22 its packages install), real Fedify servers run by Node.js.
 
 `FedifyPeer` starts `node server.mjs` on a free port of 127.0.0.1 and drives its `/_test/` control API.
-Its one actor is `alice`; she signs what she sends (draft-cavage HTTP Signatures with RSA, plus Ed25519
+Its actor is `alice` (and `alicia`, her new account, which lists her in `alsoKnownAs`, for moves); she signs what she sends (draft-cavage HTTP Signatures with RSA, plus Ed25519
 Object Integrity Proofs) and Fedify verifies the signatures of everything delivered to her inbox.
 
 Use it from another test module by importing the fixture (pytest finds it in the module's namespace):
@@ -40,6 +40,7 @@ FEDIFY_DIR = Path(__file__).resolve().parent.parent / "fedify"
 # Fedify 2 needs Node.js 22, which its package.json installs as the npm package `node@22`.
 FEDIFY2_DIR = Path(__file__).resolve().parent.parent / "fedify2"
 ACTOR_USERNAME = "alice"
+NEW_ACTOR_USERNAME = "alicia"  # alice's new account: `alsoKnownAs` alice
 _INSTALL_STAMP = ".plein-lock-sha256"  # written into node_modules after a successful `npm ci`
 
 JsonObject = dict[str, Any]
@@ -199,6 +200,11 @@ class FedifyPeer:
         return f"{self.base_url}/users/{ACTOR_USERNAME}"
 
     @property
+    def new_actor_url(self) -> str:
+        """alicia, alice's new account (she lists alice in `alsoKnownAs`)."""
+        return f"{self.base_url}/users/{NEW_ACTOR_USERNAME}"
+
+    @property
     def inbox_url(self) -> str:
         return f"{self.actor_url}/inbox"
 
@@ -229,6 +235,19 @@ class FedifyPeer:
     async def followers(self) -> list[str]:
         """Actor URIs of alice's followers (each one's Follow was accepted)."""
         return await self._call("GET", "followers")
+
+    async def new_account_followers(self) -> list[str]:
+        """Actor URIs of alicia's followers."""
+        return await self._call("GET", "followers/alicia")
+
+    async def following(self) -> list[str]:
+        """Actor URIs alice follows (a `Move` of one of them, to a target that lists it in `alsoKnownAs`, makes
+        her unfollow it and follow the target, as Mastodon does)."""
+        return await self._call("GET", "following")
+
+    async def move(self) -> JsonObject:
+        """alice moves to alicia: her actor shows `movedTo` and her followers receive `Move`."""
+        return await self._call("POST", "move", {})
 
     async def errors(self) -> list[str]:
         """Failures the server caught (inbox listeners, Accept deliveries), with stacks."""
