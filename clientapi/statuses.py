@@ -158,6 +158,8 @@ async def _schedule(
         media_ids=_media_ids(params),
         application_id=auth.app.id if auth.app else None,
         poll=poll_request(params),
+        quoted_status_id=params.get_id("quoted_status_id"),
+        quote_policy=params.get_str("quote_approval_policy"),
     )
     scheduled = await schedule_status(ctx, auth.account, scheduled_at, draft, idempotency_key=key)
     async with ctx.db.read() as session:

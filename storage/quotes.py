@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from storage.account_domain_blocks import blocks_domain_of_account
 from storage.bus import Event
+from storage.follows import block_of
 from storage.models import Account, Follow, Quote, Status
 from storage.notify import notify
 from storage.queue import enqueue
@@ -32,12 +34,15 @@ def effective_policy(status: Any) -> str:
     return status.quote_policy or "nobody"
 
 
-def decide_quote(status: Any, quoter_id: int | None, *, follows_author: bool) -> str:
-    """The one rule: `automatic` when `quoter_id` may quote `status` (its author always may; then by the
-    status's policy, `followers` meaning those who follow the author), else `denied`; `unknown` for an
-    anonymous viewer of a status that not everyone may quote."""
+def decide_quote(status: Any, quoter_id: int | None, *, follows_author: bool, blocked: bool = False) -> str:
+    """The one rule: `automatic` when `quoter_id` may quote `status` (its author always may; someone the
+    author blocks, or whose domain the author blocks, never; then the status's policy decides, `followers`
+    meaning those who follow the author), else `denied`; `unknown` for an anonymous viewer of a status
+    that not everyone may quote."""
     if quoter_id is not None and quoter_id == status.account_id:
         return "automatic"
+    if blocked:
+        return "denied"
     policy = effective_policy(status)
     if policy == "public":
         return "automatic"
@@ -46,10 +51,15 @@ def decide_quote(status: Any, quoter_id: int | None, *, follows_author: bool) ->
     return "automatic" if policy == "followers" and follows_author else "denied"
 
 
-async def quote_decision(session: AsyncSession | AsyncConnection, status: Any, quoter_id: int | None) -> str:
-    """`decide_quote` with the follow looked up."""
+async def quote_decision(session: AsyncSession, status: Any, quoter_id: int | None) -> str:
+    """`decide_quote` with the follow and the author's blocks looked up."""
+    if quoter_id is None or quoter_id == status.account_id:
+        return decide_quote(status, quoter_id, follows_author=False)
+    blocked = await block_of(session, status.account_id, quoter_id) is not None or (
+        await blocks_domain_of_account(session, status.account_id, quoter_id)
+    )
     follows = False
-    if quoter_id is not None and effective_policy(status) == "followers":
+    if effective_policy(status) == "followers":
         follows = bool(
             await session.scalar(
                 select(
@@ -59,7 +69,7 @@ async def quote_decision(session: AsyncSession | AsyncConnection, status: Any, q
                 )
             )
         )
-    return decide_quote(status, quoter_id, follows_author=follows)
+    return decide_quote(status, quoter_id, follows_author=follows, blocked=blocked)
 
 
 def approval_lists(status: Any) -> list[str]:

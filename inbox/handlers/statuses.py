@@ -135,6 +135,13 @@ async def update_status(ctx: Context, document: dict[str, Any], actor: Account) 
             stored_media = [m.remote_url for m in await _media(session, status.id)]
             if not options_changed and not _edited(status, note, stored_media, media):
                 return []  # new counts only (Mastodon's poll Update): no revision, no edit notice
+        if not _edited(status, note, [m.remote_url for m in await _media(session, status.id)], media):
+            # Only who may quote it or its quote's stamp changed (FEP-044f): no revision, no edit notice.
+            status.quote_policy = note.quote_policy
+            return [
+                *await update_received_quote(session, status, quote),
+                *await reach_events(session, status, "status.update"),
+            ]
         if not await has_edits(session, status.id):
             await record_edit(session, status, [m.remote_url for m in await _media(session, status.id)])
         status.content = note.content

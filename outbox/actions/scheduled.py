@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
+from outbox.actions.quoting import check_quote_policy, quotable_status
 from outbox.actions.statuses import check_poll, check_text, post_status
 from outbox.errors import ActionError, NotFound, Unprocessable
 from storage.context import Context
@@ -44,6 +45,8 @@ class Draft:
     media_ids: Sequence[int] = ()
     application_id: int | None = None
     poll: PollRequest | None = None
+    quoted_status_id: int | None = None
+    quote_policy: str | None = None
 
 
 def _params(draft: Draft, idempotency_key: str | None) -> dict[str, object]:
@@ -58,6 +61,8 @@ def _params(draft: Draft, idempotency_key: str | None) -> dict[str, object]:
         "media_ids": [str(media_id) for media_id in draft.media_ids] or None,
         "application_id": draft.application_id,
         "poll": asdict(draft.poll) if draft.poll is not None else None,
+        "quoted_status_id": str(draft.quoted_status_id) if draft.quoted_status_id is not None else None,
+        "quote_approval_policy": draft.quote_policy or "public",
         "scheduled_at": None,
         "idempotency": idempotency_key,
         "with_rate_limit": False,
@@ -77,6 +82,8 @@ def _draft(params: dict[str, object]) -> Draft:
         media_ids=[int(media_id) for media_id in media_ids],  # type: ignore[union-attr]
         application_id=params.get("application_id"),  # type: ignore[arg-type]
         poll=PollRequest(**poll) if isinstance(poll, dict) else None,
+        quoted_status_id=int(quoted) if isinstance(quoted := params.get("quoted_status_id"), str) else None,
+        quote_policy=str(params.get("quote_approval_policy") or "public"),
     )
 
 
@@ -103,6 +110,7 @@ async def schedule_status(
         raise Unprocessable(f"Validation failed: unknown visibility {draft.visibility!r}")
     check_text(ctx, draft.text, draft.spoiler_text, draft.media_ids)
     check_poll(draft.poll, draft.media_ids)
+    check_quote_policy(draft.quote_policy)
     async with ctx.db.transaction() as session:
         if idempotency_key:
             existing = await scheduled_with_key(session, author.id, idempotency_key)
@@ -116,6 +124,8 @@ async def schedule_status(
                 or not await can_see(session, author.id, parent)
             ):
                 raise NotFound("Record not found: the status replied to")
+        if draft.quoted_status_id is not None:
+            await quotable_status(session, author, draft.quoted_status_id)  # checked again when published
         if (refusal := await limit_reached(session, author.id, scheduled_at)) is not None:
             raise Unprocessable(f"Validation failed: {refusal}")
         scheduled = await add_scheduled(session, author.id, scheduled_at, _params(draft, idempotency_key))

@@ -213,3 +213,43 @@ async def test_limits_per_day_and_in_all(instance: RunningInstance) -> None:
         page = await a.get("/api/v1/scheduled_statuses", params={"limit": 40})
         assert len(page.json()) == 40 and 'rel="next"' in page.headers["link"]
         assert await _count(instance.ctx, ScheduledStatus) == 300
+
+
+async def test_a_scheduled_quote_is_published_as_a_quote(instance: RunningInstance) -> None:
+    assert instance.ctx is not None
+    alice = bearer(await make_token(instance.ctx, "alice"))
+    bob = bearer(await make_token(instance.ctx, "bob"))
+    async with instance.client(headers=alice) as a, instance.client(headers=bob) as b:
+        original = await call(
+            a, "POST", "/api/v1/statuses", json={"status": "said", "quote_approval_policy": "followers"}
+        )
+        # bob does not follow alice: her policy refuses him now, not at publication time
+        refused = await b.post(
+            "/api/v1/statuses",
+            json={
+                "status": "later",
+                "quoted_status_id": original["id"],
+                "scheduled_at": _at(timedelta(days=1)),
+            },
+        )
+        assert refused.status_code == 422
+        scheduled = await call(
+            a,
+            "POST",
+            "/api/v1/statuses",
+            json={
+                "status": "quoting myself later",
+                "quoted_status_id": original["id"],
+                "quote_approval_policy": "nobody",
+                "scheduled_at": _at(timedelta(days=1)),
+            },
+        )
+        assert scheduled["params"]["quoted_status_id"] == original["id"]
+        assert scheduled["params"]["quote_approval_policy"] == "nobody"
+        await make_scheduled_due(instance.ctx.db)
+        await drain(instance.ctx.db, job_handlers(instance.ctx))
+        mine = await call(a, "GET", f"/api/v1/accounts/{original['account']['id']}/statuses")
+        published = next(s for s in mine if s["content"] == "<p>quoting myself later</p>")
+        assert published["quote"]["state"] == "accepted"
+        assert published["quote"]["quoted_status"]["id"] == original["id"]
+        assert published["quote_approval"]["automatic"] == []

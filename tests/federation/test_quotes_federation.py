@@ -67,8 +67,10 @@ async def test_a_quote_across_servers_is_approved_then_revoked(trio) -> None:
     shown = await _call(b, bob_token, "GET", f"/api/v1/statuses/{quoting['id']}")
     assert shown["quote"]["state"] == "accepted"
     assert shown["quote"]["quoted_status"]["uri"] == original["uri"]
-    # B sent the quote post again with its stamp (Update), to A among others.
+    # B sent the quote post again with its stamp (Update), to A among others: no edit there.
     assert await b.count(Activity, Activity.activity_type == "Update") == 1
+    copy_on_a = await a.status(quoting["uri"])
+    assert copy_on_a is not None and copy_on_a.edited_at is None
 
     notes = await _call(a, alice_token, "GET", "/api/v1/notifications", params={"types[]": "quote"})
     assert [n["type"] for n in notes] == ["quote"] and notes[0]["status"]["uri"] == quoting["uri"]

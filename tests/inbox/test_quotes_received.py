@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from outbox.actions import post_status
-from storage.models import Quote, Status
+from storage.models import Account, Block, Quote, Status
 from support.inbox_world import InboxWorld
 
 
@@ -106,3 +106,15 @@ async def test_a_quote_request_for_a_post_nobody_may_quote_is_refused(world: Inb
         headers={"Accept": "application/activity+json"},
     )
     assert stamp.status_code == 200 and stamp.json()["interactingObject"] == quote["id"]
+
+
+async def test_someone_the_author_blocks_may_not_quote(world: InboxWorld) -> None:
+    opened = await post_status(world.ctx, world.alice, text="quote away, but not ann")
+    await world.follow_locally(world.alice, world.ann)  # stores ann's account
+    ann = await world.scalar(select(Account).where(Account.uri == world.ann.uri))
+    async with world.ctx.db.transaction() as session:
+        session.add(Block(account_id=world.alice.id, target_account_id=ann.id))
+    quote = world.ann.note("<p>q</p>", quote=opened.uri)
+    await _accepted(world, world.ann.activity("QuoteRequest", opened.uri, instrument=quote), world.ann)
+    assert (await _state(world, quote["id"])).state == "rejected"
+    assert [answer["type"] for answer in world.remote.posted_to("/users/ann/inbox")] == ["Reject"]
