@@ -414,11 +414,30 @@ async def _load_quotes(
         await session.execute(select(*LISTED_STATUS_COLUMNS, Status.deleted_at).where(Status.id.in_(wanted)))
     ).all()
     loaded.quoted_gone = {row.id for row in rows if row.deleted_at is not None}
+    # Who sees a quoted status, as `storage.statuses.can_see` decides it for the statuses quotable at all
+    # (public and unlisted; followers-only ones are quotable by their author only): a follower-only one by
+    # the author's followers. A direct one is shown to its author only.
+    followed = set(loaded.followed)
+    private_authors = {row.account_id for row in rows if row.visibility == "private"} - followed
+    if viewer_id is not None and private_authors:
+        followed |= set(
+            (
+                await session.execute(
+                    select(Follow.target_account_id).where(
+                        Follow.account_id == viewer_id, Follow.target_account_id.in_(private_authors)
+                    )
+                )
+            ).scalars()
+        )
     visible = [
         row
         for row in rows
         if row.deleted_at is None
-        and (row.visibility in ("public", "unlisted") or row.account_id == viewer_id)
+        and (
+            row.visibility in ("public", "unlisted")
+            or row.account_id == viewer_id
+            or (row.visibility == "private" and row.account_id in followed)
+        )
     ]
     entities = await statuses_to_entities(session, ctx, visible, viewer_id, shallow=True)
     loaded.quoted = {int(entity["id"]): entity for entity in entities}

@@ -169,3 +169,32 @@ async def test_a_local_quote_is_approved_at_once_notifies_and_shows_a_deleted_or
     await _call(a, alice_token, "DELETE", f"/api/v1/statuses/{posted['id']}")
     shown = await _call(a, carol_token, "GET", f"/api/v1/statuses/{quoting['id']}")
     assert shown["quote"] == {"state": "deleted", "quoted_status": None}
+
+
+async def test_a_followers_only_self_quote_shows_its_original_to_followers(trio) -> None:
+    a, _, _ = trio
+    alice_token, dora_token = await make_token(a.ctx, "alice"), await make_token(a.ctx, "dora")
+    alice = await _call(a, alice_token, "GET", "/api/v1/accounts/verify_credentials")
+    await _call(a, dora_token, "POST", f"/api/v1/accounts/{alice['id']}/follow")
+    await settle(a)
+    private = await _call(
+        a, alice_token, "POST", "/api/v1/statuses", json={"status": "ours", "visibility": "private"}
+    )
+    assert private["quote_approval"]["automatic"] == []  # followers-only: its author alone may quote it
+    again = await _call(
+        a,
+        alice_token,
+        "POST",
+        "/api/v1/statuses",
+        json={"status": "still ours", "visibility": "private", "quoted_status_id": private["id"]},
+    )
+    seen = await _call(a, dora_token, "GET", f"/api/v1/statuses/{again['id']}")
+    assert seen["quote"]["state"] == "accepted" and seen["quote"]["quoted_status"]["id"] == private["id"]
+    await _call(
+        a,
+        dora_token,
+        "POST",
+        "/api/v1/statuses",
+        expect=422,
+        json={"status": "x", "quoted_status_id": private["id"]},
+    )
