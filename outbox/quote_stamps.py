@@ -1,7 +1,7 @@
 """GET {actor}/quote_authorizations/{id}: the approval stamp (`QuoteAuthorization`, FEP-044f) of a quote
 of one of the actor's statuses, dereferenceable so that any server can verify the quote.
 
-It is served while the quote stays approved and the quoted status can be seen by the one who asks (with
+It is served while the quote stays approved, the quote post exists and the quoted status can be seen by the one who asks (with
 authorized fetch, signed requests only, as for the status itself); a revoked stamp answers 404, as
 Mastodon's does, and that is how a server that missed the `Delete` learns of the revocation.
 """
@@ -40,6 +40,7 @@ async def quote_stamp(request: Request) -> Response:
         if (
             quoted is None
             or quoting is None
+            or quoting.deleted_at is not None
             or quoted.account_id != author.id
             or quote.approval_uri != stamp_uri
             or not await can_see(session, viewer_id, quoted)
