@@ -4,7 +4,6 @@ Mastodon does for images since 4.0), so both versions answer 200 with the finish
 
 from __future__ import annotations
 
-import functools
 import math
 
 import anyio.to_thread
@@ -17,18 +16,9 @@ from clientapi.entities.media import media_to_entity
 from clientapi.errors import NotFound, Unprocessable, ValidationCode
 from clientapi.params import Params, parse_id, read_params
 from clientapi.responses import api_response
+from outbox.uploads import upload_image
 from storage.context import Context
-from storage.images import ImageRejected, process_image
-from storage.media import (
-    StoredImage,
-    add_image_row,
-    media_root,
-    new_media_id,
-    owned_media,
-    remove_media_files,
-    update_media_meta,
-    write_media_files,
-)
+from storage.media import media_root, owned_media, remove_media_files, update_media_meta
 
 SCOPE = "write:media"  # Mastodon asks for it on every media endpoint, reading included
 MAX_DESCRIPTION = 1500  # `description_limit` of /api/v2/instance
@@ -75,45 +65,8 @@ async def upload_media(request: Request) -> Response:
     if upload is None or not upload.data:
         raise Unprocessable("Validation failed: File can't be blank", field="file", code=ValidationCode.BLANK)
     description, focus = _description(params), _focus(params)
-    stored = await store_image(ctx, upload.data)
-    try:
-        async with ctx.db.transaction() as session:
-            media = add_image_row(
-                session,
-                media_id=stored.media_id,
-                account_id=auth.account.id,
-                file_path=stored.file_path,
-                image=stored.image,
-                description=description,
-                focus=focus,
-            )
-    except BaseException:
-        await discard_image(ctx, stored)
-        raise
+    media = await upload_image(ctx, auth.account.id, upload.data, description=description, focus=focus)
     return api_response(media_to_entity(ctx, media))
-
-
-async def store_image(
-    ctx: Context, data: bytes, *, field: str = "file", fill: tuple[int, int] | None = None
-) -> StoredImage:
-    """Clean an uploaded image (`storage.images.process_image`, 422 when it is not one we accept) and write
-    its files; the caller saves its row, or calls `discard_image` when it cannot."""
-    try:
-        # Decoding and re-encoding is CPU work: keep the event loop free for other requests.
-        image = await anyio.to_thread.run_sync(functools.partial(process_image, data, fill=fill))
-    except ImageRejected as error:
-        raise Unprocessable(str(error), field=field) from error
-    media_id = new_media_id()
-    root = media_root(ctx.settings.server.data_dir)
-    file_path = await anyio.to_thread.run_sync(write_media_files, root, media_id, image)
-    return StoredImage(media_id=media_id, file_path=file_path, image=image)
-
-
-async def discard_image(ctx: Context, stored: StoredImage) -> None:
-    """Remove the files of an image whose row was not saved."""
-    await anyio.to_thread.run_sync(
-        remove_media_files, media_root(ctx.settings.server.data_dir), stored.file_path
-    )
 
 
 def _media_id(request: Request) -> int:

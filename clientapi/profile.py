@@ -16,10 +16,10 @@ from clientapi.accounts import caller, credential_entity
 from clientapi.auth import require_auth
 from clientapi.entities.accounts import profile_to_entity
 from clientapi.errors import Unprocessable, ValidationCode
-from clientapi.media import discard_image, store_image
 from clientapi.params import LANGUAGE_PATTERN, Params, read_params
 from clientapi.responses import api_response
 from outbox.actions import update_profile
+from outbox.uploads import discard_image, store_image
 from storage.account_lists import set_posting_defaults
 from storage.context import Context
 from storage.media import PROFILE_IMAGE_SIZES, StoredImage

@@ -19,10 +19,13 @@ import inbox.routes
 import outbox.routes
 import web.about
 import web.assets
+import web.feeds
 import web.media
 import web.pages
 import web.signup
+import web.staff.compose
 import web.staff.login
+import web.staff.timelines
 import web.tags
 import webfinger.routes
 from apub.client import FederationClient
@@ -31,6 +34,7 @@ from apub.ssrf import Resolver
 from archive.daily import ensure_daily_archive
 from clientapi.cors import CorsMiddleware
 from inbox.queueing import ClaimPacer, inbox_queue
+from outbox.actions.statuses import MAX_MEDIA
 from plein import health, metrics_route
 from plein.access_log import AccessLogMiddleware
 from plein.errors import exception_handlers
@@ -67,11 +71,14 @@ def all_routes() -> list[BaseRoute]:
         *clientapi.routes.routes,
         *web.media.routes,
         *web.assets.routes,
+        *web.feeds.routes,
         *web.pages.routes,
         *web.about.routes,
         *web.tags.routes,
         *web.staff.login.routes,
         *web.signup.routes,
+        *web.staff.timelines.routes,
+        *web.staff.compose.routes,
     ]
 
 
@@ -189,11 +196,13 @@ def body_limit(settings: Settings) -> Middleware:
     an avatar and a header, the rest the body limit."""
     upload_limit = settings.limits.max_media_bytes + MULTIPART_OVERHEAD
     profile_limit = 2 * settings.limits.max_media_bytes + MULTIPART_OVERHEAD
+    compose_limit = MAX_MEDIA * settings.limits.max_media_bytes + MULTIPART_OVERHEAD
     return Middleware(
         BodyLimit,
         max_body_bytes=settings.limits.max_body_bytes,
         path_limits=dict.fromkeys(clientapi.media.UPLOAD_PATHS, upload_limit)
-        | dict.fromkeys(clientapi.profile.UPLOAD_PATHS, profile_limit),
+        | dict.fromkeys(clientapi.profile.UPLOAD_PATHS, profile_limit)
+        | dict.fromkeys(web.staff.compose.UPLOAD_PATHS, compose_limit),
     )
 
 

@@ -129,6 +129,9 @@ def _validate(settings: Settings) -> None:
             date.fromisoformat(settings.instance.terms_of_service_date)
         except ValueError as error:
             raise ConfigError("instance.terms_of_service_date", "must be a date, YYYY-MM-DD") from error
+    contact = settings.instance.security_contact
+    if contact and not re.fullmatch(r"(mailto:[^\s@]+@[^\s@]+|https://\S+)", contact):
+        raise ConfigError("instance.security_contact", "must be a mailto: or https: URL")
     for language in settings.instance.languages:
         if not re.fullmatch(r"[a-z]{2,3}", language):
             raise ConfigError("instance.languages", f"{language!r} is not an ISO 639 language code")

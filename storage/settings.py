@@ -27,6 +27,9 @@ class InstanceSettings:
     name: str = "Plein"
     description: str = "A Plein instance: the public square."
     contact_email: str = ""
+    # Where security problems are reported (`Contact:` of /.well-known/security.txt): a mailto: or https: URL;
+    # empty: mailto: the contact_email (no security.txt when both are empty).
+    security_contact: str = ""
     source_url: str = ""
     # ISO 639-1 codes of the languages the instance is run in (its `languages` in the API), first the main one.
     languages: tuple[str, ...] = ("en",)

@@ -16,13 +16,19 @@ MAX_FILES = 6
 MAX_FIELD_CHARS = 20_000
 
 
+@dataclass(frozen=True)
+class PostedFile:
+    filename: str
+    data: bytes
+
+
 @dataclass
 class Form:
     """A posted form: its text fields, the repeated ones in order, and its files."""
 
     fields: dict[str, str] = field(default_factory=dict)
     lists: dict[str, list[str]] = field(default_factory=dict)
-    files: dict[str, list[UploadFile]] = field(default_factory=dict)
+    files: dict[str, list[PostedFile]] = field(default_factory=dict)
 
     def get(self, name: str, default: str = "") -> str:
         return self.fields.get(name, default)
@@ -30,9 +36,9 @@ class Form:
     def get_list(self, name: str) -> list[str]:
         return self.lists.get(name, [])
 
-    def get_files(self, name: str) -> list[UploadFile]:
+    def get_files(self, name: str) -> list[PostedFile]:
         """The non-empty files posted under `name` (a file input left empty posts an empty part)."""
-        return [upload for upload in self.files.get(name, []) if upload.filename]
+        return [upload for upload in self.files.get(name, []) if upload.filename and upload.data]
 
 
 async def read_form(request: Request) -> Form:
@@ -43,13 +49,17 @@ async def read_form(request: Request) -> Form:
         posted = await request.form(max_files=MAX_FILES, max_fields=MAX_FIELDS)
     except Exception:  # noqa: BLE001 - a malformed body is refused by the CSRF check that follows
         return form
-    for name, value in posted.multi_items():
-        if isinstance(value, UploadFile):
-            form.files.setdefault(name, []).append(value)
-            continue
-        text = str(value)[:MAX_FIELD_CHARS].replace("\x00", "")
-        form.fields[name] = text
-        form.lists.setdefault(name, []).append(text)
+    try:
+        for name, value in posted.multi_items():
+            if isinstance(value, UploadFile):
+                # Read whole: the body limit (plein.limits) already bounds it.
+                form.files.setdefault(name, []).append(PostedFile(value.filename or "", await value.read()))
+                continue
+            text = str(value)[:MAX_FIELD_CHARS].replace("\x00", "")
+            form.fields[name] = text
+            form.lists.setdefault(name, []).append(text)
+    finally:
+        await posted.close()
     return form
 
 

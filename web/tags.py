@@ -17,7 +17,8 @@ from storage.context import Context
 from storage.ids import parse_id
 from storage.models import Account, Status
 from storage.tags import tag_by_name, tag_name_from_input, tagged_public_statuses
-from web.pages import error_page, render_page, status_emojis
+from web.pages import error_page, render_page
+from web.posts import load_posts
 
 PAGE_SIZE = 20
 
@@ -50,7 +51,7 @@ async def _tag_page(request: Request, username: str | None) -> Response:
         if max_id is not None:
             statement = statement.where(Status.id < max_id)
         rows = [(status, author) for status, author in await session.execute(statement)]
-        emojis = await status_emojis(ctx, session, [status for status, _ in rows[:PAGE_SIZE]])
+        posts = await load_posts(ctx, session, [status for status, _ in rows[:PAGE_SIZE]])
     statuses = rows[:PAGE_SIZE]
     next_url = None
     if len(rows) > PAGE_SIZE:
@@ -60,10 +61,9 @@ async def _tag_page(request: Request, username: str | None) -> Response:
         "tag.html",
         tag_name=tag.name,
         account=account,
-        statuses=statuses,
+        posts=posts,
         next_url=next_url,
         older_than=max_id,
-        emojis=emojis,
     )
 
 

@@ -3,9 +3,11 @@ token, read a page's form token, post forms with it."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import httpx
+from PIL import Image
 
 from support.oauth import form_fields
 
@@ -36,3 +38,10 @@ async def post_form(
     page = await client.get(page_path)
     assert page.status_code == 200, page.text
     return await client.post(action, data={"csrf_token": csrf_of(page.text), **data}, **options)  # type: ignore[arg-type]
+
+
+def png_bytes(width: int = 64, height: int = 48) -> bytes:
+    """A small PNG image, as a browser would upload it."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 60, 20)).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,133 @@
+"""RSS 2.0 and Atom feeds (feedgen) of public local posts: per account (`/@name.rss`, `/@name.atom`) and per
+hashtag (`/tags/name.rss`, `/tags/name.atom`), the newest `FEED_SIZE`. They list what the HTML pages list:
+public, original, not deleted posts of accounts neither suspended nor silenced."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from feedgen.feed import FeedGenerator
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from storage.accounts import local_account_by_username
+from storage.context import Context
+from storage.models import Account, Status
+from storage.tags import tag_by_name, tag_name_from_input, tagged_public_statuses
+from web.pages import public_local_statuses
+
+FEED_SIZE = 20
+MEDIA_TYPES = {"rss": "application/rss+xml; charset=utf-8", "atom": "application/atom+xml; charset=utf-8"}
+
+
+def _title_of(status: Status) -> str:
+    text = status.spoiler_text or status.text or ""
+    return text if len(text) <= 80 else f"{text[:79]}…"
+
+
+def statuses_to_feed(
+    *, title: str, link: str, self_url: str, description: str, language: str, statuses: Sequence[Status]
+) -> FeedGenerator:
+    feed = FeedGenerator()
+    feed.id(link)
+    feed.title(title)
+    feed.link(href=link, rel="alternate")
+    feed.link(href=self_url, rel="self")
+    feed.description(description or title)
+    feed.language(language)
+    for status in reversed(statuses):  # feedgen puts each new entry first
+        item = feed.add_entry()
+        item.id(status.uri)
+        item.guid(status.uri, permalink=True)
+        item.title(_title_of(status))
+        item.link(href=status.url or status.uri)
+        if status.spoiler_text:
+            item.summary(status.spoiler_text)
+        else:
+            item.content(status.content, type="html")
+            item.description(status.content)
+        item.published(status.created_at)
+        item.updated(status.edited_at or status.created_at)
+    return feed
+
+
+def _answer(feed: FeedGenerator, kind: str) -> Response:
+    body = feed.rss_str(pretty=False) if kind == "rss" else feed.atom_str(pretty=False)
+    return Response(
+        body,
+        media_type=MEDIA_TYPES[kind],
+        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def _kind(request: Request) -> str:
+    return "atom" if request.url.path.endswith(".atom") else "rss"
+
+
+def _not_found() -> Response:
+    return PlainTextResponse("Not found", status_code=404)
+
+
+async def account_feed(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    kind = _kind(request)
+    async with ctx.db.read() as session:
+        account = await local_account_by_username(session, request.path_params["username"])
+        if account is None or account.suspended_at is not None or account.silenced_at is not None:
+            return _not_found()
+        statement = public_local_statuses().where(Status.account_id == account.id)
+        statuses = list(
+            (await session.execute(statement.order_by(Status.id.desc()).limit(FEED_SIZE))).scalars()
+        )
+    self_url = f"{ctx.base_url}/@{account.username}.{kind}"
+    feed = statuses_to_feed(
+        title=f"{account.display_name or account.username} (@{account.username}@{ctx.domain})",
+        link=account.url or account.uri,
+        self_url=self_url,
+        description=account.note,
+        language=ctx.settings.instance.default_language,
+        statuses=statuses,
+    )
+    return _answer(feed, kind)
+
+
+async def tag_feed(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    kind = _kind(request)
+    name = tag_name_from_input(request.path_params["name"])
+    async with ctx.db.read() as session:
+        tag = await tag_by_name(session, name) if name is not None else None
+        if tag is None:
+            return _not_found()
+        statement = (
+            select(Status)
+            .join(Account, Account.id == Status.account_id)
+            .where(
+                tagged_public_statuses(tag.id, local_only=True, account_id=None),
+                Account.suspended_at.is_(None),
+                Account.silenced_at.is_(None),
+            )
+            .order_by(Status.id.desc())
+            .limit(FEED_SIZE)
+        )
+        statuses = list((await session.execute(statement)).scalars())
+    feed = statuses_to_feed(
+        title=f"#{tag.name} · {ctx.settings.instance.name}",
+        link=f"{ctx.base_url}/tags/{tag.name}",
+        self_url=f"{ctx.base_url}/tags/{tag.name}.{kind}",
+        description=f"#{tag.name}",
+        language=ctx.settings.instance.default_language,
+        statuses=statuses,
+    )
+    return _answer(feed, kind)
+
+
+# Before the pages' routes: `/@{username}` would take `alice.rss` as a name.
+routes = [
+    Route("/@{username}.rss", account_feed, methods=["GET"]),
+    Route("/@{username}.atom", account_feed, methods=["GET"]),
+    Route("/tags/{name}.rss", tag_feed, methods=["GET"]),
+    Route("/tags/{name}.atom", tag_feed, methods=["GET"]),
+]

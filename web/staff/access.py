@@ -1,0 +1,42 @@
+"""What every page of the signed-in web interface starts with: who is signed in (else a redirect to the
+login, which comes back here), and for a POST the CSRF check."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from login.sessions import SignedIn, signed_in
+from web.forms import Form, posted_form
+from web.pages import error_page
+
+
+def to_login(request: Request) -> Response:
+    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?{urlencode({'next': back})}", status_code=303)
+
+
+async def viewer_or_login(request: Request) -> SignedIn | Response:
+    """The signed-in viewer, or the response that sends the browser to the login."""
+    login = await signed_in(request)
+    return login if login is not None else to_login(request)
+
+
+async def posted_by_viewer(request: Request) -> tuple[SignedIn, Form] | Response:
+    """The signed-in viewer and their form, or the refusal: 403 for a form without this browser's token,
+    a redirect to the login for a browser that is not signed in (checked first: the token is the
+    session's)."""
+    login = await signed_in(request)
+    if login is None:
+        return to_login(request)
+    form = await posted_form(request)
+    if form is None:
+        return await error_page(request, 403, "form_expired")
+    return login, form
+
+
+def see_other(url: str) -> Response:
+    """The redirect after a successful form post (Post/Redirect/Get)."""
+    return RedirectResponse(url, status_code=303)

@@ -1,0 +1,146 @@
+"""Writing a post in the browser (`/web/compose`): text, content warning, visibility, language, up to four
+images each with its alt text, and a reply to a post the viewer may see. Publishing goes through the same
+`outbox.actions.post_status` as `POST /api/v1/statuses`, images through `outbox.uploads` as
+`POST /api/v2/media`; a resent form (the same hidden key) publishes once."""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from login.sessions import SignedIn
+from outbox import actions
+from outbox.actions.statuses import MAX_MEDIA
+from outbox.errors import ActionError
+from outbox.uploads import upload_image
+from storage.context import Context
+from storage.ids import parse_id
+from storage.models import Status
+from storage.statuses import can_see
+from web.forms import Form
+from web.pages import render_page
+from web.posts import load_posts
+from web.staff.access import posted_by_viewer, see_other, viewer_or_login
+
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+LANGUAGES = ("nl", "en", "fy", "de", "fr")
+MAX_ALT_TEXT = 1500
+# Where the form's own paths are: the body limit (plein.app) gives it room for its images.
+UPLOAD_PATHS = ("/web/compose",)
+
+
+async def _reply_target(ctx: Context, viewer_id: int, raw: str) -> Status | None:
+    status_id = parse_id(raw) if raw else None
+    if status_id is None:
+        return None
+    async with ctx.db.read() as session:
+        status = await session.get(Status, status_id)
+        return status if status is not None and await can_see(session, viewer_id, status) else None
+
+
+async def _form_page(
+    request: Request,
+    login: SignedIn,
+    form: Form | None,
+    *,
+    reply_to: Status | None,
+    error: str = "",
+    status_code: int = 200,
+) -> Response:
+    ctx: Context = request.state.ctx
+    reply_post = None
+    if reply_to is not None:
+        async with ctx.db.read() as session:
+            (reply_post,) = await load_posts(ctx, session, [reply_to])
+    values = form.fields if form is not None else {}
+    text = values.get("text", "")
+    if form is None and reply_post is not None and reply_post.author.id != login.account.id:
+        author = reply_post.author  # a reply starts with the mention of whom it answers, as in the apps
+        text = f"@{author.username}@{author.domain} " if author.domain else f"@{author.username} "
+    return await render_page(
+        request,
+        "staff/compose.html",
+        status_code,
+        values=values,
+        text=text,
+        reply=reply_post,
+        error=error,
+        visibilities=VISIBILITIES,
+        languages=LANGUAGES,
+        chosen_visibility=values.get("visibility") or login.user.default_visibility or "public",
+        chosen_language=values.get("language") or login.user.default_language or "",
+        image_slots=range(1, MAX_MEDIA + 1),
+        idempotency_key=values.get("idempotency_key") or secrets.token_urlsafe(16),
+    )
+
+
+async def compose_page(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    login = await viewer_or_login(request)
+    if isinstance(login, Response):
+        return login
+    reply_to = await _reply_target(ctx, login.account.id, request.query_params.get("in_reply_to_id", ""))
+    return await _form_page(request, login, None, reply_to=reply_to)
+
+
+async def publish(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    checked = await posted_by_viewer(request)
+    if isinstance(checked, Response):
+        return checked
+    login, form = checked
+    reply_to = await _reply_target(ctx, login.account.id, form.get("in_reply_to_id"))
+    if form.get("in_reply_to_id") and reply_to is None:
+        return await _form_page(request, login, form, reply_to=None, error="reply_gone", status_code=422)
+    visibility = form.get("visibility", "public")
+    if visibility not in VISIBILITIES:
+        return await _form_page(request, login, form, reply_to=reply_to, error="visibility", status_code=422)
+    language = form.get("language") or None
+    if language is not None and language not in LANGUAGES:
+        return await _form_page(request, login, form, reply_to=reply_to, error="language", status_code=422)
+    media_ids = []
+    try:
+        for slot in range(1, MAX_MEDIA + 1):
+            uploads = form.get_files(f"image{slot}")
+            if not uploads:
+                continue
+            alt_text = form.get(f"alt{slot}").strip()[:MAX_ALT_TEXT]
+            data = uploads[0].data
+            media = await upload_image(
+                ctx, login.account.id, data, description=alt_text or None, field="image"
+            )
+            media_ids.append(media.id)
+        await actions.post_status(
+            ctx,
+            login.account,
+            text=form.get("text"),
+            visibility=visibility,
+            spoiler_text=form.get("spoiler_text").strip(),
+            sensitive=bool(form.get("sensitive")) or bool(form.get("spoiler_text").strip()),
+            language=language,
+            in_reply_to_id=reply_to.id if reply_to is not None else None,
+            media_ids=media_ids,
+            idempotency_key=f"web:{form.get('idempotency_key')}" if form.get("idempotency_key") else None,
+        )
+    except ActionError as error:
+        field = getattr(error, "field", "base")
+        kind = (
+            "image"
+            if field in ("image", "file")
+            else "text"
+            if field in ("status", "text", "base")
+            else field
+        )
+        return await _form_page(
+            request, login, form, reply_to=reply_to, error=kind, status_code=error.status_code
+        )
+    return see_other("/web/home")
+
+
+routes = [
+    Route("/web/compose", compose_page, methods=["GET"]),
+    Route("/web/compose", publish, methods=["POST"]),
+]
