@@ -15,6 +15,7 @@ from apub.vocab import PUBLIC
 from outbox.actions import add_relay
 from storage.models import MediaAttachment, Relay
 from storage.statuses import status_by_uri
+from support.inbox_remote import FakeRemote
 from support.inbox_world import InboxWorld, build_world, rsa_pem
 from support.oauth import bearer, make_token
 
@@ -70,11 +71,11 @@ async def test_only_the_relay_accepts_and_only_public_posts_go_to_it(tmp_path: P
         assert (await _relay(world)).sent_count == 1
 
 
-async def _accepted_relay(world: InboxWorld) -> Any:
-    relay_actor = world.remote.add_actor("relay", rsa_pem(4), type="Application")
-    await add_relay(world.ctx, f"{world.remote.base_url}/inbox", actor="test")
+async def _accepted_relay(world: InboxWorld, server: FakeRemote) -> Any:
+    relay_actor = server.add_actor("relay", rsa_pem(4), type="Application")
+    await add_relay(world.ctx, f"{server.base_url}/inbox", actor="test")
     await world.drain()
-    [follow] = world.remote.posted_to("/inbox")
+    [follow] = server.posted_to("/inbox")
     assert (await world.deliver(relay_actor.activity("Accept", follow), relay_actor)).status_code == 202
     await world.drain()
     assert (await _relay(world)).state == "accepted"
@@ -89,7 +90,7 @@ async def _public_timeline(world: InboxWorld) -> list[str]:
 
 async def test_relayed_posts_answer_to_their_origins_domain_policy(tmp_path: Path, database_url: str):
     async for world in build_world(tmp_path, database_url):
-        relay_actor = await _accepted_relay(world)
+        relay_actor = await _accepted_relay(world, world.remote)
         image = {"type": "Document", "mediaType": "image/png", "url": f"{world.other.base_url}/a.png"}
         plain, silenced = (
             world.eve.note("<p>plain</p>"),
@@ -127,6 +128,34 @@ async def test_relayed_posts_answer_to_their_origins_domain_policy(tmp_path: Pat
         assert silenced["id"] not in await _public_timeline(world)  # silenced: out of public timelines
         token = bearer(await make_token(world.ctx, "alice"))
         assert (await world.client.get("/api/v1/notifications", headers=token)).json() == []
+
+
+async def test_replies_to_others_stay_off_the_relay_and_self_replies_go(tmp_path: Path, database_url: str):
+    async for world in build_world(tmp_path, database_url):
+        await _accepted_relay(world, world.other)  # the relay has a server of its own, not ann's
+        ann_note = world.ann.note("<p>a question</p>")
+        world.remote.serve(ann_note)
+        token = bearer(await make_token(world.ctx, "alice"))
+        found = await world.client.get(
+            "/api/v2/search", params={"q": ann_note["id"], "resolve": "true"}, headers=token
+        )
+        [ann_status] = found.json()["statuses"]
+        replies = {}
+        for text, parent in (("to ann", ann_status["id"]), ("thread start", None)):
+            posted = await world.client.post(
+                "/api/v1/statuses", json={"status": text, "in_reply_to_id": parent}, headers=token
+            )
+            assert posted.status_code == 200, posted.text
+            replies[text] = posted.json()
+        own = await world.client.post(
+            "/api/v1/statuses",
+            json={"status": "more of my thread", "in_reply_to_id": replies["thread start"]["id"]},
+            headers=token,
+        )
+        assert own.status_code == 200, own.text
+        await world.drain()
+        relayed = [a["object"]["content"] for a in world.other.posted_to("/inbox") if a["type"] == "Create"]
+        assert sorted(relayed) == ["<p>more of my thread</p>", "<p>thread start</p>"]
 
 
 async def test_a_relay_that_refuses_is_marked_rejected(tmp_path: Path, database_url: str):
