@@ -1,15 +1,16 @@
-"""E-mail messages from templates: one folder per language (`templates/<language>/<kind>.txt`), each
-template with a `subject` and a `body` block, so every sentence is written whole in its language."""
+"""E-mail messages from templates (`templates/<kind>.txt`) whose sentences are gettext messages, each written
+whole with named placeholders, so no text is pieced together in any language."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 SUPPORTED_LANGUAGES = ("nl", "en")
@@ -47,21 +48,34 @@ def mail_language(preferred: str | None, instance_default: str) -> str:
     return instance_default if instance_default in SUPPORTED_LANGUAGES else "en"
 
 
-@cache
-def _environment() -> Environment:
+class MailTemplates:
+    """The messages' templates (`templates/<kind>.txt`, each with a `subject` and a `body` block) in every
+    language, their sentences translated by the gettext catalogues handed in (the web pages' catalogues:
+    one place for every Dutch text, kept with `make messages`)."""
+
+    def __init__(self, translations: Mapping[str, Translations]) -> None:
+        self._environments = {
+            language: _environment(catalogue) for language, catalogue in translations.items()
+        }
+
+    def render(self, kind: str, language: str, to: str, **values: Any) -> MailMessage:
+        """Message `kind` in `language` (one of SUPPORTED_LANGUAGES) for `to`."""
+        template = self._environments[language].get_template(f"{kind}.txt")
+        context = template.new_context(values)
+        subject = "".join(template.blocks["subject"](context)).strip()
+        body = "".join(template.blocks["body"](context)).strip() + "\n"
+        return MailMessage(to=to, language=language, subject=subject, body=body)
+
+
+def _environment(translations: Translations) -> Environment:
     # Plain-text mail: nothing is HTML-escaped; the values are names and links Plein made itself.
-    return Environment(
+    environment = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=False,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
-
-
-def render_mail(kind: str, language: str, to: str, **values: Any) -> MailMessage:
-    """Render message `kind` in `language` (one of SUPPORTED_LANGUAGES) for `to`."""
-    template = _environment().get_template(f"{language}/{kind}.txt")
-    context = template.new_context(values)
-    subject = "".join(template.blocks["subject"](context)).strip()
-    body = "".join(template.blocks["body"](context)).strip() + "\n"
-    return MailMessage(to=to, language=language, subject=subject, body=body)
+    environment.policies["ext.i18n.trimmed"] = True  # as `make messages` extracts them (babel.cfg)
+    environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    return environment

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from archive.daily import ARCHIVE_QUEUE, archive_handler
 from inbox.worker import inbox_job_handler
+from mail import SUPPORTED_LANGUAGES, MailTemplates
 from moderation import (
     ANNOUNCEMENTS_QUEUE,
     MODERATION_QUEUE,
@@ -28,6 +29,7 @@ from storage.quotes import QUOTES_QUEUE
 from storage.retention import MAINTENANCE_QUEUE, maintenance_handler
 from storage.scheduled_statuses import SCHEDULED_QUEUE
 from storage.worker import JobHandler
+from web.i18n import load_translations
 from webfinger.media_cache import remote_media_handler
 from webfinger.profiles import profile_handler
 
@@ -51,7 +53,9 @@ def job_handlers(ctx: Context) -> dict[str, JobHandler]:
         remote_cache_days=ctx.settings.media.remote_cache_days,
     )
     handlers[ARCHIVE_QUEUE] = archive_handler(ctx)
-    handlers[MAIL_QUEUE] = mail_job_handler(ctx)
+    handlers[MAIL_QUEUE] = mail_job_handler(
+        ctx, MailTemplates({language: load_translations(language) for language in SUPPORTED_LANGUAGES})
+    )
     handlers[MEDIA_QUEUE] = media_handler(ctx.db, data_dir=ctx.settings.server.data_dir)
     handlers[REMOTE_MEDIA_QUEUE] = remote_media_handler(ctx)
     handlers[PUSH_QUEUE] = web_push_handler(

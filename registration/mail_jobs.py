@@ -12,7 +12,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mail import MailError, mail_language, render_mail, send_mail
+from mail import MailError, MailTemplates, mail_language, send_mail
 from storage.context import Context
 from storage.models import Account, User
 from storage.queue import ClaimedJob, JobFailed, RetryJob, enqueue
@@ -69,7 +69,7 @@ async def _prepare(ctx: Context, kind: MailKind, user_id: int) -> tuple[User, Ac
         return user, account, None
 
 
-def mail_job_handler(ctx: Context) -> Callable[[ClaimedJob], Awaitable[None]]:
+def mail_job_handler(ctx: Context, templates: MailTemplates) -> Callable[[ClaimedJob], Awaitable[None]]:
     """Run one `mail` job: make its token (committed first, so a link that arrives always works), render the
     message in the user's language and hand it to the SMTP server."""
 
@@ -107,7 +107,7 @@ def mail_job_handler(ctx: Context) -> Callable[[ClaimedJob], Awaitable[None]]:
             values["link"] = sign_in_url(ctx.base_url)
         language = mail_language(user.locale, settings.instance.default_language)
         assert user.email is not None
-        message = render_mail(kind.value, language, user.email, **values)
+        message = templates.render(kind.value, language, user.email, **values)
         try:
             await send_mail(settings.mail, message, sender_domain=settings.domain.split(":")[0])
         except MailError as error:
