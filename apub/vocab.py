@@ -36,6 +36,7 @@ EXTENSION_CONTEXT: dict[str, Any] = {
     "featuredTags": {"@id": "toot:featuredTags", "@type": "@id"},
     "discoverable": "toot:discoverable",
     "indexable": "toot:indexable",
+    "suspended": "toot:suspended",
     "blurhash": "toot:blurhash",
     "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
     "Emoji": "toot:Emoji",

@@ -24,6 +24,7 @@ from moderation.errors import ModerationError, NothingToUndo
 from moderation.purge import MODERATION_QUEUE, purge_handler
 from moderation.reports import (
     delete_reported_statuses,
+    lift_suspension_in,
     resolve_report,
     silence_reported_account,
     suspend_account_in,
@@ -58,6 +59,7 @@ __all__ = [
     "review_tag",
     "resolve_report",
     "silence_reported_account",
+    "lift_suspension_in",
     "suspend_account_in",
     "suspend_reported_account",
     "unblock_domain",

@@ -9,10 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moderation.errors import ModerationError, NothingToUndo
 from outbox.actions._unit import Effects, after_commit
+from outbox.actions.profile import send_actor_update
 from outbox.actions.statuses import delete_status_in
 from storage.accounts import user_for_account
 from storage.audit import add_audit_entry
 from storage.context import Context
+from storage.fanout import restore_author_to_home_feeds
 from storage.follows import remove_author_from_home_feed
 from storage.models import Account, Report, Status
 from storage.oauth import AUTHORITY_CHANGED, revoke_user_tokens
@@ -42,14 +44,27 @@ async def _resolve(session: AsyncSession, report: Report, *, actor: str, action:
     )
 
 
-async def suspend_account_in(session: AsyncSession, account: Account) -> None:
+async def suspend_account_in(session: AsyncSession, account: Account, ctx: Context, effects: Effects) -> None:
     """Suspend `account` in the caller's transaction: a local user's tokens go, and home feeds (which page
-    their feed rows before the statuses) lose its posts."""
+    their feed rows before the statuses) lose its posts. As Mastodon's SuspendAccountService, a local
+    account's followers' servers are told: `Update` of its actor, now with `suspended: true`."""
     account.suspended_at = utcnow()
     user = await user_for_account(session, account.id) if account.domain is None else None
     if user is not None:
         await revoke_user_tokens(session, user.id)
     await remove_author_from_home_feed(session, None, account.id)
+    if account.domain is None:
+        await send_actor_update(session, effects, ctx, account)
+
+
+async def lift_suspension_in(session: AsyncSession, account: Account, ctx: Context, effects: Effects) -> None:
+    """Lift a suspension in the caller's transaction: the newest posts return to the feeds, and a local
+    account's followers' servers get its actor again without `suspended` (Mastodon's
+    UnsuspendAccountService)."""
+    account.suspended_at = None
+    await restore_author_to_home_feeds(session, account)
+    if account.domain is None:
+        await send_actor_update(session, effects, ctx, account)
 
 
 async def resolve_report(ctx: Context, report_id: int, *, actor: str, note: str = "") -> None:
@@ -59,10 +74,12 @@ async def resolve_report(ctx: Context, report_id: int, *, actor: str, note: str 
 
 
 async def suspend_reported_account(ctx: Context, report_id: int, *, actor: str, note: str = "") -> None:
+    effects = Effects()
     async with ctx.db.transaction() as session:
         report, target = await _open_report(session, report_id)
-        await suspend_account_in(session, target)
+        await suspend_account_in(session, target, ctx, effects)
         await _resolve(session, report, actor=actor, action="report.suspend", note=note)
+    after_commit(ctx, effects)
     ctx.bus.publish(AUTHORITY_CHANGED)  # a suspended local user's streams end now
 
 

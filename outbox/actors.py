@@ -77,6 +77,13 @@ def account_to_actor(
         actor["icon"] = icon
     if image := _image(profile_image_urls(urls.base_url, account.header_file, account.header_url)[0]):
         actor["image"] = image
+    if account.suspended_at is not None and account.domain is None:
+        # As Mastodon renders a suspended account: the flag, and nothing of the profile beyond its name.
+        actor["suspended"] = True
+        actor["name"] = account.username
+        actor["summary"] = ""
+        for key in ("icon", "image", "attachment", "tag", "alsoKnownAs", "movedTo"):
+            actor.pop(key, None)
     if account.actor_type != "Person":
         # The instance actor is not a person to follow; Mastodon leaves these out for it too.
         for key in ("featured", "featuredTags", "discoverable", "indexable", "attachment", "tag"):

@@ -64,19 +64,23 @@ async def _collection_owner(request: Request, ctx: Context) -> Account:
 async def actor(request: Request) -> Response:
     ctx: Context = request.state.ctx
     async with ctx.db.read() as session:
-        gone = await local_account_by_username(session, request.path_params["username"])
+        stored = await local_account_by_username(session, request.path_params["username"])
     if (
-        gone is not None
-        and gone.gone_at is not None
+        stored is not None
+        and stored.gone_at is not None
         and wants_activity_json(request.headers.get("accept", ""))
     ):
         # A deleted account: 410 and a Tombstone, so servers that missed its Delete drop it too.
         return activity_response(
-            build_tombstone(gone.uri, deleted=gone.gone_at, embedded=False), status_code=410
+            build_tombstone(stored.uri, deleted=stored.gone_at, embedded=False), status_code=410
         )
-    account = await _local_account(ctx, request.path_params["username"])
+    account = (
+        stored if stored is not None and stored.gone_at is None and stored.actor_type == "Person" else None
+    )
     if account is None:
         return not_found()
+    if account.suspended_at is not None and not wants_activity_json(request.headers.get("accept", "")):
+        return not_found()  # the profile page of a suspended account is hidden
     if not wants_activity_json(request.headers.get("accept", "")):
         return RedirectResponse(account.url or "/", status_code=302)
     await signed_fetcher(request, ctx)  # federation.authorized_fetch: only signed GETs

@@ -15,13 +15,13 @@ from archive.account_export import ExportError, export_account
 from archive.account_import import import_csv
 from moderation.emojis import MAX_EMOJI_BYTES
 from outbox import actions
+from outbox.actions._unit import Effects, after_commit
 from outbox.errors import ActionError
 from storage.accounts import AccountError, create_local_account, local_account_by_username, user_for_account
 from storage.audit import recent_audit_entries
 from storage.context import Context
 from storage.custom_emojis import facts_of, local_emojis
 from storage.domains import list_domain_allows, list_domain_blocks
-from storage.fanout import restore_author_to_home_feeds
 from storage.instance_rules import current_rules
 from storage.models import Account, Announcement, Report, Status, User
 from storage.oauth import AUTHORITY_CHANGED, revoke_user_tokens
@@ -101,6 +101,7 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
                 print(f"{account.username}\t{user.role}\t{state}\t{user.email or '-'}\t{account.uri}")
         return 0
 
+    effects = Effects()
     async with ctx.db.transaction() as session:
         account = await local_account_by_username(session, args.username)
         user = await user_for_account(session, account.id) if account else None
@@ -124,14 +125,14 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
             # Home timelines page their feed rows before reading the statuses, so a suspended author's
             # rows leave the feeds (rather than leave holes in pages), and come back when lifted.
             if suspend:
-                await moderation.suspend_account_in(session, account)
+                await moderation.suspend_account_in(session, account, ctx, effects)
             else:
-                account.suspended_at = None
-                await restore_author_to_home_feeds(session, account)
+                await moderation.lift_suspension_in(session, account, ctx, effects)
             print(f"@{account.username} {'suspended' if suspend else 'unsuspended'}")
         elif action == "promote":
             user.role = args.role
             print(f"@{account.username} is now {args.role}")
+    after_commit(ctx, effects)  # the actor's Update of a (lifted) suspension goes out
     if action in ("password", "suspend"):
         ctx.bus.publish(AUTHORITY_CHANGED)  # streams in this process end now; others find out by polling
     return 0

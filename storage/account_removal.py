@@ -41,8 +41,9 @@ async def tombstone_status(session: AsyncSession, status: Status) -> None:
 
 async def erase_account(session: AsyncSession, account: Account) -> list[Status]:
     """In the caller's transaction: tombstone the account's statuses, drop its follows and follow requests
-    both ways (recounting the other ends), its favourites, the notifications it caused and our copies of its
-    avatar and header, and mark it gone and suspended. Returns the statuses tombstoned."""
+    both ways (recounting the other ends), its favourites, the notifications it caused, our copies of its
+    avatar and header (and, for a remote account, its attachments' links), and mark it gone and suspended;
+    its statuses leave every home and list feed with their tombstones. Returns the statuses tombstoned."""
     statuses = list(
         (
             await session.execute(
@@ -75,6 +76,10 @@ async def erase_account(session: AsyncSession, account: Account) -> list[Status]
         )
     )
     account.avatar_file = account.header_file = None
+    if account.domain is not None:
+        # A remote account's attachments are links to its server's files, which are gone with it: drop them.
+        # (A local account's uploads are withdrawn by the caller and kept for `privacy.deleted_media_days`.)
+        await session.execute(delete(MediaAttachment).where(MediaAttachment.account_id == account.id))
     account.suspended_at = account.gone_at = utcnow()
     await session.flush()
     await recount_follows(session, account.id, *others)

@@ -27,6 +27,7 @@ from apub.builders import build_activity
 from apub.hosts import delivery_inbox
 from apub.vocab import PUBLIC
 from outbox.actions._unit import Effects, after_commit, record_activity
+from outbox.actions.profile import send_actor_update
 from outbox.addressing import PRIORITY_FOLLOWERS, DeliveryTargets
 from outbox.errors import NotFound, Unprocessable
 from storage.account_removal import erase_account
@@ -121,6 +122,7 @@ async def request_account_deletion(ctx: Context, account_id: int, *, actor: str)
     """The owner asked for its account's deletion: disable it now and schedule the deletion after the grace
     period (see the module docstring). Returns when it is due."""
     due = utcnow() + timedelta(days=ctx.settings.accounts.deletion_grace_days)
+    effects = Effects()
     async with ctx.db.transaction() as session:
         account = await session.get(Account, account_id)
         if account is None or account.domain is not None or account.gone_at is not None:
@@ -133,6 +135,7 @@ async def request_account_deletion(ctx: Context, account_id: int, *, actor: str)
         if user is not None:
             await revoke_user_tokens(session, user.id)
         await remove_author_from_home_feed(session, None, account.id)
+        await send_actor_update(session, effects, ctx, account)  # suspended, as Mastodon tells peers
         await enqueue(
             session,
             ACCOUNTS_QUEUE,
@@ -147,13 +150,15 @@ async def request_account_deletion(ctx: Context, account_id: int, *, actor: str)
             target=account.uri,
             details={"due": due.isoformat()},
         )
-    ctx.bus.publish(AUTHORITY_CHANGED)  # its streams end now
+    effects.events.append(AUTHORITY_CHANGED)  # its streams end now
+    after_commit(ctx, effects)
     return due
 
 
 async def cancel_account_deletion(ctx: Context, username: str, *, actor: str) -> None:
     """Call off a requested deletion during its grace period: the account is enabled again (its tokens stay
-    revoked: the owner signs in anew) and its newest posts return to the feeds."""
+    revoked: the owner signs in anew), its newest posts return to the feeds and peers get its actor again."""
+    effects = Effects()
     async with ctx.db.transaction() as session:
         account = await local_account_by_username(session, username)
         if account is None or account.gone_at is not None:
@@ -163,9 +168,11 @@ async def cancel_account_deletion(ctx: Context, username: str, *, actor: str) ->
         account.deletion_due_at = None
         account.suspended_at = None
         await restore_author_to_home_feeds(session, account)
+        await send_actor_update(session, effects, ctx, account)
         await add_audit_entry(
             session, actor=actor, action="account.deletion_cancelled", target=account.uri, details={}
         )
+    after_commit(ctx, effects)
 
 
 async def delete_account_when_due(ctx: Context, account_id: int) -> None:

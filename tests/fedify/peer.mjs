@@ -39,6 +39,7 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
   const sent = []; // activities alice sent, newest last (served by her outbox)
   const errors = []; // delivery/listener failures, so tests can explain themselves
   const requests = []; // every request outside /_test/, both ways: { direction, method, url, scheme, status }
+  const deletedActors = new Set(); // actors whose own Delete reached alice: she forgot them
 
   function buildFederation(origin) {
     const federation = createFederation({
@@ -108,7 +109,7 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
       .on(Accept, recordActivity)
       .on(Create, recordActivity)
       .on(Update, recordActivity)
-      .on(Delete, recordActivity)
+      .on(Delete, onDelete)
       .on(Like, recordActivity)
       .on(Move, onMove)
       .on(Announce, recordActivity);
@@ -186,6 +187,15 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     const undone = await undo.getObject().catch(() => null);
     if (undone instanceof Follow && undone.actorId?.href === undo.actorId?.href) {
       followers.delete(undo.actorId.href);
+    }
+  }
+
+  // Delete of the sender's own actor: alice forgets it (drops it from her followers), as servers do.
+  async function onDelete(ctx, del) {
+    const entry = await recordActivity(ctx, del);
+    if (entry.actor != null && entry.object_id === entry.actor) {
+      followers.delete(entry.actor);
+      deletedActors.add(entry.actor);
     }
   }
 
@@ -399,6 +409,10 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     if (route === "GET /_test/followers/alicia") return json([...newFollowers.keys()]);
     if (route === "GET /_test/following") return json([...following.keys()]);
     if (route === "POST /_test/move") return await moveAway(ctx);
+    if (route === "GET /_test/knows") {
+      const actor = new URL(request.url).searchParams.get("actor") ?? "";
+      return json({ follower: followers.has(actor), deleted: deletedActors.has(actor) });
+    }
     if (route === "GET /_test/errors") return json(errors);
     if (route === "GET /_test/requests") return json(requests);
     if (route === "POST /_test/follow") return await followTarget(ctx, body);
@@ -408,7 +422,7 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     if (route === "POST /_test/quote" && quotes) return await postQuote(ctx, body);
     if (route === "POST /_test/reset") {
       for (const store of [received, sent, errors, requests]) store.length = 0;
-      for (const store of [followers, newFollowers, following, notes, questions, stamps]) store.clear();
+      for (const store of [followers, newFollowers, following, notes, questions, stamps, deletedActors]) store.clear();
       movedTo = null;
       return json({ ok: true });
     }

@@ -6,7 +6,16 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from outbox.actions import favourite
-from storage.models import Account, CustomEmoji, Favourite, Job, Status, StatusPin
+from storage.models import (
+    Account,
+    CustomEmoji,
+    Favourite,
+    HomeFeedEntry,
+    Job,
+    MediaAttachment,
+    Status,
+    StatusPin,
+)
 from storage.urls import LocalUrls
 from support.inbox_world import InboxWorld
 from support.oauth import bearer, make_token
@@ -217,3 +226,22 @@ async def test_add_to_another_collection_or_of_another_status_pins_nothing(world
         select(func.count()).select_from(Job).where(Job.queue == "inbox", Job.state == "failed")
     )
     assert states == 2  # ann's status and eve's were refused, not pinned
+
+
+async def test_an_actor_delete_leaves_no_feed_rows_attachments_or_profile_files(
+    any_world: InboxWorld,
+) -> None:
+    world = any_world
+    await world.follow_locally(world.alice, world.ann)
+    note = world.ann.note(
+        attachment=[{"type": "Document", "mediaType": "image/png", "url": f"{world.remote.base_url}/a.png"}]
+    )
+    await _accepted(world, world.ann.activity("Create", note))
+    await _accepted(world, world.ann.activity("Announce", note["id"], to=[PUBLIC]))
+    assert await world.scalar(select(func.count()).select_from(HomeFeedEntry)) == 2  # the post, the boost
+    assert await world.scalar(select(func.count()).select_from(MediaAttachment)) == 1
+    await _accepted(world, world.ann.activity("Delete", world.ann.uri))
+    assert await world.scalar(select(func.count()).select_from(HomeFeedEntry)) == 0
+    assert await world.scalar(select(func.count()).select_from(MediaAttachment)) == 0
+    ann = await world.scalar(select(Account).where(Account.uri == world.ann.uri))
+    assert ann.gone_at is not None and ann.avatar_file is None and ann.header_file is None

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -257,6 +258,10 @@ class FedifyPeer:
         """Every request the peer received or sent, oldest first: direction ("in"/"out"), method, url,
         scheme ("rfc9421", "cavage" or None) and the status answered."""
         return await self._call("GET", "requests")
+
+    async def knows(self, actor: str) -> JsonObject:
+        """What alice knows of `actor`: `follower` (it follows her) and `deleted` (its own Delete reached her)."""
+        return await self._call("GET", f"knows?{urlencode({'actor': actor})}")
 
     async def follow(self, target: str) -> JsonObject:
         """Alice looks `target` (an actor URL) up and delivers a signed Follow; returns its id and object."""
