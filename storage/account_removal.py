@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.follows import recount_follows
 from storage.lists import remove_statuses_from_feeds
 from storage.media import PROFILE_IMAGE_SIZES
+from storage.media_cache import forget_copies
 from storage.models import Account, Favourite, Follow, FollowRequest, MediaAttachment, Notification, Status
 from storage.profile_jobs import forget_profile_images
 from storage.remote import bump
@@ -42,7 +43,7 @@ async def tombstone_status(session: AsyncSession, status: Status) -> None:
 async def erase_account(session: AsyncSession, account: Account) -> list[Status]:
     """In the caller's transaction: tombstone the account's statuses, drop its follows and follow requests
     both ways (recounting the other ends), its favourites, the notifications it caused, our copies of its
-    avatar and header (and, for a remote account, its attachments' links), and mark it gone and suspended;
+    avatar and header (and, for a remote account, its attachments and our copies of their files), and mark it gone and suspended;
     its statuses leave every home and list feed with their tombstones. Returns the statuses tombstoned."""
     statuses = list(
         (
@@ -77,8 +78,9 @@ async def erase_account(session: AsyncSession, account: Account) -> list[Status]
     )
     account.avatar_file = account.header_file = None
     if account.domain is not None:
-        # A remote account's attachments are links to its server's files, which are gone with it: drop them.
+        # A remote account's attachments go with it, and our copies of their files once this commits.
         # (A local account's uploads are withdrawn by the caller and kept for `privacy.deleted_media_days`.)
+        await forget_copies(session, MediaAttachment.account_id == account.id)
         await session.execute(delete(MediaAttachment).where(MediaAttachment.account_id == account.id))
     account.suspended_at = account.gone_at = utcnow()
     await session.flush()

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from outbox.actions import favourite
+from storage.media import media_root, write_file_folder
 from storage.models import (
     Account,
     CustomEmoji,
@@ -240,7 +241,19 @@ async def test_an_actor_delete_leaves_no_feed_rows_attachments_or_profile_files(
     await _accepted(world, world.ann.activity("Announce", note["id"], to=[PUBLIC]))
     assert await world.scalar(select(func.count()).select_from(HomeFeedEntry)) == 2  # the post, the boost
     assert await world.scalar(select(func.count()).select_from(MediaAttachment)) == 1
+    # Our copy of the attachment (the fake server has no file to fetch: the copy is put in place here).
+    root = media_root(world.ctx.settings.server.data_dir)
+    media = await world.scalar(select(MediaAttachment))
+    folder = write_file_folder(root, media.id, {"original.png": b"copy"})
+    async with world.ctx.db.transaction() as session:
+        await session.execute(
+            update(MediaAttachment)
+            .where(MediaAttachment.id == media.id)
+            .values(file_path=f"{folder}/original.png")
+        )
+    assert (root / folder).is_dir()
     await _accepted(world, world.ann.activity("Delete", world.ann.uri))
+    assert not (root / folder).exists()
     assert await world.scalar(select(func.count()).select_from(HomeFeedEntry)) == 0
     assert await world.scalar(select(func.count()).select_from(MediaAttachment)) == 0
     ann = await world.scalar(select(Account).where(Account.uri == world.ann.uri))
