@@ -22,7 +22,6 @@ Fedify while the test waits for it.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import queue
 import shutil
 import subprocess
@@ -37,12 +36,13 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from support.npm import NpmInstallError, ensure_npm_installed
+
 FEDIFY_DIR = Path(__file__).resolve().parent.parent / "fedify"
 # Fedify 2 needs Node.js 22, which its package.json installs as the npm package `node@22`.
 FEDIFY2_DIR = Path(__file__).resolve().parent.parent / "fedify2"
 ACTOR_USERNAME = "alice"
 NEW_ACTOR_USERNAME = "alicia"  # alice's new account: `alsoKnownAs` alice
-_INSTALL_STAMP = ".plein-lock-sha256"  # written into node_modules after a successful `npm ci`
 
 JsonObject = dict[str, Any]
 
@@ -51,35 +51,12 @@ class FedifyPeerError(RuntimeError):
     """The Fedify peer could not be installed or started, or its control API failed."""
 
 
-def _lockfile_digest(fedify_dir: Path) -> str:
-    return hashlib.sha256((fedify_dir / "package-lock.json").read_bytes()).hexdigest()
-
-
 def ensure_fedify_installed(fedify_dir: Path = FEDIFY_DIR) -> None:
     """Install the peer's npm packages with `npm ci` unless node_modules already matches the lockfile."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        raise FedifyPeerError(
-            f"The Fedify peer needs Node.js 20+ and npm on PATH (node: {node}, npm: {npm}); "
-            "install them, e.g. `apt-get install nodejs npm`."
-        )
-    stamp = fedify_dir / "node_modules" / _INSTALL_STAMP
-    wanted = _lockfile_digest(fedify_dir)
-    if stamp.is_file() and stamp.read_text().strip() == wanted:
-        return
-    completed = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund"],
-        cwd=fedify_dir,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise FedifyPeerError(
-            f"`npm ci` in {fedify_dir} failed ({completed.returncode}):\n"
-            f"{completed.stdout}\n{completed.stderr}"
-        )
-    stamp.write_text(wanted + "\n")
+    try:
+        ensure_npm_installed(fedify_dir)
+    except NpmInstallError as error:
+        raise FedifyPeerError(str(error)) from error
 
 
 def node_for(fedify_dir: Path) -> str:
