@@ -20,6 +20,7 @@ import outbox.routes
 import web.about
 import web.assets
 import web.feeds
+import web.invites
 import web.media
 import web.pages
 import web.signup
@@ -77,6 +78,7 @@ def all_routes() -> list[BaseRoute]:
         *web.tags.routes,
         *web.staff.login.routes,
         *web.signup.routes,
+        *web.invites.routes,
         *web.staff.timelines.routes,
         *web.staff.compose.routes,
     ]

@@ -5,16 +5,18 @@ link → log in; the password reset request, mail, form and its effects; what ea
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from plein.jobs import job_handlers
 from plein.signup_admin import invite_command
+from storage.audit import recent_audit_entries
 from storage.models import LoginSession, User
 from storage.worker import drain
 from support.databases import sqlite_url
@@ -203,3 +205,46 @@ async def test_password_reset_by_mail_ends_every_session(tmp_path: Path) -> None
             browser, "/auth/password/new", "/auth/password", {"email": "alice@example.test"}
         )
         assert throttled.status_code == 429
+
+
+async def test_staff_make_and_revoke_invites_in_the_browser(tmp_path: Path) -> None:
+    async with (
+        instance_with(tmp_path, **{"registration.mode": "invite"}) as instance,
+        instance.client(headers=ENGLISH) as admin_browser,
+        instance.client(headers=ENGLISH) as user_browser,
+        instance.client(headers=ENGLISH) as visitor,
+    ):
+        assert instance.ctx is not None
+        admin = await make_user(instance.ctx, "beheer", PASSWORD)
+        await make_user(instance.ctx, "gewoon", PASSWORD)
+        async with instance.ctx.db.transaction() as session:
+            await session.execute(update(User).where(User.account_id == admin.id).values(role="admin"))
+        assert (await visitor.get("/web/invites")).status_code == 303  # to the login
+        await web_login(user_browser, "gewoon", PASSWORD)
+        assert (await user_browser.get("/web/invites")).status_code == 403
+        await web_login(admin_browser, "beheer", PASSWORD)
+
+        made = await post_form(
+            admin_browser, "/web/invites", "/web/invites", {"max_uses": "", "expires_in": "86400"}
+        )
+        assert made.status_code == 200
+        link = re.search(r'<code id="new-invite-link">([^<]+)</code>', made.text)
+        assert link is not None
+        assert (await visitor.get(link.group(1))).status_code == 200
+        listing = await admin_browser.get("/web/invites")
+        assert link.group(1) not in listing.text  # shown once: only its hash is kept
+        invite_id = re.search(r'action="/web/invites/(\d+)/revoke"', listing.text)
+        assert invite_id is not None
+        refused = await user_browser.post(
+            f"/web/invites/{invite_id.group(1)}/revoke",
+            data={"csrf_token": csrf_of((await user_browser.get("/about")).text)},
+        )
+        assert refused.status_code == 403
+        revoked = await admin_browser.post(
+            f"/web/invites/{invite_id.group(1)}/revoke", data={"csrf_token": csrf_of(listing.text)}
+        )
+        assert revoked.status_code == 303
+        assert (await visitor.get(link.group(1))).status_code == 404
+        async with instance.ctx.db.read() as session:
+            actions = [(entry.actor, entry.action) for entry in await recent_audit_entries(session)]
+        assert actions[:2] == [("@beheer", "invite.revoke"), ("@beheer", "invite.create")]
