@@ -15,6 +15,7 @@ from storage.context import Context
 from storage.ids import parse_id
 from storage.invites import invite_usable, list_invites
 from storage.types import utcnow
+from web.forms import Form
 from web.pages import error_page, render_page
 from web.staff.access import posted_by_viewer, see_other, viewer_or_login
 
@@ -63,6 +64,13 @@ async def _staff(request: Request, login: SignedIn) -> Response | None:
     return None
 
 
+async def _posted_by_staff(request: Request) -> tuple[SignedIn, Form] | Response:
+    posted = await posted_by_viewer(request)
+    if isinstance(posted, Response):
+        return posted
+    return await _staff(request, posted[0]) or posted
+
+
 async def invites_page(request: Request) -> Response:
     login = await viewer_or_login(request)
     if isinstance(login, Response):
@@ -72,13 +80,10 @@ async def invites_page(request: Request) -> Response:
 
 async def create_invite(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    posted = await posted_by_viewer(request)
+    posted = await _posted_by_staff(request)
     if isinstance(posted, Response):
         return posted
     login, form = posted
-    refused = await _staff(request, login)
-    if refused is not None:
-        return refused
     max_uses, expiry = form.get("max_uses"), form.get("expires_in")
     if max_uses not in MAX_USES_CHOICES or expiry not in EXPIRY_CHOICES:
         return await error_page(request, 400, "bad_request")
@@ -95,13 +100,10 @@ async def create_invite(request: Request) -> Response:
 
 async def revoke_invite(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    posted = await posted_by_viewer(request)
+    posted = await _posted_by_staff(request)
     if isinstance(posted, Response):
         return posted
     login, _form = posted
-    refused = await _staff(request, login)
-    if refused is not None:
-        return refused
     invite_id = parse_id(request.path_params["id"])
     if invite_id is None:
         return await error_page(request, 404, "no_page")
