@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from starlette.requests import Request
 
 from clientapi.errors import Forbidden, Unauthorized, Unprocessable
+from storage.acting import ACTING_STAFF, ActingStaff
 from storage.context import Context
 from storage.models import Account, OAuthApp, OAuthToken, User
 from storage.oauth import TokenGrant, TokenGrantCache, token_owner
+from storage.organisations import member_role, role_rank
 
 FOLLOW_SCOPE_COVERS = frozenset(
     {"read:follows", "write:follows", "read:blocks", "write:blocks", "read:mutes", "write:mutes"}
@@ -38,6 +41,8 @@ class AuthContext:
     user: User | None
     account: Account | None
     scopes: frozenset[str]
+    # For a member's token acting as an organisation (`account`): the member's role in it.
+    staff_role: str | None = None
 
     @property
     def account_id(self) -> int | None:
@@ -97,15 +102,61 @@ async def _load_auth(request: Request) -> AuthContext | None:
             owner = await token_owner(session, access_token)
         if owner is None:
             raise Unauthorized("The access token is invalid")
+        staff_role = await _acting_as_organisation(ctx, owner.token, owner.user, owner.account)
         auth = AuthContext(
             token=owner.token,
             app=owner.app,
             user=owner.user,
             account=owner.account,
             scopes=frozenset(parse_scopes(owner.token.scopes)),
+            staff_role=staff_role,
         )
     request.scope[_STATE_KEY] = auth
     return auth
+
+
+async def _acting_as_organisation(
+    ctx: Context, token: OAuthToken, user: User | None, account: Account | None
+) -> str | None:
+    """For a token acting as an organisation: the member's role, noted as who acts (storage.acting) for the
+    audit trail of whatever the request does; None for any other token."""
+    if token.acting_account_id is None or user is None or account is None:
+        return None
+    async with ctx.db.read() as session:
+        role = await member_role(session, token.acting_account_id, user.id)
+        login = await session.scalar(select(Account.username).where(Account.id == user.account_id))
+        app_name = await session.scalar(select(OAuthApp.name).where(OAuthApp.id == token.app_id))
+    if role is None:  # left the organisation (its tokens are revoked then; a race ends here)
+        raise Unauthorized("The access token is invalid")
+    ACTING_STAFF.set(
+        ActingStaff(
+            organisation_id=account.id,
+            organisation=account.username,
+            user_id=user.id,
+            login=login or "",
+            role=role,
+            via=f"app {app_name or '?'} (token {token.id})",
+        )
+    )
+    return role
+
+
+def _staff_may(auth: AuthContext, scopes: tuple[str, ...], method: str, path: str) -> bool:
+    """What an organisation's member may do as it, by role: reading and writing posts (an author's may
+    wait for review) for everyone; the profile for publishers; every other write for editors and up;
+    nothing of the admin API, whatever the member's own role on the server."""
+    assert auth.staff_role is not None
+    if any(scope.startswith("admin") for scope in scopes):
+        return False
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return True
+    rank = role_rank(auth.staff_role)
+    if path.startswith(("/api/v1/accounts/update_credentials", "/api/v1/profile")):
+        return rank >= role_rank("publisher")
+    posting = any(scope_granted(frozenset({"write:statuses", "write:media"}), scope) for scope in scopes)
+    if posting and not path.endswith(("/reblog", "/unreblog")):
+        return True
+    return rank >= role_rank("editor")
 
 
 def _check(
@@ -135,6 +186,8 @@ async def require_auth(
     if auth is None:
         raise Unauthorized("The access token is invalid")
     _check(auth, scopes, user_required=user, unconfirmed_ok=unconfirmed_ok)
+    if auth.staff_role is not None and not _staff_may(auth, scopes, request.method, request.url.path):
+        raise Forbidden(f"Your role in this organisation ({auth.staff_role}) does not allow this action")
     return auth
 
 

@@ -84,3 +84,19 @@ async def outbox_page(
     if max_id is not None:
         statement = statement.where(Activity.id < max_id)
     return list((await session.execute(statement.order_by(Activity.id.desc()).limit(limit))).scalars())
+
+
+async def previous_object(session: AsyncSession, activity: Activity) -> Any:
+    """The object as we last sent it before `activity`: for a status, its latest `Create` or `Update`; for
+    the actor (an activity with no status), its latest `Update` of itself. None when never sent."""
+    statement = select(Activity.payload).where(
+        Activity.account_id == activity.account_id,
+        Activity.id < activity.id,
+        Activity.activity_type.in_(("Create", "Update")),
+    )
+    if activity.status_id is not None:
+        statement = statement.where(Activity.status_id == activity.status_id)
+    else:
+        statement = statement.where(Activity.status_id.is_(None), Activity.activity_type == "Update")
+    payload = await session.scalar(statement.order_by(Activity.id.desc()).limit(1))
+    return payload.get("object") if isinstance(payload, dict) else None

@@ -105,6 +105,12 @@ class Account(Base):
     # A local account whose owner asked for its deletion: disabled now, deleted for good at this time by a
     # job of the `accounts` queue (`outbox.actions.account_deletion`) unless an admin cancels it first.
     deletion_due_at: Mapped[datetime | None]
+    # The verified-agency mark: the organisation's identifier in the government's register (a TOOI URI or
+    # a 20-digit OIN) and official website. Set by an admin for a local account; for a remote one, taken
+    # from its actor only when its instance is in federation.trusted_government_instances.
+    government_id: Mapped[str | None] = mapped_column(String(2048))
+    government_website: Mapped[str | None] = mapped_column(String(2048))
+    government_verified_at: Mapped[datetime | None]
 
 
 # One account per (username, domain), case-insensitively; local accounts have domain NULL.
@@ -434,6 +440,52 @@ class PollVote(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Organisation(Base):
+    """A local account run by a team: its members act as it with their own logins (storage.organisations)."""
+
+    __tablename__ = "organisations"
+
+    account_id: Mapped[int] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    # Authors' posts wait for a publisher's approval (a draft in the review queue) instead of going out.
+    review_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrganisationMember(Base):
+    """A local login's role in an organisation: author, editor or publisher."""
+
+    __tablename__ = "organisation_members"
+    __table_args__ = (UniqueConstraint("organisation_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    organisation_id: Mapped[int] = _fk("organisations.account_id")
+    user_id: Mapped[int] = _fk("users.id")
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrganisationAuditEntry(Base):
+    """One action taken as an organisation. Append-only: the database refuses updates (a trigger), and only
+    the retention purge deletes. No foreign keys: an entry outlives the organisation's and the staff's
+    accounts (public records), so it names them as they were."""
+
+    __tablename__ = "organisation_audit"
+    __table_args__ = (Index("ix_organisation_audit_organisation_id_id", "organisation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    organisation_id: Mapped[int] = mapped_column(ID)
+    organisation: Mapped[str] = mapped_column(String(255))  # the organisation's username then
+    user_id: Mapped[int | None] = mapped_column(ID)
+    login: Mapped[str] = mapped_column(String(255))  # the staff member's username then ("" for the CLI)
+    role: Mapped[str] = mapped_column(String(16))  # their role then (or "admin" for the CLI)
+    via: Mapped[str] = mapped_column(String(255))  # "app NAME (token ID)", "web session", "cli"
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(2048))
+    before: Mapped[Any | None] = mapped_column(JSON)
+    after: Mapped[Any | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ScheduledStatus(Base):
     """A status to publish at `scheduled_at` (its `publish` job is written in the same transaction).
     `params` are the status's parameters as Mastodon's ScheduledStatus entity shows them."""
@@ -446,6 +498,11 @@ class ScheduledStatus(Base):
     scheduled_at: Mapped[datetime]
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # An organisation author's post waiting for review: "pending" (no publish job yet) or "returned" (with
+    # the publisher's comment); None for an ordinary scheduled status.
+    review_state: Mapped[str | None] = mapped_column(String(16))
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    submitted_by_user_id: Mapped[int | None] = mapped_column(ID)
 
 
 class StatusPin(Base):
@@ -1024,6 +1081,8 @@ class OAuthCode(Base):
     code_hash: Mapped[str] = mapped_column(String(128), primary_key=True)
     app_id: Mapped[int] = _fk("oauth_apps.id")
     user_id: Mapped[int] = _fk("users.id")
+    # The organisation the user chose to act for on the consent page (None: their own account).
+    acting_account_id: Mapped[int | None] = mapped_column(ID, index=True)
     redirect_uri: Mapped[str] = mapped_column(String(2048))
     scopes: Mapped[str] = mapped_column(String(1024))
     code_challenge: Mapped[str | None] = mapped_column(String(255))
@@ -1041,6 +1100,9 @@ class OAuthToken(Base):
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)
     app_id: Mapped[int | None] = _fk("oauth_apps.id", nullable=True)
     user_id: Mapped[int | None] = _fk("users.id", nullable=True)
+    # A token of an organisation's member acting as the organisation (None: as the user's own account). No
+    # foreign key (SQLite cannot add one to an existing table): leaving the organisation revokes the token.
+    acting_account_id: Mapped[int | None] = mapped_column(ID, index=True)
     scopes: Mapped[str] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]

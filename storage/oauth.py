@@ -89,14 +89,17 @@ async def create_code(
     scopes: str,
     code_challenge: str | None,
     code_challenge_method: str | None,
+    acting_account_id: int | None = None,
 ) -> str:
-    """Store a one-time authorization code (valid ten minutes); returns the code."""
+    """Store a one-time authorization code (valid ten minutes); returns the code. With
+    `acting_account_id`, its token acts for that organisation of the user's."""
     code = new_secret()
     session.add(
         OAuthCode(
             code_hash=secret_digest(code),
             app_id=app.id,
             user_id=user.id,
+            acting_account_id=acting_account_id,
             redirect_uri=redirect_uri,
             scopes=scopes,
             code_challenge=code_challenge,
@@ -136,14 +139,16 @@ async def create_token(
     user: User | None,
     scopes: str,
     code: OAuthCode | None = None,
+    acting_account_id: int | None = None,
 ) -> tuple[OAuthToken, str]:
-    """Issue an access token (from authorization `code` when given); returns the row and the token itself
-    (only its digest is stored)."""
+    """Issue an access token (from authorization `code` when given, acting for the organisation the code
+    names); returns the row and the token itself (only its digest is stored)."""
     access_token = new_secret()
     token = OAuthToken(
         token_hash=secret_digest(access_token),
         app_id=app.id if app else None,
         user_id=user.id if user else None,
+        acting_account_id=code.acting_account_id if code else acting_account_id,
         scopes=scopes,
         code_hash=code.code_hash if code else None,
     )
@@ -160,14 +165,15 @@ async def token_owner(session: AsyncSession, access_token: str) -> TokenOwner | 
             select(OAuthToken, OAuthApp, User, Account)
             .outerjoin(OAuthApp, OAuthApp.id == OAuthToken.app_id)
             .outerjoin(User, User.id == OAuthToken.user_id)
-            .outerjoin(Account, Account.id == User.account_id)
+            # A member's token for an organisation acts as the organisation.
+            .outerjoin(Account, Account.id == func.coalesce(OAuthToken.acting_account_id, User.account_id))
             .where(OAuthToken.token_hash == secret_digest(access_token), OAuthToken.revoked_at.is_(None))
         )
     ).one_or_none()
     if row is None:
         return None
     token, app, user, account = row
-    if token.user_id is not None and user is None:
+    if token.user_id is not None and (user is None or account is None):
         return None
     if (
         user is not None
@@ -192,7 +198,7 @@ def token_still_valid(token_id: Any) -> ColumnElement[bool]:
     return (
         select(token.id)
         .join(user, user.id == token.user_id)
-        .join(account, account.id == user.account_id)
+        .join(account, account.id == func.coalesce(token.acting_account_id, user.account_id))
         .where(
             token.id == token_id,
             token.revoked_at.is_(None),

@@ -10,11 +10,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outbox.addressing import DeliveryTargets, enqueue_deliveries
-from storage.activities import add_activity, new_activity_id
+from storage.acting import ACTING_STAFF, ActingStaff
+from storage.activities import add_activity, new_activity_id, previous_object
 from storage.bus import Event
 from storage.context import Context
 from storage.deliveries import DELIVER_QUEUE
 from storage.models import Account, Activity
+from storage.organisations import record_audit
 from storage.urls import LocalUrls
 
 
@@ -59,7 +61,29 @@ async def record_activity(
     effects.deliveries += await enqueue_deliveries(
         session, activity_id=activity.id, sender_id=actor.id, targets=targets
     )
+    staff = ACTING_STAFF.get()
+    if staff is not None and staff.organisation_id == actor.id:
+        await _audit_activity(session, staff, activity)
     return activity
+
+
+async def _audit_activity(session: AsyncSession, staff: ActingStaff, activity: Activity) -> None:
+    """The organisation's audit entry for an activity a member sent as it, in the same transaction: what
+    it changed from (the object as last sent, for an edit, a profile change or a deletion) and to."""
+    thing = activity.payload.get("object")
+    kind = thing.get("type") if isinstance(thing, dict) else None
+    target = thing.get("id") if isinstance(thing, dict) else thing
+    before = None
+    if activity.activity_type in ("Update", "Delete"):
+        before = await previous_object(session, activity)
+    await record_audit(
+        session,
+        staff,
+        f"{activity.activity_type} {kind}" if kind else activity.activity_type,
+        target=target if isinstance(target, str) else None,
+        before=before,
+        after=thing if activity.activity_type != "Delete" else None,
+    )
 
 
 def after_commit(ctx: Context, effects: Effects) -> None:
