@@ -23,11 +23,12 @@ from clientapi.auth import parse_scopes
 from clientapi.oauth_token import OAuthError, granted_scopes
 from clientapi.params import Params, read_params
 from login.credentials import LoginFailed, LoginThrottled, check_login
-from login.sessions import csrf_passes, set_session_cookie, signed_in, start_session
+from login.sessions import adopt_session, csrf_passes, set_session_cookie, signed_in, start_session
 from storage.accounts import may_sign_in
 from storage.context import Context
 from storage.models import Account, OAuthApp, User
 from storage.oauth import app_by_client_id, create_code
+from storage.organisations import memberships_of
 
 # The consent page must never be framed by another site (clickjacking) nor leak the code in a Referer; the rest
 # of its Content-Security-Policy (frame-ancestors 'none' included) comes from plein.headers, as for every page.
@@ -118,10 +119,23 @@ def _consent_url(wanted: AuthorizeRequest, *, force_login: bool = False) -> str:
 
 
 async def _consent_page(
-    request: Request, wanted: AuthorizeRequest, *, error: str = "", username: str = "", status_code: int = 200
+    request: Request,
+    wanted: AuthorizeRequest,
+    *,
+    error: str = "",
+    username: str = "",
+    status_code: int = 200,
+    signed_in: tuple[User, Account] | None = None,
 ) -> Response:
     params = await read_params(request)
-    session_user = None if params.get_bool("force_login") else await _session_user(request)
+    session_user = signed_in
+    if session_user is None and not params.get_bool("force_login"):
+        session_user = await _session_user(request)
+    ctx: Context = request.state.ctx
+    memberships = []
+    if session_user is not None:
+        async with ctx.db.read() as session:
+            memberships = await memberships_of(session, session_user[0].id)
     response = await _render(
         request,
         "oauth/authorize.html",
@@ -137,6 +151,9 @@ async def _consent_page(
         code_challenge=wanted.code_challenge,
         code_challenge_method=wanted.code_challenge_method,
         session_username=session_user[1].username if session_user else "",
+        session_account_id=str(session_user[1].id) if session_user else "",
+        # The organisations this login may act for: the app can be given one of them instead.
+        memberships=memberships,
         switch_account_url=_consent_url(wanted, force_login=True),
         username=username,
         error=error,
@@ -228,6 +245,25 @@ async def decide(request: Request) -> Response:
             return RedirectResponse(f"/login?{urlencode({'next': _consent_url(wanted)})}", status_code=303)
         new_session_token = await start_session(request, user, second_factor_done=True)
     user, _account = session_user
+    async with ctx.db.read() as session:
+        memberships = await memberships_of(session, user.id)
+    act_as = params.get_str("act_as")
+    if memberships and act_as is None:
+        # Signed in just now on a login that belongs to organisations: ask which account the app acts for.
+        if new_session_token is not None:
+            await adopt_session(request, new_session_token)
+        response = await _consent_page(request, wanted, signed_in=session_user)
+        if new_session_token is not None:
+            set_session_cookie(ctx, response, new_session_token)
+        return response
+    acting_account_id = None
+    if act_as and act_as != str(user.account_id):
+        chosen = [m for m in memberships if str(m.organisation.id) == act_as]
+        if not chosen:
+            return await _render(
+                request, "oauth/error.html", status_code=403, message="You are not a member of that account."
+            )
+        acting_account_id = chosen[0].organisation.id
     async with ctx.db.transaction() as session:
         code = await create_code(
             session,
@@ -237,6 +273,7 @@ async def decide(request: Request) -> Response:
             scopes=wanted.scope,
             code_challenge=wanted.code_challenge or None,
             code_challenge_method=wanted.code_challenge_method or None,
+            acting_account_id=acting_account_id,
         )
     if wanted.redirect_uri == OOB_REDIRECT_URI:
         response: Response = await _render(request, "oauth/code.html", app_name=wanted.app.name, code=code)

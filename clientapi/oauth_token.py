@@ -33,6 +33,7 @@ from storage.oauth import (
     revoke_token,
     take_code,
 )
+from storage.organisations import member_role
 
 DEFAULT_SCOPE = "read"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -118,6 +119,10 @@ async def _authorization_code_grant(ctx: Context, request: Request, params: Para
             # A refusal here rolls back, so the code stays good for a corrected request.
             _check_code_exchange(grant, params.get_str("redirect_uri"), verifier, client_secret)
             user = await session.get(User, grant.user_id)
+            if grant.acting_account_id is not None and (
+                user is None or await member_role(session, grant.acting_account_id, user.id) is None
+            ):
+                raise OAuthError("invalid_grant", "The login is no longer a member of that account.")
             token, access_token = await create_token(
                 session, app=app, user=user, scopes=grant.scopes, code=grant
             )

@@ -103,6 +103,15 @@ async def start_session(request: Request, user: User, *, second_factor_done: boo
     return token
 
 
+async def adopt_session(request: Request, token: str) -> None:
+    """Treat this request as made within the session just started with `token` (its cookie goes out with
+    the response), so a page it renders carries that session's CSRF token."""
+    found = await _live_session(request.state.ctx, token)
+    if found is not None and found[0].second_factor_done:
+        row, user, account = found
+        request.scope[_SCOPE_KEY] = SignedIn(session_id=row.id, token=token, user=user, account=account)
+
+
 def set_session_cookie(ctx: Context, response: Response, token: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,

@@ -371,6 +371,12 @@ def cmd_archive(args: argparse.Namespace) -> int:
     return _with_context(args, lambda ctx: archive_commands.export_command(ctx, args))
 
 
+def cmd_org(args: argparse.Namespace) -> int:
+    from plein import organisation_commands
+
+    return _with_context(args, lambda ctx: organisation_commands.organisation_command(ctx, args))
+
+
 def cmd_emoji(args: argparse.Namespace) -> int:
     from plein import admin
 
@@ -588,6 +594,35 @@ def build_parser() -> argparse.ArgumentParser:
     archive_verify = archive_commands.add_parser("verify", help="check a package is complete and unchanged")
     archive_verify.add_argument("folder")
     archive.set_defaults(handler=cmd_archive)
+
+    org = commands.add_parser("org", help="organisation accounts: staff acting as one account, roles, audit")
+    org_commands = org.add_subparsers(dest="action", required=True, metavar="ACTION")
+    org_create = org_commands.add_parser(
+        "create",
+        help="make a local account an organisation (its own password stops working), or change --review",
+    )
+    org_create.add_argument("username")
+    org_create.add_argument(
+        "--review",
+        choices=("on", "off"),
+        default="off",
+        help="authors' posts wait for a publisher's approval",
+    )
+    org_add = org_commands.add_parser("add", help="add a staff login to an organisation, or change its role")
+    org_add.add_argument("organisation")
+    org_add.add_argument("member")
+    org_add.add_argument("--role", choices=("author", "editor", "publisher"), required=True)
+    org_remove = org_commands.add_parser("remove", help="take a staff login out (its tokens for it end)")
+    org_remove.add_argument("organisation")
+    org_remove.add_argument("member")
+    org_commands.add_parser("members", help="list an organisation's staff and roles").add_argument(
+        "organisation"
+    )
+    org_audit = org_commands.add_parser("audit", help="export an organisation's audit trail")
+    org_audit.add_argument("organisation")
+    org_audit.add_argument("--format", choices=("csv", "json"), default="csv")
+    org_audit.add_argument("--out", help="write to this file (default: standard output)")
+    org.set_defaults(handler=cmd_org)
 
     emoji = commands.add_parser("emoji", help="the server's custom emojis (:shortcode: in posts and names)")
     emoji_commands = emoji.add_subparsers(dest="action", required=True, metavar="ACTION")

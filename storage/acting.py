@@ -18,7 +18,7 @@ class ActingStaff:
 
     organisation_id: int
     organisation: str  # its username
-    user_id: int
+    user_id: int | None  # None: an admin at the command line
     login: str  # the staff member's own username
     role: str
     via: str  # "app NAME (token ID)", "web session"

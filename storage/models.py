@@ -445,7 +445,9 @@ class Organisation(Base):
 
     __tablename__ = "organisations"
 
-    account_id: Mapped[int] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
     # Authors' posts wait for a publisher's approval (a draft in the review queue) instead of going out.
     review_required: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -55,7 +55,9 @@ async def organisation_of(session: AsyncSession, account_id: int) -> Organisatio
     return await session.get(Organisation, account_id)
 
 
-async def make_organisation(session: AsyncSession, account: Account, *, review_required: bool) -> Organisation:
+async def make_organisation(
+    session: AsyncSession, account: Account, *, review_required: bool
+) -> Organisation:
     """Turn local `account` into an organisation (an `Organization` actor); its settings if it is one."""
     if account.domain is not None:
         raise OrganisationError("only a local account can be an organisation")
@@ -194,6 +196,8 @@ async def purge_audit(session: AsyncSession, *, now: datetime, keep_days: int) -
     if keep_days <= 0:
         return 0
     result = await session.execute(
-        delete(OrganisationAuditEntry).where(OrganisationAuditEntry.created_at < now - timedelta(days=keep_days))
+        delete(OrganisationAuditEntry).where(
+            OrganisationAuditEntry.created_at < now - timedelta(days=keep_days)
+        )
     )
     return max(result.rowcount, 0)

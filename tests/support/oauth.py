@@ -80,8 +80,11 @@ async def authorization_code(
     scopes: str | None = None,
     state: str | None = None,
     code_challenge: str | None = None,
+    act_as: str | None = None,
 ) -> str:
-    """Log in and approve on the consent page; returns the code (from the redirect or the oob page)."""
+    """Log in and approve on the consent page; returns the code (from the redirect or the oob page). With
+    `act_as` (an account id), the login belongs to organisations: the page that follows the login asks which
+    account the app acts for, and this one is chosen."""
     query = {
         "client_id": app.client_id,
         "redirect_uri": app.redirect_uri,
@@ -102,6 +105,13 @@ async def authorization_code(
         data={**fields, "username": username, "password": password, "decision": "approve"},
         follow_redirects=False,
     )
+    if act_as is not None:
+        assert answer.status_code == 200 and 'name="act_as"' in answer.text, answer.text
+        answer = await client.post(
+            "/oauth/authorize",
+            data={**form_fields(answer.text), "act_as": act_as, "decision": "approve"},
+            follow_redirects=False,
+        )
     if app.redirect_uri == OOB:
         assert answer.status_code == 200, answer.text
         match = re.search(r'id="oauth-code"[^>]*>([^<]+)<', answer.text)
@@ -113,13 +123,25 @@ async def authorization_code(
 
 
 async def authorize(
-    client: httpx.AsyncClient, *, username: str, password: str, scopes: str = DEFAULT_SCOPES
+    client: httpx.AsyncClient,
+    *,
+    username: str,
+    password: str,
+    scopes: str = DEFAULT_SCOPES,
+    act_as: str | None = None,
 ) -> str:
-    """The whole authorization-code flow (with PKCE) through the real endpoints; returns an access token."""
+    """The whole authorization-code flow (with PKCE) through the real endpoints; returns an access token
+    (acting for account `act_as` when given: see `authorization_code`)."""
     app = await register_app(client, scopes=scopes)
     verifier, challenge = pkce_pair()
     code = await authorization_code(
-        client, app, username=username, password=password, scopes=scopes, code_challenge=challenge
+        client,
+        app,
+        username=username,
+        password=password,
+        scopes=scopes,
+        code_challenge=challenge,
+        act_as=act_as,
     )
     response = await client.post(
         "/oauth/token",

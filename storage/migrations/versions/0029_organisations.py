@@ -57,7 +57,9 @@ def upgrade() -> None:
         sa.Column("after", sa.JSON(), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
     )
-    op.create_index("ix_organisation_audit_organisation_id_id", "organisation_audit", ["organisation_id", "id"])
+    op.create_index(
+        "ix_organisation_audit_organisation_id_id", "organisation_audit", ["organisation_id", "id"]
+    )
     # Append-only in the database itself, whatever the application does: updates are refused.
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
@@ -83,7 +85,8 @@ def upgrade() -> None:
     op.add_column("accounts", sa.Column("government_id", sa.String(2048), nullable=True))
     op.add_column("accounts", sa.Column("government_website", sa.String(2048), nullable=True))
     op.add_column(
-        "accounts", sa.Column("government_verified_at", storage.types.UTCDateTime(timezone=True), nullable=True)
+        "accounts",
+        sa.Column("government_verified_at", storage.types.UTCDateTime(timezone=True), nullable=True),
     )
 
 

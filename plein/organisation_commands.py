@@ -1,0 +1,203 @@
+"""`plein org …`: organisation accounts, their members and roles, review, and the audit trail's export."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from typing import Any
+
+import orjson
+
+from plein.admin import AdminError, cli_actor
+from storage.accounts import local_account_by_username, user_for_account
+from storage.acting import ActingStaff
+from storage.context import Context
+from storage.models import Account, OrganisationAuditEntry
+from storage.oauth import revoke_user_tokens
+from storage.organisations import (
+    OrganisationError,
+    audit_entries,
+    make_organisation,
+    members_of,
+    organisation_of,
+    record_audit,
+    remove_member,
+    set_member,
+)
+from storage.passwords import generate_password, hash_password, make_hasher
+
+AUDIT_COLUMNS = (
+    "id",
+    "created_at",
+    "organisation",
+    "login",
+    "role",
+    "via",
+    "action",
+    "target",
+    "before",
+    "after",
+)
+
+
+def _cli_staff(organisation: Account) -> ActingStaff:
+    return ActingStaff(
+        organisation_id=organisation.id,
+        organisation=organisation.username,
+        user_id=None,
+        login=cli_actor(),
+        role="admin",
+        via="cli",
+    )
+
+
+async def _local(session: Any, username: str) -> Account:
+    account = await local_account_by_username(session, username.lstrip("@"))
+    if account is None:
+        raise AdminError(f"no local account @{username.lstrip('@')}")
+    return account
+
+
+async def _organisation(session: Any, username: str) -> Account:
+    account = await _local(session, username)
+    if await organisation_of(session, account.id) is None:
+        raise AdminError(f"@{account.username} is not an organisation (plein org create {account.username})")
+    return account
+
+
+def _audit_row(entry: OrganisationAuditEntry) -> dict[str, Any]:
+    return {
+        "id": str(entry.id),
+        "created_at": entry.created_at.isoformat(),
+        "organisation": entry.organisation,
+        "login": entry.login,
+        "role": entry.role,
+        "via": entry.via,
+        "action": entry.action,
+        "target": entry.target,
+        "before": entry.before,
+        "after": entry.after,
+    }
+
+
+def audit_as_csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(AUDIT_COLUMNS)
+    for row in rows:
+        writer.writerow(
+            [
+                orjson.dumps(row[column]).decode()
+                if isinstance(row[column], (dict, list))
+                else row[column] or ""
+                for column in AUDIT_COLUMNS
+            ]
+        )
+    return out.getvalue()
+
+
+async def organisation_command(ctx: Context, args: argparse.Namespace) -> int:
+    action = args.action
+    try:
+        if action == "create":
+            return await _create(ctx, args)
+        if action == "add":
+            return await _add(ctx, args)
+        if action == "remove":
+            return await _remove(ctx, args)
+        if action == "members":
+            return await _members(ctx, args)
+        if action == "audit":
+            return await _audit(ctx, args)
+    except OrganisationError as error:
+        raise AdminError(str(error)) from error
+    raise AdminError(f"unknown action {action}")
+
+
+async def _create(ctx: Context, args: argparse.Namespace) -> int:
+    """Make an account an organisation; its own password is replaced by one nobody knows and its own
+    tokens end: from now on staff act for it with their own logins."""
+    async with ctx.db.transaction() as session:
+        account = await _local(session, args.username)
+        existed = await organisation_of(session, account.id) is not None
+        await make_organisation(session, account, review_required=args.review == "on")
+        if not existed:
+            user = await user_for_account(session, account.id)
+            if user is not None:
+                user.password_hash = hash_password(make_hasher(), generate_password())
+                await revoke_user_tokens(session, user.id)
+        await record_audit(
+            session,
+            _cli_staff(account),
+            "organisation.settings" if existed else "organisation.create",
+            target=account.uri,
+            after={"review_required": args.review == "on"},
+        )
+    review = "authors' posts wait for review" if args.review == "on" else "no review"
+    print(f"@{account.username} is an organisation ({review})")
+    return 0
+
+
+async def _add(ctx: Context, args: argparse.Namespace) -> int:
+    async with ctx.db.transaction() as session:
+        organisation = await _organisation(session, args.organisation)
+        member = await _local(session, args.member)
+        user = await user_for_account(session, member.id)
+        if user is None or member.id == organisation.id:
+            raise AdminError(f"@{member.username} has no login of its own")
+        if await organisation_of(session, member.id) is not None:
+            raise AdminError(f"@{member.username} is an organisation, not a staff login")
+        before = await set_member(session, organisation.id, user.id, args.role)
+        await record_audit(
+            session,
+            _cli_staff(organisation),
+            "member.add" if before is None else "member.role",
+            target=member.uri,
+            before={"role": before} if before else None,
+            after={"role": args.role},
+        )
+    print(f"@{member.username} is {args.role} of @{organisation.username}")
+    return 0
+
+
+async def _remove(ctx: Context, args: argparse.Namespace) -> int:
+    async with ctx.db.transaction() as session:
+        organisation = await _organisation(session, args.organisation)
+        member = await _local(session, args.member)
+        user = await user_for_account(session, member.id)
+        before = await remove_member(session, organisation.id, user.id) if user else None
+        if before is None:
+            raise AdminError(f"@{member.username} is not a member of @{organisation.username}")
+        await record_audit(
+            session, _cli_staff(organisation), "member.remove", target=member.uri, before={"role": before}
+        )
+    print(f"@{member.username} is no longer a member of @{organisation.username}; their tokens for it ended")
+    return 0
+
+
+async def _members(ctx: Context, args: argparse.Namespace) -> int:
+    async with ctx.db.read() as session:
+        organisation = await _organisation(session, args.organisation)
+        members = await members_of(session, organisation.id)
+    for account, role in members:
+        print(f"@{account.username}\t{role}")
+    return 0
+
+
+async def _audit(ctx: Context, args: argparse.Namespace) -> int:
+    async with ctx.db.read() as session:
+        organisation = await _organisation(session, args.organisation)
+        rows = [_audit_row(entry) for entry in await audit_entries(session, organisation.id)]
+    if args.format == "json":
+        text = orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n"
+    else:
+        text = audit_as_csv(rows)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        print(f"wrote {len(rows)} audit entries to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
