@@ -16,9 +16,11 @@ from clientapi.errors import NotFound, Unprocessable
 from clientapi.pagination import Page, apply_page, in_display_order, link_headers
 from clientapi.params import Params, parse_id, read_params
 from clientapi.responses import api_response
+from outbox.actions.review import approve_draft, return_draft
 from outbox.actions.scheduled import cancel_scheduled, move_scheduled
+from storage.acting import ACTING_STAFF
 from storage.context import Context
-from storage.models import ScheduledStatus
+from storage.models import Account, ScheduledStatus
 from storage.scheduled_statuses import held_media, scheduled_of
 
 
@@ -90,7 +92,31 @@ async def delete_scheduled(request: Request) -> Response:
     return api_response({})
 
 
+async def _reviewer(request: Request) -> tuple[Context, Account, int]:
+    auth = await require_auth(request, "write:statuses")
+    assert auth.account is not None
+    return request.state.ctx, auth.account, _scheduled_id(request)
+
+
+async def approve_draft_route(request: Request) -> Response:
+    """Plein extension: a publisher lets an organisation's draft out, now or at `scheduled_at`."""
+    ctx, organisation, draft_id = await _reviewer(request)
+    at = scheduled_at_of(await read_params(request))
+    await approve_draft(ctx, organisation, ACTING_STAFF.get(), draft_id, at=at)
+    return await _render(ctx, organisation.id, draft_id)
+
+
+async def return_draft_route(request: Request) -> Response:
+    """Plein extension: a publisher returns a draft to its author with a `comment`."""
+    ctx, organisation, draft_id = await _reviewer(request)
+    comment = (await read_params(request)).get_str("comment") or ""
+    await return_draft(ctx, organisation, ACTING_STAFF.get(), draft_id, comment)
+    return await _render(ctx, organisation.id, draft_id)
+
+
 routes = [
+    Route("/api/v1/scheduled_statuses/{scheduled_id}/approve", approve_draft_route, methods=["POST"]),
+    Route("/api/v1/scheduled_statuses/{scheduled_id}/return", return_draft_route, methods=["POST"]),
     Route("/api/v1/scheduled_statuses", list_scheduled, methods=["GET"]),
     Route("/api/v1/scheduled_statuses/{scheduled_id}", get_scheduled, methods=["GET"]),
     Route("/api/v1/scheduled_statuses/{scheduled_id}", update_scheduled, methods=["PUT"]),

@@ -24,7 +24,9 @@ from clientapi.params import Params, parse_id, parse_id_list, read_params
 from clientapi.responses import api_response
 from clientapi.scheduled_statuses import scheduled_at_of
 from outbox import actions
+from outbox.actions.review import needs_review, submit_for_review
 from outbox.actions.scheduled import Draft, schedule_status
+from storage.acting import ACTING_STAFF
 from storage.context import Context
 from storage.conversation_mutes import mute_conversation, unmute_conversation
 from storage.custom_emojis import emojis_in
@@ -123,6 +125,10 @@ async def create_status(request: Request) -> Response:
             code=ValidationCode.TOO_LONG,
         )
     scheduled_at = scheduled_at_of(params)
+    if await needs_review(_ctx(request), auth.account, auth.staff_role):
+        # An organisation's author: a draft for a publisher, answered as the ScheduledStatus it is (apps
+        # show a scheduled post gracefully; docs/CLIENT_API.md).
+        return await _schedule(request, auth, params, scheduled_at, key, review=True)
     if scheduled_at is not None and scheduled_at > utcnow():  # a time already past posts now, as in Mastodon
         return await _schedule(request, auth, params, scheduled_at, key)
     status = await actions.post_status(
@@ -145,7 +151,13 @@ async def create_status(request: Request) -> Response:
 
 
 async def _schedule(
-    request: Request, auth: Any, params: Params, scheduled_at: datetime, key: str | None
+    request: Request,
+    auth: Any,
+    params: Params,
+    scheduled_at: datetime | None,
+    key: str | None,
+    *,
+    review: bool = False,
 ) -> Response:
     ctx = _ctx(request)
     draft = Draft(
@@ -161,7 +173,16 @@ async def _schedule(
         quoted_status_id=params.get_id("quoted_status_id"),
         quote_policy=params.get_str("quote_approval_policy"),
     )
-    scheduled = await schedule_status(ctx, auth.account, scheduled_at, draft, idempotency_key=key)
+    if review:
+        staff = ACTING_STAFF.get()
+        assert staff is not None  # set by require_auth for an organisation's member
+        wanted = scheduled_at if scheduled_at is not None and scheduled_at > utcnow() else None
+        scheduled = await submit_for_review(
+            ctx, auth.account, staff, draft, wanted_at=wanted, idempotency_key=key
+        )
+    else:
+        assert scheduled_at is not None
+        scheduled = await schedule_status(ctx, auth.account, scheduled_at, draft, idempotency_key=key)
     async with ctx.db.read() as session:
         media = (await held_media(session, [scheduled.id])).get(scheduled.id, [])
     return api_response(scheduled_to_entity(ctx, scheduled, media))

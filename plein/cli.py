@@ -622,6 +622,17 @@ def build_parser() -> argparse.ArgumentParser:
     org_audit.add_argument("organisation")
     org_audit.add_argument("--format", choices=("csv", "json"), default="csv")
     org_audit.add_argument("--out", help="write to this file (default: standard output)")
+    org_commands.add_parser("drafts", help="list drafts waiting for review or returned").add_argument(
+        "organisation"
+    )
+    org_approve = org_commands.add_parser("approve", help="publish a draft now, or at --at")
+    org_approve.add_argument("organisation")
+    org_approve.add_argument("draft", type=int)
+    org_approve.add_argument("--at", type=_moment, help="when to publish (ISO 8601; default: now)")
+    org_return = org_commands.add_parser("return", help="send a draft back to its author with a comment")
+    org_return.add_argument("organisation")
+    org_return.add_argument("draft", type=int)
+    org_return.add_argument("--comment", required=True)
     org.set_defaults(handler=cmd_org)
 
     emoji = commands.add_parser("emoji", help="the server's custom emojis (:shortcode: in posts and names)")

@@ -9,12 +9,15 @@ import sys
 from typing import Any
 
 import orjson
+from sqlalchemy import select
 
+from outbox.actions.review import approve_draft, return_draft
+from outbox.errors import ActionError
 from plein.admin import AdminError, cli_actor
 from storage.accounts import local_account_by_username, user_for_account
 from storage.acting import ActingStaff
 from storage.context import Context
-from storage.models import Account, OrganisationAuditEntry
+from storage.models import Account, OrganisationAuditEntry, ScheduledStatus, User
 from storage.oauth import revoke_user_tokens
 from storage.organisations import (
     OrganisationError,
@@ -111,7 +114,13 @@ async def organisation_command(ctx: Context, args: argparse.Namespace) -> int:
             return await _members(ctx, args)
         if action == "audit":
             return await _audit(ctx, args)
-    except OrganisationError as error:
+        if action == "drafts":
+            return await _drafts(ctx, args)
+        if action == "approve":
+            return await _approve(ctx, args)
+        if action == "return":
+            return await _return(ctx, args)
+    except (OrganisationError, ActionError) as error:
         raise AdminError(str(error)) from error
     raise AdminError(f"unknown action {action}")
 
@@ -200,4 +209,43 @@ async def _audit(ctx: Context, args: argparse.Namespace) -> int:
         print(f"wrote {len(rows)} audit entries to {args.out}")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+async def _drafts(ctx: Context, args: argparse.Namespace) -> int:
+    async with ctx.db.read() as session:
+        organisation = await _organisation(session, args.organisation)
+        rows = list(
+            (
+                await session.execute(
+                    select(ScheduledStatus, Account.username)
+                    .outerjoin(User, User.id == ScheduledStatus.submitted_by_user_id)
+                    .outerjoin(Account, Account.id == User.account_id)
+                    .where(
+                        ScheduledStatus.account_id == organisation.id,
+                        ScheduledStatus.review_state.is_not(None),
+                    )
+                    .order_by(ScheduledStatus.id)
+                )
+            ).tuples()
+        )
+    for row, author in rows:
+        comment = f"\t{row.review_comment}" if row.review_comment else ""
+        print(f"{row.id}\t{row.review_state}\t@{author or '?'}\t{row.params.get('text', '')!r}{comment}")
+    return 0
+
+
+async def _approve(ctx: Context, args: argparse.Namespace) -> int:
+    async with ctx.db.read() as session:
+        organisation = await _organisation(session, args.organisation)
+    row = await approve_draft(ctx, organisation, _cli_staff(organisation), args.draft, at=args.at)
+    print(f"draft {row.id} approved: @{organisation.username} publishes it at {row.scheduled_at.isoformat()}")
+    return 0
+
+
+async def _return(ctx: Context, args: argparse.Namespace) -> int:
+    async with ctx.db.read() as session:
+        organisation = await _organisation(session, args.organisation)
+    row = await return_draft(ctx, organisation, _cli_staff(organisation), args.draft, args.comment)
+    print(f"draft {row.id} returned to its author")
     return 0

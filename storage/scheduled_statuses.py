@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.media import PROFILE_IMAGE_SIZES
 from storage.models import Job, MediaAttachment, ScheduledStatus
 from storage.queue import enqueue
+from storage.types import utcnow
 
 SCHEDULED_QUEUE = "scheduled_statuses"
 MIN_OFFSET = timedelta(minutes=5)  # Mastodon's PostStatusService::MIN_SCHEDULE_OFFSET
@@ -59,14 +60,36 @@ async def add_scheduled(
     scheduled = ScheduledStatus(account_id=account_id, scheduled_at=scheduled_at, params=params)
     session.add(scheduled)
     await session.flush()
+    await queue_publication(session, scheduled)
+    return scheduled
+
+
+async def queue_publication(session: AsyncSession, scheduled: ScheduledStatus) -> None:
+    """The `publish` job of a scheduled status, due at its `scheduled_at`."""
     await enqueue(
         session,
         SCHEDULED_QUEUE,
         {"scheduled_status_id": scheduled.id},
-        run_at=scheduled_at,
+        run_at=scheduled.scheduled_at,
         dedupe_key=_publish_key(scheduled.id),
     )
-    return scheduled
+
+
+async def add_review_draft(
+    session: AsyncSession, account_id: int, submitted_by_user_id: int, params: dict[str, Any]
+) -> ScheduledStatus:
+    """Store an organisation author's post as a draft waiting for review: no `publish` job until a
+    publisher approves it (`queue_publication`)."""
+    draft = ScheduledStatus(
+        account_id=account_id,
+        scheduled_at=utcnow(),
+        params=params,
+        review_state="pending",
+        submitted_by_user_id=submitted_by_user_id,
+    )
+    session.add(draft)
+    await session.flush()
+    return draft
 
 
 async def reserve_media(

@@ -17,6 +17,7 @@ def scheduled_to_entity(
     return {
         "id": str(scheduled.id),
         "scheduled_at": format_time(scheduled.scheduled_at),
-        "params": dict(scheduled.params),
+        # Who approved a reviewed draft is Plein's own bookkeeping (the audit trail), not a posting parameter.
+        "params": {key: value for key, value in scheduled.params.items() if key != "approval"},
         "media_attachments": [media_to_entity(ctx, item) for item in media],
     }

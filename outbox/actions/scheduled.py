@@ -9,9 +9,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from outbox.actions.quoting import check_quote_policy, quotable_status
 from outbox.actions.statuses import check_poll, check_text, post_status
 from outbox.errors import ActionError, NotFound, Unprocessable
+from storage.acting import ACTING_STAFF, ActingStaff
 from storage.context import Context
 from storage.models import Account, ScheduledStatus, Status
 from storage.polls import PollRequest
@@ -95,6 +98,39 @@ def check_schedule_time(scheduled_at: datetime) -> None:
         )
 
 
+def check_draft(ctx: Context, draft: Draft) -> None:
+    """What can be checked of a draft without the database, as posting it would be."""
+    if draft.visibility not in VISIBILITIES:
+        raise Unprocessable(f"Validation failed: unknown visibility {draft.visibility!r}")
+    check_text(ctx, draft.text, draft.spoiler_text, draft.media_ids)
+    check_poll(draft.poll, draft.media_ids)
+    check_quote_policy(draft.quote_policy)
+
+
+async def check_draft_in(
+    session: AsyncSession, author: Account, draft: Draft, scheduled_at: datetime
+) -> None:
+    """What a draft is checked against in the database: the status replied to or quoted, the limits."""
+    if draft.in_reply_to_id is not None:
+        parent = await status_by_id(session, draft.in_reply_to_id)
+        if parent is None or parent.reblog_of_id is not None or not await can_see(session, author.id, parent):
+            raise NotFound("Record not found: the status replied to")
+    if draft.quoted_status_id is not None:
+        await quotable_status(session, author, draft.quoted_status_id)  # checked again when published
+    if (refusal := await limit_reached(session, author.id, scheduled_at)) is not None:
+        raise Unprocessable(f"Validation failed: {refusal}")
+
+
+async def hold_media(session: AsyncSession, scheduled_id: int, author: Account, draft: Draft) -> None:
+    missing = await reserve_media(session, scheduled_id, author.id, draft.media_ids)
+    if missing:
+        raise Unprocessable(f"Validation failed: media attachments not found: {', '.join(map(str, missing))}")
+
+
+def draft_params(draft: Draft, idempotency_key: str | None) -> dict[str, object]:
+    return _params(draft, idempotency_key)
+
+
 async def schedule_status(
     ctx: Context,
     author: Account,
@@ -106,34 +142,15 @@ async def schedule_status(
     """Keep a status to publish at `scheduled_at`, checked now as posting it would be; the row and its
     `publish` job are one transaction. The same Idempotency-Key gives back the same scheduled status."""
     check_schedule_time(scheduled_at)
-    if draft.visibility not in VISIBILITIES:
-        raise Unprocessable(f"Validation failed: unknown visibility {draft.visibility!r}")
-    check_text(ctx, draft.text, draft.spoiler_text, draft.media_ids)
-    check_poll(draft.poll, draft.media_ids)
-    check_quote_policy(draft.quote_policy)
+    check_draft(ctx, draft)
     async with ctx.db.transaction() as session:
         if idempotency_key:
             existing = await scheduled_with_key(session, author.id, idempotency_key)
             if existing is not None:
                 return existing
-        if draft.in_reply_to_id is not None:
-            parent = await status_by_id(session, draft.in_reply_to_id)
-            if (
-                parent is None
-                or parent.reblog_of_id is not None
-                or not await can_see(session, author.id, parent)
-            ):
-                raise NotFound("Record not found: the status replied to")
-        if draft.quoted_status_id is not None:
-            await quotable_status(session, author, draft.quoted_status_id)  # checked again when published
-        if (refusal := await limit_reached(session, author.id, scheduled_at)) is not None:
-            raise Unprocessable(f"Validation failed: {refusal}")
+        await check_draft_in(session, author, draft, scheduled_at)
         scheduled = await add_scheduled(session, author.id, scheduled_at, _params(draft, idempotency_key))
-        missing = await reserve_media(session, scheduled.id, author.id, draft.media_ids)
-        if missing:
-            raise Unprocessable(
-                f"Validation failed: media attachments not found: {', '.join(map(str, missing))}"
-            )
+        await hold_media(session, scheduled.id, author, draft)
     return scheduled
 
 
@@ -146,6 +163,8 @@ async def move_scheduled(
         scheduled = await scheduled_of(session, author.id, scheduled_id, for_update=True)
         if scheduled is None:
             raise NotFound("Record not found")
+        if scheduled.review_state is not None:
+            raise Unprocessable("Validation failed: this draft waits for review; a publisher sets its time")
         if (
             refusal := await limit_reached(session, author.id, scheduled_at, besides=scheduled.id)
         ) is not None:
@@ -171,9 +190,14 @@ async def publish_scheduled(ctx: Context, scheduled_id: int) -> Status | None:
         author = await session.get(Account, scheduled.account_id) if scheduled is not None else None
     if scheduled is None or author is None:
         return None
+    if scheduled.review_state is not None:
+        return None  # a draft waiting for review (its job was queued before it was returned)
     if scheduled.scheduled_at > utcnow():
         raise RetryJob(scheduled.scheduled_at, error="not due yet (moved)")
     draft = _draft(scheduled.params)
+    approval = scheduled.params.get("approval")
+    if isinstance(approval, dict):  # an approved draft: the audit trail names the publisher who let it out
+        ACTING_STAFF.set(ActingStaff(**approval))
     try:
         return await post_status(
             ctx,

@@ -19,9 +19,11 @@ from mastodon import Mastodon, MastodonAPIError
 from sqlalchemy import text
 
 from plein.admin import AdminError
+from plein.jobs import job_handlers
 from plein.organisation_commands import organisation_command
 from storage.context import Context
 from storage.models import Account
+from storage.worker import drain
 from support.instance import RunningInstance
 from support.oauth import authorize, bearer, form_fields, make_user, register_app
 
@@ -152,3 +154,75 @@ async def test_the_organisation_password_stops_and_choices_are_checked(instance:
         await _org(ctx, "add", organisation="carla", member="anna", role="author")
     with pytest.raises(AdminError):
         await _org(ctx, "remove", organisation="ministry", member="olaf")
+
+
+async def test_an_authors_post_waits_for_a_publisher(
+    instance_on_each_backend: RunningInstance, tmp_path: Path
+) -> None:
+    instance = instance_on_each_backend
+    ctx, ministry, staff = await _setup(instance)
+    await _org(ctx, "create", username="ministry", review="on")
+    bram = Mastodon(access_token=await _token_as(instance, "bram", ministry), api_base_url=instance.base_url)
+    anna_token = await _token_as(instance, "anna", ministry)
+    carla = Mastodon(
+        access_token=await _token_as(instance, "carla", ministry), api_base_url=instance.base_url
+    )
+
+    # The author's post becomes a draft, answered as a ScheduledStatus (what apps show for a later post).
+    draft = await asyncio.to_thread(bram.status_post, "Persbericht: nieuwe regeling")
+    assert draft["params"]["text"] == "Persbericht: nieuwe regeling" and draft.get("account") is None
+    async with instance.client(headers=bearer(anna_token)) as api:
+        assert await call(api, "GET", f"/api/v1/accounts/{ministry.id}/statuses") == []
+        listed = await call(api, "GET", "/api/v1/scheduled_statuses")
+        assert [item["id"] for item in listed] == [draft["id"]]
+        moved = await api.put(
+            f"/api/v1/scheduled_statuses/{draft['id']}", data={"scheduled_at": "2030-01-01T00:00:00Z"}
+        )
+        assert moved.status_code == 422 and "review" in moved.json()["error"]
+    # Only a publisher approves.
+    async with instance.client(headers={"Authorization": f"Bearer {bram.access_token}"}) as api:
+        refused = await api.post(f"/api/v1/scheduled_statuses/{draft['id']}/approve")
+        assert refused.status_code == 403 and "publisher" in refused.json()["error"]
+    async with instance.client(headers=bearer(anna_token)) as api:
+        approved = await api.post(f"/api/v1/scheduled_statuses/{draft['id']}/approve")  # a Plein extension
+        assert approved.status_code == 200 and approved.json()["id"] == draft["id"]
+    await drain(ctx.db, job_handlers(ctx))
+    async with instance.client(headers=bearer(anna_token)) as api:
+        published = await call(api, "GET", f"/api/v1/accounts/{ministry.id}/statuses")
+        assert [status["content"] for status in published] == ["<p>Persbericht: nieuwe regeling</p>"]
+        assert await call(api, "GET", "/api/v1/scheduled_statuses") == []
+
+    # A returned draft reaches its author, as a direct message from the organisation, with the comment.
+    second = await asyncio.to_thread(bram.status_post, "Te vroeg bericht")
+    async with instance.client(headers=bearer(anna_token)) as api:
+        empty = await api.post(f"/api/v1/scheduled_statuses/{second['id']}/return", data={"comment": " "})
+        assert empty.status_code == 422
+        returned = await api.post(
+            f"/api/v1/scheduled_statuses/{second['id']}/return", data={"comment": "Wacht op de Kamer"}
+        )
+        assert returned.status_code == 200
+        again = await api.post(f"/api/v1/scheduled_statuses/{second['id']}/approve")
+        assert again.status_code == 422
+    async with instance.client() as browser:
+        own = await authorize(browser, username="bram", password=PASSWORD, act_as=str(staff["bram"].id))
+    async with instance.client(headers=bearer(own)) as api:
+        conversations = await call(api, "GET", "/api/v1/conversations")
+        assert any("Wacht op de Kamer" in item["last_status"]["content"] for item in conversations)
+
+    # An editor publishes directly.
+    direct = await asyncio.to_thread(carla.status_post, "Direct gepubliceerd")
+    assert direct["account"]["id"] == str(ministry.id)
+
+    out = tmp_path / "audit.json"
+    await _org(ctx, "audit", organisation="ministry", format="json", out=str(out))
+    steps = [(entry["login"], entry["action"]) for entry in json.loads(out.read_text())]
+    review_steps = [step for step in steps if step[1].startswith("draft.") or step[1] == "Create Note"]
+    assert review_steps == [
+        ("bram", "draft.submit"),
+        ("anna", "draft.approve"),
+        ("anna", "Create Note"),
+        ("bram", "draft.submit"),
+        ("anna", "draft.return"),
+        ("anna", "Create Note"),  # the direct message to the author
+        ("carla", "Create Note"),
+    ]
