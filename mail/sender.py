@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 import aiosmtplib
 
 from mail.messages import MailMessage
@@ -20,13 +22,19 @@ class MailError(Exception):
 async def send_mail(settings: MailSettings, message: MailMessage, *, sender_domain: str) -> None:
     """Hand `message` to the configured SMTP server; raises MailError."""
     email = message.to_email(settings.from_address, sender_domain)
+    tls_context = None
+    if settings.security != "none":
+        tls_context = ssl.create_default_context()  # certificate and host name checked
+        if settings.ca_bundle:
+            tls_context.load_verify_locations(cafile=settings.ca_bundle)
     try:
         await aiosmtplib.send(
             email,
+            tls_context=tls_context,
             hostname=settings.host,
             port=settings.port,
             use_tls=settings.security == "tls",
-            start_tls=True if settings.security == "starttls" else False,
+            start_tls=settings.security == "starttls",
             username=settings.user or None,
             password=settings.password or None,
             timeout=settings.timeout_seconds,

@@ -120,6 +120,8 @@ def _validate(settings: Settings) -> None:
             raise ConfigError("database.url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
     if settings.federation.ca_bundle:
         _check_ca_bundle(settings.federation.ca_bundle)
+    if settings.mail.ca_bundle:
+        _check_ca_bundle(settings.mail.ca_bundle, "mail.ca_bundle")
     for key in ("about_file", "privacy_policy_file", "terms_of_service_file"):
         path = getattr(settings.instance, key)
         if path and not Path(path).is_file():
@@ -230,14 +232,12 @@ def load_settings(
     return settings
 
 
-def _check_ca_bundle(path: str) -> None:
+def _check_ca_bundle(path: str, key: str = "federation.ca_bundle") -> None:
     """A CA bundle must be a readable PEM file holding at least one certificate."""
     try:
         ssl.create_default_context().load_verify_locations(cafile=path)
     except (OSError, ssl.SSLError) as error:
-        raise ConfigError(
-            "federation.ca_bundle", f"cannot load certificates from {path!r}: {error}"
-        ) from error
+        raise ConfigError(key, f"cannot load certificates from {path!r}: {error}") from error
 
 
 def _dotted_values(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -268,6 +268,7 @@ FILE_SETTINGS = (
     ("instance", "about_file"),
     ("instance", "privacy_policy_file"),
     ("instance", "terms_of_service_file"),
+    ("mail", "ca_bundle"),
 )
 
 

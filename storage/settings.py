@@ -100,6 +100,9 @@ class MailSettings:
     user: str = ""
     password: str = ""
     timeout_seconds: float = 30.0
+    # Extra trusted root certificates (PEM file) for a mail server on a closed government network, trusted
+    # besides the system's roots. Empty: the system's roots only.
+    ca_bundle: str = ""
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,9 @@ from storage.models import Account, Invite, Job, User
 from storage.worker import drain
 from support.databases import sqlite_url
 from support.instance import RunningInstance, make_settings, serve_in_process
-from support.mailbox import body_of, link_in, smtp_server
+from support.mailbox import MAIL_HOST, body_of, link_in, smtp_server
 from support.oauth import bearer, make_token
+from support.tls import PrivateCA
 
 PASSWORD = "correct horse battery staple"
 CONFIRMATION_NEEDED = "Your login is missing a confirmed e-mail address"
@@ -364,3 +365,50 @@ async def test_mail_that_cannot_be_sent_is_retried(tmp_path: Path) -> None:
             job = (await session.execute(select(Job).where(Job.queue == "mail"))).scalar_one()
         assert (job.state, job.tries) == ("pending", 1)
         assert job.last_error and "Connect" in job.last_error
+
+
+async def test_mail_goes_over_starttls_with_a_login_to_a_server_of_a_private_ca(tmp_path: Path) -> None:
+    authority = PrivateCA(tmp_path)
+    async with (
+        smtp_server(certificate=authority.issue(MAIL_HOST), login=("plein", "mail secret")) as mailbox,
+        instance_with(
+            tmp_path,
+            **{
+                "registration.mode": "open",
+                **mailbox.settings(),
+                "mail.security": "starttls",
+                "mail.user": "plein",
+                "mail.password": "mail secret",
+                "mail.ca_bundle": str(authority.certificate),
+            },
+        ) as instance,
+        instance.client() as client,
+    ):
+        created = await client.post(
+            "/api/v1/accounts", data=sign_up_form("veilig"), headers=bearer(await app_token(client))
+        )
+        assert created.status_code == 200
+        await run_jobs(instance)
+        [message] = mailbox.to("veilig@example.test")
+        assert link_in(message, "/auth/confirmation").startswith(instance.base_url)
+
+
+async def test_a_server_certificate_nobody_trusts_is_not_sent_to(tmp_path: Path) -> None:
+    authority = PrivateCA(tmp_path)
+    async with (
+        smtp_server(certificate=authority.issue(MAIL_HOST)) as mailbox,
+        instance_with(
+            tmp_path, **{"registration.mode": "open", **mailbox.settings(), "mail.security": "starttls"}
+        ) as instance,
+        instance.client() as client,
+    ):
+        created = await client.post(
+            "/api/v1/accounts", data=sign_up_form("wacht"), headers=bearer(await app_token(client))
+        )
+        assert created.status_code == 200
+        await run_jobs(instance)
+        assert mailbox.messages == []
+        assert instance.ctx is not None
+        async with instance.ctx.db.read() as session:
+            job = (await session.execute(select(Job).where(Job.queue == "mail"))).scalar_one()
+        assert job.state == "pending" and job.last_error and "CERTIFICATE_VERIFY_FAILED" in job.last_error

@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator
+import ssl
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from support.tls import LeafFiles
 
 MAIL_HOST = "127.0.0.81"  # this worktree's fixed loopback address
 
@@ -58,12 +61,37 @@ def link_in(message: EmailMessage, path: str) -> str:
     return links[0]
 
 
+def _password_check(user: str, password: str) -> Callable[..., AuthResult]:
+    def check(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        passed = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            user.encode(),
+            password.encode(),
+        )
+        return AuthResult(success=passed)
+
+    return check
+
+
 @contextlib.asynccontextmanager
-async def smtp_server(host: str = MAIL_HOST) -> AsyncIterator[Mailbox]:
-    """Serve SMTP on `host` (a free port) until the context exits."""
+async def smtp_server(
+    host: str = MAIL_HOST, *, certificate: LeafFiles | None = None, login: tuple[str, str] | None = None
+) -> AsyncIterator[Mailbox]:
+    """Serve SMTP on `host` (a free port) until the context exits. With `certificate`, the server offers
+    STARTTLS and requires it; with `login` (user, password) it also requires AUTH (over TLS only)."""
     mailbox = Mailbox(host=host)
+    options: dict[str, Any] = {}
+    if certificate is not None:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(certificate.certificate, certificate.key)
+        options |= {"tls_context": tls, "require_starttls": True}
+    if login is not None:
+        options |= {"authenticator": _password_check(*login), "auth_required": True}
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(mailbox, hostname="mail.test"), host=host, port=0)
+    server = await loop.create_server(
+        lambda: SMTP(mailbox, hostname="mail.test", **options), host=host, port=0
+    )
     mailbox.port = server.sockets[0].getsockname()[1]
     try:
         yield mailbox
