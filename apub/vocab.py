@@ -35,6 +35,7 @@ EXTENSION_CONTEXT: dict[str, Any] = {
     "featured": {"@id": "toot:featured", "@type": "@id"},
     "featuredTags": {"@id": "toot:featuredTags", "@type": "@id"},
     "discoverable": "toot:discoverable",
+    "attributionDomains": {"@id": "toot:attributionDomains", "@type": "@id"},
     "indexable": "toot:indexable",
     "suspended": "toot:suspended",
     "blurhash": "toot:blurhash",

@@ -95,6 +95,9 @@ async def _apply(request: Request) -> tuple[User, Account]:
             discoverable=params.get_bool("discoverable"),
             fields=fields,
             images=images,
+            attribution_domains=params.get_str_list("attribution_domains")
+            if "attribution_domains" in params
+            else None,
         )
     except BaseException:
         await _discard(ctx, images)

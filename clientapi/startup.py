@@ -23,7 +23,7 @@ def _empty_list(*scopes: str, public: bool = False) -> object:
 
 
 # (path, scopes; None means readable without a token, as in Mastodon)
-EMPTY_LISTS: tuple[tuple[str, tuple[str, ...] | None], ...] = (("/api/v1/trends/links", None),)
+EMPTY_LISTS: tuple[tuple[str, tuple[str, ...] | None], ...] = ()
 
 routes = [
     Route(path, _empty_list(*(scopes or ()), public=scopes is None), methods=["GET"])  # type: ignore[arg-type]

@@ -197,6 +197,18 @@ async def get_status(request: Request) -> Response:
         return api_response(await status_to_entity(session, ctx, status, viewer_id))
 
 
+async def status_card(request: Request) -> Response:
+    """The status's PreviewCard, or `{}` without one: Mastodon 2.x's answer, kept for the apps that still
+    ask (Mastodon 3.0 dropped the route for the Status entity's `card`)."""
+    viewer = viewer_account(await optional_auth(request, "read:statuses"))
+    viewer_id = viewer.id if viewer else None
+    ctx = _ctx(request)
+    async with ctx.db.read() as session:
+        status = await _visible_status(session, _status_id(request), viewer_id)
+        entity = await status_to_entity(session, ctx, status, viewer_id)
+    return api_response(entity["card"] or {})
+
+
 MAX_MULTI_GET = 20  # Mastodon's DEFAULT_STATUSES_LIMIT for `GET /api/v1/statuses?id[]=`
 
 
@@ -443,6 +455,7 @@ routes = [
     Route("/api/v1/statuses/{status_id}", delete_status, methods=["DELETE"]),
     Route("/api/v1/statuses/{status_id}", edit_status, methods=["PUT"]),
     Route("/api/v1/statuses/{status_id}/context", status_context, methods=["GET"]),
+    Route("/api/v1/statuses/{status_id}/card", status_card, methods=["GET"]),
     Route("/api/v1/statuses/{status_id}/favourite", favourite, methods=["POST"]),
     Route("/api/v1/statuses/{status_id}/unfavourite", unfavourite, methods=["POST"]),
     Route("/api/v1/statuses/{status_id}/reblog", reblog, methods=["POST"]),

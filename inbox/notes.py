@@ -39,6 +39,7 @@ from inbox.queueing import inbox_queue
 from storage.context import Context
 from storage.fanout_batch import NewRemoteStatus, RemoteAudience, fan_out_remote_statuses, remote_audiences
 from storage.models import Account
+from storage.preview_cards import local_host
 from storage.quotes import notify_quoted
 from webfinger.resolve import (
     PreparedNote,
@@ -131,7 +132,7 @@ class NoteWriter:
         if not plan.accepted:
             return plan.refusals
         async with inbox_queue(self.ctx).writer, self.ctx.db.transaction() as session:
-            inserted = await insert_notes(session, plan.accepted)
+            inserted = await insert_notes(session, plan.accepted, local_host=local_host(self.ctx))
             placed = [
                 (status_id, audience)
                 for status_id, audience in zip(inserted, plan.audiences, strict=True)

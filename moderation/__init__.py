@@ -32,7 +32,7 @@ from moderation.reports import (
 )
 from moderation.rules import add_rule, remove_rule
 from moderation.severance import Counts
-from moderation.trends import review_status, review_tag
+from moderation.trends import review_link, review_status, review_tag
 
 __all__ = [
     "ANNOUNCEMENTS_QUEUE",
@@ -55,6 +55,7 @@ __all__ = [
     "purge_handler",
     "remove_emoji",
     "remove_rule",
+    "review_link",
     "review_status",
     "review_tag",
     "resolve_report",

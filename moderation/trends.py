@@ -1,4 +1,5 @@
-"""Moderators' review of trends: which hashtags may trend (none until allowed), which statuses may not."""
+"""Moderators' review of trends: which hashtags and links may trend (none until allowed), which statuses may
+not."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from moderation.errors import ModerationError, NothingToUndo
 from storage.audit import add_audit_entry
 from storage.context import Context
 from storage.models import Status
+from storage.preview_cards import card_by_url
 from storage.tags import tag_for_name, tag_name_from_input
 
 
@@ -39,5 +41,21 @@ async def review_status(ctx: Context, status_id: int, *, allow: bool, actor: str
             actor=actor,
             action="trends.allow_status" if allow else "trends.reject_status",
             target=status.uri,
+            details={},
+        )
+
+
+async def review_link(ctx: Context, url: str, *, allow: bool, actor: str) -> None:
+    """Allow a link (its preview card) to trend, or keep it out; NothingToUndo when no card has that URL."""
+    async with ctx.db.transaction() as session:
+        card = await card_by_url(session, url.strip())
+        if card is None:
+            raise NothingToUndo(f"no preview card for {url}")
+        card.trendable = allow
+        await add_audit_entry(
+            session,
+            actor=actor,
+            action="trends.allow_link" if allow else "trends.reject_link",
+            target=card.url,
             details={},
         )

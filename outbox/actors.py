@@ -69,6 +69,8 @@ def account_to_actor(
                 "publicKeyMultibase": public_key_to_multibase(load_public_key(ed25519_public_pem)),
             }
         ]
+    if account.attribution_domains:
+        actor["attributionDomains"] = list(account.attribution_domains)
     if moved_to_uri:
         actor["movedTo"] = moved_to_uri
     if account.also_known_as:

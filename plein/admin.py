@@ -23,6 +23,7 @@ from storage.context import Context
 from storage.custom_emojis import facts_of, local_emojis
 from storage.domains import list_domain_allows, list_domain_blocks
 from storage.instance_rules import current_rules
+from storage.link_trends import link_use_counts
 from storage.models import Account, Announcement, Report, Status, User
 from storage.oauth import AUTHORITY_CHANGED, revoke_user_tokens
 from storage.passwords import generate_password, hash_password, make_hasher
@@ -301,15 +302,23 @@ async def trends_command(ctx: Context, args: argparse.Namespace) -> int:
                 ctx, args.id, allow=args.action == "allow-status", actor=cli_actor()
             )
             print(f"status {args.id} {'may trend' if args.action == 'allow-status' else 'will not trend'}")
+        elif args.action in ("allow-link", "reject-link"):
+            await moderation.review_link(ctx, args.url, allow=args.action == "allow-link", actor=cli_actor())
+            print(f"{args.url} {'may trend' if args.action == 'allow-link' else 'will not trend'}")
         else:
             now = utcnow()
             async with ctx.db.read() as session:
                 counted = await tag_use_counts(session, now=now, reviewed_only=False, limit=args.limit)
                 found = await trending_statuses(session, now=now, viewer_id=None, limit=args.limit)
+                links = await link_use_counts(session, now=now, reviewed_only=False, limit=args.limit)
             print("hashtags (accounts, uses, review):")
             for row in counted:
                 review = {True: "allowed", None: "to review"}[row.tag.trendable]
                 print(f"  #{row.tag.name}\t{row.accounts}\t{row.uses}\t{review}")
+            print("links (accounts, uses, review):")
+            for link in links:
+                review = {True: "allowed", None: "to review"}[link.card.trendable]
+                print(f"  {link.card.url}\t{link.accounts}\t{link.uses}\t{review}")
             print("statuses (favourites + boosts):")
             for status in found:
                 print(f"  {status.id}\t{status.favourites_count + status.reblogs_count}\t{status.uri}")

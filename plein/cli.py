@@ -650,11 +650,11 @@ def build_parser() -> argparse.ArgumentParser:
     emoji.set_defaults(handler=cmd_emoji)
 
     trends = commands.add_parser(
-        "trends", help="review what trends: hashtags need an allow, statuses a refusal"
+        "trends", help="review what trends: hashtags and links need an allow, statuses a refusal"
     )
     trends_commands = trends.add_subparsers(dest="action", required=True, metavar="ACTION")
     trends_list = trends_commands.add_parser(
-        "list", help="hashtags in use (with their review) and trending statuses"
+        "list", help="hashtags and links in use (with their review) and trending statuses"
     )
     trends_list.add_argument("--limit", type=_positive, default=20)
     for verb, text in (
@@ -667,6 +667,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("reject-status", "keep a status out"),
     ):
         trends_commands.add_parser(verb, help=text).add_argument("id", type=_positive)
+    for verb, text in (
+        ("allow-link", "let a link (its preview card's URL) trend"),
+        ("reject-link", "keep a link out of the trends"),
+    ):
+        trends_commands.add_parser(verb, help=text).add_argument("url")
     trends.set_defaults(handler=cmd_trends)
 
     media = commands.add_parser("media", help="the media cache: our copies of remote attachments")

@@ -23,6 +23,7 @@ from storage.context import Context
 from storage.media_cache import REMOTE_MEDIA_QUEUE
 from storage.media_lifecycle import MEDIA_QUEUE, media_handler
 from storage.polls import POLLS_QUEUE
+from storage.preview_cards import CARDS_QUEUE
 from storage.profile_jobs import PROFILE_QUEUE
 from storage.push import PUSH_QUEUE
 from storage.quotes import QUOTES_QUEUE
@@ -30,6 +31,7 @@ from storage.retention import MAINTENANCE_QUEUE, maintenance_handler
 from storage.scheduled_statuses import SCHEDULED_QUEUE
 from storage.worker import JobHandler
 from web.i18n import load_translations
+from webfinger.link_cards import cards_handler
 from webfinger.media_cache import remote_media_handler
 from webfinger.profiles import profile_handler
 
@@ -44,6 +46,7 @@ def job_handlers(ctx: Context) -> dict[str, JobHandler]:
     handlers[QUOTES_QUEUE] = quote_job_handler(ctx)
     handlers[PROFILE_QUEUE] = profile_handler(ctx)
     handlers[ACCOUNTS_QUEUE] = account_job_handler(ctx)
+    handlers[CARDS_QUEUE] = cards_handler(ctx)
     handlers[MAINTENANCE_QUEUE] = maintenance_handler(
         ctx.db,
         security_log_days=ctx.settings.privacy.security_log_days,

@@ -175,13 +175,16 @@ def _filled(frame: Image.Image, size: tuple[int, int]) -> Image.Image:
     return fitted
 
 
-def process_image(data: bytes, *, fill: tuple[int, int] | None = None) -> ProcessedImage:
+def process_image(
+    data: bytes, *, fill: tuple[int, int] | None = None, fit_within: int | None = None
+) -> ProcessedImage:
     """Check and clean an uploaded image: sniff its real format, apply and drop the EXIF orientation,
     re-encode without any metadata, make a preview of at most 400 px and a blurhash.
 
     With `fill` (a profile image: Mastodon's `400x400#` avatar and `1500x500#` header geometry), every frame
     is scaled and centre-cropped to exactly that size, and the "small" rendition is the first frame at that
-    size: the still `avatar_static` / `header_static` of an animation.
+    size: the still `avatar_static` / `header_static` of an animation. With `fit_within` (a preview card's
+    image: Mastodon's `640x640>`), larger frames are scaled down to fit that square.
     Raises ImageRejected for anything that is not a JPEG, PNG, GIF or WebP image within the pixel limits."""
     image_format = sniff_format(data)
     if image_format is None:
@@ -199,6 +202,9 @@ def process_image(data: bytes, *, fill: tuple[int, int] | None = None) -> Proces
             frames = [_clean_copy(ImageOps.exif_transpose(image), image_format)]
         if fill is not None:
             frames = [_filled(frame, fill) for frame in frames]
+        if fit_within is not None:
+            for frame in frames:
+                frame.thumbnail((fit_within, fit_within), Image.Resampling.LANCZOS)
         original = _encode(frames, image_format)
         preview = frames[0].copy()
         if fill is None:

@@ -89,6 +89,9 @@ class Account(Base):
     # without a query. Remote: from the actor's `Emoji` tags; local: looked up when the profile or an
     # emoji changes (storage.custom_emojis).
     emojis: Mapped[list[Any]] = mapped_column(default=list)
+    # Hosts whose pages may credit this account with `fediverse:creator` (Mastodon 4.4's
+    # `attributionDomains`): a local account's as set, a remote one's from its actor.
+    attribution_domains: Mapped[list[Any]] = mapped_column(default=list)
     moved_to_account_id: Mapped[int | None] = mapped_column(
         ID, ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
     )
@@ -403,6 +406,54 @@ class MediaAttachment(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When our copy of a remote attachment's file was fetched (storage.media_cache); NULL while none is kept.
     cached_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class PreviewCard(Base):
+    """A link's preview card (`apub.link_details`), shared by every status that links to its URL. Its image
+    is our re-encoded copy under `<data_dir>/media/cards/` (`storage.preview_cards`)."""
+
+    __tablename__ = "preview_cards"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)  # the link as posted
+    canonical_url: Mapped[str] = mapped_column(String(2048))  # the page's own URL for itself (same host)
+    title: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    card_type: Mapped[str] = mapped_column(String(16), default="link")  # link | photo | video
+    html: Mapped[str] = mapped_column(Text, default="")
+    width: Mapped[int] = mapped_column(Integer, default=0)
+    height: Mapped[int] = mapped_column(Integer, default=0)
+    author_name: Mapped[str] = mapped_column(Text, default="")
+    author_url: Mapped[str] = mapped_column(String(2048), default="")
+    provider_name: Mapped[str] = mapped_column(Text, default="")
+    provider_url: Mapped[str] = mapped_column(String(2048), default="")
+    embed_url: Mapped[str] = mapped_column(String(2048), default="")
+    image_remote_url: Mapped[str | None] = mapped_column(String(2048))
+    image_file: Mapped[str | None] = mapped_column(String(1024))  # `<id>_<secret>/original.<ext>`
+    image_width: Mapped[int] = mapped_column(Integer, default=0)
+    image_height: Mapped[int] = mapped_column(Integer, default=0)
+    image_description: Mapped[str] = mapped_column(Text, default="")
+    blurhash: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str | None] = mapped_column(String(16))
+    published_at: Mapped[datetime | None]
+    # The account the page credits (`fediverse:creator`), kept only when the page's host is one of that
+    # account's attribution domains.
+    author_account_id: Mapped[int | None] = _fk("accounts.id", nullable=True, ondelete="SET NULL")
+    # May it trend? None: not reviewed yet (links wait for a moderator, as in Mastodon by default).
+    trendable: Mapped[bool | None]
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StatusCard(Base):
+    """The card a status shows (at most one)."""
+
+    __tablename__ = "status_cards"
+
+    status_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True
+    )
+    card_id: Mapped[int] = _fk("preview_cards.id")
 
 
 class Poll(Base):

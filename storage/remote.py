@@ -68,6 +68,7 @@ ACCOUNT_DOCUMENT_COLUMNS = (
     "bot",
     "also_known_as",
     "emojis",
+    "attribution_domains",
 )
 
 

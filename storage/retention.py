@@ -1,9 +1,10 @@
 """Keeping data no longer than needed (AVG/GDPR): a `maintenance` job on the durable queue, run hourly, that
 deletes failed-login records (they hold client addresses) after `privacy.security_log_days`, and
 Idempotency-Key records after a day (Mastodon keeps them an hour; a day still covers any client's retries),
-the withdrawn files of deleted statuses' media after `privacy.deleted_media_days`, and uploads never attached
-to a status after `media.orphan_upload_hours` (storage.media_lifecycle), and our copies of remote attachments
-after `media.remote_cache_days` (storage.media_cache).
+the withdrawn files of deleted statuses' media after `privacy.deleted_media_days`, uploads never attached
+to a status after `media.orphan_upload_hours` (storage.media_lifecycle), our copies of remote attachments
+after `media.remote_cache_days` (storage.media_cache), and the preview cards no status shows any more, with
+their image files (storage.preview_cards).
 
 The job schedules its own next run (no second scheduler); a process starting its workers makes sure one is
 scheduled, and the dedupe key of each run's hour keeps it to one however many processes start.
@@ -23,6 +24,7 @@ from storage.db import Database
 from storage.media_cache import prune_remote_media, remove_pruned_files
 from storage.media_lifecycle import purge_orphaned_uploads, purge_withdrawn_media, remove_orphaned_files
 from storage.models import IdempotencyKey, LoginAttempt
+from storage.preview_cards import purge_unreferenced_cards, remove_card_images
 from storage.queue import ClaimedJob, enqueue
 from storage.types import utcnow
 
@@ -77,9 +79,11 @@ def maintenance_handler(
                 if remote_cache_days > 0
                 else None
             )
+            card_files = await purge_unreferenced_cards(session, now=now)
             await schedule_maintenance(session, now + EVERY)
         await anyio.to_thread.run_sync(remove_orphaned_files, data_dir, orphaned)
         if pruned is not None:
             await anyio.to_thread.run_sync(remove_pruned_files, data_dir, pruned.paths)
+        await remove_card_images(data_dir, card_files)
 
     return handle

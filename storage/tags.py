@@ -85,9 +85,18 @@ async def tag_histories(
 ) -> dict[int, list[TagUse]]:
     """Per hashtag, its use on each of the last `HISTORY_DAYS` days (today first): public and unlisted
     statuses, local or received, not deleted and not boosts — what Mastodon counts. One statement."""
+    return await daily_uses(session, StatusTag.tag_id, StatusTag.status_id, tag_ids, now=now)
+
+
+async def daily_uses(
+    session: AsyncSession, key: Any, status_key: Any, key_ids: Sequence[int], *, now: datetime | None = None
+) -> dict[int, list[TagUse]]:
+    """Per id of `key` (a column of a status link table, such as a hashtag's or a preview card's, whose
+    `status_key` column names the status), its use on each of the last `HISTORY_DAYS` days (today first),
+    counted as `tag_histories` counts. One statement."""
     today = (now or utcnow()).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     days = [today - timedelta(days=offset) for offset in range(HISTORY_DAYS)]
-    if not tag_ids:
+    if not key_ids:
         return {}
     columns: list[Any] = []
     for start in days:
@@ -95,23 +104,23 @@ async def tag_histories(
         columns.append(func.count(case((on_day, Status.id))))
         columns.append(func.count(distinct(case((on_day, Status.account_id)))))
     rows = await session.execute(
-        select(StatusTag.tag_id, *columns)
-        .join(Status, Status.id == StatusTag.status_id)
+        select(key, *columns)
+        .join(Status, Status.id == status_key)
         .where(
-            StatusTag.tag_id.in_(tag_ids),
-            StatusTag.status_id >= id_floor(days[-1]),  # ids grow with time: the index bounds the scan
+            key.in_(key_ids),
+            status_key >= id_floor(days[-1]),  # ids grow with time: the index bounds the scan
             Status.created_at >= days[-1],
             Status.visibility.in_(COUNTED_VISIBILITIES),
             Status.deleted_at.is_(None),
             Status.reblog_of_id.is_(None),
         )
-        .group_by(StatusTag.tag_id)
+        .group_by(key)
     )
     counted = {row[0]: row[1:] for row in rows}
     histories = {}
-    for tag_id in tag_ids:
-        counts = counted.get(tag_id, (0,) * (2 * HISTORY_DAYS))
-        histories[tag_id] = [
+    for key_id in key_ids:
+        counts = counted.get(key_id, (0,) * (2 * HISTORY_DAYS))
+        histories[key_id] = [
             TagUse(day, int(counts[2 * index]), int(counts[2 * index + 1])) for index, day in enumerate(days)
         ]
     return histories

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.ids import id_floor
@@ -29,13 +30,13 @@ class TagUseCount:
     uses: int
 
 
-def _trending_authors(since: datetime) -> object:
-    return (
+def trending_authors(since: datetime | None) -> Select[Any]:
+    """The ids of public originals (since `since`, when given) by authors that may trend: neither silenced,
+    suspended nor undiscoverable."""
+    statement = (
         select(Status.id)
         .join(Account, Account.id == Status.account_id)
         .where(
-            Status.id >= id_floor(since),
-            Status.created_at >= since,
             Status.visibility == "public",
             Status.deleted_at.is_(None),
             Status.reblog_of_id.is_(None),
@@ -44,6 +45,9 @@ def _trending_authors(since: datetime) -> object:
             Account.discoverable.is_(True),
         )
     )
+    if since is not None:
+        statement = statement.where(Status.id >= id_floor(since), Status.created_at >= since)
+    return statement
 
 
 async def tag_use_counts(
@@ -51,7 +55,7 @@ async def tag_use_counts(
 ) -> list[TagUseCount]:
     """Hashtags by how many accounts used them in public statuses of the window, most first; only those
     allowed to trend when `reviewed_only`, else every one not refused (the review list)."""
-    recent = _trending_authors(now - TAG_WINDOW).subquery()
+    recent = trending_authors(now - TAG_WINDOW).subquery()
     accounts = func.count(distinct(Status.account_id))
     statement = (
         select(Tag, accounts, func.count(Status.id))
@@ -79,7 +83,7 @@ async def trending_statuses(
     score = Status.favourites_count + Status.reblogs_count
     statement = (
         select(Status)
-        .where(Status.id.in_(_trending_authors(now - STATUS_WINDOW)))
+        .where(Status.id.in_(trending_authors(now - STATUS_WINDOW)))
         .where(Status.trendable.is_not(False), score > 0)
         .order_by(score.desc(), Status.id.desc())
         .limit(limit)

@@ -2,7 +2,8 @@
 attachments (see storage.media, storage.media_cache), `/media/emojis/<id>_<secret>/{original.<ext>,static.png}`:
 those of local custom emojis (storage.emoji_files), and `/media_proxy/<id>_<key>/{original,small}`: a remote
 attachment we hold no copy of yet, fetched and stored when asked for, then redirected to (Mastodon's media
-proxy; webfinger.media_cache).
+proxy; webfinger.media_cache); `/media/cards/<id>_<secret>/{original,small}.<ext>`: preview cards' images
+(storage.preview_cards).
 
 The request path is only parsed, never joined to a filesystem path: the row is loaded by id and the file
 opened from the path Plein stored. Responses cannot be turned into anything but an image by a browser
@@ -18,6 +19,7 @@ from starlette.routing import Route
 from storage.context import Context
 from storage.custom_emojis import emoji_by_id
 from storage.emoji_files import emoji_file_for, emoji_root, parse_emoji_path
+from storage.images import ACCEPTED_FORMATS
 from storage.media import (
     ORIGINAL,
     media_file_url,
@@ -27,7 +29,8 @@ from storage.media import (
     stored_file_for,
 )
 from storage.media_cache import PROXY_PATH, parse_proxy_path
-from storage.models import MediaAttachment, Status
+from storage.models import MediaAttachment, PreviewCard, Status
+from storage.preview_cards import card_file_for, card_root
 from webfinger.media_cache import cache_attachment
 
 FILE_HEADERS = {
@@ -37,6 +40,9 @@ FILE_HEADERS = {
     # Public files: web clients may read them (blurhash, canvas) from any origin.
     "Access-Control-Allow-Origin": "*",
 }
+
+
+ACCEPTED_TYPES = {image_format.extension: image_format.content_type for image_format in ACCEPTED_FORMATS}
 
 
 def _not_found() -> Response:
@@ -97,7 +103,24 @@ async def emoji_file(request: Request) -> Response:
     return FileResponse(path, media_type=content_type, headers=FILE_HEADERS)
 
 
+async def card_file(request: Request) -> Response:
+    requested = f"{request.path_params['folder']}/{request.path_params['name']}"
+    stored = parse_stored_path(requested)
+    if stored is None:
+        return _not_found()
+    ctx: Context = request.state.ctx
+    async with ctx.db.read() as session:
+        card = await session.get(PreviewCard, stored.media_id)
+    root = card_root(ctx.settings.server.data_dir)
+    path = card_file_for(root, card, requested) if card is not None else None
+    if path is None or not path.is_file():
+        return _not_found()
+    content_type = ACCEPTED_TYPES.get(stored.extension, "application/octet-stream")
+    return FileResponse(path, media_type=content_type, headers=FILE_HEADERS)
+
+
 routes = [
+    Route("/media/cards/{folder}/{name}", card_file, methods=["GET", "HEAD"]),
     Route("/media/emojis/{folder}/{name}", emoji_file, methods=["GET", "HEAD"]),
     Route("/media/{folder}/{name}", media_file, methods=["GET", "HEAD"]),
     Route(f"/{PROXY_PATH}/{{folder}}/{{variant}}", media_proxy, methods=["GET", "HEAD"]),

@@ -12,8 +12,9 @@ from typing import Any
 
 from apub.builders import parse_datetime
 from apub.emojis import emoji_facts, is_shortcode
+from apub.errors import InvalidHost
 from apub.hashtags import normalize_hashtag
-from apub.hosts import delivery_inbox, host_of, origin_of
+from apub.hosts import canonical_host, delivery_inbox, host_name, host_of, origin_of
 from apub.html import html_to_text, sanitize_html
 from apub.quotes import authorization_uri_of, quote_policy_of, quoted_uri_of
 from apub.vocab import ACTOR_TYPES, PUBLIC_ALIASES, TITLED_OBJECT_TYPES
@@ -170,7 +171,24 @@ def actor_to_account(document: dict[str, Any]) -> dict[str, Any]:
             :16
         ],
         "emojis": _emojis(document.get("tag")),
+        "attribution_domains": _attribution_domains(document.get("attributionDomains")),
     }
+
+
+def _attribution_domains(value: Any) -> list[str]:
+    """An actor's `attributionDomains` (Mastodon 4.4): the host names its pages may credit it from, as
+    canonical hosts without ports; at most 250, anything else dropped."""
+    domains: list[str] = []
+    for item in as_list(value)[:250]:
+        if not isinstance(item, str) or not item.strip():
+            continue
+        try:
+            host = host_name(canonical_host(item.strip()))
+        except InvalidHost:
+            continue
+        if host not in domains:
+            domains.append(host)
+    return domains
 
 
 @dataclass

@@ -33,6 +33,7 @@ from storage.context import Context
 from storage.custom_emojis import upsert_remote_emojis
 from storage.domains import DomainPolicy, policy_for_host
 from storage.models import Account, Status
+from storage.preview_cards import enqueue_card_fetches, local_host
 from storage.remote import RemoteStatusRow, insert_remote_statuses, upsert_remote_account
 from storage.statuses import status_by_uri
 from storage.types import utcnow
@@ -255,11 +256,12 @@ def _unread_quote(note: RemoteNote) -> dict[str, Any] | None:
 
 
 async def insert_notes(
-    session: AsyncSession, batch: Sequence[PreparedNote]
+    session: AsyncSession, batch: Sequence[PreparedNote], *, local_host: str
 ) -> list[tuple[int, list[int]] | None]:
-    """Insert prepared statuses in the caller's transaction, a few statements for the whole batch. Returns,
-    per note, its new id and mentioned account ids, or None when its id is already stored (a duplicate, or
-    a tombstone left by an earlier `Delete`)."""
+    """Insert prepared statuses in the caller's transaction, a few statements for the whole batch, with the
+    preview card jobs of those that link somewhere (`local_host`: this server's, whose links get no card).
+    Returns, per note, its new id and mentioned account ids, or None when its id is already stored (a
+    duplicate, or a tombstone left by an earlier `Delete`)."""
     unresolved = [index for index, prepared in enumerate(batch) if prepared.mention_account_ids is None]
     looked_up = await mentioned_account_ids(session, [batch[index].note.mention_uris for index in unresolved])
     mentions = [prepared.mention_account_ids or [] for prepared in batch]
@@ -267,15 +269,24 @@ async def insert_notes(
         mentions[index] = account_ids
     rows = [_status_row(prepared, mention_ids) for prepared, mention_ids in zip(batch, mentions, strict=True)]
     inserted = await insert_remote_statuses(session, rows)
+    await enqueue_card_fetches(
+        session,
+        [
+            (placed, prepared.note.content, bool(prepared.attachments))
+            for placed, prepared in zip(inserted, batch, strict=True)
+            if placed is not None
+        ],
+        local_host=local_host,
+    )
     for prepared in batch:  # rarely any: one statement per emoji is no burden on the batch
         if prepared.note.emojis and prepared.author.domain:
             await upsert_remote_emojis(session, prepared.author.domain, prepared.note.emojis)
     return inserted
 
 
-async def insert_note(session: AsyncSession, prepared: PreparedNote) -> Status | None:
+async def insert_note(session: AsyncSession, prepared: PreparedNote, *, local_host: str) -> Status | None:
     """Insert one prepared status in the caller's transaction; None when its id is already stored."""
-    status_id = (await insert_notes(session, [prepared]))[0]
+    status_id = (await insert_notes(session, [prepared], local_host=local_host))[0]
     return await session.get(Status, status_id) if status_id is not None else None
 
 
@@ -299,7 +310,7 @@ async def resolve_status(ctx: Context, uri: str, *, depth: int = MAX_THREAD_DEPT
     author = await resolve_actor(ctx, author_uri)
     prepared = await prepare_note(ctx, document, author, depth=depth)
     async with ctx.db.transaction() as session:
-        status = await insert_note(session, prepared)
+        status = await insert_note(session, prepared, local_host=local_host(ctx))
         if status is None:
             status = await status_by_uri(session, uri)
     assert status is not None

@@ -150,7 +150,7 @@ def credential_account_to_entity(
         "discoverable": account.discoverable,
         "indexable": account.indexable,
         "hide_collections": False,
-        "attribution_domains": [],
+        "attribution_domains": list(account.attribution_domains or []),
         "quote_policy": "nobody",  # we do not serve quote posts
     }
     entity["role"] = role_to_entity(user)
@@ -194,7 +194,7 @@ def profile_to_entity(account: Account, ctx: Context) -> dict[str, Any]:
         "show_media": True,
         "show_media_replies": True,
         "show_featured": True,
-        "attribution_domains": [],
+        "attribution_domains": list(account.attribution_domains or []),
         "featured_tags": [],
     }
 

@@ -21,6 +21,7 @@ from sqlalchemy import BigInteger, String, and_, bindparam, cast, literal, null,
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from clientapi.entities.accounts import RenderedAccounts, account_to_entity, acct_of
+from clientapi.entities.cards import CARD_ATTRIBUTES, card_to_entity
 from clientapi.entities.common import format_optional_time, format_time, id_str
 from clientapi.entities.emojis import emoji_to_entity
 from clientapi.entities.media import media_to_entity, status_tag_to_entity
@@ -40,7 +41,9 @@ from storage.models import (
     Mention,
     OAuthApp,
     Poll,
+    PreviewCard,
     Status,
+    StatusCard,
     StatusPin,
     StatusTag,
     Tag,
@@ -82,6 +85,7 @@ class _Loaded:
     followed: set[int] = field(default_factory=set)  # authors the viewer follows (for `quote_approval`)
     quoted: dict[int, dict[str, Any]] | None = None  # quoted Status entities; None: render ShallowQuotes
     quoted_gone: set[int] = field(default_factory=set)  # quoted statuses deleted since
+    cards: dict[int, dict[str, Any]] = field(default_factory=dict)  # PreviewCard entities by status id
 
 
 async def _load_accounts(session: Reader, account_ids: set[int]) -> dict[int, Account]:
@@ -189,6 +193,9 @@ def _facts_statement(with_viewer: bool) -> Any:
             MediaAttachment.status_id.in_(content_ids)
         ),
         select(Poll.status_id, literal("poll"), Poll.id, no_name).where(Poll.status_id.in_(content_ids)),
+        select(StatusCard.status_id, literal("card"), StatusCard.card_id, no_name).where(
+            StatusCard.status_id.in_(content_ids)
+        ),
     ]
     if with_viewer:
         parts += [
@@ -234,6 +241,7 @@ async def _load(session: Reader, ctx: Context, statuses: Sequence[Status], viewe
     mentions: list[tuple[int, int]] = []
     media_ids: list[int] = []
     poll_ids: list[int] = []
+    card_ids: dict[int, int] = {}
     for status_id, kind, ref_id, name in (
         await session.execute(
             _facts_statement(viewer_id is not None),
@@ -248,6 +256,8 @@ async def _load(session: Reader, ctx: Context, statuses: Sequence[Status], viewe
             media_ids.append(ref_id)
         elif kind == "poll":
             poll_ids.append(ref_id)
+        elif kind == "card":
+            card_ids[status_id] = ref_id
         else:
             loaded.flags[kind].add(status_id)
     for names in loaded.tags.values():
@@ -270,19 +280,35 @@ async def _load(session: Reader, ctx: Context, statuses: Sequence[Status], viewe
         }
     texts = {s.id: (s.spoiler_text, s.content) for s in by_id.values() if s.reblog_of_id is None}
     loaded.emojis = await emojis_of_statuses(session, texts, LocalUrls(ctx.base_url))
+    cards = await _load_cards(session, set(card_ids.values()))
+    credited = {card.author_account_id for card in cards.values() if card.author_account_id is not None}
     author_ids = {s.account_id for s in by_id.values()}
     entities, accounts = _joined_authors(ctx, statuses)
     moved_to = {author.moved_to_account_id for author in accounts.values()}
     mentioned = {account_id for _, account_id in mentions}
-    wanted = ((author_ids | mentioned) - set(entities) | moved_to) - set(accounts)
+    wanted = ((author_ids | mentioned | credited) - set(entities) | moved_to) - set(accounts)
     accounts.update(await _load_accounts(session, wanted))
-    loaded.accounts = {**_account_entities(ctx, accounts, author_ids), **entities}
+    loaded.accounts = {**_account_entities(ctx, accounts, author_ids | credited), **entities}
+    for status_id, card_id in card_ids.items():
+        card = cards.get(card_id)
+        if card is not None:
+            author = loaded.accounts.get(card.author_account_id) if card.author_account_id else None
+            loaded.cards[status_id] = card_to_entity(card, ctx.base_url, author)
     for status_id, account_id in sorted(mentions, key=lambda pair: pair[1]):
         if account_id in accounts:
             loaded.mentions[status_id].append(_mention_to_entity(accounts[account_id]))
         elif account_id in entities:
             loaded.mentions[status_id].append(_entity_to_mention(entities[account_id]))
     return loaded
+
+
+async def _load_cards(session: Reader, card_ids: set[int]) -> dict[int, Any]:
+    """The preview cards by id (one query, none without cards)."""
+    if not card_ids:
+        return {}
+    columns = [getattr(PreviewCard, name) for name in CARD_ATTRIBUTES]
+    rows = await session.execute(select(*columns).where(PreviewCard.id.in_(card_ids)))
+    return {row.id: row for row in rows.all()}
 
 
 async def _load_polls(
@@ -345,7 +371,7 @@ def _render(status: Status, loaded: _Loaded, urls: LocalUrls, viewer_id: int | N
         "tags": []
         if reblog
         else [status_tag_to_entity(urls, name) for name in loaded.tags.get(status_id, [])],
-        "card": None,
+        "card": None if reblog else loaded.cards.get(status_id),
         "poll": None if reblog else loaded.polls.get(status_id),
         "application": loaded.apps.get(status.application_id) if status.application_id else None,
         "filtered": [] if viewer_id is not None else None,

@@ -16,7 +16,8 @@ from storage.tags import TagUse, tag_histories, tag_relations
 from storage.urls import LocalUrls
 
 
-def _history(uses: list[TagUse]) -> list[dict[str, str]]:
+def history_to_entity(uses: list[TagUse]) -> list[dict[str, str]]:
+    """A week of use (of a hashtag or a trending link) as Mastodon's `history`: counts as strings."""
     return [
         {"day": str(int(use.day.timestamp())), "uses": str(use.uses), "accounts": str(use.accounts)}
         for use in uses
@@ -39,7 +40,7 @@ async def tags_to_entities(
             "id": str(tag.id) if tag.id is not None else "",
             "name": tag.name,
             "url": urls.tag_page(tag.name),
-            "history": _history(histories.get(tag.id, [])) if tag.id is not None else [],
+            "history": history_to_entity(histories.get(tag.id, [])) if tag.id is not None else [],
         }
         if viewer_id is not None:
             entity["following"] = tag.id in following

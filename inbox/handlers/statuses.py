@@ -21,6 +21,7 @@ from storage.media_cache import enqueue_caching, forget_copies, is_cacheable
 from storage.models import Account, MediaAttachment, Relay, Status
 from storage.notify import notify_boosters_of_edit
 from storage.polls import poll_of_status, refresh_remote_poll
+from storage.preview_cards import enqueue_card_fetch, local_host
 from storage.quotes import notify_quoters_of_edit, update_received_quote
 from storage.relays import count_relayed
 from storage.remote import has_edits, insert_tombstone, record_edit
@@ -165,6 +166,7 @@ async def update_status(ctx: Context, document: dict[str, Any], actor: Account) 
         status.quote_policy = note.quote_policy
         quote_events = await update_received_quote(session, status, quote)
         await session.flush()
+        await enqueue_card_fetch(session, status, local_host=local_host(ctx))  # the edit's link, refetched
         await record_edit(session, status, media)
         return [
             *quote_events,

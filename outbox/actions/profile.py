@@ -10,6 +10,8 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from apub.builders import build_activity
+from apub.errors import InvalidHost
+from apub.hosts import canonical_host, host_name
 from apub.vocab import PUBLIC
 from outbox.actions._unit import Effects, after_commit, record_activity, urls_of
 from outbox.actors import account_to_actor
@@ -35,6 +37,33 @@ MAX_DISPLAY_NAME = 30
 MAX_NOTE = 500
 MAX_FIELD_NAME = 255
 MAX_FIELD_VALUE = 2047
+MAX_ATTRIBUTION_DOMAINS = 250  # Mastodon's limit
+
+
+def _clean_attribution_domains(domains: list[str]) -> list[str]:
+    """The hosts as stored: canonical (any spelling accepted, a URL too), without ports, in the order typed,
+    once each; 422 for one that is not a host name."""
+    if len(domains) > MAX_ATTRIBUTION_DOMAINS:
+        raise Unprocessable(
+            f"Validation failed: at most {MAX_ATTRIBUTION_DOMAINS} attribution domains",
+            field="attribution_domains",
+            code=ValidationCode.TOO_LONG,
+        )
+    cleaned: list[str] = []
+    for domain in domains:
+        try:
+            host = host_name(canonical_host(domain.strip())) if domain.strip() else ""
+        except InvalidHost:
+            host = ""
+        if not host:
+            raise Unprocessable(
+                f"Validation failed: {domain!r} is not a domain name",
+                field="attribution_domains",
+                code=ValidationCode.INVALID,
+            )
+        if host not in cleaned:
+            cleaned.append(host)
+    return cleaned
 
 
 def _clean_fields(fields: list[dict[str, Any]], *, previous: list[Any]) -> list[dict[str, Any]]:
@@ -97,6 +126,7 @@ async def update_profile(
     discoverable: bool | None = None,
     fields: list[dict[str, Any]] | None = None,
     images: Mapping[str, StoredImage | None] | None = None,
+    attribution_domains: list[str] | None = None,
 ) -> Account:
     """Change what was given (None leaves a value as it is) and tell followers with `Update`.
 
@@ -114,11 +144,14 @@ async def update_profile(
             field="note",
             code=ValidationCode.TOO_LONG,
         )
+    domains = _clean_attribution_domains(attribution_domains) if attribution_domains is not None else None
     effects = Effects()
     async with ctx.db.transaction() as session:
         row = await session.get(Account, account.id)
         if row is None or row.domain is not None:
             raise NotFound("Record not found")
+        if domains is not None:
+            row.attribution_domains = domains
         if display_name is not None:
             row.display_name = display_name
         if note is not None:

@@ -34,6 +34,7 @@ from storage.polls import (
     replace_options,
     schedule_poll_end,
 )
+from storage.preview_cards import enqueue_card_fetch, local_host
 from storage.quotes import notify_quoters_of_edit
 from storage.relays import relayable
 from storage.scheduled_statuses import consume
@@ -253,6 +254,7 @@ async def post_status(
         await add_mentions(session, status.id, [account.id for account in mentions])
         await set_tags(session, status.id, tag_list)
         await _attach_own_media(session, status.id, author, media_ids, scheduled_status_id)
+        await enqueue_card_fetch(session, status, local_host=local_host(ctx))
         if poll is not None:
             poll_row = new_poll(status.id, author.id, poll)
             session.add(poll_row)
@@ -347,6 +349,7 @@ async def edit_status(
         await detach_media_except(session, status.id, media_ids)
         await _attach_own_media(session, status.id, author, media_ids)
         await _edit_poll(session, status, poll)
+        await enqueue_card_fetch(session, status, local_host=local_host(ctx))  # a new card for the new text
         session.add(_revision(status, media_ids))
         writer = await session.get(Account, author.id)
         assert writer is not None

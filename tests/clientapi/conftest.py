@@ -9,6 +9,7 @@ import pytest
 
 from support.databases import sqlite_url
 from support.instance import RunningInstance, make_settings, serve_in_process
+from support.link_site import Site, site_and_instance
 
 
 @pytest.fixture
@@ -24,4 +25,11 @@ async def instance_on_each_backend(tmp_path: Path, database_url: str) -> AsyncIt
     """A live instance on SQLite and on PostgreSQL (for the storage-heavy tests)."""
     settings = make_settings(tmp_path, database_url=database_url)
     async with serve_in_process(settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def site(tmp_path: Path, database_url: str) -> AsyncIterator[Site]:
+    """An https website with OpenGraph pages and an instance (on each backend) trusting its certificate."""
+    async with site_and_instance(tmp_path, database_url) as running:
         yield running

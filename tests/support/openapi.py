@@ -6,7 +6,7 @@
     validate_response("/api/v1/accounts/123", "GET", 200, body)
 
 Formats are checked our way: `date-time` must be ISO 8601 (we also require milliseconds and `Z` when
-`strict_times`), `uri` must be an absolute URL. Errors (4xx/5xx) are checked against the `Error` entity, a
+`strict_times`), `uri` must be an absolute URL (or "", Mastodon's empty card URLs). Errors (4xx/5xx) are checked against the `Error` entity, a
 422 against `ValidationError` (with `details`).
 """
 
@@ -81,7 +81,13 @@ def _format_checker(strict_times: bool) -> FormatChecker:
 
     @checker.checks("uri")
     def is_uri(value: object) -> bool:
-        return not isinstance(value, str) or bool(re.match(r"^[a-z][a-z0-9+.-]*:\S+$", value, re.IGNORECASE))
+        # "" is how Mastodon says "none" in a PreviewCard's `author_url`, `provider_url` and `embed_url`
+        # (its own entity examples), which the description types as required URIs.
+        return (
+            not isinstance(value, str)
+            or value == ""
+            or bool(re.match(r"^[a-z][a-z0-9+.-]*:\S+$", value, re.IGNORECASE))
+        )
 
     return checker
 
