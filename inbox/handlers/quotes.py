@@ -21,6 +21,7 @@ from inbox.handlers.common import queue_reply
 from storage.bus import Event
 from storage.context import Context
 from storage.models import Account, Quote, Status
+from storage.preview_cards import local_host
 from storage.quotes import (
     notify_quoted,
     quote_by_approval,
@@ -85,7 +86,7 @@ async def handle_quote_request(ctx: Context, activity: dict[str, Any], actor: Ac
                 "quoted_account_id": author.id,
                 "state": "pending",
             }
-            quoting = await insert_note(session, prepared)
+            quoting = await insert_note(session, prepared, local_host=local_host(ctx))
         if quoting is None or quoting.account_id != actor.id:
             raise Rejected("the quote post is not the requester's")
         quote = await _quote_row(session, quoting, quoted, author, actor)
