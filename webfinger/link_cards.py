@@ -173,6 +173,7 @@ async def _store(
         card = await card_by_url(session, link)
         if status is None or await link_of_status(session, status, local_host(ctx)) != link:
             unused.append(written or "")  # edited or deleted meanwhile: its own job (if any) decides
+            status = None
         elif card is not None and card.id != card_id:
             unused.append(written or "")  # another job stored this link's card meanwhile: use that one
             await attach_card(session, status_id, card.id)
@@ -197,6 +198,18 @@ async def _store(
         await anyio.to_thread.run_sync(remove_card_files, root, path)
 
 
+async def _attach_stored(ctx: Context, status_id: int, card_id: int) -> None:
+    """Show an already stored card on the status (unless it was deleted meanwhile) and tell its readers."""
+    events = []
+    async with ctx.db.transaction() as session:
+        status = await session.get(Status, status_id)
+        if status is not None and status.deleted_at is None:
+            await attach_card(session, status_id, card_id)
+            await session.flush()
+            events = await reach_events(session, status, "status.update")
+    ctx.bus.publish_all(events)
+
+
 async def fetch_card(ctx: Context, status_id: int) -> None:
     """Give `status_id` the card of its link (see the module docstring)."""
     async with ctx.db.read() as session:
@@ -206,16 +219,12 @@ async def fetch_card(ctx: Context, status_id: int) -> None:
     if link is None:
         return
     if known is not None and is_fresh(known, utcnow()):
-        async with ctx.db.transaction() as session:
-            await attach_card(session, status_id, known.id)
-            status = await session.get(Status, status_id)
-            assert status is not None
-            await session.flush()
-            events = await reach_events(session, status, "status.update")
-        ctx.bus.publish_all(events)
+        await _attach_stored(ctx, status_id, known.id)
         return
     details = await _page(ctx, link)
     if details is None or not details.usable:
+        if known is not None:  # the page is gone or changed for the worse: its last card still stands
+            await _attach_stored(ctx, status_id, known.id)
         return
     image = await _image(ctx, details.image_url)
     author = await _credited_account(ctx, details, link)
