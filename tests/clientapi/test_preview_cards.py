@@ -96,6 +96,27 @@ async def test_a_linked_article_gets_a_card_with_its_image(site: Site) -> None:
         ) == await session.scalar(select(PreviewCard.id))
 
 
+async def test_an_announced_oembed_video_makes_a_video_card(site: Site) -> None:
+    instance = site.instance
+    ctx = instance.ctx
+    assert ctx is not None
+    status = await post_status(ctx, await make_user(ctx, "alice"), text=f"Kijk: {site.url}/video")
+    await run_card_jobs(instance)
+    async with instance.client() as http:
+        card = (await call(http, "GET", f"/api/v1/statuses/{status.id}"))["card"]
+    assert (card["type"], card["title"], card["provider_name"]) == (
+        "video",
+        "Persconferentie",
+        "Overheid Video",
+    )
+    assert (card["width"], card["height"]) == (480, 270)
+    assert (
+        card["html"].startswith('<iframe src="https://video.example/embed/1"')
+        and "script" not in card["html"]
+    )
+    assert card["image"].startswith(f"{instance.base_url}/media/cards/")  # its thumbnail, stored here
+
+
 async def test_links_that_get_no_card(site: Site) -> None:
     instance = site.instance
     ctx = instance.ctx

@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from support.instance import RunningInstance, free_port, make_settings, serve_app, serve_in_process
@@ -55,6 +55,8 @@ def site_app(instance_domain: str = "") -> Starlette:
         "/artikel": article("Nieuw klimaatakkoord"),
         "/tweede": article("Tweede artikel"),
         "/zonder-titel": "<html><head></head><body>nothing to call it</body></html>",
+        "/video": '<html><head><title>Video page</title><link rel="alternate" type="application/json+oembed"'
+        ' href="/oembed.json"></head></html>',
         "/titel-alleen": "<html><head><title>  Alleen   een titel </title>"
         '<meta name="description" content="Beschrijving uit meta"></head></html>',
     }
@@ -68,6 +70,19 @@ def site_app(instance_domain: str = "") -> Starlette:
         if path == "/groot":
             padding = "<!-- padding -->" * 80_000  # more than the client's 1 MiB cap
             return HTMLResponse(f"<html><head><title>Big</title></head><body>{padding}</body></html>")
+        if path == "/oembed.json":
+            return JSONResponse(
+                {
+                    "type": "video",
+                    "title": "Persconferentie",
+                    "provider_name": "Overheid Video",
+                    "html": '<iframe src="https://video.example/embed/1" width="480" height="270"></iframe>'
+                    "<script>steal()</script>",
+                    "width": 480,
+                    "height": 270,
+                    "thumbnail_url": "/images/banner.png",
+                }
+            )
         if path == "/images/banner.png":
             return Response(png_bytes(1280, 640), media_type="image/png")
         return HTMLResponse("gone", status_code=404)
