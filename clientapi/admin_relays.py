@@ -10,9 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from clientapi.auth import AuthContext, require_auth
+from clientapi.admin_access import ADMIN_ROLES, require_staff
+from clientapi.auth import AuthContext
 from clientapi.entities.common import format_time
-from clientapi.errors import Forbidden, NotFound
+from clientapi.errors import NotFound
 from clientapi.params import parse_id, read_params
 from clientapi.responses import api_response
 from outbox import actions
@@ -21,10 +22,7 @@ from storage.models import Relay
 
 
 async def _admin(request: Request, scope: str) -> AuthContext:
-    auth = await require_auth(request, scope)
-    if auth.user is None or auth.user.role != "admin":
-        raise Forbidden("This action is not allowed")
-    return auth
+    return await require_staff(request, scope, roles=ADMIN_ROLES)
 
 
 def relay_to_entity(relay: Relay) -> dict[str, Any]:

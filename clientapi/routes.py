@@ -5,6 +5,7 @@ from __future__ import annotations
 from clientapi import (
     account_deletion,
     accounts,
+    admin_domains,
     admin_relays,
     announcements,
     apps,
@@ -62,6 +63,7 @@ routes = [
     *tags.routes,
     *directory.routes,
     *domain_blocks.routes,
+    *admin_domains.routes,
     *admin_relays.routes,
     *endorsements.routes,
     *fixed_answers.routes,
