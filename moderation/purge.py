@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moderation.severance import Counts, accounts_on, purged_media, purged_statuses, reported_status_ids
 from storage.audit import add_audit_entry
 from storage.context import Context
+from storage.media_cache import queue_file_removal
 from storage.models import Account, Favourite, Job, MediaAttachment, Notification, Status
 from storage.profile_jobs import forget_profile_images
 from storage.queue import ClaimedJob, RetryJob, job_row
@@ -61,7 +62,10 @@ async def purge_batch(session: AsyncSession, hosts: list[str], removed: Counts) 
         session, Favourite, Favourite.account_id.in_(theirs), Favourite.status_id
     )
     await forget_profile_images(session, Account.id.in_(theirs))
-    media = await _delete_batch(session, MediaAttachment, purged_media(accounts, kept))
+    media = await _delete_batch(
+        session, MediaAttachment, purged_media(accounts, kept), MediaAttachment.file_path
+    )
+    await queue_file_removal(session, [row.file_path for row in media])  # our copies of their attachments
     statuses = await _delete_batch(
         session, Status, purged_statuses(accounts, kept), Status.reblog_of_id, Status.in_reply_to_id
     )

@@ -13,6 +13,7 @@ from storage.follows import recount_follows
 from storage.lists import remove_statuses_from_feeds
 from storage.media import PROFILE_IMAGE_SIZES
 from storage.media_cache import forget_copies
+from storage.media_lifecycle import queue_withdrawal
 from storage.models import Account, Favourite, Follow, FollowRequest, MediaAttachment, Notification, Status
 from storage.profile_jobs import forget_profile_images
 from storage.remote import bump
@@ -33,6 +34,8 @@ async def tombstone_status(session: AsyncSession, status: Status) -> None:
         await remove_statuses_from_feeds(session, [target.id])
         await session.execute(delete(Notification).where(Notification.status_id == target.id))
         await bump(session, Account.statuses_count, target.account_id, -1)
+    # Our copies of a remote status's media leave the public folder as a local status's do.
+    await queue_withdrawal(session, status.id)
     if status.in_reply_to_id is not None:
         await bump(session, Status.replies_count, status.in_reply_to_id, -1)
     if status.reblog_of_id is not None:

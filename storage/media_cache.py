@@ -200,5 +200,11 @@ async def forget_copies(session: AsyncSession, media: ColumnElement[bool]) -> No
             )
         ).scalars()
     )
-    if paths:
-        await enqueue_many(session, [job_row(REMOTE_MEDIA_QUEUE, {"remove_files": paths})])
+    await queue_file_removal(session, paths)
+
+
+async def queue_file_removal(session: AsyncSession, paths: Sequence[str | None]) -> None:
+    """In the transaction that deletes rows of copies: have their files (`paths`) deleted once it commits."""
+    wanted = [path for path in paths if path]
+    if wanted:
+        await enqueue_many(session, [job_row(REMOTE_MEDIA_QUEUE, {"remove_files": wanted})])

@@ -203,3 +203,33 @@ def test_videos_are_kept_as_they_came_within_their_cap_and_other_files_stay_remo
     assert _read_copy(b"%PDF-1.7\n" + b"\x00" * 100, video_limit=10_000) is None
     image = _read_copy(png_bytes(), video_limit=0)
     assert image is not None and image.image is not None and image.content_type == "image/png"
+
+
+async def test_copies_leave_with_a_deleted_status_and_a_suspended_host(
+    publisher_and_reader: tuple[Instance, Instance],
+) -> None:
+    a, b = publisher_and_reader
+    await _post_images(a, "withdrawn", 1)
+    await _post_images(a, "purged", 1)
+    await settle(a, b)
+    root = media_root(b.running.settings.server.data_dir)
+    async with b.running.client(headers=bearer(await make_token(b.ctx, "bob"))) as reader:
+        home = await _home(b, reader)
+        copies = {
+            text: root / home[f"<p>{text}</p>"][0]["url"].split("/media/", 1)[1]
+            for text in ("withdrawn", "purged")
+        }
+        assert all(copy.is_file() for copy in copies.values())
+        async with a.running.client(headers=bearer(await make_token(a.ctx, "alice"))) as author:
+            [status] = [
+                s
+                for s in await call(author, "GET", "/api/v1/timelines/home")
+                if s["content"] == "<p>withdrawn</p>"
+            ]
+            await call(author, "DELETE", f"/api/v1/statuses/{status['id']}")
+        await settle(a, b)
+        assert not copies["withdrawn"].exists()  # out of the public folder, as a local status's media
+        assert copies["purged"].is_file()
+        await block_domain(b.ctx, a.domain, actor="test", severity="suspend")
+        await settle(b)
+        assert not copies["purged"].exists()
