@@ -54,6 +54,7 @@ def job_handlers(ctx: Context) -> dict[str, JobHandler]:
         deleted_media_days=ctx.settings.privacy.deleted_media_days,
         orphan_upload_hours=ctx.settings.media.orphan_upload_hours,
         remote_cache_days=ctx.settings.media.remote_cache_days,
+        audit_retention_days=ctx.settings.organisations.audit_retention_days,
     )
     handlers[ARCHIVE_QUEUE] = archive_handler(ctx)
     handlers[MAIL_QUEUE] = mail_job_handler(

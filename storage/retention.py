@@ -24,6 +24,7 @@ from storage.db import Database
 from storage.media_cache import prune_remote_media, remove_pruned_files
 from storage.media_lifecycle import purge_orphaned_uploads, purge_withdrawn_media, remove_orphaned_files
 from storage.models import IdempotencyKey, LoginAttempt
+from storage.organisations import purge_audit
 from storage.preview_cards import purge_unreferenced_cards, remove_card_images
 from storage.queue import ClaimedJob, enqueue
 from storage.types import utcnow
@@ -65,6 +66,7 @@ def maintenance_handler(
     deleted_media_days: int,
     orphan_upload_hours: int = 24,
     remote_cache_days: int = 0,
+    audit_retention_days: int = 0,
 ) -> Callable[[ClaimedJob], Awaitable[None]]:
     """The `maintenance` queue's handler: purge, and schedule the next run in the same transaction."""
 
@@ -74,6 +76,7 @@ def maintenance_handler(
             await purge_expired(session, now=now, security_log_days=security_log_days)
             await purge_withdrawn_media(session, data_dir=data_dir, now=now, keep_days=deleted_media_days)
             orphaned = await purge_orphaned_uploads(session, now=now, keep_hours=orphan_upload_hours)
+            await purge_audit(session, now=now, keep_days=audit_retention_days)
             pruned = (
                 await prune_remote_media(session, data_dir=data_dir, now=now, days=remote_cache_days)
                 if remote_cache_days > 0

@@ -174,6 +174,15 @@ class MediaSettings:
 
 
 @dataclass(frozen=True)
+class OrganisationSettings:
+    """Organisation accounts (docs/ORGANISATIONS.md)."""
+
+    # Audit-trail entries are deleted this many days after they were written (the public-records retention
+    # period the agency sets); 0 keeps them for ever. They outlive the accounts they name.
+    audit_retention_days: int = 0
+
+
+@dataclass(frozen=True)
 class ArchiveSettings:
     """The public-records archive (Archiefwet, Woo): with `folder` set, a daily job writes the previous UTC
     day of every local account's publications there, one verified package per day (`plein archive`)."""
@@ -217,6 +226,7 @@ class Settings:
     media: MediaSettings = field(default_factory=MediaSettings)
     accounts: AccountSettings = field(default_factory=AccountSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    organisations: OrganisationSettings = field(default_factory=OrganisationSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     secrets: SecretSettings = field(default_factory=SecretSettings)
 
