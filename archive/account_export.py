@@ -251,6 +251,13 @@ async def _csv_files(session: AsyncSession, ctx: Context, account: Account) -> d
     }
 
 
+async def account_csv_files(ctx: Context, account: Account) -> dict[str, str]:
+    """Mastodon's CSV exports of one account (follows, lists, blocks, mutes, domain blocks, bookmarks), by
+    file name."""
+    async with ctx.db.read() as session:
+        return await _csv_files(session, ctx, account)
+
+
 async def export_account(ctx: Context, username: str, out: Path) -> ExportSummary:
     """Write the zip of `username`'s data to `out`."""
     urls = LocalUrls(ctx.base_url)

@@ -26,6 +26,8 @@ import web.pages
 import web.signup
 import web.staff.compose
 import web.staff.login
+import web.staff.security
+import web.staff.settings
 import web.staff.timelines
 import web.tags
 import webfinger.routes
@@ -81,6 +83,8 @@ def all_routes() -> list[BaseRoute]:
         *web.invites.routes,
         *web.staff.timelines.routes,
         *web.staff.compose.routes,
+        *web.staff.settings.routes,
+        *web.staff.security.routes,
     ]
 
 
@@ -204,7 +208,8 @@ def body_limit(settings: Settings) -> Middleware:
         max_body_bytes=settings.limits.max_body_bytes,
         path_limits=dict.fromkeys(clientapi.media.UPLOAD_PATHS, upload_limit)
         | dict.fromkeys(clientapi.profile.UPLOAD_PATHS, profile_limit)
-        | dict.fromkeys(web.staff.compose.UPLOAD_PATHS, compose_limit),
+        | dict.fromkeys(web.staff.compose.UPLOAD_PATHS, compose_limit)
+        | dict.fromkeys(web.staff.settings.UPLOAD_PATHS, profile_limit),
     )
 
 

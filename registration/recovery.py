@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from outbox.errors import ValidationCode
 from registration.errors import AlreadyConfirmed, RegistrationError
@@ -110,14 +111,34 @@ async def reset_password(ctx: Context, secret: str, new_password: str) -> Accoun
             raise InvalidToken(
                 "This password reset link is invalid, used or expired", field="reset_password_token"
             )
-        user.password_hash = password_hash
-        user.password_changed_at = utcnow()
+        await _set_password(session, user, password_hash, keep_session_id=None)
         # The link proved the mailbox: the address is confirmed too.
         if user.confirmed_at is None:
             user.confirmed_at = utcnow()
-        await revoke_user_tokens(session, user.id)
-        await end_other_login_sessions(session, user.id, keep_id=None)
         account = await session.get(Account, user.account_id)
         assert account is not None
     ctx.bus.publish(AUTHORITY_CHANGED)
     return account
+
+
+async def _set_password(
+    session: AsyncSession, user: User, password_hash: str, *, keep_session_id: int | None
+) -> None:
+    """The new password, and every access token and web session made with the old one ended (but
+    `keep_session_id`, the browser that changed it, which the caller starts anew)."""
+    user.password_hash = password_hash
+    user.password_changed_at = utcnow()
+    await revoke_user_tokens(session, user.id)
+    await end_other_login_sessions(session, user.id, keep_id=keep_session_id)
+
+
+async def change_password(ctx: Context, user_id: int, new_password: str) -> None:
+    """A signed-in user's new password (the caller checked the current one): every token and web session
+    ends; the caller signs its own browser in again. Raises RegistrationError for a bad password."""
+    check_password(new_password)
+    password_hash = await asyncio.to_thread(hash_password, make_hasher(), new_password)
+    async with ctx.db.transaction() as session:
+        user = await session.get(User, user_id)
+        assert user is not None
+        await _set_password(session, user, password_hash, keep_session_id=None)
+    ctx.bus.publish(AUTHORITY_CHANGED)

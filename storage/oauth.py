@@ -280,6 +280,30 @@ async def revoke_user_tokens(session: AsyncSession, user_id: int) -> None:
     )
 
 
+async def authorised_apps(
+    session: AsyncSession, user_id: int
+) -> list[tuple[OAuthApp, datetime, datetime | None]]:
+    """The apps holding a live token of the user: (app, first authorised, last used), newest first."""
+    rows = await session.execute(
+        select(OAuthApp, func.min(OAuthToken.created_at), func.max(OAuthToken.last_used_at))
+        .join(OAuthToken, OAuthToken.app_id == OAuthApp.id)
+        .where(OAuthToken.user_id == user_id, OAuthToken.revoked_at.is_(None))
+        .group_by(OAuthApp.id)
+        .order_by(func.min(OAuthToken.created_at).desc())
+    )
+    return [(app, first, last) for app, first, last in rows]
+
+
+async def revoke_app_for_user(session: AsyncSession, user_id: int, app_id: int) -> bool:
+    """Revoke every live token the user gave `app_id`; False when there was none."""
+    result = await session.execute(
+        update(OAuthToken)
+        .where(OAuthToken.user_id == user_id, OAuthToken.app_id == app_id, OAuthToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def user_by_login(session: AsyncSession, login: str) -> tuple[User, Account] | None:
     """The local user whose username or e-mail address is `login` (case-insensitive)."""
     lowered = login.strip().lstrip("@").lower()

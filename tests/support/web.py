@@ -11,6 +11,7 @@ from PIL import Image
 
 from support.oauth import form_fields
 
+PASSWORD = "correct horse battery staple"  # of the test accounts web tests sign in with
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -136,6 +136,9 @@ async def _pages(instance: RunningInstance) -> dict[str, str]:
         "notifications": "!/web/notifications",
         "compose": "!/web/compose",
         "reply": f"!/web/compose?in_reply_to_id={reply.id}",
+        "settings": "!/web/settings",
+        "security settings": "!/web/settings/security",
+        "export": "!/web/settings/export",
     }
 
 

@@ -4,31 +4,16 @@ login has, the optional TOTP second factor with one-time recovery codes, and log
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pyotp
-import pytest
 from sqlalchemy import func, select
 
 from login.totp import new_recovery_codes
 from storage.accounts import local_account_by_username, user_for_account
 from storage.models import LoginSession, User
 from storage.types import utcnow
-from support.databases import sqlite_url
-from support.instance import RunningInstance, make_settings, serve_in_process
-from support.oauth import OOB, form_fields, make_user, register_app
-from support.web import csrf_of, web_login
-
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-async def instance(tmp_path: Path) -> AsyncIterator[RunningInstance]:
-    async with serve_in_process(make_settings(tmp_path, database_url=sqlite_url(str(tmp_path)))) as running:
-        assert running.ctx is not None
-        await make_user(running.ctx, "alice", PASSWORD)
-        yield running
+from support.instance import RunningInstance
+from support.oauth import OOB, form_fields, register_app
+from support.web import PASSWORD, csrf_of, web_login
 
 
 async def _session_count(instance: RunningInstance) -> int:
