@@ -140,7 +140,13 @@ async def profile(request: Request) -> Response:
         posts=posts,
     )
     response.headers.update(NEGOTIATED)
+    response.headers["Link"] = alternate_link(account.uri)
     return response
+
+
+def alternate_link(uri: str) -> str:
+    """The `Link` header naming a page's ActivityStreams document."""
+    return f'<{uri}>; rel="alternate"; type="application/activity+json"'
 
 
 async def status_page(request: Request) -> Response:
@@ -177,6 +183,7 @@ async def status_page(request: Request) -> Response:
         request, "status.html", account=account, post=post, ancestors=ancestors, replies=replies
     )
     response.headers.update(NEGOTIATED)
+    response.headers["Link"] = alternate_link(status.uri)
     if status.visibility not in ("public", "unlisted"):
         response.headers["Cache-Control"] = "private, no-store"
     return response

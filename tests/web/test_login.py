@@ -133,6 +133,21 @@ async def test_second_factor_with_totp_and_one_time_recovery_codes(instance: Run
             step_fields = form_fields((await browser.get("/login/second-factor")).text)
             used = await browser.post("/login/second-factor", data={**step_fields, "code": codes[0]})
             assert used.status_code == expected
+    # The consent page sends such an account through the web login, and back.
+    async with instance.client() as browser:
+        app = await register_app(browser)
+        consent = await browser.get(
+            "/oauth/authorize", params={"client_id": app.client_id, "redirect_uri": OOB}
+        )
+        fields = form_fields(consent.text)
+        sent = await browser.post(
+            "/oauth/authorize",
+            data={**fields, "username": "alice", "password": PASSWORD, "decision": "approve"},
+        )
+        assert sent.status_code == 303 and sent.headers["location"].startswith(
+            "/login?next=%2Foauth%2Fauthorize"
+        )
+        assert 'id="oauth-code"' not in sent.text
     # The password alone gets no token from the API either.
     async with instance.client() as client:
         app = await register_app(client)

@@ -69,6 +69,7 @@ async def test_status_page_shows_media_thread_counts_and_negotiates(instance: Ru
         assert '<meta property="og:title"' in html and f'href="{post.uri}"' in html
         assert 'rel="alternate" type="application/activity+json"' in html
         assert "Accept" in page.headers["vary"]
+        assert page.headers["link"] == f'<{post.uri}>; rel="alternate"; type="application/activity+json"'
         negotiated = await reader.get(f"/@alice/{post.id}", headers={"Accept": AS2})
         assert negotiated.status_code == 302 and negotiated.headers["location"] == post.uri
         as_json = await reader.get(negotiated.headers["location"], headers={"Accept": AS2})
