@@ -166,3 +166,12 @@ async def test_second_factor_with_totp_and_one_time_recovery_codes(instance: Run
             "invalid_grant",
             "unsupported_grant_type",
         )
+
+
+async def test_the_consent_page_problems_are_in_the_page_language(instance: RunningInstance) -> None:
+    async with instance.client() as browser:
+        dutch = await browser.get("/oauth/authorize", params={"client_id": "unknown"})
+        assert dutch.status_code == 400 and "onbekende client_id" in dutch.text
+    async with instance.client(headers={"Accept-Language": "en"}) as browser:
+        english = await browser.get("/oauth/authorize", params={"client_id": "unknown"})
+        assert "unknown client_id" in english.text and '<html lang="en">' in english.text
