@@ -5,6 +5,7 @@ from __future__ import annotations
 from clientapi import (
     account_deletion,
     accounts,
+    admin_accounts,
     admin_domains,
     admin_relays,
     announcements,
@@ -63,6 +64,7 @@ routes = [
     *tags.routes,
     *directory.routes,
     *domain_blocks.routes,
+    *admin_accounts.routes,
     *admin_domains.routes,
     *admin_relays.routes,
     *endorsements.routes,

@@ -1,9 +1,10 @@
 """Moderation: one function per moderation action, each one transaction that writes its audit entry.
 
-The CLI (`plein domain …`, `plein rule …`, `plein emoji …`, `plein audit list`), and later the admin API and the web admin, call these and
+The CLI (`plein domain …`, `plein account suspend`, `plein rule …`, `plein emoji …`, `plein audit list`), and later the admin API and the web admin, call these and
 nothing else. Purges of cut-off domains run as jobs of the `moderation` queue (`purge_handler`).
 """
 
+from moderation.accounts import moderate_account
 from moderation.announcements import (
     ANNOUNCEMENTS_QUEUE,
     ANNOUNCEMENTS_TOPIC,
@@ -42,6 +43,7 @@ __all__ = [
     "publish_announcement",
     "withdraw_announcement",
     "MODERATION_QUEUE",
+    "moderate_account",
     "Counts",
     "DomainOutcome",
     "ModerationError",

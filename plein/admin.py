@@ -102,6 +102,10 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
                 print(f"{account.username}\t{user.role}\t{state}\t{user.email or '-'}\t{account.uri}")
         return 0
 
+    if action in ("suspend", "unsuspend"):
+        account = await _local(ctx, args.username)
+        return await _suspension_command(ctx, account.id, account.username, action, dry_run=args.dry_run)
+
     effects = Effects()
     async with ctx.db.transaction() as session:
         account = await local_account_by_username(session, args.username)
@@ -117,25 +121,27 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
             print(f"password of @{account.username} changed; its access tokens are revoked")
             if not args.password:
                 print(f"password: {password}")
-        elif action in ("suspend", "unsuspend"):
-            suspend = action == "suspend"
-            if args.dry_run:
-                print(f"would {action} @{account.username} (dry run: nothing changed)")
-                await session.rollback()
-                return 0
-            # Home timelines page their feed rows before reading the statuses, so a suspended author's
-            # rows leave the feeds (rather than leave holes in pages), and come back when lifted.
-            if suspend:
-                await moderation.suspend_account_in(session, account, ctx, effects)
-            else:
-                await moderation.lift_suspension_in(session, account, ctx, effects)
-            print(f"@{account.username} {'suspended' if suspend else 'unsuspended'}")
         elif action == "promote":
             user.role = args.role
             print(f"@{account.username} is now {args.role}")
-    after_commit(ctx, effects)  # the actor's Update of a (lifted) suspension goes out
-    if action in ("password", "suspend"):
+    after_commit(ctx, effects)
+    if action == "password":
         ctx.bus.publish(AUTHORITY_CHANGED)  # streams in this process end now; others find out by polling
+    return 0
+
+
+async def _suspension_command(
+    ctx: Context, account_id: int, username: str, action: str, *, dry_run: bool
+) -> int:
+    """Suspend or unsuspend a local account, audited as the CLI's (`moderation.moderate_account`)."""
+    try:
+        await moderation.moderate_account(ctx, account_id, action, actor=cli_actor(), dry_run=dry_run)
+    except moderation.ModerationError as error:
+        raise AdminError(f"@{username}: {error}") from error
+    if dry_run:
+        print(f"would {action} @{username} (dry run: nothing changed)")
+    else:
+        print(f"@{username} {action}ed")
     return 0
 
 

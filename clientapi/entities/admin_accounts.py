@@ -10,12 +10,35 @@ from storage.context import Context
 from storage.models import Account, User
 
 
-def admin_account_to_entity(account: Account, user: User, ctx: Context) -> dict[str, Any]:
-    """The Admin::Account entity (no sign-up address is kept, so `ip` and `ips` are empty)."""
+def admin_account_to_entity(account: Account, user: User | None, ctx: Context) -> dict[str, Any]:
+    """The Admin::Account entity (no sign-up address is kept, so `ip` and `ips` are empty). A remote
+    account has no login (`user` None): no e-mail, the role of nobody, as Mastodon shows it."""
+    if user is None:
+        return {
+            "id": str(account.id),
+            "username": account.username,
+            "domain": account.domain,
+            "created_at": format_time(account.created_at),
+            "email": "",
+            "ip": None,
+            "ips": [],
+            "locale": "",
+            "invite_request": None,
+            "role": role_to_entity(User(role="user")),
+            "confirmed": False,
+            "approved": False,
+            "disabled": False,
+            "silenced": account.silenced_at is not None,
+            "suspended": account.suspended_at is not None,
+            "sensitized": False,
+            "account": account_to_entity(account, ctx),
+            "created_by_application_id": None,
+            "invited_by_account_id": None,
+        }
     return {
         "id": str(account.id),
         "username": account.username,
-        "domain": None,
+        "domain": account.domain,
         "created_at": format_time(user.created_at),
         "email": user.email or "",
         "ip": None,

@@ -162,3 +162,111 @@ async def test_domain_policy_is_for_admins_holding_the_scope(instance: RunningIn
             await http.post("/api/v1/admin/domain_allows", json={"domain": "x.example"}, headers=narrow), 403
         )
     assert await _audit(instance) == []
+
+
+async def test_moderators_find_and_moderate_accounts(instance_on_each_backend: RunningInstance):
+    instance = instance_on_each_backend
+    assert instance.ctx is not None
+    moderator = await _token(instance, "mo", role="moderator")
+    target_token = await _token(instance, "clerk", role="user", scopes="read")
+    remote = await stored_remote_account(instance.ctx, "troll", "far.example", display_name="Loud Troll")
+    async with instance.client() as http:
+        everyone = (await http.get("/api/v1/admin/accounts", headers=moderator)).json()
+        validate_entity("AdminAccount", everyone, all_properties=True)
+        assert {item["username"] for item in everyone} == {"mo", "clerk", "troll"}
+        remote_only = (await http.get("/api/v1/admin/accounts?remote=true", headers=moderator)).json()
+        assert [item["id"] for item in remote_only] == [str(remote.id)]
+        assert remote_only[0]["domain"] == "far.example"
+        staff = (await http.get("/api/v2/admin/accounts?permissions=staff", headers=moderator)).json()
+        assert [item["username"] for item in staff] == ["mo"]
+        by_name = await http.get("/api/v2/admin/accounts?display_name=loud&origin=remote", headers=moderator)
+        assert [item["username"] for item in by_name.json()] == ["troll"]
+        clerk = next(item for item in everyone if item["username"] == "clerk")
+        shown = (await http.get(f"/api/v1/admin/accounts/{clerk['id']}", headers=moderator)).json()
+        assert (shown["username"], shown["suspended"]) == ("clerk", False)
+        _json_error(await http.get("/api/v1/admin/accounts/99999", headers=moderator), 404)
+        _json_error(await http.get("/api/v1/admin/accounts/nope", headers=moderator), 404)
+
+        for bad in ({"type": "explode"}, {"type": "disable"}, {"type": "sensitive"}):
+            answer = await http.post(
+                f"/api/v1/admin/accounts/{clerk['id']}/action", json=bad, headers=moderator
+            )
+            _json_error(answer, 422)
+        warned = await http.post(
+            f"/api/v1/admin/accounts/{clerk['id']}/action",
+            json={"type": "none", "text": "be nice"},
+            headers=moderator,
+        )
+        assert (warned.status_code, warned.json()) == (200, {})
+        suspended = await http.post(
+            f"/api/v1/admin/accounts/{clerk['id']}/action", json={"type": "suspend"}, headers=moderator
+        )
+        assert suspended.status_code == 200, suspended.text
+        # The suspended user's token is revoked (as `plein account suspend` does).
+        assert (
+            await http.get("/api/v1/accounts/verify_credentials", headers=target_token)
+        ).status_code == 401
+        listed = (await http.get("/api/v1/admin/accounts?suspended=true", headers=moderator)).json()
+        assert [item["username"] for item in listed] == ["clerk"]
+        again = await http.post(
+            f"/api/v1/admin/accounts/{clerk['id']}/action", json={"type": "suspend"}, headers=moderator
+        )
+        _json_error(again, 422)
+        lifted = await http.post(f"/api/v1/admin/accounts/{clerk['id']}/unsuspend", headers=moderator)
+        assert lifted.status_code == 200 and lifted.json()["suspended"] is False
+        validate_entity("AdminAccount", lifted.json(), all_properties=True)
+
+        silenced = await http.post(
+            f"/api/v1/admin/accounts/{remote.id}/action",
+            json={"type": "silence", "text": "spam"},
+            headers=moderator,
+        )
+        assert silenced.status_code == 200
+        assert (await _account(instance, remote.id)).silenced_at is not None
+        unsilenced = await http.post(f"/api/v1/admin/accounts/{remote.id}/unsilence", headers=moderator)
+        assert unsilenced.json()["silenced"] is False
+        _json_error(await http.post(f"/api/v1/admin/accounts/{remote.id}/unsilence", headers=moderator), 422)
+        enabled = await http.post(f"/api/v1/admin/accounts/{remote.id}/enable", headers=moderator)
+        assert (enabled.status_code, enabled.json()["disabled"]) == (200, False)
+        _json_error(await http.delete(f"/api/v1/admin/accounts/{clerk['id']}", headers=moderator), 422)
+    assert await _audit(instance) == [
+        ("account.silence", "@mo", f"account:{remote.id}"),
+        ("account.suspend", "@mo", f"account:{clerk['id']}"),
+        ("account.unsilence", "@mo", f"account:{remote.id}"),
+        ("account.unsuspend", "@mo", f"account:{clerk['id']}"),
+        ("account.warn", "@mo", f"account:{clerk['id']}"),
+    ]
+
+
+async def test_an_admin_deletes_a_suspended_local_account(instance: RunningInstance):
+    assert instance.ctx is not None
+    admin = await _token(instance, "ada", role="admin")
+    await _token(instance, "gone", role="user")
+    async with instance.client() as http:
+        found = (await http.get("/api/v1/admin/accounts?username=gon", headers=admin)).json()
+        assert [item["username"] for item in found] == ["gone"]
+        target = found[0]["id"]
+        await http.post(f"/api/v1/admin/accounts/{target}/action", json={"type": "suspend"}, headers=admin)
+        deleted = await http.delete(f"/api/v1/admin/accounts/{target}", headers=admin)
+        assert deleted.status_code == 200, deleted.text
+    assert (await _account(instance, int(target))).gone_at is not None
+    assert [action for action, actor, _ in await _audit(instance) if actor == "@ada"] == [
+        "account.delete",
+        "account.suspend",
+    ]
+
+
+async def test_accounts_are_for_staff_holding_the_scope(instance: RunningInstance):
+    user = await _token(instance, "someone", role="user")
+    unscoped = await _token(instance, "mo", role="moderator", scopes="read write")
+    reader = await _token(instance, "bea", role="admin", scopes="admin:read:accounts")
+    async with instance.client() as http:
+        target = (await http.get("/api/v1/admin/accounts", headers=reader)).json()[0]["id"]
+        for headers in (user, unscoped):
+            _json_error(await http.get("/api/v1/admin/accounts", headers=headers), 403)
+        for headers in (user, unscoped, reader):
+            posted = await http.post(
+                f"/api/v1/admin/accounts/{target}/action", json={"type": "suspend"}, headers=headers
+            )
+            _json_error(posted, 403)
+    assert await _audit(instance) == []

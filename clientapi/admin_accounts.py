@@ -1,0 +1,216 @@
+"""Accounts in the Mastodon admin API, for moderators and admins: `GET /api/v1/admin/accounts` (v1 filters)
+and `/api/v2/admin/accounts`, `GET …/:id`, `POST …/:id/action` (`none`, `silence`, `suspend`) and
+`…/:id/unsilence|unsuspend|enable|unsensitive`, `DELETE …/:id` (a suspended local account's data). Every
+change is `moderation.moderate_account` (or the account deletion the CLI runs), audited as `@username`.
+
+Plein has no per-account "disabled" login nor "sensitized" media flag: `disable` and `sensitive` are 422,
+the filters for them match nothing, and `enable` / `unsensitive` answer the account as it is (nothing to
+lift). No sign-in addresses are kept, so an `ip` filter matches nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, func, or_, select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+import moderation
+from clientapi.admin_access import audit_actor, require_staff
+from clientapi.entities.admin_accounts import admin_account_to_entity
+from clientapi.errors import NotFound, Unprocessable, ValidationCode
+from clientapi.pagination import Page, apply_page, in_display_order, link_headers
+from clientapi.params import Params, parse_id, read_params
+from clientapi.responses import api_response
+from outbox import actions
+from storage.context import Context
+from storage.models import Account, User
+
+READ = ("admin:read:accounts",)
+WRITE = ("admin:write:accounts",)
+STAFF = ("moderator", "admin")
+ROLE_IDS = {"-99": "user", "2": "moderator", "3": "admin"}
+ACTION_TYPES = ("none", "sensitive", "disable", "silence", "suspend")
+
+
+def _like(column: Any, value: str, *, prefix: bool = False) -> ColumnElement[bool]:
+    escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(f"{escaped}%" if prefix else f"%{escaped}%", escape="\\")
+
+
+def _status_filter(status: str) -> ColumnElement[bool]:
+    return {
+        "active": Account.suspended_at.is_(None),
+        "pending": User.approved.is_(False),
+        "silenced": Account.silenced_at.is_not(None),
+        "suspended": Account.suspended_at.is_not(None),
+    }.get(status, false())  # disabled, sensitized: Plein has neither
+
+
+def _filters(params: Params, *, v2: bool) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of Mastodon's account filters (v1 flags, or v2 `origin`/`status`/`permissions`)."""
+    conditions: list[ColumnElement[bool]] = []
+    if v2:
+        origin = params.get_str("origin")
+        local, remote = origin == "local", origin == "remote"
+        status = params.get_str("status")
+        if status:
+            conditions.append(_status_filter(status))
+        staff = params.get_str("permissions") == "staff"
+        roles = [ROLE_IDS[role_id] for role_id in params.get_str_list("role_ids") if role_id in ROLE_IDS]
+        if params.get_str_list("role_ids"):
+            conditions.append(User.role.in_(roles))
+    else:
+        local, remote = bool(params.get_bool("local")), bool(params.get_bool("remote"))
+        for status in ("active", "pending", "disabled", "sensitized", "silenced", "suspended"):
+            if params.get_bool(status):
+                conditions.append(_status_filter(status))
+        staff = bool(params.get_bool("staff"))
+    if local:
+        conditions.append(Account.domain.is_(None))
+    if remote:
+        conditions.append(Account.domain.is_not(None))
+    if staff:
+        conditions.append(User.role.in_(STAFF))
+    if by_domain := params.get_str("by_domain"):
+        conditions.append(func.lower(Account.domain) == by_domain.lower())
+    if username := params.get_str("username"):
+        conditions.append(_like(Account.username, username, prefix=True))
+    if display_name := params.get_str("display_name"):
+        conditions.append(_like(Account.display_name, display_name))
+    if email := params.get_str("email"):
+        conditions.append(_like(User.email, email))
+    if params.get_str("ip"):
+        conditions.append(false())
+    return conditions
+
+
+async def _list(request: Request, *, v2: bool) -> Response:
+    ctx: Context = request.state.ctx
+    await require_staff(request, *READ)
+    params = await read_params(request)
+    page = Page.from_params(params, default_limit=100, max_limit=200)
+    # Local rows without a login (the instance actor) are no accounts to moderate.
+    statement = (
+        select(Account, User)
+        .outerjoin(User, User.account_id == Account.id)
+        .where(or_(Account.domain.is_not(None), User.id.is_not(None)), *_filters(params, v2=v2))
+    )
+    async with ctx.db.read() as session:
+        rows = in_display_order((await session.execute(apply_page(statement, Account.id, page))).all(), page)
+    entities = [admin_account_to_entity(account, user, ctx) for account, user in rows]
+    return api_response(entities, headers=link_headers(request, [account.id for account, _ in rows]))
+
+
+async def list_v1(request: Request) -> Response:
+    return await _list(request, v2=False)
+
+
+async def list_v2(request: Request) -> Response:
+    return await _list(request, v2=True)
+
+
+async def _entity(ctx: Context, account_id: int) -> dict[str, Any]:
+    async with ctx.db.read() as session:
+        row = (
+            await session.execute(
+                select(Account, User)
+                .outerjoin(User, User.account_id == Account.id)
+                .where(Account.id == account_id)
+            )
+        ).first()
+    if row is None or (row[0].domain is None and row[1] is None):
+        raise NotFound()
+    return admin_account_to_entity(row[0], row[1], ctx)
+
+
+def _account_id(request: Request) -> int:
+    try:
+        return parse_id(request.path_params["id"])
+    except Unprocessable as error:
+        raise NotFound() from error
+
+
+async def show(request: Request) -> Response:
+    await require_staff(request, *READ)
+    return api_response(await _entity(request.state.ctx, _account_id(request)))
+
+
+async def act(request: Request) -> Response:
+    """Take an action against the account: `type` none (a warning on record), silence or suspend; `text`
+    is kept in the audit entry. Answers `{}` as Mastodon."""
+    ctx: Context = request.state.ctx
+    auth = await require_staff(request, *WRITE)
+    account_id = _account_id(request)
+    await _entity(ctx, account_id)  # 404 first
+    params = await read_params(request)
+    kind = params.get_str("type") or "none"
+    if kind not in ACTION_TYPES:
+        raise Unprocessable(
+            f"Validation failed: type must be one of {', '.join(ACTION_TYPES)}",
+            field="type",
+            code=ValidationCode.INCLUSION,
+        )
+    if kind in ("sensitive", "disable"):
+        raise Unprocessable(f"Validation failed: {kind} is not supported by Plein", field="type")
+    if params.get("report_id") not in (None, ""):
+        raise Unprocessable(
+            "Validation failed: act on a report with /api/v1/admin/reports/:id/resolve", field="report_id"
+        )
+    text = params.get_str("text") or ""
+    await moderation.moderate_account(ctx, account_id, kind, actor=audit_actor(auth), text=text)
+    return api_response({})
+
+
+async def _lift(request: Request, action: str | None) -> Response:
+    ctx: Context = request.state.ctx
+    auth = await require_staff(request, *WRITE)
+    account_id = _account_id(request)
+    await _entity(ctx, account_id)
+    if action is not None:
+        await moderation.moderate_account(ctx, account_id, action, actor=audit_actor(auth))
+    return api_response(await _entity(ctx, account_id))
+
+
+async def unsuspend(request: Request) -> Response:
+    return await _lift(request, "unsuspend")
+
+
+async def unsilence(request: Request) -> Response:
+    return await _lift(request, "unsilence")
+
+
+async def enable(request: Request) -> Response:
+    return await _lift(request, None)  # no account is ever disabled in Plein
+
+
+async def unsensitive(request: Request) -> Response:
+    return await _lift(request, None)  # no account is ever marked sensitive in Plein
+
+
+async def destroy(request: Request) -> Response:
+    """Delete a suspended local account's data for good (the deletion `plein account delete` runs); a
+    remote account's content goes with its domain's purge instead (422)."""
+    ctx: Context = request.state.ctx
+    auth = await require_staff(request, *WRITE)
+    entity = await _entity(ctx, _account_id(request))
+    if not entity["suspended"]:
+        raise Unprocessable("Validation failed: only a suspended account can be deleted", field="id")
+    if entity["domain"] is not None:
+        raise Unprocessable("Validation failed: Plein deletes remote accounts' data with a domain block")
+    await actions.delete_local_account(ctx, entity["username"], actor=audit_actor(auth))
+    return api_response(entity)
+
+
+routes = [
+    Route("/api/v1/admin/accounts", list_v1, methods=["GET"]),
+    Route("/api/v2/admin/accounts", list_v2, methods=["GET"]),
+    Route("/api/v1/admin/accounts/{id}", show, methods=["GET"]),
+    Route("/api/v1/admin/accounts/{id}", destroy, methods=["DELETE"]),
+    Route("/api/v1/admin/accounts/{id}/action", act, methods=["POST"]),
+    Route("/api/v1/admin/accounts/{id}/unsuspend", unsuspend, methods=["POST"]),
+    Route("/api/v1/admin/accounts/{id}/unsilence", unsilence, methods=["POST"]),
+    Route("/api/v1/admin/accounts/{id}/enable", enable, methods=["POST"]),
+    Route("/api/v1/admin/accounts/{id}/unsensitive", unsensitive, methods=["POST"]),
+]
