@@ -26,6 +26,7 @@ from moderation.purge import MODERATION_QUEUE, purge_handler
 from moderation.reports import (
     delete_reported_statuses,
     lift_suspension_in,
+    reopen_report,
     resolve_report,
     silence_reported_account,
     suspend_account_in,
@@ -60,6 +61,7 @@ __all__ = [
     "review_link",
     "review_status",
     "review_tag",
+    "reopen_report",
     "resolve_report",
     "silence_reported_account",
     "lift_suspension_in",

@@ -67,6 +67,24 @@ async def lift_suspension_in(session: AsyncSession, account: Account, ctx: Conte
         await send_actor_update(session, effects, ctx, account)
 
 
+async def reopen_report(ctx: Context, report_id: int, *, actor: str) -> None:
+    """Open a resolved report again (what was done stays done)."""
+    async with ctx.db.transaction() as session:
+        report = await session.get(Report, report_id)
+        if report is None:
+            raise NothingToUndo(f"no report {report_id}")
+        if report.resolved_at is None:
+            raise ModerationError(f"report {report_id} is open")
+        report.resolved_at = None
+        await add_audit_entry(
+            session,
+            actor=actor,
+            action="report.reopen",
+            target=f"report:{report.id}",
+            details={"target_account_id": str(report.target_account_id)},
+        )
+
+
 async def resolve_report(ctx: Context, report_id: int, *, actor: str, note: str = "") -> None:
     async with ctx.db.transaction() as session:
         report, _ = await _open_report(session, report_id)

@@ -5,7 +5,10 @@ are checked here, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+from mastodon import Mastodon
 from sqlalchemy import select
 
 from storage.accounts import local_account_by_username, user_for_account
@@ -270,3 +273,81 @@ async def test_accounts_are_for_staff_holding_the_scope(instance: RunningInstanc
             )
             _json_error(posted, 403)
     assert await _audit(instance) == []
+
+
+async def _reported(instance: RunningInstance, http: httpx.AsyncClient) -> tuple[str, str]:
+    """A report by @rep about a status of @spammer: (report id, status id)."""
+    spammer = await _token(instance, "spammer", role="user", scopes="read write")
+    reporter = await _token(instance, "rep", role="user", scopes="read write")
+    status = (await http.post("/api/v1/statuses", json={"status": "buy now"}, headers=spammer)).json()
+    target = (await http.get("/api/v1/accounts/verify_credentials", headers=spammer)).json()["id"]
+    report = await http.post(
+        "/api/v1/reports",
+        json={"account_id": target, "status_ids": [status["id"]], "comment": "spam"},
+        headers=reporter,
+    )
+    assert report.status_code == 200, report.text
+    return report.json()["id"], status["id"]
+
+
+async def test_moderators_resolve_and_reopen_reports(instance_on_each_backend: RunningInstance):
+    instance = instance_on_each_backend
+    moderator = await _token(instance, "mo", role="moderator")
+    user = await _token(instance, "someone", role="user", scopes="read write admin:read admin:write")
+    async with instance.client() as http:
+        report_id, status_id = await _reported(instance, http)
+        _json_error(await http.get("/api/v1/admin/reports", headers=user), 403)
+        _json_error(await http.post(f"/api/v1/admin/reports/{report_id}/resolve", headers=user), 403)
+        listed = (await http.get("/api/v1/admin/reports", headers=moderator)).json()
+        validate_entity("AdminReport", listed, all_properties=True)
+        assert [item["id"] for item in listed] == [report_id]
+        report = listed[0]
+        assert (report["account"]["username"], report["target_account"]["username"]) == ("rep", "spammer")
+        assert [status["id"] for status in report["statuses"]] == [status_id]
+        _json_error(await http.get("/api/v1/admin/reports/99999", headers=moderator), 404)
+        resolved = await http.post(
+            f"/api/v1/admin/reports/{report_id}/resolve", json={"note": "warned"}, headers=moderator
+        )
+        assert resolved.status_code == 200 and resolved.json()["action_taken"] is True
+        validate_entity("AdminReport", resolved.json(), all_properties=True)
+        _json_error(await http.post(f"/api/v1/admin/reports/{report_id}/resolve", headers=moderator), 422)
+        assert (await http.get("/api/v1/admin/reports", headers=moderator)).json() == []
+        done = (await http.get("/api/v1/admin/reports?resolved=true", headers=moderator)).json()
+        assert [item["id"] for item in done] == [report_id]
+        reopened = await http.post(f"/api/v1/admin/reports/{report_id}/reopen", headers=moderator)
+        assert reopened.status_code == 200 and reopened.json()["action_taken"] is False
+        _json_error(await http.post(f"/api/v1/admin/reports/{report_id}/reopen", headers=moderator), 422)
+    assert await _audit(instance) == [
+        ("report.reopen", "@mo", f"report:{report_id}"),
+        ("report.resolve", "@mo", f"report:{report_id}"),
+    ]
+
+
+async def test_mastodon_py_admin_methods(instance: RunningInstance):
+    """Mastodon.py's admin_* methods against the live server (it is synchronous: run in a thread)."""
+    admin_headers = await _token(instance, "ada", role="admin")
+    async with instance.client() as http:
+        report_id, _ = await _reported(instance, http)
+    api = Mastodon(
+        api_base_url=instance.base_url,
+        access_token=admin_headers["Authorization"].split(" ", 1)[1],
+        version_check_mode="none",
+    )
+    block = await asyncio.to_thread(
+        api.admin_create_domain_block, "evil.example", severity="silence", private_comment="x"
+    )
+    assert (block["domain"], block["severity"]) == ("evil.example", "silence")
+    blocks = await asyncio.to_thread(api.admin_domain_blocks)
+    assert [item["domain"] for item in blocks] == ["evil.example"]
+    await asyncio.to_thread(api.admin_delete_domain_block, block["id"])
+    assert await asyncio.to_thread(api.admin_domain_blocks) == []
+    reports = await asyncio.to_thread(api.admin_reports)
+    assert [str(item["id"]) for item in reports] == [report_id]
+    spammer = reports[0]["target_account"]["id"]
+    await asyncio.to_thread(api.admin_account_moderate, spammer, action="silence", text="calm down")
+    assert (await asyncio.to_thread(api.admin_account, spammer))["silenced"] is True
+    await asyncio.to_thread(api.admin_account_unsilence, spammer)
+    resolved = await asyncio.to_thread(api.admin_report_resolve, report_id)
+    assert resolved["action_taken"] is True
+    accounts = await asyncio.to_thread(api.admin_accounts_v2, origin="local", permissions="staff")
+    assert [item["username"] for item in accounts] == ["ada"]
