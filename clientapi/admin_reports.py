@@ -1,7 +1,7 @@
 """Reports in the Mastodon admin API, for moderators and admins: `GET /api/v1/admin/reports` and `…/:id`,
-`POST …/:id/resolve` and `…/:id/reopen`, through the CLI's audited moderation actions
-(`moderation.resolve_report`, `reopen_report`). Plein records no assignee, so `assigned_account` is null
-and assigning is not offered yet; `action_taken_by_account` is null (the audit log names who acted)."""
+`POST …/:id/assign_to_self`, `…/:id/unassign`, `…/:id/resolve` and `…/:id/reopen`, through the audited
+moderation actions the CLI uses (`moderation.assign_report`, `resolve_report`, `reopen_report`).
+`action_taken_by_account` is null: the audit log names who acted."""
 
 from __future__ import annotations
 
@@ -30,9 +30,10 @@ READ = ("admin:read:reports",)
 WRITE = ("admin:write:reports",)
 
 
-async def _admin_account(session: AsyncSession, ctx: Context, account_id: int) -> dict[str, Any]:
+async def _admin_account(session: AsyncSession, ctx: Context, account_id: int) -> dict[str, Any] | None:
     account = await session.get(Account, account_id)
-    assert account is not None  # the foreign key cascades
+    if account is None:  # only an assignee can be gone (reporter and target cascade)
+        return None
     user = await session.scalar(select(User).where(User.account_id == account_id))
     return admin_account_to_entity(account, user, ctx)
 
@@ -58,7 +59,11 @@ async def admin_report_to_entity(session: AsyncSession, ctx: Context, report: Re
         "updated_at": format_time(report.resolved_at or report.created_at),
         "account": await _admin_account(session, ctx, report.account_id),
         "target_account": await _admin_account(session, ctx, report.target_account_id),
-        "assigned_account": None,
+        "assigned_account": (
+            await _admin_account(session, ctx, report.assigned_account_id)
+            if report.assigned_account_id is not None
+            else None
+        ),
         "action_taken_by_account": None,
         "statuses": await statuses_to_entities(session, ctx, statuses, None),
         "rules": [rule_to_entity(rule) for rule in rules],
@@ -126,9 +131,29 @@ async def reopen(request: Request) -> Response:
     return api_response(await _entity(ctx, report_id))
 
 
+async def assign_to_self(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    auth = await require_staff(request, *WRITE)
+    report_id = _report_id(request)
+    await _entity(ctx, report_id)
+    await moderation.assign_report(ctx, report_id, auth.account_id, actor=audit_actor(auth))
+    return api_response(await _entity(ctx, report_id))
+
+
+async def unassign(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    auth = await require_staff(request, *WRITE)
+    report_id = _report_id(request)
+    await _entity(ctx, report_id)
+    await moderation.assign_report(ctx, report_id, None, actor=audit_actor(auth))
+    return api_response(await _entity(ctx, report_id))
+
+
 routes = [
     Route("/api/v1/admin/reports", list_reports, methods=["GET"]),
     Route("/api/v1/admin/reports/{id}", show, methods=["GET"]),
+    Route("/api/v1/admin/reports/{id}/assign_to_self", assign_to_self, methods=["POST"]),
+    Route("/api/v1/admin/reports/{id}/unassign", unassign, methods=["POST"]),
     Route("/api/v1/admin/reports/{id}/resolve", resolve, methods=["POST"]),
     Route("/api/v1/admin/reports/{id}/reopen", reopen, methods=["POST"]),
 ]

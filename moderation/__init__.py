@@ -24,6 +24,7 @@ from moderation.emojis import add_emoji, remove_emoji
 from moderation.errors import ModerationError, NothingToUndo
 from moderation.purge import MODERATION_QUEUE, purge_handler
 from moderation.reports import (
+    assign_report,
     delete_reported_statuses,
     lift_suspension_in,
     reopen_report,
@@ -50,6 +51,7 @@ __all__ = [
     "ModerationError",
     "NothingToUndo",
     "add_emoji",
+    "assign_report",
     "add_rule",
     "allow_domain",
     "block_domain",

@@ -67,6 +67,22 @@ async def lift_suspension_in(session: AsyncSession, account: Account, ctx: Conte
         await send_actor_update(session, effects, ctx, account)
 
 
+async def assign_report(ctx: Context, report_id: int, assignee_id: int | None, *, actor: str) -> None:
+    """Assign the report to the account `assignee_id` (a moderator taking it), or, with None, to nobody."""
+    async with ctx.db.transaction() as session:
+        report = await session.get(Report, report_id)
+        if report is None:
+            raise NothingToUndo(f"no report {report_id}")
+        report.assigned_account_id = assignee_id
+        await add_audit_entry(
+            session,
+            actor=actor,
+            action="report.assign" if assignee_id is not None else "report.unassign",
+            target=f"report:{report.id}",
+            details={"assigned_account_id": str(assignee_id) if assignee_id is not None else None},
+        )
+
+
 async def reopen_report(ctx: Context, report_id: int, *, actor: str) -> None:
     """Open a resolved report again (what was done stays done)."""
     async with ctx.db.transaction() as session:

@@ -1038,6 +1038,8 @@ class Report(Base):
     forwarded: Mapped[bool] = mapped_column(Boolean, default=False)
     resolution_note: Mapped[str] = mapped_column(Text, default="")
     rule_ids: Mapped[list[Any]] = mapped_column(default=list)  # the instance rules it says were broken
+    # The moderator handling it (admin API assign_to_self); an id whose account is gone means nobody.
+    assigned_account_id: Mapped[int | None] = mapped_column(ID, index=True)
 
 
 class InstanceRule(Base):

@@ -305,6 +305,13 @@ async def test_moderators_resolve_and_reopen_reports(instance_on_each_backend: R
         assert (report["account"]["username"], report["target_account"]["username"]) == ("rep", "spammer")
         assert [status["id"] for status in report["statuses"]] == [status_id]
         _json_error(await http.get("/api/v1/admin/reports/99999", headers=moderator), 404)
+        assert report["assigned_account"] is None
+        taken = await http.post(f"/api/v1/admin/reports/{report_id}/assign_to_self", headers=moderator)
+        assert taken.status_code == 200 and taken.json()["assigned_account"]["username"] == "mo"
+        validate_entity("AdminReport", taken.json(), all_properties=True)
+        left = await http.post(f"/api/v1/admin/reports/{report_id}/unassign", headers=moderator)
+        assert left.status_code == 200 and left.json()["assigned_account"] is None
+        _json_error(await http.post("/api/v1/admin/reports/99999/assign_to_self", headers=moderator), 404)
         resolved = await http.post(
             f"/api/v1/admin/reports/{report_id}/resolve", json={"note": "warned"}, headers=moderator
         )
@@ -318,8 +325,10 @@ async def test_moderators_resolve_and_reopen_reports(instance_on_each_backend: R
         assert reopened.status_code == 200 and reopened.json()["action_taken"] is False
         _json_error(await http.post(f"/api/v1/admin/reports/{report_id}/reopen", headers=moderator), 422)
     assert await _audit(instance) == [
+        ("report.assign", "@mo", f"report:{report_id}"),
         ("report.reopen", "@mo", f"report:{report_id}"),
         ("report.resolve", "@mo", f"report:{report_id}"),
+        ("report.unassign", "@mo", f"report:{report_id}"),
     ]
 
 
