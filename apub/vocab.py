@@ -58,6 +58,12 @@ EXTENSION_CONTEXT: dict[str, Any] = {
     "schema": "http://schema.org#",
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",
+    # The verified-agency mark (docs/FEDERATION.md): Plein's own term, its value a schema.org
+    # GovernmentOrganization with the register identifier and the official website (`url`, as AS2's).
+    "plein": "https://w3id.org/plein/ns#",
+    "governmentOrganization": "plein:governmentOrganization",
+    "GovernmentOrganization": "schema:GovernmentOrganization",
+    "identifier": "schema:identifier",
     # FEP-521a keys in `assertionMethod` (the DID context defines the term; we name it without importing that)
     "assertionMethod": {
         "@id": "https://w3id.org/security#assertionMethod",

@@ -22,7 +22,7 @@ from inbox.parse import ActivityIdentity, check_content_type, identify, parse_js
 from inbox.policy import check_key_host, refuse_unfederated
 from inbox.queueing import inbox_queue
 from inbox.verify import signature_key_ids, verify_signature
-from storage.accounts import local_account_by_username
+from storage.accounts import is_account_actor, local_account_by_username
 from storage.context import Context
 from storage.models import Account
 from storage.urls import LocalUrls
@@ -111,7 +111,7 @@ async def _checked_and_queued(request: Request, ctx: Context, recipient: str | N
     if recipient is not None:
         async with ctx.db.read() as session:
             account = await local_account_by_username(session, recipient)
-        if account is None or account.actor_type != "Person":
+        if account is None or not is_account_actor(account):
             raise UnknownRecipient("no such inbox")
     body = await read_body(request)
     check_content_type(request)

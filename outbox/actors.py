@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from apub.emojis import emoji_tag
 from apub.keys import load_public_key, public_key_to_multibase
 from apub.vocab import OBJECT_CONTEXT
 from outbox.content import plain_text_to_html
+from storage.agency import MARK_FIELD_NAME, WEBSITE_FIELD_NAME
 from storage.media import profile_image_urls
 from storage.models import Account
 from storage.urls import LocalUrls
@@ -60,6 +62,22 @@ def account_to_actor(
         ],
         "tag": [emoji_tag(facts) for facts in account.emojis or ()],
     }
+    if account.government_id and account.government_website:
+        # The verified-agency mark: fields any server shows (the website's link verified by rel=me), and
+        # the machine-readable claim Plein peers read (trusted only from trusted instances).
+        actor["attachment"][:0] = [
+            {"type": "PropertyValue", "name": MARK_FIELD_NAME, "value": escape(account.government_id)},
+            {
+                "type": "PropertyValue",
+                "name": WEBSITE_FIELD_NAME,
+                "value": plain_text_to_html(account.government_website),
+            },
+        ]
+        actor["governmentOrganization"] = {
+            "type": "GovernmentOrganization",
+            "identifier": account.government_id,
+            "url": account.government_website,
+        }
     if ed25519_public_pem:
         actor["assertionMethod"] = [
             {
@@ -84,9 +102,9 @@ def account_to_actor(
         actor["suspended"] = True
         actor["name"] = account.username
         actor["summary"] = ""
-        for key in ("icon", "image", "attachment", "tag", "alsoKnownAs", "movedTo"):
+        for key in ("icon", "image", "attachment", "tag", "alsoKnownAs", "movedTo", "governmentOrganization"):
             actor.pop(key, None)
-    if account.actor_type != "Person":
+    if account.actor_type == "Application":
         # The instance actor is not a person to follow; Mastodon leaves these out for it too.
         for key in ("featured", "featuredTags", "discoverable", "indexable", "attachment", "tag"):
             actor.pop(key, None)

@@ -22,7 +22,7 @@ from outbox.actors import collection, collection_page
 from outbox.current import current_create, outbox_item
 from outbox.errors import BadRequest
 from outbox.render import Tombstone, load_note_parts, status_to_note
-from storage.accounts import account_by_uri, local_account_by_username
+from storage.accounts import account_by_uri, is_account_actor, local_account_by_username
 from storage.activities import activity_by_id, count_outbox, create_activity_of, outbox_page
 from storage.context import Context
 from storage.ids import parse_id
@@ -212,7 +212,7 @@ async def outbox(request: Request) -> Response:
     ctx: Context = request.state.ctx
     async with ctx.db.read() as session:
         account = await local_account_by_username(session, request.path_params["username"])
-        if account is None or account.suspended_at is not None or account.actor_type != "Person":
+        if account is None or account.suspended_at is not None or not is_account_actor(account):
             return not_found()
         total = await count_outbox(session, account.id)
     await requester_id(request, ctx)  # authorized fetch: refuse unsigned readers

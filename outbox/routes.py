@@ -22,7 +22,7 @@ from outbox.actors import account_to_actor, collection, collection_page
 from outbox.errors import BadRequest, NotFound
 from outbox.quote_stamps import quote_stamp
 from outbox.render import load_note_parts, status_to_note
-from storage.accounts import ed25519_public_pem, local_account_by_username
+from storage.accounts import ed25519_public_pem, is_account_actor, local_account_by_username
 from storage.context import Context
 from storage.custom_emojis import emoji_by_id, facts_of
 from storage.featured_tags import featured_tags_of
@@ -46,7 +46,7 @@ def not_found(message: str = "Record not found") -> Response:
 async def _local_account(ctx: Context, username: str) -> Account | None:
     async with ctx.db.read() as session:
         account = await local_account_by_username(session, username)
-    if account is None or account.suspended_at is not None or account.actor_type != "Person":
+    if account is None or account.suspended_at is not None or not is_account_actor(account):
         return None
     return account
 
@@ -74,9 +74,7 @@ async def actor(request: Request) -> Response:
         return activity_response(
             build_tombstone(stored.uri, deleted=stored.gone_at, embedded=False), status_code=410
         )
-    account = (
-        stored if stored is not None and stored.gone_at is None and stored.actor_type == "Person" else None
-    )
+    account = stored if stored is not None and stored.gone_at is None and is_account_actor(stored) else None
     if account is None:
         return not_found()
     if account.suspended_at is not None and not wants_activity_json(request.headers.get("accept", "")):

@@ -13,6 +13,7 @@ from sqlalchemy import select
 import moderation
 from archive.account_export import ExportError, export_account
 from archive.account_import import import_csv
+from moderation.agency import set_agency_mark
 from moderation.emojis import MAX_EMOJI_BYTES
 from outbox import actions
 from outbox.actions._unit import Effects, after_commit
@@ -67,6 +68,8 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     if action in ("alias", "move", "import"):
         return await _migration_command(ctx, args)
+    if action == "agency":
+        return await _agency_command(ctx, args)
     if action in ("pending", "approve", "reject"):
         from plein.signup_admin import sign_up_command  # it imports this module's AdminError
 
@@ -188,6 +191,27 @@ async def _migration_command(ctx: Context, args: argparse.Namespace) -> int:
                         print(f"  {line}")
     except ActionError as error:
         raise AdminError(str(error)) from error
+    return 0
+
+
+async def _agency_command(ctx: Context, args: argparse.Namespace) -> int:
+    """`plein account agency NAME --id ID --website URL` or `--clear`: the verified-agency mark."""
+    if args.clear and (args.id is not None or args.website is not None):
+        raise AdminError("--clear takes no --id or --website")
+    if not args.clear and (args.id is None or args.website is None):
+        raise AdminError("give both --id and --website (or --clear)")
+    try:
+        account = await set_agency_mark(
+            ctx, args.username, government_id=args.id, website=args.website, actor=cli_actor()
+        )
+    except moderation.ModerationError as error:
+        raise AdminError(str(error)) from error
+    if account.government_id:
+        print(
+            f"@{account.username} is a government organisation: {account.government_id}, {account.government_website}"
+        )
+    else:
+        print(f"@{account.username} no longer carries the government organisation mark")
     return 0
 
 

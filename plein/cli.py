@@ -506,6 +506,16 @@ def build_parser() -> argparse.ArgumentParser:
     promote = account_commands.add_parser("promote", help="set an account's role")
     promote.add_argument("username")
     promote.add_argument("--role", choices=("user", "moderator", "admin"), default="admin")
+    agency = account_commands.add_parser(
+        "agency",
+        help="mark an account as a government organisation (its register identifier and official website)",
+    )
+    agency.add_argument("username")
+    agency.add_argument(
+        "--id", help="TOOI URI (https://identifier.overheid.nl/tooi/id/TYPE/CODE) or 20-digit OIN"
+    )
+    agency.add_argument("--website", help="the organisation's official https website")
+    agency.add_argument("--clear", action="store_true", help="take the mark away")
     account_commands.add_parser("pending", help="list sign-ups waiting for approval, oldest first")
     for name, text in (
         ("approve", "let a sign-up waiting for approval in"),

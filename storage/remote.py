@@ -47,6 +47,8 @@ from storage.types import utcnow
 # Columns a fresh actor document may change; counters and moderation state are ours.
 ACCOUNT_DOCUMENT_COLUMNS = (
     "username",
+    "government_id",
+    "government_website",
     "url",
     "actor_type",
     "display_name",
@@ -93,6 +95,9 @@ async def upsert_remote_account(
         if column in values and values[column] != getattr(account, column):
             setattr(account, f"{kind}_file", None)  # our copy is of the old image: show the new URL
             images_changed = True
+    if "government_id" in values and values["government_id"] != account.government_id:
+        # When we first accepted this mark from a trusted instance (webfinger.resolve / inbox set the values).
+        account.government_verified_at = utcnow() if values["government_id"] else None
     for column in ACCOUNT_DOCUMENT_COLUMNS:
         if column in values:
             setattr(account, column, values[column])

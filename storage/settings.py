@@ -117,6 +117,9 @@ class FederationSettings:
     # Extra trusted root certificates (PEM file) for peers on closed government networks: trusted besides
     # the system's roots. Empty: the system's roots only.
     ca_bundle: str = ""
+    # Hosts of the instances whose accounts' verified-agency marks we show (`storage.agency`): a remote
+    # actor's claim of the mark counts only when its own instance is one of these.
+    trusted_government_instances: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

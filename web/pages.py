@@ -5,6 +5,7 @@ id, where outbox/routes serves it (with its own checks, authorized fetch among t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from markupsafe import Markup
@@ -17,6 +18,7 @@ from apub.vocab import wants_activity_json
 from login.sessions import signed_in
 from outbox.content import plain_text_to_html
 from storage.accounts import count_local_users, local_account_by_username
+from storage.agency import fields_with_mark, shows_agency_mark
 from storage.context import Context
 from storage.ids import parse_id
 from storage.media import profile_image_urls
@@ -59,9 +61,10 @@ def public_local_statuses() -> Any:
     )
 
 
-def shown_fields(account: Account) -> list[dict[str, Any]]:
-    """The profile's fields as HTML (a local account's values are plain text, a remote one's sanitised)."""
-    return [
+def shown_fields(account: Account, trusted_hosts: Iterable[str]) -> list[dict[str, Any]]:
+    """The profile's fields as HTML (a local account's values are plain text, a remote one's sanitised),
+    the verified-agency mark first when it is shown (`storage.agency.shows_agency_mark`)."""
+    fields = [
         {
             "name": field.get("name", ""),
             "value": Markup(
@@ -73,6 +76,10 @@ def shown_fields(account: Account) -> list[dict[str, Any]]:
         }
         for field in account.fields or []
         if isinstance(field, dict)
+    ]
+    return [
+        {**field, "value": Markup(field["value"])}
+        for field in fields_with_mark(account, fields, trusted_hosts)
     ]
 
 
@@ -135,7 +142,8 @@ async def profile(request: Request) -> Response:
         account=account,
         avatar=avatar,
         header=header,
-        fields=shown_fields(account),
+        fields=shown_fields(account, ctx.settings.federation.trusted_government_instances),
+        agency=shows_agency_mark(account, ctx.settings.federation.trusted_government_instances),
         pinned=pinned_posts,
         posts=posts,
     )

@@ -29,6 +29,7 @@ from apub.errors import ApubError, InvalidHost
 from apub.hosts import canonical_host, host_of, same_origin
 from apub.vocab import STATUS_OBJECT_TYPES
 from storage.accounts import account_by_acct, account_by_uri
+from storage.agency import accept_remote_mark, claimed_mark
 from storage.context import Context
 from storage.custom_emojis import upsert_remote_emojis
 from storage.domains import DomainPolicy, policy_for_host
@@ -81,6 +82,7 @@ async def store_actor_document(ctx: Context, document: dict[str, Any], policy: D
         values = actor_to_account(document)
     except ValueError as error:
         raise ResolveError(str(error)) from error
+    accept_remote_mark(values, claimed_mark(document), ctx.settings.federation.trusted_government_instances)
     if policy.reject_media:
         values["emojis"] = []
     async with ctx.db.transaction() as session:

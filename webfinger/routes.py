@@ -13,7 +13,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from apub.vocab import ACTIVITY_JSON, JRD_JSON
-from storage.accounts import INSTANCE_ACTOR_USERNAME, account_by_uri, local_account_by_username
+from storage.accounts import (
+    INSTANCE_ACTOR_USERNAME,
+    account_by_uri,
+    is_account_actor,
+    local_account_by_username,
+)
 from storage.context import Context
 from storage.models import Status, User
 from storage.software import MASTODON_COMPATIBILITY, SOFTWARE_NAME, software_version
@@ -69,7 +74,7 @@ async def webfinger(request: Request) -> Response:
     if account is None or account.domain is not None or account.suspended_at is not None:
         return _error("no such account", 404)
     links: list[dict[str, Any]] = [{"rel": "self", "type": ACTIVITY_JSON, "href": account.uri}]
-    if account.actor_type == "Person":
+    if is_account_actor(account):
         links.insert(
             0, {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": account.url}
         )

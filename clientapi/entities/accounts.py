@@ -12,6 +12,7 @@ from clientapi.app_urls import shown_website
 from clientapi.entities.common import format_date, format_time, id_str, missing_image_url
 from clientapi.entities.emojis import emoji_to_entity
 from outbox.content import plain_text_to_html
+from storage.agency import fields_with_mark
 from storage.context import Context
 from storage.media import profile_image_urls
 from storage.models import Account, OAuthApp, User
@@ -66,7 +67,11 @@ def account_to_entity(account: Account, ctx: Context, *, moved_to: Account | Non
         "header_static": header_static or missing_image_url(ctx, "headers"),
         "header_description": "",
         "locked": account.locked,
-        "fields": [] if suspended else _fields(account),
+        "fields": []
+        if suspended
+        else fields_with_mark(
+            account, _fields(account), ctx.settings.federation.trusted_government_instances
+        ),
         "emojis": [] if suspended else [emoji_to_entity(facts) for facts in account.emojis or ()],
         "bot": account.bot or account.actor_type in BOT_ACTOR_TYPES,
         "group": account.actor_type == "Group",

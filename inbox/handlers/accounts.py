@@ -11,6 +11,7 @@ from inbox.errors import Rejected
 from inbox.handlers.common import queue_reply
 from inbox.policy import refuse_unfederated
 from storage.account_removal import erase_account
+from storage.agency import accept_remote_mark, claimed_mark
 from storage.bus import Event
 from storage.context import Context
 from storage.follows import recount_follows
@@ -28,6 +29,7 @@ async def update_actor(ctx: Context, document: dict[str, Any], actor: Account) -
         values = actor_to_account(document)
     except ValueError as error:
         raise Rejected(str(error)) from error
+    accept_remote_mark(values, claimed_mark(document), ctx.settings.federation.trusted_government_instances)
     async with ctx.db.transaction() as session:
         if (await domain_policy(ctx, session, values["domain"] or "")).reject_media:
             values["emojis"] = []  # custom emoji images are media too

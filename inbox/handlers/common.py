@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from apub.builders import build_activity
 from apub.hosts import delivery_inbox
+from storage.accounts import is_account_actor
 from storage.activities import add_activity, new_activity_id
 from storage.bus import Event
 from storage.context import Context
@@ -30,7 +31,7 @@ async def local_account_by_uri(session: AsyncSession, uri: str | None) -> Accoun
     account = (
         await session.execute(select(Account).where(Account.uri == uri, Account.domain.is_(None)))
     ).scalar_one_or_none()
-    return account if account is not None and account.actor_type == "Person" else None
+    return account if account is not None and is_account_actor(account) else None
 
 
 async def followed_locally(session: AsyncSession, account_id: int) -> bool:

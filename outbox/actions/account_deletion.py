@@ -31,7 +31,7 @@ from outbox.actions.profile import send_actor_update
 from outbox.addressing import PRIORITY_FOLLOWERS, DeliveryTargets
 from outbox.errors import NotFound, Unprocessable
 from storage.account_removal import erase_account
-from storage.accounts import local_account_by_username, user_for_account
+from storage.accounts import is_account_actor, local_account_by_username, user_for_account
 from storage.audit import add_audit_entry
 from storage.context import Context
 from storage.fanout import restore_author_to_home_feeds
@@ -72,7 +72,7 @@ async def delete_local_account(ctx: Context, username: str, *, actor: str) -> Ac
         account = await local_account_by_username(session, username)
         if account is None or account.gone_at is not None:
             raise NotFound(f"no local account {username!r}")
-        if account.actor_type != "Person":
+        if not is_account_actor(account):
             raise Unprocessable("only a person's account can be deleted this way")
         targets = await _every_known_inbox(session)
         await record_activity(
