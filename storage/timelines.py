@@ -117,6 +117,9 @@ LISTED_ACCOUNT_COLUMNS = tuple(
         "created_at",
         "suspended_at",
         "silenced_at",
+        "government_id",  # the verified-agency mark, shown as a field (storage.agency)
+        "government_website",
+        "government_verified_at",
     )
 )
 AUTHOR_PREFIX = "author_"

@@ -11,6 +11,7 @@ import argparse
 from checked import call
 from sqlalchemy import select
 
+from outbox.actions import post_status
 from plein.admin import account_command
 from plein.organisation_commands import organisation_command
 from storage.agency import MARK_FIELD_NAME, WEBSITE_FIELD_NAME
@@ -36,6 +37,7 @@ async def test_marked_organisation_is_published_and_shown(instance: RunningInsta
     plain = await make_user(ctx, "citizen")
     await organisation_command(ctx, argparse.Namespace(action="create", username="ministry", review="off"))
     assert await _agency(ctx, "ministry", id=TOOI, website=WEBSITE) == 0
+    await post_status(ctx, ministry, text="Kamerbrief verzonden")
 
     async with instance.client() as client:
         actor = (await client.get("/users/ministry", headers=AS2)).json()
@@ -55,6 +57,12 @@ async def test_marked_organisation_is_published_and_shown(instance: RunningInsta
         mark = next(field for field in entity["fields"] if field["name"] == MARK_FIELD_NAME)
         assert mark["value"] == TOOI and mark["verified_at"]
         assert any(field["name"] == WEBSITE_FIELD_NAME for field in entity["fields"])
+        # Statuses carry their author's entity from the listed columns: the mark is there too.
+        statuses = await call(client, "GET", f"/api/v1/accounts/{ministry.id}/statuses")
+        author_mark = next(
+            field for field in statuses[0]["account"]["fields"] if field["name"] == MARK_FIELD_NAME
+        )
+        assert author_mark["verified_at"] == mark["verified_at"]
         other = await call(client, "GET", f"/api/v1/accounts/{plain.id}")
         assert other["fields"] == []
 
