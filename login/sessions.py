@@ -112,6 +112,11 @@ async def adopt_session(request: Request, token: str) -> None:
         request.scope[_SCOPE_KEY] = SignedIn(session_id=row.id, token=token, user=user, account=account)
 
 
+def forget_signed_in(request: Request) -> None:
+    """This request goes on as a visitor's (its session was just ended): its page has no signed-in parts."""
+    request.scope[_SCOPE_KEY] = None
+
+
 def set_session_cookie(ctx: Context, response: Response, token: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,

@@ -25,6 +25,7 @@ FORMS = {
     "/web/settings/security/totp/begin": {},
     "/web/settings/security/totp/confirm": {"code": "123456"},
     "/web/settings/security/totp/disable": {"current_password": PASSWORD},
+    "/web/settings/security/delete": {"current_password": PASSWORD, "confirm": "yes"},
     "/web/compose": {"text": "forged"},
     "/logout": {},
 }
@@ -50,6 +51,11 @@ async def test_every_form_refuses_a_missing_token_and_a_stranger(instance: Runni
         assert "Hacked" not in page.text and '<html lang="nl">' in page.text
     user = await _user(instance)
     assert user.password_changed_at is None and user.totp_secret is None and user.locale == ""
+    assert instance.ctx is not None
+    async with instance.ctx.db.read() as session:
+        assert (
+            await session.execute(select(Account.deletion_due_at).where(Account.username == "alice"))
+        ).scalar_one() is None
 
 
 async def test_profile_language_and_export(instance: RunningInstance) -> None:
@@ -190,3 +196,40 @@ async def test_second_factor_is_set_up_with_a_code_and_turned_off_with_the_passw
         assert off.status_code == 303 and (await _user(instance)).totp_enabled_at is None
     async with instance.ctx.db.read() as session:
         assert (await session.execute(select(func.count()).select_from(LoginSession))).scalar_one() >= 1
+
+
+async def test_an_account_is_closed_from_its_settings_and_deleted_after_the_grace_period(
+    instance: RunningInstance,
+) -> None:
+    assert instance.ctx is not None
+    api_token = await make_token(instance.ctx, "alice")
+    async with instance.client() as other, instance.client() as browser:
+        await web_login(other, "alice", PASSWORD)
+        await web_login(browser, "alice", PASSWORD)
+        page = (await browser.get("/web/settings/security")).text
+        assert "30" in page  # the grace period is said before anything happens
+        token = csrf_of(page)
+        for wrong in ({"current_password": "nope", "confirm": "yes"}, {"current_password": PASSWORD}):
+            answer = await browser.post("/web/settings/security/delete", data={"csrf_token": token, **wrong})
+            assert answer.status_code == 422 and 'id="deletion-error"' in answer.text
+        async with instance.ctx.db.read() as session:
+            assert (
+                await session.execute(select(Account.deletion_due_at).where(Account.username == "alice"))
+            ).scalar_one() is None
+        closed = await browser.post(
+            "/web/settings/security/delete",
+            data={"csrf_token": token, "current_password": PASSWORD, "confirm": "yes"},
+        )
+        assert closed.status_code == 200 and "afmelden" not in closed.text
+        assert (
+            "Inloggen" in (await browser.get("/about")).text
+            and "Inloggen" in (await other.get("/about")).text
+        )
+        assert (
+            await browser.get("/api/v1/accounts/verify_credentials", headers=bearer(api_token))
+        ).status_code == 401
+        assert (await browser.get("/@alice")).status_code == 404  # the profile is gone at once
+    async with instance.ctx.db.read() as session:
+        account = (await session.execute(select(Account).where(Account.username == "alice"))).scalar_one()
+        sessions = await session.scalar(select(func.count()).select_from(LoginSession))
+    assert account.deletion_due_at is not None and account.suspended_at is not None and sessions == 0

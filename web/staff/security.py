@@ -9,8 +9,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from login.credentials import LoginFailed, LoginThrottled, check_login
-from login.sessions import SignedIn, set_session_cookie, start_session
+from login.sessions import SignedIn, clear_session_cookie, forget_signed_in, set_session_cookie, start_session
 from login.totp import code_matches, new_recovery_codes, new_secret, provisioning_uri
+from outbox.actions import request_account_deletion
+from outbox.errors import ActionError
 from registration.errors import RegistrationError
 from registration.recovery import change_password
 from storage.context import Context
@@ -33,6 +35,7 @@ async def _page(request: Request, login: SignedIn, *, status_code: int = 200, **
         user = await session.get(User, login.user.id)
     assert user is not None
     values.setdefault("saved", request.query_params.get("saved", ""))
+    values.setdefault("deletion_grace_days", ctx.settings.accounts.deletion_grace_days)
     return await render_page(
         request,
         "staff/security.html",
@@ -187,7 +190,34 @@ async def totp_disable(request: Request) -> Response:
     return see_other(f"{PAGE}?saved=totp_off")
 
 
+async def delete_account(request: Request) -> Response:
+    """Self-service deletion, as `POST /api/v1/accounts/delete`: the password again and a ticked box, then
+    the account is closed at once and deleted after the grace period (outbox.actions.account_deletion);
+    this browser is signed out with every other one."""
+    ctx: Context = request.state.ctx
+    checked = await posted_by_viewer(request)
+    if isinstance(checked, Response):
+        return checked
+    login, form = checked
+    problem = await _password_is_right(request, login, form.get("current_password"))
+    if not problem and form.get("confirm") != "yes":
+        problem = "not_confirmed"
+    if problem:
+        return await _page(request, login, status_code=422, deletion_error=problem)
+    try:
+        due = await request_account_deletion(ctx, login.account.id, actor=f"account:{login.account.username}")
+    except ActionError:
+        return await _page(request, login, status_code=422, deletion_error="already_requested")
+    async with ctx.db.transaction() as session:
+        await end_other_login_sessions(session, login.user.id, None)
+    forget_signed_in(request)
+    response = await render_page(request, "staff/deletion_requested.html", due=due)
+    clear_session_cookie(ctx, response)
+    return response
+
+
 routes = [
+    Route(f"{PAGE}/delete", delete_account, methods=["POST"]),
     Route(PAGE, security_page, methods=["GET"]),
     Route(f"{PAGE}/password", new_password, methods=["POST"]),
     Route(f"{PAGE}/sessions/revoke", revoke_session, methods=["POST"]),
