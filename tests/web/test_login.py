@@ -4,6 +4,8 @@ login has, the optional TOTP second factor with one-time recovery codes, and log
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyotp
 from sqlalchemy import func, select
 
@@ -11,7 +13,7 @@ from login.totp import new_recovery_codes
 from storage.accounts import local_account_by_username, user_for_account
 from storage.models import LoginSession, User
 from storage.types import utcnow
-from support.instance import RunningInstance
+from support.instance import RunningInstance, make_settings, serve_in_process
 from support.oauth import OOB, form_fields, register_app
 from support.web import PASSWORD, csrf_of, web_login
 
@@ -29,6 +31,8 @@ async def test_login_sets_a_guarded_cookie_backed_by_a_row_and_logout_ends_it(
         form = await browser.get("/login?next=/about")
         assert form.status_code == 200 and '<html lang="nl">' in form.text  # the instance default
         assert 'href="#main"' in form.text and 'id="main"' in form.text  # the skip link and its target
+        # Closed registrations and no mail server: no way to sign up or reset offered.
+        assert "/auth/sign_up" not in form.text and "/auth/password/new" not in form.text
         # Without the form's token nothing happens.
         refused = await browser.post("/login", data={"username": "alice", "password": PASSWORD})
         assert refused.status_code == 403 and "plein_login" not in refused.headers.get("set-cookie", "")
@@ -175,3 +179,20 @@ async def test_the_consent_page_problems_are_in_the_page_language(instance: Runn
     async with instance.client(headers={"Accept-Language": "en"}) as browser:
         english = await browser.get("/oauth/authorize", params={"client_id": "unknown"})
         assert "unknown client_id" in english.text and '<html lang="en">' in english.text
+
+
+async def test_the_login_page_offers_sign_up_and_reset_when_they_work(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path,
+        **{
+            "registration.mode": "open",
+            "mail.host": "127.0.0.1",
+            "mail.from_address": "noreply@example.test",
+        },
+    )
+    async with serve_in_process(settings) as instance, instance.client() as browser:
+        page = (await browser.get("/login")).text
+    assert (
+        'href="/auth/sign_up">Aanmelden<' in page
+        and 'href="/auth/password/new">Wachtwoord vergeten?<' in page
+    )

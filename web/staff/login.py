@@ -43,6 +43,7 @@ def _see(url: str) -> RedirectResponse:
 async def _login_form(
     request: Request, *, error: str = "", username: str = "", status_code: int = 200
 ) -> Response:
+    settings = request.state.ctx.settings
     return await render_page(
         request,
         "staff/login.html",
@@ -51,6 +52,9 @@ async def _login_form(
         error=error,
         username=username,
         next=local_path(request.query_params.get("next")),
+        # Where a visitor goes from here: sign up when anyone may, reset a password when mail can be sent.
+        sign_up_open=settings.registration.admits_anyone,
+        password_reset=bool(settings.mail.host),
     )
 
 
