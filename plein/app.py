@@ -26,6 +26,7 @@ import web.pages
 import web.signup
 import web.staff.compose
 import web.staff.login
+import web.staff.review
 import web.staff.security
 import web.staff.settings
 import web.staff.timelines
@@ -85,6 +86,7 @@ def all_routes() -> list[BaseRoute]:
         *web.staff.compose.routes,
         *web.staff.settings.routes,
         *web.staff.security.routes,
+        *web.staff.review.routes,
     ]
 
 

@@ -227,7 +227,7 @@ async def _drafts(ctx: Context, args: argparse.Namespace) -> int:
                     )
                     .order_by(ScheduledStatus.id)
                 )
-            ).tuples()
+            ).all()
         )
     for row, author in rows:
         comment = f"\t{row.review_comment}" if row.review_comment else ""

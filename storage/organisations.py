@@ -100,7 +100,7 @@ async def members_of(session: AsyncSession, organisation_id: int) -> list[tuple[
         .where(OrganisationMember.organisation_id == organisation_id)
         .order_by(Account.username)
     )
-    return list(rows.tuples())
+    return [(account, role) for account, role in rows]
 
 
 async def revoke_acting_tokens(session: AsyncSession, organisation_id: int, user_id: int) -> int:

@@ -26,6 +26,7 @@ from storage.models import Account
 from storage.worker import drain
 from support.instance import RunningInstance
 from support.oauth import authorize, bearer, form_fields, make_user, register_app
+from support.web import csrf_of, web_login
 
 PASSWORD = "correct horse battery staple"
 
@@ -143,7 +144,9 @@ async def test_the_organisation_password_stops_and_choices_are_checked(instance:
                 "decision": "approve",
             },
         )
-        assert answer.status_code == 403 and "not a member" in answer.text
+        assert (
+            answer.status_code == 403 and "U bent geen lid van dat account." in answer.text
+        )  # nl: the default
     # A member choosing their own account gets a token for it, not for the organisation.
     async with instance.client() as browser:
         own = await authorize(browser, username="carla", password=PASSWORD, act_as=str(staff["carla"].id))
@@ -225,4 +228,66 @@ async def test_an_authors_post_waits_for_a_publisher(
         ("anna", "draft.return"),
         ("anna", "Create Note"),  # the direct message to the author
         ("carla", "Create Note"),
+    ]
+
+
+async def test_a_publisher_reviews_drafts_in_the_browser(instance: RunningInstance, tmp_path: Path) -> None:
+    ctx, ministry, _staff = await _setup(instance)
+    await _org(ctx, "create", username="ministry", review="on")
+    bram = Mastodon(access_token=await _token_as(instance, "bram", ministry), api_base_url=instance.base_url)
+    first = await asyncio.to_thread(bram.status_post, "Wegwerkzaamheden op de A12")
+    second = await asyncio.to_thread(bram.status_post, "Nog niet af")
+
+    async with instance.client() as carla_browser:  # an editor is no reviewer
+        await web_login(carla_browser, "carla", PASSWORD)
+        page = await carla_browser.get("/web/review")
+        assert "Wegwerkzaamheden" not in page.text
+        refused = await carla_browser.post(
+            "/web/review",
+            data={
+                "csrf_token": csrf_of(page.text),
+                "organisation_id": str(ministry.id),
+                "draft_id": first["id"],
+                "decision": "approve",
+            },
+        )
+        assert refused.status_code == 403
+    async with instance.client() as browser:
+        await web_login(browser, "anna", PASSWORD)
+        page = await browser.get("/web/review")
+        assert (
+            page.status_code == 200
+            and "Wegwerkzaamheden op de A12" in page.text
+            and "Nog niet af" in page.text
+        )
+        token = csrf_of(page.text)
+        draft = {"organisation_id": str(ministry.id), "draft_id": first["id"], "decision": "approve"}
+        assert (await browser.post("/web/review", data=draft)).status_code == 403  # no form token
+        approved = await browser.post("/web/review", data={"csrf_token": token, **draft})
+        assert approved.status_code == 303
+        returned = await browser.post(
+            "/web/review",
+            data={
+                "csrf_token": token,
+                "organisation_id": str(ministry.id),
+                "draft_id": second["id"],
+                "decision": "return",
+                "comment": "Eerst de woordvoerder",
+            },
+        )
+        assert returned.status_code == 303
+        after = await browser.get("/web/review")
+        assert "Wegwerkzaamheden" not in after.text and "Nog niet af" not in after.text
+    await drain(ctx.db, job_handlers(ctx))
+    async with instance.client() as reader:
+        statuses = (await reader.get(f"/api/v1/accounts/{ministry.id}/statuses")).json()
+    assert [status["content"] for status in statuses] == ["<p>Wegwerkzaamheden op de A12</p>"]
+    out = tmp_path / "audit.json"
+    await _org(ctx, "audit", organisation="ministry", format="json", out=str(out))
+    steps = [(e["login"], e["via"], e["action"]) for e in json.loads(out.read_text()) if e["login"] == "anna"]
+    assert steps == [
+        ("anna", "web session", "draft.approve"),
+        ("anna", "web session", "draft.return"),
+        ("anna", "web session", "Create Note"),  # the comment, as a direct message to the author
+        ("anna", "web session", "Create Note"),  # the approved draft, published by its job
     ]
