@@ -81,10 +81,10 @@ sys.path.insert(1, str(ROOT / "tests"))
 import aiohttp  # noqa: E402
 import orjson  # noqa: E402
 
+from bench.support.databases import create_postgres_database, drop_postgres_database  # noqa: E402
 from bench.support.processes import free_port  # noqa: E402
 
 PLEIN_BIN = Path(sys.executable).parent / "plein"
-POSTGRES_ADMIN_DSN = os.environ.get("PLEIN_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 MARKER = re.compile(rb"crisis-(\d+)-end")
 HOSTS_PER_CERTIFICATE = 100
 INBOX_ACTORS = 100
@@ -446,29 +446,6 @@ async def seed(settings: Any, host_urls: list[str], actors: list[tuple[str, str,
     )
 
 
-async def create_postgres_database() -> str:
-    import asyncpg
-
-    name = f"plein_bench_crisis_{secrets.token_hex(4)}"
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    return f"{base}/{name}"
-
-
-async def drop_postgres_database(url: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
-
 @contextlib.contextmanager
 def plein_processes(config: Path, folder: Path, backend: str, ports: list[int]) -> Any:
     """SQLite: one `plein serve` (workers inside). PostgreSQL: two `serve --no-workers`, two `worker`."""
@@ -610,7 +587,9 @@ async def run_backend(backend: str, args: argparse.Namespace, folder: Path, worl
     data = folder / backend
     data.mkdir()
     database_url = (
-        f"sqlite+aiosqlite:///{data}/plein.db" if backend == "sqlite" else await create_postgres_database()
+        f"sqlite+aiosqlite:///{data}/plein.db"
+        if backend == "sqlite"
+        else await create_postgres_database("plein_bench_crisis")
     )
     load_before = load_average()
     lines = [f"== {backend}: load average before {load_before}"]

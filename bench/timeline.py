@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import os
 import random
-import secrets
 import sqlite3
 import subprocess
 import sys
@@ -47,9 +46,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.support.databases import create_postgres_database, drop_postgres_database  # noqa: E402
 from bench.support.processes import server_process  # noqa: E402
 
-POSTGRES_ADMIN_DSN = os.environ.get("PLEIN_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 ACTIVE_ACCOUNTS = 1000
 QUIET_ACCOUNTS = 1000
 PAGE_LIMIT = 20
@@ -261,7 +260,7 @@ async def build_dataset(backend: str, folder: str, total: int) -> Dataset:
         path = f"{folder}/bench.db"
         database_url = f"sqlite+aiosqlite:///{path}"
     else:
-        database_url = await create_postgres_database()
+        database_url = await create_postgres_database("plein_bench")
     active_ids, quiet_ids, readers = await _accounts_and_readers(database_url, folder)
     rows, active_status_ids, quiet_status_ids = _status_rows(total, active_ids, quiet_ids)
     feeds = [
@@ -275,29 +274,6 @@ async def build_dataset(backend: str, folder: str, total: int) -> Dataset:
     readers["active"].feed_ids = active_status_ids
     readers["quiet"].feed_ids = quiet_status_ids
     return Dataset(database_url, len(rows), readers, time.perf_counter() - began)
-
-
-async def create_postgres_database() -> str:
-    import asyncpg
-
-    name = f"plein_bench_{secrets.token_hex(4)}"
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    return f"{base}/{name}"
-
-
-async def drop_postgres_database(url: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await connection.close()
 
 
 # --- the two servers -------------------------------------------------------------------------------------
