@@ -14,6 +14,7 @@ from storage.audit import add_audit_entry
 from storage.context import Context
 from storage.models import Account
 from storage.organisations import organisation_of, record_audit
+from storage.profile_jobs import enqueue_link_verification
 from storage.types import utcnow
 
 
@@ -42,11 +43,17 @@ async def set_agency_mark(
         if account is None:
             raise ModerationError(f"no local account named {username!r}")
         before = _mark_of(account)
+        before_website = account.government_website
         changed = (account.government_id, account.government_website) != (identifier, official_site)
         account.government_id = identifier
         account.government_website = official_site
         if changed:
             account.government_verified_at = utcnow() if identifier else None
+        if account.government_website != before_website:
+            # A new website is checked for its rel="me" link back, like any profile field's link.
+            account.government_website_verified_at = None
+            if official_site is not None:
+                await enqueue_link_verification(session, account.id)
         after = _mark_of(account)
         action = "account.agency" if identifier else "account.agency_clear"
         await add_audit_entry(

@@ -126,14 +126,16 @@ def fields_with_mark(
 
 
 def mark_website_fields(account: Account) -> list[dict[str, Any]]:
-    """A local account's official-website field, rendered (its link verified by rel=me on the reading side)."""
+    """A local account's official-website field, rendered; `verified_at` once the site links back to the
+    profile with rel="me" (`webfinger.profiles.verify_links`), as any profile field's link."""
     if not account.government_website:
         return []
     url = html.escape(account.government_website)
+    verified_at = account.government_website_verified_at
     return [
         {
             "name": WEBSITE_FIELD_NAME,
             "value": f'<a href="{url}" target="_blank" rel="nofollow noopener noreferrer me">{url}</a>',
-            "verified_at": None,
+            "verified_at": _iso(verified_at) if verified_at is not None else None,
         }
     ]

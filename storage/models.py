@@ -114,6 +114,9 @@ class Account(Base):
     government_id: Mapped[str | None] = mapped_column(String(2048))
     government_website: Mapped[str | None] = mapped_column(String(2048))
     government_verified_at: Mapped[datetime | None]
+    # When the official website was found linking back to the profile with rel="me" (a local account's,
+    # checked by the `profile` queue's link verification like any profile field).
+    government_website_verified_at: Mapped[datetime | None]
 
 
 # One account per (username, domain), case-insensitively; local accounts have domain NULL.

@@ -120,6 +120,7 @@ LISTED_ACCOUNT_COLUMNS = tuple(
         "government_id",  # the verified-agency mark, shown as a field (storage.agency)
         "government_website",
         "government_verified_at",
+        "government_website_verified_at",
     )
 )
 AUTHOR_PREFIX = "author_"

@@ -6,7 +6,8 @@ federation client (SSRF guard, redirects re-checked, time and size limits).
   HTML (1 MiB at most, the client's cap, as Mastodon's `body_with_limit`); when the page has an
   `<a rel="me">` or `<link rel="me">` whose href is the account's profile URL (or its actor id), or whose
   first such link answers a HEAD with a redirect there, the field gets `verified_at`, as Mastodon's
-  VerifyLinkService does. A page that cannot be fetched verifies nothing.
+  VerifyLinkService does. A page that cannot be fetched verifies nothing. A local account's verified-agency
+  website (`storage.agency`) is checked the same way.
 - `cache_images`: a remote account's avatar and header are fetched (up to `limits.max_media_bytes`),
   cleaned and sized like an upload (`storage.images`, Mastodon's 400×400 and 1500×500), and stored; the
   Account entity then shows our copy. An image that cannot be fetched or read leaves the remote URL shown.
@@ -75,8 +76,17 @@ async def _redirects_back(ctx: Context, url: str, profile_urls: set[str]) -> boo
     return response.headers.get("location", "").lower() in profile_urls
 
 
+async def _official_site_links_back(ctx: Context, account: Account, profile_urls: set[str]) -> bool:
+    """Whether a local account's verified-agency website, not verified yet, links back to it."""
+    website = account.government_website
+    if account.domain is not None or not website or account.government_website_verified_at is not None:
+        return False
+    return field_link(website, local=True) is not None and await _links_back(ctx, website, profile_urls)
+
+
 async def verify_links(ctx: Context, account_id: int) -> None:
-    """Mark the account's field links that link back with rel="me" (see the module docstring)."""
+    """Mark the account's field links that link back with rel="me" (see the module docstring), and a local
+    account's verified-agency website (`storage.agency`) the same way."""
     async with ctx.db.read() as session:
         account = await session.get(Account, account_id)
     if account is None:
@@ -88,13 +98,17 @@ async def verify_links(ctx: Context, account_id: int) -> None:
         link = field_link(value, local=account.domain is None)
         if not field.get("verified_at") and link is not None and await _links_back(ctx, link, profile_urls):
             verified.add(value)
-    if not verified:
+    official_site = await _official_site_links_back(ctx, account, profile_urls)
+    if not verified and not official_site:
         return
     now = utcnow().isoformat(timespec="milliseconds").replace("+00:00", "Z")
     async with ctx.db.transaction() as session:
         row = await session.get(Account, account_id)
         if row is None:
             return
+        # As for the fields below: only the website still set is marked.
+        if official_site and row.government_website == account.government_website:
+            row.government_website_verified_at = utcnow()
         # The fields may have changed while the pages were fetched: only a value still there is marked.
         row.fields = [
             {**field, "verified_at": now}
