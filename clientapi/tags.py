@@ -23,12 +23,9 @@ from storage.context import Context
 from storage.models import Account, Tag
 from storage.tags import (
     display_name_for,
-    follow_tag,
     followed_tags_query,
     tag_by_name,
-    tag_for_name,
     tag_name_from_input,
-    unfollow_tag,
 )
 
 FOLLOWED_TAGS_LIMIT = 100  # Mastodon's default page of followed tags
@@ -60,9 +57,7 @@ async def follow(request: Request) -> Response:
     ctx: Context = request.state.ctx
     account = await caller_account(request, "write:follows")
     name = _name(request)
-    async with ctx.db.transaction() as session:
-        tag = await tag_for_name(session, name)
-        await follow_tag(session, account.id, tag.id)
+    await actions.follow_hashtag(ctx, account.id, name)
     return await _answer(ctx, name, account)
 
 
@@ -70,10 +65,7 @@ async def unfollow(request: Request) -> Response:
     ctx: Context = request.state.ctx
     account = await caller_account(request, "write:follows")
     name = _name(request)
-    async with ctx.db.transaction() as session:
-        tag = await tag_by_name(session, name)
-        if tag is not None:
-            await unfollow_tag(session, account.id, tag.id)
+    await actions.unfollow_hashtag(ctx, account.id, name)
     return await _answer(ctx, name, account)
 
 

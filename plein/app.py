@@ -26,6 +26,7 @@ import web.pages
 import web.signup
 import web.staff.compose
 import web.staff.login
+import web.staff.report
 import web.staff.review
 import web.staff.security
 import web.staff.settings
@@ -87,6 +88,7 @@ def all_routes() -> list[BaseRoute]:
         *web.staff.settings.routes,
         *web.staff.security.routes,
         *web.staff.review.routes,
+        *web.staff.report.routes,
     ]
 
 

@@ -26,6 +26,7 @@ from outbox.actions.quotes import revoke_quote, set_quote_policy
 from outbox.actions.relays import add_relay, list_relays, remove_relay
 from outbox.actions.reports import ReportRequest, file_report
 from outbox.actions.statuses import delete_status, edit_status, post_status
+from outbox.actions.tag_follows import follow_hashtag, unfollow_hashtag
 
 __all__ = [
     "AccountDeletion",
@@ -43,6 +44,7 @@ __all__ = [
     "feature_tag",
     "file_report",
     "follow",
+    "follow_hashtag",
     "list_relays",
     "move_account",
     "pin_status",
@@ -59,6 +61,7 @@ __all__ = [
     "unfavourite",
     "unfeature_tag",
     "unfollow",
+    "unfollow_hashtag",
     "unpin_status",
     "unreblog",
     "update_profile",

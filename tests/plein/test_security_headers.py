@@ -5,20 +5,19 @@ and `securitypolicyviolation` events watched for anything the policy refused."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
+from support.browser import chromium
 from support.databases import sqlite_url
 from support.instance import RunningInstance, make_settings, serve_in_process
 from support.oauth import OOB, bearer, make_token, make_user, register_app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple"
 # Records every refusal of the page's policy where the test can read it.
 WATCH_VIOLATIONS = """
@@ -50,12 +49,8 @@ async def instance(tmp_path: Path) -> AsyncIterator[RunningInstance]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with chromium() as launched:
+        yield launched
 
 
 async def _public_status(instance: RunningInstance, client: httpx.AsyncClient) -> str:

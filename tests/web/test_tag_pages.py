@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from outbox import actions
+from storage.tags import followed_tags_query
 from support.instance import RunningInstance, make_settings, serve_in_process
 from support.oauth import make_user
+from support.web import PASSWORD, post_form, web_login
 from web.tags import PAGE_SIZE
 
 
@@ -74,3 +76,50 @@ async def test_tag_page_lists_public_local_posts_a_page_at_a_time(instance: Runn
             ("/tags/civic?max_id=abc", 400),
         ):
             assert (await browser.get(path)).status_code == status, path
+
+
+async def test_signed_in_viewer_follows_and_unfollows_a_hashtag_from_its_page(
+    instance: RunningInstance,
+) -> None:
+    assert instance.ctx is not None
+    ctx = instance.ctx
+    alice = await make_user(ctx, "alice", PASSWORD)
+    bob = await make_user(ctx, "bob", PASSWORD)
+    await actions.post_status(ctx, alice, text="Het #Waterpeil stijgt")
+    async with instance.client() as anonymous:
+        page = await anonymous.get("/tags/waterpeil")
+        assert page.status_code == 200 and "/web/tags/waterpeil/follow" not in page.text
+        # Not signed in: the form post goes to the login, nothing changes.
+        refused = await anonymous.post("/web/tags/waterpeil/follow", data={"csrf_token": "x"})
+        assert refused.status_code == 303 and refused.headers["location"].startswith("/login?")
+    async with instance.client() as browser:
+        await web_login(browser, "bob", PASSWORD)
+        page = await browser.get("/tags/waterpeil")
+        assert 'action="/web/tags/waterpeil/follow"' in page.text and "Volg #waterpeil" in page.text
+        forged = await browser.post("/web/tags/waterpeil/follow", data={"csrf_token": "forged"})
+        assert forged.status_code == 403
+        assert await _followed(instance, bob.id) == []
+        followed = await post_form(browser, "/tags/waterpeil", "/web/tags/waterpeil/follow", {})
+        assert followed.status_code == 303 and followed.headers["location"] == "/tags/waterpeil"
+        assert await _followed(instance, bob.id) == ["waterpeil"]
+        page = await browser.get("/tags/waterpeil")
+        assert 'action="/web/tags/waterpeil/unfollow"' in page.text and "Ontvolg #waterpeil" in page.text
+        # The follow is the API's: the followed hashtag's new posts reach bob's home timeline.
+        fresh = await actions.post_status(ctx, alice, text="Nog steeds #waterpeil")
+        home = await browser.get("/web/home")
+        assert f"/@alice/{fresh.id}" in home.text
+        assert (
+            await post_form(browser, "/tags/waterpeil", "/web/tags/waterpeil/unfollow", {})
+        ).status_code == 303
+        assert await _followed(instance, bob.id) == []
+        page = await browser.get("/tags/waterpeil", headers={"Accept-Language": "en"})
+        assert "Follow #waterpeil" in page.text
+        bad = await post_form(browser, "/tags/waterpeil", "/web/tags/a%20b/follow", {})
+        assert bad.status_code == 404
+
+
+async def _followed(instance: RunningInstance, account_id: int) -> list[str]:
+    assert instance.ctx is not None
+    async with instance.ctx.db.read() as session:
+        rows = (await session.execute(followed_tags_query(account_id).statement)).all()
+    return [tag.name for _, tag in rows]
