@@ -64,6 +64,10 @@ EXTENSION_CONTEXT: dict[str, Any] = {
     "governmentOrganization": "plein:governmentOrganization",
     "GovernmentOrganization": "schema:GovernmentOrganization",
     "identifier": "schema:identifier",
+    # Groups (FEP-1b12) as Lemmy names their extra terms
+    "lemmy": "https://join-lemmy.org/ns#",
+    "moderators": {"@id": "lemmy:moderators", "@type": "@id"},
+    "postingRestrictedToMods": "lemmy:postingRestrictedToMods",
     # FEP-521a keys in `assertionMethod` (the DID context defines the term; we name it without importing that)
     "assertionMethod": {
         "@id": "https://w3id.org/security#assertionMethod",

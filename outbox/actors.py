@@ -10,6 +10,7 @@ from apub.keys import load_public_key, public_key_to_multibase
 from apub.vocab import OBJECT_CONTEXT
 from outbox.content import plain_text_to_html
 from storage.agency import MARK_FIELD_NAME, WEBSITE_FIELD_NAME
+from storage.groups import GROUP_ACTOR
 from storage.media import profile_image_urls
 from storage.models import Account
 from storage.urls import LocalUrls
@@ -26,7 +27,8 @@ def _image(url: str | None) -> dict[str, Any] | None:
 def account_to_actor(
     account: Account, urls: LocalUrls, *, ed25519_public_pem: str | None, moved_to_uri: str | None = None
 ) -> dict[str, Any]:
-    """The actor document of a local account (Person) or the instance actor (Application)."""
+    """The actor document of a local account (Person, Organization, Group) or the instance actor
+    (Application)."""
     actor: dict[str, Any] = {
         "@context": OBJECT_CONTEXT,
         "id": account.uri,
@@ -104,6 +106,11 @@ def account_to_actor(
         actor["summary"] = ""
         for key in ("icon", "image", "attachment", "tag", "alsoKnownAs", "movedTo", "governmentOrganization"):
             actor.pop(key, None)
+    if account.actor_type == GROUP_ACTOR:
+        # FEP-1b12: the moderators are the group's `attributedTo`; Lemmy before 0.19 read `moderators`.
+        # Any member may post (Lemmy's flag, which Lemmy and Mbin read before offering to post).
+        actor["attributedTo"] = actor["moderators"] = urls.group_moderators(account.username)
+        actor["postingRestrictedToMods"] = False
     if account.actor_type == "Application":
         # The instance actor is not a person to follow; Mastodon leaves these out for it too.
         for key in ("featured", "featuredTags", "discoverable", "indexable", "attachment", "tag"):

@@ -26,6 +26,7 @@ from storage.accounts import ed25519_public_pem, is_account_actor, local_account
 from storage.context import Context
 from storage.custom_emojis import emoji_by_id, facts_of
 from storage.featured_tags import featured_tags_of
+from storage.groups import is_group, moderators_of
 from storage.ids import parse_id
 from storage.models import Account, Follow
 from storage.urls import LocalUrls
@@ -188,6 +189,21 @@ async def featured_tags(request: Request) -> Response:
     return activity_response(document)
 
 
+async def group_moderators(request: Request) -> Response:
+    """A local group's moderators, as the `OrderedCollection` its `attributedTo` names (FEP-1b12)."""
+    ctx: Context = request.state.ctx
+    account = await _collection_owner(request, ctx)
+    if not is_group(account):
+        raise NotFound("Record not found")
+    async with ctx.db.read() as session:
+        uris = [moderator.uri for moderator in await moderators_of(session, account.id)]
+    document = collection(
+        LocalUrls(ctx.base_url).group_moderators(account.username), len(uris), first_page=None
+    )
+    document["orderedItems"] = uris
+    return activity_response(document)
+
+
 async def emoji(request: Request) -> Response:
     """A local custom emoji as its `Emoji` object (the `id` of the tags that use it; public, as Mastodon)."""
     ctx: Context = request.state.ctx
@@ -211,6 +227,7 @@ routes = [
     Route("/users/{username}/following", following, methods=["GET"]),
     Route("/users/{username}/collections/featured", featured, methods=["GET"]),
     Route("/users/{username}/collections/tags", featured_tags, methods=["GET"]),
+    Route("/users/{username}/moderators", group_moderators, methods=["GET"]),
     Route("/users/{username}/outbox", objects.outbox, methods=["GET"]),
     Route("/users/{username}/statuses/{status_id}", objects.status_object, methods=["GET"]),
     Route("/users/{username}/statuses/{status_id}/activity", objects.status_activity, methods=["GET"]),

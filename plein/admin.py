@@ -156,7 +156,7 @@ async def _local(ctx: Context, username: str) -> Account:
     return account
 
 
-async def _account_at(ctx: Context, reference: str) -> Account:
+async def account_at(ctx: Context, reference: str) -> Account:
     """The account an address (`user@host`) or actor URL names, fetched when not known yet."""
     try:
         if reference.startswith(("https://", "http://")):
@@ -174,11 +174,11 @@ async def _migration_command(ctx: Context, args: argparse.Namespace) -> int:
     account = await _local(ctx, args.username)
     try:
         if args.action == "alias":
-            aliases = [(await _account_at(ctx, reference)).uri for reference in args.accounts]
+            aliases = [(await account_at(ctx, reference)).uri for reference in args.accounts]
             await actions.set_aliases(ctx, account, aliases)
             print(f"@{account.username} is also known as: {', '.join(aliases) or 'nobody'}")
         elif args.action == "move":
-            target = await _account_at(ctx, args.target)
+            target = await account_at(ctx, args.target)
             await actions.move_account(ctx, account, target.uri)
             print(f"@{account.username} moved to {target.uri}; its followers are told")
         else:

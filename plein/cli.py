@@ -377,6 +377,12 @@ def cmd_org(args: argparse.Namespace) -> int:
     return _with_context(args, lambda ctx: organisation_commands.organisation_command(ctx, args))
 
 
+def cmd_group(args: argparse.Namespace) -> int:
+    from plein import group_commands
+
+    return _with_context(args, lambda ctx: group_commands.group_command(ctx, args))
+
+
 def cmd_emoji(args: argparse.Namespace) -> int:
     from plein import admin
 
@@ -644,6 +650,28 @@ def build_parser() -> argparse.ArgumentParser:
     org_return.add_argument("draft", type=int)
     org_return.add_argument("--comment", required=True)
     org.set_defaults(handler=cmd_org)
+
+    group = commands.add_parser("group", help="working groups: Group actors people follow and post to")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="create a local group")
+    create.add_argument("name", help="its username (the group is @name@this-server)")
+    create.add_argument("--display-name", default="", help="the name shown (default: the username)")
+    moderator = actions.add_parser("moderator", help="make a local account a moderator, or no longer")
+    moderator.add_argument("change", choices=("add", "remove"))
+    moderator.add_argument("group")
+    moderator.add_argument("account", help="a local account's username")
+    actions.add_parser("moderators", help="list a group's moderators").add_argument("group")
+    remove = actions.add_parser(
+        "remove", help="take a post out of the group (Undo Announce; a post written here is deleted)"
+    )
+    remove.add_argument("group")
+    remove.add_argument("status", help="the status's id here, or its URI")
+    remove.add_argument("--by", required=True, help="the moderator acting (a local username)")
+    ban = actions.add_parser("ban", help="ban an account from the group (the group blocks it)")
+    ban.add_argument("group")
+    ban.add_argument("account", help="user@host, an actor URL, or a local username")
+    ban.add_argument("--by", required=True, help="the moderator acting (a local username)")
+    group.set_defaults(handler=cmd_group)
 
     emoji = commands.add_parser("emoji", help="the server's custom emojis (:shortcode: in posts and names)")
     emoji_commands = emoji.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -14,12 +14,14 @@ from moderation import (
 from outbox.account_jobs import account_job_handler
 from outbox.actions.account_deletion import ACCOUNTS_QUEUE
 from outbox.deliver import delivery_handler
+from outbox.group_jobs import group_job_handler
 from outbox.poll_jobs import poll_job_handler
 from outbox.quote_jobs import quote_job_handler
 from outbox.scheduled_jobs import scheduled_job_handler
 from outbox.web_push import web_push_handler
 from registration import MAIL_QUEUE, mail_job_handler
 from storage.context import Context
+from storage.groups import GROUPS_QUEUE
 from storage.media_cache import REMOTE_MEDIA_QUEUE
 from storage.media_lifecycle import MEDIA_QUEUE, media_handler
 from storage.polls import POLLS_QUEUE
@@ -44,6 +46,7 @@ def job_handlers(ctx: Context) -> dict[str, JobHandler]:
     handlers[POLLS_QUEUE] = poll_job_handler(ctx)
     handlers[SCHEDULED_QUEUE] = scheduled_job_handler(ctx)
     handlers[QUOTES_QUEUE] = quote_job_handler(ctx)
+    handlers[GROUPS_QUEUE] = group_job_handler(ctx)
     handlers[PROFILE_QUEUE] = profile_handler(ctx)
     handlers[ACCOUNTS_QUEUE] = account_job_handler(ctx)
     handlers[CARDS_QUEUE] = cards_handler(ctx)

@@ -89,13 +89,14 @@ async def user_for_account(session: AsyncSession, account_id: int) -> User | Non
     return (await session.execute(select(User).where(User.account_id == account_id))).scalar_one_or_none()
 
 
-# The actor types of local accounts people follow and read: a person's, or an organisation's (issue 15).
-# The instance actor (`Application`) is neither: it has no profile page, inbox of its own or collections.
-ACCOUNT_ACTOR_TYPES = frozenset({"Person", "Organization"})
+# The actor types of local accounts people follow and read: a person's, an organisation's (issue 15) or a
+# working group's (storage.groups). The instance actor (`Application`) is none of them: it has no profile
+# page, inbox of its own or collections.
+ACCOUNT_ACTOR_TYPES = frozenset({"Person", "Organization", "Group"})
 
 
 def is_account_actor(account: Account) -> bool:
-    """Whether a local account is a person's or an organisation's, not the instance actor."""
+    """Whether a local account is a person's, an organisation's or a group's, not the instance actor."""
     return account.actor_type in ACCOUNT_ACTOR_TYPES
 
 

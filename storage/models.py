@@ -542,6 +542,19 @@ class OrganisationAuditEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class GroupModerator(Base):
+    """A local account that moderates a local group (a `Group` actor, storage.groups): it may take posts out
+    of the group and block accounts from it. Published as the group's `attributedTo` collection (FEP-1b12)."""
+
+    __tablename__ = "group_moderators"
+    __table_args__ = (UniqueConstraint("group_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    group_id: Mapped[int] = _fk("accounts.id")
+    account_id: Mapped[int] = _fk("accounts.id")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ScheduledStatus(Base):
     """A status to publish at `scheduled_at` (its `publish` job is written in the same transaction).
     `params` are the status's parameters as Mastodon's ScheduledStatus entity shows them."""

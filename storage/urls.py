@@ -47,6 +47,10 @@ class LocalUrls:
     def featured_tags(self, username: str) -> str:
         return f"{self.actor(username)}/collections/tags"
 
+    def group_moderators(self, username: str) -> str:
+        """A local group's moderators collection (FEP-1b12's `attributedTo`)."""
+        return f"{self.actor(username)}/moderators"
+
     def rsa_key_id(self, actor_uri: str) -> str:
         return f"{actor_uri}#main-key"
 

@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from inbox.errors import Rejected
 from inbox.handlers.common import followed_locally, local_account_by_uri, notify_from
+from inbox.handlers.groups import announced_object_id
 from inbox.handlers.relays import take_relayed_status
 from storage.account_removal import tombstone_status
 from storage.bus import Event
@@ -71,8 +72,9 @@ async def _favourite(
 
 async def handle_announce(ctx: Context, activity: dict[str, Any], actor: Account) -> list[Event]:
     """A boost: the boosted status is fetched if unknown (from its own origin), then fanned out; from a
-    relay we subscribe to, a relayed status (`inbox.handlers.relays`)."""
-    object_id = id_of(activity.get("object"))
+    relay we subscribe to, a relayed status (`inbox.handlers.relays`). A group's `Announce` of a `Create`
+    (FEP-1b12) is a boost of the created post."""
+    object_id = announced_object_id(activity)
     if object_id is None:
         raise Rejected("Announce without an object")
     async with ctx.db.read() as session:

@@ -11,6 +11,7 @@ from apub.errors import ApubError
 from apub.vocab import STATUS_OBJECT_TYPES
 from inbox.errors import Rejected
 from inbox.handlers.common import followed_locally
+from inbox.handlers.groups import ask_groups_to_announce
 from inbox.handlers.polls import receive_vote
 from inbox.notes import note_writer
 from storage.account_removal import tombstone_status
@@ -108,6 +109,7 @@ async def handle_create(
     ):
         raise Rejected(f"unsolicited post {prepared.note.uri} (nobody here follows or is addressed)")
     await note_writer(ctx).store(prepared)
+    await ask_groups_to_announce(ctx, prepared)
     if relay is not None:
         async with ctx.db.transaction() as session:
             await count_relayed(session, relay.id)

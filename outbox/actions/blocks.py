@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from apub.builders import build_activity, build_undo
 from outbox.actions._unit import Effects, after_commit, record_activity, urls_of
 from outbox.addressing import DeliveryTargets
@@ -25,32 +27,41 @@ async def block(ctx: Context, account: Account, target: Account) -> None:
         blocker, blocked = await session.get(Account, account.id), await session.get(Account, target.id)
         if blocker is None or blocked is None:
             raise NotFound("Record not found")
-        if blocker.id == blocked.id:
-            raise Unprocessable("Validation failed: you cannot block yourself", field="account_id")
-        if await block_of(session, blocker.id, blocked.id) is not None:
-            return
-        activity_id = new_activity_id()
-        block_uri = urls_of(ctx).activity(activity_id)
-        session.add(Block(account_id=blocker.id, target_account_id=blocked.id, uri=block_uri))
-        await drop_follows_between(session, blocker.id, blocked.id)
-        await session.flush()
-        await recount_follows(session, blocker.id, blocked.id)
-        await remove_author_from_home_feed(session, blocker.id, blocked.id, boosts_of_them=True)
-        if blocked.domain is None:
-            await remove_author_from_home_feed(session, blocked.id, blocker.id)
-        else:
-            await record_activity(
-                session,
-                effects,
-                ctx=ctx,
-                actor=blocker,
-                activity_type="Block",
-                uri=block_uri,
-                build=lambda uri: build_activity("Block", uri, blocker.uri, blocked.uri, to=[blocked.uri]),
-                targets=_direct(blocked),
-                visibility="direct",
-            )
+        await block_in(session, ctx, effects, blocker, blocked)
     after_commit(ctx, effects)
+
+
+async def block_in(
+    session: AsyncSession, ctx: Context, effects: Effects, blocker: Account, blocked: Account
+) -> bool:
+    """Block in the caller's transaction (a person's block, or a group moderator's ban); False if it
+    existed already."""
+    if blocker.id == blocked.id:
+        raise Unprocessable("Validation failed: you cannot block yourself", field="account_id")
+    if await block_of(session, blocker.id, blocked.id) is not None:
+        return False
+    activity_id = new_activity_id()
+    block_uri = urls_of(ctx).activity(activity_id)
+    session.add(Block(account_id=blocker.id, target_account_id=blocked.id, uri=block_uri))
+    await drop_follows_between(session, blocker.id, blocked.id)
+    await session.flush()
+    await recount_follows(session, blocker.id, blocked.id)
+    await remove_author_from_home_feed(session, blocker.id, blocked.id, boosts_of_them=True)
+    if blocked.domain is None:
+        await remove_author_from_home_feed(session, blocked.id, blocker.id)
+    else:
+        await record_activity(
+            session,
+            effects,
+            ctx=ctx,
+            actor=blocker,
+            activity_type="Block",
+            uri=block_uri,
+            build=lambda uri: build_activity("Block", uri, blocker.uri, blocked.uri, to=[blocked.uri]),
+            targets=_direct(blocked),
+            visibility="direct",
+        )
+    return True
 
 
 async def unblock(ctx: Context, account: Account, target: Account) -> None:

@@ -173,31 +173,39 @@ async def unreblog(ctx: Context, account: Account, status_id: int) -> Status:
         if status.reblog_of_id is not None:
             status = await status_by_id(session, status.reblog_of_id)
             assert status is not None
-        boost = await boost_of(session, booster.id, status.id)
-        if boost is not None:
-            author = await session.get(Account, status.account_id)
-            assert author is not None
-            original = boost_to_announce(boost, status, booster, author, boost.uri)
-            targets = DeliveryTargets()
-            targets.add_account(author, priority=PRIORITY_DIRECT)
-            await targets.add_followers_of(session, booster.id)
-            if relayable(boost, status):
-                await targets.add_relays(session)
-            effects.events += await reach_events(session, boost, "delete")  # its home and list entries
-            await session.delete(boost)
-            await add_to_counter(session, Status, status.id, "reblogs_count", -1)
-            await record_activity(
-                session,
-                effects,
-                ctx=ctx,
-                actor=booster,
-                activity_type="Undo",
-                build=lambda uri: build_undo(
-                    uri, booster.uri, original, to=original["to"], cc=original["cc"]
-                ),
-                targets=targets,
-                visibility=boost.visibility,
-            )
+        await unreblog_in(session, ctx, effects, booster, status)
         await session.refresh(status)
     after_commit(ctx, effects)
     return status
+
+
+async def unreblog_in(
+    session: AsyncSession, ctx: Context, effects: Effects, booster: Account, status: Status
+) -> bool:
+    """Take `booster`'s boost of `status` back in the caller's transaction (its own unboost, or a group's
+    moderator taking a post out of the group); False if there was none."""
+    boost = await boost_of(session, booster.id, status.id)
+    if boost is None:
+        return False
+    author = await session.get(Account, status.account_id)
+    assert author is not None
+    original = boost_to_announce(boost, status, booster, author, boost.uri)
+    targets = DeliveryTargets()
+    targets.add_account(author, priority=PRIORITY_DIRECT)
+    await targets.add_followers_of(session, booster.id)
+    if relayable(boost, status):
+        await targets.add_relays(session)
+    effects.events += await reach_events(session, boost, "delete")  # its home and list entries
+    await session.delete(boost)
+    await add_to_counter(session, Status, status.id, "reblogs_count", -1)
+    await record_activity(
+        session,
+        effects,
+        ctx=ctx,
+        actor=booster,
+        activity_type="Undo",
+        build=lambda uri: build_undo(uri, booster.uri, original, to=original["to"], cc=original["cc"]),
+        targets=targets,
+        visibility=boost.visibility,
+    )
+    return True

@@ -16,6 +16,7 @@ from outbox.mentions import mention_targets, resolve_mentions
 from outbox.render import delete_activity, load_note_parts, note_activity, status_to_note
 from storage.context import Context
 from storage.fanout import fan_out_status
+from storage.groups import is_group, queue_announces
 from storage.ids import new_id
 from storage.lists import remove_statuses_from_feeds
 from storage.media_lifecycle import queue_withdrawal
@@ -289,6 +290,12 @@ async def post_status(
             await request_approval(
                 session, ctx, effects, quote=quote, author=writer, quoted_author=quoted_author, note=note
             )
+        # A local group mentioned is asked to announce the post (it decides whether the author may post).
+        await queue_announces(
+            session,
+            [account for account in mentions if account.domain is None and is_group(account)],
+            status.uri,
+        )
     after_commit(ctx, effects)
     return status
 
@@ -408,8 +415,12 @@ async def delete_status_in(session: AsyncSession, ctx: Context, effects: Effects
     to, cc = visibility_addressing(status.visibility, writer.followers_url, [m.uri for m in mentions])
     targets = await delivery_targets(session, status, writer, mentions) if writer.domain is None else None
     boosts = await boosts_of(session, status.id)
-    for boost in boosts if targets is not None else []:  # remote servers that saw a boost get the Delete
-        targets.add_account(await session.get(Account, boost.account_id))
+    for boost in boosts if targets is not None else []:  # servers that saw a boost get the Delete
+        booster = await session.get(Account, boost.account_id)
+        targets.add_account(booster)
+        if booster is not None and booster.domain is None and booster.id != writer.id:
+            # A local booster's followers got its Announce: a group's members above all (storage.groups).
+            await targets.add_followers_of(session, booster.id)
     effects.events += await reach_events(session, status, "delete")
     status.deleted_at = utcnow()
     for boost in boosts:

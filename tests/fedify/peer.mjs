@@ -10,7 +10,7 @@ import http from "node:http";
 
 export async function runPeer(api, { authorizedFetch = false } = {}) {
   const {
-    Accept, Announce, Collection, Create, Delete, Endpoints, Follow, Like, Mention, MemoryKvStore, Move, Note,
+    Accept, Announce, Collection, Create, Delete, Endpoints, Follow, Group, Like, Mention, MemoryKvStore, Move, Note,
     PUBLIC_COLLECTION, Person, Question, Temporal, Undo, Update, createFederation, generateCryptoKeyPair, isActor,
   } = api;
   // Quote posts (FEP-044f) exist in Fedify 2's vocabulary only; the 1.5 peer goes without them.
@@ -21,6 +21,9 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
   const USERNAME = "alice";
   // alice's new account: it lists alice in `alsoKnownAs`, so alice may move to it (POST /_test/move).
   const NEW_USERNAME = "alicia";
+  // A working group as Lemmy and Friendica run one (FEP-1b12): anyone may follow (join) it, and it announces
+  // what its members address to it (`Announce` of their `Create`) to all its members.
+  const GROUP = "club";
 
   // Keys are made once per process: Fedify signs deliveries with the RSA key (draft-cavage HTTP
   // Signatures) and adds an Object Integrity Proof with the Ed25519 key, as it does by default.
@@ -31,6 +34,8 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
   const received = []; // activities that reached alice's inbox, as recorded by recordActivity()
   const followers = new Map(); // follower actor URI -> Recipient ({ id, inboxId, endpoints })
   const newFollowers = new Map(); // the same for alicia
+  const groupMembers = new Map(); // the same for the group `club`
+  const groupAnnounces = []; // what the group announced: { id, create_id, object_id, delivered_to }
   const following = new Map(); // actor URI alice follows -> her Follow
   let movedTo = null; // alicia's URI once alice moved
   const notes = new Map(); // note id (path segment) -> Note
@@ -52,6 +57,7 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
 
     federation
       .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
+        if (identifier === GROUP) return await groupActor(ctx);
         if (identifier !== USERNAME && identifier !== NEW_USERNAME) return null;
         const actorKeys = await ctx.getActorKeyPairs(identifier);
         const moves = identifier === NEW_USERNAME
@@ -72,12 +78,13 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
           assertionMethods: actorKeys.map((key) => key.multikey),
         });
       })
-      .setKeyPairsDispatcher((_ctx, identifier) => ([USERNAME, NEW_USERNAME].includes(identifier) ? keyPairs : []))
+      .setKeyPairsDispatcher((_ctx, identifier) => ([USERNAME, NEW_USERNAME, GROUP].includes(identifier) ? keyPairs : []))
       .authorize(signedBySomeone);
 
     federation.setFollowersDispatcher("/users/{identifier}/followers", (_ctx, identifier) =>
       identifier === USERNAME ? { items: [...followers.values()] }
-        : identifier === NEW_USERNAME ? { items: [...newFollowers.values()] } : null,
+        : identifier === NEW_USERNAME ? { items: [...newFollowers.values()] }
+        : identifier === GROUP ? { items: [...groupMembers.values()] } : null,
     );
     federation.setOutboxDispatcher("/users/{identifier}/outbox", (_ctx, identifier) =>
       identifier === USERNAME ? { items: [...sent].reverse() } : null,
@@ -107,7 +114,7 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
       .on(Follow, onFollow)
       .on(Undo, onUndo)
       .on(Accept, recordActivity)
-      .on(Create, recordActivity)
+      .on(Create, onCreate)
       .on(Update, recordActivity)
       .on(Delete, onDelete)
       .on(Like, recordActivity)
@@ -163,11 +170,11 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
 
   async function onFollow(ctx, follow) {
     await recordActivity(ctx, follow);
-    const followed = [USERNAME, NEW_USERNAME].find((name) => follow.objectId?.href === ctx.getActorUri(name).href);
+    const followed = [USERNAME, NEW_USERNAME, GROUP].find((name) => follow.objectId?.href === ctx.getActorUri(name).href);
     if (follow.id == null || followed == null) return;
     const follower = await follow.getActor(ctx);
     if (follower == null || follower.id == null || follower.inboxId == null) return;
-    (followed === USERNAME ? followers : newFollowers).set(follower.id.href, follower);
+    ({ [USERNAME]: followers, [NEW_USERNAME]: newFollowers, [GROUP]: groupMembers })[followed].set(follower.id.href, follower);
     const accept = new Accept({
       id: new URL(`#accepts/${crypto.randomUUID()}`, ctx.getActorUri(followed)),
       actor: ctx.getActorUri(followed),
@@ -186,7 +193,69 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     await recordActivity(ctx, undo);
     const undone = await undo.getObject().catch(() => null);
     if (undone instanceof Follow && undone.actorId?.href === undo.actorId?.href) {
-      followers.delete(undo.actorId.href);
+      (undone.objectId?.href === ctx.getActorUri(GROUP).href ? groupMembers : followers).delete(undo.actorId.href);
+    }
+  }
+
+  async function groupActor(ctx) {
+    const actorKeys = await ctx.getActorKeyPairs(GROUP);
+    return new Group({
+      id: ctx.getActorUri(GROUP),
+      preferredUsername: GROUP,
+      name: "Club (a Fedify group)",
+      summary: "A FEP-1b12 group on the Fedify test peer",
+      url: ctx.getActorUri(GROUP),
+      inbox: ctx.getInboxUri(GROUP),
+      outbox: ctx.getOutboxUri(GROUP),
+      followers: ctx.getFollowersUri(GROUP),
+      endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+      publicKey: actorKeys[0].cryptographicKey,
+      assertionMethods: actorKeys.map((key) => key.multikey),
+    });
+  }
+
+  // Every address of an activity and of the object it carries: to, cc, audience and the mentions' hrefs.
+  function addressesOf(raw) {
+    const found = new Set();
+    const add = (value) => {
+      for (const item of Array.isArray(value) ? value : value == null ? [] : [value]) {
+        if (typeof item === "string") found.add(item);
+        else if (item != null && typeof item === "object") {
+          if (typeof item.id === "string") found.add(item.id);
+          if (typeof item.href === "string") found.add(item.href);
+        }
+      }
+    };
+    for (const thing of [raw, typeof raw.object === "object" ? raw.object : null]) {
+      if (thing == null) continue;
+      for (const key of ["to", "cc", "audience", "tag"]) add(thing[key]);
+    }
+    return found;
+  }
+
+  // A Create that reaches the shared inbox is alice's to read; one addressed to the group by a member is the
+  // group's to announce (FEP-1b12: the Create itself, as Lemmy sends it), to every member.
+  async function onCreate(ctx, create) {
+    const entry = await recordActivity(ctx, create);
+    const group = ctx.getActorUri(GROUP);
+    if (!addressesOf(entry.raw).has(group.href) || !groupMembers.has(entry.actor)) return;
+    const announce = new Announce({
+      id: new URL(`#announces/${crypto.randomUUID()}`, group),
+      actor: group,
+      object: create,
+      tos: [PUBLIC_COLLECTION],
+      ccs: [ctx.getFollowersUri(GROUP)],
+    });
+    const members = [...groupMembers.values()];
+    try {
+      await ctx.sendActivity({ identifier: GROUP }, members, announce);
+      sent.push(announce);
+      groupAnnounces.push({
+        id: announce.id.href, create_id: entry.id, object_id: entry.object_id,
+        delivered_to: members.map((member) => member.id.href),
+      });
+    } catch (error) {
+      logError("group announce", error);
     }
   }
 
@@ -407,6 +476,8 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     if (route === "GET /_test/inbox") return json(received);
     if (route === "GET /_test/followers") return json([...followers.keys()]);
     if (route === "GET /_test/followers/alicia") return json([...newFollowers.keys()]);
+    if (route === "GET /_test/group/members") return json([...groupMembers.keys()]);
+    if (route === "GET /_test/group/announces") return json(groupAnnounces);
     if (route === "GET /_test/following") return json([...following.keys()]);
     if (route === "POST /_test/move") return await moveAway(ctx);
     if (route === "GET /_test/knows") {
@@ -421,8 +492,8 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     if (route === "POST /_test/vote") return await vote(ctx, body);
     if (route === "POST /_test/quote" && quotes) return await postQuote(ctx, body);
     if (route === "POST /_test/reset") {
-      for (const store of [received, sent, errors, requests]) store.length = 0;
-      for (const store of [followers, newFollowers, following, notes, questions, stamps, deletedActors]) store.clear();
+      for (const store of [received, sent, errors, requests, groupAnnounces]) store.length = 0;
+      for (const store of [followers, newFollowers, groupMembers, following, notes, questions, stamps, deletedActors]) store.clear();
       movedTo = null;
       return json({ ok: true });
     }

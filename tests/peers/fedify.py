@@ -43,6 +43,7 @@ FEDIFY_DIR = Path(__file__).resolve().parent.parent / "fedify"
 FEDIFY2_DIR = Path(__file__).resolve().parent.parent / "fedify2"
 ACTOR_USERNAME = "alice"
 NEW_ACTOR_USERNAME = "alicia"  # alice's new account: `alsoKnownAs` alice
+GROUP_USERNAME = "club"  # a FEP-1b12 group: it announces its members' posts addressed to it
 
 JsonObject = dict[str, Any]
 
@@ -183,6 +184,11 @@ class FedifyPeer:
         return f"{self.base_url}/users/{NEW_ACTOR_USERNAME}"
 
     @property
+    def group_url(self) -> str:
+        """The peer's group `club` (a `Group` actor that announces its members' posts, FEP-1b12)."""
+        return f"{self.base_url}/users/{GROUP_USERNAME}"
+
+    @property
     def inbox_url(self) -> str:
         return f"{self.actor_url}/inbox"
 
@@ -217,6 +223,14 @@ class FedifyPeer:
     async def new_account_followers(self) -> list[str]:
         """Actor URIs of alicia's followers."""
         return await self._call("GET", "followers/alicia")
+
+    async def group_members(self) -> list[str]:
+        """Actor URIs of the group's followers (its members)."""
+        return await self._call("GET", "group/members")
+
+    async def group_announces(self) -> list[JsonObject]:
+        """What the group announced, oldest first: id, create_id, object_id (the post), delivered_to."""
+        return await self._call("GET", "group/announces")
 
     async def following(self) -> list[str]:
         """Actor URIs alice follows (a `Move` of one of them, to a target that lists it in `alsoKnownAs`, makes
