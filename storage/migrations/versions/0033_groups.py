@@ -1,7 +1,7 @@
 """groups: the moderators of local groups (`Group` actors, FEP-1b12)
 
 Revision ID: groups
-Revises: report_assignees
+Revises: agency_website_verified
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import storage.types
 
 revision = "groups"
-down_revision = "report_assignees"
+down_revision = "agency_website_verified"
 branch_labels = None
 depends_on = None
 
