@@ -49,11 +49,11 @@ async def set_agency_mark(
         account.government_website = official_site
         if changed:
             account.government_verified_at = utcnow() if identifier else None
-        if account.government_website != before_website:
-            # A new website is checked for its rel="me" link back, like any profile field's link.
+        if official_site != before_website:
             account.government_website_verified_at = None
-            if official_site is not None:
-                await enqueue_link_verification(session, account.id)
+        if official_site is not None and account.government_website_verified_at is None:
+            # Checked (again) for its rel="me" link back, as a profile field's link is on each save.
+            await enqueue_link_verification(session, account.id)
         after = _mark_of(account)
         action = "account.agency" if identifier else "account.agency_clear"
         await add_audit_entry(

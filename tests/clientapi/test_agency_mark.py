@@ -108,12 +108,12 @@ async def test_marked_organisation_is_published_and_shown(instance: RunningInsta
         assert 'class="agency-mark"' not in (await client.get("/@ministry")).text
 
 
-def _official_site(profile_url: str) -> Starlette:
-    """An agency's website: its home page links back to the profile with rel="me", another page does not."""
-    pages = {
-        "/": f'<html><body><a rel="me" href="{profile_url}">Wij op het fediverse</a></body></html>',
-        "/elders": '<html><body><a rel="me" href="https://elders.example/@minbzk">elders</a></body></html>',
-    }
+def _links_to(url: str) -> str:
+    return f'<html><body><a rel="me" href="{url}">Wij op het fediverse</a></body></html>'
+
+
+def _official_site(pages: dict[str, str]) -> Starlette:
+    """An agency's website serving `pages` (path → HTML), which the test may change while it runs."""
 
     async def page(request: Request) -> Response:
         body = pages.get(request.url.path)
@@ -123,20 +123,26 @@ def _official_site(profile_url: str) -> Starlette:
 
 
 @pytest.fixture
-async def site_and_instance(tmp_path: Path, database_url: str) -> AsyncIterator[tuple[str, RunningInstance]]:
-    """The official website over https on 127.0.0.1 (a private CA the instance trusts) and an instance."""
+async def site_and_instance(
+    tmp_path: Path, database_url: str
+) -> AsyncIterator[tuple[str, dict[str, str], RunningInstance]]:
+    """The official website over https on 127.0.0.1 (a private CA the instance trusts), its pages (the home
+    page links back to @ministry with rel="me", /elders to someone else) and an instance."""
     ca = PrivateCA(tmp_path)
     leaf = ca.issue("127.0.0.1")
     settings = make_settings(
         tmp_path, database_url=database_url, **{"federation.ca_bundle": str(ca.certificate)}
     )
     port = free_port()
-    site = _official_site(f"{settings.base_url}/@ministry")
+    pages = {
+        "/": _links_to(f"{settings.base_url}/@ministry"),
+        "/elders": _links_to("https://elders.example/@x"),
+    }
     async with (
-        serve_app(site, port, ssl_certfile=str(leaf.certificate), ssl_keyfile=str(leaf.key)),
+        serve_app(_official_site(pages), port, ssl_certfile=str(leaf.certificate), ssl_keyfile=str(leaf.key)),
         serve_in_process(settings) as running,
     ):
-        yield f"https://127.0.0.1:{port}", running
+        yield f"https://127.0.0.1:{port}", pages, running
 
 
 def _website_field(entity: dict) -> dict:
@@ -144,9 +150,9 @@ def _website_field(entity: dict) -> dict:
 
 
 async def test_the_official_website_is_verified_by_its_rel_me_link(
-    site_and_instance: tuple[str, RunningInstance],
+    site_and_instance: tuple[str, dict[str, str], RunningInstance],
 ) -> None:
-    site, instance = site_and_instance
+    site, pages, instance = site_and_instance
     ctx = instance.ctx
     assert ctx is not None
     ministry = await make_user(ctx, "ministry")
@@ -174,3 +180,10 @@ async def test_the_official_website_is_verified_by_its_rel_me_link(
         assert _website_field(entity)["verified_at"] is None
     # Only the website changing: the identifier's own mark stays verified.
     assert next(field for field in entity["fields"] if field["name"] == MARK_FIELD_NAME)["verified_at"]
+    # Once the site links back, giving the mark again checks the unverified website again.
+    pages["/elders"] = _links_to(f"{instance.base_url}/@ministry")
+    assert await _agency(ctx, "ministry", id=TOOI, website=f"{site}/elders") == 0
+    assert await drain(ctx.db, job_handlers(ctx)) == 1
+    async with instance.client() as client:
+        entity = await call(client, "GET", f"/api/v1/accounts/{ministry.id}")
+        assert _website_field(entity)["verified_at"] is not None
