@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,19 +23,18 @@ from typing import Any
 import httpx
 import pytest
 from mastodon import Mastodon, MastodonUnauthorizedError
-from playwright.async_api import async_playwright
 
 from outbox.actions import follow
 from peers.fedify import FedifyPeer, fedify_peer_fixture  # noqa: F401  (provides the fixture "fedify_peer")
 from plein.config import settings_to_toml
 from plein.organisation_commands import organisation_command
 from storage.models import Account, Status
+from support.browser import chromium, log_in
 from support.federation import Instance, settle, until
 from support.instance import make_settings, run_plein, serve_in_process
 from support.oauth import authorize, bearer, make_token, make_user
 from support.openapi import validate_response
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple"
 DIRECT_TEXT = "Kamerbrief over de begroting verzonden"
 DRAFT_TEXT = "Persbericht: nieuwe regeling voor mantelzorgers"
@@ -77,24 +75,16 @@ async def _token_as(instance: Instance, login: str, organisation: Account) -> st
 
 async def _approve_in_browser(base_url: str, login: str, text: str) -> str:
     """`login` signs in with Chromium and approves the draft showing `text`; the notice the page shows."""
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            context = await browser.new_context(locale="nl-NL")
-            page = await context.new_page()
-            await page.goto(f"{base_url}/login")
-            await page.fill("#login-username", login)
-            await page.fill("#login-password", PASSWORD)
-            await page.click("main button[type=submit]")
-            await page.wait_for_url(f"{base_url}/web/home")
-            await page.goto(f"{base_url}/web/review")
-            draft = page.locator("article.draft", has_text=text)
-            assert await draft.count() == 1
-            await draft.locator('button[name="decision"][value="approve"]').click()
-            await page.wait_for_url(f"{base_url}/web/review?saved=approved")
-            return await page.locator("p.notice").inner_text()
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        context = await browser.new_context(locale="nl-NL")
+        await log_in(context, base_url, login, PASSWORD)
+        page = await context.new_page()
+        await page.goto(f"{base_url}/web/review")
+        draft = page.locator("article.draft", has_text=text)
+        assert await draft.count() == 1
+        await draft.locator('button[name="decision"][value="approve"]').click()
+        await page.wait_for_url(f"{base_url}/web/review?saved=approved")
+        return await page.locator("p.notice").inner_text()
 
 
 def _inbox_posts_to_b(seen: list[str]) -> int:
