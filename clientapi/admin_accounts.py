@@ -1,7 +1,11 @@
 """Accounts in the Mastodon admin API, for moderators and admins: `GET /api/v1/admin/accounts` (v1 filters)
 and `/api/v2/admin/accounts`, `GET …/:id`, `POST …/:id/action` (`none`, `silence`, `suspend`) and
-`…/:id/unsilence|unsuspend|enable|unsensitive`, `DELETE …/:id` (a suspended local account's data). Every
-change is `moderation.moderate_account` (or the account deletion the CLI runs), audited as `@username`.
+`…/:id/unsilence|unsuspend|enable|unsensitive`, `DELETE …/:id` (a suspended local account's data), and two
+Plein additions for what Mastodon only offers in its web admin: `POST …/:id/role` (admins only) and
+`POST …/:id/reset_second_factor`. Every change is a `moderation` action (or the account deletion the CLI
+runs), audited as `@username`; a moderator may not act against an admin (`moderation.permissions`).
+An action with a `report_id` is the report's action: it resolves that report (which must be about this
+account).
 
 Plein has no per-account "disabled" login nor "sensitized" media flag: `disable` and `sensitive` are 422,
 the filters for them match nothing, and `enable` / `unsensitive` answer the account as it is (nothing to
@@ -11,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import ColumnElement, false, func, select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -19,33 +23,22 @@ from starlette.routing import Route
 import moderation
 from clientapi.admin_access import audit_actor, require_staff
 from clientapi.entities.admin_accounts import admin_account_to_entity
-from clientapi.errors import NotFound, Unprocessable, ValidationCode
+from clientapi.errors import Forbidden, NotFound, Unprocessable, ValidationCode
 from clientapi.pagination import Page, apply_page, in_display_order, link_headers
 from clientapi.params import Params, parse_id, read_params
 from clientapi.responses import api_response
 from outbox import actions
+from storage.account_filters import ACCOUNT_STATES, moderated_accounts, state_condition, text_matches
 from storage.context import Context
-from storage.models import Account, User
+from storage.models import Account, Report, User
 
 READ = ("admin:read:accounts",)
 WRITE = ("admin:write:accounts",)
 STAFF = ("moderator", "admin")
 ROLE_IDS = {"-99": "user", "2": "moderator", "3": "admin"}
 ACTION_TYPES = ("none", "sensitive", "disable", "silence", "suspend")
-
-
-def _like(column: Any, value: str, *, prefix: bool = False) -> ColumnElement[bool]:
-    escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(column).like(f"{escaped}%" if prefix else f"%{escaped}%", escape="\\")
-
-
-def _status_filter(status: str) -> ColumnElement[bool]:
-    return {
-        "active": Account.suspended_at.is_(None),
-        "pending": User.approved.is_(False),
-        "silenced": Account.silenced_at.is_not(None),
-        "suspended": Account.suspended_at.is_not(None),
-    }.get(status, false())  # disabled, sensitized: Plein has neither
+# An action with a `report_id` is that report's action (`moderation.REPORT_ACTIONS`).
+REPORT_ACTION_OF = {"none": "warn", "silence": "silence", "suspend": "suspend"}
 
 
 def _filters(params: Params, *, v2: bool) -> list[ColumnElement[bool]]:
@@ -56,16 +49,16 @@ def _filters(params: Params, *, v2: bool) -> list[ColumnElement[bool]]:
         local, remote = origin == "local", origin == "remote"
         status = params.get_str("status")
         if status:
-            conditions.append(_status_filter(status))
+            conditions.append(state_condition(status))
         staff = params.get_str("permissions") == "staff"
         roles = [ROLE_IDS[role_id] for role_id in params.get_str_list("role_ids") if role_id in ROLE_IDS]
         if params.get_str_list("role_ids"):
             conditions.append(User.role.in_(roles))
     else:
         local, remote = bool(params.get_bool("local")), bool(params.get_bool("remote"))
-        for status in ("active", "pending", "disabled", "sensitized", "silenced", "suspended"):
+        for status in ACCOUNT_STATES:
             if params.get_bool(status):
-                conditions.append(_status_filter(status))
+                conditions.append(state_condition(status))
         staff = bool(params.get_bool("staff"))
     if local:
         conditions.append(Account.domain.is_(None))
@@ -76,11 +69,11 @@ def _filters(params: Params, *, v2: bool) -> list[ColumnElement[bool]]:
     if by_domain := params.get_str("by_domain"):
         conditions.append(func.lower(Account.domain) == by_domain.lower())
     if username := params.get_str("username"):
-        conditions.append(_like(Account.username, username, prefix=True))
+        conditions.append(text_matches(Account.username, username, prefix=True))
     if display_name := params.get_str("display_name"):
-        conditions.append(_like(Account.display_name, display_name))
+        conditions.append(text_matches(Account.display_name, display_name))
     if email := params.get_str("email"):
-        conditions.append(_like(User.email, email))
+        conditions.append(text_matches(User.email, email))
     if params.get_str("ip"):
         conditions.append(false())
     return conditions
@@ -91,12 +84,7 @@ async def _list(request: Request, *, v2: bool) -> Response:
     await require_staff(request, *READ)
     params = await read_params(request)
     page = Page.from_params(params, default_limit=100, max_limit=200)
-    # Local rows without a login (the instance actor) are no accounts to moderate.
-    statement = (
-        select(Account, User)
-        .outerjoin(User, User.account_id == Account.id)
-        .where(or_(Account.domain.is_not(None), User.id.is_not(None)), *_filters(params, v2=v2))
-    )
+    statement = moderated_accounts().where(*_filters(params, v2=v2))
     async with ctx.db.read() as session:
         rows = in_display_order((await session.execute(apply_page(statement, Account.id, page))).all(), page)
     entities = [admin_account_to_entity(account, user, ctx) for account, user in rows]
@@ -154,13 +142,29 @@ async def act(request: Request) -> Response:
         )
     if kind in ("sensitive", "disable"):
         raise Unprocessable(f"Validation failed: {kind} is not supported by Plein", field="type")
-    if params.get("report_id") not in (None, ""):
-        raise Unprocessable(
-            "Validation failed: act on a report with /api/v1/admin/reports/:id/resolve", field="report_id"
-        )
     text = params.get_str("text") or ""
-    await moderation.moderate_account(ctx, account_id, kind, actor=audit_actor(auth), text=text)
+    assert auth.user is not None
+    await moderation.check_may_moderate(ctx, auth.user.role, account_id)
+    if params.get("report_id") not in (None, ""):
+        report_id = await _report_about(ctx, params.get_str("report_id") or "", account_id)
+        await moderation.act_on_report(
+            ctx, report_id, REPORT_ACTION_OF[kind], actor=audit_actor(auth), note=text
+        )
+    else:
+        await moderation.moderate_account(ctx, account_id, kind, actor=audit_actor(auth), text=text)
     return api_response({})
+
+
+async def _report_about(ctx: Context, raw_id: str, account_id: int) -> int:
+    """The open report `raw_id` about the account; 422 (as Mastodon) for a report that is not there."""
+    report_id = parse_id(raw_id, "report_id")
+    async with ctx.db.read() as session:
+        report = await session.get(Report, report_id)
+    if report is None:
+        raise Unprocessable("Validation failed: report_id is not a report", field="report_id")
+    if report.target_account_id != account_id:
+        raise Unprocessable("Validation failed: the report is about another account", field="report_id")
+    return report_id
 
 
 async def _lift(request: Request, action: str | None) -> Response:
@@ -169,6 +173,8 @@ async def _lift(request: Request, action: str | None) -> Response:
     account_id = _account_id(request)
     await _entity(ctx, account_id)
     if action is not None:
+        assert auth.user is not None
+        await moderation.check_may_moderate(ctx, auth.user.role, account_id)
         await moderation.moderate_account(ctx, account_id, action, actor=audit_actor(auth))
     return api_response(await _entity(ctx, account_id))
 
@@ -203,6 +209,33 @@ async def destroy(request: Request) -> Response:
     return api_response(entity)
 
 
+async def change_role(request: Request) -> Response:
+    """Plein: give a local account's login the `role` user, moderator or admin (admins only)."""
+    ctx: Context = request.state.ctx
+    auth = await require_staff(request, *WRITE)
+    assert auth.user is not None
+    if not moderation.may_change_roles(auth.user.role):
+        raise Forbidden("This action is not allowed")
+    account_id = _account_id(request)
+    await _entity(ctx, account_id)
+    role = (await read_params(request)).get_str("role") or ""
+    await moderation.change_role(ctx, account_id, role, actor=audit_actor(auth))
+    return api_response(await _entity(ctx, account_id))
+
+
+async def reset_second_factor(request: Request) -> Response:
+    """Plein: turn off a local login's TOTP (and its recovery codes) for someone locked out."""
+    ctx: Context = request.state.ctx
+    auth = await require_staff(request, *WRITE)
+    assert auth.user is not None
+    account_id = _account_id(request)
+    await _entity(ctx, account_id)
+    await moderation.check_may_moderate(ctx, auth.user.role, account_id)
+    text = (await read_params(request)).get_str("text") or ""
+    await moderation.reset_second_factor(ctx, account_id, actor=audit_actor(auth), note=text)
+    return api_response(await _entity(ctx, account_id))
+
+
 routes = [
     Route("/api/v1/admin/accounts", list_v1, methods=["GET"]),
     Route("/api/v2/admin/accounts", list_v2, methods=["GET"]),
@@ -213,4 +246,6 @@ routes = [
     Route("/api/v1/admin/accounts/{id}/unsilence", unsilence, methods=["POST"]),
     Route("/api/v1/admin/accounts/{id}/enable", enable, methods=["POST"]),
     Route("/api/v1/admin/accounts/{id}/unsensitive", unsensitive, methods=["POST"]),
+    Route("/api/v1/admin/accounts/{id}/role", change_role, methods=["POST"]),
+    Route("/api/v1/admin/accounts/{id}/reset_second_factor", reset_second_factor, methods=["POST"]),
 ]

@@ -1,7 +1,8 @@
 """Moderation: one function per moderation action, each one transaction that writes its audit entry.
 
-The CLI (`plein domain …`, `plein account suspend`, `plein rule …`, `plein emoji …`, `plein audit list`), and later the admin API and the web admin, call these and
-nothing else. Purges of cut-off domains run as jobs of the `moderation` queue (`purge_handler`).
+The CLI (`plein domain …`, `plein account suspend`, `plein rule …`, `plein emoji …`, `plein audit list`),
+the admin API and the web moderation pages (`web.moderation`) call these and nothing else; who may call
+which is `moderation.permissions`'s decision. Purges of cut-off domains run as jobs of the `moderation` queue (`purge_handler`).
 """
 
 from moderation.accounts import moderate_account
@@ -22,8 +23,18 @@ from moderation.domains import (
 )
 from moderation.emojis import add_emoji, remove_emoji
 from moderation.errors import ModerationError, NothingToUndo
+from moderation.logins import change_role, reset_second_factor
+from moderation.permissions import (
+    NotPermitted,
+    check_may_act_on_report,
+    check_may_moderate,
+    may_change_roles,
+    may_moderate,
+)
 from moderation.purge import MODERATION_QUEUE, purge_handler
 from moderation.reports import (
+    REPORT_ACTIONS,
+    act_on_report,
     assign_report,
     delete_reported_statuses,
     lift_suspension_in,
@@ -32,12 +43,23 @@ from moderation.reports import (
     silence_reported_account,
     suspend_account_in,
     suspend_reported_account,
+    warn_reported_account,
 )
 from moderation.rules import add_rule, remove_rule
 from moderation.severance import Counts
 from moderation.trends import review_link, review_status, review_tag
 
 __all__ = [
+    "NotPermitted",
+    "REPORT_ACTIONS",
+    "act_on_report",
+    "change_role",
+    "check_may_act_on_report",
+    "check_may_moderate",
+    "may_change_roles",
+    "may_moderate",
+    "reset_second_factor",
+    "warn_reported_account",
     "ANNOUNCEMENTS_QUEUE",
     "announcement_events_handler",
     "ANNOUNCEMENTS_TOPIC",

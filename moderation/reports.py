@@ -145,3 +145,31 @@ async def delete_reported_statuses(ctx: Context, report_id: int, *, actor: str, 
         await _resolve(session, report, actor=actor, action="report.delete_statuses", note=note)
     after_commit(ctx, effects)
     return len(statuses)
+
+
+async def warn_reported_account(ctx: Context, report_id: int, *, actor: str, note: str = "") -> None:
+    """Resolve the report with a warning to its target on record (`note` is the warning's text)."""
+    async with ctx.db.transaction() as session:
+        report, target = await _open_report(session, report_id)
+        await _resolve(session, report, actor=actor, action="report.warn", note=note)
+
+
+# What a moderator may do with an open report, each resolving it: Mastodon's report actions (a warning,
+# limit, suspend, delete the cited posts) and a plain resolve with a note.
+REPORT_ACTIONS = ("resolve", "warn", "silence", "suspend", "delete_statuses")
+
+
+async def act_on_report(ctx: Context, report_id: int, action: str, *, actor: str, note: str = "") -> None:
+    """Take one of REPORT_ACTIONS on the report (ModerationError for another, or a resolved report)."""
+    if action == "resolve":
+        await resolve_report(ctx, report_id, actor=actor, note=note)
+    elif action == "warn":
+        await warn_reported_account(ctx, report_id, actor=actor, note=note)
+    elif action == "silence":
+        await silence_reported_account(ctx, report_id, actor=actor, note=note)
+    elif action == "suspend":
+        await suspend_reported_account(ctx, report_id, actor=actor, note=note)
+    elif action == "delete_statuses":
+        await delete_reported_statuses(ctx, report_id, actor=actor, note=note)
+    else:
+        raise ModerationError(f"action must be one of {', '.join(REPORT_ACTIONS)}")

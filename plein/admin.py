@@ -108,6 +108,11 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
     if action in ("suspend", "unsuspend"):
         account = await _local(ctx, args.username)
         return await _suspension_command(ctx, account.id, account.username, action, dry_run=args.dry_run)
+    if action == "promote":
+        account = await _local(ctx, args.username)
+        await moderation.change_role(ctx, account.id, args.role, actor=cli_actor())  # audited
+        print(f"@{account.username} is now {args.role}")
+        return 0
 
     effects = Effects()
     async with ctx.db.transaction() as session:
@@ -124,9 +129,6 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
             print(f"password of @{account.username} changed; its access tokens are revoked")
             if not args.password:
                 print(f"password: {password}")
-        elif action == "promote":
-            user.role = args.role
-            print(f"@{account.username} is now {args.role}")
     after_commit(ctx, effects)
     if action == "password":
         ctx.bus.publish(AUTHORITY_CHANGED)  # streams in this process end now; others find out by polling

@@ -22,6 +22,9 @@ import web.assets
 import web.feeds
 import web.invites
 import web.media
+import web.moderation.accounts
+import web.moderation.index
+import web.moderation.reports
 import web.pages
 import web.signup
 import web.staff.compose
@@ -83,6 +86,9 @@ def all_routes() -> list[BaseRoute]:
         *web.staff.login.routes,
         *web.signup.routes,
         *web.invites.routes,
+        *web.moderation.index.routes,
+        *web.moderation.reports.routes,
+        *web.moderation.accounts.routes,
         *web.staff.timelines.routes,
         *web.staff.compose.routes,
         *web.staff.settings.routes,

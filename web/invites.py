@@ -10,16 +10,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import registration
-from login.sessions import SignedIn
 from storage.context import Context
 from storage.ids import parse_id
 from storage.invites import invite_usable, list_invites
 from storage.types import utcnow
-from web.forms import Form
 from web.pages import error_page, render_page
-from web.staff.access import posted_by_viewer, see_other, viewer_or_login
+from web.staff.access import posted_by_staff, see_other, staff_or_refusal
 
-STAFF_ROLES = ("moderator", "admin")
 # The choices Mastodon's invite form offers.
 MAX_USES_CHOICES = ("1", "5", "10", "25", "50", "100", "")
 EXPIRY_CHOICES = {
@@ -58,29 +55,16 @@ async def _invites_page(request: Request, *, new_link: str = "", status_code: in
     )
 
 
-async def _staff(request: Request, login: SignedIn) -> Response | None:
-    if login.user.role not in STAFF_ROLES:
-        return await error_page(request, 403, "forbidden")
-    return None
-
-
-async def _posted_by_staff(request: Request) -> tuple[SignedIn, Form] | Response:
-    posted = await posted_by_viewer(request)
-    if isinstance(posted, Response):
-        return posted
-    return await _staff(request, posted[0]) or posted
-
-
 async def invites_page(request: Request) -> Response:
-    login = await viewer_or_login(request)
+    login = await staff_or_refusal(request)
     if isinstance(login, Response):
         return login
-    return await _staff(request, login) or await _invites_page(request)
+    return await _invites_page(request)
 
 
 async def create_invite(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    posted = await _posted_by_staff(request)
+    posted = await posted_by_staff(request)
     if isinstance(posted, Response):
         return posted
     login, form = posted
@@ -100,7 +84,7 @@ async def create_invite(request: Request) -> Response:
 
 async def revoke_invite(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    posted = await _posted_by_staff(request)
+    posted = await posted_by_staff(request)
     if isinstance(posted, Response):
         return posted
     login, _form = posted

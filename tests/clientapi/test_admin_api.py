@@ -332,6 +332,77 @@ async def test_moderators_resolve_and_reopen_reports(instance_on_each_backend: R
     ]
 
 
+async def test_an_action_with_a_report_id_is_the_reports_action(instance: RunningInstance):
+    assert instance.ctx is not None
+    moderator = await _token(instance, "mo", role="moderator")
+    await _token(instance, "bystander", role="user", scopes="read")
+    async with instance.client() as http:
+        report_id, _ = await _reported(instance, http)
+        spammer = (await http.get("/api/v1/admin/accounts?username=spammer", headers=moderator)).json()[0][
+            "id"
+        ]
+        other = (await http.get("/api/v1/admin/accounts?username=bystander", headers=moderator)).json()[0][
+            "id"
+        ]
+        action = f"/api/v1/admin/accounts/{spammer}/action"
+        for report in ("99999", "nope"):
+            missing = await http.post(
+                action, json={"type": "suspend", "report_id": report}, headers=moderator
+            )
+            _json_error(missing, 422)
+        elsewhere = await http.post(
+            f"/api/v1/admin/accounts/{other}/action",
+            json={"type": "suspend", "report_id": report_id},
+            headers=moderator,
+        )
+        _json_error(elsewhere, 422)
+        assert (await _account(instance, int(spammer))).suspended_at is None
+        done = await http.post(
+            action, json={"type": "suspend", "report_id": report_id, "text": "spam"}, headers=moderator
+        )
+        assert (done.status_code, done.json()) == (200, {})
+        report = (await http.get(f"/api/v1/admin/reports/{report_id}", headers=moderator)).json()
+        assert report["action_taken"] is True
+    assert (await _account(instance, int(spammer))).suspended_at is not None
+    assert await _audit(instance) == [("report.suspend", "@mo", f"report:{report_id}")]
+
+
+async def test_roles_and_second_factors_through_the_admin_api(instance: RunningInstance):
+    assert instance.ctx is not None
+    admin = await _token(instance, "ada", role="admin")
+    moderator = await _token(instance, "mo", role="moderator")
+    await _token(instance, "clerk", role="user", scopes="read")
+    async with instance.client() as http:
+        listed = (await http.get("/api/v1/admin/accounts", headers=admin)).json()
+        ids = {item["username"]: item["id"] for item in listed}
+        clerk_role = f"/api/v1/admin/accounts/{ids['clerk']}/role"
+        _json_error(await http.post(clerk_role, json={"role": "admin"}, headers=moderator), 403)
+        _json_error(await http.post(clerk_role, json={"role": "owner"}, headers=admin), 422)
+        promoted = await http.post(clerk_role, json={"role": "moderator"}, headers=admin)
+        assert promoted.status_code == 200 and promoted.json()["role"]["name"].lower() == "moderator"
+        # A moderator may not act against an admin.
+        on_admin = await http.post(
+            f"/api/v1/admin/accounts/{ids['ada']}/action", json={"type": "silence"}, headers=moderator
+        )
+        _json_error(on_admin, 403)
+        reset = f"/api/v1/admin/accounts/{ids['clerk']}/reset_second_factor"
+        _json_error(await http.post(reset, headers=moderator), 422)  # none set up
+        async with instance.ctx.db.transaction() as session:
+            user = await user_for_account(session, int(ids["clerk"]))
+            assert user is not None
+            user.totp_secret, user.totp_enabled_at = "JBSWY3DPEHPK3PXP", user.created_at
+        assert (await http.post(reset, headers=moderator)).status_code == 200
+    async with instance.ctx.db.read() as session:
+        user = await user_for_account(session, int(ids["clerk"]))
+        assert user is not None and user.role == "moderator"
+        assert (user.totp_secret, user.totp_enabled_at) == (None, None)
+    assert (await _account(instance, int(ids["ada"]))).silenced_at is None
+    assert await _audit(instance) == [
+        ("account.reset_second_factor", "@mo", f"account:{ids['clerk']}"),
+        ("account.role", "@ada", f"account:{ids['clerk']}"),
+    ]
+
+
 async def test_mastodon_py_admin_methods(instance: RunningInstance):
     """Mastodon.py's admin_* methods against the live server (it is synchronous: run in a thread)."""
     admin_headers = await _token(instance, "ada", role="admin")

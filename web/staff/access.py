@@ -1,5 +1,6 @@
 """What every page of the signed-in web interface starts with: who is signed in (else a redirect to the
-login, which comes back here), and for a POST the CSRF check."""
+login, which comes back here), and for a POST the CSRF check; the staff pages (invites, moderation) also
+check the viewer's role (403 for anyone not a moderator or admin)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,26 @@ async def posted_by_viewer(request: Request) -> tuple[SignedIn, Form] | Response
 def see_other(url: str) -> Response:
     """The redirect after a successful form post (Post/Redirect/Get)."""
     return RedirectResponse(url, status_code=303)
+
+
+STAFF_ROLES = ("moderator", "admin")
+
+
+async def staff_or_refusal(request: Request) -> SignedIn | Response:
+    """The signed-in moderator or admin, or the answer: the login, or a 403 page for anyone else."""
+    login = await viewer_or_login(request)
+    if isinstance(login, Response):
+        return login
+    if login.user.role not in STAFF_ROLES:
+        return await error_page(request, 403, "forbidden")
+    return login
+
+
+async def posted_by_staff(request: Request) -> tuple[SignedIn, Form] | Response:
+    """`posted_by_viewer` for a staff page: also a 403 page for a viewer who is not staff."""
+    posted = await posted_by_viewer(request)
+    if isinstance(posted, Response):
+        return posted
+    if posted[0].user.role not in STAFF_ROLES:
+        return await error_page(request, 403, "forbidden")
+    return posted

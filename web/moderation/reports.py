@@ -1,0 +1,183 @@
+"""`/web/admin/reports`: the reports, open or resolved (or only those assigned to the viewer), and one
+report with who filed it, whom it is about, the cited posts and the rules it names; assigning, resolving
+(with one of Mastodon's report actions and a note) and reopening are form posts to the `moderation`
+functions the admin API calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+import moderation
+from storage.context import Context
+from storage.ids import parse_id
+from storage.models import Account, InstanceRule, Report, Status
+from web.moderation.common import ADMIN_PAGE, actor_of, refused
+from web.pages import error_page, render_page
+from web.posts import load_posts
+from web.staff.access import posted_by_staff, see_other, staff_or_refusal
+
+PAGE = f"{ADMIN_PAGE}/reports"
+LIST_LIMIT = 200
+STATES = ("open", "resolved")
+
+
+async def accounts_by_id(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, Account]:
+    wanted = {account_id for account_id in ids if account_id is not None}
+    rows = await session.execute(select(Account).where(Account.id.in_(wanted)))
+    return {account.id: account for account in rows.scalars()}
+
+
+async def reports_page(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    login = await staff_or_refusal(request)
+    if isinstance(login, Response):
+        return login
+    state = request.query_params.get("state", "open")
+    mine = request.query_params.get("mine") == "1"
+    if state not in STATES:
+        return await error_page(request, 400, "bad_request")
+    statement = select(Report).where(
+        Report.resolved_at.is_not(None) if state == "resolved" else Report.resolved_at.is_(None)
+    )
+    if mine:
+        statement = statement.where(Report.assigned_account_id == login.account.id)
+    async with ctx.db.read() as session:
+        reports = list(
+            (await session.execute(statement.order_by(Report.id.desc()).limit(LIST_LIMIT))).scalars()
+        )
+        accounts = await accounts_by_id(
+            session,
+            [r.account_id for r in reports]
+            + [r.target_account_id for r in reports]
+            + [r.assigned_account_id for r in reports],
+        )
+    return await render_page(
+        request,
+        "moderation/reports.html",
+        headers={"Cache-Control": "no-store"},
+        reports=reports,
+        accounts=accounts,
+        state=state,
+        mine=mine,
+    )
+
+
+async def report_page(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    login = await staff_or_refusal(request)
+    if isinstance(login, Response):
+        return login
+    report_id = parse_id(request.path_params["id"])
+    async with ctx.db.read() as session:
+        report = await session.get(Report, report_id) if report_id is not None else None
+        if report is None:
+            return await error_page(request, 404, "no_page")
+        accounts = await accounts_by_id(
+            session, [report.account_id, report.target_account_id, report.assigned_account_id]
+        )
+        cited = list(
+            (
+                await session.execute(
+                    select(Status)
+                    .where(Status.id.in_(report.status_ids or []), Status.deleted_at.is_(None))
+                    .order_by(Status.id)
+                )
+            ).scalars()
+        )
+        posts = await load_posts(ctx, session, cited)
+        rules = list(
+            (
+                await session.execute(
+                    select(InstanceRule)
+                    .where(InstanceRule.id.in_(report.rule_ids or []))
+                    .order_by(InstanceRule.position)
+                )
+            ).scalars()
+        )
+    return await render_page(
+        request,
+        "moderation/report.html",
+        headers={"Cache-Control": "no-store"},
+        report=report,
+        reporter=accounts.get(report.account_id),
+        target=accounts[report.target_account_id],
+        assignee=accounts.get(report.assigned_account_id) if report.assigned_account_id else None,
+        posts=posts,
+        missing_posts=len(report.status_ids or []) - len(posts),
+        rules=rules,
+        actions=moderation.REPORT_ACTIONS,
+        done=request.query_params.get("done", ""),
+    )
+
+
+async def assign(request: Request) -> Response:
+    """Assign the report to the viewer (`assignee=me`) or to nobody."""
+    ctx: Context = request.state.ctx
+    posted = await posted_by_staff(request)
+    if isinstance(posted, Response):
+        return posted
+    login, form = posted
+    report_id = parse_id(request.path_params["id"])
+    assignee = form.get("assignee")
+    if report_id is None or assignee not in ("me", "nobody"):
+        return await error_page(request, 400, "bad_request")
+    try:
+        await moderation.assign_report(
+            ctx, report_id, login.account.id if assignee == "me" else None, actor=actor_of(login)
+        )
+    except moderation.ModerationError as error:
+        return await refused(request, error)
+    return see_other(f"{PAGE}/{report_id}?done={'assigned' if assignee == 'me' else 'unassigned'}")
+
+
+async def resolve(request: Request) -> Response:
+    """Resolve the report with one of `moderation.REPORT_ACTIONS` and the note (the warning's text)."""
+    ctx: Context = request.state.ctx
+    posted = await posted_by_staff(request)
+    if isinstance(posted, Response):
+        return posted
+    login, form = posted
+    report_id = parse_id(request.path_params["id"])
+    action = form.get("action", "resolve")
+    if report_id is None or action not in moderation.REPORT_ACTIONS:
+        return await error_page(request, 400, "bad_request")
+    try:
+        if action != "resolve":
+            await moderation.check_may_act_on_report(ctx, login.user.role, report_id)
+        await moderation.act_on_report(
+            ctx, report_id, action, actor=actor_of(login), note=form.get("note").strip()
+        )
+    except moderation.ModerationError as error:
+        return await refused(request, error)
+    return see_other(f"{PAGE}/{report_id}?done={action}")
+
+
+async def reopen(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    posted = await posted_by_staff(request)
+    if isinstance(posted, Response):
+        return posted
+    login, _form = posted
+    report_id = parse_id(request.path_params["id"])
+    if report_id is None:
+        return await error_page(request, 404, "no_page")
+    try:
+        await moderation.reopen_report(ctx, report_id, actor=actor_of(login))
+    except moderation.ModerationError as error:
+        return await refused(request, error)
+    return see_other(f"{PAGE}/{report_id}?done=reopened")
+
+
+routes = [
+    Route(PAGE, reports_page, methods=["GET"]),
+    Route(f"{PAGE}/{{id}}", report_page, methods=["GET"]),
+    Route(f"{PAGE}/{{id}}/assign", assign, methods=["POST"]),
+    Route(f"{PAGE}/{{id}}/resolve", resolve, methods=["POST"]),
+    Route(f"{PAGE}/{{id}}/reopen", reopen, methods=["POST"]),
+]
