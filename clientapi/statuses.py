@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from apub.languages import accepted_language_tags
 from clientapi.auth import optional_auth, require_auth, viewer_account
 from clientapi.entities.accounts import account_to_entity
 from clientapi.entities.media import media_to_entity
@@ -26,6 +27,7 @@ from clientapi.scheduled_statuses import scheduled_at_of
 from outbox import actions
 from outbox.actions.review import needs_review, submit_for_review
 from outbox.actions.scheduled import Draft, schedule_status
+from outbox.actions.status_languages import VariantDraft
 from storage.acting import ACTING_STAFF
 from storage.context import Context
 from storage.conversation_mutes import mute_conversation, unmute_conversation
@@ -68,9 +70,14 @@ async def _visible_status(session: AsyncSession, status_id: int, viewer_id: int 
     return status
 
 
-async def _render(ctx: Context, status: Status, viewer_id: int | None) -> dict[str, Any]:
+def _accepted(request: Request) -> list[str]:
+    return accepted_language_tags(request.headers.get("accept-language"))
+
+
+async def _render(request: Request, status: Status, viewer_id: int | None) -> dict[str, Any]:
+    ctx = _ctx(request)
     async with ctx.db.read() as session:
-        return await status_to_entity(session, ctx, status, viewer_id)
+        return await status_to_entity(session, ctx, status, viewer_id, accepted_languages=_accepted(request))
 
 
 def _media_ids(params: Params) -> list[int]:
@@ -102,6 +109,25 @@ def poll_request(params: Params) -> PollRequest | None:
     )
 
 
+def variant_drafts(params: Params) -> list[VariantDraft]:
+    """Plein's extension for a status in several languages (docs/MULTILINGUAL.md): `status_map[fy]=…` and
+    `spoiler_text_map[fy]=…` (form or JSON objects), one entry per language besides `language`."""
+    texts, warnings = params.get_dict("status_map"), params.get_dict("spoiler_text_map")
+    for name, mapping in (("status_map", texts), ("spoiler_text_map", warnings)):
+        for language, value in mapping.items():
+            if not isinstance(value, str):
+                raise Unprocessable(
+                    f"Validation failed: {name}[{language}] must be a string", field=f"{name}.{language}"
+                )
+    stray = sorted(set(warnings) - set(texts))
+    if stray:
+        raise Unprocessable(
+            f"Validation failed: spoiler_text_map[{stray[0]}] has no status_map[{stray[0]}]",
+            field=f"spoiler_text_map.{stray[0]}",
+        )
+    return [VariantDraft(language, text, warnings.get(language, "")) for language, text in texts.items()]
+
+
 def _visibility(params: Params, default: str) -> str:
     visibility = params.get_str("visibility") or default
     if visibility not in VISIBILITIES:
@@ -125,7 +151,13 @@ async def create_status(request: Request) -> Response:
             code=ValidationCode.TOO_LONG,
         )
     scheduled_at = scheduled_at_of(params)
-    if await needs_review(_ctx(request), auth.account, auth.staff_role):
+    variants = variant_drafts(params)
+    review = await needs_review(_ctx(request), auth.account, auth.staff_role)
+    if variants and (review or (scheduled_at is not None and scheduled_at > utcnow())):
+        raise Unprocessable(  # drafts and scheduled statuses keep one language (docs/MULTILINGUAL.md)
+            "Validation failed: a scheduled or reviewed status has one language", field="status_map"
+        )
+    if review:
         # An organisation's author: a draft for a publisher, answered as the ScheduledStatus it is (apps
         # show a scheduled post gracefully; docs/CLIENT_API.md).
         return await _schedule(request, auth, params, scheduled_at, key, review=True)
@@ -146,8 +178,9 @@ async def create_status(request: Request) -> Response:
         poll=poll_request(params),
         quoted_status_id=params.get_id("quoted_status_id"),
         quote_policy=params.get_str("quote_approval_policy"),
+        variants=variants,
     )
-    return api_response(await _render(_ctx(request), status, auth.account.id))
+    return api_response(await _render(request, status, auth.account.id))
 
 
 async def _schedule(
@@ -194,7 +227,9 @@ async def get_status(request: Request) -> Response:
     ctx = _ctx(request)
     async with ctx.db.read() as session:
         status = await _visible_status(session, _status_id(request), viewer_id)
-        return api_response(await status_to_entity(session, ctx, status, viewer_id))
+        return api_response(
+            await status_to_entity(session, ctx, status, viewer_id, accepted_languages=_accepted(request))
+        )
 
 
 async def status_card(request: Request) -> Response:
@@ -225,7 +260,11 @@ async def get_statuses(request: Request) -> Response:
             status = await status_by_id(session, status_id)
             if status is not None and await can_see(session, viewer_id, status):
                 visible.append(status)
-        return api_response(await statuses_to_entities(session, ctx, visible, viewer_id))
+        return api_response(
+            await statuses_to_entities(
+                session, ctx, visible, viewer_id, accepted_languages=_accepted(request)
+            )
+        )
 
 
 async def delete_status(request: Request) -> Response:
@@ -258,8 +297,9 @@ async def edit_status(request: Request) -> Response:
         language=params.get_language("language"),
         media_ids=_media_ids(params) if "media_ids" in params else await _current_media(ctx, current.id),
         poll=poll_request(params),
+        variants=variant_drafts(params),
     )
-    return api_response(await _render(ctx, status, auth.account.id))
+    return api_response(await _render(request, status, auth.account.id))
 
 
 async def _current_media(ctx: Context, status_id: int) -> list[int]:
@@ -281,7 +321,12 @@ async def status_context(request: Request) -> Response:
         ancestors = await ancestor_statuses(session, status, viewer_id)
         descendants = await descendant_statuses(session, status, viewer_id)
         rendered = await statuses_to_entities(
-            session, ctx, [*ancestors, *descendants], viewer_id, context="thread"
+            session,
+            ctx,
+            [*ancestors, *descendants],
+            viewer_id,
+            context="thread",
+            accepted_languages=_accepted(request),
         )
     by_id = {entity["id"]: entity for entity in rendered}
     return api_response(
@@ -300,7 +345,7 @@ async def _interact(request: Request, scope: str, act: Any) -> Response:
     async with ctx.db.read() as session:
         status = await _visible_status(session, _status_id(request), auth.account.id)
     shown = await act(ctx, auth.account, status)
-    return api_response(await _render(ctx, shown or status, auth.account.id))
+    return api_response(await _render(request, shown or status, auth.account.id))
 
 
 async def favourite(request: Request) -> Response:

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from apub.languages import accepted_language_tags
 from clientapi.auth import account_grant, confirm_grant, optional_auth, viewer_account
 from clientapi.entities.statuses import statuses_to_entities
 from clientapi.pagination import Page, in_display_order, link_headers, page_statement
@@ -51,7 +52,14 @@ async def page_response(
     async with ctx.db.read() as session:
         rows = (await session.execute(page_statement(query, page))).all()
         rows = in_display_order(rows, page)
-        entities = await statuses_to_entities(session, ctx, rows, viewer_id, context=context)
+        entities = await statuses_to_entities(
+            session,
+            ctx,
+            rows,
+            viewer_id,
+            context=context,
+            accepted_languages=accepted_language_tags(request.headers.get("accept-language")),
+        )
     return api_response(entities, headers=link_headers(request, [row.page_id for row in rows]))
 
 
@@ -108,7 +116,14 @@ async def _own_list_response(
         rows = in_display_order((await connection.execute(statement, values)).all(), page)
         if not rows:
             await confirm_grant(request, *scopes)  # an empty page, or a token that died since remembered
-        entities = await statuses_to_entities(connection, ctx, rows, grant.account_id, context=context)
+        entities = await statuses_to_entities(
+            connection,
+            ctx,
+            rows,
+            grant.account_id,
+            context=context,
+            accepted_languages=accepted_language_tags(request.headers.get("accept-language")),
+        )
     return api_response(entities, headers=link_headers(request, [row.page_id for row in rows]))
 
 

@@ -5,7 +5,7 @@ Rendering is pure: `load_note_parts` reads what a Note needs in one place, `stat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,7 @@ from storage.media import media_file_url
 from storage.models import Account, CustomEmoji, MediaAttachment, Poll, Quote, Status
 from storage.polls import is_expired, poll_of_status
 from storage.quotes import effective_policy, quote_of
+from storage.status_variants import Variant, variants_of
 from storage.statuses import media_of, mentioned_accounts, status_by_id, tag_names
 from storage.urls import LocalUrls
 
@@ -48,6 +49,7 @@ class NoteParts:
     emojis: list[CustomEmoji]
     poll: Poll | None = None
     quote: Quote | None = None
+    variants: list[Variant] = field(default_factory=list)  # the other languages (docs/MULTILINGUAL.md)
 
 
 def acct_handle(account: Account, local_domain: str) -> str:
@@ -58,6 +60,7 @@ def acct_handle(account: Account, local_domain: str) -> str:
 async def load_note_parts(session: AsyncSession, status: Status, author: Account) -> NoteParts:
     """Read the mentions, tags, media, custom emojis and parent URI of a status."""
     in_reply_to_uri = status.in_reply_to_uri
+    variants = (await variants_of(session, [status.id])).get(status.id, [])
     if in_reply_to_uri is None and status.in_reply_to_id is not None:
         parent = await status_by_id(session, status.in_reply_to_id)
         in_reply_to_uri = parent.uri if parent else None
@@ -68,9 +71,18 @@ async def load_note_parts(session: AsyncSession, status: Status, author: Account
         tags=await tag_names(session, status.id),
         media=await media_of(session, status.id),
         in_reply_to_uri=in_reply_to_uri,
-        emojis=await emoji_rows_in(session, author.domain, (status.spoiler_text, status.content)),
+        emojis=await emoji_rows_in(
+            session,
+            author.domain,
+            (
+                status.spoiler_text,
+                status.content,
+                *(t for v in variants for t in (v.spoiler_text, v.content)),
+            ),
+        ),
         poll=await poll_of_status(session, status.id),
         quote=await quote_of(session, status.id),
+        variants=variants,
     )
 
 
@@ -137,7 +149,7 @@ def status_to_note(
     if status.conversation_uri:
         note["conversation"] = status.conversation_uri
     if status.language:
-        note["contentMap"] = {status.language: status.content}
+        note.update(language_maps(status, parts.variants))
     if status.edited_at is not None:
         note["updated"] = iso_datetime(status.edited_at)
     if parts.poll is not None:
@@ -147,6 +159,19 @@ def status_to_note(
         shown = parts.quote.approval_uri if parts.quote.state == "accepted" else None
         note.update(quote_properties(parts.quote.quoted_uri, shown))
     return note
+
+
+def language_maps(status: Status, variants: list[Variant]) -> dict[str, Any]:
+    """`contentMap` with every language of the status, the primary first (it is also `content`), and
+    `summaryMap` when any language has a content warning."""
+    assert status.language is not None
+    maps: dict[str, Any] = {
+        "contentMap": {status.language: status.content, **{v.language: v.content for v in variants}}
+    }
+    if status.spoiler_text or any(v.spoiler_text for v in variants):
+        warnings = [(status.language, status.spoiler_text), *((v.language, v.spoiler_text) for v in variants)]
+        maps["summaryMap"] = {language: text for language, text in warnings if text}
+    return maps
 
 
 def poll_to_question(poll: Poll) -> dict[str, Any]:

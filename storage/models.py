@@ -327,7 +327,25 @@ class StatusEdit(Base):
     spoiler_text: Mapped[str] = mapped_column(Text, default="")
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
     media: Mapped[list[Any]] = mapped_column(default=list)
+    # The status's other languages as they were ({language, content, spoiler_text} each;
+    # storage/status_variants); None before multilingual posts or for a status in one language.
+    variants: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StatusVariant(Base):
+    """One more language of a multilingual status (docs/MULTILINGUAL.md). The primary language stays in the
+    status row, so every reader that knows nothing of variants shows the status as before."""
+
+    __tablename__ = "status_variants"
+
+    status_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)  # BCP 47, as received or written
+    content: Mapped[str] = mapped_column(Text, default="")  # sanitised HTML
+    text: Mapped[str] = mapped_column(Text, default="")  # source text (local statuses)
+    spoiler_text: Mapped[str] = mapped_column(Text, default="")
 
 
 class Mention(Base):

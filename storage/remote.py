@@ -42,6 +42,7 @@ from storage.profile_jobs import (
     needs_verification,
 )
 from storage.queue import insert_jobs
+from storage.status_variants import Variant, variants_snapshot
 from storage.types import utcnow
 
 # Columns a fresh actor document may change; counters and moderation state are ours.
@@ -167,8 +168,10 @@ async def insert_tombstone(session: AsyncSession, uri: str, account_id: int) -> 
     return status
 
 
-async def record_edit(session: AsyncSession, status: Status, media: list[Any]) -> None:
-    """Keep the current revision of a status in its edit history (before it is overwritten)."""
+async def record_edit(
+    session: AsyncSession, status: Status, media: list[Any], variants: Sequence[Variant] = ()
+) -> None:
+    """Keep the current revision of a status (with its other languages) in its edit history."""
     session.add(
         StatusEdit(
             status_id=status.id,
@@ -176,6 +179,7 @@ async def record_edit(session: AsyncSession, status: Status, media: list[Any]) -
             spoiler_text=status.spoiler_text,
             sensitive=status.sensitive,
             media=media,
+            variants=variants_snapshot(variants),
             created_at=status.edited_at or status.created_at,
         )
     )

@@ -1,10 +1,15 @@
 """RSS 2.0 and Atom feeds (feedgen) of public local posts: per account (`/@name.rss`, `/@name.atom`) and per
 hashtag (`/tags/name.rss`, `/tags/name.atom`), the newest `FEED_SIZE`. They list what the HTML pages list:
-public, original, not deleted posts of accounts neither suspended nor silenced."""
+public, original, not deleted posts of accounts neither suspended nor silenced.
+
+A post in several languages keeps them all (feeds have one content per entry): the primary language's HTML,
+then each other language's, each in a `<div lang="…">` headed by the language's name; a content warning
+lists every language's warning (docs/MULTILINGUAL.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from html import escape
 
 from feedgen.feed import FeedGenerator
 from sqlalchemy import select
@@ -15,7 +20,9 @@ from starlette.routing import Route
 from storage.accounts import local_account_by_username
 from storage.context import Context
 from storage.models import Account, Status
+from storage.status_variants import Variant, variants_of
 from storage.tags import tag_by_name, tag_name_from_input, tagged_public_statuses
+from web.i18n import language_name
 from web.pages import public_local_statuses
 
 FEED_SIZE = 20
@@ -27,8 +34,30 @@ def _title_of(status: Status) -> str:
     return text if len(text) <= 80 else f"{text[:79]}…"
 
 
+def _every_language_html(status: Status, variants: Sequence[Variant], feed_language: str) -> str:
+    """The HTML of every language of a post, the primary first, each marked with its `lang`."""
+    if not variants or not status.language:
+        return status.content
+    sections = [(status.language, status.content), *((v.language, v.content) for v in variants)]
+    return "".join(
+        f'<div lang="{escape(code)}"><p><em>{escape(language_name(code, feed_language))}</em></p>{html}</div>'
+        for code, html in sections
+    )
+
+
+def _every_warning(status: Status, variants: Sequence[Variant]) -> str:
+    return " · ".join(text for text in (status.spoiler_text, *(v.spoiler_text for v in variants)) if text)
+
+
 def statuses_to_feed(
-    *, title: str, link: str, self_url: str, description: str, language: str, statuses: Sequence[Status]
+    *,
+    title: str,
+    link: str,
+    self_url: str,
+    description: str,
+    language: str,
+    statuses: Sequence[Status],
+    variants: Mapping[int, Sequence[Variant]],
 ) -> FeedGenerator:
     feed = FeedGenerator()
     feed.id(link)
@@ -43,11 +72,13 @@ def statuses_to_feed(
         item.guid(status.uri, permalink=True)
         item.title(_title_of(status))
         item.link(href=status.url or status.uri)
+        others = variants.get(status.id, ())
         if status.spoiler_text:
-            item.summary(status.spoiler_text)
+            item.summary(_every_warning(status, others))
         else:
-            item.content(status.content, type="html")
-            item.description(status.content)
+            content = _every_language_html(status, others, language)
+            item.content(content, type="html")
+            item.description(content)
         item.published(status.created_at)
         item.updated(status.edited_at or status.created_at)
     return feed
@@ -81,6 +112,7 @@ async def account_feed(request: Request) -> Response:
         statuses = list(
             (await session.execute(statement.order_by(Status.id.desc()).limit(FEED_SIZE))).scalars()
         )
+        variants = await variants_of(session, [status.id for status in statuses])
     self_url = f"{ctx.base_url}/@{account.username}.{kind}"
     feed = statuses_to_feed(
         title=f"{account.display_name or account.username} (@{account.username}@{ctx.domain})",
@@ -89,6 +121,7 @@ async def account_feed(request: Request) -> Response:
         description=account.note,
         language=ctx.settings.instance.default_language,
         statuses=statuses,
+        variants=variants,
     )
     return _answer(feed, kind)
 
@@ -113,6 +146,7 @@ async def tag_feed(request: Request) -> Response:
             .limit(FEED_SIZE)
         )
         statuses = list((await session.execute(statement)).scalars())
+        variants = await variants_of(session, [status.id for status in statuses])
     feed = statuses_to_feed(
         title=f"#{tag.name} · {ctx.settings.instance.name}",
         link=f"{ctx.base_url}/tags/{tag.name}",
@@ -120,6 +154,7 @@ async def tag_feed(request: Request) -> Response:
         description=f"#{tag.name}",
         language=ctx.settings.instance.default_language,
         statuses=statuses,
+        variants=variants,
     )
     return _answer(feed, kind)
 

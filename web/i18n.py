@@ -10,9 +10,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from babel.core import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+
+from apub.languages import accept_language_ranges
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("nl", "en")
@@ -35,21 +38,14 @@ def load_translations(language: str) -> Translations:
 
 def accepted_languages(header: str) -> list[str]:
     """The primary language subtags of an Accept-Language header, most wanted first (q=0 left out)."""
-    weighted: list[tuple[float, int, str]] = []
-    for position, part in enumerate(header.split(",")[:32]):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        primary = tag.strip().split("-")[0].lower()
-        if primary and quality > 0:
-            weighted.append((-quality, position, primary))
-    return [language for _, _, language in sorted(weighted)]
+    return [tag.split("-")[0].lower() for tag in accept_language_ranges(header)]
+
+
+def language_name(code: str, page_language: str) -> str:
+    """A post's language as the page names it (`fy` is "Fries" on a Dutch page), from Babel's CLDR data;
+    the code itself when CLDR does not know it."""
+    names = Locale.parse(page_language).languages
+    return str(names.get(code.replace("-", "_")) or names.get(code.partition("-")[0]) or code)
 
 
 def choose_language(account_locale: str | None, accept_language: str, default: str) -> str:

@@ -25,7 +25,7 @@ from storage.media import profile_image_urls
 from storage.models import Account, Status, StatusPin
 from storage.statuses import can_see
 from storage.timelines import ancestor_statuses, descendant_statuses
-from web.posts import load_posts
+from web.posts import load_posts, reading_languages
 from web.templating import Pages
 
 PROFILE_STATUSES = 20
@@ -96,6 +96,7 @@ async def _viewer_id(request: Request) -> int | None:
 
 async def profile(request: Request) -> Response:
     ctx: Context = request.state.ctx
+    wanted = await reading_languages(request)
     async with ctx.db.read() as session:
         account = await local_account_by_username(session, request.path_params["username"])
         if account is None or account.suspended_at is not None:
@@ -132,8 +133,8 @@ async def profile(request: Request) -> Response:
                 )
             ).scalars()
         )
-        pinned_posts = await load_posts(ctx, session, pinned)
-        posts = await load_posts(ctx, session, statuses)
+        pinned_posts = await load_posts(ctx, session, pinned, wanted)
+        posts = await load_posts(ctx, session, statuses, wanted)
     avatar = profile_image_urls(ctx.base_url, account.avatar_file, account.avatar_url)[0]
     header = profile_image_urls(ctx.base_url, account.header_file, account.header_url)[0]
     response = await render_page(
@@ -163,6 +164,7 @@ async def status_page(request: Request) -> Response:
     ctx: Context = request.state.ctx
     status_id = parse_id(request.path_params["status_id"])
     viewer_id = await _viewer_id(request)
+    wanted = await reading_languages(request)
     async with ctx.db.read() as session:
         account = await local_account_by_username(session, request.path_params["username"])
         status = await session.get(Status, status_id) if status_id is not None else None
@@ -184,9 +186,13 @@ async def status_page(request: Request) -> Response:
         redirect = _activity_redirect(request, status.uri)
         if redirect is not None:
             return redirect
-        ancestors = await load_posts(ctx, session, await ancestor_statuses(session, status, viewer_id))
-        replies = await load_posts(ctx, session, await descendant_statuses(session, status, viewer_id))
-        (post,) = await load_posts(ctx, session, [status])
+        ancestors = await load_posts(
+            ctx, session, await ancestor_statuses(session, status, viewer_id), wanted
+        )
+        replies = await load_posts(
+            ctx, session, await descendant_statuses(session, status, viewer_id), wanted
+        )
+        (post,) = await load_posts(ctx, session, [status], wanted)
     response = await render_page(
         request, "status.html", account=account, post=post, ancestors=ancestors, replies=replies
     )
@@ -208,9 +214,10 @@ async def _public_page(request: Request) -> tuple[list[Any], str | None, int | N
     statement = public_local_statuses().order_by(Status.id.desc()).limit(PAGE_SIZE + 1)
     if max_id is not None:
         statement = statement.where(Status.id < max_id)
+    wanted = await reading_languages(request)
     async with ctx.db.read() as session:
         statuses = list((await session.execute(statement)).scalars())
-        posts = await load_posts(ctx, session, statuses[:PAGE_SIZE])
+        posts = await load_posts(ctx, session, statuses[:PAGE_SIZE], wanted)
     next_url = (
         f"{request.url.path}?max_id={statuses[PAGE_SIZE - 1].id}" if len(statuses) > PAGE_SIZE else None
     )

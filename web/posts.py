@@ -9,11 +9,14 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
 
+from apub.languages import accepted_language_tags, language_tag
 from storage.context import Context
 from storage.custom_emojis import emojis_of_statuses
 from storage.media import media_file_url, preview_path, profile_image_urls
 from storage.models import Account, MediaAttachment, Status
+from storage.status_variants import Variant, chosen_variant, variants_of
 from storage.urls import LocalUrls
 
 
@@ -38,11 +41,41 @@ class Post:
     media: list[ShownMedia] = field(default_factory=list)
     emojis: list[dict[str, Any]] = field(default_factory=list)
     boosted_by: Account | None = None  # set when the listed row was a boost of `status`
+    variants: list[Variant] = field(default_factory=list)  # its other languages (docs/MULTILINGUAL.md)
+    shown: Variant | None = None  # the language shown, when not the primary
 
     @property
     def link(self) -> str:
         """Where the post is read: its page here for a local post, its own URL for a remote one."""
         return self.status.url or self.status.uri
+
+    @property
+    def content(self) -> str:
+        return self.shown.content if self.shown else self.status.content
+
+    @property
+    def spoiler_text(self) -> str:
+        return self.shown.spoiler_text if self.shown else self.status.spoiler_text
+
+    @property
+    def language(self) -> str | None:
+        return self.shown.language if self.shown else self.status.language
+
+    @property
+    def languages(self) -> list[str]:
+        """Every language of a multilingual post, the primary first; empty for a post in one language."""
+        if not self.variants or not self.status.language:
+            return []
+        return [self.status.language, *(variant.language for variant in self.variants)]
+
+
+async def reading_languages(request: Request) -> list[str]:
+    """The languages a page's reader reads, most wanted first: the one picked with `?lang=` (the language
+    switcher), the page's language, then the browser's."""
+    picked = language_tag(request.query_params.get("lang"))
+    page_language = await request.state.pages.language_of(request)
+    accepted = accepted_language_tags(request.headers.get("accept-language"))
+    return [language for language in (picked, page_language, *accepted) if language]
 
 
 def _shown(ctx: Context, media: MediaAttachment) -> ShownMedia:
@@ -60,8 +93,11 @@ def _shown(ctx: Context, media: MediaAttachment) -> ShownMedia:
     return ShownMedia(remote, remote, media.description or "", False, None, None)
 
 
-async def load_posts(ctx: Context, session: AsyncSession, statuses: Sequence[Status]) -> list[Post]:
-    """The posts of `statuses` in their order; a boost shows the boosted post with `boosted_by` set."""
+async def load_posts(
+    ctx: Context, session: AsyncSession, statuses: Sequence[Status], wanted: Sequence[str] = ()
+) -> list[Post]:
+    """The posts of `statuses` in their order; a boost shows the boosted post with `boosted_by` set. A post
+    in several languages is shown in the first of `wanted` it has (`reading_languages`), else its primary."""
     originals = {s.reblog_of_id for s in statuses if s.reblog_of_id is not None}
     boosted: dict[int, Status] = {}
     if originals:
@@ -86,9 +122,16 @@ async def load_posts(ctx: Context, session: AsyncSession, statuses: Sequence[Sta
         for attachment in attachments.scalars():
             assert attachment.status_id is not None
             media.setdefault(attachment.status_id, []).append(_shown(ctx, attachment))
-    emojis = await emojis_of_statuses(
-        session, {s.id: (s.spoiler_text, s.content) for s in shown}, LocalUrls(ctx.base_url)
-    )
+    languages = await variants_of(session, status_ids)
+    texts = {
+        s.id: (
+            s.spoiler_text,
+            s.content,
+            *(t for v in languages.get(s.id, ()) for t in (v.spoiler_text, v.content)),
+        )
+        for s in shown
+    }
+    emojis = await emojis_of_statuses(session, texts, LocalUrls(ctx.base_url))
     posts = []
     for listed, status in zip(statuses, shown, strict=True):
         if listed.reblog_of_id is not None and listed.reblog_of_id not in boosted:
@@ -102,6 +145,8 @@ async def load_posts(ctx: Context, session: AsyncSession, statuses: Sequence[Sta
                 media=media.get(status.id, []),
                 emojis=emojis.get(status.id, []),
                 boosted_by=accounts[listed.account_id] if listed.reblog_of_id is not None else None,
+                variants=languages.get(status.id, []),
+                shown=chosen_variant(languages.get(status.id, []), status.language, wanted),
             )
         )
     return posts

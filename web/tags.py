@@ -23,7 +23,7 @@ from storage.ids import parse_id
 from storage.models import Account, Status
 from storage.tags import tag_by_name, tag_name_from_input, tag_relations, tagged_public_statuses
 from web.pages import error_page, render_page
-from web.posts import load_posts
+from web.posts import load_posts, reading_languages
 from web.staff.access import posted_by_viewer, see_other
 
 PAGE_SIZE = 20
@@ -37,6 +37,7 @@ async def _tag_page(request: Request, username: str | None) -> Response:
     max_id = parse_id(raw_max_id) if raw_max_id is not None else None
     if raw_max_id is not None and max_id is None:
         return await error_page(request, 400, "bad_request")
+    wanted = await reading_languages(request)
     async with ctx.db.read() as session:
         account = await local_account_by_username(session, username) if username is not None else None
         if username is not None and (account is None or account.suspended_at is not None):
@@ -58,7 +59,7 @@ async def _tag_page(request: Request, username: str | None) -> Response:
         if max_id is not None:
             statement = statement.where(Status.id < max_id)
         rows = [(status, author) for status, author in await session.execute(statement)]
-        posts = await load_posts(ctx, session, [status for status, _ in rows[:PAGE_SIZE]])
+        posts = await load_posts(ctx, session, [status for status, _ in rows[:PAGE_SIZE]], wanted)
         following = (
             login is not None and tag.id in (await tag_relations(session, login.account.id, [tag.id]))[0]
         )

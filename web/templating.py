@@ -9,6 +9,7 @@ renders a page for one request: in the viewer's language, with who is signed in 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -18,7 +19,7 @@ from starlette.responses import HTMLResponse
 from login.sessions import form_token, set_csrf_cookie, signed_in
 from storage.context import Context
 from web.emojis import emojify
-from web.i18n import LANGUAGES, choose_language, load_translations
+from web.i18n import LANGUAGES, choose_language, language_name, load_translations
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -35,6 +36,7 @@ def make_environment(language: str) -> Environment:
     environment.policies["ext.i18n.trimmed"] = True
     environment.install_gettext_translations(load_translations(language), newstyle=True)  # type: ignore[attr-defined]
     environment.filters["emojify"] = emojify
+    environment.filters["language_name"] = partial(language_name, page_language=language)
     return environment
 
 

@@ -18,6 +18,8 @@ from apub.hosts import canonical_host, delivery_inbox, host_name, host_of, origi
 from apub.html import html_to_text, sanitize_html
 from apub.quotes import authorization_uri_of, quote_policy_of, quoted_uri_of
 from apub.vocab import ACTOR_TYPES, PUBLIC_ALIASES, TITLED_OBJECT_TYPES
+from storage.status_variants import Variant
+from webfinger.note_languages import primary_of, received_variants
 
 MAX_TAGS = 64
 MAX_ATTACHMENTS = 16
@@ -217,6 +219,7 @@ class RemoteNote:
     quoted_uri: str | None = None  # the object it quotes (FEP-044f `quote` or an older form)
     quote_authorization_uri: str | None = None  # the quoted author's approval stamp
     quote_policy: str | None = None  # who may quote it (`interactionPolicy.canQuote`), None: not said
+    variants: list[Variant] = field(default_factory=list)  # its other languages (`contentMap`)
 
 
 def addressing(document: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -246,12 +249,9 @@ def visibility_of(to: list[str], cc: list[str], followers_url: str | None) -> st
 
 def _content(document: dict[str, Any]) -> tuple[str, str | None]:
     content = document.get("content")
-    content_map = document.get("contentMap")
-    language = None
-    if isinstance(content_map, dict) and content_map:
-        language, mapped = next(iter(content_map.items()))
-        if not isinstance(content, str) and isinstance(mapped, str):
-            content = mapped
+    language, mapped = primary_of(content, document.get("contentMap"))
+    if not isinstance(content, str) and isinstance(mapped, str):
+        content = mapped
     text = content if isinstance(content, str) else ""
     if document.get("mediaType") == "text/markdown" and isinstance(document.get("source"), dict):
         text = text or str(document["source"].get("content", ""))
@@ -348,6 +348,11 @@ def note_to_status(document: dict[str, Any], *, followers_url: str | None) -> Re
         raise ValueError(f"{uri} has no attributedTo")
     to, cc = addressing(document)
     content, language = _content(document)
+    variants = []
+    if document.get("type") not in TITLED_OBJECT_TYPES:  # an Article's text is laid out from one language
+        variants = received_variants(
+            document, primary_of(document.get("content"), document.get("contentMap"))[0]
+        )
     mention_uris: list[str] = []
     hashtags: list[str] = []
     for tag in as_list(document.get("tag"))[:MAX_TAGS]:
@@ -397,4 +402,5 @@ def note_to_status(document: dict[str, Any], *, followers_url: str | None) -> Re
         quoted_uri=quoted_uri_of(document),
         quote_authorization_uri=authorization_uri_of(document),
         quote_policy=quote_policy_of(document, followers_url),
+        variants=variants,
     )

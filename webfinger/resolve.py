@@ -36,6 +36,7 @@ from storage.domains import DomainPolicy, policy_for_host
 from storage.models import Account, Status
 from storage.preview_cards import enqueue_card_fetches, local_host
 from storage.remote import RemoteStatusRow, insert_remote_statuses, upsert_remote_account
+from storage.status_variants import insert_variants
 from storage.statuses import status_by_uri
 from storage.types import utcnow
 from storage.urls import LocalUrls
@@ -271,6 +272,14 @@ async def insert_notes(
         mentions[index] = account_ids
     rows = [_status_row(prepared, mention_ids) for prepared, mention_ids in zip(batch, mentions, strict=True)]
     inserted = await insert_remote_statuses(session, rows)
+    await insert_variants(
+        session,
+        [
+            (placed, prepared.note.variants)
+            for placed, prepared in zip(inserted, batch, strict=True)
+            if placed is not None and prepared.note.variants
+        ],
+    )
     await enqueue_card_fetches(
         session,
         [

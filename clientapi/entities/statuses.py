@@ -26,6 +26,7 @@ from clientapi.entities.common import format_optional_time, format_time, id_str
 from clientapi.entities.emojis import emoji_to_entity
 from clientapi.entities.media import media_to_entity, status_tag_to_entity
 from clientapi.entities.polls import poll_to_entity
+from clientapi.entities.status_languages import show_reader_languages
 from clientapi.filtering import entity_filter_results
 from storage.context import Context
 from storage.conversation_mutes import thread_key_column
@@ -478,19 +479,26 @@ async def statuses_to_entities(
     context: str | None = None,
     filters: ViewerFilters | None = None,
     shallow: bool = False,
+    accepted_languages: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Status entities for `statuses`, in their order, as `viewer_id` (None: anonymous) sees them.
     A status whose author (or boosted original) cannot be loaded is left out.
 
     The viewer's filters apply as `clientapi.filtering` describes, in the filter `context` of the list
     (None: no context); `filters` are the viewer's compiled filters when the caller has them already
-    (a stream), else they are read here. `shallow`: quotes as ShallowQuote (statuses shown in a quote)."""
+    (a stream), else they are read here. `shallow`: quotes as ShallowQuote (statuses shown in a quote).
+    A multilingual status is shown in the reader's language (`clientapi.entities.status_languages`; the
+    request's `accepted_languages` after the account's settings)."""
     if not statuses:
         return []
     loaded = await _load(session, ctx, statuses, viewer_id)
     await _load_quotes(session, ctx, loaded, viewer_id, shallow=shallow)
     urls = LocalUrls(ctx.base_url)
     rendered = [(status, _render(status, loaded, urls, viewer_id)) for status in statuses]
+    if not shallow:  # the quoted statuses (rendered shallow) are shown in the reader's language here
+        await show_reader_languages(
+            session, [entity for _, entity in rendered if entity], viewer_id, accepted_languages
+        )
     if viewer_id is not None:
         if filters is None:
             filters = await read_viewer_filters(session, viewer_id)
@@ -531,10 +539,17 @@ def _filtered(
 
 
 async def status_to_entity(
-    session: AsyncSession, ctx: Context, status: Status, viewer_id: int | None
+    session: AsyncSession,
+    ctx: Context,
+    status: Status,
+    viewer_id: int | None,
+    *,
+    accepted_languages: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One Status entity (see `statuses_to_entities`)."""
-    entities = await statuses_to_entities(session, ctx, [status], viewer_id)
+    entities = await statuses_to_entities(
+        session, ctx, [status], viewer_id, accepted_languages=accepted_languages
+    )
     if not entities:
         raise LookupError(f"status {status.id} cannot be rendered (its author or original is gone)")
     return entities[0]

@@ -26,6 +26,7 @@ from storage.preview_cards import enqueue_card_fetch, local_host
 from storage.quotes import notify_quoters_of_edit, update_received_quote
 from storage.relays import count_relayed
 from storage.remote import has_edits, insert_tombstone, record_edit
+from storage.status_variants import Variant, replace_variants, variants_of
 from storage.statuses import add_mentions, set_tags, status_by_uri
 from storage.stream_events import reach_events
 from storage.types import utcnow
@@ -131,14 +132,16 @@ async def update_status(ctx: Context, document: dict[str, Any], actor: Account) 
         if status.account_id != actor.id:
             raise Rejected("Update of another actor's status")
         media = [attachment["remote_url"] for attachment in prepared.attachments]
+        stored_variants = (await variants_of(session, [status.id])).get(status.id, [])
         if note.poll is not None:
             poll = await poll_of_status(session, status.id)
             options_changed = poll is None or list(poll.options) != note.poll["options"]
             await refresh_remote_poll(session, status.id, actor.id, note.poll)
             stored_media = [m.remote_url for m in await _media(session, status.id)]
-            if not options_changed and not _edited(status, note, stored_media, media):
+            if not options_changed and not _edited(status, note, stored_media, media, stored_variants):
                 return []  # new counts only (Mastodon's poll Update): no revision, no edit notice
-        if not _edited(status, note, [m.remote_url for m in await _media(session, status.id)], media):
+        stored_media = [m.remote_url for m in await _media(session, status.id)]
+        if not _edited(status, note, stored_media, media, stored_variants):
             # Only who may quote it or its quote's stamp changed (FEP-044f): no revision, no edit notice.
             status.quote_policy = note.quote_policy
             return [
@@ -146,12 +149,13 @@ async def update_status(ctx: Context, document: dict[str, Any], actor: Account) 
                 *await reach_events(session, status, "status.update"),
             ]
         if not await has_edits(session, status.id):
-            await record_edit(session, status, [m.remote_url for m in await _media(session, status.id)])
+            await record_edit(session, status, stored_media, stored_variants)
         status.content = note.content
         status.title = note.title
         status.spoiler_text = note.spoiler_text
         status.sensitive = note.sensitive
         status.language = note.language
+        await replace_variants(session, status.id, note.variants)
         status.edited_at = parse_datetime(document.get("updated")) or utcnow()
         await forget_copies(session, MediaAttachment.status_id == status.id)
         await session.execute(delete(MediaAttachment).where(MediaAttachment.status_id == status.id))
@@ -169,7 +173,7 @@ async def update_status(ctx: Context, document: dict[str, Any], actor: Account) 
         quote_events = await update_received_quote(session, status, quote)
         await session.flush()
         await enqueue_card_fetch(session, status, local_host=local_host(ctx))  # the edit's link, refetched
-        await record_edit(session, status, media)
+        await record_edit(session, status, media, note.variants)
         return [
             *quote_events,
             *await notify_boosters_of_edit(session, status),
@@ -178,10 +182,12 @@ async def update_status(ctx: Context, document: dict[str, Any], actor: Account) 
         ]
 
 
-def _edited(status: Status, note: RemoteNote, stored_media: list[Any], media: list[Any]) -> bool:
+def _edited(
+    status: Status, note: RemoteNote, stored_media: list[Any], media: list[Any], variants: list[Variant]
+) -> bool:
     """Whether an Update changes what readers see of the status (more than a poll's counts)."""
-    shown = (status.content, status.spoiler_text, status.sensitive, stored_media)
-    return shown != (note.content, note.spoiler_text, note.sensitive, media)
+    shown = (status.content, status.spoiler_text, status.sensitive, stored_media, variants)
+    return shown != (note.content, note.spoiler_text, note.sensitive, media, note.variants)
 
 
 async def _media(session: Any, status_id: int) -> list[MediaAttachment]:

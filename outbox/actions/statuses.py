@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from outbox.actions._unit import Effects, after_commit, record_activity, urls_of
 from outbox.actions.quoting import add_quote, check_quote_policy, quotable_status, request_approval
+from outbox.actions.status_languages import VariantDraft, check_variants, combined_text, drafts_to_variants
 from outbox.addressing import PRIORITY_DIRECT, DeliveryTargets, visibility_addressing
 from outbox.content import hashtags, text_to_html
 from outbox.errors import Forbidden, NotFound, Unprocessable, ValidationCode
@@ -39,6 +40,7 @@ from storage.preview_cards import enqueue_card_fetch, local_host
 from storage.quotes import notify_quoters_of_edit
 from storage.relays import relayable
 from storage.scheduled_statuses import consume
+from storage.status_variants import Variant, replace_variants, variants_snapshot
 from storage.statuses import (
     VISIBILITIES,
     add_mentions,
@@ -138,10 +140,19 @@ async def _attach_own_media(
         )
 
 
-async def _render_content(ctx: Context, text: str) -> tuple[str, list[Account], list[str]]:
-    resolved = await resolve_mentions(ctx, text)
-    html = text_to_html(text, mentions=mention_targets(resolved), tag_url=urls_of(ctx).tag_page)
-    return html, list({account.id: account for account in resolved.values()}.values()), hashtags(text)
+async def _render_content(
+    ctx: Context, text: str, drafts: Sequence[VariantDraft] = ()
+) -> tuple[str, list[Variant], list[Account], list[str]]:
+    """The primary text and each other language as HTML; the mentions and hashtags of all of them."""
+    every_text = combined_text(text, drafts)
+    resolved = await resolve_mentions(ctx, every_text)
+    targets, tag_url = mention_targets(resolved), urls_of(ctx).tag_page
+    html = text_to_html(text, mentions=targets, tag_url=tag_url)
+    variants = drafts_to_variants(
+        drafts, [text_to_html(draft.text, mentions=targets, tag_url=tag_url) for draft in drafts]
+    )
+    accounts = list({account.id: account for account in resolved.values()}.values())
+    return html, variants, accounts, hashtags(every_text)
 
 
 async def delivery_targets(
@@ -192,12 +203,14 @@ async def post_status(
     scheduled_status_id: int | None = None,
     quoted_status_id: int | None = None,
     quote_policy: str | None = None,
+    variants: Sequence[VariantDraft] = (),
 ) -> Status:
     """Publish a status by a local author: Create(Note) — Create(Question) with a poll — to followers and
     mentioned accounts. `scheduled_status_id` is the scheduled status this publishes: it goes (and its media
     come) in the same transaction, so it is published once; NotFound if it is gone already.
     `quoted_status_id` quotes a status (`outbox.actions.quoting`); `quote_policy` says who may quote this
-    one (public, the default, followers or nobody)."""
+    one (public, the default, followers or nobody). `variants`: the status's other languages besides
+    `language`, its primary (docs/MULTILINGUAL.md)."""
     if visibility not in VISIBILITIES:
         raise Unprocessable(
             f"Validation failed: unknown visibility {visibility!r}",
@@ -205,11 +218,12 @@ async def post_status(
             code=ValidationCode.INCLUSION,
         )
     check_text(ctx, text, spoiler_text, media_ids)
+    check_variants(ctx, language, variants)
     check_poll(poll, media_ids)
     check_quote_policy(quote_policy)
     if idempotency_key and (existing := await _existing_for_key(ctx, author, idempotency_key)) is not None:
         return existing
-    content, mentions, tag_list = await _render_content(ctx, text)
+    content, other_languages, mentions, tag_list = await _render_content(ctx, text, variants)
     urls = urls_of(ctx)
     effects = Effects()
     async with ctx.db.transaction() as session:
@@ -249,6 +263,7 @@ async def post_status(
         )
         session.add(status)
         await session.flush()
+        await replace_variants(session, status.id, other_languages)
         quote = quoted_author = None
         if quoted is not None:
             quote, quoted_author = await add_quote(session, ctx, effects, status, author, quoted)
@@ -309,13 +324,14 @@ async def _own_status(session: AsyncSession, author: Account, status_id: int) ->
     return status
 
 
-def _revision(status: Status, media_ids: Sequence[int]) -> StatusEdit:
+def _revision(status: Status, media_ids: Sequence[int], variants: Sequence[Variant]) -> StatusEdit:
     return StatusEdit(
         status_id=status.id,
         content=status.content,
         spoiler_text=status.spoiler_text,
         sensitive=status.sensitive,
         media=[str(media_id) for media_id in media_ids],
+        variants=variants_snapshot(variants),
         created_at=status.edited_at or status.created_at,
     )
 
@@ -331,22 +347,25 @@ async def edit_status(
     language: str | None = None,
     media_ids: Sequence[int] = (),
     poll: PollRequest | None = None,
+    variants: Sequence[VariantDraft] = (),
 ) -> Status:
     """Edit a local status (history kept in `status_edits`) and send `Update(Note)` where it went.
 
     As in Mastodon, the edit carries the whole poll: changed options reset its votes, and an edit without
-    one removes the status's poll."""
+    one removes the status's poll. The edit carries the whole set of languages too: a language left out is
+    removed (docs/MULTILINGUAL.md)."""
     check_text(ctx, text, spoiler_text, media_ids)
     check_poll(poll, media_ids)
-    content, new_mentions, tag_list = await _render_content(ctx, text)
+    content, other_languages, new_mentions, tag_list = await _render_content(ctx, text, variants)
     urls = urls_of(ctx)
     effects = Effects()
     async with ctx.db.transaction() as session:
         status = await _own_status(session, author, status_id)
+        check_variants(ctx, language or status.language, variants)
         first_edit = status.edited_at is None
         if first_edit:  # keep the original as the first revision
-            previous_media = [media.id for media in (await load_note_parts(session, status, author)).media]
-            session.add(_revision(status, previous_media))
+            previous = await load_note_parts(session, status, author)
+            session.add(_revision(status, [media.id for media in previous.media], previous.variants))
         status.text, status.content, status.spoiler_text = text, content, spoiler_text
         status.sensitive = sensitive or bool(spoiler_text)
         status.language = language or status.language
@@ -356,8 +375,9 @@ async def edit_status(
         await detach_media_except(session, status.id, media_ids)
         await _attach_own_media(session, status.id, author, media_ids)
         await _edit_poll(session, status, poll)
+        await replace_variants(session, status.id, other_languages)
         await enqueue_card_fetch(session, status, local_host=local_host(ctx))  # a new card for the new text
-        session.add(_revision(status, media_ids))
+        session.add(_revision(status, media_ids, other_languages))
         writer = await session.get(Account, author.id)
         assert writer is not None
         parts = await load_note_parts(session, status, writer)

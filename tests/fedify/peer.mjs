@@ -15,6 +15,8 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
   } = api;
   // Quote posts (FEP-044f) exist in Fedify 2's vocabulary only; the 1.5 peer goes without them.
   const { InteractionPolicy, InteractionRule, QuoteAuthorization, QuoteRequest } = api;
+  // Natural-language values in several languages (`contentMap`): Fedify's LanguageString.
+  const { LanguageString } = api;
   const quotes = QuoteRequest != null && QuoteAuthorization != null && InteractionPolicy != null;
 
   const HOST = process.env.HOST ?? "127.0.0.1";
@@ -153,8 +155,19 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
         };
       }
     }
+    // The languages of the object's content as Fedify's vocabulary parsed them (LanguageStrings).
+    let contentLanguages = null;
+    if (embedded && LanguageString != null && typeof activity.getObject === "function") {
+      const parsed = await activity.getObject({ crossOrigin: "ignore" }).catch(() => null);
+      if (parsed != null && Array.isArray(parsed.contents)) {
+        contentLanguages = Object.fromEntries(
+          parsed.contents.filter((value) => value instanceof LanguageString).map((value) => [String(value.language), String(value)]),
+        );
+      }
+    }
     const entry = {
       type: activity.constructor.typeId.href.split("#").pop(),
+      content_languages: contentLanguages,
       quote,
       result: activity.resultId?.href ?? null,
       id: activity.id?.href ?? null,
@@ -396,7 +409,8 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     return json({ id: move.id.href, target: movedTo.href, delivered_to: recipients.map((r) => r.id.href) });
   }
 
-  async function postNote(ctx, { content, to = "followers", mention = null }) {
+  // `contents` ({language: html}, optional) makes a note in several languages: its `contentMap`.
+  async function postNote(ctx, { content, contents = null, to = "followers", mention = null }) {
     const noteId = crypto.randomUUID();
     const alice = ctx.getActorUri(USERNAME);
     const mentioned = mention ? await lookup(ctx, mention) : null;
@@ -407,7 +421,9 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     const note = new Note({
       id: ctx.getObjectUri(Note, { identifier: USERNAME, noteId }),
       attribution: alice,
-      content,
+      ...(contents
+        ? { contents: Object.entries(contents).map(([language, html]) => new LanguageString(html, language)) }
+        : { content }),
       published: Temporal.Now.instant(),
       tos: audience,
       ccs,

@@ -258,10 +258,20 @@ class FedifyPeer:
         """Alice looks `target` (an actor URL) up and delivers a signed Follow; returns its id and object."""
         return await self._call("POST", "follow", {"target": target})
 
-    async def post_note(self, content: str, to: str = "followers", mention: str | None = None) -> JsonObject:
+    async def post_note(
+        self,
+        content: str,
+        to: str = "followers",
+        mention: str | None = None,
+        contents: dict[str, str] | None = None,
+    ) -> JsonObject:
         """Alice publishes a Note (to "followers" or "public") and delivers Create(Note) to her followers
-        and to `mention` (an actor URL); returns the note id, the activity id and the inboxes' owners."""
-        return await self._call("POST", "note", {"content": content, "to": to, "mention": mention})
+        and to `mention` (an actor URL); returns the note id, the activity id and the inboxes' owners.
+        `contents` ({language: html}) publishes it in several languages instead (`contentMap`)."""
+        body: JsonObject = {"content": content, "to": to, "mention": mention}
+        if contents is not None:
+            body["contents"] = contents
+        return await self._call("POST", "note", body)
 
     async def post_question(self, content: str, options: list[str], *, multiple: bool = False) -> JsonObject:
         """alice posts a poll (a `Question`) to her followers."""

@@ -1,5 +1,6 @@
 """Writing a post in the browser (`/web/compose`): text, content warning, visibility, language, up to four
-images each with its alt text, and a reply to a post the viewer may see. Publishing goes through the same
+images each with its alt text, the post in up to two more languages (docs/MULTILINGUAL.md), and a reply to
+a post the viewer may see. Publishing goes through the same
 `outbox.actions.post_status` as `POST /api/v1/statuses`, images through `outbox.uploads` as
 `POST /api/v2/media`; a resent form (the same hidden key) publishes once."""
 
@@ -13,6 +14,7 @@ from starlette.routing import Route
 
 from login.sessions import SignedIn
 from outbox import actions
+from outbox.actions.status_languages import VariantDraft
 from outbox.actions.statuses import MAX_MEDIA
 from outbox.errors import ActionError
 from outbox.uploads import upload_image
@@ -28,6 +30,7 @@ from web.staff.access import posted_by_viewer, see_other, viewer_or_login
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 LANGUAGES = ("nl", "en", "fy", "de", "fr")
 MAX_ALT_TEXT = 1500
+LANGUAGE_SLOTS = 2  # more languages than the post's own: the API takes more, the form keeps it simple
 # Where the form's own paths are: the body limit (plein.app) gives it room for its images.
 UPLOAD_PATHS = ("/web/compose",)
 
@@ -73,6 +76,7 @@ async def _form_page(
         chosen_visibility=values.get("visibility") or login.user.default_visibility or "public",
         chosen_language=values.get("language") or login.user.default_language or "",
         image_slots=range(1, MAX_MEDIA + 1),
+        language_slots=range(1, LANGUAGE_SLOTS + 1),
         idempotency_key=values.get("idempotency_key") or secrets.token_urlsafe(16),
     )
 
@@ -101,6 +105,9 @@ async def publish(request: Request) -> Response:
     language = form.get("language") or None
     if language is not None and language not in LANGUAGES:
         return await _form_page(request, login, form, reply_to=reply_to, error="language", status_code=422)
+    variants = _variant_drafts(form)
+    if variants is None:
+        return await _form_page(request, login, form, reply_to=reply_to, error="variant", status_code=422)
     media_ids = []
     try:
         for slot in range(1, MAX_MEDIA + 1):
@@ -124,6 +131,7 @@ async def publish(request: Request) -> Response:
             in_reply_to_id=reply_to.id if reply_to is not None else None,
             media_ids=media_ids,
             idempotency_key=f"web:{form.get('idempotency_key')}" if form.get("idempotency_key") else None,
+            variants=variants,
         )
     except ActionError as error:
         field = getattr(error, "field", "base")
@@ -132,12 +140,28 @@ async def publish(request: Request) -> Response:
             if field in ("image", "file")
             else "text"
             if field in ("status", "text", "base")
+            else "variant"
+            if field.startswith("status_map")
             else field
         )
         return await _form_page(
             request, login, form, reply_to=reply_to, error=kind, status_code=error.status_code
         )
     return see_other("/web/home")
+
+
+def _variant_drafts(form: Form) -> list[VariantDraft] | None:
+    """The other languages filled in (a slot without text is unused); None when a slot with text names no
+    language of the list. The outbox checks the rest (distinct languages, length)."""
+    drafts = []
+    for slot in range(1, LANGUAGE_SLOTS + 1):
+        text, language = form.get(f"variant_text{slot}"), form.get(f"variant_language{slot}")
+        if not text.strip():
+            continue
+        if language not in LANGUAGES:
+            return None
+        drafts.append(VariantDraft(language, text, form.get(f"variant_cw{slot}").strip()))
+    return drafts
 
 
 routes = [

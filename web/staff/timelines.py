@@ -17,7 +17,7 @@ from storage.models import Account, Notification, Status
 from storage.notifications import notifications_query
 from storage.timelines import home_query
 from web.pages import error_page, render_page
-from web.posts import load_posts
+from web.posts import load_posts, reading_languages
 from web.staff.access import viewer_or_login
 
 PAGE_SIZE = 20
@@ -45,12 +45,13 @@ async def home_timeline(request: Request) -> Response:
     statement = feed.statement.order_by(feed.page_column.desc()).limit(PAGE_SIZE + 1)
     if max_id is not None:
         statement = statement.where(feed.page_column < max_id)
+    wanted = await reading_languages(request)
     async with ctx.db.read() as session:
         ids = [row[0] for row in await session.execute(statement)]
         page = ids[:PAGE_SIZE]
         rows = await session.execute(select(Status).where(Status.id.in_(page), Status.deleted_at.is_(None)))
         by_id = {status.id: status for status in rows.scalars()}
-        posts = await load_posts(ctx, session, [by_id[i] for i in page if i in by_id])
+        posts = await load_posts(ctx, session, [by_id[i] for i in page if i in by_id], wanted)
     next_url = f"/web/home?max_id={page[-1]}" if len(ids) > PAGE_SIZE else None
     return await render_page(request, "staff/home.html", posts=posts, next_url=next_url)
 
@@ -64,6 +65,7 @@ async def notifications(request: Request) -> Response:
     statement = notifications_query(login.account.id).order_by(Notification.id.desc()).limit(PAGE_SIZE + 1)
     if max_id is not None:
         statement = statement.where(Notification.id < max_id)
+    wanted = await reading_languages(request)
     async with ctx.db.read() as session:
         found = list((await session.execute(statement)).scalars())
         page = found[:PAGE_SIZE]
@@ -74,7 +76,7 @@ async def notifications(request: Request) -> Response:
         }
         status_ids = [n.status_id for n in page if n.status_id is not None]
         statuses = list((await session.execute(select(Status).where(Status.id.in_(status_ids)))).scalars())
-        posts = {post.status.id: post for post in await load_posts(ctx, session, statuses)}
+        posts = {post.status.id: post for post in await load_posts(ctx, session, statuses, wanted)}
     shown: list[dict[str, Any]] = [
         {
             "kind": n.notification_type,

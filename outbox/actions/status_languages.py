@@ -1,0 +1,84 @@
+"""The other languages of a local status (docs/MULTILINGUAL.md): checking what the author wrote and
+rendering each language's text as the primary's is rendered."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from apub.languages import is_known_language
+from outbox.errors import Unprocessable, ValidationCode
+from storage.context import Context
+from storage.status_variants import Variant
+
+MAX_VARIANTS = 8  # languages besides the primary: enough for a region's official ones
+
+
+@dataclass(frozen=True)
+class VariantDraft:
+    """One more language as the author typed it."""
+
+    language: str
+    text: str
+    spoiler_text: str = ""
+
+
+def check_variants(ctx: Context, primary_language: str | None, drafts: Sequence[VariantDraft]) -> None:
+    """Each language a known ISO 639 code, distinct from the primary and from each other, with text within
+    the character limit; a primary language is required to tell the variants apart."""
+    if not drafts:
+        return
+    if primary_language is None:
+        raise Unprocessable(
+            "Validation failed: a status in several languages needs its primary language",
+            field="language",
+            code=ValidationCode.BLANK,
+        )
+    if len(drafts) > MAX_VARIANTS:
+        raise Unprocessable(
+            f"Validation failed: at most {MAX_VARIANTS} other languages",
+            field="status_map",
+            code=ValidationCode.TOO_LONG,
+        )
+    limit = ctx.settings.limits.max_status_characters
+    seen = {primary_language}
+    for draft in drafts:
+        field = f"status_map.{draft.language}"
+        if not is_known_language(draft.language):
+            raise Unprocessable(
+                f"Validation failed: {draft.language!r} is not an ISO 639 language code",
+                field=field,
+                code=ValidationCode.INCLUSION,
+            )
+        if draft.language in seen:
+            raise Unprocessable(
+                f"Validation failed: {draft.language} is given twice (or is the primary language)",
+                field=field,
+                code=ValidationCode.TAKEN,
+            )
+        seen.add(draft.language)
+        if not draft.text.strip():
+            raise Unprocessable(
+                f"Validation failed: the {draft.language} text can't be blank",
+                field=field,
+                code=ValidationCode.BLANK,
+            )
+        if len(draft.text) + len(draft.spoiler_text) > limit:
+            raise Unprocessable(
+                f"Validation failed: Text character limit of {limit} exceeded in {draft.language}",
+                field=field,
+                code=ValidationCode.TOO_LONG,
+            )
+
+
+def combined_text(text: str, drafts: Sequence[VariantDraft]) -> str:
+    """All languages' texts together: the mentions and hashtags of a status are those of all of them."""
+    return "\n\n".join([text, *(draft.text for draft in drafts)])
+
+
+def drafts_to_variants(drafts: Sequence[VariantDraft], rendered: Sequence[str]) -> list[Variant]:
+    """The variants to store: each draft with its rendered HTML."""
+    return [
+        Variant(draft.language, html, draft.spoiler_text, draft.text)
+        for draft, html in zip(drafts, rendered, strict=True)
+    ]

@@ -1,0 +1,100 @@
+"""The other languages of a multilingual status (docs/MULTILINGUAL.md): rows of `status_variants`, their
+snapshot in an edit's revision, and the one choice of which language a reader is shown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from apub.languages import primary_subtag
+from storage.models import StatusVariant
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One language of a status: its HTML, content warning and (local statuses) source text."""
+
+    language: str
+    content: str
+    spoiler_text: str = ""
+    text: str = ""
+
+
+async def variants_of(session: Any, status_ids: Iterable[int]) -> dict[int, list[Variant]]:
+    """The variants of each status that has any, by status id, in language order (one query)."""
+    ids = list(dict.fromkeys(status_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(StatusVariant).where(StatusVariant.status_id.in_(ids)).order_by(StatusVariant.language)
+    )
+    found: dict[int, list[Variant]] = {}
+    for row in rows.scalars():
+        found.setdefault(row.status_id, []).append(
+            Variant(row.language, row.content, row.spoiler_text, row.text)
+        )
+    return found
+
+
+async def replace_variants(session: AsyncSession, status_id: int, variants: Sequence[Variant]) -> None:
+    """Make `variants` the status's other languages, in the caller's transaction."""
+    await session.execute(delete(StatusVariant).where(StatusVariant.status_id == status_id))
+    await insert_variants(session, [(status_id, variants)])
+
+
+async def insert_variants(session: Any, per_status: Sequence[tuple[int, Sequence[Variant]]]) -> None:
+    """Store the variants of new statuses (one statement for a batch of received ones)."""
+    rows = [
+        {
+            "status_id": status_id,
+            "language": variant.language,
+            "content": variant.content,
+            "text": variant.text,
+            "spoiler_text": variant.spoiler_text,
+        }
+        for status_id, variants in per_status
+        for variant in variants
+    ]
+    if rows:
+        await session.execute(insert(StatusVariant), rows)
+
+
+def variants_snapshot(variants: Sequence[Variant]) -> list[dict[str, str]] | None:
+    """What a revision in `status_edits.variants` keeps of the variants (None: one language only)."""
+    if not variants:
+        return None
+    return [{"language": v.language, "content": v.content, "spoiler_text": v.spoiler_text} for v in variants]
+
+
+def variants_of_snapshot(snapshot: list[Any] | None) -> list[Variant]:
+    """The variants a revision kept."""
+    return [
+        Variant(str(item["language"]), str(item.get("content", "")), str(item.get("spoiler_text", "")))
+        for item in snapshot or ()
+        if isinstance(item, dict) and "language" in item
+    ]
+
+
+def chosen_variant(
+    variants: Sequence[Variant], primary_language: str | None, wanted: Sequence[str]
+) -> Variant | None:
+    """The variant a reader who reads `wanted` (most wanted first) is shown, or None for the primary: the
+    first wanted language the status has, matched exactly, then by language alone (`en-GB` reads `en`).
+    The primary wins a tie, as it is the author's own first language."""
+    if not variants:
+        return None
+    for language in wanted:
+        if primary_language and primary_subtag(primary_language) == primary_subtag(language):
+            if primary_language == language or not any(v.language == language for v in variants):
+                return None
+        for variant in variants:
+            if variant.language == language:
+                return variant
+        for variant in variants:
+            if primary_subtag(variant.language) == primary_subtag(language):
+                return variant
+    return None
