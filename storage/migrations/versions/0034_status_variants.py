@@ -1,7 +1,7 @@
 """status_variants: the other languages of a multilingual status, and their revisions in status_edits
 
 Revision ID: status_variants
-Revises: report_assignees
+Revises: groups
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "status_variants"
-down_revision = "report_assignees"
+down_revision = "groups"
 branch_labels = None
 depends_on = None
 
