@@ -481,7 +481,10 @@ def plein_processes(config: Path, folder: Path, backend: str, ports: list[int]) 
 async def wait_ready(base_urls: list[str], processes: list[subprocess.Popen[bytes]], folder: Path) -> None:
     async with aiohttp.ClientSession() as session:
         for base_url in base_urls:
-            for _ in range(600):
+            # Start-up is not measured: migrating a new PostgreSQL database alone takes half a minute on a
+            # loaded machine, so wait up to five minutes.
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
                 if any(process.poll() is not None for process in processes):
                     logs = "\n".join(path.read_text()[-2000:] for path in folder.glob("plein-*.log"))
                     raise RuntimeError(f"a Plein process exited during start-up:\n{logs}")

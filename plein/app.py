@@ -108,7 +108,11 @@ async def build_context(settings: Settings, *, resolver: Resolver | None = None)
             "Use this for local tests and development only. !!!",
             ", ".join(settings.federation.allow_private_addresses),
         )
-    db = Database(settings.database_url)
+    db = Database(
+        settings.database_url,
+        pool_size=settings.database.pool_size,
+        max_overflow=settings.database.max_overflow,
+    )
     await migrate(db)
     async with db.transaction() as session:
         await ensure_instance_actor(session, LocalUrls(settings.base_url))

@@ -118,6 +118,10 @@ def _validate(settings: Settings) -> None:
     if settings.database.url:
         if not settings.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ConfigError("database.url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    if settings.database.pool_size < 1:
+        raise ConfigError("database.pool_size", "must be at least 1")
+    if settings.database.max_overflow < 0:
+        raise ConfigError("database.max_overflow", "must be 0 or more")
     if settings.federation.ca_bundle:
         _check_ca_bundle(settings.federation.ca_bundle)
     if settings.mail.ca_bundle:

@@ -56,10 +56,16 @@ def _sqlite_engine(url: str, begin_statement: str, pool_size: int) -> AsyncEngin
     return engine
 
 
-class Database:
-    """The engines and session factories of one database; built in the lifespan, disposed at shutdown."""
+SQLITE_READERS = 10  # reading connections of a SQLite database (a quarter as many writers wait their turn)
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+
+class Database:
+    """The engines and session factories of one database; built in the lifespan, disposed at shutdown.
+
+    On PostgreSQL the process keeps `pool_size` connections and opens up to `max_overflow` more for a
+    moment (each closed again on return); SQLite keeps a fixed number (`SQLITE_READERS`)."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10) -> None:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
@@ -67,12 +73,12 @@ class Database:
             database = parsed.database or ""
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            self.write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE", pool_size=1 + pool_size // 4)
-            self.read_engine = _sqlite_engine(url, "BEGIN", pool_size=pool_size)
+            self.write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE", pool_size=1 + SQLITE_READERS // 4)
+            self.read_engine = _sqlite_engine(url, "BEGIN", pool_size=SQLITE_READERS)
             self.sqlite_batch: SqliteBatchWriter | None = SqliteBatchWriter(url, JSON_OPTIONS)
         else:
             self.write_engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, **JSON_OPTIONS
+                url, pool_size=pool_size, max_overflow=max_overflow, **JSON_OPTIONS
             )
             self.read_engine = self.write_engine
             self.sqlite_batch = None

@@ -70,6 +70,11 @@ class DatabaseSettings:
     """Database URL; empty means the embedded SQLite file `<data_dir>/plein.db`."""
 
     url: str = ""
+    # PostgreSQL connections each process keeps open, and how many more it may open for a moment. Beyond
+    # `pool_size` every checkout opens a new connection (a server process) and closes it on return: sized
+    # too small, a busy process spends its CPU connecting (docs/OPERATIONS.md, sizing). SQLite ignores both.
+    pool_size: int = 20
+    max_overflow: int = 5
 
 
 @dataclass(frozen=True)

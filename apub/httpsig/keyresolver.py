@@ -23,8 +23,10 @@ into a stream of fetches.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from apub.errors import FetchStatus, KeyUnavailable, SignatureInvalid
@@ -118,9 +120,28 @@ class KeyResolver:
         # key_id -> (record, cached_at, fetched remotely?); key_id -> (error, failed_at)
         self._keys: dict[str, tuple[PublicKeyRecord, float, bool]] = {}
         self._failures: dict[str, tuple[Exception, float]] = {}
+        self._resolving: dict[tuple[str, bool], asyncio.Future[PublicKeyRecord]] = {}
 
     async def __call__(self, key_id: str, *, refresh: bool = False) -> PublicKeyRecord:
         """Return the key record for ``key_id``; raise ``KeyUnavailable`` or ``SignatureInvalid``."""
+        cached = self._keys.get(key_id)
+        if cached is not None and not refresh and self._clock() - cached[1] < self._ttl:
+            return cached[0]
+        # Lookups of one key that overlap share one resolution: a new sender's first deliveries arrive
+        # together, and each fetching (and saving) the key itself would multiply the requests to its server.
+        flight = (key_id, refresh)
+        resolving = self._resolving.get(flight)
+        if resolving is None:
+            resolving = self._resolving[flight] = asyncio.ensure_future(self._lookup(key_id, refresh))
+            resolving.add_done_callback(partial(self._landed, flight))
+        return await asyncio.shield(resolving)  # a caller that gives up does not cancel the others' lookup
+
+    def _landed(self, flight: tuple[str, bool], resolving: asyncio.Future[PublicKeyRecord]) -> None:
+        del self._resolving[flight]
+        if not resolving.cancelled():
+            resolving.exception()  # retrieved: a failure whose callers all gave up is no "lost" error
+
+    async def _lookup(self, key_id: str, refresh: bool) -> PublicKeyRecord:
         now = self._clock()
         cached = self._keys.get(key_id)
         if cached is not None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import UTC, datetime, timedelta
 
@@ -415,3 +416,53 @@ async def test_resolver_uses_load_and_save_hooks() -> None:
     refreshed = await resolver(KEY_ID, refresh=True)
     assert refreshed.public_key == OTHER_RSA_KEY.public_key()
     assert saved == [refreshed]
+
+
+class GatedDocuments(Documents):
+    """`Documents` whose fetches wait until `gate` opens, so lookups can overlap."""
+
+    def __init__(self, documents: dict[str, dict]) -> None:
+        super().__init__(documents)
+        self.gate = asyncio.Event()
+        self.started = 0
+
+    async def __call__(self, url: str) -> dict:
+        self.started += 1
+        await self.gate.wait()
+        return await super().__call__(url)
+
+
+async def test_resolver_fetches_a_key_once_for_lookups_that_overlap() -> None:
+    # A busy new sender's first deliveries arrive together: one fetch of its key serves them all (a fetch
+    # each would hold as many requests and connections to its server, and save the key as many times).
+    saved: list[PublicKeyRecord] = []
+
+    async def save(record: PublicKeyRecord) -> None:
+        saved.append(record)
+
+    documents = GatedDocuments({OWNER: actor_document(RSA_KEY.public_key())})
+    resolver = KeyResolver(documents, save=save)
+    lookups = [asyncio.create_task(resolver(KEY_ID)) for _ in range(5)]
+    while not documents.started:
+        await asyncio.sleep(0)
+    for _ in range(5):
+        await asyncio.sleep(0)  # every lookup has had its turn to start a fetch of its own
+    documents.gate.set()
+    records = await asyncio.gather(*lookups)
+    assert {record.owner for record in records} == {OWNER}
+    assert documents.fetched == [KEY_ID]
+    assert len(saved) == 1
+
+
+async def test_resolver_shares_a_failed_fetch_between_lookups_that_overlap() -> None:
+    documents = GatedDocuments({})
+    resolver = KeyResolver(documents)
+    lookups = [asyncio.create_task(resolver(KEY_ID)) for _ in range(3)]
+    while not documents.started:
+        await asyncio.sleep(0)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    documents.gate.set()
+    outcomes = await asyncio.gather(*lookups, return_exceptions=True)
+    assert all(isinstance(outcome, KeyUnavailable) for outcome in outcomes)
+    assert documents.fetched == [KEY_ID]

@@ -70,6 +70,8 @@ def test_environment_values_are_typed(tmp_path: Path) -> None:
         ('[instance]\nbase_url = "https://gov.example/path"\ndomain = "gov.example"\n', "instance.base_url"),
         ('[instance]\nbase_url = "https://gov.example"\ndomain = "other.example"\n', "instance.domain"),
         ('[database]\nurl = "mysql://x/y"\n', "database.url"),
+        ("[database]\npool_size = 0\n", "database.pool_size"),
+        ("[database]\nmax_overflow = -1\n", "database.max_overflow"),
         ('[federation]\nallow_private_addresses = ["not-a-cidr"]\n', "federation.allow_private_addresses"),
         ("[federation]\nallow_private_addresses = 5\n", "federation.allow_private_addresses"),
     ],
