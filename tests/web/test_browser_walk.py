@@ -290,6 +290,11 @@ async def _seeded_pages(walk: Walk) -> dict[str, str]:
     reply = await actions.post_status(
         ctx, bob, text="@alice Mooi!", spoiler_text="Foto", in_reply_to_id=first.id, media_ids=[media.id]
     )
+    report = await actions.file_report(
+        ctx,
+        alice,
+        actions.ReportRequest(target_id=bob.id, status_ids=[reply.id], comment="Reclame", category="spam"),
+    )
     return {
         "front page": "/",
         "local timeline": "/public/local",
@@ -321,6 +326,11 @@ async def _seeded_pages(walk: Walk) -> dict[str, str]:
         "export": "!/web/settings/export",
         "review queue": "!/web/review",
         "invites": "!!/web/invites",
+        "moderation": "!!/web/admin",
+        "reports": "!!/web/admin/reports",
+        "report": f"!!/web/admin/reports/{report.id}",
+        "accounts": "!!/web/admin/accounts",
+        "account": f"!!/web/admin/accounts/{bob.id}",
     }
 
 
