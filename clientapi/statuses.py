@@ -35,6 +35,7 @@ from storage.custom_emojis import emojis_in
 from storage.models import Account, Favourite, MediaAttachment, Status, StatusEdit
 from storage.polls import PollRequest
 from storage.scheduled_statuses import held_media
+from storage.status_variants import variants_of
 from storage.statuses import can_see, status_by_id
 from storage.timelines import (
     add_bookmark,
@@ -465,9 +466,10 @@ async def status_source(request: Request) -> Response:
     assert auth.account is not None
     async with _ctx(request).db.read() as session:
         status = await _visible_status(session, _status_id(request), auth.account.id)
+        variants = (await variants_of(session, [status.id])).get(status.id, [])
     if status.account_id != auth.account.id:
         raise NotFound()
-    return api_response(status_source_to_entity(status))
+    return api_response(status_source_to_entity(status, variants))
 
 
 async def _accounts_page(request: Request, query_of: Any, page_column: Any) -> Response:

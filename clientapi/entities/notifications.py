@@ -16,6 +16,7 @@ from clientapi.entities.statuses import statuses_to_entities
 from storage.context import Context
 from storage.filter_matching import ViewerFilters
 from storage.models import Account, Marker, Notification, Status, StatusEdit
+from storage.status_variants import Variant, variants_of_snapshot
 
 # Types whose notification carries the status it is about.
 STATUS_NOTIFICATION_TYPES = frozenset(
@@ -108,9 +109,16 @@ def marker_to_entity(marker: Marker) -> dict[str, Any]:
     }
 
 
-def status_source_to_entity(status: Status) -> dict[str, Any]:
-    """The StatusSource entity: the plain text a local status was typed as."""
-    return {"id": str(status.id), "text": status.text, "spoiler_text": status.spoiler_text}
+def status_source_to_entity(status: Status, variants: Sequence[Variant] = ()) -> dict[str, Any]:
+    """The StatusSource entity: the plain text a local status was typed as; for a post in several
+    languages also its `language` and the other languages' texts as `status_map` / `spoiler_text_map`, the
+    parameters an edit takes back (docs/MULTILINGUAL.md)."""
+    source: dict[str, Any] = {"id": str(status.id), "text": status.text, "spoiler_text": status.spoiler_text}
+    if variants:
+        source["language"] = status.language
+        source["status_map"] = {variant.language: variant.text for variant in variants}
+        source["spoiler_text_map"] = {v.language: v.spoiler_text for v in variants if v.spoiler_text}
+    return source
 
 
 def status_edits_to_entities(
@@ -145,6 +153,10 @@ def status_edits_to_entities(
         }
 
     revisions = [revision(e.content, e.spoiler_text, e.sensitive, e.created_at, False) for e in edits]
+    for entry, edit in zip(revisions, edits, strict=True):
+        others = variants_of_snapshot(edit.variants)
+        if others:  # the revision's other languages (Plein's extension, docs/MULTILINGUAL.md)
+            entry["plein_content_map"] = {v.language: v.content for v in others}
     current = (status.content, status.spoiler_text, status.sensitive)
     last = (edits[-1].content, edits[-1].spoiler_text, edits[-1].sensitive) if edits else None
     if last == current:

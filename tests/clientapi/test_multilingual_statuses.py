@@ -137,6 +137,11 @@ async def test_edit_replaces_languages_and_keeps_them_in_the_history(
         assert english["language"] == "nl" and "Goedemiddag" in english["content"]
         history = await call(author, "GET", f"{path}/history")
         assert len(history) == 2
+        assert sorted(history[0]["plein_content_map"]) == ["en", "fy"]
+        assert history[1]["plein_content_map"] == {"fy": "<p>Goeiemiddei</p>"}
+        source = await call(author, "GET", f"{path}/source")
+        assert source["text"] == "Goedemiddag" and source["language"] == "nl"
+        assert source["status_map"] == {"fy": "Goeiemiddei"} and source["spoiler_text_map"] == {}
     async with instance.ctx.db.read() as session:
         revisions = list(
             (
