@@ -16,6 +16,7 @@ from apub.quotes import interaction_policy, quote_properties
 from apub.vocab import OBJECT_CONTEXT, PUBLIC
 from outbox.addressing import visibility_addressing
 from storage.custom_emojis import emoji_rows_in, facts_of
+from storage.groups import is_group
 from storage.media import media_file_url
 from storage.models import Account, CustomEmoji, MediaAttachment, Poll, Quote, Status
 from storage.polls import is_expired, poll_of_status
@@ -155,6 +156,8 @@ def status_to_note(
     if parts.poll is not None:
         note.update(poll_to_question(parts.poll))
     note["interactionPolicy"] = interaction_policy(effective_policy(status), author.uri, author.followers_url)
+    if groups := [account.uri for account in parts.mentions if is_group(account)]:
+        note["audience"] = groups[0]  # FEP-1b12: the group the post belongs to (the first one mentioned)
     if parts.quote is not None:  # the stamp only while approved: a revoked one is gone
         shown = parts.quote.approval_uri if parts.quote.state == "accepted" else None
         note.update(quote_properties(parts.quote.quoted_uri, shown))

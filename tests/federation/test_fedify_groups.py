@@ -57,6 +57,8 @@ async def test_plein_people_join_a_fedify_group_and_post_to_it(plein: Instance, 
             return boost if (await session.execute(seen)).first() is not None else None
 
     await until(plein, announced, what="the group's Announce(Create) reaches carol's home timeline")
+    [create] = [entry for entry in await fedify_peer.inbox() if entry["type"] == "Create"]
+    assert create["raw"]["object"]["audience"] == club.uri  # the post names its group (FEP-1b12)
     [announce] = await fedify_peer.group_announces()
     assert announce["object_id"] == post.uri  # FEP-1b12: the Create it announced carried bob's post
     assert announce["create_id"] == f"{post.uri}/activity"
