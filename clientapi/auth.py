@@ -21,7 +21,15 @@ from storage.acting import ACTING_STAFF, ActingStaff
 from storage.context import Context
 from storage.models import Account, OAuthApp, OAuthToken, User
 from storage.oauth import TokenGrant, TokenGrantCache, token_owner
-from storage.organisations import member_role, role_rank
+from storage.organisations import (
+    NEED_ACT,
+    NEED_ADMIN,
+    NEED_POST,
+    NEED_PROFILE,
+    NEED_READ,
+    member_role,
+    role_permits,
+)
 
 FOLLOW_SCOPE_COVERS = frozenset(
     {"read:follows", "write:follows", "read:blocks", "write:blocks", "read:mutes", "write:mutes"}
@@ -141,22 +149,24 @@ async def _acting_as_organisation(
     return role
 
 
-def _staff_may(auth: AuthContext, scopes: tuple[str, ...], method: str, path: str) -> bool:
-    """What an organisation's member may do as it, by role: reading and writing posts (an author's may
-    wait for review) for everyone; the profile for publishers; every other write for editors and up;
-    nothing of the admin API, whatever the member's own role on the server."""
-    assert auth.staff_role is not None
+def _staff_need(scopes: tuple[str, ...], method: str, path: str) -> str:
+    """What a request needs of an organisation's member (storage.organisations.role_permits decides)."""
     if any(scope.startswith("admin") for scope in scopes):
-        return False
+        return NEED_ADMIN
     if method in ("GET", "HEAD", "OPTIONS"):
-        return True
-    rank = role_rank(auth.staff_role)
+        return NEED_READ
     if path.startswith(("/api/v1/accounts/update_credentials", "/api/v1/profile")):
-        return rank >= role_rank("publisher")
+        return NEED_PROFILE
     posting = any(scope_granted(frozenset({"write:statuses", "write:media"}), scope) for scope in scopes)
     if posting and not path.endswith(("/reblog", "/unreblog")):
-        return True
-    return rank >= role_rank("editor")
+        return NEED_POST
+    return NEED_ACT
+
+
+def _staff_may(auth: AuthContext, scopes: tuple[str, ...], method: str, path: str) -> bool:
+    """What an organisation's member may do as it, by role (the one rule: `role_permits`)."""
+    assert auth.staff_role is not None
+    return role_permits(auth.staff_role, _staff_need(scopes, method, path))
 
 
 def _check(

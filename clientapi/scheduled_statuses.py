@@ -16,7 +16,7 @@ from clientapi.errors import NotFound, Unprocessable
 from clientapi.pagination import Page, apply_page, in_display_order, link_headers
 from clientapi.params import Params, parse_id, read_params
 from clientapi.responses import api_response
-from outbox.actions.review import approve_draft, return_draft
+from outbox.actions.review import approve_draft, edit_draft, return_draft
 from outbox.actions.scheduled import cancel_scheduled, move_scheduled
 from storage.acting import ACTING_STAFF
 from storage.context import Context
@@ -74,15 +74,49 @@ async def get_scheduled(request: Request) -> Response:
     return await _render(request.state.ctx, auth.account.id, _scheduled_id(request))
 
 
+DRAFT_FIELDS = ("status", "spoiler_text", "visibility", "language")
+
+
 async def update_scheduled(request: Request) -> Response:
+    """Mastodon's move (`scheduled_at`); and, a Plein extension for an organisation's draft in review, an
+    edit in place of `status`, `spoiler_text`, `visibility`, `language` by a publisher or the draft's author
+    (docs/CLIENT_API.md)."""
     auth = await require_auth(request, "write:statuses")
     assert auth.account is not None
-    scheduled_at = scheduled_at_of(await read_params(request))
-    if scheduled_at is None:
+    params = await read_params(request)
+    scheduled_at = scheduled_at_of(params)
+    editing = any(params.get_str(name, max_length=None) is not None for name in DRAFT_FIELDS)
+    if scheduled_at is None and not editing:
         raise Unprocessable("Validation failed: scheduled_at is missing")
     ctx: Context = request.state.ctx
-    await move_scheduled(ctx, auth.account, _scheduled_id(request), scheduled_at)
+    if editing:
+        await _edit_draft(ctx, auth.account, _scheduled_id(request), params)
+    if scheduled_at is not None:
+        await move_scheduled(ctx, auth.account, _scheduled_id(request), scheduled_at)
     return await _render(ctx, auth.account.id, _scheduled_id(request))
+
+
+async def _edit_draft(ctx: Context, organisation: Account, draft_id: int, params: Params) -> None:
+    """Fields not sent keep their value."""
+    async with ctx.db.read() as session:
+        current = await scheduled_of(session, organisation.id, draft_id)
+    if current is None:
+        raise NotFound()
+    await edit_draft(
+        ctx,
+        organisation,
+        ACTING_STAFF.get(),
+        draft_id,
+        text=params.get_str("status", max_length=None) or str(current.params.get("text") or ""),
+        spoiler_text=_sent_or(params, "spoiler_text", current.params.get("spoiler_text")),
+        visibility=params.get_str("visibility") or str(current.params.get("visibility") or "public"),
+        language=params.get_language("language") or current.params.get("language"),  # type: ignore[arg-type]
+    )
+
+
+def _sent_or(params: Params, name: str, current: object) -> str:
+    sent = params.get_str(name, max_length=None)
+    return sent if sent is not None else str(current or "")
 
 
 async def delete_scheduled(request: Request) -> Response:

@@ -7,12 +7,13 @@ Who is signed in is read once per request and kept in the ASGI scope.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from login.signing import CSRF_COOKIE, csrf_token, csrf_valid, new_csrf_cookie
+from storage.acting import ACTING_STAFF, ActingStaff
 from storage.context import Context
 from storage.login_sessions import (
     IDLE_LIFETIME,
@@ -20,8 +21,10 @@ from storage.login_sessions import (
     create_login_session,
     login_session_by_token,
     mark_seen,
+    set_acting,
 )
 from storage.models import Account, LoginSession, User
+from storage.organisations import Membership, memberships_of
 from storage.types import utcnow
 
 SESSION_COOKIE = "plein_login"
@@ -30,12 +33,21 @@ _SCOPE_KEY = "plein.signed_in"
 
 @dataclass(frozen=True)
 class SignedIn:
-    """The user a request comes from, through which session."""
+    """The user a request comes from, through which session, and as whom: `account` is the login's own,
+    `acting` the one its pages and actions are for (an organisation chosen with the account switcher, with
+    the member's `staff_role` in it, else the own account)."""
 
     session_id: int
     token: str
     user: User
     account: Account
+    acting_as: Account | None = None
+    staff_role: str | None = None
+    memberships: tuple[Membership, ...] = field(default=())
+
+    @property
+    def acting(self) -> Account:
+        return self.acting_as if self.acting_as is not None else self.account
 
 
 def cookie_options(ctx: Context) -> dict[str, object]:
@@ -64,6 +76,43 @@ async def _live_session(ctx: Context, token: str) -> tuple[LoginSession, User, A
     return row, user, account
 
 
+def web_staff(user: User, account: Account, organisation: Account, role: str) -> ActingStaff:
+    """A signed-in staff member acting as `organisation` with `role` through the web, for its audit trail."""
+    return ActingStaff(
+        organisation_id=organisation.id,
+        organisation=organisation.username,
+        user_id=user.id,
+        login=account.username,
+        role=role,
+        via="web session",
+    )
+
+
+async def _as_chosen(ctx: Context, row: LoginSession, token: str, user: User, account: Account) -> SignedIn:
+    """The signed-in user acting as the account their session chose, if they still belong to it with a
+    role: that role is checked here at every request, so leaving the organisation (or its suspension) sends
+    the session back to the own account at once. Acting as an organisation also names this login as who
+    acts (storage.acting), for the audit trail of whatever the request does as it."""
+    async with ctx.db.read() as session:
+        memberships = tuple(await memberships_of(session, user.id))
+    chosen = next((m for m in memberships if m.organisation.id == row.acting_account_id), None)
+    if row.acting_account_id is not None and chosen is None:
+        async with ctx.db.transaction() as session:
+            await set_acting(session, row.id, None)
+    if chosen is None:
+        return SignedIn(session_id=row.id, token=token, user=user, account=account, memberships=memberships)
+    ACTING_STAFF.set(web_staff(user, account, chosen.organisation, chosen.role))
+    return SignedIn(
+        session_id=row.id,
+        token=token,
+        user=user,
+        account=account,
+        acting_as=chosen.organisation,
+        staff_role=chosen.role,
+        memberships=memberships,
+    )
+
+
 async def signed_in(request: Request) -> SignedIn | None:
     """The signed-in user of this request (past any second factor), else None."""
     if _SCOPE_KEY in request.scope:
@@ -74,7 +123,7 @@ async def signed_in(request: Request) -> SignedIn | None:
     result = None
     if found is not None and found[0].second_factor_done and token:
         row, user, account = found
-        result = SignedIn(session_id=row.id, token=token, user=user, account=account)
+        result = await _as_chosen(ctx, row, token, user, account)
         now = utcnow()
         if row.last_seen_at + SEEN_GRANULARITY < now:
             async with ctx.db.transaction() as session:
@@ -109,7 +158,7 @@ async def adopt_session(request: Request, token: str) -> None:
     found = await _live_session(request.state.ctx, token)
     if found is not None and found[0].second_factor_done:
         row, user, account = found
-        request.scope[_SCOPE_KEY] = SignedIn(session_id=row.id, token=token, user=user, account=account)
+        request.scope[_SCOPE_KEY] = await _as_chosen(request.state.ctx, row, token, user, account)
 
 
 def forget_signed_in(request: Request) -> None:

@@ -27,9 +27,12 @@ import web.moderation.index
 import web.moderation.reports
 import web.pages
 import web.signup
+import web.staff.acting
 import web.staff.compose
 import web.staff.login
 import web.staff.report
+import web.staff.org_audit
+import web.staff.org_members
 import web.staff.review
 import web.staff.security
 import web.staff.settings
@@ -95,6 +98,9 @@ def all_routes() -> list[BaseRoute]:
         *web.staff.security.routes,
         *web.staff.review.routes,
         *web.staff.report.routes,
+        *web.staff.acting.routes,
+        *web.staff.org_audit.routes,
+        *web.staff.org_members.routes,
     ]
 
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from typing import Any
 
-import orjson
 from sqlalchemy import select
 
 from outbox.actions.review import approve_draft, return_draft
@@ -17,32 +14,18 @@ from plein.admin import AdminError, cli_actor
 from storage.accounts import local_account_by_username, user_for_account
 from storage.acting import ActingStaff
 from storage.context import Context
-from storage.models import Account, OrganisationAuditEntry, ScheduledStatus, User
+from storage.models import Account, ScheduledStatus, User
 from storage.oauth import revoke_user_tokens
+from storage.organisation_audit import export_audit
+from storage.organisation_members import add_member, drop_member
 from storage.organisations import (
     OrganisationError,
-    audit_entries,
     make_organisation,
     members_of,
     organisation_of,
     record_audit,
-    remove_member,
-    set_member,
 )
 from storage.passwords import generate_password, hash_password, make_hasher
-
-AUDIT_COLUMNS = (
-    "id",
-    "created_at",
-    "organisation",
-    "login",
-    "role",
-    "via",
-    "action",
-    "target",
-    "before",
-    "after",
-)
 
 
 def _cli_staff(organisation: Account) -> ActingStaff:
@@ -68,37 +51,6 @@ async def _organisation(session: Any, username: str) -> Account:
     if await organisation_of(session, account.id) is None:
         raise AdminError(f"@{account.username} is not an organisation (plein org create {account.username})")
     return account
-
-
-def _audit_row(entry: OrganisationAuditEntry) -> dict[str, Any]:
-    return {
-        "id": str(entry.id),
-        "created_at": entry.created_at.isoformat(),
-        "organisation": entry.organisation,
-        "login": entry.login,
-        "role": entry.role,
-        "via": entry.via,
-        "action": entry.action,
-        "target": entry.target,
-        "before": entry.before,
-        "after": entry.after,
-    }
-
-
-def audit_as_csv(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(AUDIT_COLUMNS)
-    for row in rows:
-        writer.writerow(
-            [
-                orjson.dumps(row[column]).decode()
-                if isinstance(row[column], (dict, list))
-                else row[column] or ""
-                for column in AUDIT_COLUMNS
-            ]
-        )
-    return out.getvalue()
 
 
 async def organisation_command(ctx: Context, args: argparse.Namespace) -> int:
@@ -153,20 +105,7 @@ async def _add(ctx: Context, args: argparse.Namespace) -> int:
     async with ctx.db.transaction() as session:
         organisation = await _organisation(session, args.organisation)
         member = await _local(session, args.member)
-        user = await user_for_account(session, member.id)
-        if user is None or member.id == organisation.id:
-            raise AdminError(f"@{member.username} has no login of its own")
-        if await organisation_of(session, member.id) is not None:
-            raise AdminError(f"@{member.username} is an organisation, not a staff login")
-        before = await set_member(session, organisation.id, user.id, args.role)
-        await record_audit(
-            session,
-            _cli_staff(organisation),
-            "member.add" if before is None else "member.role",
-            target=member.uri,
-            before={"role": before} if before else None,
-            after={"role": args.role},
-        )
+        await add_member(session, organisation, member, args.role, _cli_staff(organisation))
     print(f"@{member.username} is {args.role} of @{organisation.username}")
     return 0
 
@@ -175,13 +114,7 @@ async def _remove(ctx: Context, args: argparse.Namespace) -> int:
     async with ctx.db.transaction() as session:
         organisation = await _organisation(session, args.organisation)
         member = await _local(session, args.member)
-        user = await user_for_account(session, member.id)
-        before = await remove_member(session, organisation.id, user.id) if user else None
-        if before is None:
-            raise AdminError(f"@{member.username} is not a member of @{organisation.username}")
-        await record_audit(
-            session, _cli_staff(organisation), "member.remove", target=member.uri, before={"role": before}
-        )
+        await drop_member(session, organisation, member, _cli_staff(organisation))
     print(f"@{member.username} is no longer a member of @{organisation.username}; their tokens for it ended")
     return 0
 
@@ -198,15 +131,11 @@ async def _members(ctx: Context, args: argparse.Namespace) -> int:
 async def _audit(ctx: Context, args: argparse.Namespace) -> int:
     async with ctx.db.read() as session:
         organisation = await _organisation(session, args.organisation)
-        rows = [_audit_row(entry) for entry in await audit_entries(session, organisation.id)]
-    if args.format == "json":
-        text = orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n"
-    else:
-        text = audit_as_csv(rows)
+        text, count = await export_audit(session, organisation.id, args.format)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:
             handle.write(text)
-        print(f"wrote {len(rows)} audit entries to {args.out}")
+        print(f"wrote {count} audit entries to {args.out}")
     else:
         sys.stdout.write(text)
     return 0

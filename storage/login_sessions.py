@@ -72,6 +72,13 @@ async def mark_seen(session: AsyncSession, session_id: int, now: datetime) -> No
     await session.execute(update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now))
 
 
+async def set_acting(session: AsyncSession, session_id: int, account_id: int | None) -> None:
+    """Make the session act as `account_id` (an organisation its login belongs to; None: its own account)."""
+    await session.execute(
+        update(LoginSession).where(LoginSession.id == session_id).values(acting_account_id=account_id)
+    )
+
+
 async def finish_second_factor(session: AsyncSession, session_id: int) -> str:
     """Mark a session past its second factor under a fresh token (the one seen before the second factor
     no longer signs in); returns the new token."""

@@ -181,6 +181,9 @@ class LoginSession(Base):
     user_agent: Mapped[str] = mapped_column(String(256), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The organisation this browser acts as (None: the login's own account); the membership is checked at
+    # every request (login.sessions), so leaving the organisation ends the acting.
+    acting_account_id: Mapped[int | None] = mapped_column(ID, nullable=True)
 
 
 class Invite(Base):

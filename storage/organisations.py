@@ -39,6 +39,33 @@ def role_rank(role: str) -> int:
     return ROLES.index(role) + 1 if role in ROLES else 0
 
 
+# What an action needs of a member acting as the organisation; `role_permits` is the one rule the client
+# API (clientapi.auth, from the token's request) and the web interface (web.staff.access) both ask.
+NEED_READ, NEED_POST, NEED_ACT, NEED_PROFILE, NEED_MEMBERS, NEED_AUDIT, NEED_ADMIN = (
+    "read",
+    "post",
+    "act",
+    "profile",
+    "members",
+    "audit",
+    "admin",
+)
+
+
+def role_permits(role: str, need: str) -> bool:
+    """Whether a member with `role` may, as the organisation: read and write posts (an author's may wait
+    for review) for every role; the profile, the members and the audit trail for publishers; every other
+    action for editors and up; nothing of the server's administration, whatever their own role on it."""
+    rank = role_rank(role)
+    if need == NEED_ADMIN or rank == 0:
+        return False
+    if need in (NEED_READ, NEED_POST):
+        return True
+    if need in (NEED_PROFILE, NEED_MEMBERS, NEED_AUDIT):
+        return rank >= role_rank("publisher")
+    return rank >= role_rank("editor")
+
+
 def check_role(role: str) -> str:
     if role not in ROLES:
         raise OrganisationError(f"unknown role {role!r}: one of {', '.join(ROLES)}")

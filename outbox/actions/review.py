@@ -9,7 +9,7 @@ app shows one; Mastodon has no notification type for it). Each step is an entry 
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 
 from outbox.actions.scheduled import (
@@ -19,6 +19,7 @@ from outbox.actions.scheduled import (
     check_schedule_time,
     draft_params,
     hold_media,
+    params_to_draft,
 )
 from outbox.actions.statuses import post_status
 from outbox.errors import Forbidden, NotFound, Unprocessable
@@ -31,6 +32,8 @@ from storage.types import utcnow
 
 PENDING = "pending"
 RETURNED = "returned"
+# What an edit of a draft may change (Mastodon's names in the ScheduledStatus entity's `params`).
+EDITABLE = ("text", "spoiler_text", "visibility", "language", "sensitive")
 
 
 async def needs_review(ctx: Context, account: Account, staff_role: str | None) -> bool:
@@ -150,4 +153,51 @@ async def return_draft(
             text=f"@{author.username} {comment} (draft {row.id})",
             visibility="direct",
         )
+    return row
+
+
+async def edit_draft(
+    ctx: Context,
+    organisation: Account,
+    staff: ActingStaff | None,
+    draft_id: int,
+    *,
+    text: str,
+    spoiler_text: str,
+    visibility: str,
+    language: str | None,
+) -> ScheduledStatus:
+    """Change a draft's text, content warning, visibility and language in place, checked as posting it
+    would be: by a publisher, or by the draft's author (whose edit of a returned draft sends it back for
+    review). Audited as `draft.edit` with the fields before and after."""
+    if staff is None:
+        raise Forbidden("Only a publisher of the organisation or the draft's author edits a draft")
+    async with ctx.db.transaction() as session:
+        row = await _draft_of(session, organisation, draft_id)
+        is_author = staff.user_id is not None and staff.user_id == row.submitted_by_user_id
+        if staff.role not in ("publisher", "admin") and not is_author:
+            raise Forbidden("Only a publisher of the organisation or the draft's author edits a draft")
+        spoiler_text = spoiler_text.strip()
+        draft = replace(
+            params_to_draft(row.params),
+            text=text,
+            spoiler_text=spoiler_text,
+            visibility=visibility,
+            language=language,
+            sensitive=bool(row.params.get("sensitive")) or bool(spoiler_text),
+        )
+        check_draft(ctx, draft)
+        before = {key: row.params.get(key) for key in EDITABLE}
+        after = {
+            "text": draft.text,
+            "spoiler_text": draft.spoiler_text or None,
+            "visibility": draft.visibility,
+            "language": draft.language,
+            "sensitive": draft.sensitive,
+        }
+        row.params = {**row.params, **after}
+        if row.review_state == RETURNED and is_author:  # corrected: back in the queue
+            row.review_state = PENDING
+            row.review_comment = None
+        await record_audit(session, staff, "draft.edit", target=f"draft:{row.id}", before=before, after=after)
     return row

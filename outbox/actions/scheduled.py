@@ -131,6 +131,11 @@ def draft_params(draft: Draft, idempotency_key: str | None) -> dict[str, object]
     return _params(draft, idempotency_key)
 
 
+def params_to_draft(params: dict[str, object]) -> Draft:
+    """A stored scheduled status's `params` as the draft `post_status` will be given."""
+    return _draft(params)
+
+
 async def schedule_status(
     ctx: Context,
     author: Account,

@@ -35,6 +35,7 @@ from outbox import actions
 from outbox.uploads import upload_image
 from plein.admin import account_command
 from plein.jobs import job_handlers
+from plein.organisation_commands import organisation_command
 from storage.accounts import local_account_by_username, user_for_account
 from storage.models import Account, Report
 from storage.tags import followed_tags_query
@@ -326,6 +327,12 @@ async def _seeded_pages(walk: Walk) -> dict[str, str]:
         alice,
         actions.ReportRequest(target_id=bob.id, status_ids=[reply.id], comment="Reclame", category="spam"),
     )
+    # alice publishes for an organisation: her pages carry the account switcher, and its pages are hers.
+    await make_user(ctx, "ministry")
+    await organisation_command(ctx, argparse.Namespace(action="create", username="ministry", review="on"))
+    await organisation_command(
+        ctx, argparse.Namespace(action="add", organisation="ministry", member="alice", role="publisher")
+    )
     return {
         "front page": "/",
         "local timeline": "/public/local",
@@ -356,6 +363,8 @@ async def _seeded_pages(walk: Walk) -> dict[str, str]:
         "security settings": "!/web/settings/security",
         "export": "!/web/settings/export",
         "review queue": "!/web/review",
+        "organisation audit trail": "!/web/org/ministry/audit",
+        "organisation members": "!/web/org/ministry/members",
         "invites": "!!/web/invites",
         "moderation": "!!/web/admin",
         "reports": "!!/web/admin/reports",

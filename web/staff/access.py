@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from login.sessions import SignedIn, signed_in
+from storage.models import Account
+from storage.organisations import role_permits
 from web.forms import Form, posted_form
 from web.pages import error_page
 
@@ -36,6 +38,36 @@ async def posted_by_viewer(request: Request) -> tuple[SignedIn, Form] | Response
     if form is None:
         return await error_page(request, 403, "form_expired")
     return login, form
+
+
+def role_allows(login: SignedIn, need: str) -> bool:
+    """Whether the viewer may do `need` (storage.organisations.NEED_*) as the account they act as: anything
+    as themselves, what their role permits as an organisation — the same rule as an acting token's."""
+    return login.staff_role is None or role_permits(login.staff_role, need)
+
+
+async def posted_as_acting(request: Request, need: str) -> tuple[SignedIn, Form] | Response:
+    """`posted_by_viewer`, and then 403 when the viewer's role in the organisation they act as does not
+    permit `need`."""
+    checked = await posted_by_viewer(request)
+    if isinstance(checked, Response):
+        return checked
+    if not role_allows(checked[0], need):
+        return await error_page(request, 403, "role_forbids")
+    return checked
+
+
+async def organisation_page_access(request: Request, need: str) -> tuple[SignedIn, Account] | Response:
+    """For the pages of one organisation (`/web/org/{name}/…`): the viewer and the organisation, when the
+    viewer's own role in it permits `need` (whichever account they act as); else the login, or 403."""
+    login = await viewer_or_login(request)
+    if isinstance(login, Response):
+        return login
+    name = request.path_params["name"]
+    for membership in login.memberships:
+        if membership.organisation.username == name and role_permits(membership.role, need):
+            return login, membership.organisation
+    return await error_page(request, 403, "forbidden")
 
 
 def see_other(url: str) -> Response:

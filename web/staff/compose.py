@@ -7,6 +7,7 @@ a post the viewer may see. Publishing goes through the same
 from __future__ import annotations
 
 import secrets
+from dataclasses import asdict
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,17 +16,21 @@ from starlette.routing import Route
 from login.sessions import SignedIn
 from outbox import actions
 from outbox.actions.status_languages import VariantDraft
+from outbox.actions.review import needs_review, submit_for_review
+from outbox.actions.scheduled import Draft
 from outbox.actions.statuses import MAX_MEDIA
 from outbox.errors import ActionError
 from outbox.uploads import upload_image
+from storage.acting import ACTING_STAFF
 from storage.context import Context
 from storage.ids import parse_id
 from storage.models import Status
+from storage.organisations import NEED_POST
 from storage.statuses import can_see
 from web.forms import Form
 from web.pages import render_page
 from web.posts import load_posts
-from web.staff.access import posted_by_viewer, see_other, viewer_or_login
+from web.staff.access import posted_as_acting, see_other, viewer_or_login
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 LANGUAGES = ("nl", "en", "fy", "de", "fr")
@@ -52,6 +57,7 @@ async def _form_page(
     reply_to: Status | None,
     error: str = "",
     status_code: int = 200,
+    submitted: bool = False,
 ) -> Response:
     ctx: Context = request.state.ctx
     reply_post = None
@@ -60,7 +66,7 @@ async def _form_page(
             (reply_post,) = await load_posts(ctx, session, [reply_to])
     values = form.fields if form is not None else {}
     text = values.get("text", "")
-    if form is None and reply_post is not None and reply_post.author.id != login.account.id:
+    if form is None and reply_post is not None and reply_post.author.id != login.acting.id:
         author = reply_post.author  # a reply starts with the mention of whom it answers, as in the apps
         text = f"@{author.username}@{author.domain} " if author.domain else f"@{author.username} "
     return await render_page(
@@ -71,6 +77,7 @@ async def _form_page(
         text=text,
         reply=reply_post,
         error=error,
+        submitted=submitted,
         visibilities=VISIBILITIES,
         languages=LANGUAGES,
         chosen_visibility=values.get("visibility") or login.user.default_visibility or "public",
@@ -86,17 +93,20 @@ async def compose_page(request: Request) -> Response:
     login = await viewer_or_login(request)
     if isinstance(login, Response):
         return login
-    reply_to = await _reply_target(ctx, login.account.id, request.query_params.get("in_reply_to_id", ""))
-    return await _form_page(request, login, None, reply_to=reply_to)
+    reply_to = await _reply_target(ctx, login.acting.id, request.query_params.get("in_reply_to_id", ""))
+    return await _form_page(
+        request, login, None, reply_to=reply_to, submitted=bool(request.query_params.get("submitted"))
+    )
 
 
 async def publish(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    checked = await posted_by_viewer(request)
+    checked = await posted_as_acting(request, NEED_POST)
     if isinstance(checked, Response):
         return checked
     login, form = checked
-    reply_to = await _reply_target(ctx, login.account.id, form.get("in_reply_to_id"))
+    author = login.acting  # the organisation the viewer acts as, else their own account
+    reply_to = await _reply_target(ctx, author.id, form.get("in_reply_to_id"))
     if form.get("in_reply_to_id") and reply_to is None:
         return await _form_page(request, login, form, reply_to=None, error="reply_gone", status_code=422)
     visibility = form.get("visibility", "public")
@@ -108,31 +118,28 @@ async def publish(request: Request) -> Response:
     variants = _variant_drafts(form)
     if variants is None:
         return await _form_page(request, login, form, reply_to=reply_to, error="variant", status_code=422)
-    media_ids = []
+    key = f"web:{form.get('idempotency_key')}" if form.get("idempotency_key") else None
     try:
-        for slot in range(1, MAX_MEDIA + 1):
-            uploads = form.get_files(f"image{slot}")
-            if not uploads:
-                continue
-            alt_text = form.get(f"alt{slot}").strip()[:MAX_ALT_TEXT]
-            data = uploads[0].data
-            media = await upload_image(
-                ctx, login.account.id, data, description=alt_text or None, field="image"
-            )
-            media_ids.append(media.id)
-        await actions.post_status(
-            ctx,
-            login.account,
+        media_ids = await _upload_images(ctx, author.id, form)
+        spoiler_text = form.get("spoiler_text").strip()
+        draft = Draft(
             text=form.get("text"),
             visibility=visibility,
-            spoiler_text=form.get("spoiler_text").strip(),
-            sensitive=bool(form.get("sensitive")) or bool(form.get("spoiler_text").strip()),
+            spoiler_text=spoiler_text,
+            sensitive=bool(form.get("sensitive")) or bool(spoiler_text),
             language=language,
             in_reply_to_id=reply_to.id if reply_to is not None else None,
             media_ids=media_ids,
-            idempotency_key=f"web:{form.get('idempotency_key')}" if form.get("idempotency_key") else None,
-            variants=variants,
         )
+        staff = ACTING_STAFF.get()
+        if staff is not None and await needs_review(ctx, author, login.staff_role):
+            # An organisation's author: the post waits for a publisher, as through the API. A draft keeps
+            # one language (docs/MULTILINGUAL.md), so other languages are refused here as the API does.
+            if variants:
+                return await _form_page(request, login, form, reply_to=reply_to, error="variant", status_code=422)
+            await submit_for_review(ctx, author, staff, draft, idempotency_key=key)
+            return see_other("/web/compose?submitted=1")
+        await actions.post_status(ctx, author, idempotency_key=key, variants=variants, **asdict(draft))
     except ActionError as error:
         field = getattr(error, "field", "base")
         kind = (
@@ -162,6 +169,20 @@ def _variant_drafts(form: Form) -> list[VariantDraft] | None:
             return None
         drafts.append(VariantDraft(language, text, form.get(f"variant_cw{slot}").strip()))
     return drafts
+
+
+async def _upload_images(ctx: Context, account_id: int, form: Form) -> list[int]:
+    media_ids = []
+    for slot in range(1, MAX_MEDIA + 1):
+        uploads = form.get_files(f"image{slot}")
+        if not uploads:
+            continue
+        alt_text = form.get(f"alt{slot}").strip()[:MAX_ALT_TEXT]
+        media = await upload_image(
+            ctx, account_id, uploads[0].data, description=alt_text or None, field="image"
+        )
+        media_ids.append(media.id)
+    return media_ids
 
 
 routes = [

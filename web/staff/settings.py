@@ -1,4 +1,5 @@
-"""The signed-in user's settings: the profile (display name, bio, fields, avatar, header) through
+"""The signed-in user's settings: the profile of the account they act as (an organisation's only for its
+publishers) (display name, bio, fields, avatar, header) through
 `outbox.actions.update_profile` like `PATCH /api/v1/accounts/update_credentials`, the language of the pages,
 and the export of one's own data (Mastodon's CSV files and the archive of `plein account export`).
 Security settings (password, sessions, apps, second factor) are in web/staff/security.py."""
@@ -20,9 +21,10 @@ from outbox.uploads import discard_image, store_image
 from storage.context import Context
 from storage.media import PROFILE_IMAGE_SIZES, StoredImage, profile_image_urls
 from storage.models import User
+from storage.organisations import NEED_PROFILE
 from web.i18n import LANGUAGES
 from web.pages import error_page, render_page
-from web.staff.access import posted_by_viewer, see_other, viewer_or_login
+from web.staff.access import posted_as_acting, posted_by_viewer, role_allows, see_other, viewer_or_login
 
 MAX_FIELDS = 4
 UPLOAD_PATHS = ("/web/settings/profile",)
@@ -34,7 +36,7 @@ async def settings_page(request: Request) -> Response:
     login = await viewer_or_login(request)
     if isinstance(login, Response):
         return login
-    account = login.account
+    account = login.acting  # acting as an organisation: its profile (changed by its publishers only)
     fields = list(account.fields or [])[:MAX_FIELDS]
     fields += [{"name": "", "value": ""}] * (MAX_FIELDS - len(fields))
     return await render_page(
@@ -49,12 +51,13 @@ async def settings_page(request: Request) -> Response:
         saved=request.query_params.get("saved", ""),
         error=request.query_params.get("error", ""),
         csv_exports=CSV_EXPORTS,
+        may_edit_profile=role_allows(login, NEED_PROFILE),
     )
 
 
 async def save_profile(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    checked = await posted_by_viewer(request)
+    checked = await posted_as_acting(request, NEED_PROFILE)
     if isinstance(checked, Response):
         return checked
     login, form = checked
@@ -72,7 +75,7 @@ async def save_profile(request: Request) -> Response:
                 images[kind] = await store_image(ctx, uploads[0].data, field=kind, fill=size)
         await update_profile(
             ctx,
-            login.account,
+            login.acting,
             display_name=form.get("display_name").strip(),
             note=form.get("note"),
             fields=fields,
@@ -120,7 +123,7 @@ async def export_csv(request: Request) -> Response:
     name = request.path_params["name"]
     if name not in CSV_EXPORTS:
         return await error_page(request, 404, "no_page")
-    files = await account_csv_files(ctx, login.account)
+    files = await account_csv_files(ctx, login.acting)
     return Response(
         files[name],
         media_type="text/csv; charset=utf-8",
@@ -137,8 +140,8 @@ async def export_archive(request: Request) -> Response:
     if isinstance(login, Response):
         return login
     folder = Path(tempfile.mkdtemp(prefix="plein-export-"))
-    out = folder / f"{login.account.username}.zip"
-    await export_account(ctx, login.account.username, out)
+    out = folder / f"{login.acting.username}.zip"
+    await export_account(ctx, login.acting.username, out)
 
     def remove() -> None:
         out.unlink(missing_ok=True)

@@ -41,7 +41,7 @@ async def home_timeline(request: Request) -> Response:
     if isinstance(start, Response):
         return start
     login, max_id = start
-    feed = home_query(login.account.id)
+    feed = home_query(login.acting.id)
     statement = feed.statement.order_by(feed.page_column.desc()).limit(PAGE_SIZE + 1)
     if max_id is not None:
         statement = statement.where(feed.page_column < max_id)
@@ -62,7 +62,7 @@ async def notifications(request: Request) -> Response:
     if isinstance(start, Response):
         return start
     login, max_id = start
-    statement = notifications_query(login.account.id).order_by(Notification.id.desc()).limit(PAGE_SIZE + 1)
+    statement = notifications_query(login.acting.id).order_by(Notification.id.desc()).limit(PAGE_SIZE + 1)
     if max_id is not None:
         statement = statement.where(Notification.id < max_id)
     wanted = await reading_languages(request)
