@@ -30,9 +30,9 @@ import web.signup
 import web.staff.acting
 import web.staff.compose
 import web.staff.login
-import web.staff.report
 import web.staff.org_audit
 import web.staff.org_members
+import web.staff.report
 import web.staff.review
 import web.staff.security
 import web.staff.settings
