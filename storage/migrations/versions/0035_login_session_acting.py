@@ -1,7 +1,7 @@
 """login_session_acting: the account a web session acts as (an organisation the login belongs to)
 
 Revision ID: login_session_acting
-Revises: agency_website_verified
+Revises: status_variants
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "login_session_acting"
-down_revision = "agency_website_verified"
+down_revision = "status_variants"
 branch_labels = None
 depends_on = None
 
