@@ -402,7 +402,9 @@ async def domain_command(ctx: Context, args: argparse.Namespace) -> int:
 
 async def audit_command(ctx: Context, args: argparse.Namespace) -> int:
     async with ctx.db.read() as session:
-        for entry in await recent_audit_entries(session, limit=args.limit):
+        for entry in await recent_audit_entries(
+            session, limit=args.limit, action=args.action, actor=args.actor
+        ):
             details = orjson.dumps(entry.details, option=orjson.OPT_SORT_KEYS).decode()
             print(
                 f"{entry.created_at:%Y-%m-%d %H:%M:%S}\t{entry.actor}\t{entry.action}\t{entry.target}\t{details}"

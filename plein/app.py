@@ -18,6 +18,7 @@ import clientapi.routes
 import inbox.routes
 import outbox.routes
 import web.about
+import web.administration
 import web.assets
 import web.feeds
 import web.invites
@@ -92,6 +93,7 @@ def all_routes() -> list[BaseRoute]:
         *web.moderation.index.routes,
         *web.moderation.reports.routes,
         *web.moderation.accounts.routes,
+        *web.administration.routes,
         *web.staff.timelines.routes,
         *web.staff.compose.routes,
         *web.staff.settings.routes,

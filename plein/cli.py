@@ -745,6 +745,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
     audit_list = audit_commands.add_parser("list", help="list moderation actions, newest first")
     audit_list.add_argument("--limit", type=_positive, default=50, help="how many entries (default: 50)")
+    audit_list.add_argument("--action", default="", help="only this action (e.g. domain.block)")
+    audit_list.add_argument("--actor", default="", help="only this actor (e.g. @alice or cli:root)")
     audit.set_defaults(handler=cmd_audit)
     return parser
 

@@ -11,17 +11,16 @@ import hmac
 import ipaddress
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from storage.context import Context
-from storage.models import DeliveryHost, Job
+from storage.models import DeliveryHost
+from storage.queue_health import queue_health
 from storage.relays import all_relays
 from storage.types import utcnow
-
-UNFINISHED = ("pending", "running", "failed")  # done jobs are counted as they finish (plein_jobs)
 
 
 def allowed(ctx: Context, request: Request) -> bool:
@@ -44,20 +43,7 @@ async def refresh_from_database(ctx: Context) -> None:
     """Set the scrape-time gauges from the jobs, delivery-host and relay rows."""
     metrics, now = ctx.metrics, utcnow()
     async with ctx.db.read() as session:
-        counts = (
-            await session.execute(
-                select(Job.queue, Job.state, func.count())
-                .where(Job.state.in_(UNFINISHED))
-                .group_by(Job.queue, Job.state)
-            )
-        ).all()
-        oldest = (
-            await session.execute(
-                select(Job.queue, func.min(Job.next_try_at))
-                .where(Job.state == "pending", Job.next_try_at <= now)
-                .group_by(Job.queue)
-            )
-        ).all()
+        queues = await queue_health(session, now)
         paused = (
             (await session.execute(select(DeliveryHost.host).where(DeliveryHost.paused_until > now)))
             .scalars()
@@ -71,11 +57,12 @@ async def refresh_from_database(ctx: Context) -> None:
         metrics.relay_activities.labels(relay.inbox_url, "received").set(relay.received_count)
         metrics.relay_activities.labels(relay.inbox_url, "sent").set(relay.sent_count)
     metrics.queue_jobs.clear()
-    for queue, state, count in counts:
-        metrics.queue_jobs.labels(queue, state).set(count)
     metrics.queue_oldest_due.clear()
-    for queue, due_at in oldest:
-        metrics.queue_oldest_due.labels(queue).set(max((now - due_at).total_seconds(), 0.0))
+    for health in queues:
+        for state, count in health.jobs.items():
+            metrics.queue_jobs.labels(health.queue, state).set(count)
+        if health.oldest_due_seconds is not None:
+            metrics.queue_oldest_due.labels(health.queue).set(health.oldest_due_seconds)
     metrics.hosts_paused.clear()
     for host in paused:
         metrics.hosts_paused.labels(host).set(1)

@@ -20,6 +20,7 @@ import argparse
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page
 from sqlalchemy import select
 
+import moderation
 import registration
 from moderation.rules import add_rule
 from outbox import actions
@@ -37,7 +39,7 @@ from plein.admin import account_command
 from plein.jobs import job_handlers
 from plein.organisation_commands import organisation_command
 from storage.accounts import local_account_by_username, user_for_account
-from storage.models import Account, Report
+from storage.models import Account, DeliveryHost, Job, Report
 from storage.tags import followed_tags_query
 from storage.types import utcnow
 from storage.worker import drain
@@ -333,6 +335,18 @@ async def _seeded_pages(walk: Walk) -> dict[str, str]:
     await organisation_command(
         ctx, argparse.Namespace(action="add", organisation="ministry", member="alice", role="publisher")
     )
+    # Rows for the admin pages' tables.
+    await moderation.block_domain(ctx, "blocked.example", actor="cli:test", reject_media=True, comment="spam")
+    await moderation.allow_domain(ctx, "friendly.example", actor="cli:test")
+    async with ctx.db.transaction() as session:
+        session.add(
+            DeliveryHost(
+                host="down.example", consecutive_failures=3, paused_until=utcnow() + timedelta(hours=1)
+            )
+        )
+        session.add(
+            Job(queue="deliver", payload={}, host="down.example", state="failed", last_error="HTTP 500")
+        )
     return {
         "front page": "/",
         "local timeline": "/public/local",
@@ -371,6 +385,9 @@ async def _seeded_pages(walk: Walk) -> dict[str, str]:
         "report": f"!!/web/admin/reports/{report.id}",
         "accounts": "!!/web/admin/accounts",
         "account": f"!!/web/admin/accounts/{bob.id}",
+        "admin domains": "!!/web/admin/domains",
+        "admin jobs": "!!/web/admin/jobs",
+        "admin audit log": "!!/web/admin/audit",
     }
 
 
@@ -493,6 +510,17 @@ async def _new_invite_link(walk: Walk, findings: Findings, admin: BrowserContext
         await page.close()
 
 
+async def _domain_block_preview(walk: Walk, findings: Findings, admin: BrowserContext, locale: str) -> None:
+    page = await admin.new_page()
+    try:
+        await page.goto(walk.url("/web/admin/domains"))
+        await page.fill("#block-domain", "preview.example")
+        await _submit(page, "main form[action='/web/admin/domains/preview']:has(#block-domain)")
+        await findings.check(page, f"domain block preview ({locale})")
+    finally:
+        await page.close()
+
+
 async def test_every_page_template_passes_axe_in_dutch_and_english(walk: Walk) -> None:
     pages = await _seeded_pages(walk)
     findings = Findings()
@@ -513,6 +541,7 @@ async def test_every_page_template_passes_axe_in_dutch_and_english(walk: Walk) -
             await lang_page.close()
             await _authorised_app_code(walk, findings, signed_in, locale)
             await _new_invite_link(walk, findings, admin, locale)
+            await _domain_block_preview(walk, findings, admin, locale)
         finally:
             for context in (anonymous, signed_in, admin):
                 await context.close()
@@ -520,7 +549,7 @@ async def test_every_page_template_passes_axe_in_dutch_and_english(walk: Walk) -
         await _password_reset(walk, findings, locale)
         await _account_deleted(walk, findings, locale)
         await _second_factor(walk, findings, locale)
-    assert len(findings.checked) == 2 * (len(pages) + 10)
+    assert len(findings.checked) == 2 * (len(pages) + 11)
     assert findings.problems == {}
 
 

@@ -75,24 +75,30 @@ def see_other(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+# As Mastodon's role permissions: moderators and admins handle invites, reports and accounts and read the
+# audit log; only admins set the domain policy and the instance's settings and watch the job queue.
 STAFF_ROLES = ("moderator", "admin")
+ADMIN_ROLES = ("admin",)
 
 
-async def staff_or_refusal(request: Request) -> SignedIn | Response:
-    """The signed-in moderator or admin, or the answer: the login, or a 403 page for anyone else."""
+async def staff_or_refusal(request: Request, roles: tuple[str, ...] = STAFF_ROLES) -> SignedIn | Response:
+    """The signed-in viewer whose role is one of `roles` (moderator or admin unless told), or the answer:
+    the login, or a 403 page for anyone else."""
     login = await viewer_or_login(request)
     if isinstance(login, Response):
         return login
-    if login.user.role not in STAFF_ROLES:
+    if login.user.role not in roles:
         return await error_page(request, 403, "forbidden")
     return login
 
 
-async def posted_by_staff(request: Request) -> tuple[SignedIn, Form] | Response:
-    """`posted_by_viewer` for a staff page: also a 403 page for a viewer who is not staff."""
+async def posted_by_staff(
+    request: Request, roles: tuple[str, ...] = STAFF_ROLES
+) -> tuple[SignedIn, Form] | Response:
+    """`posted_by_viewer` for a staff page: also a 403 page for a viewer whose role is not one of `roles`."""
     posted = await posted_by_viewer(request)
     if isinstance(posted, Response):
         return posted
-    if posted[0].user.role not in STAFF_ROLES:
+    if posted[0].user.role not in roles:
         return await error_page(request, 403, "forbidden")
     return posted

@@ -1,0 +1,154 @@
+"""`/web/admin/domains`: the domain policy — blocks, the allow-list and the federation mode. Moderators and
+admins see it; only admins change it (Mastodon's `manage_federation`). A change takes two steps: the form
+posts to a preview that runs the moderation action as a dry run (rolled back, so its counts are exactly
+what the real run would cut), then the confirm button runs it for real. Both are `moderation`'s domain
+actions, the same as `plein domain …` and `/api/v1/admin/domain_*`, audited under the admin's name."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+import moderation
+from login.sessions import SignedIn
+from storage import domains
+from storage.context import Context
+from web.forms import Form
+from web.moderation.common import actor_of
+from web.pages import render_page
+from web.staff.access import ADMIN_ROLES, posted_by_staff, see_other, staff_or_refusal
+
+PAGE = "/web/admin/domains"
+ACTIONS = ("block", "unblock", "allow", "disallow")
+MAX_COMMENT = 1000
+_UNDONE = {"unblock": "not_blocked", "disallow": "not_allowed"}  # the only refusals of the actions themselves
+
+
+def _request_of(form: Form) -> dict[str, str]:
+    """The change a form asks for, as the hidden fields the preview carries over to the confirm."""
+    return {
+        "action": form.get("action"),
+        "domain": form.get("domain").strip(),
+        "severity": form.get("severity", "suspend"),
+        "reject_media": "1" if form.get("reject_media") else "",
+        "comment": form.get("comment").strip()[:MAX_COMMENT],
+    }
+
+
+def _refusal(change: dict[str, str]) -> str:
+    """Why the change cannot be asked for (a code the page words), or ""."""
+    if change["action"] not in ACTIONS:
+        return "bad_action"
+    try:
+        change["domain"] = domains.normalise_domain(change["domain"])
+    except ValueError:
+        return "invalid_domain"
+    if change["action"] == "block" and change["severity"] not in domains.SEVERITIES:
+        return "bad_severity"
+    return ""
+
+
+async def _run(
+    ctx: Context, login: SignedIn, change: dict[str, str], *, dry_run: bool
+) -> moderation.DomainOutcome:
+    """The moderation action the change names (raises ModerationError when there is nothing to undo)."""
+    options = {"actor": actor_of(login), "dry_run": dry_run}
+    action, domain = change["action"], change["domain"]
+    if action == "block":
+        return await moderation.block_domain(
+            ctx,
+            domain,
+            severity=change["severity"],
+            reject_media=bool(change["reject_media"]),
+            comment=change["comment"],
+            **options,
+        )
+    if action == "unblock":
+        return await moderation.unblock_domain(ctx, domain, **options)
+    if action == "allow":
+        return await moderation.allow_domain(ctx, domain, **options)
+    return await moderation.disallow_domain(ctx, domain, **options)
+
+
+async def _list_page(
+    request: Request, login: SignedIn, *, status_code: int = 200, error: str = ""
+) -> Response:
+    ctx: Context = request.state.ctx
+    async with ctx.db.read() as session:
+        blocks = await domains.list_domain_blocks(session)
+        allows = await domains.list_domain_allows(session)
+    return await render_page(
+        request,
+        "administration/domains.html",
+        status_code,
+        blocks=blocks,
+        allows=allows,
+        allowlist_mode=ctx.settings.federation.mode == "allowlist",
+        may_change=login.user.role in ADMIN_ROLES,
+        severities=domains.SEVERITIES,
+        error=error,
+        done=request.query_params.get("done", "") if status_code == 200 else "",
+        done_domain=request.query_params.get("domain", ""),
+    )
+
+
+async def domains_page(request: Request) -> Response:
+    login = await staff_or_refusal(request)
+    return login if isinstance(login, Response) else await _list_page(request, login)
+
+
+async def _posted_change(request: Request) -> tuple[SignedIn, dict[str, str]] | Response:
+    """The admin and the change they posted, or the page that refuses it (422, nothing changed)."""
+    posted = await posted_by_staff(request, ADMIN_ROLES)
+    if isinstance(posted, Response):
+        return posted
+    login, form = posted
+    change = _request_of(form)
+    refusal = _refusal(change)
+    if refusal:
+        return await _list_page(request, login, status_code=422, error=refusal)
+    return login, change
+
+
+async def preview(request: Request) -> Response:
+    """The dry run's counts and the confirm button."""
+    ctx: Context = request.state.ctx
+    posted = await _posted_change(request)
+    if isinstance(posted, Response):
+        return posted
+    login, change = posted
+    try:
+        outcome = await _run(ctx, login, change, dry_run=True)
+    except moderation.ModerationError:
+        return await _list_page(
+            request, login, status_code=422, error=_UNDONE.get(change["action"], "cannot")
+        )
+    return await render_page(
+        request, "administration/domain_preview.html", change=change, counts=outcome.counts.as_dict()
+    )
+
+
+async def apply(request: Request) -> Response:
+    """Run the confirmed change for real, then back to the list (Post/Redirect/Get)."""
+    ctx: Context = request.state.ctx
+    posted = await _posted_change(request)
+    if isinstance(posted, Response):
+        return posted
+    login, change = posted
+    try:
+        await _run(ctx, login, change, dry_run=False)
+    except moderation.ModerationError:
+        return await _list_page(
+            request, login, status_code=422, error=_UNDONE.get(change["action"], "cannot")
+        )
+    return see_other(f"{PAGE}?{urlencode({'done': change['action'], 'domain': change['domain']})}")
+
+
+routes = [
+    Route(PAGE, domains_page, methods=["GET"]),
+    Route(f"{PAGE}/preview", preview, methods=["POST"]),
+    Route(f"{PAGE}/apply", apply, methods=["POST"]),
+]
