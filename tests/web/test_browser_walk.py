@@ -6,9 +6,11 @@ server (aiosmtpd).
   new person opens the invite link, signs up, reads the confirmation mail, opens its link, logs in, posts
   with an image and its alt text and finds the image with that alt text on the post's page, follows a
   hashtag from its page and gets its new posts at home, and reports a post with a category, a rule and a
-  comment.
+  comment. The admin, as moderator, takes the report from /web/admin/reports and resolves it by limiting
+  the account, then blocks a spam domain: the preview's dry-run counts first, then the confirmation.
 - axe-core runs on every page template in Dutch and in English (reached as a visitor, a signed-in user, an
-  admin, or as the answer to a form post) and finds no serious or critical WCAG 2.1 A/AA violation.
+  admin, or as the answer to a form post) and finds no serious or critical WCAG 2.1 A/AA violation; no page
+  carries a script of its own, so each works the same with JavaScript disabled.
 
 With PLEIN_SHOTS set to a folder, the walk also leaves screenshots of the main pages there (for people
 reading about the web interface; nothing checks them).
@@ -39,10 +41,11 @@ from plein.admin import account_command
 from plein.jobs import job_handlers
 from plein.organisation_commands import organisation_command
 from storage.accounts import local_account_by_username, user_for_account
-from storage.models import Account, DeliveryHost, Job, Report
+from storage.models import Account, DeliveryHost, DomainBlock, Follow, Job, Report
 from storage.tags import followed_tags_query
 from storage.types import utcnow
 from storage.worker import drain
+from support.accounts import stored_remote_account
 from support.browser import all_violations, chromium, log_in, serious_violations
 from support.databases import sqlite_url
 from support.instance import RunningInstance, make_settings, serve_in_process
@@ -62,6 +65,7 @@ NEWCOMER_EMAIL = "nieuw@waterschap.example"
 ALT_TEXT = "Luchtfoto van de dijk bij hoogwater"
 TAG = "dijkbewaking"
 RULE = "Geen reclame of spam"
+SPAM_DOMAIN = "reclame.example"
 # The pages of the axe check that get a screenshot (with PLEIN_SHOTS), by file name.
 SHOTS = {
     "profile": "profile",
@@ -267,6 +271,47 @@ async def _resolve_report(walk: Walk, admin: BrowserContext, report_id: int) -> 
     assert target is not None and target.silenced_at is not None
 
 
+async def _block_domain(walk: Walk, admin: BrowserContext) -> None:
+    """The admin previews a block of a spam domain (the dry run's counts), then confirms it."""
+    async with walk.ctx.db.read() as session:
+        me = await local_account_by_username(session, NEWCOMER)
+    assert me is not None
+    spammers = [
+        await stored_remote_account(walk.ctx, name, SPAM_DOMAIN) for name in ("verkoop", "aanbieding")
+    ]
+    async with walk.ctx.db.transaction() as session:
+        session.add(
+            Follow(account_id=spammers[0].id, target_account_id=me.id, uri=f"https://{SPAM_DOMAIN}/f/1")
+        )
+    page = await admin.new_page()
+    await page.goto(walk.url("/web/admin/domains"))
+    await page.fill("#block-domain", SPAM_DOMAIN)
+    await page.select_option("#block-severity", "suspend")
+    await page.fill("#block-comment", "Stuurt alleen reclame")
+    await _submit(page, "main form[action='/web/admin/domains/preview']:has(#block-domain)")
+    assert await page.locator('td[data-count="accounts"]').inner_text() == "2"
+    assert await page.locator('td[data-count="followers"]').inner_text() == "1"
+    await walk.shoot(page, "domain-block-preview-nl")
+    async with walk.ctx.db.read() as session:  # the preview changed nothing
+        assert (
+            await session.scalar(select(DomainBlock.domain).where(DomainBlock.domain == SPAM_DOMAIN)) is None
+        )
+    await _submit(page, "main form[action='/web/admin/domains/apply']")
+    assert SPAM_DOMAIN in await page.locator("main p.notice").inner_text()
+    await page.close()
+    async with walk.ctx.db.read() as session:
+        block = (
+            await session.execute(select(DomainBlock).where(DomainBlock.domain == SPAM_DOMAIN))
+        ).scalar_one()
+        suspended = (
+            (await session.execute(select(Account.suspended_at).where(Account.domain == SPAM_DOMAIN)))
+            .scalars()
+            .all()
+        )
+    assert (block.severity, block.comment) == ("suspend", "Stuurt alleen reclame")
+    assert len(suspended) == 2 and None not in suspended
+
+
 async def test_invited_newcomer_posts_follows_reports_and_a_moderator_acts_without_javascript(
     walk: Walk,
 ) -> None:
@@ -280,6 +325,7 @@ async def test_invited_newcomer_posts_follows_reports_and_a_moderator_acts_witho
         await _follow_tag(walk, newcomer)
         report_id = await _report_post(walk, newcomer)
         await _resolve_report(walk, admin, report_id)
+        await _block_domain(walk, admin)
     finally:
         await admin.close()
         await newcomer.close()
@@ -514,9 +560,10 @@ async def _domain_block_preview(walk: Walk, findings: Findings, admin: BrowserCo
     page = await admin.new_page()
     try:
         await page.goto(walk.url("/web/admin/domains"))
-        await page.fill("#block-domain", "preview.example")
+        await page.fill("#block-domain", "voorbeeld.example")
         await _submit(page, "main form[action='/web/admin/domains/preview']:has(#block-domain)")
         await findings.check(page, f"domain block preview ({locale})")
+        await walk.shoot(page, f"domain-block-preview-{locale[:2]}")
     finally:
         await page.close()
 
