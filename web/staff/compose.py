@@ -15,9 +15,9 @@ from starlette.routing import Route
 
 from login.sessions import SignedIn
 from outbox import actions
-from outbox.actions.status_languages import VariantDraft
 from outbox.actions.review import needs_review, submit_for_review
 from outbox.actions.scheduled import Draft
+from outbox.actions.status_languages import VariantDraft
 from outbox.actions.statuses import MAX_MEDIA
 from outbox.errors import ActionError
 from outbox.uploads import upload_image
