@@ -136,7 +136,9 @@ async def publish(request: Request) -> Response:
             # An organisation's author: the post waits for a publisher, as through the API. A draft keeps
             # one language (docs/MULTILINGUAL.md), so other languages are refused here as the API does.
             if variants:
-                return await _form_page(request, login, form, reply_to=reply_to, error="variant", status_code=422)
+                return await _form_page(
+                    request, login, form, reply_to=reply_to, error="variant", status_code=422
+                )
             await submit_for_review(ctx, author, staff, draft, idempotency_key=key)
             return see_other("/web/compose?submitted=1")
         await actions.post_status(ctx, author, idempotency_key=key, variants=variants, **asdict(draft))
