@@ -632,8 +632,23 @@ async def run_backend(backend: str, args: argparse.Namespace, folder: Path, worl
     finally:
         if backend == "postgres":
             await drop_postgres_database(database_url)
+    lines.extend(log_summary(data))
     lines.append(f"   load average after {load_average()}")
     return Outcome(backend, outcome, lines)
+
+
+def log_summary(folder: Path, shown: int = 5) -> list[str]:
+    """The Plein processes' warnings and errors, grouped by message: an inbox answer of 500 or a stalled
+    delivery is explained here, since the run's folder is removed at the end."""
+    counts: dict[str, int] = defaultdict(int)
+    for path in folder.glob("plein-*.log"):
+        for line in path.read_text(errors="replace").splitlines():
+            if re.search(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback|Error:", line):
+                counts[re.sub(r"\d+", "N", line.strip())[:160]] += 1
+    if not counts:
+        return ["   Plein logs: no warning or error"]
+    top = sorted(counts.items(), key=lambda item: -item[1])[:shown]
+    return ["   Plein logs, most frequent warnings and errors:"] + [f"     {n} x {text}" for text, n in top]
 
 
 async def _measure(
