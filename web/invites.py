@@ -10,12 +10,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import registration
+from login.sessions import SignedIn
 from storage.context import Context
 from storage.ids import parse_id
 from storage.invites import invite_usable, list_invites
 from storage.types import utcnow
+from web.forms import Form
 from web.pages import error_page, render_page
-from web.staff.access import posted_by_staff, see_other, staff_or_refusal
+from web.staff.access import form_endpoint, see_other, staff_or_refusal
 
 # The choices Mastodon's invite form offers.
 MAX_USES_CHOICES = ("1", "5", "10", "25", "50", "100", "")
@@ -62,12 +64,8 @@ async def invites_page(request: Request) -> Response:
     return await _invites_page(request)
 
 
-async def create_invite(request: Request) -> Response:
+async def create_invite(request: Request, login: SignedIn, form: Form) -> Response:
     ctx: Context = request.state.ctx
-    posted = await posted_by_staff(request)
-    if isinstance(posted, Response):
-        return posted
-    login, form = posted
     max_uses, expiry = form.get("max_uses"), form.get("expires_in")
     if max_uses not in MAX_USES_CHOICES or expiry not in EXPIRY_CHOICES:
         return await error_page(request, 400, "bad_request")
@@ -82,12 +80,8 @@ async def create_invite(request: Request) -> Response:
     return await _invites_page(request, new_link=made.url)
 
 
-async def revoke_invite(request: Request) -> Response:
+async def revoke_invite(request: Request, login: SignedIn, _form: Form) -> Response:
     ctx: Context = request.state.ctx
-    posted = await posted_by_staff(request)
-    if isinstance(posted, Response):
-        return posted
-    login, _form = posted
     invite_id = parse_id(request.path_params["id"])
     if invite_id is None:
         return await error_page(request, 404, "no_page")
@@ -100,6 +94,6 @@ async def revoke_invite(request: Request) -> Response:
 
 routes = [
     Route("/web/invites", invites_page, methods=["GET"]),
-    Route("/web/invites", create_invite, methods=["POST"]),
-    Route("/web/invites/{id}/revoke", revoke_invite, methods=["POST"]),
+    Route("/web/invites", form_endpoint(create_invite), methods=["POST"]),
+    Route("/web/invites/{id}/revoke", form_endpoint(revoke_invite), methods=["POST"]),
 ]

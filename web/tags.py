@@ -15,16 +15,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from login.sessions import signed_in
+from login.sessions import SignedIn, signed_in
 from outbox import actions
 from storage.accounts import local_account_by_username
 from storage.context import Context
 from storage.ids import parse_id
 from storage.models import Account, Status
 from storage.tags import tag_by_name, tag_name_from_input, tag_relations, tagged_public_statuses
+from web.forms import Form
 from web.pages import error_page, render_page
 from web.posts import load_posts, reading_languages
-from web.staff.access import posted_by_viewer, see_other
+from web.staff.access import form_endpoint, see_other
 
 PAGE_SIZE = 20
 
@@ -87,12 +88,8 @@ async def account_tag_page(request: Request) -> Response:
     return await _tag_page(request, request.path_params["username"])
 
 
-async def _follow_form(request: Request, *, follow: bool) -> Response:
+async def _follow_form(request: Request, login: SignedIn, *, follow: bool) -> Response:
     ctx: Context = request.state.ctx
-    posted = await posted_by_viewer(request)
-    if isinstance(posted, Response):
-        return posted
-    login, _form = posted
     name = tag_name_from_input(request.path_params["name"])
     if name is None:
         return await error_page(request, 404, "no_hashtag")
@@ -103,17 +100,17 @@ async def _follow_form(request: Request, *, follow: bool) -> Response:
     return see_other(f"/tags/{quote(name)}")
 
 
-async def follow_tag(request: Request) -> Response:
-    return await _follow_form(request, follow=True)
+async def follow_tag(request: Request, login: SignedIn, _form: Form) -> Response:
+    return await _follow_form(request, login, follow=True)
 
 
-async def unfollow_tag(request: Request) -> Response:
-    return await _follow_form(request, follow=False)
+async def unfollow_tag(request: Request, login: SignedIn, _form: Form) -> Response:
+    return await _follow_form(request, login, follow=False)
 
 
 routes = [
     Route("/tags/{name}", tag_page, methods=["GET"]),
     Route("/@{username}/tagged/{name}", account_tag_page, methods=["GET"]),
-    Route("/web/tags/{name}/follow", follow_tag, methods=["POST"]),
-    Route("/web/tags/{name}/unfollow", unfollow_tag, methods=["POST"]),
+    Route("/web/tags/{name}/follow", form_endpoint(follow_tag, roles=None), methods=["POST"]),
+    Route("/web/tags/{name}/unfollow", form_endpoint(unfollow_tag, roles=None), methods=["POST"]),
 ]

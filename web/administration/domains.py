@@ -19,7 +19,7 @@ from storage.context import Context
 from web.forms import Form
 from web.moderation.common import actor_of
 from web.pages import render_page
-from web.staff.access import ADMIN_ROLES, posted_by_staff, see_other, staff_or_refusal
+from web.staff.access import ADMIN_ROLES, form_endpoint, see_other, staff_or_refusal
 
 PAGE = "/web/admin/domains"
 ACTIONS = ("block", "unblock", "allow", "disallow")
@@ -100,26 +100,21 @@ async def domains_page(request: Request) -> Response:
     return login if isinstance(login, Response) else await _list_page(request, login)
 
 
-async def _posted_change(request: Request) -> tuple[SignedIn, dict[str, str]] | Response:
-    """The admin and the change they posted, or the page that refuses it (422, nothing changed)."""
-    posted = await posted_by_staff(request, ADMIN_ROLES)
-    if isinstance(posted, Response):
-        return posted
-    login, form = posted
+async def _posted_change(request: Request, login: SignedIn, form: Form) -> dict[str, str] | Response:
+    """The change the admin posted, or the page that refuses it (422, nothing changed)."""
     change = _request_of(form)
     refusal = _refusal(change)
     if refusal:
         return await _list_page(request, login, status_code=422, error=refusal)
-    return login, change
+    return change
 
 
-async def preview(request: Request) -> Response:
+async def preview(request: Request, login: SignedIn, form: Form) -> Response:
     """The dry run's counts and the confirm button."""
     ctx: Context = request.state.ctx
-    posted = await _posted_change(request)
-    if isinstance(posted, Response):
-        return posted
-    login, change = posted
+    change = await _posted_change(request, login, form)
+    if isinstance(change, Response):
+        return change
     try:
         outcome = await _run(ctx, login, change, dry_run=True)
     except moderation.ModerationError:
@@ -131,13 +126,12 @@ async def preview(request: Request) -> Response:
     )
 
 
-async def apply(request: Request) -> Response:
+async def apply(request: Request, login: SignedIn, form: Form) -> Response:
     """Run the confirmed change for real, then back to the list (Post/Redirect/Get)."""
     ctx: Context = request.state.ctx
-    posted = await _posted_change(request)
-    if isinstance(posted, Response):
-        return posted
-    login, change = posted
+    change = await _posted_change(request, login, form)
+    if isinstance(change, Response):
+        return change
     try:
         await _run(ctx, login, change, dry_run=False)
     except moderation.ModerationError:
@@ -149,6 +143,6 @@ async def apply(request: Request) -> Response:
 
 routes = [
     Route(PAGE, domains_page, methods=["GET"]),
-    Route(f"{PAGE}/preview", preview, methods=["POST"]),
-    Route(f"{PAGE}/apply", apply, methods=["POST"]),
+    Route(f"{PAGE}/preview", form_endpoint(preview, roles=ADMIN_ROLES), methods=["POST"]),
+    Route(f"{PAGE}/apply", form_endpoint(apply, roles=ADMIN_ROLES), methods=["POST"]),
 ]

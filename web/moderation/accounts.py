@@ -22,7 +22,7 @@ from web.moderation.common import ADMIN_PAGE, actor_of, refused
 from web.moderation.reports import accounts_by_id
 from web.pages import error_page, render_page
 from web.posts import load_posts
-from web.staff.access import posted_by_staff, see_other, staff_or_refusal
+from web.staff.access import form_endpoint, see_other, staff_or_refusal
 
 PAGE = f"{ADMIN_PAGE}/accounts"
 LIST_LIMIT = 100
@@ -156,12 +156,8 @@ async def _act(ctx: Context, login: SignedIn, account_id: int, action: str, form
     return f"{PAGE}/{account_id}?done={action}"
 
 
-async def act(request: Request) -> Response:
+async def act(request: Request, login: SignedIn, form: Form) -> Response:
     ctx: Context = request.state.ctx
-    posted = await posted_by_staff(request)
-    if isinstance(posted, Response):
-        return posted
-    login, form = posted
     account_id = parse_id(request.path_params["id"])
     action = form.get("action")
     if account_id is None or action not in ACTIONS:
@@ -177,5 +173,5 @@ async def act(request: Request) -> Response:
 routes = [
     Route(PAGE, accounts_page, methods=["GET"]),
     Route(f"{PAGE}/{{id}}", account_page, methods=["GET"]),
-    Route(f"{PAGE}/{{id}}/action", act, methods=["POST"]),
+    Route(f"{PAGE}/{{id}}/action", form_endpoint(act), methods=["POST"]),
 ]

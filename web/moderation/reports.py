@@ -14,13 +14,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import moderation
+from login.sessions import SignedIn
 from storage.context import Context
 from storage.ids import parse_id
 from storage.models import Account, InstanceRule, Report, Status
+from web.forms import Form
 from web.moderation.common import ADMIN_PAGE, actor_of, refused
 from web.pages import error_page, render_page
 from web.posts import load_posts
-from web.staff.access import posted_by_staff, see_other, staff_or_refusal
+from web.staff.access import form_endpoint, see_other, staff_or_refusal
 
 PAGE = f"{ADMIN_PAGE}/reports"
 LIST_LIMIT = 200
@@ -116,13 +118,9 @@ async def report_page(request: Request) -> Response:
     )
 
 
-async def assign(request: Request) -> Response:
+async def assign(request: Request, login: SignedIn, form: Form) -> Response:
     """Assign the report to the viewer (`assignee=me`) or to nobody."""
     ctx: Context = request.state.ctx
-    posted = await posted_by_staff(request)
-    if isinstance(posted, Response):
-        return posted
-    login, form = posted
     report_id = parse_id(request.path_params["id"])
     assignee = form.get("assignee")
     if report_id is None or assignee not in ("me", "nobody"):
@@ -136,13 +134,9 @@ async def assign(request: Request) -> Response:
     return see_other(f"{PAGE}/{report_id}?done={'assigned' if assignee == 'me' else 'unassigned'}")
 
 
-async def resolve(request: Request) -> Response:
+async def resolve(request: Request, login: SignedIn, form: Form) -> Response:
     """Resolve the report with one of `moderation.REPORT_ACTIONS` and the note (the warning's text)."""
     ctx: Context = request.state.ctx
-    posted = await posted_by_staff(request)
-    if isinstance(posted, Response):
-        return posted
-    login, form = posted
     report_id = parse_id(request.path_params["id"])
     action = form.get("action", "resolve")
     if report_id is None or action not in moderation.REPORT_ACTIONS:
@@ -158,12 +152,8 @@ async def resolve(request: Request) -> Response:
     return see_other(f"{PAGE}/{report_id}?done={action}")
 
 
-async def reopen(request: Request) -> Response:
+async def reopen(request: Request, login: SignedIn, _form: Form) -> Response:
     ctx: Context = request.state.ctx
-    posted = await posted_by_staff(request)
-    if isinstance(posted, Response):
-        return posted
-    login, _form = posted
     report_id = parse_id(request.path_params["id"])
     if report_id is None:
         return await error_page(request, 404, "no_page")
@@ -177,7 +167,7 @@ async def reopen(request: Request) -> Response:
 routes = [
     Route(PAGE, reports_page, methods=["GET"]),
     Route(f"{PAGE}/{{id}}", report_page, methods=["GET"]),
-    Route(f"{PAGE}/{{id}}/assign", assign, methods=["POST"]),
-    Route(f"{PAGE}/{{id}}/resolve", resolve, methods=["POST"]),
-    Route(f"{PAGE}/{{id}}/reopen", reopen, methods=["POST"]),
+    Route(f"{PAGE}/{{id}}/assign", form_endpoint(assign), methods=["POST"]),
+    Route(f"{PAGE}/{{id}}/resolve", form_endpoint(resolve), methods=["POST"]),
+    Route(f"{PAGE}/{{id}}/reopen", form_endpoint(reopen), methods=["POST"]),
 ]

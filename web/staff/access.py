@@ -4,6 +4,7 @@ check the viewer's role (403 for anyone not a moderator or admin)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -102,3 +103,22 @@ async def posted_by_staff(
     if posted[0].user.role not in roles:
         return await error_page(request, 403, "forbidden")
     return posted
+
+
+FormHandler = Callable[[Request, SignedIn, Form], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def form_endpoint(handler: FormHandler, *, roles: tuple[str, ...] | None = STAFF_ROLES) -> Endpoint:
+    """The Starlette endpoint of a form post: the prologue every one shares (signed in, else the login;
+    the form's CSRF token, else 403; for `roles` the viewer's role one of them, else 403 — `None` lets any
+    signed-in viewer through), then `handler(request, viewer, form)` does the rest."""
+
+    async def endpoint(request: Request) -> Response:
+        posted = await (posted_by_viewer(request) if roles is None else posted_by_staff(request, roles))
+        if isinstance(posted, Response):
+            return posted
+        login, form = posted
+        return await handler(request, login, form)
+
+    return endpoint
