@@ -17,6 +17,7 @@ from inbox.handlers.common import Handler
 from inbox.handlers.featured import handle_add, handle_remove
 from inbox.handlers.flags import handle_flag
 from inbox.handlers.follows import handle_accept, handle_follow, handle_reject, undo_accept, undo_follow
+from inbox.handlers.group_moderation import handle_group_moderation, moderation_act
 from inbox.handlers.interactions import (
     handle_announce,
     handle_block,
@@ -74,6 +75,14 @@ async def handle_reject_any(ctx: Context, activity: dict[str, Any], actor: Accou
     """Reject of a quote request of ours, else of a Follow."""
     refused = await reject_quote_request(ctx, activity, actor)
     return refused if refused is not None else await handle_reject(ctx, activity, actor)
+
+
+async def handle_announce_any(ctx: Context, activity: dict[str, Any], actor: Account) -> list[Event]:
+    """A group's `Announce` of a moderator's act (Lemmy's `Delete`, `Block`, `Undo`), else a boost."""
+    act = moderation_act(activity)
+    if act is not None:
+        return await handle_group_moderation(ctx, actor, act)
+    return await handle_announce(ctx, activity, actor)
 
 
 async def _undone_type(ctx: Context, undone: Any, actor: Account) -> str | None:
@@ -134,7 +143,7 @@ HANDLERS: dict[str, Handler] = {
     "Delete": handle_delete,
     "Like": handle_like,
     "EmojiReact": handle_emoji_react,
-    "Announce": handle_announce,
+    "Announce": handle_announce_any,
     "Block": handle_block,
     "Move": handle_move,
     "Flag": handle_flag,

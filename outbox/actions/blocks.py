@@ -68,23 +68,33 @@ async def unblock(ctx: Context, account: Account, target: Account) -> None:
     """Lift a block: `Undo(Block)` to a remote target."""
     effects = Effects()
     async with ctx.db.transaction() as session:
-        row = await block_of(session, account.id, target.id)
-        if row is None:
-            return
-        block_uri = row.uri
-        await session.delete(row)
         blocker, blocked = await session.get(Account, account.id), await session.get(Account, target.id)
-        assert blocker is not None and blocked is not None
-        if blocked.domain is not None and block_uri:
-            original = build_activity("Block", block_uri, blocker.uri, blocked.uri)
-            await record_activity(
-                session,
-                effects,
-                ctx=ctx,
-                actor=blocker,
-                activity_type="Undo",
-                build=lambda uri: build_undo(uri, blocker.uri, original, to=[blocked.uri]),
-                targets=_direct(blocked),
-                visibility="direct",
-            )
+        if blocker is None or blocked is None:
+            return
+        await unblock_in(session, ctx, effects, blocker, blocked)
     after_commit(ctx, effects)
+
+
+async def unblock_in(
+    session: AsyncSession, ctx: Context, effects: Effects, blocker: Account, blocked: Account
+) -> bool:
+    """Lift a block in the caller's transaction (a person's, or a group moderator's unban); False if there
+    was none."""
+    row = await block_of(session, blocker.id, blocked.id)
+    if row is None:
+        return False
+    block_uri = row.uri
+    await session.delete(row)
+    if blocked.domain is not None and block_uri:
+        original = build_activity("Block", block_uri, blocker.uri, blocked.uri)
+        await record_activity(
+            session,
+            effects,
+            ctx=ctx,
+            actor=blocker,
+            activity_type="Undo",
+            build=lambda uri: build_undo(uri, blocker.uri, original, to=[blocked.uri]),
+            targets=_direct(blocked),
+            visibility="direct",
+        )
+    return True

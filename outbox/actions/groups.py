@@ -1,21 +1,29 @@
 """What a local group does (FEP-1b12): announce its members' posts, and what its moderators do — take a post
-out of the group, ban an account from it. Each one transaction; the moderators' acts are audited in it.
+out of the group, ban an account from it and lift the ban. Each one transaction; the moderators' acts are
+audited in it. The CLI, the client API and the web pages all call these.
 
 A group's `Announce` is a boost of the post (object: the post's id), as Friendica's groups and Lemmy's
 compatibility announce send it, so Mastodon, GoToSocial and Plein show it in the home timelines of the
-group's members (docs/GROUPS.md)."""
+group's members. A moderator's act also reaches the members as Lemmy sends it: the group's `Announce` of
+the moderator's `Delete` of the post, `Block` of the account (`target`: the group) or `Undo` of that
+`Block` (docs/GROUPS.md)."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from outbox.actions._unit import Effects, after_commit
-from outbox.actions.blocks import block_in
+from apub.builders import build_activity
+from apub.vocab import PUBLIC
+from outbox.actions._unit import Effects, after_commit, record_activity, urls_of
+from outbox.actions.blocks import block_in, unblock_in
 from outbox.actions.interactions import reblog, unreblog_in
 from outbox.actions.statuses import delete_status_in
+from outbox.addressing import DeliveryTargets
 from outbox.errors import ActionError, Forbidden, NotFound
+from storage.activities import new_activity_id
 from storage.audit import add_audit_entry
 from storage.context import Context
 from storage.groups import is_group, is_moderator, may_post_to
@@ -48,6 +56,56 @@ async def announce_in_group(ctx: Context, group_id: int, status_uri: str) -> Sta
         return None
 
 
+def moderator_activity(
+    activity_type: str,
+    activity_id: str,
+    moderator_uri: str,
+    group_uri: str,
+    activity_object: str | dict[str, Any],
+    *,
+    target: str | None = None,
+) -> dict[str, Any]:
+    """A moderator's act in a group as Lemmy writes it, to be embedded in the group's `Announce`: public,
+    the group in `cc` and `audience`."""
+    activity = build_activity(
+        activity_type,
+        activity_id,
+        moderator_uri,
+        activity_object,
+        to=[PUBLIC],
+        cc=[group_uri],
+        target=target,
+        embedded=True,
+    )
+    activity["audience"] = group_uri
+    return activity
+
+
+async def announce_moderation_in(
+    session: AsyncSession, ctx: Context, effects: Effects, group: Account, moderator_act: dict[str, Any]
+) -> None:
+    """The group's `Announce` of a moderator's act, to its members' servers, in the caller's transaction
+    (FEP-1b12: a group forwards what happens in it by announcing it)."""
+    targets = DeliveryTargets()
+    await targets.add_followers_of(session, group.id)
+    followers = urls_of(ctx).followers(group.username)
+    await record_activity(
+        session,
+        effects,
+        ctx=ctx,
+        actor=group,
+        activity_type="Announce",
+        build=lambda uri: build_activity(
+            "Announce", uri, group.uri, moderator_act, to=[PUBLIC], cc=[followers]
+        ),
+        targets=targets,
+    )
+
+
+def _new_activity_uri(ctx: Context) -> str:
+    return urls_of(ctx).activity(new_activity_id())
+
+
 async def _moderated_group(session: AsyncSession, group: Account, moderator: Account) -> Account:
     stored = await session.get(Account, group.id)
     if stored is None or stored.domain is not None or not is_group(stored):
@@ -75,6 +133,10 @@ async def remove_from_group(ctx: Context, group: Account, moderator: Account, st
             await delete_status_in(session, ctx, effects, status)
         else:
             await unreblog_in(session, ctx, effects, stored_group, status)
+        removal = moderator_activity(
+            "Delete", _new_activity_uri(ctx), moderator.uri, stored_group.uri, status.uri
+        )
+        await announce_moderation_in(session, ctx, effects, stored_group, removal)
         await add_audit_entry(
             session,
             actor=f"@{moderator.username}",
@@ -100,10 +162,44 @@ async def ban_from_group(ctx: Context, group: Account, moderator: Account, targe
             raise Forbidden("a moderator of the group cannot be banned from it")
         done = await block_in(session, ctx, effects, stored_group, banned)
         if done:
+            ban = _ban_activity(ctx, stored_group, moderator, banned, _new_activity_uri(ctx))
+            await announce_moderation_in(session, ctx, effects, stored_group, ban)
             await add_audit_entry(
                 session,
                 actor=f"@{moderator.username}",
                 action="group.ban",
+                target=f"group:{stored_group.id}",
+                details={"group": stored_group.username, "account": banned.uri},
+            )
+    after_commit(ctx, effects)
+    return done
+
+
+def _ban_activity(
+    ctx: Context, group: Account, moderator: Account, banned: Account, activity_uri: str
+) -> dict[str, Any]:
+    return moderator_activity("Block", activity_uri, moderator.uri, group.uri, banned.uri, target=group.uri)
+
+
+async def unban_from_group(ctx: Context, group: Account, moderator: Account, target: Account) -> bool:
+    """A moderator lifts a ban: the group's block goes (a remote account's server gets its `Undo(Block)`),
+    the members' servers the group's `Announce` of the moderator's `Undo(Block)`. The account may join again.
+    False if it was not banned."""
+    effects = Effects()
+    async with ctx.db.transaction() as session:
+        stored_group = await _moderated_group(session, group, moderator)
+        banned = await session.get(Account, target.id)
+        if banned is None:
+            raise NotFound("Record not found")
+        done = await unblock_in(session, ctx, effects, stored_group, banned)
+        if done:
+            ban = _ban_activity(ctx, stored_group, moderator, banned, _new_activity_uri(ctx))
+            lifted = moderator_activity("Undo", _new_activity_uri(ctx), moderator.uri, stored_group.uri, ban)
+            await announce_moderation_in(session, ctx, effects, stored_group, lifted)
+            await add_audit_entry(
+                session,
+                actor=f"@{moderator.username}",
+                action="group.unban",
                 target=f"group:{stored_group.id}",
                 details={"group": stored_group.username, "account": banned.uri},
             )

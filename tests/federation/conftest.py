@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from support.databases import postgres_database
 from support.federation import Instance
 from support.instance import make_settings, serve_in_process
 
@@ -21,3 +22,19 @@ async def trio(tmp_path: Path) -> AsyncIterator[tuple[Instance, Instance, Instan
             for name in ("a", "b", "c")
         ]
         yield tuple(Instance(instance) for instance in running)  # type: ignore[misc]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def group_pair(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[Instance, Instance]]:
+    """Instance A (a group's) on the backend of the run, instance B on SQLite (workers off)."""
+    async with AsyncExitStack() as stack:
+        database_url = ""
+        if request.param == "postgresql":
+            database_url = await stack.enter_async_context(postgres_database())
+        a = await stack.enter_async_context(
+            serve_in_process(make_settings(tmp_path / "a", database_url=database_url))
+        )
+        b = await stack.enter_async_context(serve_in_process(make_settings(tmp_path / "b")))
+        yield Instance(a), Instance(b)

@@ -6,10 +6,6 @@ The group's instance A runs on SQLite and on PostgreSQL; B on SQLite."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
@@ -17,56 +13,14 @@ from outbox.actions import follow, post_status
 from outbox.actions.groups import ban_from_group, remove_from_group
 from outbox.errors import Forbidden
 from storage.groups import add_moderator, create_group
-from storage.models import AuditEntry, Block, Follow, HomeFeedEntry, Status
+from storage.models import AuditEntry, Block, Follow
 from storage.urls import LocalUrls
-from support.databases import postgres_database
-from support.federation import Instance, settle
-from support.instance import make_settings, serve_in_process
+from support.federation import settle
+from support.groups import group_boost, in_home
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def pair(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Instance, Instance]]:
-    """Instance A (the group's) on the backend of the run, instance B on SQLite (workers off)."""
-    async with AsyncExitStack() as stack:
-        database_url = ""
-        if request.param == "postgresql":
-            database_url = await stack.enter_async_context(postgres_database())
-        a = await stack.enter_async_context(
-            serve_in_process(make_settings(tmp_path / "a", database_url=database_url))
-        )
-        b = await stack.enter_async_context(serve_in_process(make_settings(tmp_path / "b")))
-        yield Instance(a), Instance(b)
-
-
-async def _group_boost(instance: Instance, group_uri: str, original_uri: str) -> Status | None:
-    """The group's live boost of a post, as `instance` stores it."""
-    group = await instance.account(group_uri)
-    original = await instance.status(original_uri)
-    if group is None or original is None:
-        return None
-    async with instance.ctx.db.read() as session:
-        return (
-            await session.execute(
-                select(Status).where(
-                    Status.account_id == group.id,
-                    Status.reblog_of_id == original.id,
-                    Status.deleted_at.is_(None),
-                )
-            )
-        ).scalar_one_or_none()
-
-
-async def _in_home(instance: Instance, reader_id: int, status_id: int) -> bool:
-    return (
-        await instance.count(
-            HomeFeedEntry, HomeFeedEntry.account_id == reader_id, HomeFeedEntry.status_id == status_id
-        )
-        == 1
-    )
-
-
-async def test_a_group_on_a_announces_members_posts_from_a_and_b_and_moderators_act(pair):
-    a, b = pair
+async def test_a_group_on_a_announces_members_posts_from_a_and_b_and_moderators_act(group_pair):
+    a, b = group_pair
     async with a.ctx.db.transaction() as session:
         group = await create_group(session, LocalUrls(a.ctx.base_url), "werkgroep", display_name="Werkgroep")
     alice, mod = await a.local("alice"), await a.local("moderator")
@@ -99,26 +53,26 @@ async def test_a_group_on_a_announces_members_posts_from_a_and_b_and_moderators_
     # bob (B) posts to the group: the group on A announces it to all its members.
     post = await post_status(b.ctx, bob, text=f"@werkgroep@{a.domain} Agenda voor dinsdag")
     await settle(a, b)
-    boost_on_a = await _group_boost(a, group.uri, post.uri)
+    boost_on_a = await group_boost(a, group.uri, post.uri)
     assert boost_on_a is not None
-    assert await _in_home(a, alice.id, boost_on_a.id)
-    boost_on_b = await _group_boost(b, group.uri, post.uri)
+    assert await in_home(a, alice.id, boost_on_a.id)
+    boost_on_b = await group_boost(b, group.uri, post.uri)
     assert boost_on_b is not None
-    assert await _in_home(b, carol.id, boost_on_b.id)
+    assert await in_home(b, carol.id, boost_on_b.id)
 
     # alice (A) posts to the group locally: announced to bob and carol on B.
     local_post = await post_status(a.ctx, alice, text="@werkgroep Notulen staan online")
     await settle(a, b)
-    local_boost_on_b = await _group_boost(b, group.uri, local_post.uri)
+    local_boost_on_b = await group_boost(b, group.uri, local_post.uri)
     assert local_boost_on_b is not None
-    assert await _in_home(b, carol.id, local_boost_on_b.id)
+    assert await in_home(b, carol.id, local_boost_on_b.id)
 
     # dave is no member: his post to the group is not announced.
     stray = await post_status(b.ctx, dave, text=f"@werkgroep@{a.domain} koop nu!")
     await settle(a, b)
     assert await a.status(stray.uri) is not None
-    assert await _group_boost(a, group.uri, stray.uri) is None
-    assert await _group_boost(b, group.uri, stray.uri) is None
+    assert await group_boost(a, group.uri, stray.uri) is None
+    assert await group_boost(b, group.uri, stray.uri) is None
 
     # Only a moderator may act for the group.
     copy_on_a = await a.status(post.uri)
@@ -129,9 +83,9 @@ async def test_a_group_on_a_announces_members_posts_from_a_and_b_and_moderators_
     # The moderator takes bob's post out: Undo(Announce) reaches B, the boost leaves carol's home.
     await remove_from_group(a.ctx, group, mod, copy_on_a.id)
     await settle(a, b)
-    assert await _group_boost(a, group.uri, post.uri) is None
-    assert await _group_boost(b, group.uri, post.uri) is None
-    assert not await _in_home(b, carol.id, boost_on_b.id)
+    assert await group_boost(a, group.uri, post.uri) is None
+    assert await group_boost(b, group.uri, post.uri) is None
+    assert not await in_home(b, carol.id, boost_on_b.id)
     assert (await b.status(post.uri)).deleted_at is None  # bob's own post stays his
 
     # ... and alice's post, written on A: deleted, the Delete reaches B.
@@ -140,7 +94,7 @@ async def test_a_group_on_a_announces_members_posts_from_a_and_b_and_moderators_
     assert (await a.status(local_post.uri)).deleted_at is not None
     gone_on_b = await b.status(local_post.uri)
     assert gone_on_b is None or gone_on_b.deleted_at is not None
-    assert not await _in_home(b, carol.id, local_boost_on_b.id)
+    assert not await in_home(b, carol.id, local_boost_on_b.id)
 
     # The moderator bans bob: the group blocks him, his membership ends on both sides, his posts are no
     # longer announced and he cannot join again.
@@ -155,7 +109,7 @@ async def test_a_group_on_a_announces_members_posts_from_a_and_b_and_moderators_
         await follow(b.ctx, bob, group_on_b)
     banned_post = await post_status(b.ctx, bob, text=f"@werkgroep@{a.domain} nog een keer")
     await settle(a, b)
-    assert await _group_boost(a, group.uri, banned_post.uri) is None
+    assert await group_boost(a, group.uri, banned_post.uri) is None
 
     async with a.ctx.db.read() as session:
         actions = [entry.action for entry in (await session.execute(select(AuditEntry))).scalars()]

@@ -1,0 +1,120 @@
+"""A remote group's moderation as Lemmy sends it (FEP-1b12): the group's `Announce` of a moderator's `Delete`
+of a post, `Block` of an account (`target`: the group) or `Undo` of that `Block`.
+
+The group signed the `Announce`; the act inside it is nobody's signed word, so it is believed only when its
+actor is the group itself or one of the moderators the group lists — its `attributedTo` collection
+(Lemmy's older `moderators`), read from the group's own origin when the act arrives. Anything else is a
+forgery: logged and rejected, nothing changed. docs/GROUPS.md."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from apub.errors import ApubError
+from apub.hosts import same_origin
+from inbox.errors import Rejected
+from inbox.handlers.common import local_account_by_uri
+from inbox.handlers.interactions import handle_block, undo_block
+from storage.account_removal import tombstone_status
+from storage.bus import Event
+from storage.context import Context
+from storage.groups import is_group
+from storage.models import Account
+from storage.statuses import boost_of, status_by_uri
+from webfinger.convert import id_of
+from webfinger.fetch import fetch_object
+
+logger = logging.getLogger(__name__)
+
+MODERATION_ACTS = frozenset({"Delete", "Block", "Undo"})
+
+
+def moderation_act(announce: dict[str, Any]) -> dict[str, Any] | None:
+    """The moderator's act an `Announce` embeds, or None when it shares something else (a post)."""
+    shared = announce.get("object")
+    if isinstance(shared, dict) and shared.get("type") in MODERATION_ACTS:
+        return shared
+    return None
+
+
+def _first_id(value: Any) -> str | None:
+    return id_of(value[0]) if isinstance(value, list) and value else id_of(value)
+
+
+def _item_ids(collection: dict[str, Any]) -> list[Any] | None:
+    items = collection.get("orderedItems", collection.get("items"))
+    return items if isinstance(items, list) else None
+
+
+async def group_moderators(ctx: Context, group: Account) -> set[str]:
+    """The actor ids a group lists as its moderators, fetched now from the group's origin (its actor
+    document's `attributedTo`, else `moderators`; the collection's items, or those of its first page)."""
+    actor = await fetch_object(ctx, group.uri)
+    collection_id = _first_id(actor.get("attributedTo")) or _first_id(actor.get("moderators"))
+    if collection_id is None or not same_origin(collection_id, group.uri):
+        return set()
+    collection = await fetch_object(ctx, collection_id)
+    items = _item_ids(collection)
+    first = collection.get("first")
+    if items is None and first is not None:
+        first_id = id_of(first)
+        if isinstance(first, dict):
+            items = _item_ids(first)
+        elif first_id is not None and same_origin(first_id, group.uri):
+            items = _item_ids(await fetch_object(ctx, first_id))
+    return {uri for item in items or [] if (uri := id_of(item)) is not None}
+
+
+async def check_moderator(ctx: Context, group: Account, act: dict[str, Any]) -> None:
+    """The one decision whether a group's announced act is a moderator's: raise Rejected (and log the
+    forgery) unless its actor is the group or one of the moderators it lists."""
+    act_actor, act_id = id_of(act.get("actor")), id_of(act)
+    if act_actor is None or act_id is None or not same_origin(act_id, act_actor):
+        raise Rejected("announced moderation act without an actor or off its actor's origin")
+    if act_actor == group.uri:
+        return
+    try:
+        moderators = await group_moderators(ctx, group)
+    except ApubError as error:
+        raise Rejected(f"moderators of {group.uri} unavailable: {error}") from error
+    if act_actor not in moderators:
+        logger.warning(
+            "forged group moderation: %s of %s by %s, who does not moderate %s",
+            act.get("type"),
+            id_of(act.get("object")),
+            act_actor,
+            group.uri,
+        )
+        raise Rejected(f"{act_actor} does not moderate {group.uri}")
+
+
+async def handle_group_moderation(ctx: Context, group: Account, act: dict[str, Any]) -> list[Event]:
+    """A group's `Announce` of a moderator's act: `Delete` of a post takes the group's boost of it out of
+    the members' timelines here; `Block` of a local account is the group's ban of it (its follow ends),
+    `Undo(Block)` lifts it. A ban of someone elsewhere concerns their server, not this one."""
+    if not is_group(group):
+        raise Rejected("an announced moderation act from an actor that is not a group")
+    await check_moderator(ctx, group, act)
+    kind = act["type"]
+    if kind == "Delete":
+        return await _take_out(ctx, group, id_of(act.get("object")))
+    banned = act if kind == "Block" else act.get("object")
+    if not isinstance(banned, dict) or banned.get("type") != "Block":
+        return []
+    async with ctx.db.read() as session:
+        member = await local_account_by_uri(session, id_of(banned.get("object")))
+    if member is None:
+        return []
+    if kind == "Block":
+        return await handle_block(ctx, banned, group)
+    return await undo_block(ctx, banned, group)
+
+
+async def _take_out(ctx: Context, group: Account, status_uri: str | None) -> list[Event]:
+    async with ctx.db.transaction() as session:
+        status = await status_by_uri(session, status_uri) if status_uri else None
+        boost = await boost_of(session, group.id, status.id) if status is not None else None
+        if boost is not None:
+            await tombstone_status(session, boost)
+    return []
