@@ -671,6 +671,12 @@ def build_parser() -> argparse.ArgumentParser:
     ban.add_argument("group")
     ban.add_argument("account", help="user@host, an actor URL, or a local username")
     ban.add_argument("--by", required=True, help="the moderator acting (a local username)")
+    unban = actions.add_parser(
+        "unban", help="lift a ban (the group's block goes; the account may join again)"
+    )
+    unban.add_argument("group")
+    unban.add_argument("account", help="user@host, an actor URL, or a local username")
+    unban.add_argument("--by", required=True, help="the moderator acting (a local username)")
     group.set_defaults(handler=cmd_group)
 
     emoji = commands.add_parser("emoji", help="the server's custom emojis (:shortcode: in posts and names)")

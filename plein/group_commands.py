@@ -1,11 +1,11 @@
 """`plein group …`: working groups (FEP-1b12 `Group` actors), their moderators, and the moderators' acts
-(take a post out of the group, ban an account from it)."""
+(take a post out of the group, ban an account from it, lift the ban)."""
 
 from __future__ import annotations
 
 import argparse
 
-from outbox.actions.groups import ban_from_group, remove_from_group
+from outbox.actions.groups import ban_from_group, remove_from_group, unban_from_group
 from outbox.errors import ActionError
 from plein.admin import AdminError, account_at, cli_actor
 from storage.accounts import AccountError, local_account_by_username
@@ -28,7 +28,7 @@ async def group_command(ctx: Context, args: argparse.Namespace) -> int:
             return await _moderators(ctx, args)
         if args.action == "remove":
             return await _remove(ctx, args)
-        if args.action == "ban":
+        if args.action in ("ban", "unban"):
             return await _ban(ctx, args)
     except (GroupError, AccountError, ActionError) as error:
         raise AdminError(str(error)) from error
@@ -114,6 +114,10 @@ async def _ban(ctx: Context, args: argparse.Namespace) -> int:
         group = await _group(session, args.group)
         moderator = await _local(session, args.by)
     target = await account_at(ctx, args.account)
+    if args.action == "unban":
+        lifted = await unban_from_group(ctx, group, moderator, target)
+        print(f"{target.uri} may join @{group.username} again{'' if lifted else ' (was not banned)'}")
+        return 0
     done = await ban_from_group(ctx, group, moderator, target)
     print(f"{target.uri} is banned from @{group.username}{'' if done else ' (already)'}")
     return 0

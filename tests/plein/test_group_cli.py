@@ -53,3 +53,23 @@ def test_refusals_change_nothing(folder: Path) -> None:
     taken = run(folder, "group", "create", "jan")
     assert taken.returncode == 2 and "taken" in taken.stderr
     assert _rows(folder, "select count(*) from group_moderators") == [(0,)]
+
+
+def test_a_moderator_bans_and_unbans_an_account(folder: Path) -> None:
+    assert run(folder, "group", "create", "raad").returncode == 0
+    assert run(folder, "account", "create", "piet").returncode == 0
+    assert run(folder, "group", "moderator", "add", "raad", "jan").returncode == 0
+    not_a_moderator = run(folder, "group", "unban", "raad", "jan", "--by", "piet")
+    assert not_a_moderator.returncode == 2 and "does not moderate" in not_a_moderator.stderr
+    assert run(folder, "group", "ban", "raad", "piet", "--by", "jan").returncode == 0
+    blocks = (
+        "select count(*) from blocks join accounts on accounts.id = blocks.account_id where username = 'raad'"
+    )
+    assert _rows(folder, blocks) == [(1,)]
+    lifted = run(folder, "group", "unban", "raad", "piet", "--by", "jan")
+    assert lifted.returncode == 0 and "may join @raad again" in lifted.stdout
+    assert _rows(folder, blocks) == [(0,)]
+    again = run(folder, "group", "unban", "raad", "piet", "--by", "jan")
+    assert again.returncode == 0 and "was not banned" in again.stdout
+    actions = [row[0] for row in _rows(folder, "select action from audit_log where action like 'group.%ban'")]
+    assert actions == ["group.ban", "group.unban"]
