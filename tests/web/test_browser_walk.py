@@ -1,6 +1,6 @@
 """The whole web interface walked in a real browser (`support.browser`: Debian's Chromium driven by
-Playwright), on one SQLite instance and one browser for the module, with mail going to a real local SMTP
-server (aiosmtpd).
+Playwright), with one browser and one instance per backend (the walk runs on SQLite and on PostgreSQL; the
+axe check, which reads no backend, on SQLite), with mail going to a real local SMTP server (aiosmtpd).
 
 - With JavaScript disabled (every action a plain form post): an admin makes an invite on /web/invites; a
   new person opens the invite link, signs up, reads the confirmation mail, opens its link, logs in, posts
@@ -19,6 +19,7 @@ reading about the web interface; nothing checks them).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ from storage.types import utcnow
 from storage.worker import drain
 from support.accounts import stored_remote_account
 from support.browser import all_violations, chromium, log_in, serious_violations
-from support.databases import sqlite_url
+from support.databases import postgres_database, sqlite_url
 from support.instance import RunningInstance, make_settings, serve_in_process
 from support.mailbox import Mailbox, link_in, smtp_server
 from support.oauth import OOB, make_user, register_app
@@ -57,6 +58,8 @@ from support.web import PASSWORD, png_bytes
 # five minutes per test.
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(900)]
 
+# The templates render the same on either backend: the axe check needs only one of them.
+ON_SQLITE = pytest.mark.parametrize("walk", ["sqlite"], indirect=True)
 MAIL_HOST = "127.0.0.130"  # this worktree's loopback address for the SMTP server
 LOCALES = ("nl-NL", "en-GB")
 ADMIN = "beheer"
@@ -104,18 +107,27 @@ class Walk:
             await page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def walk(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Walk]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["sqlite", "postgres"])
+async def walk(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Walk]:
+    """The walk runs on each backend; the page checks (`ON_SQLITE`) once, since they read no backend."""
     folder: Path = tmp_path_factory.mktemp("walk")
     policy = folder / "privacy.md"
     policy.write_text("# Privacy\n\nWij bewaren zo min mogelijk.\n")
     shots = Path(os.environ["PLEIN_SHOTS"]) if os.environ.get("PLEIN_SHOTS") else None
     if shots is not None:
         shots.mkdir(parents=True, exist_ok=True)
-    async with smtp_server(MAIL_HOST) as mailbox:
+    async with contextlib.AsyncExitStack() as stack:
+        database_url = (
+            sqlite_url(str(folder))
+            if request.param == "sqlite"
+            else await stack.enter_async_context(postgres_database())
+        )
+        mailbox = await stack.enter_async_context(smtp_server(MAIL_HOST))
         settings = make_settings(
             folder,
-            database_url=sqlite_url(str(folder)),
+            database_url=database_url,
             **{
                 "registration.mode": "invite",
                 "instance.privacy_policy_file": str(policy),
@@ -568,6 +580,7 @@ async def _domain_block_preview(walk: Walk, findings: Findings, admin: BrowserCo
         await page.close()
 
 
+@ON_SQLITE
 async def test_every_page_template_passes_axe_in_dutch_and_english(walk: Walk) -> None:
     pages = await _seeded_pages(walk)
     findings = Findings()
@@ -600,6 +613,7 @@ async def test_every_page_template_passes_axe_in_dutch_and_english(walk: Walk) -
     assert findings.problems == {}
 
 
+@ON_SQLITE
 async def test_the_checker_finds_what_it_must(walk: Walk) -> None:
     """An image without alt text and a page without a language are found."""
     context = await walk.browser.new_context(bypass_csp=True)
