@@ -23,6 +23,7 @@ from clientapi import (
     filters_v1,
     fixed_answers,
     follows,
+    group_moderation,
     grouped_notifications,
     instance,
     instance_pages,
@@ -94,6 +95,7 @@ routes = [
     *trends.routes,
     # before `notifications`, whose `/api/v1/notifications/{id}` would take `requests` and `unread_count`
     *notification_requests.routes,
+    *group_moderation.routes,
     *grouped_notifications.routes,
     *notifications.routes,
     *search.routes,
