@@ -21,6 +21,7 @@ import web.about
 import web.administration
 import web.assets
 import web.feeds
+import web.group_moderation
 import web.invites
 import web.media
 import web.moderation.accounts
@@ -87,6 +88,7 @@ def all_routes() -> list[BaseRoute]:
         *web.pages.routes,
         *web.about.routes,
         *web.tags.routes,
+        *web.group_moderation.routes,
         *web.staff.login.routes,
         *web.signup.routes,
         *web.invites.routes,

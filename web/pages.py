@@ -25,6 +25,7 @@ from storage.media import profile_image_urls
 from storage.models import Account, Status, StatusPin
 from storage.statuses import can_see
 from storage.timelines import ancestor_statuses, descendant_statuses
+from web.group_panel import group_panel
 from web.posts import load_posts, reading_languages
 from web.templating import Pages
 
@@ -135,6 +136,7 @@ async def profile(request: Request) -> Response:
         )
         pinned_posts = await load_posts(ctx, session, pinned, wanted)
         posts = await load_posts(ctx, session, statuses, wanted)
+        moderation = await group_panel(ctx, session, account, await _viewer_id(request), wanted)
     avatar = profile_image_urls(ctx.base_url, account.avatar_file, account.avatar_url)[0]
     header = profile_image_urls(ctx.base_url, account.header_file, account.header_url)[0]
     response = await render_page(
@@ -147,6 +149,7 @@ async def profile(request: Request) -> Response:
         agency=shows_agency_mark(account, ctx.settings.federation.trusted_government_instances),
         pinned=pinned_posts,
         posts=posts,
+        moderation=moderation,
     )
     response.headers.update(NEGOTIATED)
     response.headers["Link"] = alternate_link(account.uri)
