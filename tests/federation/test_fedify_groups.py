@@ -1,9 +1,13 @@
 """Groups (FEP-1b12) between Plein and a real Fedify server: Plein people join the Fedify peer's group
 `club`, post to it and get its `Announce(Create)` — Lemmy's form — as a boost in their home timelines; the
-Fedify peer's `alice` joins a Plein group and receives its `Announce` of a member's post."""
+Fedify peer's `alice` joins a Plein group and receives its `Announce` of a member's post; the Fedify group
+announces a `Delete` of that post as Lemmy announces a moderator's removal: by alicia, who moderates
+nothing, it is logged and rejected; by alice, listed in the group's `attributedTo` collection, the group's
+boost leaves the members' home timelines."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,7 +30,9 @@ async def plein(tmp_path: Path) -> AsyncIterator[Instance]:
         yield Instance(running)
 
 
-async def test_plein_people_join_a_fedify_group_and_post_to_it(plein: Instance, fedify_peer: FedifyPeer):
+async def test_plein_people_join_a_fedify_group_and_post_to_it(
+    plein: Instance, fedify_peer: FedifyPeer, caplog: pytest.LogCaptureFixture
+):
     await fedify_peer.reset()
     bob, carol = await plein.local("bob"), await plein.local("carol")
     club = await resolve_actor(plein.ctx, fedify_peer.group_url)
@@ -62,6 +68,31 @@ async def test_plein_people_join_a_fedify_group_and_post_to_it(plein: Instance, 
     [announce] = await fedify_peer.group_announces()
     assert announce["object_id"] == post.uri  # FEP-1b12: the Create it announced carried bob's post
     assert announce["create_id"] == f"{post.uri}/activity"
+    assert await fedify_peer.errors() == []
+
+    # The group announces alicia's Delete of the post: she moderates nothing, so it is a forgery.
+    with caplog.at_level(logging.WARNING, logger="inbox.handlers.group_moderation"):
+        await fedify_peer.group_moderate(post.uri, by="alicia")
+
+        async def refused() -> bool:
+            return any("forged group moderation" in record.getMessage() for record in caplog.records)
+
+        await until(plein, refused, what="the forged announced Delete is logged")
+    assert await announced() is not None
+
+    # alice moderates the group (its attributedTo collection lists her): the boost leaves the timelines.
+    await fedify_peer.group_moderate(post.uri, by="alice")
+
+    async def taken_out() -> bool:
+        async with plein.ctx.db.read() as session:
+            live = select(Status).where(
+                Status.account_id == club.id, Status.reblog_of_id == post.id, Status.deleted_at.is_(None)
+            )
+            return (await session.execute(live)).first() is None
+
+    await until(plein, taken_out, what="the moderator's announced Delete takes the group's boost out")
+    assert await plein.count(HomeFeedEntry, HomeFeedEntry.account_id == carol.id) == 0
+    assert (await plein.status(post.uri)).deleted_at is None  # bob's post stays his
     assert await fedify_peer.errors() == []
 
 

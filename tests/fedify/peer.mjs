@@ -24,8 +24,11 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
   // alice's new account: it lists alice in `alsoKnownAs`, so alice may move to it (POST /_test/move).
   const NEW_USERNAME = "alicia";
   // A working group as Lemmy and Friendica run one (FEP-1b12): anyone may follow (join) it, and it announces
-  // what its members address to it (`Announce` of their `Create`) to all its members.
+  // what its members address to it (`Announce` of their `Create`) to all its members. Its `attributedTo` is
+  // its moderators' collection (alice moderates it), and it announces a moderator's `Delete` of a post as
+  // Lemmy does (POST /_test/group/moderate).
   const GROUP = "club";
+  const GROUP_MODERATORS = [USERNAME];
 
   // Keys are made once per process: Fedify signs deliveries with the RSA key (draft-cavage HTTP
   // Signatures) and adds an Object Integrity Proof with the Ed25519 key, as it does by default.
@@ -221,10 +224,54 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
       inbox: ctx.getInboxUri(GROUP),
       outbox: ctx.getOutboxUri(GROUP),
       followers: ctx.getFollowersUri(GROUP),
+      attribution: moderatorsUri(ctx.getActorUri(GROUP)),
       endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
       publicKey: actorKeys[0].cryptographicKey,
       assertionMethods: actorKeys.map((key) => key.multikey),
     });
+  }
+
+  function moderatorsUri(groupUri) {
+    return new URL(`${groupUri.pathname}/moderators`, groupUri);
+  }
+
+  // The group's moderators as the OrderedCollection its `attributedTo` names (Fedify 1.5 has no dispatcher
+  // for a custom collection, so it is served beside the federation, as plain ActivityStreams JSON).
+  function moderatorsCollection(origin) {
+    const id = `${origin}/users/${GROUP}/moderators`;
+    const orderedItems = GROUP_MODERATORS.map((name) => `${origin}/users/${name}`);
+    return new Response(
+      JSON.stringify({
+        "@context": "https://www.w3.org/ns/activitystreams", id, type: "OrderedCollection",
+        totalItems: orderedItems.length, orderedItems,
+      }),
+      { headers: { "content-type": "application/activity+json" } },
+    );
+  }
+
+  // The group announces `by`'s Delete of a post to every member, as Lemmy announces a moderator's removal;
+  // `by` may be an actor of this peer that moderates nothing (alicia), which makes the Announce a forgery.
+  async function announceRemoval(ctx, { object, by = USERNAME }) {
+    const group = ctx.getActorUri(GROUP);
+    const remover = ctx.getActorUri(by);
+    const removal = new Delete({
+      id: new URL(`#moderation/${crypto.randomUUID()}`, remover),
+      actor: remover,
+      object: new URL(object),
+      tos: [PUBLIC_COLLECTION],
+      ccs: [group],
+    });
+    const announce = new Announce({
+      id: new URL(`#announces/${crypto.randomUUID()}`, group),
+      actor: group,
+      object: removal,
+      tos: [PUBLIC_COLLECTION],
+      ccs: [ctx.getFollowersUri(GROUP)],
+    });
+    const members = [...groupMembers.values()];
+    await ctx.sendActivity({ identifier: GROUP }, members, announce);
+    sent.push(announce);
+    return json({ id: announce.id.href, delete_id: removal.id.href, delivered_to: members.map((m) => m.id.href) });
   }
 
   // Every address of an activity and of the object it carries: to, cc, audience and the mentions' hrefs.
@@ -494,6 +541,7 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     if (route === "GET /_test/followers/alicia") return json([...newFollowers.keys()]);
     if (route === "GET /_test/group/members") return json([...groupMembers.keys()]);
     if (route === "GET /_test/group/announces") return json(groupAnnounces);
+    if (route === "POST /_test/group/moderate") return await announceRemoval(ctx, body);
     if (route === "GET /_test/following") return json([...following.keys()]);
     if (route === "POST /_test/move") return await moveAway(ctx);
     if (route === "GET /_test/knows") {
@@ -560,6 +608,8 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
       const path = new URL(request.url).pathname;
       if (path.startsWith("/_test/")) {
         response = await handleTestApi(federation.createContext(request, undefined), request, path);
+      } else if (request.method === "GET" && path === `/users/${GROUP}/moderators`) {
+        response = moderatorsCollection(origin);
       } else {
         response = await federation.fetch(request, { contextData: undefined });
         requests.push({

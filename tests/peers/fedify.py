@@ -232,6 +232,11 @@ class FedifyPeer:
         """What the group announced, oldest first: id, create_id, object_id (the post), delivered_to."""
         return await self._call("GET", "group/announces")
 
+    async def group_moderate(self, object_uri: str, by: str = ACTOR_USERNAME) -> JsonObject:
+        """The group announces `by`'s `Delete` of a post to its members, as Lemmy announces a moderator's
+        removal; `by` is an actor of the peer: alice moderates the group, alicia does not (a forgery)."""
+        return await self._call("POST", "group/moderate", {"object": object_uri, "by": by})
+
     async def following(self) -> list[str]:
         """Actor URIs alice follows (a `Move` of one of them, to a target that lists it in `alsoKnownAs`, makes
         her unfollow it and follow the target, as Mastodon does)."""
