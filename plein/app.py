@@ -11,6 +11,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 
 import clientapi.media
 import clientapi.profile
@@ -52,6 +53,7 @@ from plein import health, metrics_route
 from plein.access_log import AccessLogMiddleware
 from plein.errors import exception_handlers
 from plein.headers import SecurityHeadersMiddleware
+from plein.host_router import HostRouter
 from plein.jobs import job_handlers
 from plein.limits import MULTIPART_OVERHEAD, BodyLimit
 from plein.proxies import ForwardedClientMiddleware
@@ -122,6 +124,7 @@ async def build_context(settings: Settings, *, resolver: Resolver | None = None)
         settings.database_url,
         pool_size=settings.database.pool_size,
         max_overflow=settings.database.max_overflow,
+        schema=settings.database.schema,
     )
     await migrate(db)
     async with db.transaction() as session:
@@ -140,7 +143,9 @@ async def build_context(settings: Settings, *, resolver: Resolver | None = None)
         host_gate=FederationGate(db, allowlist_mode=settings.federation.mode == "allowlist"),
         ca_bundle=settings.federation.ca_bundle,
     )
-    bus = make_event_bus(settings.database_url)  # NOTIFY across processes on PostgreSQL
+    bus = make_event_bus(
+        settings.database_url, settings.database.schema
+    )  # NOTIFY across processes on PostgreSQL
     await bus.start()
     ctx = Context(settings=settings, db=db, bus=bus, http=http, scheme_memory=SchemeMemory())
     ctx.key_lookup = StorageKeyLookup(ctx)
@@ -270,4 +275,16 @@ def create_app(
         middleware=middleware,
         exception_handlers=exception_handlers(),  # type: ignore[arg-type]
         lifespan=lifespan,
+    )
+
+
+def create_server_app(
+    tenants: tuple[Settings, ...], *, run_workers: bool | None = None, resolver: Resolver | None = None
+) -> ASGIApp:
+    """What `plein serve` serves: the one instance's application, or with several domains (`[[domains]]`,
+    `plein.config.load_tenants`) a `HostRouter` over one application per domain, each with its own Context."""
+    if len(tenants) == 1:
+        return create_app(tenants[0], run_workers=run_workers, resolver=resolver)
+    return HostRouter(
+        {tenant.domain: create_app(tenant, run_workers=run_workers, resolver=resolver) for tenant in tenants}
     )

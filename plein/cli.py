@@ -13,6 +13,7 @@ import gc
 import logging
 import os
 import secrets
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
@@ -20,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from plein.admin import AdminError
-from plein.config import ConfigError, load_settings, settings_to_toml
+from plein.config import ConfigError, load_settings, load_tenants, settings_to_toml
 from plein.logs import configure_logging
 from plein.media_commands import MediaCommandError
+from plein.tenants import TenantError, pick_tenant
 from storage.push_keys import new_vapid_private_key
 from storage.settings import InstanceSettings, SecretSettings, ServerSettings, Settings
 
@@ -71,15 +73,28 @@ def _zero_or_more(text: str) -> int:
     return int(text)
 
 
-def _settings(args: argparse.Namespace, *, require_file: bool = True) -> Settings:
+def _tenants(args: argparse.Namespace, *, require_file: bool = True) -> tuple[Settings, ...]:
+    """The settings of every domain the config serves (`[[domains]]`), the primary first; only the one
+    named by `--domain` when given."""
     path = _config_path(args)
     if not path.exists():
         if require_file:
             raise CommandError(f"no config file at {path}: run `plein init` first (or pass --config)")
         path = None  # type: ignore[assignment]
-    return load_settings(
+    tenants = load_tenants(
         path, environ=os.environ, overrides=_overrides(args), text_overrides=_set_values(args)
     )
+    if getattr(args, "chosen_domain", None):
+        try:
+            return (pick_tenant(tenants, args.chosen_domain),)
+        except TenantError as error:
+            raise CommandError(str(error)) from error
+    return tenants
+
+
+def _settings(args: argparse.Namespace, *, require_file: bool = True) -> Settings:
+    """The settings of the domain a command acts on: `--domain`, else the primary."""
+    return _tenants(args, require_file=require_file)[0]
 
 
 # --- init ---------------------------------------------------------------------------------------------
@@ -147,16 +162,40 @@ def settle_heap() -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from plein.app import create_app
+    from plein.app import create_server_app
 
-    settings = _settings(args)
+    tenants = _tenants(args)
+    settings = tenants[0]
     configure_logging(settings)
-    asyncio.run(_first_admin_hint(settings, _config_path(args)))
-    app = create_app(settings)
+    for tenant in tenants:
+        asyncio.run(_first_admin_hint(tenant, _config_path(args), len(tenants) > 1))
+    app = create_server_app(tenants)
     settle_heap()
     # log_config=None: the logging configured above stays (uvicorn's own records go through it).
-    uvicorn.run(app, log_level=settings.server.log_level, log_config=None, **uvicorn_options(settings))
+    config = uvicorn.Config(
+        app, log_level=settings.server.log_level, log_config=None, **uvicorn_options(settings)
+    )
+    server = uvicorn.Server(config)
+    if not settings.server.extra_listen_hosts:
+        server.run()
+        return 0
+    hosts = (settings.server.listen_host, *settings.server.extra_listen_hosts)
+    server.run(sockets=[listening_socket(host, settings.server.listen_port) for host in hosts])
     return 0
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to `host`:`port` for uvicorn (`server.extra_listen_hosts`: one port, several addresses)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise CommandError(f"cannot listen on {host}:{port}: {error.strerror}") from error
+    sock.set_inheritable(True)
+    return sock
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -171,7 +210,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-async def _first_admin_hint(settings: Settings, config_path: Path) -> None:
+async def _first_admin_hint(settings: Settings, config_path: Path, name_domain: bool = False) -> None:
     from plein.app import build_context, close_context
     from storage.accounts import count_local_users
 
@@ -182,9 +221,11 @@ async def _first_admin_hint(settings: Settings, config_path: Path) -> None:
     finally:
         await close_context(ctx)
     if users == 0:
+        domain = f" --domain {settings.domain}" if name_domain else ""
         print(
-            "No account exists yet. Create the first admin with:\n"
-            f"    {_invoked_as()} --config {config_path} account create NAME --role admin\n",
+            f"No account exists yet{f' on {settings.domain}' if name_domain else ''}. "
+            "Create the first admin with:\n"
+            f"    {_invoked_as()} --config {config_path}{domain} account create NAME --role admin\n",
             flush=True,
         )
 
@@ -202,7 +243,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from plein.app import build_context, close_context, start_workers, stop_workers
     from storage.worker import QueueWorker
 
-    settings = _settings(args)
+    tenants = _tenants(args)  # every domain's queues (or --domain's only)
+    settings = tenants[0]
     configure_logging(settings)
 
     async def run() -> None:
@@ -210,24 +252,36 @@ def cmd_worker(args: argparse.Namespace) -> int:
         from storage.recovery import start_beating
         from storage.worker import worker_name
 
-        ctx = await build_context(settings)
-        await start_beating(ctx.db, worker_name())  # and take back the jobs of this host's dead workers
-        await ensure_daily_archive(ctx)
-        settle_heap()
-        started = start_workers(ctx)
-        if settings.metrics.worker_port:  # this process's own counters; queue gauges come from `serve`
-            from prometheus_client import start_http_server
-
-            start_http_server(
-                settings.metrics.worker_port, addr=settings.server.listen_host, registry=ctx.metrics.registry
-            )
-        queues = sum(isinstance(worker, QueueWorker) for worker, _ in started)
-        print(f"worker running {queues} queue(s); Ctrl-C to stop", flush=True)
+        contexts = []
+        started = []
         try:
+            for tenant in tenants:
+                ctx = await build_context(tenant)
+                contexts.append(ctx)
+                await start_beating(
+                    ctx.db, worker_name()
+                )  # and take back the jobs of this host's dead workers
+                await ensure_daily_archive(ctx)
+            settle_heap()
+            for ctx in contexts:
+                started += start_workers(ctx)
+            if (
+                settings.metrics.worker_port
+            ):  # this process's own counters (the first domain's); queue gauges come from `serve`
+                from prometheus_client import start_http_server
+
+                start_http_server(
+                    settings.metrics.worker_port,
+                    addr=settings.server.listen_host,
+                    registry=contexts[0].metrics.registry,
+                )
+            queues = sum(isinstance(worker, QueueWorker) for worker, _ in started)
+            print(f"worker running {queues} queue(s); Ctrl-C to stop", flush=True)
             await asyncio.Event().wait()
         finally:
             await stop_workers(started)
-            await close_context(ctx)
+            for ctx in contexts:
+                await close_context(ctx)
 
     try:
         asyncio.run(run())
@@ -280,9 +334,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    asyncio.run(_migrate(settings))
-    print("database is up to date")
+    tenants = _tenants(args)  # every domain (or --domain's only)
+    for settings in tenants:
+        asyncio.run(_migrate(settings))
+        if len(tenants) > 1 or getattr(args, "chosen_domain", None):
+            print(f"{settings.domain}: database is up to date")
+        else:
+            print("database is up to date")
     return 0
 
 
@@ -418,6 +476,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--log-level", default="warning", help="logging level for commands (default: warning)"
+    )
+    parser.add_argument(
+        "--domain",
+        dest="chosen_domain",  # `plein domain block DOMAIN` has a `domain` of its own
+        help="with [[domains]]: the domain a command acts on (default: the primary, [instance]); "
+        "migrate and worker take every domain unless one is named",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
+from plein.tenants import TenantError, anchor_table_files, check_distinct, tenant_settings
 from storage.push_keys import vapid_private_key
 from storage.settings import ServerSettings, Settings
 
@@ -199,7 +200,20 @@ def load_settings(
 
     `text_overrides` are command-line values typed as text (`--set section.key=value`), read like environment
     variables; they beat `overrides`. A relative `server.data_dir` in the file is relative to the file's folder.
+    With `[[domains]]` in the file, these are the primary domain's settings (`load_tenants` has them all).
     """
+    return load_tenants(config_path, environ=environ, overrides=overrides, text_overrides=text_overrides)[0]
+
+
+def load_tenants(
+    config_path: Path | None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    text_overrides: Mapping[str, str] | None = None,
+) -> tuple[Settings, ...]:
+    """The validated settings of every domain the config file serves: the primary (`[instance]`) first, then
+    one per `[[domains]]` table (`plein.tenants`); one element without `[[domains]]`."""
     file_values: dict[str, Any] = {}
     if config_path is not None:
         try:
@@ -211,6 +225,11 @@ def load_settings(
             raise ConfigError("config", f"{config_path} is not valid TOML: {error}") from error
         _anchor_data_dir(file_values, config_path.parent)
         _anchor_files(file_values, config_path.parent)
+    domain_tables = file_values.pop("domains", [])
+    if not isinstance(domain_tables, list):
+        raise ConfigError("domains", "must be an array of tables ([[domains]])")
+    if config_path is not None:
+        anchor_table_files(domain_tables, config_path.parent)
     layers: list[tuple[dict[str, Any], bool]] = [
         (file_values, False),
         (_env_values(environ or {}), True),
@@ -232,8 +251,22 @@ def load_settings(
                     raise ConfigError(f"{section}.{key}", "unknown key")
                 merged[section][key] = _coerce(f"{section}.{key}", value, hints[key], from_text=from_text)
     settings = Settings(**{name: sections[name](**merged[name]) for name in sections})
-    _validate(settings)
-    return settings
+    try:
+        tenants = tenant_settings(
+            settings, domain_tables, lambda key, value, hint: _coerce(key, value, hint, from_text=False)
+        )
+        check_distinct(tenants)
+    except TenantError as error:
+        raise ConfigError(error.key, str(error)) from error
+    for index, tenant in enumerate(tenants):
+        try:
+            _validate(tenant)
+        except ConfigError as error:
+            if index == 0:
+                raise
+            key = error.key.replace("instance.", f"domains[{index - 1}].", 1)
+            raise ConfigError(key, str(error).split(": ", 2)[-1]) from error
+    return tenants
 
 
 def _check_ca_bundle(path: str, key: str = "federation.ca_bundle") -> None:

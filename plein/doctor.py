@@ -261,7 +261,7 @@ async def _public_url_findings(settings: Settings, *, verify: ssl.SSLContext) ->
 async def diagnose(settings: Settings) -> list[Finding]:
     """Every finding, in the order an operator would fix them."""
     findings = _config_findings(settings)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, schema=settings.database.schema)
     try:
         database, _ = await _database_findings(db)
     finally:

@@ -50,6 +50,11 @@ JSON_OPTIONS: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializ
 T = TypeVar("T")
 
 
+def quote_identifier(name: str) -> str:
+    """`name` as a quoted SQL identifier (a schema name made from a configured domain)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _sqlite_engine(url: str, begin_statement: str, pool_size: int) -> AsyncEngine:
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60, **JSON_OPTIONS)
     configure_sqlite(engine.sync_engine, begin_statement)
@@ -65,8 +70,9 @@ class Database:
     On PostgreSQL the process keeps `pool_size` connections and opens up to `max_overflow` more for a
     moment (each closed again on return); SQLite keeps a fixed number (`SQLITE_READERS`)."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10, schema: str = "") -> None:
         self.url = url
+        self.schema = schema
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         if self.is_sqlite:
@@ -77,8 +83,15 @@ class Database:
             self.read_engine = _sqlite_engine(url, "BEGIN", pool_size=SQLITE_READERS)
             self.sqlite_batch: SqliteBatchWriter | None = SqliteBatchWriter(url, JSON_OPTIONS)
         else:
+            # A schema of its own (one domain of several, docs/MULTIDOMAIN.md): every connection sees only it,
+            # so no query can reach another domain's rows.
+            connect_args = {"server_settings": {"search_path": quote_identifier(schema)}} if schema else {}
             self.write_engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=max_overflow, **JSON_OPTIONS
+                url,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                connect_args=connect_args,
+                **JSON_OPTIONS,
             )
             self.read_engine = self.write_engine
             self.sqlite_batch = None

@@ -9,8 +9,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
-from storage.db import Database
+from storage.db import Database, quote_identifier
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -30,6 +31,8 @@ async def migrate(db: Database, revision: str = "head") -> None:
         command.upgrade(alembic_config(connection), revision)
 
     async with db.write_engine.begin() as connection:
+        if db.schema:  # the connection's search_path names it; Alembic's version table lands in it too
+            await connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(db.schema)}"))
         await connection.run_sync(_upgrade)
 
 

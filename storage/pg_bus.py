@@ -82,9 +82,10 @@ def asyncpg_dsn(database_url: str) -> str:
 class PostgresEventBus(EventBus):
     """Publishes through NOTIFY and delivers what it hears on LISTEN, to this process's subscribers."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, channel: str = CHANNEL) -> None:
         super().__init__()
         self._dsn = asyncpg_dsn(database_url)
+        self._channel = channel
         self._pending: list[Event] = []
         self._wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
@@ -116,7 +117,7 @@ class PostgresEventBus(EventBus):
 
     async def _listen(self) -> None:
         listener = await asyncpg.connect(self._dsn)
-        await listener.add_listener(CHANNEL, self._heard)
+        await listener.add_listener(self._channel, self._heard)
         listener.add_termination_listener(self._listener_lost)
         self._listener = listener
 
@@ -169,11 +170,14 @@ class PostgresEventBus(EventBus):
         if not batch or self._sender is None:
             return
         for payload in pack(batch):
-            await self._sender.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+            await self._sender.execute("SELECT pg_notify($1, $2)", self._channel, payload)
 
 
-def make_event_bus(database_url: str) -> EventBus:
-    """The bus for a database: NOTIFY across processes on PostgreSQL, in-process on SQLite."""
+def make_event_bus(database_url: str, schema: str = "") -> EventBus:
+    """The bus for a database: NOTIFY across processes on PostgreSQL, in-process on SQLite.
+
+    Channels are database-wide, not per schema: the domains of a multi-domain install (one schema each) each
+    get a channel of their own, so no stream hears another domain's ids."""
     if make_url(database_url).get_backend_name() == "postgresql":
-        return PostgresEventBus(database_url)
+        return PostgresEventBus(database_url, f"{CHANNEL}_{schema}" if schema else CHANNEL)
     return EventBus()

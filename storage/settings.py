@@ -55,6 +55,8 @@ class ServerSettings:
 
     listen_host: str = "127.0.0.1"
     listen_port: int = 8000
+    # More addresses to listen on (same port), e.g. one per domain of a multi-domain install without a proxy.
+    extra_listen_hosts: tuple[str, ...] = ()
     data_dir: Path = Path("data")
     workers: bool = True
     log_level: str = "info"
@@ -75,6 +77,9 @@ class DatabaseSettings:
     # too small, a busy process spends its CPU connecting (docs/OPERATIONS.md, sizing). SQLite ignores both.
     pool_size: int = 20
     max_overflow: int = 5
+    # The PostgreSQL schema holding this instance's tables (created on first migration); empty: the server's
+    # default (`public`). Each extra domain of a multi-domain install gets its own (docs/MULTIDOMAIN.md).
+    schema: str = ""
 
 
 @dataclass(frozen=True)
