@@ -22,6 +22,7 @@ from storage.context import Context
 from storage.groups import is_group
 from storage.models import Account
 from storage.statuses import boost_of, status_by_uri
+from storage.stream_events import reach_events
 from webfinger.convert import id_of
 from webfinger.fetch import fetch_object
 
@@ -112,9 +113,12 @@ async def handle_group_moderation(ctx: Context, group: Account, act: dict[str, A
 
 
 async def _take_out(ctx: Context, group: Account, status_uri: str | None) -> list[Event]:
+    """The group's boost of the post leaves every feed here; the readers' open streams hear `delete`."""
     async with ctx.db.transaction() as session:
         status = await status_by_uri(session, status_uri) if status_uri else None
         boost = await boost_of(session, group.id, status.id) if status is not None else None
-        if boost is not None:
-            await tombstone_status(session, boost)
-    return []
+        if boost is None:
+            return []
+        events = await reach_events(session, boost, "delete")
+        await tombstone_status(session, boost)
+    return events

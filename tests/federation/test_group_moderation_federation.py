@@ -52,16 +52,21 @@ async def _announced_acts(a: Instance, group: Account) -> list[dict]:
         return [payload["object"] for payload in rows.scalars() if isinstance(payload["object"], dict)]
 
 
-async def _send_as_group(a: Instance, group: Account, actor_uri: str, status_uri: str) -> None:
-    """The group on A announces a `Delete` of a post by `actor_uri`, and nothing else (as Lemmy does, without
-    Plein's own `Undo(Announce)`)."""
+async def _announce_as_group(a: Instance, group: Account, act: dict) -> None:
+    """The group on A announces `act` to its members, and nothing else (as Lemmy does, without Plein's own
+    `Undo(Announce)` or direct `Block`)."""
     effects = Effects()
     async with a.ctx.db.transaction() as session:
-        act = moderator_activity(
-            "Delete", f"{actor_uri}#delete-{status_uri[-6:]}", actor_uri, group.uri, status_uri
-        )
         await announce_moderation_in(session, a.ctx, effects, group, act)
     after_commit(a.ctx, effects)
+
+
+async def _send_as_group(a: Instance, group: Account, actor_uri: str, status_uri: str) -> None:
+    """The group on A announces a `Delete` of a post by `actor_uri`."""
+    act = moderator_activity(
+        "Delete", f"{actor_uri}#delete-{status_uri[-6:]}", actor_uri, group.uri, status_uri
+    )
+    await _announce_as_group(a, group, act)
 
 
 async def test_a_moderators_removal_reaches_members_as_an_announced_delete(group_pair):
@@ -104,10 +109,16 @@ async def test_an_announced_delete_is_read_only_from_the_group_or_its_moderators
     assert await group_boost(b, group.uri, first.uri) is not None
     assert any("forged group moderation" in record.getMessage() for record in caplog.records)
 
-    # The moderator's Delete (listed in the group's attributedTo collection) and the group's own are read.
-    await _send_as_group(a, group, mod.uri, first.uri)
-    await _send_as_group(a, group, group.uri, second.uri)
-    await settle(a, b)
+    # The moderator's Delete (listed in the group's attributedTo collection) and the group's own are read;
+    # carol's open stream hears the boost go.
+    boost_on_b = await group_boost(b, group.uri, first.uri)
+    assert boost_on_b is not None
+    async with b.ctx.bus.subscribe(f"user:{carol.id}") as stream:
+        await _send_as_group(a, group, mod.uri, first.uri)
+        await _send_as_group(a, group, group.uri, second.uri)
+        await settle(a, b)
+        heard = [stream.get_nowait() for _ in range(stream.qsize())]
+    assert ("delete", boost_on_b.id) in [(event.kind, event.payload["status_id"]) for event in heard]
     assert await group_boost(b, group.uri, first.uri) is None
     assert await group_boost(b, group.uri, second.uri) is None
     assert (await b.status(first.uri)).deleted_at is None  # bob's post stays his
@@ -143,3 +154,33 @@ async def test_a_ban_and_its_lifting_reach_members_as_announced_block_and_undo(g
     assert (
         await a.count(Follow, Follow.account_id == carol_on_a.id, Follow.target_account_id == group.id) == 1
     )
+
+
+async def test_an_announced_ban_alone_ends_a_local_members_follow_and_its_undo_lifts_it(group_pair):
+    a, b = group_pair
+    group, mod, alice, carol = await _group_with_members(a, b)
+    group_on_b = await b.account(group.uri)
+    assert group_on_b is not None
+    ban = moderator_activity("Block", f"{mod.uri}#ban-carol", mod.uri, group.uri, carol.uri, target=group.uri)
+
+    forged = moderator_activity(
+        "Block", f"{alice.uri}#ban-carol", alice.uri, group.uri, carol.uri, target=group.uri
+    )
+    await _announce_as_group(a, group, forged)
+    await settle(a, b)
+    assert await b.count(Block, Block.account_id == group_on_b.id) == 0
+    assert (
+        await b.count(Follow, Follow.account_id == carol.id, Follow.target_account_id == group_on_b.id) == 1
+    )
+
+    await _announce_as_group(a, group, ban)
+    await settle(a, b)
+    assert await b.count(Block, Block.account_id == group_on_b.id, Block.target_account_id == carol.id) == 1
+    assert (
+        await b.count(Follow, Follow.account_id == carol.id, Follow.target_account_id == group_on_b.id) == 0
+    )
+
+    lifted = moderator_activity("Undo", f"{mod.uri}#unban-carol", mod.uri, group.uri, ban)
+    await _announce_as_group(a, group, lifted)
+    await settle(a, b)
+    assert await b.count(Block, Block.account_id == group_on_b.id) == 0
