@@ -16,6 +16,7 @@ from clientapi.errors import NotFound, Unprocessable
 from clientapi.pagination import Page, apply_page, in_display_order, link_headers
 from clientapi.params import Params, parse_id, read_params
 from clientapi.responses import api_response
+from clientapi.status_maps import sends_variants, variant_drafts
 from outbox.actions.review import approve_draft, edit_draft, return_draft
 from outbox.actions.scheduled import cancel_scheduled, move_scheduled
 from storage.acting import ACTING_STAFF
@@ -80,12 +81,15 @@ DRAFT_FIELDS = ("status", "spoiler_text", "visibility", "language")
 async def update_scheduled(request: Request) -> Response:
     """Mastodon's move (`scheduled_at`); and, a Plein extension for an organisation's draft in review, an
     edit in place of `status`, `spoiler_text`, `visibility`, `language` by a publisher or the draft's author
-    (docs/CLIENT_API.md)."""
+    (docs/CLIENT_API.md), and of its other languages with `status_map` / `spoiler_text_map`, which replace
+    them as a status's edit does (docs/MULTILINGUAL.md)."""
     auth = await require_auth(request, "write:statuses")
     assert auth.account is not None
     params = await read_params(request)
     scheduled_at = scheduled_at_of(params)
-    editing = any(params.get_str(name, max_length=None) is not None for name in DRAFT_FIELDS)
+    editing = any(
+        params.get_str(name, max_length=None) is not None for name in DRAFT_FIELDS
+    ) or sends_variants(params)
     if scheduled_at is None and not editing:
         raise Unprocessable("Validation failed: scheduled_at is missing")
     ctx: Context = request.state.ctx
@@ -111,6 +115,7 @@ async def _edit_draft(ctx: Context, organisation: Account, draft_id: int, params
         spoiler_text=_sent_or(params, "spoiler_text", current.params.get("spoiler_text")),
         visibility=params.get_str("visibility") or str(current.params.get("visibility") or "public"),
         language=params.get_language("language") or current.params.get("language"),  # type: ignore[arg-type]
+        variants=variant_drafts(params) if sends_variants(params) else None,
     )
 
 

@@ -24,6 +24,7 @@ from clientapi.pagination import Page, apply_page, in_display_order, link_header
 from clientapi.params import Params, parse_id, parse_id_list, read_params
 from clientapi.responses import api_response
 from clientapi.scheduled_statuses import scheduled_at_of
+from clientapi.status_maps import variant_drafts
 from outbox import actions
 from outbox.actions.review import needs_review, submit_for_review
 from outbox.actions.scheduled import Draft, schedule_status
@@ -110,25 +111,6 @@ def poll_request(params: Params) -> PollRequest | None:
     )
 
 
-def variant_drafts(params: Params) -> list[VariantDraft]:
-    """Plein's extension for a status in several languages (docs/MULTILINGUAL.md): `status_map[fy]=…` and
-    `spoiler_text_map[fy]=…` (form or JSON objects), one entry per language besides `language`."""
-    texts, warnings = params.get_dict("status_map"), params.get_dict("spoiler_text_map")
-    for name, mapping in (("status_map", texts), ("spoiler_text_map", warnings)):
-        for language, value in mapping.items():
-            if not isinstance(value, str):
-                raise Unprocessable(
-                    f"Validation failed: {name}[{language}] must be a string", field=f"{name}.{language}"
-                )
-    stray = sorted(set(warnings) - set(texts))
-    if stray:
-        raise Unprocessable(
-            f"Validation failed: spoiler_text_map[{stray[0]}] has no status_map[{stray[0]}]",
-            field=f"spoiler_text_map.{stray[0]}",
-        )
-    return [VariantDraft(language, text, warnings.get(language, "")) for language, text in texts.items()]
-
-
 def _visibility(params: Params, default: str) -> str:
     visibility = params.get_str("visibility") or default
     if visibility not in VISIBILITIES:
@@ -154,16 +136,12 @@ async def create_status(request: Request) -> Response:
     scheduled_at = scheduled_at_of(params)
     variants = variant_drafts(params)
     review = await needs_review(_ctx(request), auth.account, auth.staff_role)
-    if variants and (review or (scheduled_at is not None and scheduled_at > utcnow())):
-        raise Unprocessable(  # drafts and scheduled statuses keep one language (docs/MULTILINGUAL.md)
-            "Validation failed: a scheduled or reviewed status has one language", field="status_map"
-        )
     if review:
         # An organisation's author: a draft for a publisher, answered as the ScheduledStatus it is (apps
         # show a scheduled post gracefully; docs/CLIENT_API.md).
-        return await _schedule(request, auth, params, scheduled_at, key, review=True)
+        return await _schedule(request, auth, params, scheduled_at, key, variants, review=True)
     if scheduled_at is not None and scheduled_at > utcnow():  # a time already past posts now, as in Mastodon
-        return await _schedule(request, auth, params, scheduled_at, key)
+        return await _schedule(request, auth, params, scheduled_at, key, variants)
     status = await actions.post_status(
         _ctx(request),
         auth.account,
@@ -190,6 +168,7 @@ async def _schedule(
     params: Params,
     scheduled_at: datetime | None,
     key: str | None,
+    variants: list[VariantDraft],
     *,
     review: bool = False,
 ) -> Response:
@@ -206,6 +185,7 @@ async def _schedule(
         poll=poll_request(params),
         quoted_status_id=params.get_id("quoted_status_id"),
         quote_policy=params.get_str("quote_approval_policy"),
+        variants=variants,
     )
     if review:
         staff = ACTING_STAFF.get()

@@ -29,14 +29,22 @@ async def variants_of(session: Any, status_ids: Iterable[int]) -> dict[int, list
     ids = list(dict.fromkeys(status_ids))
     if not ids:
         return {}
+    # Columns, not the entity: `session` may be a plain connection (the home and list timelines read on
+    # one), where selecting the entity would yield only its first column.
     rows = await session.execute(
-        select(StatusVariant).where(StatusVariant.status_id.in_(ids)).order_by(StatusVariant.language)
+        select(
+            StatusVariant.status_id,
+            StatusVariant.language,
+            StatusVariant.content,
+            StatusVariant.spoiler_text,
+            StatusVariant.text,
+        )
+        .where(StatusVariant.status_id.in_(ids))
+        .order_by(StatusVariant.language)
     )
     found: dict[int, list[Variant]] = {}
-    for row in rows.scalars():
-        found.setdefault(row.status_id, []).append(
-            Variant(row.language, row.content, row.spoiler_text, row.text)
-        )
+    for status_id, language, content, spoiler_text, text in rows:
+        found.setdefault(status_id, []).append(Variant(language, content, spoiler_text, text))
     return found
 
 

@@ -13,6 +13,7 @@ from clientapi.entities.accounts import account_to_entity
 from clientapi.entities.common import format_time
 from clientapi.entities.emojis import emoji_to_entity
 from clientapi.entities.statuses import statuses_to_entities
+from outbox.actions.status_languages import variants_to_maps
 from storage.context import Context
 from storage.filter_matching import ViewerFilters
 from storage.models import Account, Marker, Notification, Status, StatusEdit
@@ -116,8 +117,7 @@ def status_source_to_entity(status: Status, variants: Sequence[Variant] = ()) ->
     source: dict[str, Any] = {"id": str(status.id), "text": status.text, "spoiler_text": status.spoiler_text}
     if variants:
         source["language"] = status.language
-        source["status_map"] = {variant.language: variant.text for variant in variants}
-        source["spoiler_text_map"] = {v.language: v.spoiler_text for v in variants if v.spoiler_text}
+        source.update(variants_to_maps(variants))
     return source
 
 

@@ -9,6 +9,7 @@ app shows one; Mastodon has no notification type for it). Each step is an entry 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from outbox.actions.scheduled import (
     hold_media,
     params_to_draft,
 )
+from outbox.actions.status_languages import VariantDraft, variants_to_maps
 from outbox.actions.statuses import post_status
 from outbox.errors import Forbidden, NotFound, Unprocessable
 from storage.acting import ActingStaff
@@ -33,7 +35,7 @@ from storage.types import utcnow
 PENDING = "pending"
 RETURNED = "returned"
 # What an edit of a draft may change (Mastodon's names in the ScheduledStatus entity's `params`).
-EDITABLE = ("text", "spoiler_text", "visibility", "language", "sensitive")
+EDITABLE = ("text", "spoiler_text", "visibility", "language", "sensitive", "status_map", "spoiler_text_map")
 
 
 async def needs_review(ctx: Context, account: Account, staff_role: str | None) -> bool:
@@ -166,10 +168,12 @@ async def edit_draft(
     spoiler_text: str,
     visibility: str,
     language: str | None,
+    variants: Sequence[VariantDraft] | None = None,
 ) -> ScheduledStatus:
-    """Change a draft's text, content warning, visibility and language in place, checked as posting it
-    would be: by a publisher, or by the draft's author (whose edit of a returned draft sends it back for
-    review). Audited as `draft.edit` with the fields before and after."""
+    """Change a draft's text, content warning, visibility, language and other languages (`variants`; None
+    keeps them, [] removes them) in place, checked as posting it would be: by a publisher, or by the draft's
+    author (whose edit of a returned draft sends it back for review). Audited as `draft.edit` with the
+    fields before and after."""
     if staff is None:
         raise Forbidden("Only a publisher of the organisation or the draft's author edits a draft")
     async with ctx.db.transaction() as session:
@@ -178,13 +182,15 @@ async def edit_draft(
         if staff.role not in ("publisher", "admin") and not is_author:
             raise Forbidden("Only a publisher of the organisation or the draft's author edits a draft")
         spoiler_text = spoiler_text.strip()
+        current = params_to_draft(row.params)
         draft = replace(
-            params_to_draft(row.params),
+            current,
             text=text,
             spoiler_text=spoiler_text,
             visibility=visibility,
             language=language,
             sensitive=bool(row.params.get("sensitive")) or bool(spoiler_text),
+            variants=current.variants if variants is None else variants,
         )
         check_draft(ctx, draft)
         before = {key: row.params.get(key) for key in EDITABLE}
@@ -194,8 +200,10 @@ async def edit_draft(
             "visibility": draft.visibility,
             "language": draft.language,
             "sensitive": draft.sensitive,
+            **variants_to_maps(draft.variants),
         }
-        row.params = {**row.params, **after}
+        kept = {key: value for key, value in row.params.items() if key not in EDITABLE}
+        row.params = {**kept, **after}
         if row.review_state == RETURNED and is_author:  # corrected: back in the queue
             row.review_state = PENDING
             row.review_comment = None

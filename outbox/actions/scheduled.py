@@ -8,10 +8,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outbox.actions.quoting import check_quote_policy, quotable_status
+from outbox.actions.status_languages import VariantDraft, check_variants, maps_to_drafts, variants_to_maps
 from outbox.actions.statuses import check_poll, check_text, post_status
 from outbox.errors import ActionError, NotFound, Unprocessable
 from storage.acting import ACTING_STAFF, ActingStaff
@@ -50,6 +52,12 @@ class Draft:
     poll: PollRequest | None = None
     quoted_status_id: int | None = None
     quote_policy: str | None = None
+    variants: Sequence[VariantDraft] = ()  # the other languages (docs/MULTILINGUAL.md)
+
+
+def draft_arguments(draft: Draft) -> dict[str, Any]:
+    """The draft as `post_status`'s keyword arguments (the variants stay drafts, unlike `asdict`)."""
+    return {field.name: getattr(draft, field.name) for field in fields(draft)}
 
 
 def _params(draft: Draft, idempotency_key: str | None) -> dict[str, object]:
@@ -69,12 +77,14 @@ def _params(draft: Draft, idempotency_key: str | None) -> dict[str, object]:
         "scheduled_at": None,
         "idempotency": idempotency_key,
         "with_rate_limit": False,
+        **variants_to_maps(draft.variants),  # Plein's extension: present for a status in several languages
     }
 
 
 def _draft(params: dict[str, object]) -> Draft:
     poll = params.get("poll")
     media_ids = params.get("media_ids") or []
+    texts, warnings = params.get("status_map"), params.get("spoiler_text_map")
     return Draft(
         text=str(params["text"]),
         visibility=str(params["visibility"]),
@@ -87,6 +97,9 @@ def _draft(params: dict[str, object]) -> Draft:
         poll=PollRequest(**poll) if isinstance(poll, dict) else None,
         quoted_status_id=int(quoted) if isinstance(quoted := params.get("quoted_status_id"), str) else None,
         quote_policy=str(params.get("quote_approval_policy") or "public"),
+        variants=maps_to_drafts(
+            texts if isinstance(texts, dict) else {}, warnings if isinstance(warnings, dict) else {}
+        ),
     )
 
 
@@ -103,6 +116,7 @@ def check_draft(ctx: Context, draft: Draft) -> None:
     if draft.visibility not in VISIBILITIES:
         raise Unprocessable(f"Validation failed: unknown visibility {draft.visibility!r}")
     check_text(ctx, draft.text, draft.spoiler_text, draft.media_ids)
+    check_variants(ctx, draft.language, draft.variants)
     check_poll(draft.poll, draft.media_ids)
     check_quote_policy(draft.quote_policy)
 
@@ -208,7 +222,7 @@ async def publish_scheduled(ctx: Context, scheduled_id: int) -> Status | None:
             ctx,
             author,
             scheduled_status_id=scheduled.id,
-            **{field.name: getattr(draft, field.name) for field in fields(draft)},
+            **draft_arguments(draft),
         )
     except ActionError as refusal:
         async with ctx.db.transaction() as session:

@@ -3,8 +3,9 @@ rendering each language's text as the primary's is rendered."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from apub.languages import is_known_language
 from outbox.errors import Unprocessable, ValidationCode
@@ -21,6 +22,36 @@ class VariantDraft:
     language: str
     text: str
     spoiler_text: str = ""
+
+
+class LanguageText(Protocol):
+    """One more language's source: a draft, or a stored variant of a local status."""
+
+    @property
+    def language(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def spoiler_text(self) -> str: ...
+
+
+def variants_to_maps(variants: Sequence[LanguageText]) -> dict[str, dict[str, str]]:
+    """The other languages as the `status_map` / `spoiler_text_map` parameters that write them ({} for a
+    status in one language): what a scheduled status keeps and what an edit takes back."""
+    if not variants:
+        return {}
+    return {
+        "status_map": {variant.language: variant.text for variant in variants},
+        "spoiler_text_map": {v.language: v.spoiler_text for v in variants if v.spoiler_text},
+    }
+
+
+def maps_to_drafts(texts: Mapping[str, object], warnings: Mapping[str, object]) -> list[VariantDraft]:
+    """`status_map` / `spoiler_text_map` (checked to be strings, or kept by a scheduled status) as drafts."""
+    return [
+        VariantDraft(str(language), str(text), str(warnings.get(language) or ""))
+        for language, text in texts.items()
+    ]
 
 
 def check_variants(ctx: Context, primary_language: str | None, drafts: Sequence[VariantDraft]) -> None:

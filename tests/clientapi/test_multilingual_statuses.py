@@ -95,10 +95,6 @@ async def test_wrong_variants_are_refused_and_nothing_is_stored(
         ({"status": "a", "language": "nl", "status_map[fy]": "b" * (limit + 1)}, "status_map.fy"),
         ({"status": "a", "status_map[fy]": "b"}, "language"),
         ({"status": "a", "language": "nl", "spoiler_text_map[fy]": "cw"}, "spoiler_text_map.fy"),
-        (
-            {"status": "a", "language": "nl", "status_map[fy]": "b", "scheduled_at": "2999-01-01T00:00:00Z"},
-            "status_map",
-        ),
     ]
     async with instance.client(headers=alice) as author:
         before = await _statuses_stored(instance)

@@ -18,6 +18,7 @@ from plein.jobs import job_handlers
 from plein.organisation_commands import organisation_command
 from storage.context import Context
 from storage.models import Account, ScheduledStatus, Status
+from storage.status_variants import variants_of
 from storage.worker import drain
 from support.instance import RunningInstance, make_settings, serve_in_process
 from support.oauth import authorize, bearer, make_user
@@ -145,6 +146,58 @@ async def test_an_authors_post_from_the_browser_waits_for_review(instance: Runni
     async with instance.client() as browser:
         await web_login(browser, "anna", PASSWORD)
         assert "Concept: nieuwe openingstijden" in (await browser.get("/web/review")).text
+
+
+async def test_an_authors_draft_in_three_languages_from_the_browser_publishes_each(
+    instance: RunningInstance,
+) -> None:
+    ctx, ministry = await _setup(instance, review="on")
+    async with instance.client() as browser:
+        await web_login(browser, "bram", PASSWORD)
+        await _switch(browser, ministry.id)
+        page = await browser.get("/web/compose")
+        sent = await browser.post(
+            "/web/compose",
+            data={
+                "csrf_token": csrf_of(page.text),
+                "text": "De brug is open",
+                "visibility": "public",
+                "language": "nl",
+                "variant_language1": "fy",
+                "variant_text1": "De brêge is iepen",
+                "variant_cw1": "",
+                "variant_language2": "en",
+                "variant_text2": "The bridge is open",
+                "variant_cw2": "traffic",
+            },
+        )
+        assert sent.status_code == 303 and sent.headers["location"] == "/web/compose?submitted=1"
+    async with ctx.db.read() as session:
+        draft = (await session.execute(select(ScheduledStatus))).scalar_one()
+    assert draft.params["status_map"] == {"fy": "De brêge is iepen", "en": "The bridge is open"}
+    assert draft.params["spoiler_text_map"] == {"en": "traffic"}
+    async with instance.client() as browser:
+        await web_login(browser, "anna", PASSWORD)
+        queue = await browser.get("/web/review")
+        assert '<div lang="fy">' in queue.text and "De brêge is iepen" in queue.text
+        approved = await browser.post(
+            "/web/review",
+            data={
+                "csrf_token": csrf_of(queue.text),
+                "organisation_id": str(ministry.id),
+                "draft_id": str(draft.id),
+                "decision": "approve",
+            },
+        )
+        assert approved.status_code == 303
+    await drain(ctx.db, job_handlers(ctx))
+    async with ctx.db.read() as session:
+        status = (await session.execute(select(Status))).scalar_one()
+        others = (await variants_of(session, [status.id]))[status.id]
+    assert status.language == "nl" and [(v.language, v.spoiler_text) for v in others] == [
+        ("en", "traffic"),
+        ("fy", ""),
+    ]
 
 
 async def test_leaving_the_organisation_ends_the_acting_at_the_next_request(

@@ -7,7 +7,6 @@ a post the viewer may see. Publishing goes through the same
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,7 +15,7 @@ from starlette.routing import Route
 from login.sessions import SignedIn
 from outbox import actions
 from outbox.actions.review import needs_review, submit_for_review
-from outbox.actions.scheduled import Draft
+from outbox.actions.scheduled import Draft, draft_arguments
 from outbox.actions.status_languages import VariantDraft
 from outbox.actions.statuses import MAX_MEDIA
 from outbox.errors import ActionError
@@ -130,18 +129,14 @@ async def publish(request: Request) -> Response:
             language=language,
             in_reply_to_id=reply_to.id if reply_to is not None else None,
             media_ids=media_ids,
+            variants=variants,
         )
         staff = ACTING_STAFF.get()
         if staff is not None and await needs_review(ctx, author, login.staff_role):
-            # An organisation's author: the post waits for a publisher, as through the API. A draft keeps
-            # one language (docs/MULTILINGUAL.md), so other languages are refused here as the API does.
-            if variants:
-                return await _form_page(
-                    request, login, form, reply_to=reply_to, error="variant", status_code=422
-                )
+            # An organisation's author: the post waits for a publisher, as through the API.
             await submit_for_review(ctx, author, staff, draft, idempotency_key=key)
             return see_other("/web/compose?submitted=1")
-        await actions.post_status(ctx, author, idempotency_key=key, variants=variants, **asdict(draft))
+        await actions.post_status(ctx, author, idempotency_key=key, **draft_arguments(draft))
     except ActionError as error:
         field = getattr(error, "field", "base")
         kind = (
