@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from apub.hashtags import normalize_hashtag
+from apub.languages import accepted_language_tags
 from clientapi.auth import scope_granted
 from clientapi.errors import ApiError, Forbidden, Unauthorized
 from moderation import ANNOUNCEMENTS_TOPIC
@@ -53,6 +54,9 @@ class Viewer:
     account_id: int
     token_id: int
     scopes: frozenset[str]
+    # The streaming request's Accept-Language: what a multilingual status is shown in after the account's
+    # own settings (docs/MULTILINGUAL.md).
+    accepted_languages: tuple[str, ...] = ()
 
     def may(self, scope: str) -> bool:
         return scope_granted(self.scopes, scope)
@@ -110,7 +114,12 @@ async def authenticate(ctx: Context, connection: HTTPConnection) -> Viewer:
         raise Unauthorized("Invalid access token")
     if owner.account.suspended_at is not None:
         raise Forbidden("Your login is currently disabled")
-    return Viewer(owner.account.id, owner.token.id, frozenset(owner.token.scopes.split()))
+    return Viewer(
+        owner.account.id,
+        owner.token.id,
+        frozenset(owner.token.scopes.split()),
+        tuple(accepted_language_tags(connection.headers.get("accept-language"))),
+    )
 
 
 def _required_scope(name: str) -> str | None:

@@ -2,9 +2,9 @@
 
 The hub listens on the bus to the topics some open stream needs and, for each event, works out once which
 subscriptions get it, renders it once per viewer that differs and offers the message to each connection's
-bounded queue. The public and hashtag channels get one anonymous rendering (as Mastodon's), their
-subscribers' mutes and blocks checked in one query and each one's `public` filters applied to that
-rendering; home, list, notification, conversation and announcement events are rendered for their one viewer with its
+bounded queue. The public and hashtag channels get one anonymous rendering (as Mastodon's) — a
+multilingual status's copied once per language its listeners read —, their subscribers' mutes and blocks
+checked in one query and each one's `public` filters applied to that rendering; home, list, notification, conversation and announcement events are rendered for their one viewer with its
 filters (as Mastodon's). Every connection also hears its viewer's `filters:{account}` topic: it re-reads
 its filters, and a `user` channel passes `filters_changed` on to the client.
 
@@ -27,6 +27,7 @@ from sqlalchemy import select
 from clientapi.announcements import announcements_to_entities
 from clientapi.entities.conversations import conversations_to_entities
 from clientapi.entities.notifications import notifications_to_entities
+from clientapi.entities.status_languages import ReaderVersions, accounts_languages
 from clientapi.entities.statuses import statuses_to_entities
 from clientapi.stream_channels import Channel, Viewer
 from clientapi.stream_filters import StreamFilters, public_filter_results
@@ -227,20 +228,22 @@ class StreamHub:
                 self._offer(connection, Message(FILTERS_CHANGED, None, ("user",)))
 
     async def _deliver(self, pairs: Pairs, event: Event, render: Render) -> None:
-        """Render `event` once per distinct viewer and offer it to each subscription."""
-        rendered: dict[int, tuple[str, str | None] | None] = {}
+        """Render `event` once per distinct viewer (and the languages its stream asked for) and offer it to
+        each subscription."""
+        rendered: dict[tuple[int, tuple[str, ...]], tuple[str, str | None] | None] = {}
         for connection, channel in pairs:
-            viewer = connection.viewer.account_id
+            viewer = (connection.viewer.account_id, connection.viewer.accepted_languages)
             if viewer not in rendered:
-                rendered[viewer] = await render(event, viewer, connection)
+                rendered[viewer] = await render(event, viewer[0], connection)
             message = rendered[viewer]
             if message is not None:
                 self._offer(connection, Message(message[0], message[1], channel.label))
 
     async def _deliver_public(self, event: Event, pairs: Pairs) -> None:
         """A public status to the public and hashtag subscriptions it belongs on, rendered once, without the
-        viewers who hide its author, each viewer's `public` filters applied. A deletion goes to every public
-        subscription: the status can no longer be read."""
+                viewers who hide its author, each viewer's `public` filters applied. A deletion goes to every public
+                subscription: the status can no longer be read. A multilingual status is shown in each listener's language
+        (its account's settings, then its stream's Accept-Language), rendered once per language chosen."""
         status_id = int(event.payload["status_id"])
         if event.kind == "delete":
             for connection, channel in pairs:
@@ -261,16 +264,26 @@ class StreamHub:
             entities = await statuses_to_entities(session, self._ctx, [status], None) if status else []
             if not entities:
                 return
-            plain = _text(entities[0])
+            versions = await ReaderVersions.load(session, entities[0])
+            readers = (
+                await accounts_languages(session, {c.viewer.account_id for c, _ in pairs})
+                if versions.multilingual
+                else {}
+            )
+            texts: dict[int, str] = {}  # each version's payload, by the version's identity
             for connection, channel in pairs:
-                payload = plain
-                if connection.viewer.account_id != status.account_id:  # one's own status is never filtered
+                viewer = connection.viewer
+                entity = versions.for_reader(
+                    [*readers.get(viewer.account_id, ()), *viewer.accepted_languages]
+                )
+                payload = texts.get(id(entity)) or texts.setdefault(id(entity), _text(entity))
+                if viewer.account_id != status.account_id:  # one's own status is never filtered
                     filters = await connection.filters.current(session)
-                    results, hidden = public_filter_results(filters, status_id, entities[0])
+                    results, hidden = public_filter_results(filters, status_id, entity)
                     if hidden:
                         continue
                     if results:
-                        payload = _text({**entities[0], "filtered": results})
+                        payload = _text({**entity, "filtered": results})
                 self._offer(connection, Message(event.kind, payload, channel.label))
 
     def _offer(self, connection: Connection, message: Message) -> None:
@@ -292,7 +305,13 @@ class StreamHub:
                 return None
             filters = await connection.filters.current(session)
             entities = await statuses_to_entities(
-                session, self._ctx, [status], viewer_id, context="home", filters=filters
+                session,
+                self._ctx,
+                [status],
+                viewer_id,
+                context="home",
+                filters=filters,
+                accepted_languages=connection.viewer.accepted_languages,
             )
         return (event.kind, _text(entities[0])) if entities else None
 

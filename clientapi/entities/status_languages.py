@@ -4,7 +4,8 @@ language the status has, the primary first."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import copy
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -18,10 +19,21 @@ async def account_languages(session: Any, viewer_id: int | None) -> list[str]:
     the language it posts in (`source.language`)."""
     if viewer_id is None:
         return []
-    row = (
-        await session.execute(select(User.locale, User.default_language).where(User.account_id == viewer_id))
-    ).first()
-    return [language for language in (row or ()) if language]
+    return (await accounts_languages(session, [viewer_id])).get(viewer_id, [])
+
+
+async def accounts_languages(session: Any, account_ids: Iterable[int]) -> dict[int, list[str]]:
+    """`account_languages` of several accounts in one query (the listeners of a public stream)."""
+    ids = list(dict.fromkeys(account_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(User.account_id, User.locale, User.default_language).where(User.account_id.in_(ids))
+    )
+    return {
+        account_id: [language for language in (locale, posting) if language]
+        for account_id, locale, posting in rows
+    }
 
 
 def _shown_entities(entities: Sequence[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -63,3 +75,47 @@ def show_variant(entity: dict[str, Any], variants: Sequence[Variant], wanted: Se
     if chosen is not None:
         entity["content"], entity["spoiler_text"] = chosen.content, chosen.spoiler_text
         entity["language"] = chosen.language
+
+
+class ReaderVersions:
+    """One rendered status entity (in its primary language) shown in each reader's language, copied and
+    switched once per distinct choice of languages rather than once per reader: a public stream's
+    listeners mostly read one or two languages."""
+
+    def __init__(self, entity: dict[str, Any], variants: dict[int, list[Variant]]) -> None:
+        self._entity = entity
+        # The multilingual statuses shown in the entity (itself, a boosted or quoted one), by position.
+        self._shown = [
+            (position, variants[int(each["id"])])
+            for position, each in enumerate(_shown_entities([entity]))
+            if each.get("content") and int(each["id"]) in variants
+        ]
+        self._primaries = [each.get("language") for each in _shown_entities([entity])]
+        self._versions: dict[tuple[str | None, ...], dict[str, Any]] = {}
+
+    @classmethod
+    async def load(cls, session: Any, entity: dict[str, Any]) -> ReaderVersions:
+        """The versions of `entity` (one query for the variants of what it shows)."""
+        shown = [each for each in _shown_entities([entity]) if each.get("content")]
+        return cls(entity, await variants_of(session, (int(each["id"]) for each in shown)))
+
+    @property
+    def multilingual(self) -> bool:
+        """Whether readers may see anything but the primary (else `for_reader` is the entity itself)."""
+        return bool(self._shown)
+
+    def for_reader(self, wanted: Sequence[str]) -> dict[str, Any]:
+        """The entity in the languages a reader who reads `wanted` (most wanted first) is shown."""
+        if not self._shown:
+            return self._entity
+        choice = tuple(
+            chosen.language if (chosen := chosen_variant(others, self._primaries[position], wanted)) else None
+            for position, others in self._shown
+        )
+        version = self._versions.get(choice)
+        if version is None:
+            version = self._versions[choice] = copy.deepcopy(self._entity)
+            shown = list(_shown_entities([version]))
+            for position, others in self._shown:
+                show_variant(shown[position], others, wanted)
+        return version
