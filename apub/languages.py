@@ -27,18 +27,28 @@ def language_tag(value: object) -> str | None:
 
 
 @cache
-def _iso_639_codes() -> frozenset[str]:
-    return frozenset(
-        code
-        for language in pycountry.languages
-        for code in (getattr(language, "alpha_2", None), getattr(language, "alpha_3", None))
-        if code
-    )
+def _iso_639_codes() -> dict[str, str]:
+    """Every ISO 639-1 and 639-3 code of a language (not the special `und`, `mul`, `mis`, `zxx`), each to
+    the language's shortest code (`fry` → `fy`)."""
+    codes: dict[str, str] = {}
+    for language in pycountry.languages:
+        if getattr(language, "type", "") == "S":
+            continue
+        short = getattr(language, "alpha_2", None)
+        for code in (short, getattr(language, "alpha_3", None)):
+            if code:
+                codes[code] = short or code
+    return codes
 
 
 def is_known_language(code: str) -> bool:
-    """Whether `code` is an ISO 639-1 or 639-3 code (`fy`, `nl`, `fry`)."""
+    """Whether `code` is an ISO 639-1 or 639-3 code (`fy`, `nl`, `fry`, `nds`)."""
     return code in _iso_639_codes()
+
+
+def same_language_key(code: str) -> str:
+    """What two codes of one language share: its ISO 639-1 code when it has one (`fry` and `fy` → `fy`)."""
+    return _iso_639_codes().get(code, code)
 
 
 def accept_language_ranges(header: str | None) -> list[str]:

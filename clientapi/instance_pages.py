@@ -5,6 +5,7 @@ a post may be written in."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from apub.languages import is_known_language
 from clientapi.auth import optional_auth
 from clientapi.entities.common import format_time
 from clientapi.errors import NotFound
@@ -131,20 +133,23 @@ async def activity(request: Request) -> Response:
     )
 
 
-def language_entities() -> list[dict[str, str]]:
-    """Every ISO 639-1 language (code and English name): what a post's `language` may be."""
-    return sorted(
-        (
-            {"code": language.alpha_2, "name": language.name}
-            for language in pycountry.languages
-            if hasattr(language, "alpha_2")
-        ),
-        key=lambda entity: entity["code"],
-    )
+def language_entities(instance_languages: Sequence[str] = ()) -> list[dict[str, str]]:
+    """Every ISO 639-1 language (code and English name), and the instance's own languages that only have
+    an ISO 639-3 code (`nds`): the languages an app offers for a post. Posting takes any ISO 639-3 code
+    too; listing all ~7,000 would drown the picker."""
+    codes = {language.alpha_2 for language in pycountry.languages if hasattr(language, "alpha_2")}
+    codes.update(code for code in instance_languages if is_known_language(code))
+    entities = []
+    for code in codes:
+        language = pycountry.languages.get(**{"alpha_2" if len(code) == 2 else "alpha_3": code})
+        if language is not None:
+            entities.append({"code": code, "name": language.name})
+    return sorted(entities, key=lambda entity: entity["code"])
 
 
 async def languages(request: Request) -> Response:
-    return api_response(language_entities())
+    ctx: Context = request.state.ctx
+    return api_response(language_entities(ctx.settings.instance.languages))
 
 
 routes = [

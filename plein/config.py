@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
+from apub.languages import is_known_language
 from plein.tenants import TenantError, anchor_table_files, check_distinct, tenant_settings
 from storage.push_keys import vapid_private_key
 from storage.settings import ServerSettings, Settings
@@ -140,7 +141,7 @@ def _validate(settings: Settings) -> None:
     if contact and not re.fullmatch(r"(mailto:[^\s@]+@[^\s@]+|https://\S+)", contact):
         raise ConfigError("instance.security_contact", "must be a mailto: or https: URL")
     for language in settings.instance.languages:
-        if not re.fullmatch(r"[a-z]{2,3}", language):
+        if not is_known_language(language):
             raise ConfigError("instance.languages", f"{language!r} is not an ISO 639 language code")
     for key, cidrs in (
         ("federation.allow_private_addresses", settings.federation.allow_private_addresses),

@@ -31,7 +31,7 @@ class InstanceSettings:
     # empty: mailto: the contact_email (no security.txt when both are empty).
     security_contact: str = ""
     source_url: str = ""
-    # ISO 639-1 codes of the languages the instance is run in (its `languages` in the API), first the main one.
+    # ISO 639 codes of the languages the instance is run in (its `languages` in the API), first the main one.
     languages: tuple[str, ...] = ("en",)
     # The language of the web pages and e-mails for a visitor whose account chose none and whose browser
     # asks for none of the two Plein speaks.

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from apub.languages import is_known_language
+from apub.languages import is_known_language, same_language_key
 from outbox.errors import Unprocessable, ValidationCode
 from storage.context import Context
 from storage.status_variants import Variant
@@ -72,7 +72,7 @@ def check_variants(ctx: Context, primary_language: str | None, drafts: Sequence[
             code=ValidationCode.TOO_LONG,
         )
     limit = ctx.settings.limits.max_status_characters
-    seen = {primary_language}
+    seen = {same_language_key(primary_language)}  # `fry` is `fy` given twice
     for draft in drafts:
         field = f"status_map.{draft.language}"
         if not is_known_language(draft.language):
@@ -81,13 +81,13 @@ def check_variants(ctx: Context, primary_language: str | None, drafts: Sequence[
                 field=field,
                 code=ValidationCode.INCLUSION,
             )
-        if draft.language in seen:
+        if same_language_key(draft.language) in seen:
             raise Unprocessable(
                 f"Validation failed: {draft.language} is given twice (or is the primary language)",
                 field=field,
                 code=ValidationCode.TAKEN,
             )
-        seen.add(draft.language)
+        seen.add(same_language_key(draft.language))
         if not draft.text.strip():
             raise Unprocessable(
                 f"Validation failed: the {draft.language} text can't be blank",

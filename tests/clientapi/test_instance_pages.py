@@ -41,7 +41,7 @@ async def texts_instance(tmp_path: Path) -> AsyncIterator[RunningInstance]:
             "instance.privacy_policy_file": str(files["privacy"]),
             "instance.terms_of_service_file": str(files["terms"]),
             "instance.terms_of_service_date": "2026-01-01",
-            "instance.languages": ["nl", "fy", "en"],
+            "instance.languages": ["nl", "fy", "en", "nds"],
             "instance.show_domain_blocks": "users",
             "instance.show_domain_block_reasons": "all",
         },
@@ -71,7 +71,10 @@ async def test_rules_and_texts_through_mastodon_py(texts_instance: RunningInstan
     assert terms.content == "<p>Be civil.</p>\n" and terms.effective is True
     assert str(terms.effective_date).startswith("2026-01-01")
     languages = await asyncio.to_thread(client.instance_languages)
-    assert {"code": "fy", "name": "Western Frisian"} in [dict(language) for language in languages]
+    listed = [dict(language) for language in languages]
+    assert {"code": "fy", "name": "Western Frisian"} in listed
+    assert {"code": "nds", "name": "Low German"} in listed  # an instance language with a 639-3 code only
+    assert not any(language["code"] in ("pap", "fry") for language in listed)
 
     async with instance.client() as http:
         for path in ("/api/v1/instance/rules", "/api/v1/instance/extended_description"):
@@ -88,7 +91,7 @@ async def test_rules_and_texts_through_mastodon_py(texts_instance: RunningInstan
     assert (
         [rule["text"] for rule in v2["rules"]] == ["Be kind", "No spam"] == [r["text"] for r in v1["rules"]]
     )
-    assert v2["languages"] == ["nl", "fy", "en"] == v1["languages"]
+    assert v2["languages"] == ["nl", "fy", "en", "nds"] == v1["languages"]
     assert v2["configuration"]["urls"]["privacy_policy"] == f"{instance.base_url}/privacy-policy"
     assert v2["configuration"]["urls"]["terms_of_service"] == f"{instance.base_url}/terms-of-service"
 

@@ -82,6 +82,21 @@ async def test_json_body_writes_variants_too(instance: RunningInstance) -> None:
     assert english["content"] == "<p>Bye</p>" and english["plein_languages"] == ["nl", "en", "fy"]
 
 
+async def test_iso_639_3_languages_are_written_and_listed(instance: RunningInstance) -> None:
+    alice = bearer(await make_token(instance.ctx, "alice"))
+    async with instance.client(headers=alice) as author:
+        posted = await call(
+            author,
+            "POST",
+            "/api/v1/statuses",
+            data={"status": "Dag", "language": "nl", "status_map[nds]": "Moin", "status_map[pap]": "Bon dia"},
+        )
+        low_german = await call(
+            author, "GET", f"/api/v1/statuses/{posted['id']}", headers={"Accept-Language": "nds"}
+        )
+    assert posted["plein_languages"] == ["nl", "nds", "pap"] and low_german["content"] == "<p>Moin</p>"
+
+
 async def test_wrong_variants_are_refused_and_nothing_is_stored(
     instance_on_each_backend: RunningInstance,
 ) -> None:
@@ -95,6 +110,8 @@ async def test_wrong_variants_are_refused_and_nothing_is_stored(
         ({"status": "a", "language": "nl", "status_map[fy]": "b" * (limit + 1)}, "status_map.fy"),
         ({"status": "a", "status_map[fy]": "b"}, "language"),
         ({"status": "a", "language": "nl", "spoiler_text_map[fy]": "cw"}, "spoiler_text_map.fy"),
+        ({"status": "a", "language": "fy", "status_map[fry]": "b"}, "status_map.fry"),  # fy's 639-3 code
+        ({"status": "a", "language": "nl", "status_map[mul]": "b"}, "status_map.mul"),  # no language
     ]
     async with instance.client(headers=alice) as author:
         before = await _statuses_stored(instance)

@@ -61,6 +61,7 @@ def test_environment_values_are_typed(tmp_path: Path) -> None:
     ("text", "key"),
     [
         ('[instance]\ncolour = "blue"\n', "instance.colour"),
+        ('[instance]\nlanguages = ["nl", "zz"]\n', "instance.languages"),
         ("[nonsense]\nx = 1\n", "nonsense"),
         ('[server]\nlisten_port = "eighty"\n', "server.listen_port"),
         ("[server]\nlisten_port = 70000\n", "server.listen_port"),
