@@ -5,7 +5,8 @@
     POST   /api/v1/plein/groups/:id/bans/:account_id       ban an account from the group     (write:blocks)
     DELETE /api/v1/plein/groups/:id/bans/:account_id       lift the ban                      (write:blocks)
 
-`:id` is the group's account id. A moderator needs no staff role: the group's own moderators act, anyone
+`:id` is the group's account id; the acts take an optional `reason` (at most 1000 characters), sent with them
+and audited. A moderator needs no staff role: the group's own moderators act, anyone
 else gets 403 with `{"error": …}`. Each calls the same action as the CLI and the web page
 (`outbox.actions.groups`)."""
 
@@ -19,7 +20,7 @@ from clientapi.account_lookup import account_from_path
 from clientapi.auth import caller_account
 from clientapi.entities.accounts import account_to_entity
 from clientapi.errors import NotFound
-from clientapi.params import parse_id
+from clientapi.params import parse_id, read_params
 from outbox.actions.groups import ban_from_group, remove_from_group, unban_from_group
 from storage.context import Context
 from storage.groups import is_group, moderators_of
@@ -50,8 +51,13 @@ async def remove_status(request: Request) -> Response:
     moderator = await caller_account(request, "write:statuses")
     group = await _local_group(ctx, request)
     status_id = parse_id(request.path_params["status_id"], "status_id")
-    removed = await remove_from_group(ctx, group, moderator, status_id)
+    reason = await _reason(request)
+    removed = await remove_from_group(ctx, group, moderator, status_id, reason=reason)
     return JSONResponse({"group_id": str(group.id), "status_id": str(removed.id), "deleted": removed.local})
+
+
+async def _reason(request: Request) -> str:
+    return (await read_params(request)).get_str("reason") or ""
 
 
 async def _ban_target(request: Request) -> tuple[Context, Account, Account, Account]:
@@ -66,14 +72,14 @@ async def _ban_target(request: Request) -> tuple[Context, Account, Account, Acco
 async def ban(request: Request) -> Response:
     """Ban an account from the group: `{"group_id", "account_id", "banned": true}`."""
     ctx, moderator, group, target = await _ban_target(request)
-    await ban_from_group(ctx, group, moderator, target)
+    await ban_from_group(ctx, group, moderator, target, reason=await _reason(request))
     return JSONResponse({"group_id": str(group.id), "account_id": str(target.id), "banned": True})
 
 
 async def unban(request: Request) -> Response:
     """Lift a ban: `{"group_id", "account_id", "banned": false}`."""
     ctx, moderator, group, target = await _ban_target(request)
-    await unban_from_group(ctx, group, moderator, target)
+    await unban_from_group(ctx, group, moderator, target, reason=await _reason(request))
     return JSONResponse({"group_id": str(group.id), "account_id": str(target.id), "banned": False})
 
 

@@ -731,16 +731,19 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("group")
     remove.add_argument("status", help="the status's id here, or its URI")
     remove.add_argument("--by", required=True, help="the moderator acting (a local username)")
+    remove.add_argument("--reason", default="", help="why (sent with the act as Lemmy's `summary`, audited)")
     ban = actions.add_parser("ban", help="ban an account from the group (the group blocks it)")
     ban.add_argument("group")
     ban.add_argument("account", help="user@host, an actor URL, or a local username")
     ban.add_argument("--by", required=True, help="the moderator acting (a local username)")
+    ban.add_argument("--reason", default="", help="why (sent with the act as Lemmy's `summary`, audited)")
     unban = actions.add_parser(
         "unban", help="lift a ban (the group's block goes; the account may join again)"
     )
     unban.add_argument("group")
     unban.add_argument("account", help="user@host, an actor URL, or a local username")
     unban.add_argument("--by", required=True, help="the moderator acting (a local username)")
+    unban.add_argument("--reason", default="", help="why (sent with the act as Lemmy's `summary`, audited)")
     group.set_defaults(handler=cmd_group)
 
     emoji = commands.add_parser("emoji", help="the server's custom emojis (:shortcode: in posts and names)")

@@ -104,7 +104,7 @@ async def _remove(ctx: Context, args: argparse.Namespace) -> int:
             if status is None:
                 raise AdminError(f"no status {args.status}")
             status_id = status.id
-    status = await remove_from_group(ctx, group, moderator, status_id)
+    status = await remove_from_group(ctx, group, moderator, status_id, reason=args.reason)
     print(f"{status.uri} taken out of @{group.username}")
     return 0
 
@@ -115,9 +115,9 @@ async def _ban(ctx: Context, args: argparse.Namespace) -> int:
         moderator = await _local(session, args.by)
     target = await account_at(ctx, args.account)
     if args.action == "unban":
-        lifted = await unban_from_group(ctx, group, moderator, target)
+        lifted = await unban_from_group(ctx, group, moderator, target, reason=args.reason)
         print(f"{target.uri} may join @{group.username} again{'' if lifted else ' (was not banned)'}")
         return 0
-    done = await ban_from_group(ctx, group, moderator, target)
+    done = await ban_from_group(ctx, group, moderator, target, reason=args.reason)
     print(f"{target.uri} is banned from @{group.username}{'' if done else ' (already)'}")
     return 0

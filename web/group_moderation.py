@@ -44,7 +44,7 @@ async def _acted(request: Request, group: Account, act: Awaitable[object]) -> Re
     except (
         ActionError
     ) as error:  # not a moderator (403), not a post the group shared (404), a moderator banned
-        kind = {403: "forbidden", 404: "no_post"}.get(error.status_code, "not_done")
+        kind = {403: "forbidden", 404: "no_post", 422: "bad_request"}.get(error.status_code, "not_done")
         return await error_page(request, error.status_code, kind)
     return see_other(f"/@{group.username}#group-moderation")
 
@@ -54,7 +54,8 @@ async def remove(request: Request, login: SignedIn, form: Form) -> Response:
     if isinstance(found, Response):
         return found
     group, status_id = found
-    return await _acted(request, group, remove_from_group(request.state.ctx, group, login.account, status_id))
+    removal = remove_from_group(request.state.ctx, group, login.account, status_id, reason=form.get("reason"))
+    return await _acted(request, group, removal)
 
 
 async def _ban_or_unban(request: Request, login: SignedIn, form: Form, *, ban: bool) -> Response:
@@ -68,7 +69,7 @@ async def _ban_or_unban(request: Request, login: SignedIn, form: Form, *, ban: b
     if target is None:
         return await error_page(request, 404, "no_account")
     act = ban_from_group if ban else unban_from_group
-    return await _acted(request, group, act(ctx, group, login.account, target))
+    return await _acted(request, group, act(ctx, group, login.account, target, reason=form.get("reason")))
 
 
 async def ban(request: Request, login: SignedIn, form: Form) -> Response:

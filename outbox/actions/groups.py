@@ -22,7 +22,7 @@ from outbox.actions.blocks import block_in, unblock_in
 from outbox.actions.interactions import reblog, unreblog_in
 from outbox.actions.statuses import delete_status_in
 from outbox.addressing import DeliveryTargets
-from outbox.errors import ActionError, Forbidden, NotFound
+from outbox.errors import ActionError, Forbidden, NotFound, Unprocessable, ValidationCode
 from storage.activities import new_activity_id
 from storage.audit import add_audit_entry
 from storage.context import Context
@@ -31,6 +31,8 @@ from storage.models import Account, Status
 from storage.statuses import boost_of, status_by_id, status_by_uri
 
 logger = logging.getLogger(__name__)
+
+MAX_REASON = 1000  # a sentence or a paragraph citing a rule; Lemmy shows it in its moderation log
 
 
 async def announce_in_group(ctx: Context, group_id: int, status_uri: str) -> Status | None:
@@ -64,9 +66,10 @@ def moderator_activity(
     activity_object: str | dict[str, Any],
     *,
     target: str | None = None,
+    reason: str = "",
 ) -> dict[str, Any]:
     """A moderator's act in a group as Lemmy writes it, to be embedded in the group's `Announce`: public,
-    the group in `cc` and `audience`."""
+    the group in `cc` and `audience`, the moderator's reason (if any) as its `summary`."""
     activity = build_activity(
         activity_type,
         activity_id,
@@ -78,7 +81,21 @@ def moderator_activity(
         embedded=True,
     )
     activity["audience"] = group_uri
+    if reason:
+        activity["summary"] = reason
     return activity
+
+
+def checked_reason(reason: str) -> str:
+    """A moderator's reason as it is sent and audited: trimmed, at most MAX_REASON characters."""
+    reason = reason.strip()
+    if len(reason) > MAX_REASON:
+        raise Unprocessable(
+            f"Validation failed: the reason is longer than {MAX_REASON} characters",
+            field="reason",
+            code=ValidationCode.TOO_LONG,
+        )
+    return reason
 
 
 async def announce_moderation_in(
@@ -115,11 +132,14 @@ async def _moderated_group(session: AsyncSession, group: Account, moderator: Acc
     return stored
 
 
-async def remove_from_group(ctx: Context, group: Account, moderator: Account, status_id: int) -> Status:
+async def remove_from_group(
+    ctx: Context, group: Account, moderator: Account, status_id: int, *, reason: str = ""
+) -> Status:
     """A moderator takes a post out of the group. A post written on this server is deleted, as a post in a
     Lemmy community lives and dies there: its author's `Delete` goes where the post went, the group's
     members included (they saw it through the group). A remote post cannot be deleted here: the group's
     `Undo(Announce)` goes to its members. Only a post the group announced can be removed."""
+    reason = checked_reason(reason)
     effects = Effects()
     async with ctx.db.transaction() as session:
         stored_group = await _moderated_group(session, group, moderator)
@@ -134,7 +154,7 @@ async def remove_from_group(ctx: Context, group: Account, moderator: Account, st
         else:
             await unreblog_in(session, ctx, effects, stored_group, status)
         removal = moderator_activity(
-            "Delete", _new_activity_uri(ctx), moderator.uri, stored_group.uri, status.uri
+            "Delete", _new_activity_uri(ctx), moderator.uri, stored_group.uri, status.uri, reason=reason
         )
         await announce_moderation_in(session, ctx, effects, stored_group, removal)
         await add_audit_entry(
@@ -142,16 +162,24 @@ async def remove_from_group(ctx: Context, group: Account, moderator: Account, st
             actor=f"@{moderator.username}",
             action="group.remove",
             target=f"group:{stored_group.id}",
-            details={"group": stored_group.username, "status": status.uri, "deleted": deleted},
+            details={
+                "group": stored_group.username,
+                "status": status.uri,
+                "deleted": deleted,
+                "reason": reason,
+            },
         )
     after_commit(ctx, effects)
     return status
 
 
-async def ban_from_group(ctx: Context, group: Account, moderator: Account, target: Account) -> bool:
+async def ban_from_group(
+    ctx: Context, group: Account, moderator: Account, target: Account, *, reason: str = ""
+) -> bool:
     """A moderator bans an account from the group: the group blocks it (its membership ends, its posts are
     no longer announced, a new Follow is refused; a remote account's server gets the group's `Block`).
     False if it was banned already."""
+    reason = checked_reason(reason)
     effects = Effects()
     async with ctx.db.transaction() as session:
         stored_group = await _moderated_group(session, group, moderator)
@@ -162,29 +190,34 @@ async def ban_from_group(ctx: Context, group: Account, moderator: Account, targe
             raise Forbidden("a moderator of the group cannot be banned from it")
         done = await block_in(session, ctx, effects, stored_group, banned)
         if done:
-            ban = _ban_activity(ctx, stored_group, moderator, banned, _new_activity_uri(ctx))
+            ban = _ban_activity(stored_group, moderator, banned, _new_activity_uri(ctx), reason)
             await announce_moderation_in(session, ctx, effects, stored_group, ban)
             await add_audit_entry(
                 session,
                 actor=f"@{moderator.username}",
                 action="group.ban",
                 target=f"group:{stored_group.id}",
-                details={"group": stored_group.username, "account": banned.uri},
+                details={"group": stored_group.username, "account": banned.uri, "reason": reason},
             )
     after_commit(ctx, effects)
     return done
 
 
 def _ban_activity(
-    ctx: Context, group: Account, moderator: Account, banned: Account, activity_uri: str
+    group: Account, moderator: Account, banned: Account, activity_uri: str, reason: str
 ) -> dict[str, Any]:
-    return moderator_activity("Block", activity_uri, moderator.uri, group.uri, banned.uri, target=group.uri)
+    return moderator_activity(
+        "Block", activity_uri, moderator.uri, group.uri, banned.uri, target=group.uri, reason=reason
+    )
 
 
-async def unban_from_group(ctx: Context, group: Account, moderator: Account, target: Account) -> bool:
+async def unban_from_group(
+    ctx: Context, group: Account, moderator: Account, target: Account, *, reason: str = ""
+) -> bool:
     """A moderator lifts a ban: the group's block goes (a remote account's server gets its `Undo(Block)`),
     the members' servers the group's `Announce` of the moderator's `Undo(Block)`. The account may join again.
     False if it was not banned."""
+    reason = checked_reason(reason)
     effects = Effects()
     async with ctx.db.transaction() as session:
         stored_group = await _moderated_group(session, group, moderator)
@@ -193,15 +226,17 @@ async def unban_from_group(ctx: Context, group: Account, moderator: Account, tar
             raise NotFound("Record not found")
         done = await unblock_in(session, ctx, effects, stored_group, banned)
         if done:
-            ban = _ban_activity(ctx, stored_group, moderator, banned, _new_activity_uri(ctx))
-            lifted = moderator_activity("Undo", _new_activity_uri(ctx), moderator.uri, stored_group.uri, ban)
+            ban = _ban_activity(stored_group, moderator, banned, _new_activity_uri(ctx), "")
+            lifted = moderator_activity(
+                "Undo", _new_activity_uri(ctx), moderator.uri, stored_group.uri, ban, reason=reason
+            )
             await announce_moderation_in(session, ctx, effects, stored_group, lifted)
             await add_audit_entry(
                 session,
                 actor=f"@{moderator.username}",
                 action="group.unban",
                 target=f"group:{stored_group.id}",
-                details={"group": stored_group.username, "account": banned.uri},
+                details={"group": stored_group.username, "account": banned.uri, "reason": reason},
             )
     after_commit(ctx, effects)
     return done

@@ -60,13 +60,15 @@ async def test_a_moderator_removes_bans_and_unbans_through_the_api(instance_on_e
     assert await _count(instance, Block) == 0
 
     async with instance.client(headers=bearer(mod_token)) as as_mod:
-        removed = await as_mod.delete(f"{base}/statuses/{posted['id']}")
+        too_long = await as_mod.delete(f"{base}/statuses/{posted['id']}", params={"reason": "x" * 1001})
+        assert too_long.status_code == 422 and "reason" in too_long.json()["error"]
+        removed = await as_mod.delete(f"{base}/statuses/{posted['id']}", params={"reason": "off topic"})
         assert removed.status_code == 200, removed.text
         assert removed.json() == {"group_id": str(group.id), "status_id": posted["id"], "deleted": True}
         assert (await as_mod.delete(f"{base}/statuses/{posted['id']}")).status_code == 404
         assert (await as_mod.post(f"{base}/statuses/{posted['id']}")).status_code == 405
 
-        banned = await as_mod.post(f"{base}/bans/{alice.id}")
+        banned = await as_mod.post(f"{base}/bans/{alice.id}", json={"reason": "spam"})
         assert banned.status_code == 200 and banned.json()["banned"] is True
         assert (
             await _count(instance, Block, Block.account_id == group.id, Block.target_account_id == alice.id)
@@ -86,3 +88,10 @@ async def test_a_moderator_removes_bans_and_unbans_through_the_api(instance_on_e
         )
         == 3
     )
+    async with ctx.db.read() as session:
+        reasons = {
+            entry.action: entry.details["reason"]
+            for entry in (await session.execute(select(AuditEntry))).scalars()
+            if entry.action.startswith("group.")
+        }
+    assert reasons == {"group.remove": "off topic", "group.ban": "spam", "group.unban": ""}

@@ -81,7 +81,7 @@ async def test_a_moderators_removal_reaches_members_as_an_announced_delete(group
 
     copy_on_a = await a.status(post.uri)
     assert copy_on_a is not None
-    await remove_from_group(a.ctx, group, mod, copy_on_a.id)
+    await remove_from_group(a.ctx, group, mod, copy_on_a.id, reason="Regel 2: bij het onderwerp blijven")
     await settle(a, b)
     assert await group_boost(b, group.uri, post.uri) is None
     assert not await in_home(b, carol.id, boost_on_b.id)
@@ -89,6 +89,7 @@ async def test_a_moderators_removal_reaches_members_as_an_announced_delete(group
     assert [act["type"] for act in acts] == ["Delete"]
     assert acts[0]["actor"] == mod.uri and acts[0]["object"] == post.uri
     assert acts[0]["audience"] == group.uri and group.uri in acts[0]["cc"]
+    assert acts[0]["summary"] == "Regel 2: bij het onderwerp blijven"  # the reason, as Lemmy sends it
 
 
 async def test_an_announced_delete_is_read_only_from_the_group_or_its_moderators(group_pair, caplog):
@@ -131,10 +132,10 @@ async def test_a_ban_and_its_lifting_reach_members_as_announced_block_and_undo(g
     carol_on_a = await a.account(carol.uri)
     assert group_on_b is not None and carol_on_a is not None
 
-    assert await ban_from_group(a.ctx, group, mod, carol_on_a)
+    assert await ban_from_group(a.ctx, group, mod, carol_on_a, reason="spam")
     await settle(a, b)
     acts = await _announced_acts(a, group)
-    assert [act["type"] for act in acts] == ["Block"]
+    assert [act["type"] for act in acts] == ["Block"] and acts[0]["summary"] == "spam"
     assert acts[0]["object"] == carol.uri and acts[0]["target"] == group.uri
     assert await b.count(Block, Block.account_id == group_on_b.id, Block.target_account_id == carol.id) == 1
     assert await b.count(Follow, Follow.account_id == carol.id) == 0

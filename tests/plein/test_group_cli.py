@@ -61,7 +61,7 @@ def test_a_moderator_bans_and_unbans_an_account(folder: Path) -> None:
     assert run(folder, "group", "moderator", "add", "raad", "jan").returncode == 0
     not_a_moderator = run(folder, "group", "unban", "raad", "jan", "--by", "piet")
     assert not_a_moderator.returncode == 2 and "does not moderate" in not_a_moderator.stderr
-    assert run(folder, "group", "ban", "raad", "piet", "--by", "jan").returncode == 0
+    assert run(folder, "group", "ban", "raad", "piet", "--by", "jan", "--reason", "spam").returncode == 0
     blocks = (
         "select count(*) from blocks join accounts on accounts.id = blocks.account_id where username = 'raad'"
     )
@@ -73,3 +73,7 @@ def test_a_moderator_bans_and_unbans_an_account(folder: Path) -> None:
     assert again.returncode == 0 and "was not banned" in again.stdout
     actions = [row[0] for row in _rows(folder, "select action from audit_log where action like 'group.%ban'")]
     assert actions == ["group.ban", "group.unban"]
+    reasons = _rows(
+        folder, "select json_extract(details, '$.reason') from audit_log where action = 'group.ban'"
+    )
+    assert reasons == [("spam",)]

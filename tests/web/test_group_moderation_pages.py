@@ -71,8 +71,15 @@ async def test_a_moderator_moderates_the_group_from_its_page(instance: RunningIn
         assert await _count(instance, Status, *live_boosts) == 1
 
         token = csrf_of(page.text)
+        assert 'formaction="/web/groups/raad/ban"' in page.text and 'name="reason"' in page.text
         removed = await browser.post(
-            "/web/groups/raad/remove", data={"csrf_token": token, "status_id": str(post.id)}
+            "/web/groups/raad/remove",
+            data={
+                "csrf_token": token,
+                "status_id": str(post.id),
+                "account_id": str(alice.id),
+                "reason": "dubbel",
+            },
         )
         assert removed.status_code == 303 and removed.headers["location"] == "/@raad#group-moderation"
         assert await _count(instance, Status, *live_boosts) == 0
@@ -104,3 +111,8 @@ async def test_a_moderator_moderates_the_group_from_its_page(instance: RunningIn
         assert not_shared.status_code == 404
     actions = ["group.remove", "group.ban", "group.unban"]
     assert await _count(instance, AuditEntry, AuditEntry.action.in_(actions)) == 3
+    async with ctx.db.read() as session:
+        removal = (
+            await session.execute(select(AuditEntry).where(AuditEntry.action == "group.remove"))
+        ).scalar_one()
+    assert removal.details["reason"] == "dubbel"
