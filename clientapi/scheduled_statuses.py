@@ -18,7 +18,7 @@ from clientapi.params import Params, parse_id, read_params
 from clientapi.responses import api_response
 from clientapi.status_maps import sends_variants, variant_drafts
 from outbox.actions.review import approve_draft, edit_draft, return_draft
-from outbox.actions.scheduled import cancel_scheduled, move_scheduled
+from outbox.actions.scheduled import cancel_scheduled, edit_scheduled, move_scheduled
 from storage.acting import ACTING_STAFF
 from storage.context import Context
 from storage.models import Account, ScheduledStatus
@@ -79,10 +79,11 @@ DRAFT_FIELDS = ("status", "spoiler_text", "visibility", "language")
 
 
 async def update_scheduled(request: Request) -> Response:
-    """Mastodon's move (`scheduled_at`); and, a Plein extension for an organisation's draft in review, an
-    edit in place of `status`, `spoiler_text`, `visibility`, `language` by a publisher or the draft's author
-    (docs/CLIENT_API.md), and of its other languages with `status_map` / `spoiler_text_map`, which replace
-    them as a status's edit does (docs/MULTILINGUAL.md)."""
+    """Mastodon's move (`scheduled_at`); and, a Plein extension, an edit in place of `status`,
+    `spoiler_text`, `visibility`, `language` — of an organisation's draft in review by a publisher or the
+    draft's author (docs/CLIENT_API.md), of another scheduled status by its account — and of its other
+    languages with `status_map` / `spoiler_text_map`, which replace them as a status's edit does
+    (docs/MULTILINGUAL.md)."""
     auth = await require_auth(request, "write:statuses")
     assert auth.account is not None
     params = await read_params(request)
@@ -94,23 +95,25 @@ async def update_scheduled(request: Request) -> Response:
         raise Unprocessable("Validation failed: scheduled_at is missing")
     ctx: Context = request.state.ctx
     if editing:
-        await _edit_draft(ctx, auth.account, _scheduled_id(request), params)
+        await _edit(ctx, auth.account, _scheduled_id(request), params)
     if scheduled_at is not None:
         await move_scheduled(ctx, auth.account, _scheduled_id(request), scheduled_at)
     return await _render(ctx, auth.account.id, _scheduled_id(request))
 
 
-async def _edit_draft(ctx: Context, organisation: Account, draft_id: int, params: Params) -> None:
-    """Fields not sent keep their value."""
+async def _edit(ctx: Context, account: Account, scheduled_id: int, params: Params) -> None:
+    """A draft in review is edited under the review's rules, any other scheduled status by its account;
+    fields not sent keep their value."""
     async with ctx.db.read() as session:
-        current = await scheduled_of(session, organisation.id, draft_id)
+        current = await scheduled_of(session, account.id, scheduled_id)
     if current is None:
         raise NotFound()
-    await edit_draft(
+    edit = edit_draft if current.review_state is not None else edit_scheduled
+    await edit(
         ctx,
-        organisation,
+        account,
         ACTING_STAFF.get(),
-        draft_id,
+        scheduled_id,
         text=params.get_str("status", max_length=None) or str(current.params.get("text") or ""),
         spoiler_text=_sent_or(params, "spoiler_text", current.params.get("spoiler_text")),
         visibility=params.get_str("visibility") or str(current.params.get("visibility") or "public"),

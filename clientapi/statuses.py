@@ -26,8 +26,8 @@ from clientapi.responses import api_response
 from clientapi.scheduled_statuses import scheduled_at_of
 from clientapi.status_maps import variant_drafts
 from outbox import actions
-from outbox.actions.review import needs_review, submit_for_review
-from outbox.actions.scheduled import Draft, schedule_status
+from outbox.actions.review import submit_for_review
+from outbox.actions.scheduled import Draft, needs_review, schedule_status
 from outbox.actions.status_languages import VariantDraft
 from storage.acting import ACTING_STAFF
 from storage.context import Context

@@ -10,41 +10,30 @@ app shows one; Mastodon has no notification type for it). Each step is an entry 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from datetime import datetime
 
 from outbox.actions.scheduled import (
     Draft,
+    apply_edit,
     check_draft,
     check_draft_in,
     check_schedule_time,
     draft_params,
     hold_media,
-    params_to_draft,
 )
-from outbox.actions.status_languages import VariantDraft, variants_to_maps
+from outbox.actions.status_languages import VariantDraft
 from outbox.actions.statuses import post_status
 from outbox.errors import Forbidden, NotFound, Unprocessable
 from storage.acting import ActingStaff
 from storage.context import Context
 from storage.models import Account, ScheduledStatus, User
-from storage.organisations import organisation_of, record_audit
+from storage.organisations import record_audit
 from storage.scheduled_statuses import queue_publication, scheduled_with_key
 from storage.types import utcnow
 
 PENDING = "pending"
 RETURNED = "returned"
-# What an edit of a draft may change (Mastodon's names in the ScheduledStatus entity's `params`).
-EDITABLE = ("text", "spoiler_text", "visibility", "language", "sensitive", "status_map", "spoiler_text_map")
-
-
-async def needs_review(ctx: Context, account: Account, staff_role: str | None) -> bool:
-    """Whether a post by a member with `staff_role`, acting as `account`, waits for review."""
-    if staff_role != "author":
-        return False
-    async with ctx.db.read() as session:
-        organisation = await organisation_of(session, account.id)
-    return organisation is not None and organisation.review_required
 
 
 async def submit_for_review(
@@ -181,29 +170,15 @@ async def edit_draft(
         is_author = staff.user_id is not None and staff.user_id == row.submitted_by_user_id
         if staff.role not in ("publisher", "admin") and not is_author:
             raise Forbidden("Only a publisher of the organisation or the draft's author edits a draft")
-        spoiler_text = spoiler_text.strip()
-        current = params_to_draft(row.params)
-        draft = replace(
-            current,
+        before, after = apply_edit(
+            ctx,
+            row,
             text=text,
             spoiler_text=spoiler_text,
             visibility=visibility,
             language=language,
-            sensitive=bool(row.params.get("sensitive")) or bool(spoiler_text),
-            variants=current.variants if variants is None else variants,
+            variants=variants,
         )
-        check_draft(ctx, draft)
-        before = {key: row.params.get(key) for key in EDITABLE}
-        after = {
-            "text": draft.text,
-            "spoiler_text": draft.spoiler_text or None,
-            "visibility": draft.visibility,
-            "language": draft.language,
-            "sensitive": draft.sensitive,
-            **variants_to_maps(draft.variants),
-        }
-        kept = {key: value for key, value in row.params.items() if key not in EDITABLE}
-        row.params = {**kept, **after}
         if row.review_state == RETURNED and is_author:  # corrected: back in the queue
             row.review_state = PENDING
             row.review_comment = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from outbox.actions.quoting import check_quote_policy, quotable_status
 from outbox.actions.status_languages import VariantDraft, check_variants, maps_to_drafts, variants_to_maps
 from outbox.actions.statuses import check_poll, check_text, post_status
-from outbox.errors import ActionError, NotFound, Unprocessable
+from outbox.errors import ActionError, Forbidden, NotFound, Unprocessable
 from storage.acting import ACTING_STAFF, ActingStaff
 from storage.context import Context
 from storage.models import Account, ScheduledStatus, Status
+from storage.organisations import organisation_of, record_audit
 from storage.polls import PollRequest
 from storage.queue import JobFailed, RetryJob
 from storage.scheduled_statuses import (
@@ -35,6 +36,8 @@ from storage.statuses import VISIBILITIES, can_see, status_by_id
 from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
+# What an edit of a scheduled status or draft may change (Mastodon's names in the entity's `params`).
+EDITABLE = ("text", "spoiler_text", "visibility", "language", "sensitive", "status_map", "spoiler_text_map")
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,92 @@ async def cancel_scheduled(ctx: Context, author: Account, scheduled_id: int) -> 
         if await scheduled_of(session, author.id, scheduled_id, for_update=True) is None:
             raise NotFound("Record not found")
         await consume(session, scheduled_id)
+
+
+async def needs_review(ctx: Context, account: Account, staff_role: str | None) -> bool:
+    """Whether a post by a member with `staff_role`, acting as `account`, waits for review."""
+    if staff_role != "author":
+        return False
+    async with ctx.db.read() as session:
+        organisation = await organisation_of(session, account.id)
+    return organisation is not None and organisation.review_required
+
+
+def apply_edit(
+    ctx: Context,
+    row: ScheduledStatus,
+    *,
+    text: str,
+    spoiler_text: str,
+    visibility: str,
+    language: str | None,
+    variants: Sequence[VariantDraft] | None,
+) -> tuple[dict[str, object], dict[str, object]]:
+    """Change what a scheduled status or draft will post, in place, checked as posting it would be
+    (`variants` None keeps its other languages, [] removes them); the fields before and after."""
+    spoiler_text = spoiler_text.strip()
+    current = _draft(row.params)
+    draft = replace(
+        current,
+        text=text,
+        spoiler_text=spoiler_text,
+        visibility=visibility,
+        language=language,
+        sensitive=bool(row.params.get("sensitive")) or bool(spoiler_text),
+        variants=current.variants if variants is None else variants,
+    )
+    check_draft(ctx, draft)
+    before = {key: row.params.get(key) for key in EDITABLE}
+    after = {
+        "text": draft.text,
+        "spoiler_text": draft.spoiler_text or None,
+        "visibility": draft.visibility,
+        "language": draft.language,
+        "sensitive": draft.sensitive,
+        **variants_to_maps(draft.variants),
+    }
+    kept = {key: value for key, value in row.params.items() if key not in EDITABLE}
+    row.params = {**kept, **after}
+    return before, after
+
+
+async def edit_scheduled(
+    ctx: Context,
+    author: Account,
+    staff: ActingStaff | None,
+    scheduled_id: int,
+    *,
+    text: str,
+    spoiler_text: str,
+    visibility: str,
+    language: str | None,
+    variants: Sequence[VariantDraft] | None = None,
+) -> ScheduledStatus:
+    """Change what a scheduled status (not a draft in review) will post — a Plein extension. Not by an
+    organisation's member whose posts wait for review (that would pass the review by), nor once a draft was
+    approved (it goes out as approved). An organisation's edit is audited as `scheduled.edit`."""
+    if staff is not None and await needs_review(ctx, author, staff.role):
+        raise Forbidden("An author's post waits for review: submit a new draft instead")
+    async with ctx.db.transaction() as session:
+        row = await scheduled_of(session, author.id, scheduled_id, for_update=True)
+        if row is None:
+            raise NotFound("Record not found")
+        if row.review_state is not None or "approval" in row.params:
+            raise Unprocessable("Validation failed: a draft is changed through its review")
+        before, after = apply_edit(
+            ctx,
+            row,
+            text=text,
+            spoiler_text=spoiler_text,
+            visibility=visibility,
+            language=language,
+            variants=variants,
+        )
+        if staff is not None:
+            await record_audit(
+                session, staff, "scheduled.edit", target=f"scheduled:{row.id}", before=before, after=after
+            )
+    return row
 
 
 async def publish_scheduled(ctx: Context, scheduled_id: int) -> Status | None:

@@ -1,13 +1,15 @@
 """A status in several languages that waits before it is published (docs/MULTILINGUAL.md): scheduled with
 `scheduled_at`, or an organisation author's draft for review, through the real endpoints on both backends.
-The scheduled status shows its languages in `params`, a draft's are edited with `PUT`, and when the
+The scheduled status shows its languages in `params`, they are edited with `PUT`, and when the
 `scheduled_statuses` queue publishes it every language is stored and federated; wrong maps are refused with
 nothing stored."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from checked import call
@@ -71,14 +73,37 @@ async def test_a_scheduled_trilingual_status_publishes_every_language(
     instance = instance_on_each_backend
     ctx = instance.ctx
     alice = bearer(await make_token(ctx, "alice"))
-    async with instance.client(headers=alice) as author:
+    bob = bearer(await make_token(ctx, "bob"))
+    async with instance.client(headers=alice) as author, instance.client(headers=bob) as other:
         scheduled = await call(
-            author, "POST", "/api/v1/statuses", data={**TRILINGUAL, "scheduled_at": _later()}
+            author,
+            "POST",
+            "/api/v1/statuses",
+            data={**TRILINGUAL, "status_map[en]": "Good mornin", "scheduled_at": _later()},
         )
-        assert scheduled["params"]["status_map"] == {"fy": "Goeie moarn #Plein", "en": "Good morning #Plein"}
+        assert scheduled["params"]["status_map"] == {"fy": "Goeie moarn #Plein", "en": "Good mornin"}
         assert scheduled["params"]["spoiler_text_map"] == {"en": "weather"}
         assert scheduled["params"]["language"] == "nl"
-        assert await call(author, "GET", f"/api/v1/scheduled_statuses/{scheduled['id']}") == scheduled
+        path = f"/api/v1/scheduled_statuses/{scheduled['id']}"
+        assert await call(author, "GET", path) == scheduled
+        # Its languages are corrected in place (a Plein extension); wrong maps change nothing.
+        for fields, field in WRONG_MAPS:
+            error = await call(author, "PUT", path, data=fields, expect=422)
+            assert field in error["details"], (fields, error)
+        await call(other, "PUT", path, data={"status_map[en]": "Good morning #Plein"}, expect=404)
+        assert await call(author, "GET", path) == scheduled
+        corrected = await call(
+            author,
+            "PUT",
+            path,
+            data={
+                "status_map[fy]": "Goeie moarn #Plein",
+                "status_map[en]": "Good morning #Plein",
+                "spoiler_text_map[en]": "weather",
+            },
+        )
+        assert corrected["params"]["status_map"]["en"] == "Good morning #Plein"
+        assert corrected["params"]["text"] == "Goedemorgen #Plein"  # what was not sent is kept
         assert await _stored(ctx) == (1, 0, 0)
         await make_scheduled_due(ctx.db)
         await drain(ctx.db, job_handlers(ctx))
@@ -138,6 +163,36 @@ async def _organisation(instance: RunningInstance) -> tuple[str, str]:
                 await authorize(browser, username=login, password=PASSWORD, act_as=str(ministry.id))
             )
     return tokens[0], tokens[1]
+
+
+async def test_an_author_in_review_cannot_change_a_scheduled_status_nor_an_approved_draft(
+    instance_on_each_backend: RunningInstance, tmp_path: Path
+) -> None:
+    instance = instance_on_each_backend
+    author_token, publisher_token = await _organisation(instance)
+    async with instance.client(headers=bearer(publisher_token)) as publisher:
+        scheduled = await call(
+            publisher, "POST", "/api/v1/statuses", data={**TRILINGUAL, "scheduled_at": _later()}
+        )
+    path = f"/api/v1/scheduled_statuses/{scheduled['id']}"
+    async with instance.client(headers=bearer(author_token)) as author:
+        refused = await author.put(path, data={"status_map[en]": "Bad morning"})
+        assert refused.status_code == 403 and "review" in refused.json()["error"]
+        draft = await call(author, "POST", "/api/v1/statuses", data=TRILINGUAL)
+    async with instance.client(headers=bearer(publisher_token)) as publisher:
+        assert (await call(publisher, "GET", path))["params"] == scheduled["params"]
+        draft_path = f"/api/v1/scheduled_statuses/{draft['id']}"
+        assert (await publisher.post(f"{draft_path}/approve")).status_code == 200
+        late = await publisher.put(draft_path, data={"status_map[en]": "Too late"})
+        assert late.status_code == 422 and "review" in late.json()["error"]
+        changed = await call(publisher, "PUT", path, data={"status_map[en]": "Good day"})
+        assert changed["params"]["status_map"] == {"en": "Good day"}
+    out = tmp_path / "audit.json"
+    audit = argparse.Namespace(action="audit", organisation="ministry", format="json", out=str(out))
+    await organisation_command(instance.ctx, audit)
+    [entry] = [entry for entry in json.loads(out.read_text()) if entry["action"] == "scheduled.edit"]
+    assert entry["login"] == "anna" and entry["after"]["status_map"] == {"en": "Good day"}
+    assert entry["before"]["status_map"] == scheduled["params"]["status_map"]
 
 
 async def test_an_approved_trilingual_draft_publishes_every_language(

@@ -14,8 +14,8 @@ from starlette.routing import Route
 
 from login.sessions import SignedIn
 from outbox import actions
-from outbox.actions.review import needs_review, submit_for_review
-from outbox.actions.scheduled import Draft, draft_arguments
+from outbox.actions.review import submit_for_review
+from outbox.actions.scheduled import Draft, draft_arguments, needs_review
 from outbox.actions.status_languages import VariantDraft
 from outbox.actions.statuses import MAX_MEDIA
 from outbox.errors import ActionError
