@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from apub.languages import primary_subtag
+from apub.languages import primary_subtag, same_language_key
 from storage.models import StatusVariant
 
 
@@ -91,18 +91,25 @@ def chosen_variant(
     variants: Sequence[Variant], primary_language: str | None, wanted: Sequence[str]
 ) -> Variant | None:
     """The variant a reader who reads `wanted` (most wanted first) is shown, or None for the primary: the
-    first wanted language the status has, matched exactly, then by language alone (`en-GB` reads `en`).
+    first wanted language the status has, matched exactly, then by language alone (`en-GB` reads `en`, `fy`
+    reads `fry`).
     The primary wins a tie, as it is the author's own first language."""
     if not variants:
         return None
     for language in wanted:
-        if primary_language and primary_subtag(primary_language) == primary_subtag(language):
+        if primary_language and _same_language(primary_language, language):
             if primary_language == language or not any(v.language == language for v in variants):
                 return None
         for variant in variants:
             if variant.language == language:
                 return variant
         for variant in variants:
-            if primary_subtag(variant.language) == primary_subtag(language):
+            if _same_language(variant.language, language):
                 return variant
     return None
+
+
+def _same_language(one: str, other: str) -> bool:
+    """Whether two tags name one language: by language alone, under either of its ISO 639 codes (`fy-NL`,
+    `fy` and `fry` are one)."""
+    return same_language_key(primary_subtag(one)) == same_language_key(primary_subtag(other))

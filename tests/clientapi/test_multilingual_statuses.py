@@ -94,7 +94,17 @@ async def test_iso_639_3_languages_are_written_and_listed(instance: RunningInsta
         low_german = await call(
             author, "GET", f"/api/v1/statuses/{posted['id']}", headers={"Accept-Language": "nds"}
         )
+        frisian = await call(
+            author,
+            "POST",
+            "/api/v1/statuses",
+            data={"status": "Dag", "language": "nl", "status_map[fry]": "Goeie"},
+        )
+        read = await call(
+            author, "GET", f"/api/v1/statuses/{frisian['id']}", headers={"Accept-Language": "fy-NL, nl;q=0.5"}
+        )
     assert posted["plein_languages"] == ["nl", "nds", "pap"] and low_german["content"] == "<p>Moin</p>"
+    assert read["language"] == "fry" and read["content"] == "<p>Goeie</p>"  # fy's other code
 
 
 async def test_wrong_variants_are_refused_and_nothing_is_stored(
