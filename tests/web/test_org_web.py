@@ -180,6 +180,30 @@ async def test_an_authors_draft_in_three_languages_from_the_browser_publishes_ea
         await web_login(browser, "anna", PASSWORD)
         queue = await browser.get("/web/review")
         assert '<div lang="fy">' in queue.text and "De brêge is iepen" in queue.text
+        # The edit form holds every language; the publisher corrects the English and drops the warning.
+        assert 'name="variant_text2" rows="3">The bridge is open</textarea>' in queue.text
+        target = {"organisation_id": str(ministry.id), "draft_id": str(draft.id)}
+        edited = {
+            "text": "De brug is open",
+            "visibility": "public",
+            "language": "nl",
+            "variant_language1": "fy",
+            "variant_text1": "De brêge is iepen",
+            "variant_cw1": "",
+            "variant_language2": "en",
+            "variant_text2": "The bridge is open again",
+            "variant_cw2": "",
+        }
+        unnamed = await browser.post(
+            "/web/review/edit",
+            data={"csrf_token": csrf_of(queue.text), **target, **edited, "variant_language2": ""},
+        )
+        assert unnamed.status_code == 422
+        saved = await browser.post(
+            "/web/review/edit", data={"csrf_token": csrf_of(queue.text), **target, **edited}
+        )
+        assert saved.status_code == 303
+        queue = await browser.get("/web/review")
         approved = await browser.post(
             "/web/review",
             data={
@@ -194,9 +218,9 @@ async def test_an_authors_draft_in_three_languages_from_the_browser_publishes_ea
     async with ctx.db.read() as session:
         status = (await session.execute(select(Status))).scalar_one()
         others = (await variants_of(session, [status.id]))[status.id]
-    assert status.language == "nl" and [(v.language, v.spoiler_text) for v in others] == [
-        ("en", "traffic"),
-        ("fy", ""),
+    assert status.language == "nl" and [(v.language, v.text, v.spoiler_text) for v in others] == [
+        ("en", "The bridge is open again", ""),
+        ("fy", "De brêge is iepen", ""),
     ]
 
 

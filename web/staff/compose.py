@@ -7,6 +7,7 @@ a post the viewer may see. Publishing goes through the same
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -114,7 +115,7 @@ async def publish(request: Request) -> Response:
     language = form.get("language") or None
     if language is not None and language not in LANGUAGES:
         return await _form_page(request, login, form, reply_to=reply_to, error="language", status_code=422)
-    variants = _variant_drafts(form)
+    variants = form_variants(form)
     if variants is None:
         return await _form_page(request, login, form, reply_to=reply_to, error="variant", status_code=422)
     key = f"web:{form.get('idempotency_key')}" if form.get("idempotency_key") else None
@@ -154,15 +155,18 @@ async def publish(request: Request) -> Response:
     return see_other("/web/home")
 
 
-def _variant_drafts(form: Form) -> list[VariantDraft] | None:
-    """The other languages filled in (a slot without text is unused); None when a slot with text names no
-    language of the list. The outbox checks the rest (distinct languages, length)."""
+def form_variants(
+    form: Form, slots: int = LANGUAGE_SLOTS, languages: Collection[str] | None = LANGUAGES
+) -> list[VariantDraft] | None:
+    """The other languages filled in the form's `slots` fieldsets (a slot without text is unused); None
+    when a slot with text names no language (of `languages`, when given). The outbox checks the rest
+    (known and distinct languages, length)."""
     drafts = []
-    for slot in range(1, LANGUAGE_SLOTS + 1):
+    for slot in range(1, slots + 1):
         text, language = form.get(f"variant_text{slot}"), form.get(f"variant_language{slot}")
         if not text.strip():
             continue
-        if language not in LANGUAGES:
+        if not language or (languages is not None and language not in languages):
             return None
         drafts.append(VariantDraft(language, text, form.get(f"variant_cw{slot}").strip()))
     return drafts

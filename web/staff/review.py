@@ -1,6 +1,6 @@
 """`/web/review`: the review queue of the organisations whose publisher the signed-in staff member is — each
 draft an author submitted, with approve (now), return (with a comment) and edit (text, content warning,
-visibility, language) as plain form posts, acting as the organisation through `outbox.actions.review` so the
+visibility, language, other languages) as plain form posts, acting as the organisation through `outbox.actions.review` so the
 audit trail names this login and "web session" — and, for an author, their own drafts to correct."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from login.sessions import SignedIn, web_staff
 from outbox.actions.review import PENDING, RETURNED, approve_draft, edit_draft, return_draft
+from outbox.actions.status_languages import MAX_VARIANTS
 from outbox.errors import ActionError
 from storage.acting import ACTING_STAFF
 from storage.context import Context
@@ -19,7 +20,7 @@ from storage.ids import parse_id
 from storage.models import Account, ScheduledStatus, User
 from web.pages import render_page
 from web.staff.access import posted_by_viewer, see_other, viewer_or_login
-from web.staff.compose import LANGUAGES, VISIBILITIES
+from web.staff.compose import LANGUAGE_SLOTS, LANGUAGES, VISIBILITIES, form_variants
 
 PAGE = "/web/review"
 
@@ -63,6 +64,7 @@ async def _page(request: Request, login: SignedIn, *, status_code: int = 200, er
         saved=request.query_params.get("saved", ""),
         visibilities=VISIBILITIES,
         languages=LANGUAGES,
+        language_slots=LANGUAGE_SLOTS,
     )
 
 
@@ -96,7 +98,8 @@ async def decide(request: Request) -> Response:
 
 
 async def edit(request: Request) -> Response:
-    """A publisher, or the draft's author, changes a draft's text, content warning, visibility, language."""
+    """A publisher, or the draft's author, changes a draft's text, content warning, visibility, language and
+    other languages."""
     ctx: Context = request.state.ctx
     checked = await posted_by_viewer(request)
     if isinstance(checked, Response):
@@ -109,6 +112,12 @@ async def edit(request: Request) -> Response:
     language = form.get("language") or None
     if form.get("visibility") not in VISIBILITIES or (language is not None and language not in LANGUAGES):
         return await _page(request, login, status_code=422, error="cannot_edit")
+    # The form shows a fieldset per language the draft has (those the API wrote too, any ISO 639 code the
+    # outbox accepts); a form without them keeps the draft's languages.
+    sends_variants = "variant_language1" in form.fields
+    variants = form_variants(form, MAX_VARIANTS, None) if sends_variants else None
+    if sends_variants and variants is None:
+        return await _page(request, login, status_code=422, error="cannot_edit")
     staff = web_staff(login.user, login.account, chosen[0].organisation, chosen[0].role)
     try:
         await edit_draft(
@@ -120,6 +129,7 @@ async def edit(request: Request) -> Response:
             spoiler_text=form.get("spoiler_text"),
             visibility=form.get("visibility"),
             language=language,
+            variants=variants,
         )
     except ActionError as error:
         return await _page(
