@@ -1,15 +1,15 @@
 """Accounts in the Mastodon admin API, for moderators and admins: `GET /api/v1/admin/accounts` (v1 filters)
-and `/api/v2/admin/accounts`, `GET …/:id`, `POST …/:id/action` (`none`, `silence`, `suspend`) and
-`…/:id/unsilence|unsuspend|enable|unsensitive`, `DELETE …/:id` (a suspended local account's data), and two
-Plein additions for what Mastodon only offers in its web admin: `POST …/:id/role` (admins only) and
+and `/api/v2/admin/accounts`, `GET …/:id`, `POST …/:id/action` (`none`, `disable`, `sensitive`,
+`silence`, `suspend`) and `…/:id/unsilence|unsuspend|enable|unsensitive`, `DELETE …/:id` (a suspended
+local account's data), and two Plein additions for what Mastodon only offers in its web admin: `POST …/:id/role` (admins only) and
 `POST …/:id/reset_second_factor`. Every change is a `moderation` action (or the account deletion the CLI
 runs), audited as `@username`; a moderator may not act against an admin (`moderation.permissions`).
 An action with a `report_id` is the report's action: it resolves that report (which must be about this
-account).
-
-Plein has no per-account "disabled" login nor "sensitized" media flag: `disable` and `sensitive` are 422,
-the filters for them match nothing, and `enable` / `unsensitive` answer the account as it is (nothing to
-lift). No sign-in addresses are kept, so an `ip` filter matches nothing."""
+account). An action with a `text` or `send_email_notification` is told to the account: an account warning
+and, for a local account, a `moderation_warning` notification and (with `send_email_notification`) a mail.
+`disable` is for local accounts only; lifting what is not there (`enable` of a login not disabled,
+`unsensitive`, `unsilence`, `unsuspend`) is 422. No sign-in addresses are kept, so an `ip` filter matches
+nothing."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ WRITE = ("admin:write:accounts",)
 STAFF = ("moderator", "admin")
 ROLE_IDS = {"-99": "user", "2": "moderator", "3": "admin"}
 ACTION_TYPES = ("none", "sensitive", "disable", "silence", "suspend")
-# An action with a `report_id` is that report's action (`moderation.REPORT_ACTIONS`).
+# An action with a `report_id` is that report's action (`moderation.REPORT_ACTIONS`); `disable` and
+# `sensitive` resolve the report in their own transaction (`moderation.moderate_account(report_id=…)`).
 REPORT_ACTION_OF = {"none": "warn", "silence": "silence", "suspend": "suspend"}
 
 
@@ -126,8 +127,9 @@ async def show(request: Request) -> Response:
 
 
 async def act(request: Request) -> Response:
-    """Take an action against the account: `type` none (a warning on record), silence or suspend; `text`
-    is kept in the audit entry. Answers `{}` as Mastodon."""
+    """Take an action against the account: `type` none (a warning), disable, sensitive, silence or suspend;
+    `text` is kept in the audit entry and, as `send_email_notification`, makes it a warning told to the
+    account. Answers `{}` as Mastodon."""
     ctx: Context = request.state.ctx
     auth = await require_staff(request, *WRITE)
     account_id = _account_id(request)
@@ -140,18 +142,23 @@ async def act(request: Request) -> Response:
             field="type",
             code=ValidationCode.INCLUSION,
         )
-    if kind in ("sensitive", "disable"):
-        raise Unprocessable(f"Validation failed: {kind} is not supported by Plein", field="type")
     text = params.get_str("text") or ""
+    send_email = bool(params.get_bool("send_email_notification", False))
     assert auth.user is not None
     await moderation.check_may_moderate(ctx, auth.user.role, account_id)
+    report_id = None
     if params.get("report_id") not in (None, ""):
         report_id = await _report_about(ctx, params.get_str("report_id") or "", account_id)
+    actor = audit_actor(auth)
+    telling = moderation.Telling(tell=True, send_email=send_email)  # as Mastodon's strikes
+    if report_id is not None and kind in REPORT_ACTION_OF:
         await moderation.act_on_report(
-            ctx, report_id, REPORT_ACTION_OF[kind], actor=audit_actor(auth), note=text
+            ctx, report_id, REPORT_ACTION_OF[kind], actor=actor, note=text, telling=telling
         )
-    else:
-        await moderation.moderate_account(ctx, account_id, kind, actor=audit_actor(auth), text=text)
+        return api_response({})
+    await moderation.moderate_account(
+        ctx, account_id, kind, actor=actor, text=text, telling=telling, report_id=report_id
+    )
     return api_response({})
 
 
@@ -167,15 +174,14 @@ async def _report_about(ctx: Context, raw_id: str, account_id: int) -> int:
     return report_id
 
 
-async def _lift(request: Request, action: str | None) -> Response:
+async def _lift(request: Request, action: str) -> Response:
     ctx: Context = request.state.ctx
     auth = await require_staff(request, *WRITE)
     account_id = _account_id(request)
     await _entity(ctx, account_id)
-    if action is not None:
-        assert auth.user is not None
-        await moderation.check_may_moderate(ctx, auth.user.role, account_id)
-        await moderation.moderate_account(ctx, account_id, action, actor=audit_actor(auth))
+    assert auth.user is not None
+    await moderation.check_may_moderate(ctx, auth.user.role, account_id)
+    await moderation.moderate_account(ctx, account_id, action, actor=audit_actor(auth))
     return api_response(await _entity(ctx, account_id))
 
 
@@ -188,11 +194,11 @@ async def unsilence(request: Request) -> Response:
 
 
 async def enable(request: Request) -> Response:
-    return await _lift(request, None)  # no account is ever disabled in Plein
+    return await _lift(request, "enable")
 
 
 async def unsensitive(request: Request) -> Response:
-    return await _lift(request, None)  # no account is ever marked sensitive in Plein
+    return await _lift(request, "unsensitive")
 
 
 async def destroy(request: Request) -> Response:

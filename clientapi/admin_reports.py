@@ -1,7 +1,7 @@
 """Reports in the Mastodon admin API, for moderators and admins: `GET /api/v1/admin/reports` and `…/:id`,
 `POST …/:id/assign_to_self`, `…/:id/unassign`, `…/:id/resolve` and `…/:id/reopen`, through the audited
 moderation actions the CLI uses (`moderation.assign_report`, `resolve_report`, `reopen_report`).
-`action_taken_by_account` is null: the audit log names who acted."""
+`action_taken_by_account` is the staff member who resolved it (null when resolved from the CLI)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ WRITE = ("admin:write:reports",)
 
 async def _admin_account(session: AsyncSession, ctx: Context, account_id: int) -> dict[str, Any] | None:
     account = await session.get(Account, account_id)
-    if account is None:  # only an assignee can be gone (reporter and target cascade)
+    if account is None:  # only an assignee or resolver can be gone (reporter and target cascade)
         return None
     user = await session.scalar(select(User).where(User.account_id == account_id))
     return admin_account_to_entity(account, user, ctx)
@@ -64,7 +64,11 @@ async def admin_report_to_entity(session: AsyncSession, ctx: Context, report: Re
             if report.assigned_account_id is not None
             else None
         ),
-        "action_taken_by_account": None,
+        "action_taken_by_account": (
+            await _admin_account(session, ctx, report.action_taken_by_account_id)
+            if report.action_taken_by_account_id is not None
+            else None
+        ),
         "statuses": await statuses_to_entities(session, ctx, statuses, None),
         "rules": [rule_to_entity(rule) for rule in rules],
     }

@@ -178,8 +178,8 @@ def _check(
         # The order of Mastodon's checks: a sign-up's token can do nothing until its address is confirmed.
         if auth.user.confirmed_at is None and not unconfirmed_ok:
             raise Forbidden("Your login is missing a confirmed e-mail address")
-        if auth.account.suspended_at is not None:
-            raise Forbidden("Your login is currently disabled")
+        if auth.account.suspended_at is not None or auth.user.disabled_at is not None:
+            raise Forbidden("Your login is currently disabled")  # Mastodon's words for both
         if not auth.user.approved:
             raise Forbidden("Your login is currently pending approval")
     elif user_required:

@@ -71,7 +71,7 @@ async def _live_session(ctx: Context, token: str) -> tuple[LoginSession, User, A
     if found is None or account is None:
         return None
     row, user = found
-    if account.suspended_at is not None or not user.approved:
+    if account.suspended_at is not None or user.disabled_at is not None or not user.approved:
         return None
     return row, user, account
 

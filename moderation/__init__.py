@@ -48,10 +48,13 @@ from moderation.reports import (
 from moderation.rules import add_rule, remove_rule
 from moderation.severance import Counts
 from moderation.trends import review_link, review_status, review_tag
+from moderation.warnings import WARNING_ACTIONS, Telling
 
 __all__ = [
     "NotPermitted",
     "REPORT_ACTIONS",
+    "Telling",
+    "WARNING_ACTIONS",
     "act_on_report",
     "change_role",
     "check_may_act_on_report",

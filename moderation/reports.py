@@ -1,6 +1,7 @@
 """Acting on a report: resolve it with a note, or take one action against what it reports (suspend or silence
 the account, delete the reported statuses), which also resolves it. Each is one transaction with its audit
-entry, as Mastodon's report actions are."""
+entry, as Mastodon's report actions are; the report keeps who resolved it. With `tell`, an action is told to
+the reported account, the note being the moderators' message (`moderation.warnings`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moderation.errors import ModerationError, NothingToUndo
+from moderation.warnings import SILENT, Telling, is_warned, staff_account_id, warn_in
 from outbox.actions._unit import Effects, after_commit
 from outbox.actions.profile import send_actor_update
 from outbox.actions.statuses import delete_status_in
@@ -21,7 +23,8 @@ from storage.oauth import AUTHORITY_CHANGED, revoke_user_tokens
 from storage.types import utcnow
 
 
-async def _open_report(session: AsyncSession, report_id: int) -> tuple[Report, Account]:
+async def open_report_in(session: AsyncSession, report_id: int) -> tuple[Report, Account]:
+    """The open report and the account it is about (NothingToUndo / ModerationError otherwise)."""
     report = await session.get(Report, report_id)
     if report is None:
         raise NothingToUndo(f"no report {report_id}")
@@ -32,9 +35,11 @@ async def _open_report(session: AsyncSession, report_id: int) -> tuple[Report, A
     return report, target
 
 
-async def _resolve(session: AsyncSession, report: Report, *, actor: str, action: str, note: str) -> None:
+async def resolve_in(session: AsyncSession, report: Report, *, actor: str, action: str, note: str) -> None:
+    """Mark the report resolved by `actor` with `note`, audited as `action`, in the caller's transaction."""
     report.resolved_at = utcnow()
     report.resolution_note = note
+    report.action_taken_by_account_id = await staff_account_id(session, actor)
     await add_audit_entry(
         session,
         actor=actor,
@@ -92,6 +97,7 @@ async def reopen_report(ctx: Context, report_id: int, *, actor: str) -> None:
         if report.resolved_at is None:
             raise ModerationError(f"report {report_id} is open")
         report.resolved_at = None
+        report.action_taken_by_account_id = None
         await add_audit_entry(
             session,
             actor=actor,
@@ -103,32 +109,71 @@ async def reopen_report(ctx: Context, report_id: int, *, actor: str) -> None:
 
 async def resolve_report(ctx: Context, report_id: int, *, actor: str, note: str = "") -> None:
     async with ctx.db.transaction() as session:
-        report, _ = await _open_report(session, report_id)
-        await _resolve(session, report, actor=actor, action="report.resolve", note=note)
+        report, _ = await open_report_in(session, report_id)
+        await resolve_in(session, report, actor=actor, action="report.resolve", note=note)
 
 
-async def suspend_reported_account(ctx: Context, report_id: int, *, actor: str, note: str = "") -> None:
+async def _tell(
+    session: AsyncSession,
+    ctx: Context,
+    effects: Effects,
+    report: Report,
+    target: Account,
+    warning_action: str,
+    *,
+    actor: str,
+    note: str,
+    telling: Telling,
+) -> None:
+    if not is_warned(warning_action, note, telling):
+        return
+    event = await warn_in(
+        session,
+        ctx,
+        target,
+        warning_action,
+        actor=actor,
+        text=note,
+        send_email=telling.send_email,
+        report_id=report.id,
+        status_ids=[int(status_id) for status_id in report.status_ids or []],
+    )
+    if event is not None:
+        effects.events.append(event)
+
+
+async def suspend_reported_account(
+    ctx: Context, report_id: int, *, actor: str, note: str = "", telling: Telling = SILENT
+) -> None:
     effects = Effects()
     async with ctx.db.transaction() as session:
-        report, target = await _open_report(session, report_id)
+        report, target = await open_report_in(session, report_id)
         await suspend_account_in(session, target, ctx, effects)
-        await _resolve(session, report, actor=actor, action="report.suspend", note=note)
+        await resolve_in(session, report, actor=actor, action="report.suspend", note=note)
+        await _tell(session, ctx, effects, report, target, "suspend", actor=actor, note=note, telling=telling)
     after_commit(ctx, effects)
     ctx.bus.publish(AUTHORITY_CHANGED)  # a suspended local user's streams end now
 
 
-async def silence_reported_account(ctx: Context, report_id: int, *, actor: str, note: str = "") -> None:
+async def silence_reported_account(
+    ctx: Context, report_id: int, *, actor: str, note: str = "", telling: Telling = SILENT
+) -> None:
+    effects = Effects()
     async with ctx.db.transaction() as session:
-        report, target = await _open_report(session, report_id)
+        report, target = await open_report_in(session, report_id)
         target.silenced_at = utcnow()
-        await _resolve(session, report, actor=actor, action="report.silence", note=note)
+        await resolve_in(session, report, actor=actor, action="report.silence", note=note)
+        await _tell(session, ctx, effects, report, target, "silence", actor=actor, note=note, telling=telling)
+    after_commit(ctx, effects)
 
 
-async def delete_reported_statuses(ctx: Context, report_id: int, *, actor: str, note: str = "") -> int:
+async def delete_reported_statuses(
+    ctx: Context, report_id: int, *, actor: str, note: str = "", telling: Telling = SILENT
+) -> int:
     """Delete the statuses the report cites (still there); the number deleted."""
     effects = Effects()
     async with ctx.db.transaction() as session:
-        report, target = await _open_report(session, report_id)
+        report, target = await open_report_in(session, report_id)
         statuses = list(
             (
                 await session.execute(
@@ -142,16 +187,24 @@ async def delete_reported_statuses(ctx: Context, report_id: int, *, actor: str, 
         )
         for status in statuses:
             await delete_status_in(session, ctx, effects, status)
-        await _resolve(session, report, actor=actor, action="report.delete_statuses", note=note)
+        await resolve_in(session, report, actor=actor, action="report.delete_statuses", note=note)
+        await _tell(
+            session, ctx, effects, report, target, "delete_statuses", actor=actor, note=note, telling=telling
+        )
     after_commit(ctx, effects)
     return len(statuses)
 
 
-async def warn_reported_account(ctx: Context, report_id: int, *, actor: str, note: str = "") -> None:
+async def warn_reported_account(
+    ctx: Context, report_id: int, *, actor: str, note: str = "", telling: Telling = SILENT
+) -> None:
     """Resolve the report with a warning to its target on record (`note` is the warning's text)."""
+    effects = Effects()
     async with ctx.db.transaction() as session:
-        report, target = await _open_report(session, report_id)
-        await _resolve(session, report, actor=actor, action="report.warn", note=note)
+        report, target = await open_report_in(session, report_id)
+        await resolve_in(session, report, actor=actor, action="report.warn", note=note)
+        await _tell(session, ctx, effects, report, target, "none", actor=actor, note=note, telling=telling)
+    after_commit(ctx, effects)
 
 
 # What a moderator may do with an open report, each resolving it: Mastodon's report actions (a warning,
@@ -159,17 +212,19 @@ async def warn_reported_account(ctx: Context, report_id: int, *, actor: str, not
 REPORT_ACTIONS = ("resolve", "warn", "silence", "suspend", "delete_statuses")
 
 
-async def act_on_report(ctx: Context, report_id: int, action: str, *, actor: str, note: str = "") -> None:
+async def act_on_report(
+    ctx: Context, report_id: int, action: str, *, actor: str, note: str = "", telling: Telling = SILENT
+) -> None:
     """Take one of REPORT_ACTIONS on the report (ModerationError for another, or a resolved report)."""
     if action == "resolve":
         await resolve_report(ctx, report_id, actor=actor, note=note)
     elif action == "warn":
-        await warn_reported_account(ctx, report_id, actor=actor, note=note)
+        await warn_reported_account(ctx, report_id, actor=actor, note=note, telling=telling)
     elif action == "silence":
-        await silence_reported_account(ctx, report_id, actor=actor, note=note)
+        await silence_reported_account(ctx, report_id, actor=actor, note=note, telling=telling)
     elif action == "suspend":
-        await suspend_reported_account(ctx, report_id, actor=actor, note=note)
+        await suspend_reported_account(ctx, report_id, actor=actor, note=note, telling=telling)
     elif action == "delete_statuses":
-        await delete_reported_statuses(ctx, report_id, actor=actor, note=note)
+        await delete_reported_statuses(ctx, report_id, actor=actor, note=note, telling=telling)
     else:
         raise ModerationError(f"action must be one of {', '.join(REPORT_ACTIONS)}")

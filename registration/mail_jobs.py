@@ -1,32 +1,26 @@
-"""The `mail` queue: the messages sign-up and recovery send, one job each, enqueued in the transaction
-that calls for them. The job makes the mailed token itself, just before sending, so its secret is never
-stored — not even in the job's payload."""
+"""The `mail` queue's handler: the messages sign-up, recovery and moderation warnings send, one job each,
+enqueued in the transaction that calls for them (`storage.mail_queue`). The job makes the mailed token itself,
+just before sending, so its secret is never stored — not even in the job's payload."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mail import MailError, MailTemplates, mail_language, send_mail
 from storage.context import Context
-from storage.models import Account, User
-from storage.queue import ClaimedJob, JobFailed, RetryJob, enqueue
+from storage.mail_queue import MAIL_QUEUE, MailKind, enqueue_mail
+from storage.models import Account, AccountWarning, User
+from storage.queue import ClaimedJob, JobFailed, RetryJob
 from storage.types import utcnow
 from storage.user_tokens import TokenPurpose, issue_user_token
 
-MAIL_QUEUE = "mail"
+__all__ = ["MAIL_QUEUE", "MailKind", "enqueue_mail", "mail_job_handler"]
+
 MAX_TRIES = 12  # with the backoff below, about a day of trying
-
-
-class MailKind(StrEnum):
-    CONFIRM = "confirm"  # confirm the address given at sign-up
-    RESET = "reset"  # a password reset link
-    APPROVED = "approved"  # the moderators approved a sign-up
 
 
 def confirmation_url(base_url: str, secret: str) -> str:
@@ -41,9 +35,8 @@ def sign_in_url(base_url: str) -> str:
     return f"{base_url}/login"
 
 
-async def enqueue_mail(session: AsyncSession, kind: MailKind, user_id: int) -> None:
-    """Queue message `kind` to a user, in the caller's transaction."""
-    await enqueue(session, MAIL_QUEUE, {"kind": kind.value, "user_id": user_id})
+def notifications_url(base_url: str) -> str:
+    return f"{base_url}/web/notifications"
 
 
 def _retry_delay(tries: int) -> timedelta:
@@ -66,7 +59,14 @@ async def _prepare(ctx: Context, kind: MailKind, user_id: int) -> tuple[User, Ac
             return user, account, await issue_user_token(session, user.id, TokenPurpose.CONFIRM)
         if kind is MailKind.RESET:
             return user, account, await issue_user_token(session, user.id, TokenPurpose.RESET)
+        if kind is MailKind.WARNING and user.confirmed_at is None:
+            return None  # warnings go only to a confirmed address
         return user, account, None
+
+
+async def _warning(ctx: Context, account_warning_id: object) -> AccountWarning | None:
+    async with ctx.db.read() as session:
+        return await session.get(AccountWarning, int(str(account_warning_id)))
 
 
 def mail_job_handler(ctx: Context, templates: MailTemplates) -> Callable[[ClaimedJob], Awaitable[None]]:
@@ -102,6 +102,15 @@ def mail_job_handler(ctx: Context, templates: MailTemplates) -> Callable[[Claime
             values |= {
                 "link": password_reset_url(ctx.base_url, secret),
                 "hours": int(TokenPurpose.RESET.lifetime.total_seconds() // 3600),
+            }
+        elif kind is MailKind.WARNING:
+            warning = await _warning(ctx, job.payload.get("account_warning_id"))
+            if warning is None:
+                return  # the account (and its warnings) went meanwhile
+            values |= {
+                "action": warning.action,
+                "text": warning.text,
+                "link": notifications_url(ctx.base_url),
             }
         else:
             values["link"] = sign_in_url(ctx.base_url)

@@ -29,10 +29,12 @@ def text_matches(column: Any, value: str, *, prefix: bool = False) -> ColumnElem
 
 
 def state_condition(state: str) -> ColumnElement[bool]:
-    """The accounts in `state` (one of ACCOUNT_STATES; Plein has no disabled or sensitized accounts)."""
+    """The accounts in `state` (one of ACCOUNT_STATES; nothing for another)."""
     return {
         "active": Account.suspended_at.is_(None),
         "pending": User.approved.is_(False),
+        "disabled": User.disabled_at.is_not(None),
+        "sensitized": Account.sensitized_at.is_not(None),
         "silenced": Account.silenced_at.is_not(None),
         "suspended": Account.suspended_at.is_not(None),
     }.get(state, false())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,8 +54,21 @@ def validate_username(username: str) -> str:
 
 def may_sign_in(user: User, account: Account) -> bool:
     """Whether a login with the right password may start a session or get a token: its account is not
-    suspended, its sign-up approved and its e-mail address confirmed (the one rule of every login path)."""
-    return account.suspended_at is None and user.approved and user.confirmed_at is not None
+    suspended, its login not disabled by the moderators, its sign-up approved and its e-mail address
+    confirmed (the one rule of every login path)."""
+    return (
+        account.suspended_at is None
+        and user.disabled_at is None
+        and user.approved
+        and user.confirmed_at is not None
+    )
+
+
+def media_forced_sensitive(sensitized_at: datetime | None, has_media: bool) -> bool:
+    """Whether a post is sensitive whatever its author says: it has media and the moderators marked its
+    author's media sensitive (`Account.sensitized_at`, Mastodon's `sensitized`). The one rule of posting,
+    editing and the Status entity."""
+    return has_media and sensitized_at is not None
 
 
 async def local_account_by_username(session: AsyncSession, username: str) -> Account | None:

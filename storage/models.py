@@ -104,6 +104,9 @@ class Account(Base):
     fetched_at: Mapped[datetime | None]
     suspended_at: Mapped[datetime | None]
     silenced_at: Mapped[datetime | None]
+    # Moderators forced its media sensitive (Mastodon's `sensitized`): its new posts with media are stored
+    # sensitive, and the API shows its posts with media as sensitive to everyone but itself.
+    sensitized_at: Mapped[datetime | None]
     gone_at: Mapped[datetime | None]  # the remote answered 410 Gone
     # A local account whose owner asked for its deletion: disabled now, deleted for good at this time by a
     # job of the `accounts` queue (`outbox.actions.account_deletion`) unless an admin cancels it first.
@@ -164,6 +167,9 @@ class User(Base):
     # The invite it signed up with (no foreign key: SQLite adds one only by rebuilding the table, and invites
     # are revoked, never deleted).
     invite_id: Mapped[int | None] = mapped_column(ID, index=True)
+    # Moderators disabled the login (Mastodon's `disabled`): no session, token or new login works until it
+    # is enabled again; the account itself stays visible and federates.
+    disabled_at: Mapped[datetime | None]
 
 
 class LoginSession(Base):
@@ -872,7 +878,8 @@ class ListFeedEntry(Base):
 
 
 class Notification(Base):
-    """mention | status | reblog | follow | follow_request | favourite | poll | update.
+    """mention | status | reblog | follow | follow_request | favourite | poll | update | quote |
+    quoted_update | moderation_warning (with its `account_warning_id`).
 
     `group_key` joins favourites and boosts of one status, and follows, within a time window (grouped
     notifications, `storage.notification_groups`); `filtered` ones were held back by the recipient's
@@ -892,6 +899,9 @@ class Notification(Base):
     group_key: Mapped[str | None] = mapped_column(String(64))
     filtered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A `moderation_warning`'s warning (no foreign key: SQLite adds none to an existing table; a warning
+    # goes only with its account, whose notifications go too).
+    account_warning_id: Mapped[int | None] = mapped_column(ID)
 
 
 class NotificationPolicy(Base):
@@ -1077,6 +1087,26 @@ class Report(Base):
     rule_ids: Mapped[list[Any]] = mapped_column(default=list)  # the instance rules it says were broken
     # The moderator handling it (admin API assign_to_self); an id whose account is gone means nobody.
     assigned_account_id: Mapped[int | None] = mapped_column(ID, index=True)
+    # The staff member who resolved it (Mastodon's `action_taken_by_account`); None when resolved from the CLI.
+    action_taken_by_account_id: Mapped[int | None] = mapped_column(ID)
+
+
+class AccountWarning(Base):
+    """A moderation action told to the account it was taken against (Mastodon's AccountWarning, a
+    "strike"): what was done, the moderators' text, the report and statuses it was about."""
+
+    __tablename__ = "account_warnings"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    target_account_id: Mapped[int] = _fk("accounts.id")
+    # The staff member's account; None when taken from the CLI or the account is gone.
+    account_id: Mapped[int | None] = _fk("accounts.id", nullable=True, ondelete="SET NULL")
+    # none | disable | sensitive | silence | suspend | delete_statuses (Mastodon's names)
+    action: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text, default="")
+    report_id: Mapped[int | None] = _fk("reports.id", nullable=True, ondelete="SET NULL")
+    status_ids: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class InstanceRule(Base):

@@ -188,7 +188,7 @@ async def token_owner(session: AsyncSession, access_token: str) -> TokenOwner | 
 def token_still_valid(token_id: Any) -> ColumnElement[bool]:
     """SQL condition: user token `token_id` (an id or a bound parameter) may still act — it is not revoked,
     its user's password has not changed since it was issued (as `token_owner` decides), and its account is
-    not suspended and its user approved, with a confirmed e-mail address.
+    not suspended and its user approved, not disabled, with a confirmed e-mail address.
 
     A statement that ANDs this in returns no rows once the token is dead, so a caller holding a remembered
     `TokenGrant` learns it in the same round trip as its own query (see `TokenGrantCache`)."""
@@ -205,6 +205,7 @@ def token_still_valid(token_id: Any) -> ColumnElement[bool]:
             token.revoked_at.is_(None),
             user.approved.is_(True),
             user.confirmed_at.is_not(None),
+            user.disabled_at.is_(None),
             or_(user.password_changed_at.is_(None), token.created_at >= user.password_changed_at),
             account.suspended_at.is_(None),
         )

@@ -10,7 +10,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientapi.entities.common import format_time
-from clientapi.entities.notifications import STATUS_NOTIFICATION_TYPES, accounts_and_statuses
+from clientapi.entities.notifications import (
+    STATUS_NOTIFICATION_TYPES,
+    accounts_and_statuses,
+    is_shown,
+    moderation_warnings,
+)
 from storage.context import Context
 from storage.models import Notification, NotificationRequest
 from storage.notification_groups import UNGROUPED, GroupData, shown_group_key
@@ -86,6 +91,7 @@ async def grouped_results(
     }
     by_id, statuses = await accounts_and_statuses(session, ctx, account_ids, status_ids, viewer_id)
     accounts = {str(account_id): entity for account_id, entity in by_id.items()}
+    warnings = await moderation_warnings(session, [group.notification for group in groups], by_id)
     entities = []
     full: dict[str, dict[str, Any]] = {}  # accounts rendered in full, by id, in order of appearance
     partial_ids: dict[str, None] = {}
@@ -94,7 +100,9 @@ async def grouped_results(
         notification = group.notification
         status_id = str(notification.status_id) if notification.status_id is not None else None
         about_status = notification.notification_type in STATUS_NOTIFICATION_TYPES
-        if about_status and status_id not in statuses:
+        warning = warnings.get(notification.id)
+        shown_status = statuses.get(status_id) if status_id is not None else None
+        if not is_shown(notification.notification_type, shown_status, warning):
             continue
         sample = [str(account_id) for account_id in group.sample_account_ids if str(account_id) in accounts]
         if not sample:
@@ -108,7 +116,7 @@ async def grouped_results(
             "status_id": status_id if about_status else None,
             "report": None,
             "event": None,
-            "moderation_warning": None,
+            "moderation_warning": warning,
         }
         if paginated:
             entity["page_min_id"] = str(group.page_min_id)

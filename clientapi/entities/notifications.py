@@ -1,4 +1,5 @@
-"""Notification, Marker, StatusEdit and StatusSource entities."""
+"""Notification (with the AccountWarning of a `moderation_warning`), Marker, StatusEdit and StatusSource
+entities."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from clientapi.entities.statuses import statuses_to_entities
 from outbox.actions.status_languages import variants_to_maps
 from storage.context import Context
 from storage.filter_matching import ViewerFilters
-from storage.models import Account, Marker, Notification, Status, StatusEdit
+from storage.models import Account, AccountWarning, Marker, Notification, Status, StatusEdit
 from storage.status_variants import Variant, variants_of_snapshot
 
 # Types whose notification carries the status it is about.
@@ -54,6 +55,44 @@ async def accounts_and_statuses(
     return accounts, statuses
 
 
+def account_warning_to_entity(warning: AccountWarning, target_account: dict[str, Any]) -> dict[str, Any]:
+    """Mastodon 4.3's AccountWarning entity (appeals are not built: `appeal` is always null)."""
+    return {
+        "id": str(warning.id),
+        "action": warning.action,
+        "text": warning.text,
+        "status_ids": [str(status_id) for status_id in warning.status_ids or []],
+        "target_account": target_account,
+        "appeal": None,
+        "created_at": format_time(warning.created_at),
+    }
+
+
+async def moderation_warnings(
+    session: AsyncSession, notifications: Sequence[Notification], accounts: dict[int, dict[str, Any]]
+) -> dict[int, dict[str, Any]]:
+    """The AccountWarning entities of the page's `moderation_warning` notifications, by notification id
+    (one query, none without such notifications); `accounts` holds the warned accounts' entities."""
+    wanted = {n.account_warning_id: n.id for n in notifications if n.account_warning_id is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(AccountWarning).where(AccountWarning.id.in_(wanted)))
+    return {
+        wanted[warning.id]: account_warning_to_entity(warning, accounts[warning.target_account_id])
+        for warning in rows.scalars()
+        if warning.target_account_id in accounts
+    }
+
+
+def is_shown(notification_type: str, status: dict[str, Any] | None, warning: dict[str, Any] | None) -> bool:
+    """Whether a notification can still be shown: what it is about (a status, a warning) is there."""
+    if notification_type in STATUS_NOTIFICATION_TYPES:
+        return status is not None
+    if notification_type == "moderation_warning":
+        return warning is not None
+    return True
+
+
 async def notifications_to_entities(
     session: AsyncSession,
     ctx: Context,
@@ -75,13 +114,13 @@ async def notifications_to_entities(
         viewer_id,
         filters=filters,
     )
+    warnings = await moderation_warnings(session, notifications, accounts)
     entities = []
     for notification in notifications:
         account = accounts.get(notification.from_account_id)
         status = statuses.get(str(notification.status_id)) if notification.status_id is not None else None
-        if account is None:
-            continue
-        if notification.notification_type in STATUS_NOTIFICATION_TYPES and status is None:
+        warning = warnings.get(notification.id)
+        if account is None or not is_shown(notification.notification_type, status, warning):
             continue
         entities.append(
             {
@@ -93,7 +132,7 @@ async def notifications_to_entities(
                 "status": status,
                 "report": None,
                 "event": None,
-                "moderation_warning": None,
+                "moderation_warning": warning,
                 "collection": None,
                 "fallback": None,
             }

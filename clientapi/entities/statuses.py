@@ -28,6 +28,7 @@ from clientapi.entities.media import media_to_entity, status_tag_to_entity
 from clientapi.entities.polls import poll_to_entity
 from clientapi.entities.status_languages import show_reader_languages
 from clientapi.filtering import entity_filter_results
+from storage.accounts import media_forced_sensitive
 from storage.context import Context
 from storage.conversation_mutes import thread_key_column
 from storage.custom_emojis import emojis_of_statuses
@@ -87,6 +88,7 @@ class _Loaded:
     quoted: dict[int, dict[str, Any]] | None = None  # quoted Status entities; None: render ShallowQuotes
     quoted_gone: set[int] = field(default_factory=set)  # quoted statuses deleted since
     cards: dict[int, dict[str, Any]] = field(default_factory=dict)  # PreviewCard entities by status id
+    forced_sensitive: set[int] = field(default_factory=set)  # statuses shown sensitive by moderators' choice
 
 
 async def _load_accounts(session: Reader, account_ids: set[int]) -> dict[int, Account]:
@@ -100,6 +102,23 @@ async def _load_accounts(session: Reader, account_ids: set[int]) -> dict[int, Ac
         moved = await session.execute(select(*LISTED_ACCOUNT_COLUMNS).where(Account.id.in_(moved_ids)))
         accounts.update({account.id: account for account in moved.all()})
     return accounts
+
+
+async def _forced_sensitive(
+    session: Reader, by_id: dict[int, Any], with_media: set[int], viewer_id: int | None
+) -> set[int]:
+    """The statuses with media whose author's media the moderators marked sensitive, shown sensitive to
+    all but the author, as Mastodon (`storage.accounts.media_forced_sensitive`)."""
+    author_ids = {by_id[status_id].account_id for status_id in with_media} - {viewer_id}
+    if not author_ids:
+        return set()
+    rows = await session.execute(
+        select(Account.id, Account.sensitized_at).where(
+            Account.id.in_(author_ids), Account.sensitized_at.is_not(None)
+        )
+    )
+    forced = {row.id for row in rows.all() if media_forced_sensitive(row.sensitized_at, True)}
+    return {status_id for status_id in with_media if by_id[status_id].account_id in forced}
 
 
 def _rendered_accounts(ctx: Context) -> RenderedAccounts:
@@ -269,6 +288,7 @@ async def _load(session: Reader, ctx: Context, statuses: Sequence[Status], viewe
         )
         for media in media_rows.all():
             loaded.media[media.status_id].append(media_to_entity(ctx, media))  # type: ignore[index]
+        loaded.forced_sensitive = await _forced_sensitive(session, by_id, set(loaded.media), viewer_id)
     if poll_ids:
         loaded.polls = await _load_polls(session, poll_ids, viewer_id)
     app_ids = {s.application_id for s in by_id.values() if s.application_id is not None}
@@ -363,7 +383,7 @@ def _render(status: Status, loaded: _Loaded, urls: LocalUrls, viewer_id: int | N
         "bookmarked": bookmarked,
         "muted": muted,
         "pinned": pinned,
-        "sensitive": status.sensitive,
+        "sensitive": status.sensitive or status_id in loaded.forced_sensitive,
         "spoiler_text": "" if reblog else status.spoiler_text,
         "visibility": status.visibility,
         "language": status.language,

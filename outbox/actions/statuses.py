@@ -15,6 +15,7 @@ from outbox.content import hashtags, text_to_html
 from outbox.errors import Forbidden, NotFound, Unprocessable, ValidationCode
 from outbox.mentions import mention_targets, resolve_mentions
 from outbox.render import delete_activity, load_note_parts, note_activity, status_to_note
+from storage.accounts import media_forced_sensitive
 from storage.context import Context
 from storage.fanout import fan_out_status
 from storage.groups import is_group, queue_announces
@@ -251,7 +252,9 @@ async def post_status(
             content=content,
             text=text,
             spoiler_text=spoiler_text,
-            sensitive=sensitive or bool(spoiler_text),
+            sensitive=sensitive
+            or bool(spoiler_text)
+            or media_forced_sensitive(author.sensitized_at, bool(media_ids)),
             visibility=visibility,
             language=language,
             application_id=application_id,
@@ -367,7 +370,9 @@ async def edit_status(
             previous = await load_note_parts(session, status, author)
             session.add(_revision(status, [media.id for media in previous.media], previous.variants))
         status.text, status.content, status.spoiler_text = text, content, spoiler_text
-        status.sensitive = sensitive or bool(spoiler_text)
+        status.sensitive = (
+            sensitive or bool(spoiler_text) or media_forced_sensitive(author.sensitized_at, bool(media_ids))
+        )
         status.language = language or status.language
         status.edited_at = utcnow()
         await add_mentions(session, status.id, [account.id for account in new_mentions])

@@ -1,7 +1,9 @@
 """`/web/admin/accounts`: search the accounts (by username, domain or e-mail address; local or remote; by
-state), and one account with its recent posts and the reports about it. Its actions — approve or reject a
-waiting sign-up, warn, silence, suspend and lift those, reset the second factor, change the role (admins
-only) — are form posts to the `moderation` and `registration` functions the admin API calls."""
+state), 50 a page, older ones by `?max_id=` (keyset by id), and one account with its recent posts and the
+reports about it. Its actions — approve or reject a waiting sign-up, warn, disable the login, mark the
+media sensitive, silence, suspend and lift those (told to the account when asked), reset the second
+factor, change the role (admins only) — are form posts to the `moderation` and `registration` functions
+the admin API calls."""
 
 from __future__ import annotations
 
@@ -18,20 +20,24 @@ from storage.context import Context
 from storage.ids import parse_id
 from storage.models import Account, Report, Status, User
 from web.forms import Form
-from web.moderation.common import ADMIN_PAGE, actor_of, refused
+from web.moderation.common import ADMIN_PAGE, actor_of, older_page_url, older_than, refused
 from web.moderation.reports import accounts_by_id
 from web.pages import error_page, render_page
 from web.posts import load_posts
 from web.staff.access import form_endpoint, see_other, staff_or_refusal
 
 PAGE = f"{ADMIN_PAGE}/accounts"
-LIST_LIMIT = 100
+PAGE_SIZE = 50
 RECENT_POSTS = 10
 ORIGINS = ("", "local", "remote")
-STATES = ("", "pending", "active", "silenced", "suspended")
+STATES = ("", "pending", "active", "disabled", "sensitized", "silenced", "suspended")
 # The actions of the account page, each one `moderation` (or `registration`) function.
 MODERATE = {
     "warn": "none",
+    "disable": "disable",
+    "enable": "enable",
+    "sensitive": "sensitive",
+    "unsensitive": "unsensitive",
     "silence": "silence",
     "unsilence": "unsilence",
     "suspend": "suspend",
@@ -67,16 +73,21 @@ async def accounts_page(request: Request) -> Response:
     query = request.query_params.get("q", "").strip()[:255]
     origin = request.query_params.get("origin", "")
     state = request.query_params.get("state", "")
-    if origin not in ORIGINS or state not in STATES:
+    max_id = older_than(request)
+    if origin not in ORIGINS or state not in STATES or max_id is False:
         return await error_page(request, 400, "bad_request")
     statement = moderated_accounts().where(*_search(query, origin, state))
+    if max_id is not None:
+        statement = statement.where(Account.id < max_id)
     async with ctx.db.read() as session:
-        rows = (await session.execute(statement.order_by(Account.id.desc()).limit(LIST_LIMIT))).all()
+        found = (await session.execute(statement.order_by(Account.id.desc()).limit(PAGE_SIZE + 1))).all()
+    rows = found[:PAGE_SIZE]
     return await render_page(
         request,
         "moderation/accounts.html",
         headers={"Cache-Control": "no-store"},
         rows=rows,
+        next_url=older_page_url(request, rows[-1][0].id) if len(found) > PAGE_SIZE else None,
         query=query,
         origin=origin,
         state=state,
@@ -145,7 +156,10 @@ async def _act(ctx: Context, login: SignedIn, account_id: int, action: str, form
         return f"{PAGE}/{account_id}?done=role"
     await moderation.check_may_moderate(ctx, login.user.role, account_id)
     if action in MODERATE:
-        await moderation.moderate_account(ctx, account_id, MODERATE[action], actor=actor, text=note)
+        telling = moderation.Telling(tell=form.get("tell") == "1", send_email=form.get("send_email") == "1")
+        await moderation.moderate_account(
+            ctx, account_id, MODERATE[action], actor=actor, text=note, telling=telling
+        )
     elif action == "reset_second_factor":
         await moderation.reset_second_factor(ctx, account_id, actor=actor, note=note)
     elif action == "approve":

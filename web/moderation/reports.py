@@ -1,7 +1,8 @@
-"""`/web/admin/reports`: the reports, open or resolved (or only those assigned to the viewer), and one
-report with who filed it, whom it is about, the cited posts and the rules it names; assigning, resolving
-(with one of Mastodon's report actions and a note) and reopening are form posts to the `moderation`
-functions the admin API calls."""
+"""`/web/admin/reports`: the reports, open or resolved (or only those assigned to the viewer), 50 a page,
+older ones by `?max_id=` (keyset by id), and one report with who filed it, whom it is about, the cited
+posts, the rules it names, to whom it is assigned and who resolved it when; assigning, resolving (with one
+of Mastodon's report actions and a note, told to the account when asked) and reopening are form posts to
+the `moderation` functions the admin API calls."""
 
 from __future__ import annotations
 
@@ -19,13 +20,13 @@ from storage.context import Context
 from storage.ids import parse_id
 from storage.models import Account, InstanceRule, Report, Status
 from web.forms import Form
-from web.moderation.common import ADMIN_PAGE, actor_of, refused
+from web.moderation.common import ADMIN_PAGE, actor_of, older_page_url, older_than, refused
 from web.pages import error_page, render_page
 from web.posts import load_posts
 from web.staff.access import form_endpoint, see_other, staff_or_refusal
 
 PAGE = f"{ADMIN_PAGE}/reports"
-LIST_LIMIT = 200
+PAGE_SIZE = 50
 STATES = ("open", "resolved")
 
 
@@ -42,17 +43,21 @@ async def reports_page(request: Request) -> Response:
         return login
     state = request.query_params.get("state", "open")
     mine = request.query_params.get("mine") == "1"
-    if state not in STATES:
+    max_id = older_than(request)
+    if state not in STATES or max_id is False:
         return await error_page(request, 400, "bad_request")
     statement = select(Report).where(
         Report.resolved_at.is_not(None) if state == "resolved" else Report.resolved_at.is_(None)
     )
     if mine:
         statement = statement.where(Report.assigned_account_id == login.account.id)
+    if max_id is not None:
+        statement = statement.where(Report.id < max_id)
     async with ctx.db.read() as session:
-        reports = list(
-            (await session.execute(statement.order_by(Report.id.desc()).limit(LIST_LIMIT))).scalars()
+        found = list(
+            (await session.execute(statement.order_by(Report.id.desc()).limit(PAGE_SIZE + 1))).scalars()
         )
+        reports = found[:PAGE_SIZE]
         accounts = await accounts_by_id(
             session,
             [r.account_id for r in reports]
@@ -64,6 +69,7 @@ async def reports_page(request: Request) -> Response:
         "moderation/reports.html",
         headers={"Cache-Control": "no-store"},
         reports=reports,
+        next_url=older_page_url(request, reports[-1].id) if len(found) > PAGE_SIZE else None,
         accounts=accounts,
         state=state,
         mine=mine,
@@ -81,7 +87,13 @@ async def report_page(request: Request) -> Response:
         if report is None:
             return await error_page(request, 404, "no_page")
         accounts = await accounts_by_id(
-            session, [report.account_id, report.target_account_id, report.assigned_account_id]
+            session,
+            [
+                report.account_id,
+                report.target_account_id,
+                report.assigned_account_id,
+                report.action_taken_by_account_id,
+            ],
         )
         cited = list(
             (
@@ -110,6 +122,9 @@ async def report_page(request: Request) -> Response:
         reporter=accounts.get(report.account_id),
         target=accounts[report.target_account_id],
         assignee=accounts.get(report.assigned_account_id) if report.assigned_account_id else None,
+        resolver=accounts.get(report.action_taken_by_account_id)
+        if report.action_taken_by_account_id
+        else None,
         posts=posts,
         missing_posts=len(report.status_ids or []) - len(posts),
         rules=rules,
@@ -144,8 +159,9 @@ async def resolve(request: Request, login: SignedIn, form: Form) -> Response:
     try:
         if action != "resolve":
             await moderation.check_may_act_on_report(ctx, login.user.role, report_id)
+        telling = moderation.Telling(tell=form.get("tell") == "1", send_email=form.get("send_email") == "1")
         await moderation.act_on_report(
-            ctx, report_id, action, actor=actor_of(login), note=form.get("note").strip()
+            ctx, report_id, action, actor=actor_of(login), note=form.get("note").strip(), telling=telling
         )
     except moderation.ModerationError as error:
         return await refused(request, error)

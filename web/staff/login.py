@@ -79,7 +79,9 @@ async def login(request: Request) -> Response:
     except LoginThrottled:
         return await _login_form(request, error="throttled", username=username, status_code=429)
     if not may_sign_in(user, account):
-        return await _login_form(request, error="disabled", username=username, status_code=403)
+        # A login the moderators disabled is told so; any other refusal says only that it is disabled.
+        error = "disabled_by_staff" if user.disabled_at is not None else "disabled"
+        return await _login_form(request, error=error, username=username, status_code=403)
     second_factor = user.totp_enabled_at is not None
     token = await start_session(request, user, second_factor_done=not second_factor)
     if second_factor:

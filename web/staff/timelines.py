@@ -1,5 +1,6 @@
 """The signed-in home timeline (`/web/home`, from the account's home feed rows, as the API's) and the
-notifications (`/web/notifications`), newest first, `?max_id=` for older ones."""
+notifications (`/web/notifications`; the moderators' warnings with their message), newest first, `?max_id=`
+for older ones."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from starlette.routing import Route
 from login.sessions import SignedIn
 from storage.context import Context
 from storage.ids import parse_id
-from storage.models import Account, Notification, Status
+from storage.models import Account, AccountWarning, Notification, Status
 from storage.notifications import notifications_query
 from storage.timelines import home_query
 from web.pages import error_page, render_page
@@ -74,6 +75,13 @@ async def notifications(request: Request) -> Response:
             a.id: a
             for a in (await session.execute(select(Account).where(Account.id.in_(account_ids)))).scalars()
         }
+        warning_ids = [n.account_warning_id for n in page if n.account_warning_id is not None]
+        warnings = {
+            w.id: w
+            for w in (
+                await session.execute(select(AccountWarning).where(AccountWarning.id.in_(warning_ids)))
+            ).scalars()
+        }
         status_ids = [n.status_id for n in page if n.status_id is not None]
         statuses = list((await session.execute(select(Status).where(Status.id.in_(status_ids)))).scalars())
         posts = {post.status.id: post for post in await load_posts(ctx, session, statuses, wanted)}
@@ -82,6 +90,8 @@ async def notifications(request: Request) -> Response:
             "kind": n.notification_type,
             "from": accounts.get(n.from_account_id),
             "post": posts.get(n.status_id) if n.status_id is not None else None,
+            # A `moderation_warning`'s warning: what the moderators did and their message.
+            "warning": warnings.get(n.account_warning_id) if n.account_warning_id is not None else None,
             "created_at": n.created_at,
         }
         for n in page
