@@ -191,7 +191,9 @@ async def test_moderators_find_and_moderate_accounts(instance_on_each_backend: R
         _json_error(await http.get("/api/v1/admin/accounts/nope", headers=moderator), 404)
 
         for account_id, bad in ((clerk["id"], {"type": "explode"}), (remote.id, {"type": "disable"})):
-            answer = await http.post(f"/api/v1/admin/accounts/{account_id}/action", json=bad, headers=moderator)
+            answer = await http.post(
+                f"/api/v1/admin/accounts/{account_id}/action", json=bad, headers=moderator
+            )
             _json_error(answer, 422)  # a remote account has no login to disable
         warned = await http.post(
             f"/api/v1/admin/accounts/{clerk['id']}/action",
@@ -228,7 +230,9 @@ async def test_moderators_find_and_moderate_accounts(instance_on_each_backend: R
         assert unsilenced.json()["silenced"] is False
         _json_error(await http.post(f"/api/v1/admin/accounts/{remote.id}/unsilence", headers=moderator), 422)
         _json_error(await http.post(f"/api/v1/admin/accounts/{remote.id}/enable", headers=moderator), 422)
-        _json_error(await http.post(f"/api/v1/admin/accounts/{remote.id}/unsensitive", headers=moderator), 422)
+        _json_error(
+            await http.post(f"/api/v1/admin/accounts/{remote.id}/unsensitive", headers=moderator), 422
+        )
         _json_error(await http.delete(f"/api/v1/admin/accounts/{clerk['id']}", headers=moderator), 422)
     assert await _audit(instance) == [
         ("account.silence", "@mo", f"account:{remote.id}"),
