@@ -19,6 +19,7 @@ from registration import registration_facts
 from storage.context import Context
 from storage.images import MAX_IMAGE_PIXELS
 from storage.instance import contact_account, contact_email, instance_stats, peer_domains
+from storage.instance_profile import InstanceProfile, TextName, instance_profile
 from storage.push_keys import vapid_public_key
 from storage.software import MASTODON_COMPATIBILITY, software_version
 
@@ -63,25 +64,26 @@ def _statuses_configuration(ctx: Context) -> dict[str, int]:
     }
 
 
-def _page_url(ctx: Context, file_setting: str, path: str) -> str | None:
-    """The web page of a configured text, None when the admin wrote none."""
-    return f"{ctx.base_url}{path}" if file_setting else None
+def _page_url(ctx: Context, profile: InstanceProfile, text: TextName, path: str) -> str | None:
+    """The web page of an instance text, None when the admin wrote none."""
+    return f"{ctx.base_url}{path}" if profile.has_text(text) else None
 
 
 async def instance_v1(request: Request) -> Response:
     ctx: Context = request.state.ctx
     settings = ctx.settings
-    registrations = registration_facts(settings)
     async with ctx.db.read() as session:
+        profile = await instance_profile(session, settings)
         stats = await instance_stats(session)
         contact = await contact_account(session)
-        email = await contact_email(session, settings.instance.contact_email)
+        email = await contact_email(session, profile.contact_email)
+    registrations = registration_facts(profile)
     return api_response(
         {
             "uri": ctx.domain,
-            "title": settings.instance.name,
-            "short_description": settings.instance.description,
-            "description": settings.instance.description,
+            "title": profile.name,
+            "short_description": profile.description,
+            "description": profile.description,
             "email": email,
             "version": version_string(),
             "urls": {"streaming_api": _streaming_url(ctx)},
@@ -110,19 +112,20 @@ async def instance_v1(request: Request) -> Response:
 async def instance_v2(request: Request) -> Response:
     ctx: Context = request.state.ctx
     settings = ctx.settings
-    registrations = registration_facts(settings)
     async with ctx.db.read() as session:
+        profile = await instance_profile(session, settings)
         stats = await instance_stats(session)
         contact = await contact_account(session)
-        email = await contact_email(session, settings.instance.contact_email)
+        email = await contact_email(session, profile.contact_email)
+    registrations = registration_facts(profile)
     return api_response(
         {
             "domain": ctx.domain,
-            "title": settings.instance.name,
+            "title": profile.name,
             "version": version_string(),
             "source_url": ctx.settings.instance.source_url
             or ctx.base_url,  # must be a URI; unset: this server
-            "description": settings.instance.description,
+            "description": profile.description,
             "usage": {"users": {"active_month": stats.active_month}},
             "thumbnail": {"url": missing_image_url(ctx, "headers"), "blurhash": None, "versions": {}},
             "icon": [],
@@ -132,12 +135,8 @@ async def instance_v2(request: Request) -> Response:
                     "streaming": _streaming_url(ctx),
                     "status": None,
                     "about": f"{ctx.base_url}/about",
-                    "privacy_policy": _page_url(
-                        ctx, settings.instance.privacy_policy_file, "/privacy-policy"
-                    ),
-                    "terms_of_service": _page_url(
-                        ctx, settings.instance.terms_of_service_file, "/terms-of-service"
-                    ),
+                    "privacy_policy": _page_url(ctx, profile, "privacy_policy", "/privacy-policy"),
+                    "terms_of_service": _page_url(ctx, profile, "terms_of_service", "/terms-of-service"),
                 },
                 "vapid": {
                     "public_key": vapid_public_key(settings.secrets.vapid_private_key)

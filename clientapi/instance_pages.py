@@ -23,8 +23,8 @@ from storage.accounts import ensure_instance_actor
 from storage.context import Context
 from storage.domains import list_domain_blocks
 from storage.instance import weekly_activity
+from storage.instance_profile import read_instance_profile
 from storage.instance_rules import current_rules
-from storage.instance_texts import read_instance_text, terms_effective_date
 from storage.models import InstanceRule
 from storage.settings import DomainBlocksAudience
 from storage.types import utcnow
@@ -46,7 +46,7 @@ async def rules(request: Request) -> Response:
 
 async def extended_description(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    text = read_instance_text(ctx.settings.instance.about_file)
+    text = (await read_instance_profile(ctx)).text("about")
     if text is not None:
         return api_response({"updated_at": format_time(text.updated_at), "content": text.html})
     # Never written: empty, as old as the instance (apps show the about page with it, never an error).
@@ -57,7 +57,7 @@ async def extended_description(request: Request) -> Response:
 
 async def privacy_policy(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    text = read_instance_text(ctx.settings.instance.privacy_policy_file)
+    text = (await read_instance_profile(ctx)).text("privacy_policy")
     if text is None:
         raise NotFound()
     return api_response({"updated_at": format_time(text.updated_at), "content": text.html})
@@ -65,12 +65,13 @@ async def privacy_policy(request: Request) -> Response:
 
 async def terms_of_service(request: Request) -> Response:
     """The terms in force; `/terms_of_service/DATE` answers only for the day they took effect (one version
-    is kept: the configured file)."""
+    is kept: the one in force)."""
     ctx: Context = request.state.ctx
-    text = read_instance_text(ctx.settings.instance.terms_of_service_file)
+    profile = await read_instance_profile(ctx)
+    text = profile.text("terms_of_service")
     if text is None:
         raise NotFound()
-    effective = terms_effective_date(ctx.settings.instance, text)
+    effective = profile.terms_effective_date(text)
     asked = request.path_params.get("date")
     if asked is not None and asked != effective.isoformat():
         raise NotFound()

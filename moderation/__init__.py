@@ -22,7 +22,8 @@ from moderation.domains import (
     unblock_domain,
 )
 from moderation.emojis import add_emoji, remove_emoji
-from moderation.errors import ModerationError, NothingToUndo
+from moderation.errors import InvalidSetting, ModerationError, NothingToUndo
+from moderation.instance_settings import change_instance_settings, reset_instance_setting
 from moderation.logins import change_role, reset_second_factor
 from moderation.permissions import (
     NotPermitted,
@@ -45,7 +46,7 @@ from moderation.reports import (
     suspend_reported_account,
     warn_reported_account,
 )
-from moderation.rules import add_rule, remove_rule
+from moderation.rules import add_rule, edit_rule, move_rule, remove_rule
 from moderation.severance import Counts
 from moderation.trends import review_link, review_status, review_tag
 from moderation.warnings import WARNING_ACTIONS, Telling
@@ -74,6 +75,9 @@ __all__ = [
     "Counts",
     "DomainOutcome",
     "ModerationError",
+    "InvalidSetting",
+    "change_instance_settings",
+    "reset_instance_setting",
     "NothingToUndo",
     "add_emoji",
     "assign_report",
@@ -85,6 +89,8 @@ __all__ = [
     "purge_handler",
     "remove_emoji",
     "remove_rule",
+    "edit_rule",
+    "move_rule",
     "review_link",
     "review_status",
     "review_tag",

@@ -1,7 +1,8 @@
 """Errors of moderation actions, each carrying the HTTP status an admin API maps it to (`plein/errors.py`).
 
 ModerationError (422)           the request makes no sense (not a domain, unknown severity)
-└── NothingToUndo (404)         unblock / disallow of a domain that is not blocked / not listed
+├── NothingToUndo (404)         unblock / disallow of a domain that is not blocked / not listed
+└── InvalidSetting (422)        an instance setting's or rule's value refused (names the field and problem)
 """
 
 from __future__ import annotations
@@ -17,3 +18,13 @@ class NothingToUndo(ModerationError):
     """The block or allow-list entry to remove does not exist."""
 
     status_code = 404
+
+
+class InvalidSetting(ModerationError):
+    """A value for the instance's settings that cannot be stored: `field` and `problem` (`unknown_field`,
+    `blank`, `too_long`, `invalid`) let a page word it."""
+
+    def __init__(self, field: str, problem: str, message: str = "") -> None:
+        super().__init__(message or f"{field}: {problem.replace('_', ' ')}")
+        self.field = field
+        self.problem = problem

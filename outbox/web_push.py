@@ -30,6 +30,7 @@ from apub.html import html_to_text
 from outbox.deliver import backoff
 from storage.context import Context
 from storage.filter_matching import hides_notification
+from storage.instance_profile import read_instance_profile
 from storage.media import profile_image_urls
 from storage.models import Account, Follow, Notification, PushSubscription, Status
 from storage.oauth import token_is_live
@@ -154,9 +155,8 @@ def web_push_handler(ctx: Context, *, avatar_placeholder: str) -> JobHandler:
         avatar = profile_image_urls(ctx.base_url, sender.avatar_file, sender.avatar_url)[0]
         payload = push_payload(notification, sender, status, access_token, avatar or avatar_placeholder)
         body, headers = encrypt_push(subscription, orjson.dumps(payload))
-        subject = (
-            f"mailto:{settings.instance.contact_email}" if settings.instance.contact_email else ctx.base_url
-        )
+        contact = (await read_instance_profile(ctx)).contact_email
+        subject = f"mailto:{contact}" if contact else ctx.base_url
         vapid = vapid_headers(
             settings.secrets.vapid_private_key, subscription.endpoint, subject, standard=subscription.standard
         )

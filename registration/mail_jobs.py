@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from mail import MailError, MailTemplates, mail_language, send_mail
 from storage.context import Context
+from storage.instance_profile import read_instance_profile
 from storage.mail_queue import MAIL_QUEUE, MailKind, enqueue_mail
 from storage.models import Account, AccountWarning, User
 from storage.queue import ClaimedJob, JobFailed, RetryJob
@@ -87,7 +88,7 @@ def mail_job_handler(ctx: Context, templates: MailTemplates) -> Callable[[Claime
         settings = ctx.settings
         values: dict[str, object] = {
             "username": account.username,
-            "instance_name": settings.instance.name,
+            "instance_name": (await read_instance_profile(ctx)).name,
             "domain": settings.domain,
         }
         if kind is MailKind.CONFIRM:

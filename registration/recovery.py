@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from outbox.errors import ValidationCode
 from registration.errors import AlreadyConfirmed, RegistrationError
 from registration.mail_jobs import MailKind, enqueue_mail
-from registration.signup import EMAIL_PATTERN, check_password, mail_configured
+from registration.signup import check_password, mail_configured
 from registration.throttle import MAX_RESETS_PER_ADDRESS, MAX_RESETS_PER_EMAIL, count_attempt
+from storage.accounts import EMAIL_PATTERN, MAX_EMAIL
 from storage.context import Context
 from storage.login_sessions import end_other_login_sessions
 from storage.models import Account, User
@@ -48,7 +49,7 @@ async def confirm_email(ctx: Context, secret: str) -> Account:
 async def resend_confirmation(ctx: Context, user_id: int, *, email: str | None = None) -> None:
     """Mail a new confirmation link to a user still waiting for one, to `email` if given (a typo at
     sign-up); earlier links stop working. Raises AlreadyConfirmed, RegistrationError for a bad address."""
-    if email is not None and (len(email) > 320 or not EMAIL_PATTERN.match(email)):
+    if email is not None and (len(email) > MAX_EMAIL or not EMAIL_PATTERN.match(email)):
         raise RegistrationError("Email is invalid", field="email")
     async with ctx.db.transaction() as session:
         user = await session.get(User, user_id)

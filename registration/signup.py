@@ -28,16 +28,19 @@ from registration.errors import RegistrationClosed, RegistrationError
 from registration.mail_jobs import MailKind, enqueue_mail
 from registration.throttle import MAX_SIGN_UPS_PER_ADDRESS, count_attempt
 from storage.accounts import (
+    EMAIL_PATTERN,
+    MAX_EMAIL,
     RESERVED_USERNAMES,
     USERNAME_PATTERN,
     create_local_account,
     local_account_by_username,
 )
 from storage.context import Context
+from storage.instance_profile import InstanceProfile, instance_profile
 from storage.invites import spend_invite, usable_invite
 from storage.models import Account, User
 from storage.passwords import hash_password, make_hasher
-from storage.settings import Settings
+from storage.settings import RegistrationMode, Settings
 from storage.urls import LocalUrls
 
 # Besides the names no account may have: role-like names a stranger could sign up with to pass as staff,
@@ -63,7 +66,6 @@ SIGN_UP_RESERVED = RESERVED_USERNAMES | {
 MIN_PASSWORD = 8
 MAX_PASSWORD = 72  # as Mastodon (bcrypt's limit there; kept so passwords move between servers alike)
 MAX_REASON = 1000
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 
@@ -92,9 +94,8 @@ def mail_configured(settings: Settings) -> bool:
     return bool(settings.mail.host)
 
 
-def sign_up_allowed(settings: Settings, *, has_invite: bool) -> bool:
+def sign_up_allowed(mode: RegistrationMode, *, has_invite: bool) -> bool:
     """The one decision whether the registration mode admits a sign-up (with a usable invite or not)."""
-    mode = settings.registration.mode
     if mode == "closed":
         return False
     if mode == "invite":
@@ -112,12 +113,12 @@ class RegistrationFacts:
     message: str | None  # HTML
 
 
-def registration_facts(settings: Settings) -> RegistrationFacts:
-    """The registration mode as apps see it."""
-    mode = settings.registration.mode
-    message = settings.registration.message.strip()
+def registration_facts(profile: InstanceProfile) -> RegistrationFacts:
+    """The registration mode in force as apps see it."""
+    mode = profile.registration_mode
+    message = profile.registration_message.strip()
     return RegistrationFacts(
-        enabled=settings.registration.admits_anyone,
+        enabled=profile.admits_anyone,
         approval_required=mode == "approval",
         invites_enabled=mode != "closed",
         message=f"<p>{html.escape(message)}</p>" if message else None,
@@ -159,7 +160,7 @@ def _check_fields(request: SignUp) -> None:
         raise RegistrationError("Username is reserved", field="username", code=ValidationCode.RESERVED)
     if not request.email:
         raise RegistrationError("Email can't be blank", field="email", code=ValidationCode.BLANK)
-    if len(request.email) > 320 or not EMAIL_PATTERN.match(request.email):
+    if len(request.email) > MAX_EMAIL or not EMAIL_PATTERN.match(request.email):
         raise RegistrationError("Email is invalid", field="email")
     check_password(request.password)
     if not request.agreement:
@@ -187,9 +188,10 @@ async def sign_up(ctx: Context, request: SignUp) -> SignedUp:
     """Create the account `request` asks for, if the registration mode admits it; raises RegistrationClosed
     (403), TooManyAttempts (429) or RegistrationError (422, naming the field). Nothing is written when
     refused, except the attempt's count for the rate limit."""
-    settings = ctx.settings
-    mode = settings.registration.mode
-    if not sign_up_allowed(settings, has_invite=bool(request.invite_code)):
+    # The mode in force now (an admin may have changed it a moment ago, in any process).
+    async with ctx.db.read() as session:
+        mode = (await instance_profile(session, ctx.settings)).registration_mode
+    if not sign_up_allowed(mode, has_invite=bool(request.invite_code)):
         raise RegistrationClosed(
             "Registrations are closed on this server"
             if mode != "invite"
@@ -207,16 +209,15 @@ async def sign_up(ctx: Context, request: SignUp) -> SignedUp:
     # argon2 takes tens of milliseconds of CPU: keep the event loop free.
     password_hash = await asyncio.to_thread(hash_password, make_hasher(), request.password)
     try:
-        return await _create(ctx, request, password_hash)
+        return await _create(ctx, request, password_hash, mode)
     except IntegrityError as error:  # a sign-up racing this one took the name or address first
         raise RegistrationError(
             "Username or email has already been taken", code=ValidationCode.TAKEN
         ) from error
 
 
-async def _create(ctx: Context, request: SignUp, password_hash: str) -> SignedUp:
+async def _create(ctx: Context, request: SignUp, password_hash: str, mode: RegistrationMode) -> SignedUp:
     settings = ctx.settings
-    mode = settings.registration.mode
     async with ctx.db.transaction() as session:
         invite = None
         if request.invite_code:

@@ -21,6 +21,10 @@ from storage.types import utcnow
 from storage.urls import LocalUrls
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9_]{1,30}$", re.IGNORECASE)
+# An e-mail address as sign-ups and the instance's contact address must be written (RFC 5321's local-part
+# limit, a dotted domain); at most MAX_EMAIL characters.
+EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+MAX_EMAIL = 320
 # Names that would collide with our own routes or confuse people.
 RESERVED_USERNAMES = frozenset(
     {"admin", "administrator", "root", "actor", "inbox", "outbox", "api", "oauth", "about", "instance", "www"}

@@ -31,11 +31,34 @@ async def add_rule(session: AsyncSession, text: str, hint: str = "") -> Instance
 
 async def remove_rule(session: AsyncSession, rule_id: int) -> InstanceRule | None:
     """Take a rule out of force; None when no such rule is in force."""
-    rule = await session.get(InstanceRule, rule_id)
-    if rule is None or rule.removed_at is not None:
-        return None
-    rule.removed_at = utcnow()
+    rule = await rule_in_force(session, rule_id)
+    if rule is not None:
+        rule.removed_at = utcnow()
     return rule
+
+
+async def rule_in_force(session: AsyncSession, rule_id: int) -> InstanceRule | None:
+    """The rule `rule_id` when it is in force, else None."""
+    rule = await session.get(InstanceRule, rule_id)
+    return rule if rule is not None and rule.removed_at is None else None
+
+
+async def move_rule(session: AsyncSession, rule_id: int, *, up: bool) -> InstanceRule | None:
+    """Swap a rule in force with the one before it (`up`) or after it (at the top or bottom already it stays
+    put); None when no such rule is in force."""
+    rules = await current_rules(session)
+    index = next((i for i, rule in enumerate(rules) if rule.id == rule_id), None)
+    if index is None:
+        return None
+    moved = rules[index]
+    other = index - 1 if up else index + 1
+    if 0 <= other < len(rules):
+        rules[index], rules[other] = rules[other], moved
+        # Numbered afresh in their new order: rows may share a position.
+        for position, rule in enumerate(rules, start=1):
+            rule.position = position
+        await session.flush()
+    return moved
 
 
 async def unknown_rule_ids(session: AsyncSession, rule_ids: list[int]) -> list[int]:

@@ -1,5 +1,6 @@
 """The instance's long texts — about page, privacy policy, terms of service — written by the admin in
-Markdown files named in the config, rendered to HTML for the API and the web.
+Markdown, in files named in the config or in the browser (`storage.instance_profile` chooses which),
+rendered to HTML for the API and the web.
 
 Read from disk on each use: they are asked for rarely, and an edited file shows without a restart. The
 admin's HTML is cleaned like any other (nh3): raw HTML in the Markdown is not rendered.
@@ -8,13 +9,11 @@ admin's HTML is cleaned like any other (nh3): raw HTML in the Markdown is not re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nh3
 from markdown_it import MarkdownIt
-
-from storage.settings import InstanceSettings
 
 ALLOWED_TAGS = {
     "p", "br", "a", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "hr",
@@ -47,10 +46,3 @@ def read_instance_text(path: str) -> InstanceText | None:
     file = Path(path)
     modified = datetime.fromtimestamp(file.stat().st_mtime, UTC)
     return InstanceText(render_markdown(file.read_text(encoding="utf-8")), modified)
-
-
-def terms_effective_date(instance: InstanceSettings, terms: InstanceText) -> date:
-    """The configured day the terms took effect, else the day their file last changed."""
-    if instance.terms_of_service_date:
-        return date.fromisoformat(instance.terms_of_service_date)
-    return terms.updated_at.date()

@@ -1068,6 +1068,20 @@ class AuditEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class InstanceSettingOverride(Base):
+    """A value of the instance's settings (name, registration mode, terms, …) an admin set in the browser,
+    in place of the config's. Keyed by the instance's domain as well, so that an install serving several
+    domains can keep one set per domain; deleting the row brings the config's value back."""
+
+    __tablename__ = "instance_setting_overrides"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    field: Mapped[str] = mapped_column(String(64), primary_key=True)  # storage.instance_profile.FIELDS
+    value: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(255))  # as the audit log names the admin
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Report(Base):
     """A report (`Flag`) for moderators, local or received."""
 

@@ -14,6 +14,7 @@ LogFormat = Literal["text", "json"]
 DomainBlocksAudience = Literal["disabled", "users", "all"]
 PageLanguage = Literal["nl", "en"]
 RegistrationMode = Literal["closed", "approval", "invite", "open"]
+REGISTRATION_MODES: tuple[RegistrationMode, ...] = ("closed", "approval", "invite", "open")
 MailSecurity = Literal["starttls", "tls", "none"]
 FederationMode = Literal["open", "allowlist"]
 
@@ -93,8 +94,12 @@ class RegistrationSettings:
 
     @property
     def admits_anyone(self) -> bool:
-        """Whether anyone may sign up without an invite (what apps and NodeInfo call open registrations)."""
-        return self.mode in ("approval", "open")
+        return admits_anyone(self.mode)
+
+
+def admits_anyone(mode: RegistrationMode) -> bool:
+    """Whether anyone may sign up without an invite (what apps and NodeInfo call open registrations)."""
+    return mode in ("approval", "open")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The instance's about page (description, rules, contact) and its privacy policy and terms of service,
-from the Markdown files the admin names in the config."""
+as `storage.instance_profile` has them (the config's files, or what an admin wrote in the browser)."""
 
 from __future__ import annotations
 
@@ -9,33 +9,33 @@ from starlette.routing import Route
 
 from storage.context import Context
 from storage.instance import contact_account
+from storage.instance_profile import TextName, instance_profile, read_instance_profile
 from storage.instance_rules import current_rules
-from storage.instance_texts import read_instance_text
 from web.pages import error_page, render_page
 
 
 async def about(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    instance = ctx.settings.instance
     async with ctx.db.read() as session:
+        profile = await instance_profile(session, ctx.settings)
         rules = await current_rules(session)
         contact = await contact_account(session)
-    text = read_instance_text(instance.about_file)
+    text = profile.text("about")
     return await render_page(
         request,
         "about.html",
-        description=instance.description,
+        description=profile.description,
         about_html=text.html if text else "",
         rules=rules,
         contact=contact,
-        contact_email=instance.contact_email,
-        has_privacy_policy=bool(instance.privacy_policy_file),
-        has_terms=bool(instance.terms_of_service_file),
+        contact_email=profile.contact_email,
+        has_privacy_policy=profile.has_text("privacy_policy"),
+        has_terms=profile.has_text("terms_of_service"),
     )
 
 
-async def _text_page(request: Request, path: str, which: str) -> Response:
-    text = read_instance_text(path)
+async def _text_page(request: Request, name: TextName, which: str) -> Response:
+    text = (await read_instance_profile(request.state.ctx)).text(name)
     if text is None:
         return await error_page(request, 404, "no_page")
     return await render_page(
@@ -44,13 +44,11 @@ async def _text_page(request: Request, path: str, which: str) -> Response:
 
 
 async def privacy_policy(request: Request) -> Response:
-    ctx: Context = request.state.ctx
-    return await _text_page(request, ctx.settings.instance.privacy_policy_file, "privacy_policy")
+    return await _text_page(request, "privacy_policy", "privacy_policy")
 
 
 async def terms_of_service(request: Request) -> Response:
-    ctx: Context = request.state.ctx
-    return await _text_page(request, ctx.settings.instance.terms_of_service_file, "terms")
+    return await _text_page(request, "terms_of_service", "terms")
 
 
 routes = [

@@ -11,6 +11,7 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from storage.context import Context
+from storage.instance_profile import read_instance_profile
 from storage.types import utcnow
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -41,17 +42,17 @@ async def robots(request: Request) -> Response:
     return PlainTextResponse(ROBOTS, headers=CACHED)
 
 
-def security_contact(ctx: Context) -> str:
+async def security_contact(ctx: Context) -> str:
     """The `Contact:` of security.txt: the configured one, else the instance's e-mail address, else ""."""
-    instance = ctx.settings.instance
-    if instance.security_contact:
-        return instance.security_contact
-    return f"mailto:{instance.contact_email}" if instance.contact_email else ""
+    if ctx.settings.instance.security_contact:
+        return ctx.settings.instance.security_contact
+    contact_email = (await read_instance_profile(ctx)).contact_email
+    return f"mailto:{contact_email}" if contact_email else ""
 
 
 async def security_txt(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    contact = security_contact(ctx)
+    contact = await security_contact(ctx)
     if not contact:
         return PlainTextResponse("Not found", status_code=404)
     expires = (utcnow() + SECURITY_TXT_VALIDITY).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from storage.accounts import local_account_by_username
 from storage.context import Context
+from storage.instance_profile import read_instance_profile
 from storage.models import Account, Status
 from storage.status_variants import Variant, variants_of
 from storage.tags import tag_by_name, tag_name_from_input, tagged_public_statuses
@@ -148,7 +149,7 @@ async def tag_feed(request: Request) -> Response:
         statuses = list((await session.execute(statement)).scalars())
         variants = await variants_of(session, [status.id for status in statuses])
     feed = statuses_to_feed(
-        title=f"#{tag.name} · {ctx.settings.instance.name}",
+        title=f"#{tag.name} · {(await read_instance_profile(ctx)).name}",
         link=f"{ctx.base_url}/tags/{tag.name}",
         self_url=f"{ctx.base_url}/tags/{tag.name}.{kind}",
         description=f"#{tag.name}",

@@ -29,6 +29,9 @@ class Form:
     fields: dict[str, str] = field(default_factory=dict)
     lists: dict[str, list[str]] = field(default_factory=dict)
     files: dict[str, list[PostedFile]] = field(default_factory=dict)
+    # Fields posted longer than MAX_FIELD_CHARS (kept cut short): a page that must refuse rather than cut
+    # reads this.
+    over_long: set[str] = field(default_factory=set)
 
     def get(self, name: str, default: str = "") -> str:
         return self.fields.get(name, default)
@@ -55,6 +58,8 @@ async def read_form(request: Request) -> Form:
                 # Read whole: the body limit (plein.limits) already bounds it.
                 form.files.setdefault(name, []).append(PostedFile(value.filename or "", await value.read()))
                 continue
+            if len(str(value)) > MAX_FIELD_CHARS:
+                form.over_long.add(name)
             text = str(value)[:MAX_FIELD_CHARS].replace("\x00", "")
             form.fields[name] = text
             form.lists.setdefault(name, []).append(text)

@@ -13,6 +13,7 @@ import registration
 from login.sessions import SignedIn
 from storage.context import Context
 from storage.ids import parse_id
+from storage.instance_profile import read_instance_profile
 from storage.invites import invite_usable, list_invites
 from storage.types import utcnow
 from web.forms import Form
@@ -51,7 +52,7 @@ async def _invites_page(request: Request, *, new_link: str = "", status_code: in
         headers={"Cache-Control": "no-store"},
         rows=rows,
         new_link=new_link,
-        mode=ctx.settings.registration.mode,
+        mode=(await read_instance_profile(ctx)).registration_mode,
         max_uses_choices=MAX_USES_CHOICES,
         expiry_choices=list(EXPIRY_CHOICES),
     )

@@ -21,6 +21,7 @@ from storage.accounts import count_local_users, local_account_by_username
 from storage.agency import fields_with_mark, shows_agency_mark
 from storage.context import Context
 from storage.ids import parse_id
+from storage.instance_profile import instance_profile
 from storage.media import profile_image_urls
 from storage.models import Account, Status, StatusPin
 from storage.statuses import can_see
@@ -235,12 +236,13 @@ async def home(request: Request) -> Response:
         return await error_page(request, 400, "bad_request")
     async with ctx.db.read() as session:
         user_count = await count_local_users(session)
+        profile = await instance_profile(session, ctx.settings)
     return await render_page(
         request,
         "home.html",
         posts=page[0],
         user_count=user_count,
-        description=ctx.settings.instance.description,
+        description=profile.description,
     )
 
 

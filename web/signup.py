@@ -14,6 +14,7 @@ from starlette.routing import Route
 import registration
 from storage.accounts import user_for_account
 from storage.context import Context
+from storage.instance_profile import read_instance_profile
 from web.forms import posted_form
 from web.pages import error_page, render_page
 
@@ -33,9 +34,10 @@ async def _sign_up_form(
     status_code: int = 200,
 ) -> Response:
     ctx: Context = request.state.ctx
-    settings = ctx.settings
+    profile = await read_instance_profile(ctx)
+    mode = profile.registration_mode
     has_invite = bool(invite_code) and await registration.invite_is_usable(ctx, invite_code)
-    open_to_visitor = registration.sign_up_allowed(settings, has_invite=has_invite)
+    open_to_visitor = registration.sign_up_allowed(mode, has_invite=has_invite)
     return await render_page(
         request,
         "signup/sign_up.html",
@@ -43,9 +45,9 @@ async def _sign_up_form(
         headers=NO_STORE,
         form=open_to_visitor,
         open_to_visitor=open_to_visitor,
-        mode=settings.registration.mode,
-        reason_needed=settings.registration.mode == "approval" and not has_invite,
-        message=settings.registration.message,
+        mode=mode,
+        reason_needed=mode == "approval" and not has_invite,
+        message=profile.registration_message,
         invite_code=invite_code if has_invite else "",
         values=values or {},
         error_field=error.field if error else "",
@@ -62,7 +64,8 @@ async def invite_page(request: Request) -> Response:
     """An invite link: the sign-up form with the invite, or why it no longer works."""
     ctx: Context = request.state.ctx
     code = request.path_params["code"]
-    if not await registration.invite_is_usable(ctx, code) or ctx.settings.registration.mode == "closed":
+    closed = (await read_instance_profile(ctx)).registration_mode == "closed"
+    if closed or not await registration.invite_is_usable(ctx, code):
         return await render_page(request, "signup/invite_invalid.html", 404, headers=NO_STORE)
     return await _sign_up_form(request, invite_code=code)
 

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse
 
 from login.sessions import form_token, set_csrf_cookie, signed_in
 from storage.context import Context
+from storage.instance_profile import read_instance_profile
 from web.emojis import emojify
 from web.i18n import LANGUAGES, choose_language, language_name, load_translations
 
@@ -79,7 +80,7 @@ class Pages:
             self.environments[language]
             .get_template(template)
             .render(
-                instance_name=ctx.settings.instance.name,
+                instance_name=(await read_instance_profile(ctx)).name,
                 domain=ctx.domain,
                 lang=language,
                 viewer=login,

@@ -20,6 +20,7 @@ from storage.accounts import (
     local_account_by_username,
 )
 from storage.context import Context
+from storage.instance_profile import read_instance_profile
 from storage.models import Status, User
 from storage.software import MASTODON_COMPATIBILITY, SOFTWARE_NAME, software_version
 from storage.types import utcnow
@@ -151,6 +152,7 @@ async def nodeinfo(request: Request) -> Response:
     if version not in ("2.0", "2.1"):
         return _error("unknown NodeInfo version", 404)
     software: dict[str, Any] = {"name": SOFTWARE_NAME, "version": software_version()}
+    profile = await read_instance_profile(ctx)
     if version == "2.1" and ctx.settings.instance.source_url:
         software["repository"] = ctx.settings.instance.source_url
     document = {
@@ -158,11 +160,11 @@ async def nodeinfo(request: Request) -> Response:
         "software": software,
         "protocols": ["activitypub"],
         "services": {"outbound": [], "inbound": []},
-        "openRegistrations": ctx.settings.registration.admits_anyone,
+        "openRegistrations": profile.admits_anyone,
         "usage": await _usage(ctx),
         "metadata": {
-            "nodeName": ctx.settings.instance.name,
-            "nodeDescription": ctx.settings.instance.description,
+            "nodeName": profile.name,
+            "nodeDescription": profile.description,
             # Not a fork, but what clients read to know they may speak the Mastodon API here.
             "upstream": {"name": "mastodon", "version": MASTODON_COMPATIBILITY},
         },

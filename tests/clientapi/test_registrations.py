@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from mastodon import Mastodon
 from sqlalchemy import select, update
@@ -25,7 +24,7 @@ from storage.worker import drain
 from support.databases import sqlite_url
 from support.instance import RunningInstance, make_settings, serve_in_process
 from support.mailbox import MAIL_HOST, body_of, link_in, smtp_server
-from support.oauth import bearer, make_token
+from support.oauth import app_token, bearer, make_token
 from support.tls import PrivateCA
 
 PASSWORD = "correct horse battery staple"
@@ -44,30 +43,6 @@ async def instance_with(
 async def run_jobs(instance: RunningInstance) -> None:
     assert instance.ctx is not None
     await drain(instance.ctx.db, job_handlers(instance.ctx))
-
-
-async def app_token(client: httpx.AsyncClient) -> str:
-    """A client-credentials token of a new app, as an app signing someone up holds."""
-    app = (
-        await client.post(
-            "/api/v1/apps",
-            data={
-                "client_name": "Sign-up test",
-                "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
-                "scopes": "read write",
-            },
-        )
-    ).json()
-    token = await client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": app["client_id"],
-            "client_secret": app["client_secret"],
-            "scope": "read write",
-        },
-    )
-    return str(token.json()["access_token"])
 
 
 def sign_up_form(username: str, **extra: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 - `authorize(...)`: the real authorization-code flow against a running instance: register an app, open the
   login + consent page, post it back with the CSRF token, take the code, exchange it at /oauth/token.
+- `app_token(client)`: a client-credentials token of a new app (as an app signing someone up holds).
 - `make_token(ctx, username, scopes)`: a token inserted straight into the database (creating the local
   account when missing), for tests that are not about OAuth.
 """
@@ -69,6 +70,21 @@ async def register_app(
     response.raise_for_status()
     body = response.json()
     return RegisteredApp(body["client_id"], body["client_secret"], redirect_uri, scopes)
+
+
+async def app_token(client: httpx.AsyncClient) -> str:
+    """A client-credentials token of a new app, as an app signing someone up holds."""
+    app = await register_app(client, scopes="read write", name="Sign-up test")
+    token = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+            "scope": "read write",
+        },
+    )
+    return str(token.json()["access_token"])
 
 
 async def authorization_code(

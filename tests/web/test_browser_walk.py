@@ -444,6 +444,7 @@ async def _seeded_pages(walk: Walk) -> dict[str, str]:
         "accounts": "!!/web/admin/accounts",
         "account": f"!!/web/admin/accounts/{bob.id}",
         "admin domains": "!!/web/admin/domains",
+        "admin settings": "!!/web/admin/settings",
         "admin jobs": "!!/web/admin/jobs",
         "admin audit log": "!!/web/admin/audit",
     }

@@ -2,8 +2,8 @@
 the audit log. Each page calls the same moderation actions and storage queries as the CLI and the admin API;
 `routes` lists them all for the composition root."""
 
-from web.administration import audit, domains, jobs
+from web.administration import audit, domains, jobs, rules, settings
 
-routes = [*domains.routes, *audit.routes, *jobs.routes]
+routes = [*domains.routes, *settings.routes, *rules.routes, *audit.routes, *jobs.routes]
 
 __all__ = ["routes"]

@@ -21,6 +21,7 @@ from login.sessions import (
 )
 from storage.accounts import may_sign_in
 from storage.context import Context
+from storage.instance_profile import read_instance_profile
 from storage.login_sessions import end_login_session, finish_second_factor
 from web.forms import posted_form
 from web.pages import error_page, render_page
@@ -43,7 +44,7 @@ def _see(url: str) -> RedirectResponse:
 async def _login_form(
     request: Request, *, error: str = "", username: str = "", status_code: int = 200
 ) -> Response:
-    settings = request.state.ctx.settings
+    ctx: Context = request.state.ctx
     return await render_page(
         request,
         "staff/login.html",
@@ -53,8 +54,8 @@ async def _login_form(
         username=username,
         next=local_path(request.query_params.get("next")),
         # Where a visitor goes from here: sign up when anyone may, reset a password when mail can be sent.
-        sign_up_open=settings.registration.admits_anyone,
-        password_reset=bool(settings.mail.host),
+        sign_up_open=(await read_instance_profile(ctx)).admits_anyone,
+        password_reset=bool(ctx.settings.mail.host),
     )
 
 

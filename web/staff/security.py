@@ -17,6 +17,7 @@ from registration.errors import RegistrationError
 from registration.recovery import change_password
 from storage.context import Context
 from storage.ids import parse_id
+from storage.instance_profile import read_instance_profile
 from storage.login_sessions import end_login_session, end_other_login_sessions, user_login_sessions
 from storage.models import User
 from storage.oauth import AUTHORITY_CHANGED, authorised_apps, revoke_app_for_user
@@ -137,7 +138,8 @@ async def totp_begin(request: Request) -> Response:
         if user.totp_enabled_at is not None:
             return see_other(PAGE)
         user.totp_secret = secret
-    uri = provisioning_uri(secret, f"{login.account.username}@{ctx.domain}", ctx.settings.instance.name)
+    name = (await read_instance_profile(ctx)).name
+    uri = provisioning_uri(secret, f"{login.account.username}@{ctx.domain}", name)
     return await _page(request, login, enrolling_secret=secret, enrolling_uri=uri)
 
 
@@ -161,7 +163,7 @@ async def totp_confirm(request: Request) -> Response:
             await end_other_login_sessions(session, user.id, keep_id=login.session_id)
     if wrong:
         uri = provisioning_uri(
-            secret or "", f"{login.account.username}@{ctx.domain}", ctx.settings.instance.name
+            secret or "", f"{login.account.username}@{ctx.domain}", (await read_instance_profile(ctx)).name
         )
         return await _page(
             request,
