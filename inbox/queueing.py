@@ -98,9 +98,7 @@ class GroupCommitQueue:
                     item.done.set_exception(refusal)
                 else:
                     item.done.set_result(None)
-            worker = self.ctx.caches.get("workers", {}).get(INBOX_QUEUE)
-            if worker is not None:
-                worker.wake()
+            self.ctx.wake_worker(INBOX_QUEUE)
 
     async def _write(self, batch: list[_Pending]) -> dict[str, Exception]:
         allowlist_mode = self.ctx.settings.federation.mode == "allowlist"

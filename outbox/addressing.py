@@ -4,6 +4,11 @@ Delivery targets are collected as inbox URL → priority (lower runs first): men
 accounts at `PRIORITY_DIRECT`, followers at `PRIORITY_FOLLOWERS`, so a reply reaches the person it answers
 before the fan-out to everyone else. One job per distinct inbox: the shared inbox when the remote has one.
 Local accounts never appear here: they get fan-out rows in the same transaction instead of HTTP.
+
+The followers are not read in the action's transaction: it writes one `fan_out` job for them instead
+(`storage.deliveries.fan_out_job_row`), which `outbox.fan_out` expands into their delivery jobs after the
+commit. An account followed from thousands of servers thus posts in one small transaction; the few
+targets named here (mentions, the account replied to, relays) are queued at once.
 """
 
 from __future__ import annotations
@@ -14,8 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from apub.hosts import delivery_inbox
 from apub.vocab import PUBLIC
-from storage.deliveries import delivery_job_row
-from storage.follows import remote_follower_inboxes
+from storage.deliveries import delivery_job_row, fan_out_job_row
 from storage.models import Account
 from storage.queue import enqueue_many
 from storage.relays import take_relay_inboxes
@@ -48,10 +52,12 @@ def preferred_inbox(account: Account, *, personal: bool = False) -> str | None:
 
 
 class DeliveryTargets:
-    """Inbox URL → priority, the lowest priority winning when an inbox is added twice."""
+    """Inbox URL → priority, the lowest priority winning when an inbox is added twice; and the local
+    accounts whose followers the activity goes to as well (each expanded later by a `fan_out` job)."""
 
     def __init__(self) -> None:
         self.inboxes: dict[str, int] = {}
+        self.followers_of: list[int] = []
 
     def add(self, inbox: str | None, priority: int) -> None:
         if inbox:
@@ -65,9 +71,10 @@ class DeliveryTargets:
             return
         self.add(preferred_inbox(account, personal=personal), priority)
 
-    async def add_followers_of(self, session: AsyncSession, account_id: int) -> None:
-        for inbox in await remote_follower_inboxes(session, account_id):
-            self.add(inbox, PRIORITY_FOLLOWERS)
+    def add_followers_of(self, account_id: int) -> None:
+        """Add the inboxes of a local account's remote followers: one `fan_out` job, not a row each."""
+        if account_id not in self.followers_of:
+            self.followers_of.append(account_id)
 
     async def add_relays(self, session: AsyncSession) -> None:
         """Add the inboxes of the accepted relays (for an activity `storage.relays.relayable` allows)."""
@@ -75,18 +82,28 @@ class DeliveryTargets:
             self.add(inbox, PRIORITY_RELAYS)
 
     def __len__(self) -> int:
+        """How many inboxes are named (the followers are counted when their job expands them)."""
         return len(self.inboxes)
 
 
 async def enqueue_deliveries(
     session: AsyncSession, *, activity_id: int, sender_id: int, targets: DeliveryTargets
-) -> int:
-    """One `deliver` job per target inbox, in the caller's transaction; returns how many were enqueued.
+) -> tuple[int, int]:
+    """One `deliver` job per named target inbox and one `fan_out` job per account whose followers are
+    targets, in the caller's transaction; returns how many of each were enqueued.
 
-    The payload is `{"activity_id", "inbox", "sender_id"}`; the body is rendered and signed at send time.
-    """
+    A delivery's payload is `{"activity_id", "inbox", "sender_id"}`; the body is rendered and signed at send
+    time. An inbox named here and reached by the followers' expansion too keeps the delivery queued here,
+    with its higher priority (the expansion's duplicate is skipped by the dedupe key)."""
     rows = [
         delivery_job_row(activity_id=activity_id, sender_id=sender_id, inbox=inbox, priority=priority)
         for inbox, priority in targets.inboxes.items()
     ]
-    return await enqueue_many(session, rows)
+    deliveries = await enqueue_many(session, rows)
+    fan_outs = [
+        fan_out_job_row(
+            activity_id=activity_id, sender_id=sender_id, followers_of=account_id, priority=PRIORITY_FOLLOWERS
+        )
+        for account_id in targets.followers_of
+    ]
+    return deliveries, await enqueue_many(session, fan_outs)

@@ -184,11 +184,17 @@ def start_workers(
     Deliveries wait on remote servers, so `deliver` runs `limits.delivery_concurrency` jobs at once. Inbox
     jobs mostly wait for their turn in a shared write batch (`inbox.notes`), so the inbox worker runs a
     full batch's worth at once: more would only queue longer, fewer would split batches, and it gives way to
-    deliveries arriving in this process (`inbox.queueing.ClaimPacer`).
+    deliveries arriving in this process (`inbox.queueing.ClaimPacer`). A fan-out job is a few short write
+    transactions (`outbox.fan_out`): a handful at once keeps the delivery queue full without crowding the
+    database writer.
     """
     from inbox.notes import MAX_BATCH as INBOX_BATCH  # here, so this edit stays inside start_workers
 
-    concurrency = {"inbox": INBOX_BATCH, "moderation": 1}  # purges of one domain must not race each other
+    concurrency = {
+        "inbox": INBOX_BATCH,
+        "moderation": 1,
+        "fan_out": 4,
+    }  # purges of one domain must not race each other
     pacing = {"inbox": ClaimPacer(inbox_queue(ctx))}
     started = []
     for queue, handler in job_handlers(ctx).items():

@@ -14,6 +14,7 @@ from moderation import (
 from outbox.account_jobs import account_job_handler
 from outbox.actions.account_deletion import ACCOUNTS_QUEUE
 from outbox.deliver import delivery_handler
+from outbox.fan_out import fan_out_handler
 from outbox.group_jobs import group_job_handler
 from outbox.poll_jobs import poll_job_handler
 from outbox.quote_jobs import quote_job_handler
@@ -21,6 +22,7 @@ from outbox.scheduled_jobs import scheduled_job_handler
 from outbox.web_push import web_push_handler
 from registration import MAIL_QUEUE, mail_job_handler
 from storage.context import Context
+from storage.deliveries import DELIVER_QUEUE, FAN_OUT_QUEUE
 from storage.groups import GROUPS_QUEUE
 from storage.media_cache import REMOTE_MEDIA_QUEUE
 from storage.media_lifecycle import MEDIA_QUEUE, media_handler
@@ -40,7 +42,10 @@ from webfinger.profiles import profile_handler
 
 def job_handlers(ctx: Context) -> dict[str, JobHandler]:
     """Queue name → handler, bound to `ctx`."""
-    handlers: dict[str, JobHandler] = {"deliver": delivery_handler(ctx), "inbox": inbox_job_handler(ctx)}
+    # The fan-out first: within a drain round its deliveries are then due before the delivery queue's turn.
+    handlers: dict[str, JobHandler] = {FAN_OUT_QUEUE: fan_out_handler(ctx)}
+    handlers[DELIVER_QUEUE] = delivery_handler(ctx)
+    handlers["inbox"] = inbox_job_handler(ctx)
     handlers[MODERATION_QUEUE] = purge_handler(ctx)
     handlers[ANNOUNCEMENTS_QUEUE] = announcement_events_handler(ctx)
     handlers[POLLS_QUEUE] = poll_job_handler(ctx)

@@ -42,3 +42,10 @@ class Context:
     @property
     def domain(self) -> str:
         return self.settings.domain
+
+    def wake_worker(self, queue: str) -> None:
+        """Ask this process's worker of `queue` to look for jobs now, after a commit that queued some (a
+        process running no workers has none to wake: another process's worker finds them when it polls)."""
+        worker = self.caches.get("workers", {}).get(queue)
+        if worker is not None:
+            worker.wake()

@@ -1,7 +1,9 @@
-"""The shape of a delivery job, shared by everything that queues one (outbox actions, inbox replies).
+"""The shape of a delivery job, shared by everything that queues one (outbox actions, inbox replies, the
+fan-out job), and of the fan-out job that expands an activity to its author's followers later.
 
-A job names a stored activity, the local sender whose key signs it and one target inbox; the delivery worker
-renders and signs the activity at send time. The dedupe key makes queueing the same delivery twice a no-op.
+A delivery job names a stored activity, the local sender whose key signs it and one target inbox; the delivery
+worker renders and signs the activity at send time. The dedupe key makes queueing the same delivery twice a
+no-op, which is what lets a fan-out job that died midway run again without sending anything twice.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from apub.hosts import host_of
 from storage.queue import job_row
 
 DELIVER_QUEUE = "deliver"
+FAN_OUT_QUEUE = "fan_out"
 
 
 def delivery_job_row(*, activity_id: int, sender_id: int, inbox: str, priority: int = 0) -> dict[str, Any]:
@@ -22,4 +25,21 @@ def delivery_job_row(*, activity_id: int, sender_id: int, inbox: str, priority: 
         dedupe_key=f"{activity_id} {inbox}",
         host=host_of(inbox),
         priority=priority,
+    )
+
+
+def fan_out_job_row(*, activity_id: int, sender_id: int, followers_of: int, priority: int) -> dict[str, Any]:
+    """The row of a `fan_out` job: "deliver activity X to the inboxes of the remote followers of local
+    account Y" (one per activity and account), expanded by `outbox.fan_out`. `after` is its cursor (the last follow expanded),
+    saved with each batch of deliveries."""
+    return job_row(
+        FAN_OUT_QUEUE,
+        {
+            "activity_id": activity_id,
+            "sender_id": sender_id,
+            "followers_of": followers_of,
+            "priority": priority,
+            "after": 0,
+        },
+        dedupe_key=f"{activity_id} followers of {followers_of}",
     )

@@ -60,22 +60,32 @@ async def recount_follows(session: AsyncSession, *account_ids: int) -> None:
         )
 
 
-async def remote_follower_inboxes(session: AsyncSession, account_id: int) -> list[str]:
-    """Distinct inboxes of the remote followers of a local account: the shared inbox when the remote has
-    one on its own origin, else the personal inbox there (`apub.hosts.delivery_inbox`), else none. Gone and
-    suspended accounts are left out."""
+async def remote_follower_inbox_page(
+    session: AsyncSession, account_id: int, *, after: int, limit: int
+) -> tuple[list[str], int | None]:
+    """One page of the inboxes of the remote followers of a local account, in follow id order after the
+    follow id `after`: the shared inbox when the remote has one on its own origin, else the personal inbox
+    there (`apub.hosts.delivery_inbox`), else none; distinct within the page (a shared inbox may recur on
+    the next). Gone and suspended accounts are left out. Returns the inboxes and the last follow id read,
+    None when the page is empty (the followers are all read)."""
     statement = (
-        select(Account.uri, Account.inbox_url, Account.shared_inbox_url)
+        select(Follow.id, Account.uri, Account.inbox_url, Account.shared_inbox_url)
         .join(Follow, Follow.account_id == Account.id)
         .where(
             Follow.target_account_id == account_id,
+            Follow.id > after,
             Account.domain.is_not(None),
             Account.gone_at.is_(None),
             Account.suspended_at.is_(None),
         )
+        .order_by(Follow.id)
+        .limit(limit)
     )
-    inboxes = (delivery_inbox(*row) for row in await session.execute(statement))
-    return list(dict.fromkeys(inbox for inbox in inboxes if inbox))
+    rows = (await session.execute(statement)).all()
+    if not rows:
+        return [], None
+    inboxes = (delivery_inbox(uri, inbox, shared_inbox) for _, uri, inbox, shared_inbox in rows)
+    return list(dict.fromkeys(inbox for inbox in inboxes if inbox)), int(rows[-1][0])
 
 
 async def drop_follows_between(session: AsyncSession, first_id: int, second_id: int) -> None:

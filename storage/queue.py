@@ -225,6 +225,17 @@ async def release(db: Database, job_ids: list[int]) -> None:
         )
 
 
+async def save_job_payload(session: AsyncSession, job_id: int, payload: dict[str, Any]) -> None:
+    """Replace a running job's payload in the caller's transaction: a job working in several transactions
+    keeps its progress there, so the next try, if this one dies, goes on from it."""
+    await session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(payload=payload)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def mark_done(db: Database, job_id: int, *, status: int | None = None) -> None:
     """Record success."""
     async with db.transaction() as session:

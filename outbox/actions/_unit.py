@@ -14,7 +14,7 @@ from storage.acting import ACTING_STAFF, ActingStaff
 from storage.activities import add_activity, new_activity_id, previous_object
 from storage.bus import Event
 from storage.context import Context
-from storage.deliveries import DELIVER_QUEUE
+from storage.deliveries import DELIVER_QUEUE, FAN_OUT_QUEUE
 from storage.models import Account, Activity
 from storage.organisations import record_audit
 from storage.urls import LocalUrls
@@ -26,6 +26,7 @@ class Effects:
 
     events: list[Event] = field(default_factory=list)
     deliveries: int = 0
+    fan_outs: int = 0
 
 
 def urls_of(ctx: Context) -> LocalUrls:
@@ -45,7 +46,8 @@ async def record_activity(
     visibility: str = "public",
     uri: str | None = None,
 ) -> Activity:
-    """Store one activity (`build(uri)` makes its document) and enqueue its deliveries, in `session`."""
+    """Store one activity (`build(uri)` makes its document) and enqueue its deliveries — the followers'
+    as one `fan_out` job each (`outbox.addressing.enqueue_deliveries`) — in `session`."""
     activity_id = new_activity_id()
     activity_uri = uri or urls_of(ctx).activity(activity_id)
     activity = await add_activity(
@@ -58,9 +60,11 @@ async def record_activity(
         status_id=status_id,
         visibility=visibility,
     )
-    effects.deliveries += await enqueue_deliveries(
+    deliveries, fan_outs = await enqueue_deliveries(
         session, activity_id=activity.id, sender_id=actor.id, targets=targets
     )
+    effects.deliveries += deliveries
+    effects.fan_outs += fan_outs
     staff = ACTING_STAFF.get()
     if staff is not None and staff.organisation_id == actor.id:
         await _audit_activity(session, staff, activity)
@@ -87,9 +91,9 @@ async def _audit_activity(session: AsyncSession, staff: ActingStaff, activity: A
 
 
 def after_commit(ctx: Context, effects: Effects) -> None:
-    """Publish the events and, when deliveries were enqueued, wake this process's delivery worker."""
+    """Publish the events and wake this process's delivery and fan-out workers for what was enqueued."""
     ctx.bus.publish_all(effects.events)
     if effects.deliveries:
-        worker = ctx.caches.get("workers", {}).get(DELIVER_QUEUE)
-        if worker is not None:
-            worker.wake()
+        ctx.wake_worker(DELIVER_QUEUE)
+    if effects.fan_outs:
+        ctx.wake_worker(FAN_OUT_QUEUE)

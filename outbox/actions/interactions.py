@@ -141,7 +141,7 @@ async def reblog(ctx: Context, account: Account, status_id: int, visibility: str
             effects.events.append(event)
         targets = DeliveryTargets()
         targets.add_account(author, priority=PRIORITY_DIRECT)
-        await targets.add_followers_of(session, booster.id)
+        targets.add_followers_of(booster.id)
         if relayable(boost, status):
             await targets.add_relays(session)
         await record_activity(
@@ -192,7 +192,7 @@ async def unreblog_in(
     original = boost_to_announce(boost, status, booster, author, boost.uri)
     targets = DeliveryTargets()
     targets.add_account(author, priority=PRIORITY_DIRECT)
-    await targets.add_followers_of(session, booster.id)
+    targets.add_followers_of(booster.id)
     if relayable(boost, status):
         await targets.add_relays(session)
     effects.events += await reach_events(session, boost, "delete")  # its home and list entries

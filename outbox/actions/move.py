@@ -69,7 +69,7 @@ async def move_account(ctx: Context, account: Account, target_uri: str) -> None:
             raise NotFound("Record not found")
         origin.moved_to_account_id = target.id
         targets = DeliveryTargets()
-        await targets.add_followers_of(session, origin.id)
+        targets.add_followers_of(origin.id)
         await record_activity(
             session,
             effects,

@@ -39,7 +39,7 @@ async def announce_featured(
     a pinned status's URI, a featured `Hashtag` — targeting its `featured` collection, to its followers (as
     Mastodon sends both)."""
     targets = DeliveryTargets()
-    await targets.add_followers_of(session, account.id)
+    targets.add_followers_of(account.id)
     await record_activity(
         session,
         effects,

@@ -102,7 +102,7 @@ async def send_actor_update(session: AsyncSession, effects: Effects, ctx: Contex
     )
     embedded = {key: value for key, value in actor_document.items() if key != "@context"}
     targets = DeliveryTargets()
-    await targets.add_followers_of(session, account.id)
+    targets.add_followers_of(account.id)
     await record_activity(
         session,
         effects,

@@ -104,9 +104,9 @@ async def revoke_quote(
             assert writer is not None and quoter is not None
             if stamp is not None and stamp.startswith(urls_of(ctx).actor(writer.username) + "/"):
                 targets = DeliveryTargets()
-                await targets.add_followers_of(session, writer.id)
+                targets.add_followers_of(writer.id)
                 if quoter.domain is None:
-                    await targets.add_followers_of(session, quoter.id)
+                    targets.add_followers_of(quoter.id)
                 else:
                     targets.add_account(quoter, priority=PRIORITY_DIRECT)
                 await record_activity(

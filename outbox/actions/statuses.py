@@ -169,7 +169,7 @@ async def delivery_targets(
             await session.get(Account, status.in_reply_to_account_id), priority=PRIORITY_DIRECT
         )
     if status.visibility != "direct":
-        await targets.add_followers_of(session, author.id)
+        targets.add_followers_of(author.id)
     if relayable(status):
         await targets.add_relays(session)
     return targets
@@ -445,7 +445,7 @@ async def delete_status_in(session: AsyncSession, ctx: Context, effects: Effects
         targets.add_account(booster)
         if booster is not None and booster.domain is None and booster.id != writer.id:
             # A local booster's followers got its Announce: a group's members above all (storage.groups).
-            await targets.add_followers_of(session, booster.id)
+            targets.add_followers_of(booster.id)
     effects.events += await reach_events(session, status, "delete")
     status.deleted_at = utcnow()
     for boost in boosts:

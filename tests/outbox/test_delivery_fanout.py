@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from outbox.actions import post_status
 from outbox.deliver import delivery_handler
+from outbox.fan_out import fan_out_handler
 from storage.context import Context
-from storage.deliveries import DELIVER_QUEUE
+from storage.deliveries import DELIVER_QUEUE, FAN_OUT_QUEUE
 from storage.models import Account, DeliveryHost, Follow, Job
 from storage.types import utcnow
 from storage.worker import QueueWorker
@@ -59,15 +60,19 @@ async def test_fan_out_through_the_worker_reaches_every_inbox_once(http_ctx, mak
                 )
             )
         await post_status(ctx, alice, text="hello, many hosts")
-        worker = QueueWorker(ctx.db, DELIVER_QUEUE, delivery_handler(ctx), concurrency=4, prefetch=8)
-        runner = asyncio.create_task(worker.run())
+        workers = [
+            QueueWorker(ctx.db, FAN_OUT_QUEUE, fan_out_handler(ctx)),
+            QueueWorker(ctx.db, DELIVER_QUEUE, delivery_handler(ctx), concurrency=4, prefetch=8),
+        ]
+        runners = [asyncio.create_task(worker.run()) for worker in workers]
         expected = FOLLOWERS - FOLLOWERS // SERVERS  # every inbox but those of the paused host
         while farm.deliveries() < expected or (await _job_states(ctx))["running"]:
             await asyncio.sleep(0.02)
-        runner.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await runner
-        await worker.stop()
+        for worker, runner in zip(workers, runners, strict=True):
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+            await worker.stop()
     assert farm.refused == []
     assert sorted(farm.received) == sorted(
         farm.inbox(index) for index in range(FOLLOWERS) if index % SERVERS != 0

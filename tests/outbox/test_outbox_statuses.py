@@ -10,7 +10,8 @@ from outbox.actions import delete_status, edit_status, follow, post_status
 from outbox.errors import Forbidden, NotFound, Unprocessable
 from storage.context import Context
 from storage.models import Account, Follow, HomeFeedEntry, Notification, Status, StatusEdit
-from support.outbox_helpers import activities, delivery_jobs
+from storage.deliveries import DELIVER_QUEUE, FAN_OUT_QUEUE
+from support.outbox_helpers import activities, delivery_jobs, jobs_of
 
 
 async def _follow_remote(ctx: Context, follower: Account, target: Account) -> None:
@@ -48,6 +49,10 @@ async def test_post_public_writes_status_activity_feed_and_one_job_per_shared_in
     assert create.payload["object"]["tag"] == [
         {"type": "Hashtag", "href": "https://plein.example/tags/plein", "name": "#plein"}
     ]
+    # The post's transaction queued one fan-out job for the followers, no delivery yet.
+    assert await jobs_of(ctx, DELIVER_QUEUE) == []
+    [fan_out] = await jobs_of(ctx, FAN_OUT_QUEUE)
+    assert fan_out.payload["activity_id"] == create.id and fan_out.payload["followers_of"] == alice.id
     jobs = await delivery_jobs(ctx)
     assert sorted(job.payload["inbox"] for job in jobs) == [
         "https://remote.example/inbox",

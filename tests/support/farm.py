@@ -40,6 +40,10 @@ class Farm:
         port = self.ports[index % len(self.ports)]
         return f"http://127.0.0.1:{port}/users/f{index}/inbox"
 
+    def shared_inbox(self, index: int) -> str:
+        """The shared inbox of the host `inbox(index)` is on."""
+        return f"http://127.0.0.1:{self.ports[index % len(self.ports)]}/inbox"
+
     def trust(self, key_id: str, owner: str, public_pem: str) -> None:
         self.keys[key_id] = PublicKeyRecord(
             key_id=key_id, owner=owner, public_key=load_public_key(public_pem)
@@ -72,7 +76,12 @@ class Farm:
 async def inbox_farm(servers: int) -> AsyncIterator[Farm]:
     """`servers` uvicorn servers (distinct ports, so distinct remote hosts) sharing one recorder."""
     farm = Farm(ports=[free_port() for _ in range(servers)])
-    app = Starlette(routes=[Route("/users/{name}/inbox", farm._receive, methods=["POST"])])
+    app = Starlette(
+        routes=[
+            Route("/users/{name}/inbox", farm._receive, methods=["POST"]),
+            Route("/inbox", farm._receive, methods=["POST"]),
+        ]
+    )
     running = []
     for port in farm.ports:
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off")

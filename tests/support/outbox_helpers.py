@@ -17,13 +17,24 @@ from starlette.routing import Route
 from apub.errors import ApubError, KeyUnavailable
 from apub.httpsig import PublicKeyRecord, verify_request
 from apub.keys import load_public_key
+from outbox.fan_out import fan_out_handler
 from storage.accounts import ed25519_public_pem
 from storage.context import Context
+from storage.deliveries import FAN_OUT_QUEUE
 from storage.models import Account, Activity, Job
+from storage.worker import drain
 from support.instance import free_port, serve_app
 
 
+async def jobs_of(ctx: Context, queue: str) -> list[Job]:
+    """The jobs of one queue, oldest first, as they stand (nothing run)."""
+    async with ctx.db.read() as session:
+        return list((await session.execute(select(Job).where(Job.queue == queue).order_by(Job.id))).scalars())
+
+
 async def delivery_jobs(ctx: Context) -> list[Job]:
+    """The delivery jobs, once the followers' `fan_out` jobs have been expanded, as a worker would."""
+    await drain(ctx.db, {FAN_OUT_QUEUE: fan_out_handler(ctx)})
     async with ctx.db.read() as session:
         return list(
             (await session.execute(select(Job).where(Job.queue == "deliver").order_by(Job.id))).scalars()
