@@ -3,8 +3,6 @@ boosts, favourites, edits and deletes propagate; unfollow stops delivery; block 
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from outbox.actions import (
     authorize_follow_request,
     block,
@@ -19,6 +17,7 @@ from outbox.actions import (
 from storage.activities import create_activity_of
 from storage.models import Follow, FollowRequest, HomeFeedEntry, Job, Status
 from support.federation import Instance, settle
+from support.outbox_helpers import delivery_jobs
 
 
 async def _home_feed_has(instance: Instance, reader_id: int, status_uri: str) -> bool:
@@ -131,12 +130,7 @@ async def test_post_reaches_followers_on_two_instances_and_unfollow_stops_delive
 async def _jobs_for(instance: Instance, status: Status) -> list[Job]:
     async with instance.ctx.db.read() as session:
         activity = await create_activity_of(session, status.id)
-        statement = select(Job).where(Job.queue == "deliver")
-        return [
-            job
-            for job in (await session.execute(statement)).scalars()
-            if job.payload["activity_id"] == activity.id
-        ]
+    return [job for job in await delivery_jobs(instance.ctx) if job.payload["activity_id"] == activity.id]
 
 
 async def test_block_stops_interaction(trio):

@@ -9,8 +9,8 @@ from apub.vocab import PUBLIC
 from outbox.actions import delete_status, edit_status, follow, post_status
 from outbox.errors import Forbidden, NotFound, Unprocessable
 from storage.context import Context
-from storage.models import Account, Follow, HomeFeedEntry, Notification, Status, StatusEdit
 from storage.deliveries import DELIVER_QUEUE, FAN_OUT_QUEUE
+from storage.models import Account, Follow, HomeFeedEntry, Notification, Status, StatusEdit
 from support.outbox_helpers import activities, delivery_jobs, jobs_of
 
 
