@@ -104,7 +104,7 @@ async def announce_moderation_in(
     """The group's `Announce` of a moderator's act, to its members' servers, in the caller's transaction
     (FEP-1b12: a group forwards what happens in it by announcing it)."""
     targets = DeliveryTargets()
-    await targets.add_followers_of(session, group.id)
+    targets.add_followers_of(group.id)
     followers = urls_of(ctx).followers(group.username)
     await record_activity(
         session,
