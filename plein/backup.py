@@ -85,12 +85,16 @@ def _dump_database(settings: Settings, folder: Path) -> tuple[str, Path]:
         return SQLITE_MEMBER, target
     target = folder / "plein.pgdump"
     url, env = _libpq(settings)
+    # A domain of a several-domain install lives in its own schema of the shared database: its backup holds
+    # that schema only, as its media folder is that domain's only.
+    only_schema = [f"--schema={settings.database.schema}"] if settings.database.schema else []
     _run(
         [
             "pg_dump",
             "--format=custom",
             "--no-owner",
             "--no-privileges",
+            *only_schema,
             f"--file={target}",
             f"--dbname={url}",
         ],
@@ -205,12 +209,14 @@ def _database_is_empty(settings: Settings) -> bool:
 
     url, env = _libpq(settings)
 
+    schema = settings.database.schema or "public"
+
     async def tables() -> int:
         connection = await asyncpg.connect(url, password=env.get("PGPASSWORD"))
         try:
             return int(
                 await connection.fetchval(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1", schema
                 )
             )
         finally:
