@@ -4,12 +4,16 @@ CLI's moderation action (`moderation.block_domain` …), so it severs, silences 
 accounts of the domain and writes the same audit entry, naming the acting user.
 
 A block or allow is keyed by its domain in Plein, so the entity's `id` is the domain itself (Mastodon's ids
-are opaque strings). Plein keeps one comment per block: it is the private comment, and the public one too
-(`obfuscate` is always false). Rejecting reports per domain is not supported: asking for it is a 422."""
+are opaque strings). A block's terms are Mastodon's (`storage.domains.BlockTerms`): severity, reject_media,
+reject_reports, public_comment (published where reasons are shown), private_comment (staff only) and
+obfuscate (published with the middle of the name as `*`). PUT changes only the terms it names; refused
+terms (an unknown severity, a comment over 1000 characters, a word that is not a boolean) are a 422 and
+change nothing."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -43,9 +47,9 @@ def domain_block_to_entity(block: DomainBlock) -> dict[str, Any]:
         "severity": block.severity,
         "reject_media": block.reject_media,
         "reject_reports": block.reject_reports,
-        "private_comment": block.comment or None,
-        "public_comment": block.comment or None,
-        "obfuscate": False,
+        "private_comment": block.private_comment or None,
+        "public_comment": block.public_comment or None,
+        "obfuscate": block.obfuscate,
     }
 
 
@@ -80,38 +84,37 @@ async def _allow(ctx: Context, domain: str) -> DomainAllow:
     return allow
 
 
+_FLAGS = ("reject_media", "reject_reports", "obfuscate")
+_TEXTS = ("severity", "public_comment", "private_comment")
+
+
+def _terms_param(params: Params, current: domains.BlockTerms) -> domains.BlockTerms:
+    """The `current` terms with those the request names (an empty `severity` keeps the current one)."""
+    changes: dict[str, Any] = {}
+    for name in _FLAGS:
+        if (flag := params.get_bool(name)) is not None:
+            changes[name] = flag
+    for name in _TEXTS:
+        if (text := params.get_str(name, max_length=None)) is not None and (text or name != "severity"):
+            changes[name] = text.strip()
+    terms = replace(current, **changes)
+    refusal = terms.refusal()
+    if refusal is not None:
+        field, message = refusal
+        code = ValidationCode.INCLUSION if field == "severity" else ValidationCode.TOO_LONG
+        raise Unprocessable(f"Validation failed: {message}", field=field, code=code)
+    return terms
+
+
 async def _apply_block(
     request: Request, params: Params, domain: str, current: DomainBlock | None
 ) -> Response:
-    """Block `domain` with the request's settings over the `current` block's (the same moderation action
+    """Block `domain` with the request's terms over the `current` block's (the same moderation action
     creates and changes a block)."""
     ctx: Context = request.state.ctx
     auth = await require_staff(request, *WRITE_BLOCKS, roles=ADMIN_ROLES)
-    if params.get_bool("reject_reports", False):
-        raise Unprocessable(
-            "Validation failed: rejecting reports per domain is not supported",
-            field="reject_reports",
-            code=ValidationCode.INVALID,
-        )
-    severity = params.get_str("severity") or (current.severity if current else "suspend")
-    if severity not in domains.SEVERITIES:
-        raise Unprocessable(
-            f"Validation failed: severity must be one of {', '.join(domains.SEVERITIES)}",
-            field="severity",
-            code=ValidationCode.INCLUSION,
-        )
-    reject_media = params.get_bool("reject_media", current.reject_media if current else False)
-    comment = params.get_str("private_comment") or params.get_str("public_comment")
-    if comment is None:
-        comment = current.comment if current else ""
-    await moderation.block_domain(
-        ctx,
-        domain,
-        actor=audit_actor(auth),
-        severity=severity,
-        reject_media=bool(reject_media),
-        comment=comment,
-    )
+    terms = _terms_param(params, domains.terms_of(current) if current else domains.BlockTerms())
+    await moderation.block_domain(ctx, domain, actor=audit_actor(auth), **terms.as_dict())
     return api_response(domain_block_to_entity(await _block(ctx, domain)))
 
 

@@ -4,7 +4,6 @@ a post may be written in."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -21,11 +20,11 @@ from clientapi.errors import NotFound
 from clientapi.responses import api_response
 from storage.accounts import ensure_instance_actor
 from storage.context import Context
-from storage.domains import list_domain_blocks
 from storage.instance import weekly_activity
 from storage.instance_profile import read_instance_profile
 from storage.instance_rules import current_rules
 from storage.models import InstanceRule
+from storage.published_domains import audience_allows, published_domain_blocks
 from storage.settings import DomainBlocksAudience
 from storage.types import utcnow
 from storage.urls import LocalUrls
@@ -86,12 +85,9 @@ async def terms_of_service(request: Request) -> Response:
 
 
 async def _audience_allows(request: Request, audience: DomainBlocksAudience) -> bool:
-    if audience == "all":
-        return True
-    if audience == "users":
-        auth = await optional_auth(request)
-        return auth is not None and auth.account is not None
-    return False
+    # The token is read only when it matters: "all" and "disabled" answer every reader alike.
+    auth = await optional_auth(request) if audience == "users" else None
+    return audience_allows(audience, signed_in=auth is not None and auth.account is not None)
 
 
 async def domain_blocks(request: Request) -> Response:
@@ -102,16 +98,12 @@ async def domain_blocks(request: Request) -> Response:
         raise NotFound()
     with_reasons = await _audience_allows(request, instance.show_domain_block_reasons)
     async with ctx.db.read() as session:
-        blocks = [block for block in await list_domain_blocks(session) if block.severity != "noop"]
+        blocks = await published_domain_blocks(session, with_reasons=with_reasons)
     entities = []
     for block in blocks:
-        entity: dict[str, Any] = {
-            "domain": block.domain,
-            "digest": hashlib.sha256(block.domain.encode()).hexdigest(),
-            "severity": block.severity,
-        }
+        entity: dict[str, Any] = {"domain": block.domain, "digest": block.digest, "severity": block.severity}
         if with_reasons:
-            entity["comment"] = block.comment or None
+            entity["comment"] = block.comment
         entities.append(entity)
     return api_response(entities)
 

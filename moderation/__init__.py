@@ -22,7 +22,7 @@ from moderation.domains import (
     unblock_domain,
 )
 from moderation.emojis import add_emoji, remove_emoji
-from moderation.errors import InvalidSetting, ModerationError, NothingToUndo
+from moderation.errors import InvalidSetting, InvalidTerms, ModerationError, NothingToUndo
 from moderation.instance_settings import change_instance_settings, reset_instance_setting
 from moderation.logins import change_role, reset_second_factor
 from moderation.permissions import (
@@ -74,6 +74,7 @@ __all__ = [
     "moderate_account",
     "Counts",
     "DomainOutcome",
+    "InvalidTerms",
     "ModerationError",
     "InvalidSetting",
     "change_instance_settings",

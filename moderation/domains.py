@@ -8,6 +8,7 @@ What the policy does to a host under the domain (`moderation.hosts`):
   content purged in the background (`moderation.purge`);
 - silenced: its accounts are marked silenced — their posts stay out of the public, local, federated and
   hashtag timelines and streams, and they notify only local accounts that follow them;
+- reject-reports: reports (Flag activities) from its accounts are dropped on arrival (`inbox.handlers.flags`);
 - reject-media: its accounts' media attachments are deleted now; new posts from it are stored without
   attachments (Plein never fetches or stores remote media, it links them, so nothing else is fetched);
 - neither: accounts suspended or silenced by an earlier policy are released (follows severed earlier are
@@ -23,7 +24,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.policy import forget_policies
-from moderation.errors import ModerationError, NothingToUndo
+from moderation.errors import InvalidTerms, ModerationError, NothingToUndo
 from moderation.hosts import hosts_by_policy
 from moderation.purge import MODERATION_QUEUE, purge_job_row
 from moderation.severance import Counts, sever_hosts
@@ -48,7 +49,7 @@ class DomainOutcome:
     counts: Counts
     dry_run: bool = False
     purge_queued: bool = False
-    detail: dict[str, object] = field(default_factory=dict)  # severity, reject_media, comment
+    detail: dict[str, object] = field(default_factory=dict)  # a block's terms (`storage.domains.BlockTerms`)
 
 
 class _DryRun(Exception):  # noqa: N818 - carries the outcome out of the transaction it rolls back
@@ -175,19 +176,30 @@ async def block_domain(
     actor: str,
     severity: str = "suspend",
     reject_media: bool = False,
-    comment: str = "",
+    reject_reports: bool = False,
+    public_comment: str = "",
+    private_comment: str = "",
+    obfuscate: bool = False,
     dry_run: bool = False,
 ) -> DomainOutcome:
-    """Create or change the block of `domain` (and its subdomains)."""
-    if severity not in domains.SEVERITIES:
-        raise ModerationError(f"severity must be one of {', '.join(domains.SEVERITIES)}")
+    """Create or change the block of `domain` (and its subdomains); the audit entry records every term,
+    both comments included (the audit log is for staff)."""
+    terms = domains.BlockTerms(
+        severity=severity,
+        reject_media=reject_media,
+        reject_reports=reject_reports,
+        public_comment=public_comment,
+        private_comment=private_comment,
+        obfuscate=obfuscate,
+    )
+    refusal = terms.refusal()
+    if refusal is not None:
+        raise InvalidTerms(*refusal)
 
     async def change(session: AsyncSession, domain: str) -> None:
-        await domains.block_domain(
-            session, domain, severity=severity, reject_media=reject_media, comment=comment
-        )
+        await domains.block_domain(session, domain, terms)
 
-    detail = {"severity": severity, "reject_media": reject_media, "comment": comment}
+    detail = terms.as_dict()
     return await _run(ctx, "domain.block", domain, change, actor=actor, dry_run=dry_run, detail=detail)
 
 

@@ -2,6 +2,7 @@
 
 ModerationError (422)           the request makes no sense (not a domain, unknown severity)
 ├── NothingToUndo (404)         unblock / disallow of a domain that is not blocked / not listed
+├── InvalidTerms (422)          a block's terms refused, naming the field (`storage.domains.BlockTerms`)
 └── InvalidSetting (422)        an instance setting's or rule's value refused (names the field and problem)
 """
 
@@ -12,6 +13,14 @@ class ModerationError(Exception):
     """A refused moderation action; nothing was changed."""
 
     status_code = 422
+
+
+class InvalidTerms(ModerationError):
+    """A domain block's terms that cannot be (an unknown severity, a comment too long)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NothingToUndo(ModerationError):

@@ -371,8 +371,13 @@ async def domain_command(ctx: Context, args: argparse.Namespace) -> int:
     if action == "list":
         async with ctx.db.read() as session:
             for block in await list_domain_blocks(session):
-                media = " reject-media" if block.reject_media else ""
-                print(f"block\t{block.domain}\t{block.severity}{media}\t{block.comment}")
+                flags = "".join(
+                    f" {name.replace('_', '-')}"
+                    for name in ("reject_media", "reject_reports", "obfuscate")
+                    if getattr(block, name)
+                )
+                comments = f"{block.public_comment}\t{block.private_comment}"
+                print(f"block\t{block.domain}\t{block.severity}{flags}\t{comments}")
             for domain in await list_domain_allows(session):
                 print(f"allow\t{domain}")
         return 0
@@ -384,7 +389,10 @@ async def domain_command(ctx: Context, args: argparse.Namespace) -> int:
                 args.domain,
                 severity=args.severity,
                 reject_media=args.reject_media,
-                comment=args.comment,
+                reject_reports=args.reject_reports,
+                public_comment=args.public_comment,
+                private_comment=args.private_comment,
+                obfuscate=args.obfuscate,
                 **options,
             )
             media = ", reject media" if args.reject_media else ""

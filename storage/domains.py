@@ -1,12 +1,12 @@
-"""Domain moderation: blocks (suspend / silence / reject media), the federation allow-list, and the policy of
-the outbound gate (`FederationGate`)."""
+"""Domain moderation: blocks (suspend / silence / reject media / reject reports, with a public and a private
+comment), the federation allow-list, and the policy of the outbound gate (`FederationGate`)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,54 @@ if TYPE_CHECKING:
     from storage.db import Database
 
 SEVERITIES = ("suspend", "silence", "noop")
+MAX_COMMENT = 1000  # characters, each comment
+
+
+@dataclass(frozen=True)
+class BlockTerms:
+    """What a block of a domain does and says: Mastodon's DomainBlock fields besides the domain."""
+
+    severity: str = "suspend"
+    reject_media: bool = False
+    reject_reports: bool = False
+    public_comment: str = ""  # published with the moderated servers, where reasons are shown
+    private_comment: str = ""  # staff only
+    obfuscate: bool = False  # published as `obfuscated_domain`
+
+    def refusal(self) -> tuple[str, str] | None:
+        """Why these terms cannot be a block — (the field, a sentence) — or None."""
+        if self.severity not in SEVERITIES:
+            return "severity", f"severity must be one of {', '.join(SEVERITIES)}"
+        for name in ("public_comment", "private_comment"):
+            if len(getattr(self, name)) > MAX_COMMENT:
+                return name, f"{name} is longer than {MAX_COMMENT} characters"
+        return None
+
+    def as_dict(self) -> dict[str, object]:
+        """The terms by field name (what the audit log records)."""
+        return asdict(self)
+
+
+def terms_of(block: DomainBlock) -> BlockTerms:
+    """The terms a stored block has now."""
+    return BlockTerms(
+        severity=block.severity,
+        reject_media=block.reject_media,
+        reject_reports=block.reject_reports,
+        public_comment=block.public_comment,
+        private_comment=block.private_comment,
+        obfuscate=block.obfuscate,
+    )
+
+
+def obfuscated_domain(domain: str) -> str:
+    """`domain` as a published list shows it when its block says to obfuscate (as Mastodon does): the
+    characters of the middle half — all but the first and last quarter, and every dot — become `*`."""
+    length = len(domain)
+    shown = length // 4
+    return "".join(
+        "*" if shown < index < length - shown and char != "." else char for index, char in enumerate(domain)
+    )
 
 
 @dataclass(frozen=True)
@@ -30,6 +78,7 @@ class DomainPolicy:
     suspended: bool = False
     silenced: bool = False
     reject_media: bool = False
+    reject_reports: bool = False  # reports (Flag) from its accounts are dropped
     allowed: bool = True  # False when federation mode is allow-list and the domain is not on it
 
     @property
@@ -71,7 +120,9 @@ def covers(domain: str, host: str) -> bool:
 # the inbox reads the policy in every group commit). Longer hosts take several rounds.
 _CANDIDATE_SLOTS = 8
 _SLOTS = [bindparam(f"candidate{index}") for index in range(_CANDIDATE_SLOTS)]
-_BLOCKS = select(DomainBlock.severity, DomainBlock.reject_media).where(DomainBlock.domain.in_(_SLOTS))
+_BLOCKS = select(DomainBlock.severity, DomainBlock.reject_media, DomainBlock.reject_reports).where(
+    DomainBlock.domain.in_(_SLOTS)
+)
 _ALLOWS = select(DomainAllow.domain).where(DomainAllow.domain.in_(_SLOTS))
 
 
@@ -103,13 +154,16 @@ def read_domain_policy(connection: Connection, host: str, *, allowlist_mode: boo
         blocks = [row for slots in rounds for row in connection.exec_driver_sql(sql, tuple(slots.values()))]
     else:
         blocks = [row for slots in rounds for row in connection.execute(_BLOCKS, slots)]
-    suspended = any(severity == "suspend" for severity, _ in blocks)
-    silenced = any(severity == "silence" for severity, _ in blocks)
-    reject_media = any(reject for _, reject in blocks)
     allowed = not allowlist_mode or any(
         connection.execute(_ALLOWS, slots).first() is not None for slots in rounds
     )
-    return DomainPolicy(suspended=suspended, silenced=silenced, reject_media=reject_media, allowed=allowed)
+    return DomainPolicy(
+        suspended=any(severity == "suspend" for severity, _, _ in blocks),
+        silenced=any(severity == "silence" for severity, _, _ in blocks),
+        reject_media=any(media for _, media, _ in blocks),
+        reject_reports=any(reports for _, _, reports in blocks),
+        allowed=allowed,
+    )
 
 
 async def policy_for_host(session: AsyncSession, host: str, *, allowlist_mode: bool) -> DomainPolicy:
@@ -121,25 +175,18 @@ async def policy_for_host(session: AsyncSession, host: str, *, allowlist_mode: b
     )
 
 
-async def block_domain(
-    session: AsyncSession,
-    domain: str,
-    *,
-    severity: str = "suspend",
-    reject_media: bool = False,
-    comment: str = "",
-) -> DomainBlock:
-    """Create or update the block of `domain`."""
-    if severity not in SEVERITIES:
-        raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
+async def block_domain(session: AsyncSession, domain: str, terms: BlockTerms = BlockTerms()) -> DomainBlock:
+    """Create or update the block of `domain` with `terms` (ValueError when `terms.refusal()`)."""
+    refusal = terms.refusal()
+    if refusal is not None:
+        raise ValueError(refusal[1])
     domain = normalise_domain(domain)
     block = await session.get(DomainBlock, domain)
     if block is None:
         block = DomainBlock(domain=domain)
         session.add(block)
-    block.severity = severity
-    block.reject_media = reject_media
-    block.comment = comment
+    for name, value in terms.as_dict().items():
+        setattr(block, name, value)
     await session.flush()
     return block
 

@@ -1042,7 +1042,11 @@ class DomainBlock(Base):
     severity: Mapped[str] = mapped_column(String(16), default="suspend")  # suspend | silence | noop
     reject_media: Mapped[bool] = mapped_column(Boolean, default=False)
     reject_reports: Mapped[bool] = mapped_column(Boolean, default=False)
-    comment: Mapped[str] = mapped_column(Text, default="")
+    # As Mastodon: the public comment is the reason published with the list of moderated servers (when
+    # `instance.show_domain_block_reasons` lets the reader see reasons); the private one is for staff only.
+    public_comment: Mapped[str] = mapped_column(Text, default="")
+    private_comment: Mapped[str] = mapped_column(Text, default="")
+    obfuscate: Mapped[bool] = mapped_column(Boolean, default=False)  # published with letters as `*`
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

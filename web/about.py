@@ -1,5 +1,6 @@
-"""The instance's about page (description, rules, contact) and its privacy policy and terms of service,
-as `storage.instance_profile` has them (the config's files, or what an admin wrote in the browser)."""
+"""The instance's about page (description, rules, contact, and the moderated servers where the admin
+publishes them) and its privacy policy and terms of service, as `storage.instance_profile` has them (the
+config's files, or what an admin wrote in the browser)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,27 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from login.sessions import signed_in
 from storage.context import Context
 from storage.instance import contact_account
 from storage.instance_profile import TextName, instance_profile, read_instance_profile
 from storage.instance_rules import current_rules
+from storage.published_domains import audience_allows, published_domain_blocks
 from web.pages import error_page, render_page
 
 
 async def about(request: Request) -> Response:
     ctx: Context = request.state.ctx
+    instance = ctx.settings.instance
+    # The same rule as `/api/v1/instance/domain_blocks`, with the web session as the signed-in user.
+    viewer = await signed_in(request) is not None
+    show_blocks = audience_allows(instance.show_domain_blocks, signed_in=viewer)
+    with_reasons = audience_allows(instance.show_domain_block_reasons, signed_in=viewer)
     async with ctx.db.read() as session:
         profile = await instance_profile(session, ctx.settings)
         rules = await current_rules(session)
         contact = await contact_account(session)
+        blocks = await published_domain_blocks(session, with_reasons=with_reasons) if show_blocks else []
     text = profile.text("about")
     return await render_page(
         request,
@@ -27,6 +36,8 @@ async def about(request: Request) -> Response:
         description=profile.description,
         about_html=text.html if text else "",
         rules=rules,
+        moderated=blocks,
+        with_reasons=with_reasons,
         contact=contact,
         contact_email=profile.contact_email,
         has_privacy_policy=profile.has_text("privacy_policy"),

@@ -1,8 +1,10 @@
 """Flag: a remote report about local accounts or statuses, stored for moderators (`plein report list`),
-citing only the statuses the reporting server was allowed to see."""
+citing only the statuses the reporting server was allowed to see. A report from a domain whose block rejects
+reports (`reject_reports`) is dropped, as Mastodon does."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +16,9 @@ from storage.context import Context
 from storage.models import Account, Report, Status
 from storage.statuses import server_could_see
 from webfinger.convert import as_list, id_of
+from webfinger.resolve import domain_policy
+
+logger = logging.getLogger(__name__)
 
 MAX_FLAGGED_OBJECTS = 100
 
@@ -26,6 +31,9 @@ async def handle_flag(ctx: Context, activity: dict[str, Any], actor: Account) ->
     if not object_ids:
         raise Rejected("Flag without objects")
     async with ctx.db.transaction() as session:
+        if (await domain_policy(ctx, session, actor.domain or "")).reject_reports:
+            logger.info("dropped the report %s: %s rejects reports", activity["id"], actor.domain)
+            return []
         if (await session.execute(select(Report.id).where(Report.uri == activity["id"]))).first() is not None:
             return []
         accounts = list(

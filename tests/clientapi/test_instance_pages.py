@@ -130,7 +130,9 @@ async def test_web_about_page_shows_rules_text_and_contact(texts_instance: Runni
 async def test_domain_blocks_shown_to_the_audience_chosen(texts_instance: RunningInstance) -> None:
     instance = texts_instance
     assert instance.ctx is not None
-    await moderation.block_domain(instance.ctx, "spam.example", severity="suspend", comment="spam", actor="t")
+    await moderation.block_domain(
+        instance.ctx, "spam.example", severity="suspend", public_comment="spam", actor="t"
+    )
     await moderation.block_domain(instance.ctx, "loud.example", severity="silence", actor="t")
     token = await make_token(instance.ctx, "alice")
     async with instance.client() as http:

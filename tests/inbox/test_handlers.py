@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+import moderation
 from apub.hosts import canonical_host
 from plein.admin import report_command
 from storage.account_domain_blocks import block_domain
@@ -25,6 +26,7 @@ from storage.models import (
     Mention,
     Notification,
     Poll,
+    Report,
     Status,
     StatusEdit,
     StatusTag,
@@ -365,6 +367,19 @@ async def test_flag_is_listed_by_the_cli(world: InboxWorld) -> None:
         await report_command(world.ctx, argparse.Namespace(action="list"))
     assert world.alice.uri in output.getvalue() and "spam" in output.getvalue()
     assert "1 status(es)" in output.getvalue()
+
+
+async def test_flag_from_a_domain_that_rejects_reports_is_dropped(any_world: InboxWorld) -> None:
+    world = any_world
+    eve_host = canonical_host(world.eve.uri)
+    await moderation.block_domain(world.ctx, eve_host, actor="t", severity="noop", reject_reports=True)
+    flag = world.eve.activity("Flag", [world.alice.uri], content="spam")
+    await _accepted(world, flag, world.eve)
+    assert await world.scalar(select(func.count()).select_from(Report)) == 0
+    # The same report once the domain no longer rejects reports: it was the block that dropped it.
+    await moderation.block_domain(world.ctx, eve_host, actor="t", severity="noop")
+    await _accepted(world, world.eve.activity("Flag", [world.alice.uri], content="spam"), world.eve)
+    assert await world.scalar(select(func.count()).select_from(Report)) == 1
 
 
 async def test_unknown_activity_is_accepted_and_ignored(world: InboxWorld) -> None:

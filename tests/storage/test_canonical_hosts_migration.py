@@ -132,7 +132,7 @@ async def test_stored_hosts_are_rewritten_to_their_canonical_form(database_url: 
             jobs = dict((await session.execute(select(Job.id, Job.host))).all())
             policy = await policy_for_host(session, "sub.xn--bcher-kva.test", allowlist_mode=True)
         assert set(blocks) == {"blocked.test", "other.test", "xn--bcher-kva.test", "bad host"}
-        assert (blocks["blocked.test"].severity, blocks["blocked.test"].comment) == ("suspend", "a")
+        assert (blocks["blocked.test"].severity, blocks["blocked.test"].public_comment) == ("suspend", "a")
         assert (blocks["other.test"].severity, blocks["other.test"].reject_media) == ("silence", True)
         assert allows == {"allowed.test", "allowed2.test"}
         assert accounts == {1: "remote.test", 2: "remote.test", 3: "REMOTE.test.", 4: "xn--bcher-kva.test"}

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
-from storage.domains import FederationGate, allow_domain, block_domain
+from storage.domains import BlockTerms, FederationGate, allow_domain, block_domain
 
 
 class CountingDatabase:
@@ -37,7 +37,7 @@ class Clock:
 async def test_suspended_domains_and_their_subdomains_are_refused(db: Database) -> None:
     async with db.transaction() as session:
         await block_domain(session, "bad.example")
-        await block_domain(session, "loud.example", severity="silence")
+        await block_domain(session, "loud.example", BlockTerms(severity="silence"))
         await block_domain(session, "127.0.0.9:8443")
     gate = FederationGate(db, allowlist_mode=False)  # type: ignore[arg-type]
     assert not await gate("bad.example")

@@ -144,6 +144,51 @@ async def test_admin_blocks_a_domain_after_a_dry_run_preview(
         assert "<td>domain.unblock</td>" in filtered.text and "<td>domain.block</td>" not in filtered.text
 
 
+async def test_admin_sets_the_public_and_private_comment_and_obfuscation(instance: RunningInstance) -> None:
+    fields = {
+        "action": "block",
+        "domain": "spamfarm.example",
+        "severity": "silence",
+        "reject_reports": "1",
+        "obfuscate": "1",
+        "public_comment": "Only advertising",
+        "private_comment": "Ticket 4711",
+    }
+    async with _signed_in(instance, "beheer") as admin:
+        for bad, message in (
+            ({"private_comment": "x" * 1001}, "A comment may be at most 1000 characters long."),
+            ({"public_comment": "x" * 1001}, "A comment may be at most 1000 characters long."),
+            ({"severity": "nuke"}, "Choose suspend, silence or no restriction."),
+        ):
+            for step in ("preview", "apply"):
+                refused = await post_form(
+                    admin, "/web/admin/domains", f"/web/admin/domains/{step}", {**fields, **bad}
+                )
+                assert refused.status_code == 422 and message in refused.text
+        assert (await _policy_rows(instance))[0] == 0
+        preview = await post_form(admin, "/web/admin/domains", "/web/admin/domains/preview", fields)
+        assert preview.status_code == 200 and "The public list shows it as spamf***.***mple." in preview.text
+        hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', preview.text))
+        assert {name: hidden[name] for name in fields} == fields
+        assert (await admin.post("/web/admin/domains/apply", data=hidden)).status_code == 303
+        listing = await admin.get("/web/admin/domains")
+        for shown in ("Only advertising", "Ticket 4711", "spamf***.***mple (obfuscated)"):
+            assert shown in listing.text
+        audit = await admin.get("/web/admin/audit", params={"action": "domain.block"})
+        assert "Ticket 4711" in audit.text and "<dt>obfuscate</dt><dd>True</dd>" in audit.text
+    assert instance.ctx is not None
+    async with instance.ctx.db.read() as session:
+        block = await session.get(DomainBlock, "spamfarm.example")
+    assert block is not None
+    assert (block.severity, block.reject_media, block.reject_reports, block.obfuscate) == (
+        "silence",
+        False,
+        True,
+        True,
+    )
+    assert (block.public_comment, block.private_comment) == ("Only advertising", "Ticket 4711")
+
+
 async def test_who_may_see_and_change_the_admin_pages(instance: RunningInstance) -> None:
     async with instance.client(headers=ENGLISH) as visitor:
         for page in PAGES:

@@ -299,7 +299,9 @@ async def _block_domain(walk: Walk, admin: BrowserContext) -> None:
     await page.goto(walk.url("/web/admin/domains"))
     await page.fill("#block-domain", SPAM_DOMAIN)
     await page.select_option("#block-severity", "suspend")
-    await page.fill("#block-comment", "Stuurt alleen reclame")
+    await page.fill("#block-public-comment", "Stuurt alleen reclame")
+    await page.fill("#block-private-comment", "Melding van drie leden")
+    await page.check("#block-obfuscate")
     await _submit(page, "main form[action='/web/admin/domains/preview']:has(#block-domain)")
     assert await page.locator('td[data-count="accounts"]').inner_text() == "2"
     assert await page.locator('td[data-count="followers"]').inner_text() == "1"
@@ -320,7 +322,12 @@ async def _block_domain(walk: Walk, admin: BrowserContext) -> None:
             .scalars()
             .all()
         )
-    assert (block.severity, block.comment) == ("suspend", "Stuurt alleen reclame")
+    assert (block.severity, block.public_comment, block.private_comment, block.obfuscate) == (
+        "suspend",
+        "Stuurt alleen reclame",
+        "Melding van drie leden",
+        True,
+    )
     assert len(suspended) == 2 and None not in suspended
 
 
@@ -394,7 +401,15 @@ async def _seeded_pages(walk: Walk) -> dict[str, str]:
         ctx, argparse.Namespace(action="add", organisation="ministry", member="alice", role="publisher")
     )
     # Rows for the admin pages' tables.
-    await moderation.block_domain(ctx, "blocked.example", actor="cli:test", reject_media=True, comment="spam")
+    await moderation.block_domain(
+        ctx,
+        "blocked.example",
+        actor="cli:test",
+        reject_media=True,
+        public_comment="spam",
+        private_comment="ticket 7",
+        obfuscate=True,
+    )
     await moderation.allow_domain(ctx, "friendly.example", actor="cli:test")
     async with ctx.db.transaction() as session:
         session.add(

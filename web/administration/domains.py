@@ -23,7 +23,10 @@ from web.staff.access import ADMIN_ROLES, form_endpoint, see_other, staff_or_ref
 
 PAGE = "/web/admin/domains"
 ACTIONS = ("block", "unblock", "allow", "disallow")
-MAX_COMMENT = 1000
+FLAGS = ("reject_media", "reject_reports", "obfuscate")  # the block's check boxes
+TEXTS = ("public_comment", "private_comment")
+FIELDS = ("action", "domain", "severity", *FLAGS, *TEXTS)  # what the preview carries over to the confirm
+_TERMS_REFUSALS = {"severity": "bad_severity", "public_comment": "too_long", "private_comment": "too_long"}
 _UNDONE = {"unblock": "not_blocked", "disallow": "not_allowed"}  # the only refusals of the actions themselves
 
 
@@ -33,9 +36,18 @@ def _request_of(form: Form) -> dict[str, str]:
         "action": form.get("action"),
         "domain": form.get("domain").strip(),
         "severity": form.get("severity", "suspend"),
-        "reject_media": "1" if form.get("reject_media") else "",
-        "comment": form.get("comment").strip()[:MAX_COMMENT],
+        **{name: "1" if form.get(name) else "" for name in FLAGS},
+        **{name: form.get(name).strip() for name in TEXTS},
     }
+
+
+def _terms(change: dict[str, str]) -> domains.BlockTerms:
+    """The terms of the block a change asks for."""
+    return domains.BlockTerms(
+        severity=change["severity"],
+        **{name: bool(change[name]) for name in FLAGS},
+        **{name: change[name] for name in TEXTS},
+    )
 
 
 def _refusal(change: dict[str, str]) -> str:
@@ -46,9 +58,8 @@ def _refusal(change: dict[str, str]) -> str:
         change["domain"] = domains.normalise_domain(change["domain"])
     except ValueError:
         return "invalid_domain"
-    if change["action"] == "block" and change["severity"] not in domains.SEVERITIES:
-        return "bad_severity"
-    return ""
+    refusal = _terms(change).refusal() if change["action"] == "block" else None
+    return _TERMS_REFUSALS[refusal[0]] if refusal else ""
 
 
 async def _run(
@@ -58,14 +69,7 @@ async def _run(
     options = {"actor": actor_of(login), "dry_run": dry_run}
     action, domain = change["action"], change["domain"]
     if action == "block":
-        return await moderation.block_domain(
-            ctx,
-            domain,
-            severity=change["severity"],
-            reject_media=bool(change["reject_media"]),
-            comment=change["comment"],
-            **options,
-        )
+        return await moderation.block_domain(ctx, domain, **_terms(change).as_dict(), **options)
     if action == "unblock":
         return await moderation.unblock_domain(ctx, domain, **options)
     if action == "allow":
@@ -89,6 +93,8 @@ async def _list_page(
         allowlist_mode=ctx.settings.federation.mode == "allowlist",
         may_change=login.user.role in ADMIN_ROLES,
         severities=domains.SEVERITIES,
+        max_comment=domains.MAX_COMMENT,
+        obfuscated_domain=domains.obfuscated_domain,
         error=error,
         done=request.query_params.get("done", "") if status_code == 200 else "",
         done_domain=request.query_params.get("domain", ""),
@@ -122,7 +128,12 @@ async def preview(request: Request, login: SignedIn, form: Form) -> Response:
             request, login, status_code=422, error=_UNDONE.get(change["action"], "cannot")
         )
     return await render_page(
-        request, "administration/domain_preview.html", change=change, counts=outcome.counts.as_dict()
+        request,
+        "administration/domain_preview.html",
+        change=change,
+        fields=FIELDS,
+        obfuscated=domains.obfuscated_domain(change["domain"]),
+        counts=outcome.counts.as_dict(),
     )
 
 
