@@ -11,6 +11,7 @@ import asyncio
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -213,6 +214,16 @@ async def test_bad_images_and_large_bodies_change_nothing(
     assert folders == []  # the written files of the refused images were removed
 
 
+async def _verifications_queued(ctx: Any) -> int:
+    """Pending link verifications (a profile update also queues its fan-out to followers)."""
+    async with ctx.db.read() as session:
+        return len(
+            (
+                await session.execute(select(Job.id).where(Job.queue == "profile", Job.state == "pending"))
+            ).all()
+        )
+
+
 async def test_rel_me_links_are_verified(site_and_instance: tuple[str, RunningInstance]) -> None:
     site, instance = site_and_instance
     ctx = instance.ctx
@@ -227,7 +238,8 @@ async def test_rel_me_links_are_verified(site_and_instance: tuple[str, RunningIn
     ]
     updated = await asyncio.to_thread(client.account_update_credentials, fields=fields)
     assert [field["verified_at"] for field in updated["fields"]] == [None] * 4
-    assert await drain(ctx.db, job_handlers(ctx)) == 1  # one verify_links job
+    assert await _verifications_queued(ctx) == 1
+    await drain(ctx.db, job_handlers(ctx))
     async with instance.client(headers=bearer(token)) as api:
         me = await call(api, "GET", "/api/v1/accounts/verify_credentials")
         verified = [field["verified_at"] is not None for field in me["fields"]]
@@ -253,7 +265,8 @@ async def test_rel_me_links_are_verified(site_and_instance: tuple[str, RunningIn
             data=_fields_form(("Site", f"{site}/a"), ("New", f"{site}/plain"), ("Short", f"{site}/short")),
         )
         assert [field["verified_at"] for field in changed["fields"]] == [first_verified, None, None]
-        assert await drain(ctx.db, job_handlers(ctx)) == 1
+        assert await _verifications_queued(ctx) == 1
+        await drain(ctx.db, job_handlers(ctx))
         me = await call(api, "GET", "/api/v1/accounts/verify_credentials")
         assert [field["verified_at"] for field in me["fields"]][:2] == [first_verified, None]
         assert me["fields"][2]["verified_at"] is not None  # its rel="me" link redirects to the profile
@@ -273,7 +286,7 @@ async def test_verification_fetches_nothing_without_https(
             "/api/v1/accounts/update_credentials",
             data=_fields_form(("Site", f"{instance.base_url}/x")),
         )
-    assert await drain(ctx.db, job_handlers(ctx)) == 0  # plain http is not verified: no job
+    assert await _verifications_queued(ctx) == 0  # plain http is not verified: no job
 
 
 async def test_remote_profile_links_are_verified(tmp_path: Path) -> None:
