@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import select
 
 import moderation
-from storage.domains import block_domain
+from storage.domains import BlockTerms, block_domain
 from storage.models import Account, CustomEmoji, Status
 from support.inbox_remote import RemoteActor
 from support.inbox_world import InboxWorld
@@ -126,7 +126,7 @@ async def test_received_emojis_show_in_statuses_and_accounts(any_world: InboxWor
 
 async def test_reject_media_hosts_emojis_are_not_shown(world: InboxWorld) -> None:
     async with world.ctx.db.transaction() as session:
-        await block_domain(session, world.remote.host, severity="noop", reject_media=True)
+        await block_domain(session, world.remote.host, BlockTerms(severity="noop", reject_media=True))
     world.ann.document["tag"] = [emoji_tag(world.ann, "ann_face", "face.png")]
     await world.follow_locally(world.alice, world.ann)
     status_id = await _received(

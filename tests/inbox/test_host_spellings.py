@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from storage.domains import block_domain
+from storage.domains import BlockTerms, block_domain
 from storage.models import Account, Status
 from support.inbox_remote import FakeRemote, RemoteActor
 from support.inbox_world import InboxWorld, build_world, rsa_pem
@@ -65,8 +65,8 @@ async def _stored(world: InboxWorld, actor: RemoteActor) -> int:
 
 async def _check_spellings(world: InboxWorld) -> None:
     async with world.ctx.db.transaction() as session:
-        await block_domain(session, "blocked.test", severity="suspend")
-        await block_domain(session, "BÜCHER.test", severity="suspend")
+        await block_domain(session, "blocked.test", BlockTerms(severity="suspend"))
+        await block_domain(session, "BÜCHER.test", BlockTerms(severity="suspend"))
     statuses: dict[tuple[str, str], int] = {}
     stored: dict[tuple[str, str], int] = {}
     contacted: dict[tuple[str, str], int] = {}
@@ -99,7 +99,7 @@ async def test_https_default_port_spelling_is_the_blocked_host(world: InboxWorld
     """`https://blocked.test:443` is `blocked.test`: refused before anything is fetched (nothing listens
     there, so a fetch would have failed with 503 rather than 403)."""
     async with world.ctx.db.transaction() as session:
-        await block_domain(session, "blocked.test", severity="suspend")
+        await block_domain(session, "blocked.test", BlockTerms(severity="suspend"))
     ann = world.ann
     spelled = RemoteActor(ann.server, "ann", ann.private_key, {"id": "https://blocked.test:443/users/ann"})
     before = await world.counts()

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from apub.httpsig import cavage
-from storage.domains import allow_domain, block_domain
+from storage.domains import BlockTerms, allow_domain, block_domain
 from storage.models import Account, MediaAttachment, Notification, Status
 from support.inbox_remote import AS2
 from support.inbox_world import InboxWorld, build_world
@@ -31,7 +31,7 @@ async def test_reject_media_drops_attachments_and_silence_drops_strangers_notifi
     world: InboxWorld,
 ) -> None:
     async with world.ctx.db.transaction() as session:
-        await block_domain(session, world.remote.host, severity="silence", reject_media=True)
+        await block_domain(session, world.remote.host, BlockTerms(severity="silence", reject_media=True))
     note = world.ann.note(
         "<p>hi @alice</p>",
         tag=[{"type": "Mention", "href": world.alice.uri}],

@@ -19,7 +19,7 @@ from plein.jobs import job_handlers
 from storage.context import Context
 from storage.db import Database
 from storage.deliveries import DELIVER_QUEUE, FAN_OUT_QUEUE
-from storage.domains import FederationGate, block_domain
+from storage.domains import BlockTerms, FederationGate, block_domain
 from storage.models import Account, Follow, Job
 from storage.queue import ClaimedJob, claim, release
 from storage.worker import drain
@@ -84,7 +84,7 @@ async def test_a_post_writes_one_fan_out_job_and_reaches_each_inbox_once(gated_c
             await _follow_from_farm(ctx, farm, alice)
             blocked_host = farm.inbox(BLOCKED).split("/")[2]
             async with ctx.db.transaction() as session:
-                await block_domain(session, blocked_host, severity="suspend")
+                await block_domain(session, blocked_host, BlockTerms(severity="suspend"))
 
             status = await post_status(ctx, alice, text="to every server at once")
 

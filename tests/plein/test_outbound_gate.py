@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from apub.httpsig import cavage
-from storage.domains import allow_domain, block_domain
+from storage.domains import BlockTerms, allow_domain, block_domain
 from storage.models import Account, Job
 from support.inbox_remote import AS2, FakeRemote
 from support.inbox_world import InboxWorld, build_world, rsa_pem
@@ -124,7 +124,7 @@ async def test_a_suspended_host_is_never_fetched_from_nor_delivered_to(
             assert [path for method, path, _ in suspended.requests if method == "POST"] == ["/users/u/inbox"]
             suspended.requests.clear()
             async with world.ctx.db.transaction() as session:
-                await block_domain(session, "suspended.test", severity="suspend")
+                await block_domain(session, "suspended.test", BlockTerms(severity="suspend"))
             assert world.ctx.http is not None and world.ctx.http.host_gate is not None
             world.ctx.http.host_gate.forget()  # what an in-process moderation action does after a block
             token = await make_token(world.ctx, "alice")

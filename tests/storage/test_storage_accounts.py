@@ -14,7 +14,7 @@ from storage.accounts import (
     signing_keys,
 )
 from storage.db import Database
-from storage.domains import allow_domain, block_domain, policy_for_host
+from storage.domains import BlockTerms, allow_domain, block_domain, policy_for_host
 from storage.ids import new_id
 from storage.migrate import pending_revisions
 from storage.models import Account, LocalKey
@@ -77,8 +77,8 @@ async def test_big_ids_round_trip(db: Database) -> None:
 
 async def test_domain_policy_covers_subdomains_and_allowlist(db: Database) -> None:
     async with db.transaction() as session:
-        await block_domain(session, "Bad.Example", severity="suspend")
-        await block_domain(session, "noisy.example", severity="silence", reject_media=True)
+        await block_domain(session, "Bad.Example", BlockTerms(severity="suspend"))
+        await block_domain(session, "noisy.example", BlockTerms(severity="silence", reject_media=True))
         await allow_domain(session, "friend.example")
     async with db.read() as session:
         assert (await policy_for_host(session, "social.bad.example", allowlist_mode=False)).suspended
