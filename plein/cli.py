@@ -207,6 +207,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": False,
         "server_header": False,
         "access_log": False,  # plein.access_log writes it: no query strings, addresses only when configured
+        "timeout_keep_alive": settings.server.keepalive_seconds,
     }
 
 

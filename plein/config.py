@@ -172,6 +172,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("media.remote_video_max_bytes", "must be 0 or more")
     if not 1 <= settings.server.listen_port <= 65535:
         raise ConfigError("server.listen_port", "must be between 1 and 65535")
+    if settings.server.keepalive_seconds < 1:
+        raise ConfigError("server.keepalive_seconds", "must be at least 1")
     if settings.mail.host and "@" not in settings.mail.from_address:
         raise ConfigError("mail.from_address", "must be an e-mail address when mail.host is set")
     if not 1 <= settings.mail.port <= 65535:

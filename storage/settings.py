@@ -66,6 +66,11 @@ class ServerSettings:
     log_client_addresses: bool = False
     # Reverse proxies (CIDRs) whose X-Forwarded-For / X-Forwarded-Proto are believed (plein.proxies).
     trusted_proxies: tuple[str, ...] = ()
+    # How long an idle incoming connection stays open (`limits.keepalive_seconds` is the outgoing one).
+    # Longer than a proxy's or a peer's keep-alive (nginx upstream: 60 s; Plein's own client: 60 s),
+    # so the proxy, not Plein, closes idle connections: a request sent on a connection that the server is
+    # closing at that moment fails without an answer (uvicorn's own default is 5 s).
+    keepalive_seconds: int = 75
 
 
 @dataclass(frozen=True)
