@@ -76,14 +76,17 @@ class HostRouter:
 
     async def _misdirected(self, scope: Scope, host: str, receive: Receive, send: Send) -> None:
         logger.warning("request for %r, which is not a domain of this server: 421", host)
+        body = orjson.dumps({"error": "This server does not serve that host name"})
+        prefix = "http"
         if scope["type"] == "websocket":
             await receive()  # websocket.connect
-            await send({"type": "websocket.close", "code": 1008})
-            return
-        body = orjson.dumps({"error": "This server does not serve that host name"})
+            if "websocket.http.response" not in scope.get("extensions", {}):
+                await send({"type": "websocket.close", "code": 1008})  # the server answers 403
+                return
+            prefix = "websocket.http"  # the ASGI denial response: the handshake gets the same 421
         await send(
             {
-                "type": "http.response.start",
+                "type": f"{prefix}.response.start",
                 "status": 421,
                 "headers": [
                     (b"content-type", b"application/json"),
@@ -91,4 +94,4 @@ class HostRouter:
                 ],
             }
         )
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": f"{prefix}.response.body", "body": body})

@@ -9,6 +9,7 @@ that is neither gets 421. On SQLite (a database file per domain) and on PostgreS
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from websockets.asyncio.client import connect as websocket_connect
+from websockets.exceptions import InvalidStatus, WebSocketException
 
 from plein.tenants import schema_for
 from support.databases import postgres_database
@@ -84,6 +87,11 @@ async def _token(client: httpx.AsyncClient, host: str, username: str) -> str:
     )
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
+
+
+def _stream_url(host: str, authorization: dict[str, str]) -> str:
+    token = authorization["Authorization"].removeprefix("Bearer ")
+    return f"ws://{host}/api/v1/streaming?stream=user&access_token={token}"
 
 
 async def _eventually(check: Callable[[], Awaitable[Any]], process: PleinProcess) -> Any:
@@ -163,11 +171,20 @@ async def test_two_domains_on_one_port_are_separate_instances_that_federate(
             )
             assert followers.json()["totalItems"] == 1
 
-            # alice posts on A; bob's home timeline on B gets it by delivery.
-            posted = await client.post(
-                f"http://{A}/api/v1/statuses", json={"status": "news from agency A"}, headers=alice
-            )
-            assert posted.status_code == 200, posted.text
+            # Streaming goes through the Host router too: A's token opens no stream on B, and bob's user
+            # stream on B hears alice's post once it is delivered from A.
+            with pytest.raises(WebSocketException):
+                async with websocket_connect(_stream_url(B, alice)) as refused_stream:
+                    await asyncio.wait_for(refused_stream.recv(), 10)
+            async with websocket_connect(_stream_url(B, bob)) as bob_stream:
+                # alice posts on A; bob's home timeline and stream on B get it by delivery.
+                posted = await client.post(
+                    f"http://{A}/api/v1/statuses", json={"status": "news from agency A"}, headers=alice
+                )
+                assert posted.status_code == 200, posted.text
+                event = json.loads(await asyncio.wait_for(bob_stream.recv(), 30))
+            assert (event["event"], event["stream"]) == ("update", ["user"])
+            assert json.loads(event["payload"])["uri"] == posted.json()["uri"]
 
             async def delivered() -> list[Any]:
                 home = await client.get(f"http://{B}/api/v1/timelines/home", headers=bob)
@@ -177,12 +194,19 @@ async def test_two_domains_on_one_port_are_separate_instances_that_federate(
             assert status["account"]["acct"] == f"alice@{A}"
             assert status["uri"] == posted.json()["uri"]
 
-            # A Host this server does not serve.
+            # A Host this server does not serve, over HTTP and WebSocket.
             misdirected = await client.get(
                 f"http://{A}/api/v2/instance", headers={"Host": "elsewhere.example"}
             )
             assert misdirected.status_code == 421
             assert "error" in misdirected.json()
+            with pytest.raises(InvalidStatus) as not_here:
+                # The URL names a host this server does not serve; the connection goes to A's address.
+                async with websocket_connect(
+                    _stream_url("elsewhere.example", bob), host="127.0.23.1", port=PORT
+                ):
+                    pass
+            assert not_here.value.response.status_code == 421
     finally:
         process.stop()
     assert "not a domain of this server" in process.log()
