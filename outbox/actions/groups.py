@@ -11,6 +11,9 @@ the moderator's `Delete` of the post, `Block` of the account (`target`: the grou
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -119,17 +122,71 @@ async def announce_moderation_in(
     )
 
 
-def _new_activity_uri(ctx: Context) -> str:
-    return urls_of(ctx).activity(new_activity_id())
+@dataclass
+class _Moderation:
+    """One moderator's act in one group, inside its transaction: what every act shares (the group checked
+    for the moderator, the reason checked) and how it ends (the group announces it; it is audited)."""
+
+    ctx: Context
+    session: AsyncSession
+    effects: Effects
+    group: Account
+    moderator: Account
+    reason: str
+
+    def activity(
+        self,
+        activity_type: str,
+        activity_object: str | dict[str, Any],
+        *,
+        target: str | None = None,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        return moderator_activity(
+            activity_type,
+            urls_of(self.ctx).activity(new_activity_id()),
+            self.moderator.uri,
+            self.group.uri,
+            activity_object,
+            target=target,
+            reason=reason,
+        )
+
+    async def account(self, account: Account) -> Account:
+        stored = await self.session.get(Account, account.id)
+        if stored is None:
+            raise NotFound("Record not found")
+        return stored
+
+    async def announce_and_audit(
+        self, moderator_act: dict[str, Any], action: str, details: dict[str, Any]
+    ) -> None:
+        await announce_moderation_in(self.session, self.ctx, self.effects, self.group, moderator_act)
+        await add_audit_entry(
+            self.session,
+            actor=f"@{self.moderator.username}",
+            action=action,
+            target=f"group:{self.group.id}",
+            details={"group": self.group.username, **details, "reason": self.reason},
+        )
 
 
-async def _moderated_group(session: AsyncSession, group: Account, moderator: Account) -> Account:
-    stored = await session.get(Account, group.id)
-    if stored is None or stored.domain is not None or not is_group(stored):
-        raise NotFound(f"Record not found: @{group.username} is not a local group")
-    if not await is_moderator(session, stored.id, moderator.id):
-        raise Forbidden(f"@{moderator.username} does not moderate @{stored.username}")
-    return stored
+@asynccontextmanager
+async def _moderating(
+    ctx: Context, group: Account, moderator: Account, reason: str
+) -> AsyncIterator[_Moderation]:
+    """The frame of every moderator's act: the reason checked before anything is read, one transaction in
+    which the group is reloaded and the moderator's right checked, the effects run only once it commits."""
+    reason = checked_reason(reason)
+    effects = Effects()
+    async with ctx.db.transaction() as session:
+        stored_group = await session.get(Account, group.id)
+        if stored_group is None or stored_group.domain is not None or not is_group(stored_group):
+            raise NotFound(f"Record not found: @{group.username} is not a local group")
+        if not await is_moderator(session, stored_group.id, moderator.id):
+            raise Forbidden(f"@{moderator.username} does not moderate @{stored_group.username}")
+        yield _Moderation(ctx, session, effects, stored_group, moderator, reason)
+    after_commit(ctx, effects)
 
 
 async def remove_from_group(
@@ -139,37 +196,19 @@ async def remove_from_group(
     Lemmy community lives and dies there: its author's `Delete` goes where the post went, the group's
     members included (they saw it through the group). A remote post cannot be deleted here: the group's
     `Undo(Announce)` goes to its members. Only a post the group announced can be removed."""
-    reason = checked_reason(reason)
-    effects = Effects()
-    async with ctx.db.transaction() as session:
-        stored_group = await _moderated_group(session, group, moderator)
-        status = await status_by_id(session, status_id)
+    async with _moderating(ctx, group, moderator, reason) as act:
+        status = await status_by_id(act.session, status_id)
         if status is not None and status.reblog_of_id is not None:
-            status = await status_by_id(session, status.reblog_of_id)
-        if status is None or await boost_of(session, stored_group.id, status.id) is None:
+            status = await status_by_id(act.session, status.reblog_of_id)
+        if status is None or await boost_of(act.session, act.group.id, status.id) is None:
             raise NotFound("Record not found: the group did not announce this status")
         deleted = status.local
         if deleted:
-            await delete_status_in(session, ctx, effects, status)
+            await delete_status_in(act.session, ctx, act.effects, status)
         else:
-            await unreblog_in(session, ctx, effects, stored_group, status)
-        removal = moderator_activity(
-            "Delete", _new_activity_uri(ctx), moderator.uri, stored_group.uri, status.uri, reason=reason
-        )
-        await announce_moderation_in(session, ctx, effects, stored_group, removal)
-        await add_audit_entry(
-            session,
-            actor=f"@{moderator.username}",
-            action="group.remove",
-            target=f"group:{stored_group.id}",
-            details={
-                "group": stored_group.username,
-                "status": status.uri,
-                "deleted": deleted,
-                "reason": reason,
-            },
-        )
-    after_commit(ctx, effects)
+            await unreblog_in(act.session, ctx, act.effects, act.group, status)
+        removal = act.activity("Delete", status.uri, reason=act.reason)
+        await act.announce_and_audit(removal, "group.remove", {"status": status.uri, "deleted": deleted})
     return status
 
 
@@ -179,36 +218,19 @@ async def ban_from_group(
     """A moderator bans an account from the group: the group blocks it (its membership ends, its posts are
     no longer announced, a new Follow is refused; a remote account's server gets the group's `Block`).
     False if it was banned already."""
-    reason = checked_reason(reason)
-    effects = Effects()
-    async with ctx.db.transaction() as session:
-        stored_group = await _moderated_group(session, group, moderator)
-        banned = await session.get(Account, target.id)
-        if banned is None:
-            raise NotFound("Record not found")
-        if await is_moderator(session, stored_group.id, banned.id):
+    async with _moderating(ctx, group, moderator, reason) as act:
+        banned = await act.account(target)
+        if await is_moderator(act.session, act.group.id, banned.id):
             raise Forbidden("a moderator of the group cannot be banned from it")
-        done = await block_in(session, ctx, effects, stored_group, banned)
+        done = await block_in(act.session, ctx, act.effects, act.group, banned)
         if done:
-            ban = _ban_activity(stored_group, moderator, banned, _new_activity_uri(ctx), reason)
-            await announce_moderation_in(session, ctx, effects, stored_group, ban)
-            await add_audit_entry(
-                session,
-                actor=f"@{moderator.username}",
-                action="group.ban",
-                target=f"group:{stored_group.id}",
-                details={"group": stored_group.username, "account": banned.uri, "reason": reason},
-            )
-    after_commit(ctx, effects)
+            ban = _ban_activity(act, banned, act.reason)
+            await act.announce_and_audit(ban, "group.ban", {"account": banned.uri})
     return done
 
 
-def _ban_activity(
-    group: Account, moderator: Account, banned: Account, activity_uri: str, reason: str
-) -> dict[str, Any]:
-    return moderator_activity(
-        "Block", activity_uri, moderator.uri, group.uri, banned.uri, target=group.uri, reason=reason
-    )
+def _ban_activity(act: _Moderation, banned: Account, reason: str) -> dict[str, Any]:
+    return act.activity("Block", banned.uri, target=act.group.uri, reason=reason)
 
 
 async def unban_from_group(
@@ -217,26 +239,11 @@ async def unban_from_group(
     """A moderator lifts a ban: the group's block goes (a remote account's server gets its `Undo(Block)`),
     the members' servers the group's `Announce` of the moderator's `Undo(Block)`. The account may join again.
     False if it was not banned."""
-    reason = checked_reason(reason)
-    effects = Effects()
-    async with ctx.db.transaction() as session:
-        stored_group = await _moderated_group(session, group, moderator)
-        banned = await session.get(Account, target.id)
-        if banned is None:
-            raise NotFound("Record not found")
-        done = await unblock_in(session, ctx, effects, stored_group, banned)
+    async with _moderating(ctx, group, moderator, reason) as act:
+        banned = await act.account(target)
+        done = await unblock_in(act.session, ctx, act.effects, act.group, banned)
         if done:
-            ban = _ban_activity(stored_group, moderator, banned, _new_activity_uri(ctx), "")
-            lifted = moderator_activity(
-                "Undo", _new_activity_uri(ctx), moderator.uri, stored_group.uri, ban, reason=reason
-            )
-            await announce_moderation_in(session, ctx, effects, stored_group, lifted)
-            await add_audit_entry(
-                session,
-                actor=f"@{moderator.username}",
-                action="group.unban",
-                target=f"group:{stored_group.id}",
-                details={"group": stored_group.username, "account": banned.uri, "reason": reason},
-            )
-    after_commit(ctx, effects)
+            # the Block being undone is rebuilt without the reason it was given: the Undo carries this one
+            lifted = act.activity("Undo", _ban_activity(act, banned, ""), reason=act.reason)
+            await act.announce_and_audit(lifted, "group.unban", {"account": banned.uri})
     return done
