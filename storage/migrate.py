@@ -14,6 +14,10 @@ from sqlalchemy import text
 from storage.db import Database, quote_identifier
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Held (PostgreSQL advisory lock, per database) for the upgrade's transaction: processes started together
+# (compose, systemd) each run `plein migrate` or migrate at start-up, and two upgrades at once would both
+# create the same tables, one failing. With the lock the second waits, then finds the schema current.
+MIGRATION_LOCK = 0x706C65696E  # "plein"
 
 
 def alembic_config(connection: Any = None) -> Config:
@@ -31,6 +35,8 @@ async def migrate(db: Database, revision: str = "head") -> None:
         command.upgrade(alembic_config(connection), revision)
 
     async with db.write_engine.begin() as connection:
+        if not db.is_sqlite:  # SQLite's write transaction (BEGIN IMMEDIATE) already lets one writer in
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         if db.schema:  # the connection's search_path names it; Alembic's version table lands in it too
             await connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(db.schema)}"))
         await connection.run_sync(_upgrade)
