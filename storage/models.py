@@ -299,6 +299,8 @@ class Status(Base):
     # May it trend? None: yes unless a moderator says no (False); statuses need no review first.
     trendable: Mapped[bool | None]
     deleted_at: Mapped[datetime | None]  # tombstone: kept so a replayed Create is ignored
+    # When the group the post was shared in locked it (Lemmy's `Lock`): no new replies from here meanwhile.
+    locked_at: Mapped[datetime | None]
     # Who may quote it (FEP-044f `canQuote`): public | followers | nobody; None for a remote status that
     # published no policy (nobody, as Mastodon reads it).
     quote_policy: Mapped[str | None] = mapped_column(String(16))

@@ -17,6 +17,7 @@ from inbox.handlers.common import Handler
 from inbox.handlers.featured import handle_add, handle_remove
 from inbox.handlers.flags import handle_flag
 from inbox.handlers.follows import handle_accept, handle_follow, handle_reject, undo_accept, undo_follow
+from inbox.handlers.group_interactions import handle_relayed_interaction, relayed_interaction
 from inbox.handlers.group_moderation import handle_group_moderation, moderation_act
 from inbox.handlers.interactions import (
     handle_announce,
@@ -78,10 +79,14 @@ async def handle_reject_any(ctx: Context, activity: dict[str, Any], actor: Accou
 
 
 async def handle_announce_any(ctx: Context, activity: dict[str, Any], actor: Account) -> list[Event]:
-    """A group's `Announce` of a moderator's act (Lemmy's `Delete`, `Block`, `Undo`), else a boost."""
+    """A group's `Announce` of a moderator's act (Lemmy's `Delete`, `Remove`, `Lock`, `Block`, `Undo`) or of a
+    member's `Like`, `Dislike` or `Update`, else a boost."""
     act = moderation_act(activity)
     if act is not None:
         return await handle_group_moderation(ctx, actor, act)
+    relayed = relayed_interaction(activity)
+    if relayed is not None:
+        return await handle_relayed_interaction(ctx, actor, relayed)
     return await handle_announce(ctx, activity, actor)
 
 

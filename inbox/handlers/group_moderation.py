@@ -1,5 +1,6 @@
 """A remote group's moderation as Lemmy sends it (FEP-1b12): the group's `Announce` of a moderator's `Delete`
-of a post, `Block` of an account (`target`: the group) or `Undo` of that `Block`.
+or `Remove` of a post, `Lock` of a post (no new replies) or `Undo` of it, `Block` of an account (`target`:
+the group) or `Undo` of that `Block`.
 
 The group signed the `Announce`; the act inside it is nobody's signed word, so it is believed only when its
 actor is the group itself or one of the moderators the group lists — its `attributedTo` collection
@@ -15,6 +16,7 @@ from apub.errors import ApubError
 from apub.hosts import same_origin
 from inbox.errors import Rejected
 from inbox.handlers.common import local_account_by_uri
+from inbox.handlers.group_locks import lock_shared_post
 from inbox.handlers.interactions import handle_block, undo_block
 from storage.account_removal import tombstone_status
 from storage.bus import Event
@@ -28,13 +30,20 @@ from webfinger.fetch import fetch_object
 
 logger = logging.getLogger(__name__)
 
-MODERATION_ACTS = frozenset({"Delete", "Block", "Undo"})
+MODERATION_ACTS = frozenset({"Delete", "Remove", "Block", "Lock"})
+# What a moderator's `Undo` may take back; an announced `Undo(Like)` is a member's (inbox.handlers.group_interactions).
+UNDOABLE_ACTS = frozenset({"Block", "Lock"})
 
 
 def moderation_act(announce: dict[str, Any]) -> dict[str, Any] | None:
-    """The moderator's act an `Announce` embeds, or None when it shares something else (a post)."""
+    """The moderator's act an `Announce` embeds, or None when it shares something else (a post, a Like)."""
     shared = announce.get("object")
-    if isinstance(shared, dict) and shared.get("type") in MODERATION_ACTS:
+    if not isinstance(shared, dict):
+        return None
+    if shared.get("type") in MODERATION_ACTS:
+        return shared
+    undone = shared.get("object")
+    if shared.get("type") == "Undo" and isinstance(undone, dict) and undone.get("type") in UNDOABLE_ACTS:
         return shared
     return None
 
@@ -91,16 +100,22 @@ async def check_moderator(ctx: Context, group: Account, act: dict[str, Any]) -> 
 
 
 async def handle_group_moderation(ctx: Context, group: Account, act: dict[str, Any]) -> list[Event]:
-    """A group's `Announce` of a moderator's act: `Delete` of a post takes the group's boost of it out of
-    the members' timelines here; `Block` of a local account is the group's ban of it (its follow ends),
+    """A group's `Announce` of a moderator's act: `Delete` or `Remove` of a post takes it out here (the
+    group's boost of it, and a post from elsewhere itself); `Lock` / `Undo(Lock)` of a post it shared stops
+    and allows local replies; `Block` of a local account is the group's ban of it (its follow ends),
     `Undo(Block)` lifts it. A ban of someone elsewhere concerns their server, not this one."""
     if not is_group(group):
         raise Rejected("an announced moderation act from an actor that is not a group")
     await check_moderator(ctx, group, act)
     kind = act["type"]
-    if kind == "Delete":
+    undone = act.get("object") if kind == "Undo" else None
+    if kind in ("Delete", "Remove"):
         return await _take_out(ctx, group, id_of(act.get("object")))
-    banned = act if kind == "Block" else act.get("object")
+    if kind == "Lock" or (isinstance(undone, dict) and undone.get("type") == "Lock"):
+        target = act if kind == "Lock" else undone
+        assert isinstance(target, dict)
+        return await lock_shared_post(ctx, group, id_of(target.get("object")), locked=kind == "Lock")
+    banned = act if kind == "Block" else undone
     if not isinstance(banned, dict) or banned.get("type") != "Block":
         return []
     async with ctx.db.read() as session:
@@ -113,12 +128,18 @@ async def handle_group_moderation(ctx: Context, group: Account, act: dict[str, A
 
 
 async def _take_out(ctx: Context, group: Account, status_uri: str | None) -> list[Event]:
-    """The group's boost of the post leaves every feed here; the readers' open streams hear `delete`."""
+    """The group's boost of the post leaves every feed here; the readers' open streams hear `delete`. A post
+    written elsewhere goes too, as Lemmy removes a post from its community for everyone (a post belongs
+    to one community); a post written here stays its author's."""
     async with ctx.db.transaction() as session:
         status = await status_by_uri(session, status_uri) if status_uri else None
         boost = await boost_of(session, group.id, status.id) if status is not None else None
-        if boost is None:
+        if status is None or boost is None:
             return []
         events = await reach_events(session, boost, "delete")
-        await tombstone_status(session, boost)
+        if status.local:
+            await tombstone_status(session, boost)
+        else:
+            events += await reach_events(session, status, "delete")
+            await tombstone_status(session, status)  # its boosts, the group's among them, go with it
     return events

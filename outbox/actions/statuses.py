@@ -237,6 +237,11 @@ async def post_status(
                 or not await can_see(session, author.id, parent)
             ):
                 raise NotFound("Record not found: the status replied to")
+            if parent.locked_at is not None:  # its group locked it (Lemmy's Lock): inbox.handlers.group_locks
+                raise Unprocessable(
+                    "The post replied to is locked by its group's moderators: it takes no new replies",
+                    field="in_reply_to_id",
+                )
         if scheduled_status_id is not None and not await consume(session, scheduled_status_id):
             raise NotFound("Record not found: the scheduled status was published or deleted")
         quoted = None

@@ -17,6 +17,8 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
   const { InteractionPolicy, InteractionRule, QuoteAuthorization, QuoteRequest } = api;
   // Natural-language values in several languages (`contentMap`): Fedify's LanguageString.
   const { LanguageString } = api;
+  // Lemmy's activities (Page, Lock, Dislike …) as raw JSON, signed by hand as the group (POST /_test/group/relay).
+  const { signRequest } = api;
   const quotes = QuoteRequest != null && QuoteAuthorization != null && InteractionPolicy != null;
 
   const HOST = process.env.HOST ?? "127.0.0.1";
@@ -50,6 +52,7 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
   const errors = []; // delivery/listener failures, so tests can explain themselves
   const requests = []; // every request outside /_test/, both ways: { direction, method, url, scheme, status }
   const deletedActors = new Set(); // actors whose own Delete reached alice: she forgot them
+  const served = new Map(); // path -> raw JSON document a test put there (Lemmy's Pages and comments)
 
   function buildFederation(origin) {
     const federation = createFederation({
@@ -272,6 +275,40 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     await ctx.sendActivity({ identifier: GROUP }, members, announce);
     sent.push(announce);
     return json({ id: announce.id.href, delete_id: removal.id.href, delivered_to: members.map((m) => m.id.href) });
+  }
+
+  // The group relays a raw activity as Lemmy's communities do: `Announce` of it, to every member, signed by
+  // the group (draft-cavage, by hand: Fedify's vocabulary has no Lemmy `Lock` or `Page` extensions).
+  async function relayAsGroup(ctx, { activity }) {
+    const group = ctx.getActorUri(GROUP);
+    const announce = {
+      "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+      id: `${group.href}#announces/${crypto.randomUUID()}`,
+      type: "Announce",
+      actor: group.href,
+      object: activity,
+      to: [PUBLIC_COLLECTION.href],
+      cc: [ctx.getFollowersUri(GROUP).href],
+    };
+    const [key] = await ctx.getActorKeyPairs(GROUP);
+    const body = JSON.stringify(announce);
+    const statuses = [];
+    for (const member of groupMembers.values()) {
+      const inbox = member.endpoints?.sharedInbox ?? member.inboxId;
+      const request = new Request(inbox, {
+        method: "POST", body, headers: { "content-type": "application/activity+json", date: new Date().toUTCString() },
+      });
+      const response = await fetch(await signRequest(request, key.privateKey, key.keyId));
+      statuses.push(response.status);
+    }
+    sent.push(announce);
+    return json({ id: announce.id, statuses });
+  }
+
+  // A raw JSON document served at `path` (a Lemmy Page or comment of alice's), replaced by a later put.
+  function serveDocument({ path, document }) {
+    served.set(path, document);
+    return json({ ok: true });
   }
 
   // Every address of an activity and of the object it carries: to, cc, audience and the mentions' hrefs.
@@ -542,6 +579,8 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     if (route === "GET /_test/group/members") return json([...groupMembers.keys()]);
     if (route === "GET /_test/group/announces") return json(groupAnnounces);
     if (route === "POST /_test/group/moderate") return await announceRemoval(ctx, body);
+    if (route === "POST /_test/group/relay") return await relayAsGroup(ctx, body);
+    if (route === "POST /_test/serve") return serveDocument(body);
     if (route === "GET /_test/following") return json([...following.keys()]);
     if (route === "POST /_test/move") return await moveAway(ctx);
     if (route === "GET /_test/knows") {
@@ -557,7 +596,7 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
     if (route === "POST /_test/quote" && quotes) return await postQuote(ctx, body);
     if (route === "POST /_test/reset") {
       for (const store of [received, sent, errors, requests, groupAnnounces]) store.length = 0;
-      for (const store of [followers, newFollowers, groupMembers, following, notes, questions, stamps, deletedActors]) store.clear();
+      for (const store of [followers, newFollowers, groupMembers, following, notes, questions, stamps, deletedActors, served]) store.clear();
       movedTo = null;
       return json({ ok: true });
     }
@@ -610,6 +649,8 @@ export async function runPeer(api, { authorizedFetch = false } = {}) {
         response = await handleTestApi(federation.createContext(request, undefined), request, path);
       } else if (request.method === "GET" && path === `/users/${GROUP}/moderators`) {
         response = moderatorsCollection(origin);
+      } else if (request.method === "GET" && served.has(path)) {
+        response = new Response(JSON.stringify(served.get(path)), { headers: { "content-type": "application/activity+json" } });
       } else {
         response = await federation.fetch(request, { contextData: undefined });
         requests.push({

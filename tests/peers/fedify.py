@@ -237,6 +237,16 @@ class FedifyPeer:
         removal; `by` is an actor of the peer: alice moderates the group, alicia does not (a forgery)."""
         return await self._call("POST", "group/moderate", {"object": object_uri, "by": by})
 
+    async def group_relay(self, activity: JsonObject) -> JsonObject:
+        """The group announces `activity` (raw JSON, as Lemmy's communities relay a member's `Create(Page)`,
+        `Like`, `Update` or a moderator's `Lock`) to each member's inbox, signed by the group; answers the
+        `Announce`'s id and the HTTP status each inbox answered."""
+        return await self._call("POST", "group/relay", {"activity": activity})
+
+    async def serve(self, path: str, document: JsonObject) -> None:
+        """Serve `document` as ActivityStreams JSON at `path` (a Lemmy Page of alice's), until reset."""
+        await self._call("POST", "serve", {"path": path, "document": document})
+
     async def following(self) -> list[str]:
         """Actor URIs alice follows (a `Move` of one of them, to a target that lists it in `alsoKnownAs`, makes
         her unfollow it and follow the target, as Mastodon does)."""
