@@ -724,6 +724,11 @@ def build_parser() -> argparse.ArgumentParser:
     create = actions.add_parser("create", help="create a local group")
     create.add_argument("name", help="its username (the group is @name@this-server)")
     create.add_argument("--display-name", default="", help="the name shown (default: the username)")
+    create.add_argument(
+        "--private",
+        action="store_true",
+        help="joins are follow requests its moderators accept or decline (manuallyApprovesFollowers)",
+    )
     moderator = actions.add_parser("moderator", help="make a local account a moderator, or no longer")
     moderator.add_argument("change", choices=("add", "remove"))
     moderator.add_argument("group")

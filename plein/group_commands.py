@@ -52,16 +52,20 @@ async def _group(session: object, username: str) -> Account:
 async def _create(ctx: Context, args: argparse.Namespace) -> int:
     async with ctx.db.transaction() as session:
         group = await create_group(
-            session, LocalUrls(ctx.base_url), args.name, display_name=args.display_name or ""
+            session,
+            LocalUrls(ctx.base_url),
+            args.name,
+            display_name=args.display_name or "",
+            private=args.private,
         )
         await add_audit_entry(
             session,
             actor=cli_actor(),
             action="group.create",
             target=f"group:{group.id}",
-            details={"group": group.username},
+            details={"group": group.username, "private": group.locked},
         )
-    print(f"group @{group.username} created: {group.uri}")
+    print(f"{'private ' if group.locked else ''}group @{group.username} created: {group.uri}")
     return 0
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.accounts import create_local_account
-from storage.models import Account, Block, Follow, GroupModerator
+from storage.models import Account, Block, Follow, FollowRequest, GroupModerator
 from storage.passwords import generate_password, hash_password, make_hasher
 from storage.queue import enqueue_many, job_row
 from storage.urls import LocalUrls
@@ -33,15 +33,17 @@ def is_group(account: Account) -> bool:
 
 
 async def create_group(
-    session: AsyncSession, urls: LocalUrls, username: str, *, display_name: str = ""
+    session: AsyncSession, urls: LocalUrls, username: str, *, display_name: str = "", private: bool = False
 ) -> Account:
     """A new local group, in the caller's transaction. It has a login row like every local account, with a
-    password nobody knows: a group is run by its moderators, never signed in to."""
+    password nobody knows: a group is run by its moderators, never signed in to. A private group is a locked
+    account (`manuallyApprovesFollowers`): a join is a follow request its moderators answer."""
     account = await create_local_account(
         session, urls, username=username, password_hash=hash_password(make_hasher(), generate_password())
     )
     account.actor_type = GROUP_ACTOR
     account.display_name = display_name or username
+    account.locked = private
     await session.flush()
     return account
 
@@ -97,6 +99,17 @@ async def may_post_to(session: AsyncSession, group_id: int, account_id: int) -> 
     member = exists().where(Follow.account_id == account_id, Follow.target_account_id == group_id)
     banned = exists().where(Block.account_id == group_id, Block.target_account_id == account_id)
     return bool(await session.scalar(select(member & ~banned)))
+
+
+async def join_requests_of(session: AsyncSession, group_id: int) -> list[Account]:
+    """The accounts waiting to join a private group, oldest request first."""
+    statement = (
+        select(Account)
+        .join(FollowRequest, FollowRequest.account_id == Account.id)
+        .where(FollowRequest.target_account_id == group_id)
+        .order_by(FollowRequest.id)
+    )
+    return list((await session.execute(statement)).scalars())
 
 
 async def local_groups_among(session: AsyncSession, uris: Iterable[str]) -> list[Account]:

@@ -154,29 +154,43 @@ async def _answer(ctx: Context, account: Account, requester: Account, *, accept:
     effects = Effects()
     async with ctx.db.transaction() as session:
         account, requester = await _fresh(session, account), await _fresh(session, requester)
-        request = await follow_request_of(session, requester.id, account.id)
-        if request is None:
-            raise NotFound("Record not found: no such follow request")
-        request_uri, reblogs, want_notify = request.uri, request.show_reblogs, request.notify
-        await session.delete(request)
-        await session.flush()
-        if accept:
-            session.add(
-                Follow(
-                    account_id=requester.id,
-                    target_account_id=account.id,
-                    uri=request_uri,
-                    show_reblogs=reblogs,
-                    notify=want_notify,
-                )
-            )
-            await session.flush()
-            await recount_follows(session, requester.id, account.id)
-        if requester.domain is not None:
-            await _send_answer(
-                session, effects, ctx, account, requester, request_uri, "Accept" if accept else "Reject"
-            )
+        await answer_follow_request_in(session, ctx, effects, account, requester, accept=accept)
     after_commit(ctx, effects)
+
+
+async def answer_follow_request_in(
+    session: AsyncSession,
+    ctx: Context,
+    effects: Effects,
+    account: Account,
+    requester: Account,
+    *,
+    accept: bool,
+) -> None:
+    """Accept or decline a pending follow of `account` in the caller's transaction (a group's moderators
+    answer its join requests so, next to their audit entry): `Accept` / `Reject` to a remote requester."""
+    request = await follow_request_of(session, requester.id, account.id)
+    if request is None:
+        raise NotFound("Record not found: no such follow request")
+    request_uri, reblogs, want_notify = request.uri, request.show_reblogs, request.notify
+    await session.delete(request)
+    await session.flush()
+    if accept:
+        session.add(
+            Follow(
+                account_id=requester.id,
+                target_account_id=account.id,
+                uri=request_uri,
+                show_reblogs=reblogs,
+                notify=want_notify,
+            )
+        )
+        await session.flush()
+        await recount_follows(session, requester.id, account.id)
+    if requester.domain is not None:
+        await _send_answer(
+            session, effects, ctx, account, requester, request_uri, "Accept" if accept else "Reject"
+        )
 
 
 async def _send_answer(

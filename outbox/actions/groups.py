@@ -123,7 +123,7 @@ async def announce_moderation_in(
 
 
 @dataclass
-class _Moderation:
+class Moderation:
     """One moderator's act in one group, inside its transaction: what every act shares (the group checked
     for the moderator, the reason checked) and how it ends (the group announces it; it is audited)."""
 
@@ -172,9 +172,9 @@ class _Moderation:
 
 
 @asynccontextmanager
-async def _moderating(
+async def moderating(
     ctx: Context, group: Account, moderator: Account, reason: str
-) -> AsyncIterator[_Moderation]:
+) -> AsyncIterator[Moderation]:
     """The frame of every moderator's act: the reason checked before anything is read, one transaction in
     which the group is reloaded and the moderator's right checked, the effects run only once it commits."""
     reason = checked_reason(reason)
@@ -185,7 +185,7 @@ async def _moderating(
             raise NotFound(f"Record not found: @{group.username} is not a local group")
         if not await is_moderator(session, stored_group.id, moderator.id):
             raise Forbidden(f"@{moderator.username} does not moderate @{stored_group.username}")
-        yield _Moderation(ctx, session, effects, stored_group, moderator, reason)
+        yield Moderation(ctx, session, effects, stored_group, moderator, reason)
     after_commit(ctx, effects)
 
 
@@ -196,7 +196,7 @@ async def remove_from_group(
     Lemmy community lives and dies there: its author's `Delete` goes where the post went, the group's
     members included (they saw it through the group). A remote post cannot be deleted here: the group's
     `Undo(Announce)` goes to its members. Only a post the group announced can be removed."""
-    async with _moderating(ctx, group, moderator, reason) as act:
+    async with moderating(ctx, group, moderator, reason) as act:
         status = await status_by_id(act.session, status_id)
         if status is not None and status.reblog_of_id is not None:
             status = await status_by_id(act.session, status.reblog_of_id)
@@ -218,7 +218,7 @@ async def ban_from_group(
     """A moderator bans an account from the group: the group blocks it (its membership ends, its posts are
     no longer announced, a new Follow is refused; a remote account's server gets the group's `Block`).
     False if it was banned already."""
-    async with _moderating(ctx, group, moderator, reason) as act:
+    async with moderating(ctx, group, moderator, reason) as act:
         banned = await act.account(target)
         if await is_moderator(act.session, act.group.id, banned.id):
             raise Forbidden("a moderator of the group cannot be banned from it")
@@ -229,7 +229,7 @@ async def ban_from_group(
     return done
 
 
-def _ban_activity(act: _Moderation, banned: Account, reason: str) -> dict[str, Any]:
+def _ban_activity(act: Moderation, banned: Account, reason: str) -> dict[str, Any]:
     return act.activity("Block", banned.uri, target=act.group.uri, reason=reason)
 
 
@@ -239,7 +239,7 @@ async def unban_from_group(
     """A moderator lifts a ban: the group's block goes (a remote account's server gets its `Undo(Block)`),
     the members' servers the group's `Announce` of the moderator's `Undo(Block)`. The account may join again.
     False if it was not banned."""
-    async with _moderating(ctx, group, moderator, reason) as act:
+    async with moderating(ctx, group, moderator, reason) as act:
         banned = await act.account(target)
         done = await unblock_in(act.session, ctx, act.effects, act.group, banned)
         if done:
