@@ -1,6 +1,7 @@
 """What a working group's moderators see on the group's page (docs/GROUPS.md): the posts the group shared,
-each with the forms to take it out and to ban its author, and the accounts the group has banned, each with
-the form to lift the ban. Nobody else sees it; the forms post to `web/group_moderation`."""
+each with the forms to take it out and to ban its author, the accounts the group has banned, each with
+the form to lift the ban, and for a private group who waits to join, each with the forms to let them in or
+turn them away. Nobody else sees it; the forms post to `web/group_moderation`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.context import Context
-from storage.groups import is_group, is_moderator, moderators_of
+from storage.groups import is_group, is_moderator, join_requests_of, moderators_of
 from storage.models import Account, Block, Status
 from web.posts import Post, load_posts
 
@@ -23,6 +24,8 @@ class GroupPanel:
     shared: list[Post]
     banned: list[Account]
     moderator_ids: frozenset[int]
+    private: bool
+    waiting: list[Account]
 
 
 async def group_panel(
@@ -58,4 +61,6 @@ async def group_panel(
         shared=await load_posts(ctx, session, list(boosts), wanted),
         banned=list(banned),
         moderator_ids=frozenset(moderator.id for moderator in moderators),
+        private=group.locked,
+        waiting=await join_requests_of(session, group.id),
     )

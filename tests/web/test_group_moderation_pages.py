@@ -1,16 +1,17 @@
 """The moderation block of a working group's page (`/@group`), through real HTTP as a browser without
 JavaScript uses it: only the group's moderators see it (in Dutch and English); a moderator takes a shared
 post out, bans its author and lifts the ban, each a form with the CSRF token; a signed-in non-moderator's
-post of the same form is refused (403) and a form without the token too, changing nothing."""
+post of the same form is refused (403) and a form without the token too, changing nothing. A private group's
+moderator lets one requester in and turns another away from the same block."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from outbox.actions import post_status
+from outbox.actions import follow, post_status
 from plein.jobs import job_handlers
 from storage.groups import add_moderator, create_group
-from storage.models import AuditEntry, Block, Follow, Status
+from storage.models import AuditEntry, Block, Follow, FollowRequest, Status
 from storage.urls import LocalUrls
 from storage.worker import drain
 from support.instance import RunningInstance
@@ -116,3 +117,56 @@ async def test_a_moderator_moderates_the_group_from_its_page(instance: RunningIn
             await session.execute(select(AuditEntry).where(AuditEntry.action == "group.remove"))
         ).scalar_one()
     assert removal.details["reason"] == "dubbel"
+
+
+async def test_a_moderator_answers_join_requests_of_a_private_group(instance: RunningInstance) -> None:
+    ctx = instance.ctx
+    assert ctx is not None
+    async with ctx.db.transaction() as session:
+        group = await create_group(session, LocalUrls(ctx.base_url), "besloten", private=True)
+    mod = await make_user(ctx, "voorzitter", PASSWORD)
+    piet, alice = await make_user(ctx, "piet", PASSWORD), await make_user(ctx, "alice", PASSWORD)
+    async with ctx.db.transaction() as session:
+        await add_moderator(session, group, mod)
+    for requester in (piet, alice):
+        await follow(ctx, requester, group)
+    assert await _count(instance, FollowRequest, FollowRequest.target_account_id == group.id) == 2
+
+    async with instance.client() as browser:
+        await web_login(browser, "piet", PASSWORD)
+        assert "Requests to join" not in (await browser.get("/@besloten")).text
+        refused = await post_form(
+            browser, "/web/compose", "/web/groups/besloten/accept", {"account_id": str(piet.id)}
+        )
+        assert refused.status_code == 403
+    assert await _count(instance, Follow) == 0
+
+    async with instance.client() as browser:
+        await web_login(browser, "voorzitter", PASSWORD)
+        dutch = await browser.get("/@besloten", headers={"Accept-Language": "nl"})
+        assert "Verzoeken om lid te worden" in dutch.text and "@alice toelaten" in dutch.text
+        page = await browser.get("/@besloten", headers={"Accept-Language": "en"})
+        assert "Let @piet in" in page.text and "Turn @alice away" in page.text
+        token = csrf_of(page.text)
+        no_token = await browser.post("/web/groups/besloten/accept", data={"account_id": str(piet.id)})
+        assert no_token.status_code == 403 and await _count(instance, Follow) == 0
+
+        accepted = await browser.post(
+            "/web/groups/besloten/accept", data={"csrf_token": token, "account_id": str(piet.id)}
+        )
+        assert accepted.status_code == 303
+        declined = await browser.post(
+            "/web/groups/besloten/decline", data={"csrf_token": token, "account_id": str(alice.id)}
+        )
+        assert declined.status_code == 303
+        page = await browser.get("/@besloten", headers={"Accept-Language": "en"})
+        assert "Nobody is waiting to join." in page.text
+        gone = await browser.post(
+            "/web/groups/besloten/decline", data={"csrf_token": token, "account_id": str(alice.id)}
+        )
+        assert gone.status_code == 404
+    member = (Follow.account_id == piet.id, Follow.target_account_id == group.id)
+    assert await _count(instance, Follow, *member) == 1 and await _count(instance, Follow) == 1
+    assert await _count(instance, FollowRequest) == 0
+    answers = ["group.join.accept", "group.join.reject"]
+    assert await _count(instance, AuditEntry, AuditEntry.action.in_(answers)) == 2
