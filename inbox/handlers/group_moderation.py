@@ -1,4 +1,5 @@
-"""A remote group's moderation as Lemmy sends it (FEP-1b12): the group's `Announce` of a moderator's `Delete`
+"""A remote group's moderation as Lemmy sends it (FEP-1b12): the group's `Announce` of an author's `Delete` of
+their own post (believed once the post's origin no longer serves it), of a moderator's `Delete`
 or `Remove` of a post, `Lock` of a post (no new replies) or `Undo` of it, `Block` of an account (`target`:
 the group) or `Undo` of that `Block`.
 
@@ -12,12 +13,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from apub.errors import ApubError
+from apub.errors import ApubError, FetchStatus
 from apub.hosts import same_origin
 from inbox.errors import Rejected
 from inbox.handlers.common import local_account_by_uri
 from inbox.handlers.group_locks import lock_shared_post
 from inbox.handlers.interactions import handle_block, undo_block
+from inbox.handlers.statuses import delete_status_of
 from storage.account_removal import tombstone_status
 from storage.bus import Event
 from storage.context import Context
@@ -106,6 +108,10 @@ async def handle_group_moderation(ctx: Context, group: Account, act: dict[str, A
     `Undo(Block)` lifts it. A ban of someone elsewhere concerns their server, not this one."""
     if not is_group(group):
         raise Rejected("an announced moderation act from an actor that is not a group")
+    if act["type"] == "Delete":
+        deleted = await authors_deletion(ctx, act)
+        if deleted is not None:
+            return deleted
     await check_moderator(ctx, group, act)
     kind = act["type"]
     undone = act.get("object") if kind == "Undo" else None
@@ -125,6 +131,30 @@ async def handle_group_moderation(ctx: Context, group: Account, act: dict[str, A
     if kind == "Block":
         return await handle_block(ctx, banned, group)
     return await undo_block(ctx, banned, group)
+
+
+async def authors_deletion(ctx: Context, act: dict[str, Any]) -> list[Event] | None:
+    """Lemmy also relays an author's `Delete` of their own post: believed when the post's origin no longer
+    serves it (gone, or a `Tombstone`), as nobody signed the `Delete` itself. None when the act's actor is
+    not the stored post's author (then it is a moderator's act, or a forgery)."""
+    status_uri, actor_uri = id_of(act.get("object")), id_of(act.get("actor"))
+    async with ctx.db.read() as session:
+        status = await status_by_uri(session, status_uri) if status_uri else None
+        author = await session.get(Account, status.account_id) if status is not None else None
+    if status is None or author is None or status.local or author.uri != actor_uri:
+        return None
+    assert status_uri is not None
+    try:
+        served = await fetch_object(ctx, status_uri)
+    except FetchStatus as error:
+        if error.remote_status not in (404, 410):
+            raise Rejected(f"{status_uri} could not be checked at its origin: {error}") from error
+    except ApubError as error:
+        raise Rejected(f"{status_uri} could not be checked at its origin: {error}") from error
+    else:
+        if served.get("type") != "Tombstone":
+            raise Rejected(f"announced Delete of {status_uri}, which its origin still serves")
+    return await delete_status_of(ctx, status_uri, author)
 
 
 async def _take_out(ctx: Context, group: Account, status_uri: str | None) -> list[Event]:

@@ -2,7 +2,8 @@
 Lemmy-shaped JSON (`FedifyPeer.group_relay`, signed by the group): a `Page` thread shows with its title,
 an announced `Like` counts as a favourite (its `Undo` takes it back) and a `Dislike` is logged and ignored, an `Update` is believed
 only from the post's own origin and author, a moderator's `Lock` makes Plein refuse its people's replies
-(422) until the `Undo(Lock)`, and a moderator's `Remove` takes the post out. Forgeries (an act by alicia,
+(422) until the `Undo(Lock)`, a moderator's `Remove` takes the post out, and an author's own `Delete` is believed once the post's origin
+serves a `Tombstone`. Forgeries (an act by alicia,
 who moderates nothing; an edit of alice's post by alicia) are dropped and change nothing."""
 
 from __future__ import annotations
@@ -174,6 +175,37 @@ async def test_a_lemmy_community_thread_votes_edits_lock_and_removal(
         await until(plein, unlocked, what="the moderator's Undo(Lock)")
         answered = await client.post("/api/v1/statuses", data=reply, headers=bearer(token))
         assert answered.status_code == 200, answered.text
+
+    # An author's own Delete (alicia's thread; she moderates nothing): believed once her origin serves a
+    # Tombstone, not while it still serves the post.
+    second = {
+        **page(fedify_peer, 2, title="Fietsen te koop", content="<p>Twee stuks</p>"),
+        "attributedTo": fedify_peer.new_actor_url,
+    }
+    second["id"] = f"{fedify_peer.base_url}/users/alicia/posts/2"
+    await fedify_peer.serve("/users/alicia/posts/2", second)
+    await fedify_peer.group_relay(act(fedify_peer, "Create", "create-2", "alicia", second))
+
+    async def second_shared() -> bool:
+        return await plein.status(second["id"]) is not None
+
+    await until(plein, second_shared, what="alicia's thread")
+    deletion = act(fedify_peer, "Delete", "delete-2", "alicia", second["id"])
+    early = await fedify_peer.group_relay(deletion)
+    still_served = (
+        f"dropped Announce {early['id']}: announced Delete of {second['id']}, which its origin still"
+    )
+    await until(plein, lambda: _logged(caplog, still_served), what="the early Delete")
+    assert (await plein.status(second["id"])).deleted_at is None
+    await fedify_peer.serve(
+        "/users/alicia/posts/2", {"@context": LEMMY_CONTEXT, "id": second["id"], "type": "Tombstone"}
+    )
+    await fedify_peer.group_relay({**deletion, "id": f"{deletion['id']}-again"})
+
+    async def second_deleted() -> bool:
+        return (await plein.status(second["id"])).deleted_at is not None
+
+    await until(plein, second_deleted, what="alicia's Delete of her own thread, gone from her origin")
 
     # A moderator's Remove takes the thread out for everyone here, the group's boost with it.
     await fedify_peer.group_relay(
