@@ -220,6 +220,7 @@ class RemoteNote:
     quote_authorization_uri: str | None = None  # the quoted author's approval stamp
     quote_policy: str | None = None  # who may quote it (`interactionPolicy.canQuote`), None: not said
     variants: list[Variant] = field(default_factory=list)  # its other languages (`contentMap`)
+    comments_closed: bool = False  # Lemmy's `commentsEnabled: false`: a locked thread
 
 
 def addressing(document: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -403,4 +404,5 @@ def note_to_status(document: dict[str, Any], *, followers_url: str | None) -> Re
         quote_authorization_uri=authorization_uri_of(document),
         quote_policy=quote_policy_of(document, followers_url),
         variants=variants,
+        comments_closed=document.get("commentsEnabled") is False,
     )

@@ -241,6 +241,9 @@ def _status_row(prepared: PreparedNote, mention_ids: list[int]) -> RemoteStatusR
             "language": note.language,
             "created_at": min(note.published or now, now),
             "quote_policy": note.quote_policy,
+            "locked_at": now
+            if note.comments_closed
+            else None,  # received locked (inbox.handlers.group_locks)
         },
         published=note.published,
         mention_account_ids=mention_ids,

@@ -2,7 +2,7 @@
 Lemmy-shaped JSON (`FedifyPeer.group_relay`, signed by the group): a `Page` thread shows with its title,
 an announced `Like` counts as a favourite (its `Undo` takes it back) and a `Dislike` is logged and ignored, an `Update` is believed
 only from the post's own origin and author, a moderator's `Lock` makes Plein refuse its people's replies
-(422) until the `Undo(Lock)`, a moderator's `Remove` takes the post out, and an author's own `Delete` is believed once the post's origin
+(422) until the `Undo(Lock)` (a `Page` with `commentsEnabled: false` arrives locked), a moderator's `Remove` takes the post out, and an author's own `Delete` is believed once the post's origin
 serves a `Tombstone`. Forgeries (an act by alicia,
 who moderates nothing; an edit of alice's post by alicia) are dropped and change nothing."""
 
@@ -183,6 +183,7 @@ async def test_a_lemmy_community_thread_votes_edits_lock_and_removal(
         "attributedTo": fedify_peer.new_actor_url,
     }
     second["id"] = f"{fedify_peer.base_url}/users/alicia/posts/2"
+    second["commentsEnabled"] = False  # a thread Lemmy locked before it reached Plein
     await fedify_peer.serve("/users/alicia/posts/2", second)
     await fedify_peer.group_relay(act(fedify_peer, "Create", "create-2", "alicia", second))
 
@@ -190,6 +191,7 @@ async def test_a_lemmy_community_thread_votes_edits_lock_and_removal(
         return await plein.status(second["id"]) is not None
 
     await until(plein, second_shared, what="alicia's thread")
+    assert (await plein.status(second["id"])).locked_at is not None
     deletion = act(fedify_peer, "Delete", "delete-2", "alicia", second["id"])
     early = await fedify_peer.group_relay(deletion)
     still_served = (
