@@ -1,7 +1,8 @@
 """Plein's client API extension for group moderators (`/api/v1/plein/groups/:id/…`), through the real
 endpoints on SQLite and PostgreSQL: the moderators listed; a moderator takes a member's post out of the group
 and bans and unbans an account; a member who is no moderator, a token without the scope and a non-group
-are refused with the right status and a JSON error, changing nothing."""
+are refused with the right status and a JSON error, changing nothing; so are the join-request endpoints of a
+private group (no token, a token without `write:follows`, a non-group, no such request)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 
 from plein.jobs import job_handlers
 from storage.groups import add_moderator, create_group
-from storage.models import AuditEntry, Block, Follow, Status
+from storage.models import AuditEntry, Block, Follow, FollowRequest, Status
 from storage.urls import LocalUrls
 from storage.worker import drain
 from support.instance import RunningInstance
@@ -95,3 +96,33 @@ async def test_a_moderator_removes_bans_and_unbans_through_the_api(instance_on_e
             if entry.action.startswith("group.")
         }
     assert reasons == {"group.remove": "off topic", "group.ban": "spam", "group.unban": ""}
+
+
+async def test_join_requests_answer_401_403_404_with_json_errors(instance_on_each_backend):
+    instance = instance_on_each_backend
+    ctx = instance.ctx
+    assert ctx is not None
+    async with ctx.db.transaction() as session:
+        group = await create_group(session, LocalUrls(ctx.base_url), "besloten", private=True)
+    mod, alice = await make_user(ctx, "voorzitter"), await make_user(ctx, "alice")
+    async with ctx.db.transaction() as session:
+        await add_moderator(session, group, mod)
+        session.add(FollowRequest(account_id=alice.id, target_account_id=group.id, uri="urn:f:alice"))
+    mod_token, reader_token = await make_token(ctx, "voorzitter"), await make_token(ctx, "voorzitter", "read")
+    base = f"/api/v1/plein/groups/{group.id}/join_requests"
+
+    async with instance.client() as anonymous:
+        assert (await anonymous.get(base)).status_code == 401
+        assert (await anonymous.post(f"{base}/{alice.id}/authorize")).status_code == 401
+    async with instance.client(headers=bearer(reader_token)) as as_reader:
+        assert [entry["username"] for entry in (await as_reader.get(base)).json()] == ["alice"]
+        wrong_scope = await as_reader.post(f"{base}/{alice.id}/authorize")
+        assert wrong_scope.status_code == 403 and "error" in wrong_scope.json()
+    async with instance.client(headers=bearer(mod_token)) as as_mod:
+        not_a_group = await as_mod.get(f"/api/v1/plein/groups/{alice.id}/join_requests")
+        assert not_a_group.status_code == 404 and "error" in not_a_group.json()
+        nobody = await as_mod.post(f"{base}/{mod.id}/authorize")
+        assert nobody.status_code == 404 and "error" in nobody.json()
+        assert (await as_mod.post(f"{base}/99999/reject")).status_code == 404
+    assert await _count(instance, Follow) == 0 and await _count(instance, FollowRequest) == 1
+    assert await _count(instance, AuditEntry, AuditEntry.action.like("group.join.%")) == 0
