@@ -25,7 +25,7 @@ run: $(STAMP)
 
 ## make test: install with the dev extra and run the whole suite (SQLite and the local PostgreSQL)
 test: $(STAMP)
-	$(BIN)/pytest -ra
+	$(BIN)/pytest -ra --durations=40
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
