@@ -16,16 +16,16 @@ from checked import call
 from sqlalchemy import func, select
 
 from plein.jobs import job_handlers
-from storage.accounts import local_account_by_username, user_for_account
+from storage.accounts import local_account_by_username
 from storage.models import AccountWarning, AuditEntry, Notification, Status
 from storage.worker import drain
 from support.instance import RunningInstance, make_settings, serve_in_process
 from support.mailbox import Mailbox, body_of, smtp_server
-from support.oauth import bearer, form_fields, make_token
+from support.oauth import form_fields
 from support.openapi import validate_entity
+from support.staff import ADMIN_SCOPES, role_bearer
 from support.web import PASSWORD, png_bytes, web_login
 
-ADMIN_SCOPES = "read write admin:read admin:write"
 MAIL_HOST = "127.0.21.1"  # this helper's loopback address
 
 
@@ -42,20 +42,6 @@ async def mailing_instance(
     settings = make_settings(tmp_path, database_url=database_url, **mailbox.settings())
     async with serve_in_process(settings) as running:
         yield running
-
-
-async def _token(
-    instance: RunningInstance, username: str, *, role: str = "user", scopes: str = "read write"
-) -> dict[str, str]:
-    assert instance.ctx is not None
-    token = await make_token(instance.ctx, username, scopes=scopes)
-    async with instance.ctx.db.transaction() as session:
-        account = await local_account_by_username(session, username)
-        assert account is not None
-        user = await user_for_account(session, account.id)
-        assert user is not None
-        user.role = role
-    return bearer(token)
 
 
 async def _account_id(instance: RunningInstance, username: str) -> int:
@@ -88,8 +74,8 @@ async def test_a_disabled_login_is_refused_everywhere_until_enabled(
     instance_on_each_backend: RunningInstance,
 ) -> None:
     instance = instance_on_each_backend
-    moderator = await _token(instance, "mo", role="moderator", scopes=ADMIN_SCOPES)
-    clerk = await _token(instance, "clerk")
+    moderator = await role_bearer(instance, "mo", role="moderator", scopes=ADMIN_SCOPES)
+    clerk = await role_bearer(instance, "clerk", role="user", scopes="read write")
     clerk_id = await _account_id(instance, "clerk")
     action = f"/api/v1/admin/accounts/{clerk_id}/action"
     async with instance.client() as http, instance.client() as browser:
@@ -159,9 +145,9 @@ async def test_a_sensitized_account_s_media_come_out_sensitive(
     instance_on_each_backend: RunningInstance,
 ) -> None:
     instance = instance_on_each_backend
-    moderator = await _token(instance, "mo", role="moderator", scopes=ADMIN_SCOPES)
-    author = await _token(instance, "painter")
-    reader = await _token(instance, "reader")
+    moderator = await role_bearer(instance, "mo", role="moderator", scopes=ADMIN_SCOPES)
+    author = await role_bearer(instance, "painter", role="user", scopes="read write")
+    reader = await role_bearer(instance, "reader", role="user", scopes="read write")
     author_id = await _account_id(instance, "painter")
     async with instance.client() as http:
         before = await _post_with_media(http, author, "older picture")
@@ -203,9 +189,9 @@ async def test_a_warning_is_notified_grouped_and_mailed(
 ) -> None:
     instance = mailing_instance
     assert instance.ctx is not None
-    moderator = await _token(instance, "mo", role="moderator", scopes=ADMIN_SCOPES)
-    clerk = await _token(instance, "clerk")
-    reporter = await _token(instance, "rep")
+    moderator = await role_bearer(instance, "mo", role="moderator", scopes=ADMIN_SCOPES)
+    clerk = await role_bearer(instance, "clerk", role="user", scopes="read write")
+    reporter = await role_bearer(instance, "rep", role="user", scopes="read write")
     clerk_id = await _account_id(instance, "clerk")
     action = f"/api/v1/admin/accounts/{clerk_id}/action"
     async with instance.client() as http:

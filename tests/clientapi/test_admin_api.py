@@ -11,28 +11,12 @@ import httpx
 from mastodon import Mastodon
 from sqlalchemy import select
 
-from storage.accounts import local_account_by_username, user_for_account
+from storage.accounts import user_for_account
 from storage.models import Account, AuditEntry, DomainBlock
 from support.accounts import stored_remote_account
 from support.instance import RunningInstance
-from support.oauth import bearer, make_token
 from support.openapi import validate_entity
-
-ADMIN_SCOPES = "read write admin:read admin:write"
-
-
-async def _token(
-    instance: RunningInstance, username: str, *, role: str, scopes: str = ADMIN_SCOPES
-) -> dict[str, str]:
-    assert instance.ctx is not None
-    token = await make_token(instance.ctx, username, scopes=scopes)
-    async with instance.ctx.db.transaction() as session:
-        account = await local_account_by_username(session, username)
-        assert account is not None
-        user = await user_for_account(session, account.id)
-        assert user is not None
-        user.role = role
-    return bearer(token)
+from support.staff import role_bearer
 
 
 async def _audit(instance: RunningInstance) -> list[tuple[str, str, str]]:
@@ -71,7 +55,7 @@ def _json_error(response: httpx.Response, status: int) -> None:
 async def test_an_admin_blocks_changes_and_lifts_a_domain_block(instance_on_each_backend: RunningInstance):
     instance = instance_on_each_backend
     assert instance.ctx is not None
-    admin = await _token(instance, "ada", role="admin")
+    admin = await role_bearer(instance, "ada", role="admin")
     remote = await stored_remote_account(instance.ctx, "troll", "bad.example")
     async with instance.client() as http:
         assert await _inbox_post_from(http, "bad.example") != 403
@@ -125,7 +109,7 @@ async def test_an_admin_blocks_changes_and_lifts_a_domain_block(instance_on_each
 
 
 async def test_an_admin_keeps_the_allow_list(instance: RunningInstance):
-    admin = await _token(instance, "ada", role="admin")
+    admin = await role_bearer(instance, "ada", role="admin")
     async with instance.client() as http:
         created = await http.post(
             "/api/v1/admin/domain_allows", json={"domain": "good.example"}, headers=admin
@@ -149,10 +133,10 @@ async def test_an_admin_keeps_the_allow_list(instance: RunningInstance):
 
 
 async def test_domain_policy_is_for_admins_holding_the_scope(instance: RunningInstance):
-    moderator = await _token(instance, "mo", role="moderator")
-    user = await _token(instance, "someone", role="user")
-    unscoped = await _token(instance, "ada", role="admin", scopes="read write")
-    narrow = await _token(instance, "bea", role="admin", scopes="admin:read:domain_allows")
+    moderator = await role_bearer(instance, "mo", role="moderator")
+    user = await role_bearer(instance, "someone", role="user")
+    unscoped = await role_bearer(instance, "ada", role="admin", scopes="read write")
+    narrow = await role_bearer(instance, "bea", role="admin", scopes="admin:read:domain_allows")
     async with instance.client() as http:
         for headers in (moderator, user, unscoped, narrow):
             _json_error(await http.get("/api/v1/admin/domain_blocks", headers=headers), 403)
@@ -170,8 +154,8 @@ async def test_domain_policy_is_for_admins_holding_the_scope(instance: RunningIn
 async def test_moderators_find_and_moderate_accounts(instance_on_each_backend: RunningInstance):
     instance = instance_on_each_backend
     assert instance.ctx is not None
-    moderator = await _token(instance, "mo", role="moderator")
-    target_token = await _token(instance, "clerk", role="user", scopes="read")
+    moderator = await role_bearer(instance, "mo", role="moderator")
+    target_token = await role_bearer(instance, "clerk", role="user", scopes="read")
     remote = await stored_remote_account(instance.ctx, "troll", "far.example", display_name="Loud Troll")
     async with instance.client() as http:
         everyone = (await http.get("/api/v1/admin/accounts", headers=moderator)).json()
@@ -245,8 +229,8 @@ async def test_moderators_find_and_moderate_accounts(instance_on_each_backend: R
 
 async def test_an_admin_deletes_a_suspended_local_account(instance: RunningInstance):
     assert instance.ctx is not None
-    admin = await _token(instance, "ada", role="admin")
-    await _token(instance, "gone", role="user")
+    admin = await role_bearer(instance, "ada", role="admin")
+    await role_bearer(instance, "gone", role="user")
     async with instance.client() as http:
         found = (await http.get("/api/v1/admin/accounts?username=gon", headers=admin)).json()
         assert [item["username"] for item in found] == ["gone"]
@@ -262,9 +246,9 @@ async def test_an_admin_deletes_a_suspended_local_account(instance: RunningInsta
 
 
 async def test_accounts_are_for_staff_holding_the_scope(instance: RunningInstance):
-    user = await _token(instance, "someone", role="user")
-    unscoped = await _token(instance, "mo", role="moderator", scopes="read write")
-    reader = await _token(instance, "bea", role="admin", scopes="admin:read:accounts")
+    user = await role_bearer(instance, "someone", role="user")
+    unscoped = await role_bearer(instance, "mo", role="moderator", scopes="read write")
+    reader = await role_bearer(instance, "bea", role="admin", scopes="admin:read:accounts")
     async with instance.client() as http:
         target = (await http.get("/api/v1/admin/accounts", headers=reader)).json()[0]["id"]
         for headers in (user, unscoped):
@@ -279,8 +263,8 @@ async def test_accounts_are_for_staff_holding_the_scope(instance: RunningInstanc
 
 async def _reported(instance: RunningInstance, http: httpx.AsyncClient) -> tuple[str, str]:
     """A report by @rep about a status of @spammer: (report id, status id)."""
-    spammer = await _token(instance, "spammer", role="user", scopes="read write")
-    reporter = await _token(instance, "rep", role="user", scopes="read write")
+    spammer = await role_bearer(instance, "spammer", role="user", scopes="read write")
+    reporter = await role_bearer(instance, "rep", role="user", scopes="read write")
     status = (await http.post("/api/v1/statuses", json={"status": "buy now"}, headers=spammer)).json()
     target = (await http.get("/api/v1/accounts/verify_credentials", headers=spammer)).json()["id"]
     report = await http.post(
@@ -294,8 +278,8 @@ async def _reported(instance: RunningInstance, http: httpx.AsyncClient) -> tuple
 
 async def test_moderators_resolve_and_reopen_reports(instance_on_each_backend: RunningInstance):
     instance = instance_on_each_backend
-    moderator = await _token(instance, "mo", role="moderator")
-    user = await _token(instance, "someone", role="user", scopes="read write admin:read admin:write")
+    moderator = await role_bearer(instance, "mo", role="moderator")
+    user = await role_bearer(instance, "someone", role="user", scopes="read write admin:read admin:write")
     async with instance.client() as http:
         report_id, status_id = await _reported(instance, http)
         _json_error(await http.get("/api/v1/admin/reports", headers=user), 403)
@@ -336,8 +320,8 @@ async def test_moderators_resolve_and_reopen_reports(instance_on_each_backend: R
 
 async def test_an_action_with_a_report_id_is_the_reports_action(instance: RunningInstance):
     assert instance.ctx is not None
-    moderator = await _token(instance, "mo", role="moderator")
-    await _token(instance, "bystander", role="user", scopes="read")
+    moderator = await role_bearer(instance, "mo", role="moderator")
+    await role_bearer(instance, "bystander", role="user", scopes="read")
     async with instance.client() as http:
         report_id, _ = await _reported(instance, http)
         spammer = (await http.get("/api/v1/admin/accounts?username=spammer", headers=moderator)).json()[0][
@@ -371,9 +355,9 @@ async def test_an_action_with_a_report_id_is_the_reports_action(instance: Runnin
 
 async def test_roles_and_second_factors_through_the_admin_api(instance: RunningInstance):
     assert instance.ctx is not None
-    admin = await _token(instance, "ada", role="admin")
-    moderator = await _token(instance, "mo", role="moderator")
-    await _token(instance, "clerk", role="user", scopes="read")
+    admin = await role_bearer(instance, "ada", role="admin")
+    moderator = await role_bearer(instance, "mo", role="moderator")
+    await role_bearer(instance, "clerk", role="user", scopes="read")
     async with instance.client() as http:
         listed = (await http.get("/api/v1/admin/accounts", headers=admin)).json()
         ids = {item["username"]: item["id"] for item in listed}
@@ -407,7 +391,7 @@ async def test_roles_and_second_factors_through_the_admin_api(instance: RunningI
 
 async def test_mastodon_py_admin_methods(instance: RunningInstance):
     """Mastodon.py's admin_* methods against the live server (it is synchronous: run in a thread)."""
-    admin_headers = await _token(instance, "ada", role="admin")
+    admin_headers = await role_bearer(instance, "ada", role="admin")
     async with instance.client() as http:
         report_id, _ = await _reported(instance, http)
     api = Mastodon(

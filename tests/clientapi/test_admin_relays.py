@@ -6,27 +6,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.accounts import local_account_by_username, user_for_account
 from storage.models import Activity, AuditEntry
 from support.instance import RunningInstance
-from support.oauth import bearer, make_token
-
-
-async def _token(instance: RunningInstance, username: str, *, role: str, scopes: str) -> dict[str, str]:
-    assert instance.ctx is not None
-    token = await make_token(instance.ctx, username, scopes=scopes)
-    async with instance.ctx.db.transaction() as session:
-        account = await local_account_by_username(session, username)
-        assert account is not None
-        user = await user_for_account(session, account.id)
-        assert user is not None
-        user.role = role
-    return bearer(token)
+from support.staff import role_bearer
 
 
 async def test_an_admin_adds_lists_and_removes_a_relay(instance: RunningInstance):
     assert instance.ctx is not None
-    admin = await _token(instance, "ada", role="admin", scopes="admin:read admin:write")
+    admin = await role_bearer(instance, "ada", role="admin", scopes="admin:read admin:write")
     inbox = "https://relay.example/inbox"
     async with instance.client() as http:
         added = await http.post("/api/v1/admin/relays", json={"inbox_url": inbox}, headers=admin)
@@ -53,8 +40,8 @@ async def test_an_admin_adds_lists_and_removes_a_relay(instance: RunningInstance
 
 
 async def test_relays_are_for_admins_with_admin_scopes(instance: RunningInstance):
-    user = await _token(instance, "someone", role="moderator", scopes="admin:read admin:write")
-    unscoped = await _token(instance, "ada", role="admin", scopes="read write")
+    user = await role_bearer(instance, "someone", role="moderator", scopes="admin:read admin:write")
+    unscoped = await role_bearer(instance, "ada", role="admin", scopes="read write")
     async with instance.client() as http:
         for headers in (user, unscoped):
             listed = await http.get("/api/v1/admin/relays", headers=headers)

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from plein.admin import audit_command
 from plein.cli import build_parser
@@ -21,11 +19,10 @@ from storage.models import DeliveryHost, DomainBlock, Follow, Job, User
 from storage.queue import enqueue_many
 from storage.types import utcnow
 from support.accounts import stored_remote_account
-from support.instance import RunningInstance, make_settings, serve_in_process
-from support.oauth import make_user
-from support.web import PASSWORD, csrf_of, post_form, web_login
+from support.instance import RunningInstance, make_settings
+from support.staff import ENGLISH, serve_with_staff, signed_in
+from support.web import csrf_of, post_form
 
-ENGLISH = {"Accept-Language": "en"}
 BLOCKED = "blocked.example"
 PAGES = ("/web/admin/domains", "/web/admin/audit", "/web/admin/jobs")
 
@@ -33,20 +30,8 @@ PAGES = ("/web/admin/domains", "/web/admin/audit", "/web/admin/jobs")
 @pytest.fixture
 async def instance(tmp_path: Path, database_url: str) -> AsyncIterator[RunningInstance]:
     """An instance on each backend with alice (a user), `beheer` (an admin) and `moder` (a moderator)."""
-    async with serve_in_process(make_settings(tmp_path, database_url=database_url)) as running:
-        assert running.ctx is not None
-        for name, role in (("alice", "user"), ("beheer", "admin"), ("moder", "moderator")):
-            account = await make_user(running.ctx, name, PASSWORD)
-            async with running.ctx.db.transaction() as session:
-                await session.execute(update(User).where(User.account_id == account.id).values(role=role))
+    async with serve_with_staff(make_settings(tmp_path, database_url=database_url)) as running:
         yield running
-
-
-@asynccontextmanager
-async def _signed_in(instance: RunningInstance, name: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with instance.client(headers=ENGLISH) as client:
-        await web_login(client, name, PASSWORD)
-        yield client
 
 
 def _counts(page: str) -> dict[str, int]:
@@ -80,7 +65,7 @@ async def test_admin_blocks_a_domain_after_a_dry_run_preview(
         await enqueue_many(
             session, [delivery_job_row(activity_id=1, sender_id=alice.account_id, inbox=yan.inbox_url)]
         )
-    async with _signed_in(instance, "beheer") as admin:
+    async with signed_in(instance, "beheer") as admin:
         listing = await admin.get("/web/admin/domains")
         assert listing.status_code == 200 and "Block-list mode" in listing.text
         fields = {"action": "block", "domain": f"https://{BLOCKED.upper()}/", "severity": "suspend"}
@@ -154,7 +139,7 @@ async def test_admin_sets_the_public_and_private_comment_and_obfuscation(instanc
         "public_comment": "Only advertising",
         "private_comment": "Ticket 4711",
     }
-    async with _signed_in(instance, "beheer") as admin:
+    async with signed_in(instance, "beheer") as admin:
         for bad, message in (
             ({"private_comment": "x" * 1001}, "A comment may be at most 1000 characters long."),
             ({"public_comment": "x" * 1001}, "A comment may be at most 1000 characters long."),
@@ -194,7 +179,7 @@ async def test_who_may_see_and_change_the_admin_pages(instance: RunningInstance)
         for page in PAGES:
             response = await visitor.get(page)
             assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
-    async with _signed_in(instance, "alice") as user:
+    async with signed_in(instance, "alice") as user:
         for page in PAGES:
             assert (await user.get(page)).status_code == 403, page
         token = csrf_of((await user.get("/about")).text)
@@ -204,7 +189,7 @@ async def test_who_may_see_and_change_the_admin_pages(instance: RunningInstance)
                 data={"csrf_token": token, "action": "block", "domain": BLOCKED},
             )
             assert response.status_code == 403
-    async with _signed_in(instance, "moder") as moderator:
+    async with signed_in(instance, "moder") as moderator:
         listing = await moderator.get("/web/admin/domains")
         assert listing.status_code == 200 and "Only administrators change the domain policy" in listing.text
         assert 'action="/web/admin/domains/preview"' not in listing.text
@@ -251,7 +236,7 @@ async def test_jobs_page_shows_the_failing_host_first(instance: RunningInstance)
                 finished_at=now,
             )
         )
-    async with _signed_in(instance, "beheer") as admin:
+    async with signed_in(instance, "beheer") as admin:
         page = await admin.get("/web/admin/jobs")
     assert page.status_code == 200
     text = page.text

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from storage.models import AuditEntry, InstanceSettingOverride, User
+from storage.models import AuditEntry, InstanceSettingOverride
 from support.instance import RunningInstance, free_port, make_settings, serve_in_process
-from support.oauth import app_token, bearer, make_user
-from support.web import PASSWORD, csrf_of, post_form, web_login
+from support.oauth import app_token, bearer
+from support.staff import ENGLISH, serve_with_staff, signed_in
+from support.web import PASSWORD, csrf_of, post_form
 
-ENGLISH = {"Accept-Language": "en"}
 PAGE = "/web/admin/settings"
 CONFIG_NAME = "Plein van de config"
 NEW_NAME = "Gemeente Voorbeeld"
@@ -43,20 +43,8 @@ async def instance(tmp_path: Path, database_url: str) -> AsyncIterator[RunningIn
             "registration.message": "",
         },
     )
-    async with serve_in_process(settings) as running:
-        assert running.ctx is not None
-        for name, role in (("alice", "user"), ("beheer", "admin"), ("moder", "moderator")):
-            account = await make_user(running.ctx, name, PASSWORD)
-            async with running.ctx.db.transaction() as session:
-                await session.execute(update(User).where(User.account_id == account.id).values(role=role))
+    async with serve_with_staff(settings) as running:
         yield running
-
-
-@asynccontextmanager
-async def _signed_in(instance: RunningInstance, name: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with instance.client(headers=ENGLISH) as client:
-        await web_login(client, name, PASSWORD)
-        yield client
 
 
 @asynccontextmanager
@@ -120,7 +108,7 @@ async def test_admin_changes_the_settings_and_every_consumer_follows_at_once(
         assert (await _api_sign_up(anyone, "vroeg")).status_code == 403
         assert 'name="username"' not in (await anyone.get("/auth/sign_up")).text
 
-        async with _signed_in(instance, "beheer") as admin:
+        async with signed_in(instance, "beheer") as admin:
             page = await admin.get(PAGE)
             assert page.status_code == 200
             assert (
@@ -173,7 +161,7 @@ async def test_admin_changes_the_settings_and_every_consumer_follows_at_once(
         assert 'name="username"' in sign_up_page.text and "Welkom, inwoners!" in sign_up_page.text
         assert (await _api_sign_up(elsewhere, "nieuwkomer")).status_code == 200
 
-        async with _signed_in(instance, "beheer") as admin:
+        async with signed_in(instance, "beheer") as admin:
             closed = await post_form(admin, PAGE, PAGE, {"registration_mode": "closed"})
             assert closed.status_code == 303
             assert (await _api_sign_up(elsewhere, "te_laat")).status_code == 403
@@ -219,7 +207,7 @@ BAD_VALUES = [
 
 
 async def test_bad_values_are_refused_and_nothing_changes(instance: RunningInstance) -> None:
-    async with _signed_in(instance, "beheer") as admin:
+    async with signed_in(instance, "beheer") as admin:
         for fields, message in BAD_VALUES:
             # A good value beside the bad one is not stored either.
             refused = await post_form(admin, PAGE, PAGE, {"description": "Goed", **fields})
@@ -239,14 +227,14 @@ async def test_only_admins_see_and_change_the_settings(instance: RunningInstance
         response = await visitor.get(PAGE)
         assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
     for name in ("moder", "alice"):
-        async with _signed_in(instance, name) as staff:
+        async with signed_in(instance, name) as staff:
             assert (await staff.get(PAGE)).status_code == 403
             token = csrf_of((await staff.get("/about")).text)
             posted = await staff.post(PAGE, data={"csrf_token": token, "name": "Overgenomen"})
             assert posted.status_code == 403
             reset = await staff.post(f"{PAGE}/reset", data={"csrf_token": token, "field": "name"})
             assert reset.status_code == 403
-    async with _signed_in(instance, "moder") as moderator:
+    async with signed_in(instance, "moder") as moderator:
         index = await moderator.get("/web/admin")
         assert 'href="/web/admin/settings"' in index.text  # the index lists it; the page itself says 403
     assert await _stored(instance) == (0, 0)
@@ -260,7 +248,7 @@ async def test_admin_adds_rewords_moves_and_removes_rules(instance: RunningInsta
             listed = (await anyone.get("/api/v1/instance/rules")).json()
         return [(rule["text"], rule["hint"]) for rule in listed]
 
-    async with _signed_in(instance, "beheer") as admin:
+    async with signed_in(instance, "beheer") as admin:
         for text in ("Geen reclame", "Wees vriendelijk"):
             added = await post_form(admin, PAGE, rules_url, {"action": "add", "text": text, "hint": ""})
             assert added.status_code == 303 and added.headers["location"] == f"{PAGE}?done=rule_add#rules"
@@ -298,7 +286,7 @@ async def test_admin_adds_rewords_moves_and_removes_rules(instance: RunningInsta
         for action in ("rule.add", "rule.edit", "rule.move", "rule.remove"):
             assert f"<td>{action}</td>" in audit, action
 
-    async with _signed_in(instance, "moder") as moderator:
+    async with signed_in(instance, "moder") as moderator:
         token = csrf_of((await moderator.get("/about")).text)
         response = await moderator.post(
             rules_url, data={"csrf_token": token, "action": "add", "text": "Mijn regel"}
