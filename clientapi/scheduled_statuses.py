@@ -18,7 +18,7 @@ from clientapi.params import Params, parse_id, read_params
 from clientapi.responses import api_response
 from clientapi.status_maps import sends_variants, variant_drafts
 from outbox.actions.review import approve_draft, edit_draft, return_draft
-from outbox.actions.scheduled import cancel_scheduled, edit_scheduled, move_scheduled
+from outbox.actions.scheduled import DraftChange, cancel_scheduled, edit_scheduled, move_scheduled
 from storage.acting import ACTING_STAFF
 from storage.context import Context
 from storage.models import Account, ScheduledStatus
@@ -114,11 +114,13 @@ async def _edit(ctx: Context, account: Account, scheduled_id: int, params: Param
         account,
         ACTING_STAFF.get(),
         scheduled_id,
-        text=params.get_str("status", max_length=None) or str(current.params.get("text") or ""),
-        spoiler_text=_sent_or(params, "spoiler_text", current.params.get("spoiler_text")),
-        visibility=params.get_str("visibility") or str(current.params.get("visibility") or "public"),
-        language=params.get_language("language") or current.params.get("language"),  # type: ignore[arg-type]
-        variants=variant_drafts(params) if sends_variants(params) else None,
+        DraftChange(
+            text=params.get_str("status", max_length=None) or str(current.params.get("text") or ""),
+            spoiler_text=_sent_or(params, "spoiler_text", current.params.get("spoiler_text")),
+            visibility=params.get_str("visibility") or str(current.params.get("visibility") or "public"),
+            language=params.get_language("language") or current.params.get("language"),  # type: ignore[arg-type]
+            variants=variant_drafts(params) if sends_variants(params) else None,
+        ),
     )
 
 

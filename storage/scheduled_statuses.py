@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.media import PROFILE_IMAGE_SIZES
 from storage.models import Job, MediaAttachment, ScheduledStatus
 from storage.queue import enqueue
-from storage.types import utcnow
 
 SCHEDULED_QUEUE = "scheduled_statuses"
 MIN_OFFSET = timedelta(minutes=5)  # Mastodon's PostStatusService::MIN_SCHEDULE_OFFSET
@@ -76,13 +75,17 @@ async def queue_publication(session: AsyncSession, scheduled: ScheduledStatus) -
 
 
 async def add_review_draft(
-    session: AsyncSession, account_id: int, submitted_by_user_id: int, params: dict[str, Any]
+    session: AsyncSession,
+    account_id: int,
+    submitted_by_user_id: int,
+    params: dict[str, Any],
+    scheduled_at: datetime,
 ) -> ScheduledStatus:
     """Store an organisation author's post as a draft waiting for review: no `publish` job until a
-    publisher approves it (`queue_publication`)."""
+    publisher approves it (`queue_publication`); `scheduled_at` is the time the author asked for, or now."""
     draft = ScheduledStatus(
         account_id=account_id,
-        scheduled_at=utcnow(),
+        scheduled_at=scheduled_at,
         params=params,
         review_state="pending",
         submitted_by_user_id=submitted_by_user_id,

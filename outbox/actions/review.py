@@ -9,12 +9,12 @@ app shows one; Mastodon has no notification type for it). Each step is an entry 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 
 from outbox.actions.scheduled import (
     Draft,
+    DraftChange,
     apply_edit,
     check_draft,
     check_draft_in,
@@ -22,14 +22,13 @@ from outbox.actions.scheduled import (
     draft_params,
     hold_media,
 )
-from outbox.actions.status_languages import VariantDraft
 from outbox.actions.statuses import post_status
 from outbox.errors import Forbidden, NotFound, Unprocessable
 from storage.acting import ActingStaff
 from storage.context import Context
 from storage.models import Account, ScheduledStatus, User
 from storage.organisations import record_audit
-from storage.scheduled_statuses import queue_publication, scheduled_with_key
+from storage.scheduled_statuses import add_review_draft, queue_publication, scheduled_with_key
 from storage.types import utcnow
 
 PENDING = "pending"
@@ -58,15 +57,7 @@ async def submit_for_review(
         if wanted_at is not None:
             params["scheduled_at"] = wanted_at.isoformat()
         assert staff.user_id is not None
-        row = ScheduledStatus(
-            account_id=organisation.id,
-            scheduled_at=wanted_at or utcnow(),
-            params=params,
-            review_state=PENDING,
-            submitted_by_user_id=staff.user_id,
-        )
-        session.add(row)
-        await session.flush()
+        row = await add_review_draft(session, organisation.id, staff.user_id, params, wanted_at or utcnow())
         await hold_media(session, row.id, organisation, draft)
         await record_audit(session, staff, "draft.submit", target=f"draft:{row.id}", after=params)
     return row
@@ -152,15 +143,10 @@ async def edit_draft(
     organisation: Account,
     staff: ActingStaff | None,
     draft_id: int,
-    *,
-    text: str,
-    spoiler_text: str,
-    visibility: str,
-    language: str | None,
-    variants: Sequence[VariantDraft] | None = None,
+    change: DraftChange,
 ) -> ScheduledStatus:
-    """Change a draft's text, content warning, visibility, language and other languages (`variants`; None
-    keeps them, [] removes them) in place, checked as posting it would be: by a publisher, or by the draft's
+    """Change a draft's text, content warning, visibility, language and other languages in place
+    (`apply_edit`), checked as posting it would be: by a publisher, or by the draft's
     author (whose edit of a returned draft sends it back for review). Audited as `draft.edit` with the
     fields before and after."""
     if staff is None:
@@ -170,15 +156,7 @@ async def edit_draft(
         is_author = staff.user_id is not None and staff.user_id == row.submitted_by_user_id
         if staff.role not in ("publisher", "admin") and not is_author:
             raise Forbidden("Only a publisher of the organisation or the draft's author edits a draft")
-        before, after = apply_edit(
-            ctx,
-            row,
-            text=text,
-            spoiler_text=spoiler_text,
-            visibility=visibility,
-            language=language,
-            variants=variants,
-        )
+        before, after = apply_edit(ctx, row, change)
         if row.review_state == RETURNED and is_author:  # corrected: back in the queue
             row.review_state = PENDING
             row.review_comment = None

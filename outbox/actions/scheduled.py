@@ -58,12 +58,24 @@ class Draft:
     variants: Sequence[VariantDraft] = ()  # the other languages (docs/MULTILINGUAL.md)
 
 
+@dataclass(frozen=True)
+class DraftChange:
+    """What an edit in place of a scheduled status or a draft in review sets (`variants` None keeps its other
+    languages, [] removes them); the rest of the draft stays."""
+
+    text: str
+    spoiler_text: str
+    visibility: str
+    language: str | None
+    variants: Sequence[VariantDraft] | None = None
+
+
 def draft_arguments(draft: Draft) -> dict[str, Any]:
     """The draft as `post_status`'s keyword arguments (the variants stay drafts, unlike `asdict`)."""
     return {field.name: getattr(draft, field.name) for field in fields(draft)}
 
 
-def _params(draft: Draft, idempotency_key: str | None) -> dict[str, object]:
+def draft_params(draft: Draft, idempotency_key: str | None) -> dict[str, object]:
     """The draft as the ScheduledStatus entity's `params` (Mastodon's names and shapes)."""
     return {
         "text": draft.text,
@@ -84,7 +96,8 @@ def _params(draft: Draft, idempotency_key: str | None) -> dict[str, object]:
     }
 
 
-def _draft(params: dict[str, object]) -> Draft:
+def params_to_draft(params: dict[str, object]) -> Draft:
+    """A stored scheduled status's `params` as the draft `post_status` will be given."""
     poll = params.get("poll")
     media_ids = params.get("media_ids") or []
     texts, warnings = params.get("status_map"), params.get("spoiler_text_map")
@@ -144,15 +157,6 @@ async def hold_media(session: AsyncSession, scheduled_id: int, author: Account, 
         raise Unprocessable(f"Validation failed: media attachments not found: {', '.join(map(str, missing))}")
 
 
-def draft_params(draft: Draft, idempotency_key: str | None) -> dict[str, object]:
-    return _params(draft, idempotency_key)
-
-
-def params_to_draft(params: dict[str, object]) -> Draft:
-    """A stored scheduled status's `params` as the draft `post_status` will be given."""
-    return _draft(params)
-
-
 async def schedule_status(
     ctx: Context,
     author: Account,
@@ -171,7 +175,9 @@ async def schedule_status(
             if existing is not None:
                 return existing
         await check_draft_in(session, author, draft, scheduled_at)
-        scheduled = await add_scheduled(session, author.id, scheduled_at, _params(draft, idempotency_key))
+        scheduled = await add_scheduled(
+            session, author.id, scheduled_at, draft_params(draft, idempotency_key)
+        )
         await hold_media(session, scheduled.id, author, draft)
     return scheduled
 
@@ -213,27 +219,20 @@ async def needs_review(ctx: Context, account: Account, staff_role: str | None) -
 
 
 def apply_edit(
-    ctx: Context,
-    row: ScheduledStatus,
-    *,
-    text: str,
-    spoiler_text: str,
-    visibility: str,
-    language: str | None,
-    variants: Sequence[VariantDraft] | None,
+    ctx: Context, row: ScheduledStatus, change: DraftChange
 ) -> tuple[dict[str, object], dict[str, object]]:
-    """Change what a scheduled status or draft will post, in place, checked as posting it would be
-    (`variants` None keeps its other languages, [] removes them); the fields before and after."""
-    spoiler_text = spoiler_text.strip()
-    current = _draft(row.params)
+    """Change what a scheduled status or draft will post, in place, checked as posting it would be; the
+    fields before and after. The one way both edits (`edit_scheduled`, review's `edit_draft`) go."""
+    spoiler_text = change.spoiler_text.strip()
+    current = params_to_draft(row.params)
     draft = replace(
         current,
-        text=text,
+        text=change.text,
         spoiler_text=spoiler_text,
-        visibility=visibility,
-        language=language,
+        visibility=change.visibility,
+        language=change.language,
         sensitive=bool(row.params.get("sensitive")) or bool(spoiler_text),
-        variants=current.variants if variants is None else variants,
+        variants=current.variants if change.variants is None else change.variants,
     )
     check_draft(ctx, draft)
     before = {key: row.params.get(key) for key in EDITABLE}
@@ -255,12 +254,7 @@ async def edit_scheduled(
     author: Account,
     staff: ActingStaff | None,
     scheduled_id: int,
-    *,
-    text: str,
-    spoiler_text: str,
-    visibility: str,
-    language: str | None,
-    variants: Sequence[VariantDraft] | None = None,
+    change: DraftChange,
 ) -> ScheduledStatus:
     """Change what a scheduled status (not a draft in review) will post — a Plein extension. Not by an
     organisation's member whose posts wait for review (that would pass the review by), nor once a draft was
@@ -273,15 +267,7 @@ async def edit_scheduled(
             raise NotFound("Record not found")
         if row.review_state is not None or "approval" in row.params:
             raise Unprocessable("Validation failed: a draft is changed through its review")
-        before, after = apply_edit(
-            ctx,
-            row,
-            text=text,
-            spoiler_text=spoiler_text,
-            visibility=visibility,
-            language=language,
-            variants=variants,
-        )
+        before, after = apply_edit(ctx, row, change)
         if staff is not None:
             await record_audit(
                 session, staff, "scheduled.edit", target=f"scheduled:{row.id}", before=before, after=after
@@ -302,7 +288,7 @@ async def publish_scheduled(ctx: Context, scheduled_id: int) -> Status | None:
         return None  # a draft waiting for review (its job was queued before it was returned)
     if scheduled.scheduled_at > utcnow():
         raise RetryJob(scheduled.scheduled_at, error="not due yet (moved)")
-    draft = _draft(scheduled.params)
+    draft = params_to_draft(scheduled.params)
     approval = scheduled.params.get("approval")
     if isinstance(approval, dict):  # an approved draft: the audit trail names the publisher who let it out
         ACTING_STAFF.set(ActingStaff(**approval))

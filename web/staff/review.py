@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from login.sessions import SignedIn, web_staff
 from outbox.actions.review import PENDING, RETURNED, approve_draft, edit_draft, return_draft
+from outbox.actions.scheduled import DraftChange
 from outbox.actions.status_languages import MAX_VARIANTS
 from outbox.errors import ActionError
 from storage.acting import ACTING_STAFF
@@ -125,11 +126,13 @@ async def edit(request: Request) -> Response:
             chosen[0].organisation,
             staff,
             draft_id,
-            text=form.get("text"),
-            spoiler_text=form.get("spoiler_text"),
-            visibility=form.get("visibility"),
-            language=language,
-            variants=variants,
+            DraftChange(
+                text=form.get("text"),
+                spoiler_text=form.get("spoiler_text"),
+                visibility=form.get("visibility"),
+                language=language,
+                variants=variants,
+            ),
         )
     except ActionError as error:
         return await _page(
