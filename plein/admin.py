@@ -9,6 +9,7 @@ from pathlib import Path
 
 import orjson
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 import moderation
 from archive.account_export import ExportError, export_account
@@ -155,6 +156,14 @@ async def _local(ctx: Context, username: str) -> Account:
         account = await local_account_by_username(session, username)
     if account is None:
         raise AdminError(f"no local account named {username!r}")
+    return account
+
+
+async def local_account_in(session: AsyncSession, username: str) -> Account:
+    """The local account a subcommand names (`name` or `@name`), read in the caller's session."""
+    account = await local_account_by_username(session, username.lstrip("@"))
+    if account is None:
+        raise AdminError(f"no local account @{username.lstrip('@')}")
     return account
 
 
@@ -361,13 +370,6 @@ async def trends_command(ctx: Context, args: argparse.Namespace) -> int:
 
 async def domain_command(ctx: Context, args: argparse.Namespace) -> int:
     action = args.action
-    if action == "cancel-deletion":
-        try:
-            await actions.cancel_account_deletion(ctx, args.username, actor=cli_actor())
-        except ActionError as error:
-            raise AdminError(str(error)) from error
-        print(f"@{args.username}: deletion called off; the account is enabled again")
-        return 0
     if action == "list":
         async with ctx.db.read() as session:
             for block in await list_domain_blocks(session):

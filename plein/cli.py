@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import importlib
 import logging
 import os
 import secrets
@@ -363,46 +364,15 @@ def _with_context(args: argparse.Namespace, work: Callable[[Any], Awaitable[int]
     return asyncio.run(run())
 
 
-def cmd_account(args: argparse.Namespace) -> int:
-    from plein import admin
+def _on_database(module_name: str, command: str) -> Callable[[argparse.Namespace], int]:
+    """A subcommand that runs `command(ctx, args)` of `module_name` with a Context of the configured
+    instance; the module is imported only when its subcommand runs."""
 
-    return _with_context(args, lambda ctx: admin.account_command(ctx, args))
+    def handler(args: argparse.Namespace) -> int:
+        run_command = getattr(importlib.import_module(module_name), command)
+        return _with_context(args, lambda ctx: run_command(ctx, args))
 
-
-def cmd_invite(args: argparse.Namespace) -> int:
-    from plein import signup_admin
-
-    return _with_context(args, lambda ctx: signup_admin.invite_command(ctx, args))
-
-
-def cmd_domain(args: argparse.Namespace) -> int:
-    from plein import admin
-
-    return _with_context(args, lambda ctx: admin.domain_command(ctx, args))
-
-
-def cmd_relay(args: argparse.Namespace) -> int:
-    from plein import relay_admin
-
-    return _with_context(args, lambda ctx: relay_admin.relay_command(ctx, args))
-
-
-def cmd_audit(args: argparse.Namespace) -> int:
-    from plein import admin
-
-    return _with_context(args, lambda ctx: admin.audit_command(ctx, args))
-
-
-def cmd_rule(args: argparse.Namespace) -> int:
-    from plein import admin
-
-    return _with_context(args, lambda ctx: admin.rule_command(ctx, args))
-
-
-def cmd_announcement(args: argparse.Namespace) -> int:
-    from plein import admin
-
-    return _with_context(args, lambda ctx: admin.announcement_command(ctx, args))
+    return handler
 
 
 def _moment(text: str) -> datetime:
@@ -428,42 +398,6 @@ def cmd_archive(args: argparse.Namespace) -> int:
     if args.action == "verify":
         return archive_commands.verify_command(args)
     return _with_context(args, lambda ctx: archive_commands.export_command(ctx, args))
-
-
-def cmd_org(args: argparse.Namespace) -> int:
-    from plein import organisation_commands
-
-    return _with_context(args, lambda ctx: organisation_commands.organisation_command(ctx, args))
-
-
-def cmd_group(args: argparse.Namespace) -> int:
-    from plein import group_commands
-
-    return _with_context(args, lambda ctx: group_commands.group_command(ctx, args))
-
-
-def cmd_emoji(args: argparse.Namespace) -> int:
-    from plein import admin
-
-    return _with_context(args, lambda ctx: admin.emoji_command(ctx, args))
-
-
-def cmd_trends(args: argparse.Namespace) -> int:
-    from plein import admin
-
-    return _with_context(args, lambda ctx: admin.trends_command(ctx, args))
-
-
-def cmd_media(args: argparse.Namespace) -> int:
-    from plein.media_commands import media_command
-
-    return _with_context(args, lambda ctx: media_command(ctx, args))
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    from plein import admin
-
-    return _with_context(args, lambda ctx: admin.report_command(ctx, args))
 
 
 # --- argument parser ------------------------------------------------------------------------------------
@@ -593,7 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("reject", "turn a sign-up waiting for approval away (deletes its account)"),
     ):
         account_commands.add_parser(name, help=text).add_argument("username")
-    account.set_defaults(handler=cmd_account)
+    account.set_defaults(handler=_on_database("plein.admin", "account_command"))
 
     invite = commands.add_parser("invite", help="invite links for signing up")
     invite_commands = invite.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -606,7 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     invite_commands.add_parser("list", help="every invite: state, uses, expiry")
     invite_commands.add_parser("revoke", help="make an invite admit nobody more").add_argument("id", type=int)
-    invite.set_defaults(handler=cmd_invite)
+    invite.set_defaults(handler=_on_database("plein.signup_admin", "invite_command"))
 
     domain = commands.add_parser("domain", help="moderate remote domains")
     domain_commands = domain.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -629,7 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
     disallow.add_argument("domain")
     disallow.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
     domain_commands.add_parser("list", help="list blocked and allowed domains")
-    domain.set_defaults(handler=cmd_domain)
+    domain.set_defaults(handler=_on_database("plein.admin", "domain_command"))
 
     relay = commands.add_parser("relay", help="subscribe to relays (wider reach for public posts)")
     relay_commands = relay.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -638,7 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
     relay_remove = relay_commands.add_parser("remove", help="unfollow a relay (sends Undo Follow)")
     relay_remove.add_argument("url", help="the relay's inbox URL, as added")
     relay_commands.add_parser("list", help="list relays: state, last activity, counts")
-    relay.set_defaults(handler=cmd_relay)
+    relay.set_defaults(handler=_on_database("plein.relay_admin", "relay_command"))
 
     rule = commands.add_parser("rule", help="the server's rules (shown to users, cited by reports)")
     rule_commands = rule.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -648,7 +582,7 @@ def build_parser() -> argparse.ArgumentParser:
     rule_add.add_argument("--hint", default="", help="a longer explanation shown under the rule")
     rule_remove = rule_commands.add_parser("remove", help="take a rule out of force")
     rule_remove.add_argument("id", type=_positive)
-    rule.set_defaults(handler=cmd_rule)
+    rule.set_defaults(handler=_on_database("plein.admin", "rule_command"))
 
     announcement = commands.add_parser("announcement", help="announcements to every local user")
     announcement_commands = announcement.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -662,7 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
     announcement_add.add_argument("--all-day", action="store_true", help="the start and end are whole days")
     announcement_withdraw = announcement_commands.add_parser("withdraw", help="take an announcement down")
     announcement_withdraw.add_argument("id", type=_positive)
-    announcement.set_defaults(handler=cmd_announcement)
+    announcement.set_defaults(handler=_on_database("plein.admin", "announcement_command"))
 
     archive = commands.add_parser("archive", help="public-records packages (Archiefwet, Woo): export, verify")
     archive_commands = archive.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -717,7 +651,7 @@ def build_parser() -> argparse.ArgumentParser:
     org_return.add_argument("organisation")
     org_return.add_argument("draft", type=int)
     org_return.add_argument("--comment", required=True)
-    org.set_defaults(handler=cmd_org)
+    org.set_defaults(handler=_on_database("plein.organisation_commands", "organisation_command"))
 
     group = commands.add_parser("group", help="working groups: Group actors people follow and post to")
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -753,7 +687,7 @@ def build_parser() -> argparse.ArgumentParser:
     unban.add_argument("account", help="user@host, an actor URL, or a local username")
     unban.add_argument("--by", required=True, help="the moderator acting (a local username)")
     unban.add_argument("--reason", default="", help="why (sent with the act as Lemmy's `summary`, audited)")
-    group.set_defaults(handler=cmd_group)
+    group.set_defaults(handler=_on_database("plein.group_commands", "group_command"))
 
     emoji = commands.add_parser("emoji", help="the server's custom emojis (:shortcode: in posts and names)")
     emoji_commands = emoji.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -767,7 +701,7 @@ def build_parser() -> argparse.ArgumentParser:
     emoji_add.add_argument("--hidden", action="store_true", help="usable, but not shown in apps' pickers")
     emoji_remove = emoji_commands.add_parser("remove", help="delete a custom emoji and its image")
     emoji_remove.add_argument("shortcode")
-    emoji.set_defaults(handler=cmd_emoji)
+    emoji.set_defaults(handler=_on_database("plein.admin", "emoji_command"))
 
     trends = commands.add_parser(
         "trends", help="review what trends: hashtags and links need an allow, statuses a refusal"
@@ -792,7 +726,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("reject-link", "keep a link out of the trends"),
     ):
         trends_commands.add_parser(verb, help=text).add_argument("url")
-    trends.set_defaults(handler=cmd_trends)
+    trends.set_defaults(handler=_on_database("plein.admin", "trends_command"))
 
     media = commands.add_parser("media", help="the media cache: our copies of remote attachments")
     media_commands = media.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -802,7 +736,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prune.add_argument("--days", type=_zero_or_more, help="default: media.remote_cache_days")
     prune.add_argument("--dry-run", action="store_true", help="print what would go, change nothing")
-    media.set_defaults(handler=cmd_media)
+    media.set_defaults(handler=_on_database("plein.media_commands", "media_command"))
 
     report = commands.add_parser(
         "report", help="reports for moderators (received Flags and local users' reports)"
@@ -821,7 +755,7 @@ def build_parser() -> argparse.ArgumentParser:
     chosen.add_argument("--suspend", action="store_true", help="suspend the reported account")
     chosen.add_argument("--silence", action="store_true", help="silence the reported account")
     chosen.add_argument("--delete-statuses", action="store_true", help="delete the reported statuses")
-    report.set_defaults(handler=cmd_report)
+    report.set_defaults(handler=_on_database("plein.admin", "report_command"))
 
     audit = commands.add_parser("audit", help="the moderation audit log")
     audit_commands = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -829,7 +763,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_list.add_argument("--limit", type=_positive, default=50, help="how many entries (default: 50)")
     audit_list.add_argument("--action", default="", help="only this action (e.g. domain.block)")
     audit_list.add_argument("--actor", default="", help="only this actor (e.g. @alice or cli:root)")
-    audit.set_defaults(handler=cmd_audit)
+    audit.set_defaults(handler=_on_database("plein.admin", "audit_command"))
     return parser
 
 

@@ -7,8 +7,8 @@ import argparse
 
 from outbox.actions.groups import ban_from_group, remove_from_group, unban_from_group
 from outbox.errors import ActionError
-from plein.admin import AdminError, account_at, cli_actor
-from storage.accounts import AccountError, local_account_by_username
+from plein.admin import AdminError, account_at, cli_actor, local_account_in
+from storage.accounts import AccountError
 from storage.audit import add_audit_entry
 from storage.context import Context
 from storage.groups import GroupError, add_moderator, create_group, is_group, moderators_of, remove_moderator
@@ -35,15 +35,8 @@ async def group_command(ctx: Context, args: argparse.Namespace) -> int:
     raise AdminError(f"unknown action {args.action}")
 
 
-async def _local(session: object, username: str) -> Account:
-    account = await local_account_by_username(session, username.lstrip("@"))  # type: ignore[arg-type]
-    if account is None:
-        raise AdminError(f"no local account @{username.lstrip('@')}")
-    return account
-
-
 async def _group(session: object, username: str) -> Account:
-    account = await _local(session, username)
+    account = await local_account_in(session, username)
     if not is_group(account):
         raise AdminError(f"@{account.username} is not a group (plein group create NAME)")
     return account
@@ -72,7 +65,7 @@ async def _create(ctx: Context, args: argparse.Namespace) -> int:
 async def _moderator(ctx: Context, args: argparse.Namespace) -> int:
     async with ctx.db.transaction() as session:
         group = await _group(session, args.group)
-        account = await _local(session, args.account)
+        account = await local_account_in(session, args.account)
         if args.change == "add":
             changed = await add_moderator(session, group, account)
         else:
@@ -101,7 +94,7 @@ async def _moderators(ctx: Context, args: argparse.Namespace) -> int:
 async def _remove(ctx: Context, args: argparse.Namespace) -> int:
     async with ctx.db.read() as session:
         group = await _group(session, args.group)
-        moderator = await _local(session, args.by)
+        moderator = await local_account_in(session, args.by)
         status_id = parse_id(args.status)
         if status_id is None:
             status = await status_by_uri(session, args.status)
@@ -116,7 +109,7 @@ async def _remove(ctx: Context, args: argparse.Namespace) -> int:
 async def _ban(ctx: Context, args: argparse.Namespace) -> int:
     async with ctx.db.read() as session:
         group = await _group(session, args.group)
-        moderator = await _local(session, args.by)
+        moderator = await local_account_in(session, args.by)
     target = await account_at(ctx, args.account)
     if args.action == "unban":
         lifted = await unban_from_group(ctx, group, moderator, target, reason=args.reason)

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from outbox.actions.review import approve_draft, return_draft
 from outbox.errors import ActionError
-from plein.admin import AdminError, cli_actor
-from storage.accounts import local_account_by_username, user_for_account
+from plein.admin import AdminError, cli_actor, local_account_in
+from storage.accounts import user_for_account
 from storage.acting import ActingStaff
 from storage.context import Context
 from storage.models import Account, ScheduledStatus, User
@@ -39,15 +39,8 @@ def _cli_staff(organisation: Account) -> ActingStaff:
     )
 
 
-async def _local(session: Any, username: str) -> Account:
-    account = await local_account_by_username(session, username.lstrip("@"))
-    if account is None:
-        raise AdminError(f"no local account @{username.lstrip('@')}")
-    return account
-
-
 async def _organisation(session: Any, username: str) -> Account:
-    account = await _local(session, username)
+    account = await local_account_in(session, username)
     if await organisation_of(session, account.id) is None:
         raise AdminError(f"@{account.username} is not an organisation (plein org create {account.username})")
     return account
@@ -81,7 +74,7 @@ async def _create(ctx: Context, args: argparse.Namespace) -> int:
     """Make an account an organisation; its own password is replaced by one nobody knows and its own
     tokens end: from now on staff act for it with their own logins."""
     async with ctx.db.transaction() as session:
-        account = await _local(session, args.username)
+        account = await local_account_in(session, args.username)
         existed = await organisation_of(session, account.id) is not None
         await make_organisation(session, account, review_required=args.review == "on")
         if not existed:
@@ -104,7 +97,7 @@ async def _create(ctx: Context, args: argparse.Namespace) -> int:
 async def _add(ctx: Context, args: argparse.Namespace) -> int:
     async with ctx.db.transaction() as session:
         organisation = await _organisation(session, args.organisation)
-        member = await _local(session, args.member)
+        member = await local_account_in(session, args.member)
         await add_member(session, organisation, member, args.role, _cli_staff(organisation))
     print(f"@{member.username} is {args.role} of @{organisation.username}")
     return 0
@@ -113,7 +106,7 @@ async def _add(ctx: Context, args: argparse.Namespace) -> int:
 async def _remove(ctx: Context, args: argparse.Namespace) -> int:
     async with ctx.db.transaction() as session:
         organisation = await _organisation(session, args.organisation)
-        member = await _local(session, args.member)
+        member = await local_account_in(session, args.member)
         await drop_member(session, organisation, member, _cli_staff(organisation))
     print(f"@{member.username} is no longer a member of @{organisation.username}; their tokens for it ended")
     return 0
