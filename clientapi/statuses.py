@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -318,7 +319,11 @@ async def status_context(request: Request) -> Response:
     )
 
 
-async def _interact(request: Request, scope: str, act: Any) -> Response:
+# An act on a status the caller can see; it gives back the status to show, or None for the one acted on.
+StatusAct = Callable[[Context, Account, Status], Awaitable[Status | None]]
+
+
+async def _interact(request: Request, scope: str, act: StatusAct) -> Response:
     """Run an action on a status the caller can see, then answer with the status as it now is."""
     auth = await require_auth(request, scope)
     assert auth.account is not None
@@ -329,18 +334,46 @@ async def _interact(request: Request, scope: str, act: Any) -> Response:
     return api_response(await _render(request, shown or status, auth.account.id))
 
 
-async def favourite(request: Request) -> Response:
-    async def act(ctx: Context, account: Account, status: Status) -> Status:
-        return await actions.favourite(ctx, account, status.id)
+def _acting_on_status(scope: str, act: StatusAct) -> Callable[[Request], Awaitable[Response]]:
+    """The endpoint that runs `act` (with `scope`) on a status the caller can see (`_interact`)."""
 
-    return await _interact(request, "write:favourites", act)
+    async def endpoint(request: Request) -> Response:
+        return await _interact(request, scope, act)
+
+    return endpoint
 
 
-async def unfavourite(request: Request) -> Response:
-    async def act(ctx: Context, account: Account, status: Status) -> Status:
-        return await actions.unfavourite(ctx, account, status.id)
+def _by_id(action: Callable[[Context, Account, int], Awaitable[Status]]) -> StatusAct:
+    """An `outbox.actions` act, which takes the status's id; it gives back the status to show."""
+    return lambda ctx, account, status: action(ctx, account, status.id)
 
-    return await _interact(request, "write:favourites", act)
+
+def _stored(change: Callable[[AsyncSession, int, Status], Awaitable[object]]) -> StatusAct:
+    """A private mark written here in its own transaction (no activity goes out); the status is shown as is."""
+
+    async def act(ctx: Context, account: Account, status: Status) -> None:
+        async with ctx.db.transaction() as session:
+            await change(session, account.id, status)
+
+    return act
+
+
+def _bookmarked(change: Callable[[AsyncSession, int, int], Awaitable[object]]) -> StatusAct:
+    """A bookmark of a boost marks the boosted post."""
+    return _stored(
+        lambda session, account_id, status: change(session, account_id, status.reblog_of_id or status.id)
+    )
+
+
+favourite = _acting_on_status("write:favourites", _by_id(actions.favourite))
+unfavourite = _acting_on_status("write:favourites", _by_id(actions.unfavourite))
+unreblog = _acting_on_status("write:statuses", _by_id(actions.unreblog))  # the original, no longer boosted
+bookmark = _acting_on_status("write:bookmarks", _bookmarked(add_bookmark))
+unbookmark = _acting_on_status("write:bookmarks", _bookmarked(remove_bookmark))
+mute_thread = _acting_on_status("write:mutes", _stored(mute_conversation))
+unmute_thread = _acting_on_status("write:mutes", _stored(unmute_conversation))
+pin = _acting_on_status("write:accounts", _by_id(actions.pin_status))
+unpin = _acting_on_status("write:accounts", _by_id(actions.unpin_status))
 
 
 async def reblog(request: Request) -> Response:
@@ -352,59 +385,6 @@ async def reblog(request: Request) -> Response:
         )  # the boost itself, wrapping the original
 
     return await _interact(request, "write:statuses", act)
-
-
-async def unreblog(request: Request) -> Response:
-    async def act(ctx: Context, account: Account, status: Status) -> Status:
-        return await actions.unreblog(ctx, account, status.id)  # the original, no longer boosted
-
-    return await _interact(request, "write:statuses", act)
-
-
-async def bookmark(request: Request) -> Response:
-    async def act(ctx: Context, account: Account, status: Status) -> None:
-        async with ctx.db.transaction() as session:
-            await add_bookmark(session, account.id, status.reblog_of_id or status.id)
-
-    return await _interact(request, "write:bookmarks", act)
-
-
-async def unbookmark(request: Request) -> Response:
-    async def act(ctx: Context, account: Account, status: Status) -> None:
-        async with ctx.db.transaction() as session:
-            await remove_bookmark(session, account.id, status.reblog_of_id or status.id)
-
-    return await _interact(request, "write:bookmarks", act)
-
-
-async def mute_thread(request: Request) -> Response:
-    async def act(ctx: Context, account: Account, status: Status) -> None:
-        async with ctx.db.transaction() as session:
-            await mute_conversation(session, account.id, status)
-
-    return await _interact(request, "write:mutes", act)
-
-
-async def unmute_thread(request: Request) -> Response:
-    async def act(ctx: Context, account: Account, status: Status) -> None:
-        async with ctx.db.transaction() as session:
-            await unmute_conversation(session, account.id, status)
-
-    return await _interact(request, "write:mutes", act)
-
-
-async def pin(request: Request) -> Response:
-    async def act(ctx: Context, account: Account, status: Status) -> Status:
-        return await actions.pin_status(ctx, account, status.id)
-
-    return await _interact(request, "write:accounts", act)
-
-
-async def unpin(request: Request) -> Response:
-    async def act(ctx: Context, account: Account, status: Status) -> Status:
-        return await actions.unpin_status(ctx, account, status.id)
-
-    return await _interact(request, "write:accounts", act)
 
 
 async def status_history(request: Request) -> Response:
