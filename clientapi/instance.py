@@ -7,6 +7,8 @@ to grouped notifications (`/api/v2/notifications`) and notification requests on 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -15,11 +17,12 @@ from clientapi.entities.accounts import account_to_entity
 from clientapi.entities.common import missing_image_url
 from clientapi.instance_pages import rule_entities
 from clientapi.responses import api_response
-from registration import registration_facts
+from registration import RegistrationFacts, registration_facts
 from storage.context import Context
 from storage.images import MAX_IMAGE_PIXELS
-from storage.instance import contact_account, contact_email, instance_stats, peer_domains
+from storage.instance import InstanceStats, contact_account, contact_email, instance_stats, peer_domains
 from storage.instance_profile import InstanceProfile, TextName, instance_profile
+from storage.models import Account
 from storage.push_keys import vapid_public_key
 from storage.software import MASTODON_COMPATIBILITY, software_version
 
@@ -69,15 +72,29 @@ def _page_url(ctx: Context, profile: InstanceProfile, text: TextName, path: str)
     return f"{ctx.base_url}{path}" if profile.has_text(text) else None
 
 
-async def instance_v1(request: Request) -> Response:
-    ctx: Context = request.state.ctx
-    settings = ctx.settings
+class _InstanceFacts(NamedTuple):
+    """What both versions of the instance entity tell, read from the database."""
+
+    profile: InstanceProfile
+    stats: InstanceStats
+    contact: Account | None
+    email: str
+    registrations: RegistrationFacts
+
+
+async def _instance_facts(ctx: Context) -> _InstanceFacts:
     async with ctx.db.read() as session:
-        profile = await instance_profile(session, settings)
+        profile = await instance_profile(session, ctx.settings)
         stats = await instance_stats(session)
         contact = await contact_account(session)
         email = await contact_email(session, profile.contact_email)
-    registrations = registration_facts(profile)
+    return _InstanceFacts(profile, stats, contact, email, registration_facts(profile))
+
+
+async def instance_v1(request: Request) -> Response:
+    ctx: Context = request.state.ctx
+    settings = ctx.settings
+    profile, stats, contact, email, registrations = await _instance_facts(ctx)
     return api_response(
         {
             "uri": ctx.domain,
@@ -112,12 +129,7 @@ async def instance_v1(request: Request) -> Response:
 async def instance_v2(request: Request) -> Response:
     ctx: Context = request.state.ctx
     settings = ctx.settings
-    async with ctx.db.read() as session:
-        profile = await instance_profile(session, settings)
-        stats = await instance_stats(session)
-        contact = await contact_account(session)
-        email = await contact_email(session, profile.contact_email)
-    registrations = registration_facts(profile)
+    profile, stats, contact, email, registrations = await _instance_facts(ctx)
     return api_response(
         {
             "domain": ctx.domain,

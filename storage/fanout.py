@@ -39,20 +39,6 @@ from storage.stream_events import PUBLIC_TOPIC
 from storage.tags import tag_follower_ids
 
 RESTORED_STATUSES = 400  # statuses put back into home and list feeds when an author's suspension is lifted
-NOTIFICATION_TYPES = frozenset(
-    {
-        "mention",
-        "status",
-        "reblog",
-        "follow",
-        "follow_request",
-        "favourite",
-        "poll",
-        "update",
-        "quote",
-        "quoted_update",
-    }
-)
 
 
 def insert_ignore(dialect_name: str, table: type) -> Any:
