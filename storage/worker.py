@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import socket
 import time
 from collections import deque
@@ -48,6 +49,8 @@ from storage.queue import (
 )
 from storage.recovery import beat, forget, release_jobs_of_silent_workers, release_orphaned_jobs
 from storage.request_ids import REQUEST_ID
+from storage.transient import transient_cause
+from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +66,19 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
+TRANSIENT_FIRST_RETRY = 5.0  # seconds; doubling per try
+TRANSIENT_MAX_RETRY = (
+    300.0  # a database away for longer is retried every five minutes, for as long as it takes
+)
+
+
+def transient_retry(job: ClaimedJob, cause: str) -> RetryJob:
+    """The retry of a job whose handler met a transient database error (`storage.transient`): the same job,
+    later, backing off per try so a database struggling under load is not hammered by every worker at once."""
+    delay = min(TRANSIENT_FIRST_RETRY * 2 ** max(job.tries - 1, 0), TRANSIENT_MAX_RETRY)
+    return RetryJob(utcnow() + timedelta(seconds=delay * random.uniform(0.75, 1.25)), error=cause)
+
+
 async def run_one(
     db: Database,
     handler: JobHandler,
@@ -72,33 +88,60 @@ async def run_one(
 ) -> None:
     """Run one claimed job and record what happened; never raises (a bug fails only that job).
 
+    A transient database error (`storage.transient`) is no bug: the job is retried later, never failed.
     `record_done` takes over recording successes (the batching worker passes its buffer); `observe` hears
     (queue, outcome) of each job: done, retry, failed or crashed."""
     outcome = "done"
     # The job's log records (and the jobs it queues) carry the id of the request that started it all.
     token = REQUEST_ID.set(job.request_id or f"job-{job.id}")
     try:
-        status = await handler(job)
-    except RetryJob as retry:
+        outcome = await _run_and_record(db, handler, job, record_done)
+    except Exception:
+        # Recording the outcome failed: the database is away. The job is still `running` under our lease
+        # (`locked_until`), and `claim` takes a running job whose lease is over as due: it runs again once
+        # the lease ends, here or in another process (or sooner through `WorkerHeartbeat` if this process
+        # dies). So nothing is lost; the job may run twice, which every handler allows (at-least-once).
         outcome = "retry"
-        await mark_retry(db, job.id, retry)
-    except JobFailed as failure:
-        outcome = "failed"
-        logger.info("job %s (%s) failed: %s", job.id, job.queue, failure.error)
-        await mark_failed(db, job.id, error=failure.error, status=failure.status)
-    except Exception as error:  # a handler bug must not kill the worker
-        outcome = "crashed"
-        logger.exception("job %s (%s) crashed", job.id, job.queue)
-        await mark_failed(db, job.id, error=f"{type(error).__name__}: {error}")
-    else:
-        if record_done is None:
-            await mark_done(db, job.id, status=status)
-        else:
-            await record_done(job.id, status)
+        logger.warning(
+            "job %s (%s): recording its outcome failed; it runs again when its lease ends",
+            job.id,
+            job.queue,
+            exc_info=True,
+        )
     finally:
         REQUEST_ID.reset(token)
     if observe is not None:
         observe(job.queue, outcome)
+
+
+async def _run_and_record(
+    db: Database, handler: JobHandler, job: ClaimedJob, record_done: DoneRecorder | None
+) -> str:
+    """Run the handler and record its outcome; returns the outcome. Raises only when recording fails."""
+    try:
+        status = await handler(job)
+    except RetryJob as retry:
+        await mark_retry(db, job.id, retry)
+        return "retry"
+    except JobFailed as failure:
+        logger.info("job %s (%s) failed: %s", job.id, job.queue, failure.error)
+        await mark_failed(db, job.id, error=failure.error, status=failure.status)
+        return "failed"
+    except Exception as error:  # a handler bug must not kill the worker
+        cause = transient_cause(error)
+        if cause is not None:
+            retry = transient_retry(job, f"{cause}: {type(error).__name__}: {error}")
+            logger.warning("job %s (%s) retried at %s: %s", job.id, job.queue, retry.at, retry.error)
+            await mark_retry(db, job.id, retry)
+            return "retry"
+        logger.exception("job %s (%s) crashed", job.id, job.queue)
+        await mark_failed(db, job.id, error=f"{type(error).__name__}: {error}")
+        return "crashed"
+    if record_done is None:
+        await mark_done(db, job.id, status=status)
+    else:
+        await record_done(job.id, status)
+    return "done"
 
 
 class QueueWorker:
