@@ -48,7 +48,9 @@ def test_transient_kinds_besides_sqlstates() -> None:
     assert is_transient(sa_exc.TimeoutError("QueuePool limit of size 1 overflow 0 reached"))
     assert is_transient(sa_exc.DBAPIError("SELECT 1", None, ValueError("x"), connection_invalidated=True))
     assert is_transient(sa_exc.InterfaceError("SELECT 1", None, ValueError("closed")))
-    assert is_transient(sa_exc.OperationalError("INSERT", None, sqlite3.OperationalError("database is locked")))
+    assert is_transient(
+        sa_exc.OperationalError("INSERT", None, sqlite3.OperationalError("database is locked"))
+    )
     assert is_transient(asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"))
     try:
         raise RuntimeError("while storing") from _wrapped("57P01")
@@ -100,7 +102,9 @@ async def test_a_handler_whose_connection_is_terminated_is_retried_later(
     job = await _only_job(db)
     assert job.state == "pending" and job.finished_at is None
     assert job.next_try_at > utcnow() and job.last_error and "database" in job.last_error
-    assert any(str(ran[0]) in record.getMessage() and "retried" in record.getMessage() for record in caplog.records)
+    assert any(
+        str(ran[0]) in record.getMessage() and "retried" in record.getMessage() for record in caplog.records
+    )
 
 
 async def test_a_job_whose_retry_cannot_be_recorded_runs_again_when_its_lease_ends(
