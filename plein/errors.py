@@ -17,6 +17,7 @@ from inbox.errors import InboxError
 from moderation.errors import ModerationError
 from outbox.errors import ActionError, ValidationCode
 from registration.errors import RegistrationError, TooManyAttempts
+from storage.transient import DATABASE_ERRORS, transient_cause
 
 logger = logging.getLogger("plein.http")
 
@@ -104,6 +105,32 @@ async def registration_error(request: Request, error: Exception) -> Response:
     return _unprocessable_response(error, error.status_code, headers)
 
 
+DATABASE_RETRY_AFTER = 10  # seconds: a dropped connection is replaced, a busy pool frees up, a failover ends
+
+
+async def database_error(request: Request, error: Exception) -> Response:
+    """A transient database error (`storage.transient`: connection lost, too many clients, no pooled
+    connection free in time, …) is 503 with Retry-After: clients and remote servers (the inbox's senders)
+    try again, and nothing was half done (the request's transaction rolled back). Any other database error
+    is a bug, passed on to `unexpected` (500)."""
+    cause = transient_cause(error)
+    if cause is None:
+        raise error
+    logger.warning(
+        "%s %s answered 503: %s (%s: %s)",
+        request.method,
+        request.url.path,
+        cause,
+        type(error).__name__,
+        error,
+    )
+    return json_error(
+        503,
+        "Service temporarily unavailable, try again later",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
 async def unexpected(request: Request, error: Exception) -> Response:
     logger.exception("%s %s crashed", request.method, request.url.path)
     return JSONResponse({"error": "Internal server error"}, status_code=500)
@@ -119,5 +146,6 @@ def exception_handlers() -> dict[type[Exception] | int, object]:
         ActionError: action_error,
         ModerationError: moderation_error,
         RegistrationError: registration_error,
+        **dict.fromkeys(DATABASE_ERRORS, database_error),
         Exception: unexpected,
     }
