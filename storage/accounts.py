@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from apub.errors import InvalidHost
@@ -189,7 +190,10 @@ async def create_local_account(
 
 
 async def ensure_instance_actor(session: AsyncSession, urls: LocalUrls) -> Account:
-    """The instance's own `Application` actor (signs fetches made on behalf of the server), created once."""
+    """The instance's own `Application` actor (signs fetches made on behalf of the server), created once.
+
+    Two processes starting together on a fresh database both find it missing: the second one's insert waits
+    for the first's commit, then fails on the unique URI, and takes the row the first one made."""
     existing = await account_by_uri(session, urls.instance_actor())
     if existing is not None:
         return existing
@@ -200,11 +204,18 @@ async def ensure_instance_actor(session: AsyncSession, urls: LocalUrls) -> Accou
     account.locked = True  # nobody follows the instance actor
     account.discoverable = False
     account.indexable = False
-    session.add(account)
-    await session.flush()
-    keys.account_id = account.id
-    session.add(keys)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(account)
+            await session.flush()
+            keys.account_id = account.id
+            session.add(keys)
+            await session.flush()
+    except IntegrityError:
+        created = await account_by_uri(session, urls.instance_actor())
+        if created is None:
+            raise
+        return created
     return account
 
 
