@@ -331,9 +331,13 @@ async def _inbox_traffic(plan: InboxPlan) -> tuple[list[float], dict[int, int]]:
 # ---- Plein's side --------------------------------------------------------------------------------------
 
 
-def settings_for(folder: Path, port: int, database_url: str, ca_bundle: str) -> Any:
+def settings_for(
+    folder: Path, port: int, database_url: str, ca_bundle: str, pool: tuple[int, int] | None = None
+) -> Any:
+    """The instance's settings; `pool` (pool_size, max_overflow) for PostgreSQL (see `fitting_pool`)."""
     from plein.config import load_settings
 
+    sized = {} if pool is None else {"database.pool_size": pool[0], "database.max_overflow": pool[1]}
     return load_settings(
         None,
         overrides={
@@ -346,8 +350,23 @@ def settings_for(folder: Path, port: int, database_url: str, ca_bundle: str) -> 
             "federation.allow_private_addresses": ["127.0.0.0/8"],
             "federation.ca_bundle": ca_bundle,
             "secrets.secret_key": "bench-secret-not-for-production",
+            **sized,
         },
     )
+
+
+async def fitting_pool(database_url: str) -> tuple[int, int]:
+    """A pool with which the four Plein processes fit under the server's max_connections, a few left for
+    this script's own queries: the defaults (20 + 5) overflowed PostgreSQL's 100 and lost work (#17)."""
+    from storage.db import Database
+    from storage.pool_sizing import SCALE_OUT_PROCESSES, connection_budget
+
+    db = Database(database_url, pool_size=1, max_overflow=0)
+    try:
+        budget = await connection_budget(db)
+    finally:
+        await db.dispose()
+    return budget.pool_for(SCALE_OUT_PROCESSES, spare=5)
 
 
 @dataclass
@@ -597,7 +616,10 @@ async def run_backend(backend: str, args: argparse.Namespace, folder: Path, worl
     load_before = load_average()
     lines = [f"== {backend}: load average before {load_before}"]
     try:
-        settings = settings_for(data, ports[0], database_url, world["ca"])
+        pool = None if backend == "sqlite" else await fitting_pool(database_url)
+        settings = settings_for(data, ports[0], database_url, world["ca"], pool)
+        if pool is not None:
+            lines.append(f"pool per process: pool_size {pool[0]} + max_overflow {pool[1]} (fits 4 processes)")
         seeded = await seed(settings, world["host_urls"], world["actor_rows"])
         config = data / "plein.toml"
         config.write_text(settings_to_toml(settings))

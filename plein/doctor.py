@@ -22,6 +22,8 @@ from storage.accounts import INSTANCE_ACTOR_USERNAME
 from storage.db import Database
 from storage.migrate import pending_revisions
 from storage.models import Account, Job, LocalKey, WorkerProcess
+from storage.pg_bus import BUS_CONNECTIONS
+from storage.pool_sizing import SCALE_OUT_PROCESSES, connection_budget, connections_per_process
 from storage.settings import Settings
 from storage.types import utcnow
 
@@ -258,12 +260,44 @@ async def _public_url_findings(settings: Settings, *, verify: ssl.SSLContext) ->
     return findings
 
 
+async def _connection_findings(db: Database, settings: Settings) -> list[Finding]:
+    """On PostgreSQL: how many Plein processes with this pool fit under the server's `max_connections`."""
+    if db.is_sqlite:
+        return []
+    try:
+        budget = await connection_budget(db)
+    except Exception as error:  # reported by the database check already, or a server hiding pg_settings
+        return [Finding("warn", "connections", f"max_connections cannot be read: {str(error)[:200]}")]
+    pool_size, max_overflow = settings.database.pool_size, settings.database.max_overflow
+    per_process = connections_per_process(pool_size, max_overflow)
+    fit = budget.processes_that_fit(pool_size, max_overflow)
+    message = (
+        f"max_connections {budget.max_connections} ({budget.reserved} reserved) holds {fit} Plein processes "
+        f"of {per_process} connections (pool_size {pool_size} + max_overflow {max_overflow} + "
+        f"{BUS_CONNECTIONS} for the event bus)"
+    )
+    if fit >= SCALE_OUT_PROCESSES:
+        return [Finding("ok", "connections", message)]
+    return [
+        Finding(
+            "warn",
+            "connections",
+            f"{message}: fewer than {SCALE_OUT_PROCESSES} (two web, two workers), so connections will be "
+            "refused under load",
+            "raise max_connections in postgresql.conf, or lower database.pool_size / database.max_overflow "
+            "(docs/OPERATIONS.md, sizing)",
+        )
+    ]
+
+
 async def diagnose(settings: Settings) -> list[Finding]:
     """Every finding, in the order an operator would fix them."""
     findings = _config_findings(settings)
     db = Database(settings.database_url, schema=settings.database.schema)
     try:
         database, _ = await _database_findings(db)
+        if not any(finding.level == "fail" and finding.check == "database" for finding in database):
+            database += await _connection_findings(db, settings)
     finally:
         await db.dispose()
     findings += database

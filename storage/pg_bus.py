@@ -40,6 +40,9 @@ TOPICS_PER_ENTRY = (
 RECONNECT_SECONDS = 1.0
 
 
+BUS_CONNECTIONS = 2  # what a process holds open besides its pool: the LISTEN connection and the NOTIFY sender
+
+
 def pack(events: Sequence[Event]) -> list[str]:
     """`events` as NOTIFY payloads, in order: JSON arrays of [kind, payload, [topics]] entries."""
     entries: list[list[Any]] = []
