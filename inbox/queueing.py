@@ -85,7 +85,7 @@ class GroupCommitQueue:
             batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
             try:
                 refusals = await self._write(batch)
-            except Exception as error:  # the requests answer 503 (a transient database error) or 500; the senders retry
+            except Exception as error:  # the requests answer 503 (database away: `storage.transient`) or 500
                 for item in batch:
                     if not item.done.done():
                         item.done.set_exception(error)
