@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from apub.hosts import delivery_inbox
 from apub.vocab import PUBLIC
-from storage.deliveries import delivery_job_row, fan_out_job_row
+from storage.deliveries import delivery_job_row, fan_out_job_row, known_servers_job_row
 from storage.models import Account
 from storage.queue import enqueue_many
 from storage.relays import take_relay_inboxes
@@ -58,6 +58,11 @@ class DeliveryTargets:
     def __init__(self) -> None:
         self.inboxes: dict[str, int] = {}
         self.followers_of: list[int] = []
+        self.known_servers = False
+
+    def add_known_servers(self) -> None:
+        """Add every known remote server's inbox: one `fan_out` job (`storage.known_inboxes`), not a row each."""
+        self.known_servers = True
 
     def add(self, inbox: str | None, priority: int) -> None:
         if inbox:
@@ -90,7 +95,8 @@ async def enqueue_deliveries(
     session: AsyncSession, *, activity_id: int, sender_id: int, targets: DeliveryTargets
 ) -> tuple[int, int]:
     """One `deliver` job per named target inbox and one `fan_out` job per account whose followers are
-    targets, in the caller's transaction; returns how many of each were enqueued.
+    targets (and one for every known server, if they are), in the caller's transaction; returns how many of
+    each were enqueued.
 
     A delivery's payload is `{"activity_id", "inbox", "sender_id"}`; the body is rendered and signed at send
     time. An inbox named here and reached by the followers' expansion too keeps the delivery queued here,
@@ -106,4 +112,8 @@ async def enqueue_deliveries(
         )
         for account_id in targets.followers_of
     ]
+    if targets.known_servers:
+        fan_outs.append(
+            known_servers_job_row(activity_id=activity_id, sender_id=sender_id, priority=PRIORITY_FOLLOWERS)
+        )
     return deliveries, await enqueue_many(session, fan_outs)

@@ -1,9 +1,11 @@
-"""The `fan_out` queue's handler: one activity to the inboxes of a local account's remote followers.
+"""The `fan_out` queue's handler: one activity to the inboxes of a local account's remote followers, or (a
+deleted account's `Delete`, audience `known_servers`) of every remote server this one knows.
 
 A local action writes one `fan_out` job per account whose followers an activity goes to
 (`outbox.addressing.enqueue_deliveries`), so the action's transaction stays small whatever the audience; this
-handler reads the followers after the commit, a page at a time in follow id order, and queues one `deliver`
-job per distinct inbox. Each page's delivery jobs and the job's cursor (`after`, the last follow read) are
+handler reads the followers after the commit, a page at a time in follow id order (the known accounts in
+account id order), and queues one `deliver` job per distinct inbox. Each page's delivery jobs and the job's
+cursor (`after`, the last follow or account read) are
 committed together, so a worker that dies midway leaves a job that goes on from the last committed page when
 it runs again; and since a delivery's dedupe key is (activity, inbox), a page read twice, or a shared inbox
 met again on a later page, queues nothing twice.
@@ -19,8 +21,9 @@ from typing import Any
 
 from storage.context import Context
 from storage.db import Database
-from storage.deliveries import DELIVER_QUEUE, delivery_job_row
+from storage.deliveries import DELIVER_QUEUE, KNOWN_SERVERS, delivery_job_row
 from storage.follows import remote_follower_inbox_page
+from storage.known_inboxes import known_inbox_page
 from storage.queue import ClaimedJob, enqueue_many, save_job_payload
 from storage.worker import JobHandler
 
@@ -40,10 +43,15 @@ async def expand_fan_out(
     queued = 0
     while True:
         async with db.transaction() as session:
-            inboxes, last_follow = await remote_follower_inbox_page(
-                session, int(payload["followers_of"]), after=int(payload["after"]), limit=page_size
-            )
-            if last_follow is None:
+            if payload.get("audience") == KNOWN_SERVERS:
+                inboxes, last_read = await known_inbox_page(
+                    session, after=int(payload["after"]), limit=page_size
+                )
+            else:
+                inboxes, last_read = await remote_follower_inbox_page(
+                    session, int(payload["followers_of"]), after=int(payload["after"]), limit=page_size
+                )
+            if last_read is None:
                 return queued
             rows = [
                 delivery_job_row(
@@ -55,7 +63,7 @@ async def expand_fan_out(
                 for inbox in inboxes
             ]
             page_queued = await enqueue_many(session, rows)
-            payload["after"] = last_follow
+            payload["after"] = last_read
             await save_job_payload(session, job.id, payload)
         queued += page_queued
         if after_page is not None:

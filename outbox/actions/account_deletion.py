@@ -20,15 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, or_
 
 from apub.builders import build_activity
-from apub.hosts import delivery_inbox
 from apub.vocab import PUBLIC
 from outbox.actions._unit import Effects, after_commit, record_activity
 from outbox.actions.profile import send_actor_update
-from outbox.addressing import PRIORITY_FOLLOWERS, DeliveryTargets
+from outbox.addressing import DeliveryTargets
 from outbox.errors import NotFound, Unprocessable
 from storage.account_removal import erase_account
 from storage.accounts import is_account_actor, local_account_by_username, user_for_account
@@ -36,6 +34,7 @@ from storage.audit import add_audit_entry
 from storage.context import Context
 from storage.fanout import restore_author_to_home_feeds
 from storage.follows import remove_author_from_home_feed
+from storage.known_inboxes import count_known_servers
 from storage.media_lifecycle import queue_withdrawal
 from storage.models import Account, Block, Bookmark, List, ListAccount, Mute
 from storage.oauth import AUTHORITY_CHANGED, revoke_user_tokens
@@ -49,20 +48,7 @@ ACCOUNTS_QUEUE = "accounts"
 class AccountDeletion:
     account_id: int
     statuses: int  # tombstoned
-    servers: int  # inboxes the `Delete` was queued for
-
-
-async def _every_known_inbox(session: AsyncSession) -> DeliveryTargets:
-    """One inbox per known remote server (shared inboxes where the origin rule allows them)."""
-    targets = DeliveryTargets()
-    rows = await session.execute(
-        select(Account.uri, Account.inbox_url, Account.shared_inbox_url).where(
-            Account.domain.is_not(None), Account.gone_at.is_(None)
-        )
-    )
-    for uri, inbox, shared_inbox in rows:
-        targets.add(delivery_inbox(uri, inbox, shared_inbox), PRIORITY_FOLLOWERS)
-    return targets
+    servers: int  # remote servers known when the `Delete` was queued (its `fan_out` job reaches each)
 
 
 async def delete_local_account(ctx: Context, username: str, *, actor: str) -> AccountDeletion:
@@ -74,7 +60,11 @@ async def delete_local_account(ctx: Context, username: str, *, actor: str) -> Ac
             raise NotFound(f"no local account {username!r}")
         if not is_account_actor(account):
             raise Unprocessable("only a person's account can be deleted this way")
-        targets = await _every_known_inbox(session)
+        # Every known server's inbox, expanded after the commit by one `fan_out` job (outbox.fan_out): an
+        # instance knowing many servers would otherwise write a delivery row for each in this transaction.
+        targets = DeliveryTargets()
+        targets.add_known_servers()
+        servers = await count_known_servers(session)
         await record_activity(
             session,
             effects,
@@ -111,11 +101,11 @@ async def delete_local_account(ctx: Context, username: str, *, actor: str) -> Ac
             actor=actor,
             action="account.delete",
             target=account.uri,
-            details={"statuses": len(statuses), "servers": len(targets)},
+            details={"statuses": len(statuses), "servers": servers},
         )
     effects.events.append(AUTHORITY_CHANGED)  # its streams end now
     after_commit(ctx, effects)
-    return AccountDeletion(account.id, len(statuses), len(targets))
+    return AccountDeletion(account.id, len(statuses), servers)
 
 
 async def request_account_deletion(ctx: Context, account_id: int, *, actor: str) -> datetime:
