@@ -267,15 +267,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
             settle_heap()
             for ctx in contexts:
                 started += start_workers(ctx)
-            if (
-                settings.metrics.worker_port
-            ):  # this process's own counters (the first domain's); queue gauges come from `serve`
-                from prometheus_client import start_http_server
+            if settings.metrics.worker_port:  # this process's own counters; queue gauges come from `serve`
+                from plein.worker_metrics import serve_worker_metrics
 
-                start_http_server(
+                serve_worker_metrics(
                     settings.metrics.worker_port,
-                    addr=settings.server.listen_host,
-                    registry=contexts[0].metrics.registry,
+                    settings.server.listen_host,
+                    {ctx.settings.domain: ctx.metrics.registry for ctx in contexts},
                 )
             queues = sum(isinstance(worker, QueueWorker) for worker, _ in started)
             print(f"worker running {queues} queue(s); Ctrl-C to stop", flush=True)
