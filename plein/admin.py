@@ -106,9 +106,9 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
                 print(f"{account.username}\t{user.role}\t{state}\t{user.email or '-'}\t{account.uri}")
         return 0
 
-    if action in ("suspend", "unsuspend"):
+    if action in MODERATION_COMMANDS:
         account = await _local(ctx, args.username)
-        return await _suspension_command(ctx, account.id, account.username, action, dry_run=args.dry_run)
+        return await _moderation_command(ctx, account, action, text=args.text, dry_run=args.dry_run)
     if action == "promote":
         account = await _local(ctx, args.username)
         await moderation.change_role(ctx, account.id, args.role, actor=cli_actor())  # audited
@@ -136,18 +136,32 @@ async def account_command(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _suspension_command(
-    ctx: Context, account_id: int, username: str, action: str, *, dry_run: bool
+# What each moderation command prints once done (the web account page's actions, `moderation.moderate_account`).
+MODERATION_COMMANDS = {
+    "suspend": "suspended",
+    "unsuspend": "unsuspended",
+    "disable": "login disabled",
+    "enable": "login enabled",
+    "sensitive": "media forced sensitive",
+    "unsensitive": "media no longer forced sensitive",
+}
+
+
+async def _moderation_command(
+    ctx: Context, account: Account, action: str, *, text: str, dry_run: bool
 ) -> int:
-    """Suspend or unsuspend a local account, audited as the CLI's (`moderation.moderate_account`)."""
+    """Moderate a local account, audited as the CLI's with `text` as the why; the CLI never tells the
+    account (no warning: a warning is the moderators' message, written on the web or through the API)."""
     try:
-        await moderation.moderate_account(ctx, account_id, action, actor=cli_actor(), dry_run=dry_run)
+        await moderation.moderate_account(
+            ctx, account.id, action, actor=cli_actor(), text=text.strip(), dry_run=dry_run
+        )
     except moderation.ModerationError as error:
-        raise AdminError(f"@{username}: {error}") from error
+        raise AdminError(f"@{account.username}: {error}") from error
     if dry_run:
-        print(f"would {action} @{username} (dry run: nothing changed)")
+        print(f"would {action} @{account.username} (dry run: nothing changed)")
     else:
-        print(f"@{username} {action}ed")
+        print(f"@{account.username}: {MODERATION_COMMANDS[action]}")
     return 0
 
 

@@ -502,9 +502,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     password.add_argument("username")
     password.add_argument("--password", help="use this password instead of generating one")
-    for name, text in (("suspend", "suspend an account"), ("unsuspend", "lift a suspension")):
+    for name, text in (
+        ("suspend", "suspend an account"),
+        ("unsuspend", "lift a suspension"),
+        ("disable", "disable an account's login (its sessions end, its apps are refused)"),
+        ("enable", "enable a disabled login again"),
+        ("sensitive", "force an account's media sensitive"),
+        ("unsensitive", "stop forcing an account's media sensitive"),
+    ):
         action = account_commands.add_parser(name, help=text)
         action.add_argument("username")
+        action.add_argument("--text", default="", help="why (kept in the audit log)")
         action.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
     promote = account_commands.add_parser("promote", help="set an account's role")
     promote.add_argument("username")
@@ -526,6 +534,17 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         account_commands.add_parser(name, help=text).add_argument("username")
     account.set_defaults(handler=_on_database("plein.admin", "account_command"))
+
+    instance = commands.add_parser("instance", help="the instance's settings as changed over the config")
+    instance_commands = instance.add_subparsers(dest="action", required=True, metavar="ACTION")
+    instance_commands.add_parser("show", help="every setting: its value in force and where it comes from")
+    instance_set = instance_commands.add_parser("set", help="change a setting over the config's value")
+    instance_set.add_argument("key", help="name, description, contact_email, registration_mode, …")
+    instance_set.add_argument(
+        "value", help="the new value; '-' reads it from standard input (the long texts)"
+    )
+    instance_commands.add_parser("reset", help="bring back the config's value").add_argument("key")
+    instance.set_defaults(handler=_on_database("plein.instance_admin", "instance_command"))
 
     invite = commands.add_parser("invite", help="invite links for signing up")
     invite_commands = invite.add_subparsers(dest="action", required=True, metavar="ACTION")
