@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from apub.languages import accepted_language_tags, language_tag
+from storage.accounts import media_forced_sensitive
 from storage.context import Context
 from storage.custom_emojis import emojis_of_statuses
 from storage.media import media_file_url, preview_path, profile_image_urls
@@ -60,6 +61,15 @@ class Post:
     @property
     def language(self) -> str | None:
         return self.shown.language if self.shown else self.status.language
+
+    def media_sensitive_to(self, viewer_id: int | None) -> bool:
+        """Whether the post's media are shown behind a sensitive notice: its author marked them so, or the
+        moderators force its author's media sensitive — for all but the author, as the Status entity
+        (`storage.accounts.media_forced_sensitive`)."""
+        if not self.media:
+            return False
+        forced = media_forced_sensitive(self.author.sensitized_at, True) and viewer_id != self.author.id
+        return self.status.sensitive or forced
 
     @property
     def languages(self) -> list[str]:
