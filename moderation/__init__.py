@@ -14,6 +14,7 @@ from moderation.announcements import (
     publish_announcement,
     withdraw_announcement,
 )
+from moderation.appeals import AppealRefused, appeal_warning, decide_appeal
 from moderation.domains import (
     DomainOutcome,
     allow_domain,
@@ -52,6 +53,9 @@ from moderation.trends import review_link, review_status, review_tag
 from moderation.warnings import WARNING_ACTIONS, Telling
 
 __all__ = [
+    "AppealRefused",
+    "appeal_warning",
+    "decide_appeal",
     "NotPermitted",
     "REPORT_ACTIONS",
     "Telling",

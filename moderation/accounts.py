@@ -90,7 +90,7 @@ async def _login_of(session: AsyncSession, account: Account) -> User:
     return user
 
 
-async def _apply(
+async def apply_in(
     session: AsyncSession, ctx: Context, account: Account, action: str, effects: Effects
 ) -> None:
     """Change the account as `action` says, in the caller's transaction (ModerationError when pointless)."""
@@ -154,7 +154,7 @@ async def _moderate(
             report, reported = await open_report_in(session, report_id)
             if reported.id != account.id:
                 raise ModerationError(f"report {report_id} is about another account")
-        await _apply(session, ctx, account, action, effects)
+        await apply_in(session, ctx, account, action, effects)
         if dry_run:
             raise _DryRun(account)
         await add_audit_entry(

@@ -1,6 +1,6 @@
 """Telling an account what the moderators did (Mastodon's account warnings, "strikes"): the warning row, the
 `moderation_warning` notification of a local account and, when asked, the e-mail — written in the caller's
-transaction, so the warning exists exactly when the action does. Appeals are not built."""
+transaction, so the warning exists exactly when the action does. Appeals are `moderation.appeals`."""
 
 from __future__ import annotations
 

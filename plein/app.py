@@ -26,12 +26,14 @@ import web.group_moderation
 import web.invites
 import web.media
 import web.moderation.accounts
+import web.moderation.appeals
 import web.moderation.index
 import web.moderation.reports
 import web.pages
 import web.signup
 import web.staff.acting
 import web.staff.compose
+import web.staff.disputes
 import web.staff.login
 import web.staff.org_audit
 import web.staff.org_members
@@ -97,9 +99,11 @@ def all_routes() -> list[BaseRoute]:
         *web.moderation.index.routes,
         *web.moderation.reports.routes,
         *web.moderation.accounts.routes,
+        *web.moderation.appeals.routes,
         *web.administration.routes,
         *web.staff.timelines.routes,
         *web.staff.compose.routes,
+        *web.staff.disputes.routes,
         *web.staff.settings.routes,
         *web.staff.security.routes,
         *web.staff.review.routes,

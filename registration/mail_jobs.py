@@ -1,4 +1,4 @@
-"""The `mail` queue's handler: the messages sign-up, recovery and moderation warnings send, one job each,
+"""The `mail` queue's handler: the messages sign-up, recovery, moderation warnings and appeals send, one job each,
 enqueued in the transaction that calls for them (`storage.mail_queue`). The job makes the mailed token itself,
 just before sending, so its secret is never stored — not even in the job's payload."""
 
@@ -40,8 +40,16 @@ def notifications_url(base_url: str) -> str:
     return f"{base_url}/web/notifications"
 
 
+def dispute_url(base_url: str, account_warning_id: int) -> str:
+    """A warning's own page, where it is appealed and the appeal's decision is read."""
+    return f"{base_url}/web/disputes/{account_warning_id}"
+
+
 def _retry_delay(tries: int) -> timedelta:
     return timedelta(seconds=min(30 * 2**tries, 4 * 3600) * random.uniform(0.8, 1.2))
+
+
+_ABOUT_WARNINGS = (MailKind.WARNING, MailKind.APPEAL_APPROVED, MailKind.APPEAL_REJECTED)
 
 
 async def _prepare(ctx: Context, kind: MailKind, user_id: int) -> tuple[User, Account, str | None] | None:
@@ -60,8 +68,8 @@ async def _prepare(ctx: Context, kind: MailKind, user_id: int) -> tuple[User, Ac
             return user, account, await issue_user_token(session, user.id, TokenPurpose.CONFIRM)
         if kind is MailKind.RESET:
             return user, account, await issue_user_token(session, user.id, TokenPurpose.RESET)
-        if kind is MailKind.WARNING and user.confirmed_at is None:
-            return None  # warnings go only to a confirmed address
+        if kind in _ABOUT_WARNINGS and user.confirmed_at is None:
+            return None  # warnings and appeals' decisions go only to a confirmed address
         return user, account, None
 
 
@@ -104,14 +112,17 @@ def mail_job_handler(ctx: Context, templates: MailTemplates) -> Callable[[Claime
                 "link": password_reset_url(ctx.base_url, secret),
                 "hours": int(TokenPurpose.RESET.lifetime.total_seconds() // 3600),
             }
-        elif kind is MailKind.WARNING:
+        elif kind in _ABOUT_WARNINGS:
             warning = await _warning(ctx, job.payload.get("account_warning_id"))
             if warning is None:
                 return  # the account (and its warnings) went meanwhile
             values |= {
                 "action": warning.action,
                 "text": warning.text,
-                "link": notifications_url(ctx.base_url),
+                "created_at": warning.created_at,
+                "link": notifications_url(ctx.base_url)
+                if kind is MailKind.WARNING
+                else dispute_url(ctx.base_url, warning.id),
             }
         else:
             values["link"] = sign_in_url(ctx.base_url)

@@ -1127,6 +1127,27 @@ class AccountWarning(Base):
     report_id: Mapped[int | None] = _fk("reports.id", nullable=True, ondelete="SET NULL")
     status_ids: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the moderators approved the account's appeal against it (Mastodon's `overruled_at`).
+    overruled_at: Mapped[datetime | None]
+
+
+class Appeal(Base):
+    """An account's appeal against one of its warnings (Mastodon's Appeal): its text, and the moderators'
+    decision — approved or rejected, by whom, when; neither while it waits. One per warning."""
+
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=new_id)
+    account_id: Mapped[int] = _fk("accounts.id")  # the appellant: the warning's account
+    account_warning_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("account_warnings.id", ondelete="CASCADE"), unique=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    approved_at: Mapped[datetime | None]
+    approved_by_account_id: Mapped[int | None] = _fk("accounts.id", nullable=True, ondelete="SET NULL")
+    rejected_at: Mapped[datetime | None]
+    rejected_by_account_id: Mapped[int | None] = _fk("accounts.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class InstanceRule(Base):

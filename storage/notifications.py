@@ -14,6 +14,9 @@ from storage.notification_groups import UNGROUPED
 from storage.types import utcnow
 
 MARKER_TIMELINES = ("home", "notifications")
+# Notifications only the web notifications page shows: no Mastodon type says this (an appeal's decision;
+# apps read it in the `moderation_warning`'s `appeal`), so the client API leaves them out.
+WEB_ONLY_TYPES = ("appeal_approved", "appeal_rejected")
 
 
 def notifications_query(
@@ -23,12 +26,15 @@ def notifications_query(
     exclude_types: Iterable[str] = (),
     from_account_id: int | None = None,
     include_filtered: bool = False,
+    include_web_only: bool = False,
 ) -> Select[Any]:
     """An account's notifications (page them by `Notification.id`), optionally only of `types`, without
     `exclude_types`, or from one account. Those about a deleted status or from a suspended account are left
     out, and those its notification policy filtered unless `include_filtered` or one account's are asked
-    for (as Mastodon)."""
+    for (as Mastodon); WEB_ONLY_TYPES unless `include_web_only` (the web page)."""
     statement = select(Notification).where(Notification.account_id == account_id)
+    if not include_web_only:
+        statement = statement.where(Notification.notification_type.not_in(WEB_ONLY_TYPES))
     if not include_filtered and from_account_id is None:
         statement = statement.where(Notification.filtered.is_(False))
     wanted = list(types)
@@ -61,9 +67,12 @@ async def count_unread(session: AsyncSession, query: Select[Any], marker_id: int
 async def notification_for(
     session: AsyncSession, account_id: int, notification_id: int
 ) -> Notification | None:
-    """One of an account's notifications, or None (also when it belongs to someone else)."""
+    """One of an account's notifications as the client API shows them, or None (also when it belongs to
+    someone else, or is one of WEB_ONLY_TYPES)."""
     statement = select(Notification).where(
-        Notification.id == notification_id, Notification.account_id == account_id
+        Notification.id == notification_id,
+        Notification.account_id == account_id,
+        Notification.notification_type.not_in(WEB_ONLY_TYPES),
     )
     return (await session.execute(statement)).scalar_one_or_none()
 

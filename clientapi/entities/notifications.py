@@ -15,9 +15,10 @@ from clientapi.entities.common import format_time
 from clientapi.entities.emojis import emoji_to_entity
 from clientapi.entities.statuses import statuses_to_entities
 from outbox.actions.status_languages import variants_to_maps
+from storage.appeals import appeal_state, appeals_of_warnings
 from storage.context import Context
 from storage.filter_matching import ViewerFilters
-from storage.models import Account, AccountWarning, Marker, Notification, Status, StatusEdit
+from storage.models import Account, AccountWarning, Appeal, Marker, Notification, Status, StatusEdit
 from storage.status_variants import Variant, variants_of_snapshot
 
 # Types whose notification carries the status it is about.
@@ -55,15 +56,22 @@ async def accounts_and_statuses(
     return accounts, statuses
 
 
-def account_warning_to_entity(warning: AccountWarning, target_account: dict[str, Any]) -> dict[str, Any]:
-    """Mastodon 4.3's AccountWarning entity (appeals are not built: `appeal` is always null)."""
+def appeal_to_entity(appeal: Appeal | None) -> dict[str, Any] | None:
+    """Mastodon's Appeal entity: the account's text and where the appeal stands (null when none was made)."""
+    return {"text": appeal.text, "state": appeal_state(appeal)} if appeal is not None else None
+
+
+def account_warning_to_entity(
+    warning: AccountWarning, target_account: dict[str, Any], appeal: Appeal | None = None
+) -> dict[str, Any]:
+    """Mastodon 4.3's AccountWarning entity, with the account's appeal against it (`moderation.appeals`)."""
     return {
         "id": str(warning.id),
         "action": warning.action,
         "text": warning.text,
         "status_ids": [str(status_id) for status_id in warning.status_ids or []],
         "target_account": target_account,
-        "appeal": None,
+        "appeal": appeal_to_entity(appeal),
         "created_at": format_time(warning.created_at),
     }
 
@@ -72,13 +80,16 @@ async def moderation_warnings(
     session: AsyncSession, notifications: Sequence[Notification], accounts: dict[int, dict[str, Any]]
 ) -> dict[int, dict[str, Any]]:
     """The AccountWarning entities of the page's `moderation_warning` notifications, by notification id
-    (one query, none without such notifications); `accounts` holds the warned accounts' entities."""
+    (two queries, none without such notifications); `accounts` holds the warned accounts' entities."""
     wanted = {n.account_warning_id: n.id for n in notifications if n.account_warning_id is not None}
     if not wanted:
         return {}
     rows = await session.execute(select(AccountWarning).where(AccountWarning.id.in_(wanted)))
+    appeals = await appeals_of_warnings(session, wanted)
     return {
-        wanted[warning.id]: account_warning_to_entity(warning, accounts[warning.target_account_id])
+        wanted[warning.id]: account_warning_to_entity(
+            warning, accounts[warning.target_account_id], appeals.get(warning.id)
+        )
         for warning in rows.scalars()
         if warning.target_account_id in accounts
     }

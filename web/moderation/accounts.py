@@ -1,6 +1,6 @@
 """`/web/admin/accounts`: search the accounts (by username, domain or e-mail address; local or remote; by
-state), 50 a page, older ones by `?max_id=` (keyset by id), and one account with its recent posts and the
-reports about it. Its actions — approve or reject a waiting sign-up, warn, disable the login, mark the
+state), 50 a page, older ones by `?max_id=` (keyset by id), and one account with its recent posts, the
+reports about it and its appeals (decided with `web.moderation.appeals`). Its actions — approve or reject a waiting sign-up, warn, disable the login, mark the
 media sensitive, silence, suspend and lift those (told to the account when asked), reset the second
 factor, change the role (admins only) — are form posts to the `moderation` and `registration` functions
 the admin API calls."""
@@ -16,6 +16,7 @@ import moderation
 import registration
 from login.sessions import SignedIn
 from storage.account_filters import moderated_accounts, state_condition, text_matches
+from storage.appeals import appeals_of_account
 from storage.context import Context
 from storage.ids import parse_id
 from storage.models import Account, Report, Status, User
@@ -130,6 +131,7 @@ async def account_page(request: Request) -> Response:
             ).scalars()
         )
         reporters = await accounts_by_id(session, [report.account_id for report in reports])
+        appeals = await appeals_of_account(session, account.id)
     return await render_page(
         request,
         "moderation/account.html",
@@ -139,6 +141,7 @@ async def account_page(request: Request) -> Response:
         posts=posts,
         reports=reports,
         reporters=reporters,
+        appeals=appeals,
         may_moderate=moderation.may_moderate(login.user.role, user.role if user else None),
         may_change_roles=moderation.may_change_roles(login.user.role) and user is not None,
         roles=moderation.permissions.ROLES,

@@ -1,5 +1,5 @@
 """`/web/admin`: where moderators and admins start — links to the reports, accounts and the admin pages,
-with the number of open reports and of sign-ups waiting for approval."""
+with the number of open reports, of appeals and of sign-ups waiting for a decision."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from storage.appeals import pending_appeals
 from storage.context import Context
 from storage.models import Report, User
 from web.moderation.common import ADMIN_PAGE
@@ -25,12 +26,14 @@ async def index_page(request: Request) -> Response:
             select(func.count()).select_from(Report).where(Report.resolved_at.is_(None))
         )
         pending = await session.scalar(select(func.count()).select_from(User).where(User.approved.is_(False)))
+        appeals = await session.scalar(select(func.count()).select_from(pending_appeals().subquery()))
     return await render_page(
         request,
         "moderation/index.html",
         headers={"Cache-Control": "no-store"},
         open_reports=open_reports or 0,
         pending=pending or 0,
+        appeals=appeals or 0,
     )
 
 

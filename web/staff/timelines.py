@@ -63,7 +63,11 @@ async def notifications(request: Request) -> Response:
     if isinstance(start, Response):
         return start
     login, max_id = start
-    statement = notifications_query(login.acting.id).order_by(Notification.id.desc()).limit(PAGE_SIZE + 1)
+    statement = (
+        notifications_query(login.acting.id, include_web_only=True)
+        .order_by(Notification.id.desc())
+        .limit(PAGE_SIZE + 1)
+    )
     if max_id is not None:
         statement = statement.where(Notification.id < max_id)
     wanted = await reading_languages(request)

@@ -1,0 +1,74 @@
+"""Queries on appeals (`models.Appeal`): the one rule of whether a warning may still be appealed, an appeal's
+state as Mastodon names it, and the appeals of a page of warnings. Written by `moderation.appeals`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AccountWarning, Appeal
+
+AppealState = Literal["pending", "approved", "rejected"]
+MAX_APPEAL_TEXT = 2000  # characters, as Mastodon's Appeal
+APPEAL_WINDOW = timedelta(days=20)  # Mastodon's MAX_STRIKE_AGE: a warning may be appealed this long
+
+
+def appeal_state(appeal: Appeal) -> AppealState:
+    """Mastodon's name of where an appeal stands."""
+    if appeal.approved_at is not None:
+        return "approved"
+    if appeal.rejected_at is not None:
+        return "rejected"
+    return "pending"
+
+
+def appeal_deadline(warning: AccountWarning) -> datetime:
+    """The last moment the warning may be appealed."""
+    return warning.created_at + APPEAL_WINDOW
+
+
+def why_not_appealable(warning: AccountWarning, appeal: Appeal | None, now: datetime) -> str | None:
+    """Why the warning's account may not appeal it now — `appealed` (once only), `overruled` (nothing left to
+    appeal), `too_late` (past APPEAL_WINDOW) — or None when it may. The one decision of the page and the
+    action."""
+    if appeal is not None:
+        return "appealed"
+    if warning.overruled_at is not None:
+        return "overruled"
+    if now > appeal_deadline(warning):
+        return "too_late"
+    return None
+
+
+async def appeals_of_warnings(session: AsyncSession, warning_ids: Iterable[int]) -> dict[int, Appeal]:
+    """The appeals of these warnings, by warning id (one query; none asked, none run)."""
+    wanted = list(warning_ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Appeal).where(Appeal.account_warning_id.in_(wanted)))
+    return {appeal.account_warning_id: appeal for appeal in rows.scalars()}
+
+
+def pending_appeals() -> Select[tuple[Appeal, AccountWarning]]:
+    """Appeals waiting for a decision with their warning, oldest first (the moderators' queue)."""
+    return (
+        select(Appeal, AccountWarning)
+        .join(AccountWarning, AccountWarning.id == Appeal.account_warning_id)
+        .where(Appeal.approved_at.is_(None), Appeal.rejected_at.is_(None))
+        .order_by(Appeal.id.asc())
+    )
+
+
+async def appeals_of_account(session: AsyncSession, account_id: int) -> list[tuple[Appeal, AccountWarning]]:
+    """Every appeal the account made, newest first, with its warning."""
+    rows = await session.execute(
+        select(Appeal, AccountWarning)
+        .join(AccountWarning, AccountWarning.id == Appeal.account_warning_id)
+        .where(Appeal.account_id == account_id)
+        .order_by(Appeal.id.desc())
+    )
+    return [(appeal, warning) for appeal, warning in rows.all()]
