@@ -29,6 +29,7 @@ from clientapi.params import Params, parse_id, read_params
 from clientapi.responses import api_response
 from outbox import actions
 from storage.account_filters import ACCOUNT_STATES, moderated_accounts, state_condition, text_matches
+from storage.appeals import pending_appeals_of
 from storage.context import Context
 from storage.models import Account, Report, User
 
@@ -88,7 +89,11 @@ async def _list(request: Request, *, v2: bool) -> Response:
     statement = moderated_accounts().where(*_filters(params, v2=v2))
     async with ctx.db.read() as session:
         rows = in_display_order((await session.execute(apply_page(statement, Account.id, page))).all(), page)
-    entities = [admin_account_to_entity(account, user, ctx) for account, user in rows]
+        appeals = await pending_appeals_of(session, [account.id for account, _ in rows])
+    entities = [
+        admin_account_to_entity(account, user, ctx, appeals=appeals.get(account.id, []))
+        for account, user in rows
+    ]
     return api_response(entities, headers=link_headers(request, [account.id for account, _ in rows]))
 
 
@@ -109,9 +114,10 @@ async def _entity(ctx: Context, account_id: int) -> dict[str, Any]:
                 .where(Account.id == account_id)
             )
         ).first()
+        appeals = await pending_appeals_of(session, [account_id])
     if row is None or (row[0].domain is None and row[1] is None):
         raise NotFound()
-    return admin_account_to_entity(row[0], row[1], ctx)
+    return admin_account_to_entity(row[0], row[1], ctx, appeals=appeals.get(account_id, []))
 
 
 def _account_id(request: Request) -> int:

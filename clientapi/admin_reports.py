@@ -23,6 +23,7 @@ from clientapi.instance_pages import rule_to_entity
 from clientapi.pagination import Page, apply_page, in_display_order, link_headers
 from clientapi.params import parse_id, read_params
 from clientapi.responses import api_response
+from storage.appeals import pending_appeals_of
 from storage.context import Context
 from storage.models import Account, InstanceRule, Report, Status, User
 
@@ -35,7 +36,8 @@ async def _admin_account(session: AsyncSession, ctx: Context, account_id: int) -
     if account is None:  # only an assignee or resolver can be gone (reporter and target cascade)
         return None
     user = await session.scalar(select(User).where(User.account_id == account_id))
-    return admin_account_to_entity(account, user, ctx)
+    appeals = await pending_appeals_of(session, [account_id])
+    return admin_account_to_entity(account, user, ctx, appeals=appeals.get(account_id, []))
 
 
 async def admin_report_to_entity(session: AsyncSession, ctx: Context, report: Report) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from clientapi.errors import Forbidden, NotFound
 from clientapi.oauth_token import token_to_entity
 from clientapi.params import read_params
 from clientapi.responses import api_response
+from storage.appeals import pending_appeals_of
 from storage.context import Context
 from storage.ids import parse_id
 from storage.models import Account, User
@@ -84,7 +85,8 @@ async def approve(request: Request) -> Response:
                 .where(Account.id == account_id)
             )
         ).one()
-    return api_response(admin_account_to_entity(account, user, ctx))
+        appeals = await pending_appeals_of(session, [account_id])
+    return api_response(admin_account_to_entity(account, user, ctx, appeals=appeals.get(account_id, [])))
 
 
 async def reject(request: Request) -> Response:

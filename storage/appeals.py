@@ -72,3 +72,17 @@ async def appeals_of_account(session: AsyncSession, account_id: int) -> list[tup
         .order_by(Appeal.id.desc())
     )
     return [(appeal, warning) for appeal, warning in rows.all()]
+
+
+async def pending_appeals_of(
+    session: AsyncSession, account_ids: Iterable[int]
+) -> dict[int, list[tuple[Appeal, AccountWarning]]]:
+    """The appeals waiting for a decision of these accounts, by account id, oldest first (one query)."""
+    wanted = list(account_ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(pending_appeals().where(Appeal.account_id.in_(wanted)))
+    found: dict[int, list[tuple[Appeal, AccountWarning]]] = {}
+    for appeal, warning in rows.all():
+        found.setdefault(appeal.account_id, []).append((appeal, warning))
+    return found

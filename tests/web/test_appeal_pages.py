@@ -137,6 +137,15 @@ async def test_appeal_approved_lifts_the_limit_and_tells_the_account(
         [entity] = await _warning_entities(http, clerk_token)
         assert entity["appeal"] == {"text": "Ik verkocht niets.", "state": "pending"}
         validate_entity("AccountWarning", entity)
+        mo_token = bearer(await make_token(ctx, "mo", scopes="read write admin:read admin:write"))
+        admin_entity = (await http.get(f"/api/v1/admin/accounts/{clerk.id}", headers=mo_token)).json()
+        validate_entity("AdminAccount", admin_entity, all_properties=True)
+        [waiting_appeal] = admin_entity["pending_appeals"]
+        assert waiting_appeal["text"] == "Ik verkocht niets." and waiting_appeal["state"] == "pending"
+        assert (waiting_appeal["account_warning_id"], waiting_appeal["action"]) == (
+            str(warning.id),
+            "silence",
+        )
 
         # The moderators see it waiting: the index, the list, the account page. Users do not.
         assert "1 wachtend" in (await staff.get("/web/admin")).text
@@ -164,6 +173,8 @@ async def test_appeal_approved_lifts_the_limit_and_tells_the_account(
         assert "Toegewezen: het besluit is herroepen." in (await clerk_browser.get(dispute)).text
         [entity] = await _warning_entities(http, clerk_token)
         assert entity["appeal"] == {"text": "Ik verkocht niets.", "state": "approved"}
+        listed = (await http.get("/api/v1/admin/accounts?local=true", headers=mo_token)).json()
+        assert all(shown["pending_appeals"] == [] for shown in listed)
 
     async with ctx.db.read() as session:
         account = await session.get(Account, clerk.id)
@@ -176,9 +187,10 @@ async def test_appeal_approved_lifts_the_limit_and_tells_the_account(
     assert audit[-1].details["undone"] == "unsilence"
 
     await drain(ctx.db, job_handlers(ctx))
-    warned, decided = mailbox.to("clerk@example.test")
-    assert "Te veel reclame." in body_of(warned)
-    assert "toegewezen" in decided["Subject"] and f"/web/disputes/{warning.id}" in body_of(decided)
+    received = mailbox.to("clerk@example.test")  # the warning's and the decision's, in either order
+    [decided] = [message for message in received if "toegewezen" in message["Subject"]]
+    assert f"/web/disputes/{warning.id}" in body_of(decided)
+    assert len(received) == 2 and any("Te veel reclame." in body_of(message) for message in received)
 
 
 async def _appeal(instance: RunningInstance) -> Appeal:
