@@ -42,7 +42,7 @@ from plein.admin import account_command
 from plein.jobs import job_handlers
 from plein.organisation_commands import organisation_command
 from storage.accounts import local_account_by_username, user_for_account
-from storage.models import Account, DeliveryHost, DomainBlock, Follow, Job, Report
+from storage.models import Account, AccountWarning, DeliveryHost, DomainBlock, Follow, Job, Report
 from storage.tags import followed_tags_query
 from storage.types import utcnow
 from storage.worker import drain
@@ -400,6 +400,31 @@ async def _seeded_pages(walk: Walk) -> dict[str, str]:
     await organisation_command(
         ctx, argparse.Namespace(action="add", organisation="ministry", member="alice", role="publisher")
     )
+    # Warnings told to alice, one of them appealed (her disputes pages, the appeals pages), and bob's media
+    # forced sensitive (the sensitive notice on a status page).
+    telling = moderation.Telling(tell=True)
+    await moderation.moderate_account(
+        ctx, alice.id, "none", actor=f"@{ADMIN}", text="Let op", telling=telling
+    )
+    await moderation.moderate_account(
+        ctx, alice.id, "none", actor=f"@{ADMIN}", text="Nogmaals", telling=telling
+    )
+    async with ctx.db.read() as session:
+        open_warning, appealed_warning = (
+            await session.execute(
+                select(AccountWarning)
+                .where(AccountWarning.target_account_id == alice.id)
+                .order_by(AccountWarning.id)
+            )
+        ).scalars()
+    await moderation.appeal_warning(ctx, appealed_warning.id, alice, "Ik heb niets misdaan.")
+    pictured = await actions.post_status(
+        ctx,
+        bob,
+        text="De kade vandaag",
+        media_ids=[(await upload_image(ctx, bob.id, png_bytes(), description="De kade in de zon")).id],
+    )
+    await moderation.moderate_account(ctx, bob.id, "sensitive", actor=f"@{ADMIN}")
     # Rows for the admin pages' tables.
     await moderation.block_domain(
         ctx,
@@ -442,6 +467,10 @@ async def _seeded_pages(walk: Walk) -> dict[str, str]:
         "notifications": "!/web/notifications",
         "compose": "!/web/compose",
         "reply": f"!/web/compose?in_reply_to_id={reply.id}",
+        "sensitive media": f"/@bob/{pictured.id}",
+        "disputes": "!/web/disputes",
+        "dispute with the appeal form": f"!/web/disputes/{open_warning.id}",
+        "dispute appealed": f"!/web/disputes/{appealed_warning.id}",
         "signed-in profile": "!/@bob",
         "signed-in hashtag": "!/tags/gemeente",
         "report form": f"!/web/report?status_id={reply.id}",
@@ -458,6 +487,8 @@ async def _seeded_pages(walk: Walk) -> dict[str, str]:
         "report": f"!!/web/admin/reports/{report.id}",
         "accounts": "!!/web/admin/accounts",
         "account": f"!!/web/admin/accounts/{bob.id}",
+        "appeals": "!!/web/admin/appeals",
+        "account with an appeal": f"!!/web/admin/accounts/{alice.id}",
         "admin domains": "!!/web/admin/domains",
         "admin settings": "!!/web/admin/settings",
         "admin jobs": "!!/web/admin/jobs",
