@@ -14,7 +14,7 @@ from moderation.announcements import (
     publish_announcement,
     withdraw_announcement,
 )
-from moderation.appeals import AppealRefused, appeal_warning, decide_appeal
+from moderation.appeals import appeal_warning, decide_appeal
 from moderation.domains import (
     DomainOutcome,
     allow_domain,
@@ -23,7 +23,7 @@ from moderation.domains import (
     unblock_domain,
 )
 from moderation.emojis import add_emoji, remove_emoji
-from moderation.errors import InvalidSetting, InvalidTerms, ModerationError, NothingToUndo
+from moderation.errors import AppealRefused, InvalidSetting, InvalidTerms, ModerationError, NothingToUndo
 from moderation.instance_settings import change_instance_settings, reset_instance_setting
 from moderation.logins import change_role, reset_second_factor
 from moderation.permissions import (

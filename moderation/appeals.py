@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moderation.accounts import apply_in
-from moderation.errors import ModerationError, NothingToUndo
+from moderation.errors import AppealRefused, ModerationError, NothingToUndo
 from moderation.permissions import NotPermitted, check_may_moderate
 from moderation.warnings import staff_account_id
 from outbox.actions._unit import Effects, after_commit
@@ -28,15 +28,6 @@ UNDO = {"suspend": "unsuspend", "silence": "unsilence", "sensitive": "unsensitiv
 # The notifications of a decision: shown on the web notifications page only (no Mastodon type says this;
 # apps read the decision in the `moderation_warning`'s `appeal.state`).
 DECISION_NOTIFICATIONS = {True: "appeal_approved", False: "appeal_rejected"}
-
-
-class AppealRefused(ModerationError):
-    """An appeal that cannot be made: `problem` is `blank`, `too_long`, `appealed`, `overruled` or
-    `too_late` (a page words it); nothing is stored."""
-
-    def __init__(self, problem: str, message: str) -> None:
-        super().__init__(message)
-        self.problem = problem
 
 
 _REFUSALS = {
