@@ -1,7 +1,7 @@
 """appeals: an account's appeal against its warning, and a warning overruled (Mastodon's Appeal)
 
 Revision ID: appeals
-Revises: domain_block_comments
+Revises: status_locks
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import storage.types
 
 revision = "appeals"
-down_revision = "domain_block_comments"
+down_revision = "status_locks"
 branch_labels = None
 depends_on = None
 
