@@ -28,7 +28,7 @@ from clientapi.scheduled_statuses import scheduled_at_of
 from clientapi.status_maps import variant_drafts
 from outbox import actions
 from outbox.actions.review import submit_for_review
-from outbox.actions.scheduled import Draft, needs_review, schedule_status
+from outbox.actions.scheduled import Draft, draft_arguments, needs_review, schedule_status
 from outbox.actions.status_languages import VariantDraft
 from storage.acting import ACTING_STAFF
 from storage.context import Context
@@ -137,15 +137,22 @@ async def create_status(request: Request) -> Response:
     scheduled_at = scheduled_at_of(params)
     variants = variant_drafts(params)
     review = await needs_review(_ctx(request), auth.account, auth.staff_role)
+    draft = _draft_of(params, auth, variants)
     if review:
         # An organisation's author: a draft for a publisher, answered as the ScheduledStatus it is (apps
         # show a scheduled post gracefully; docs/CLIENT_API.md).
-        return await _schedule(request, auth, params, scheduled_at, key, variants, review=True)
+        return await _schedule(request, auth, draft, scheduled_at, key, review=True)
     if scheduled_at is not None and scheduled_at > utcnow():  # a time already past posts now, as in Mastodon
-        return await _schedule(request, auth, params, scheduled_at, key, variants)
+        return await _schedule(request, auth, draft, scheduled_at, key)
     status = await actions.post_status(
-        _ctx(request),
-        auth.account,
+        _ctx(request), auth.account, idempotency_key=key, **draft_arguments(draft)
+    )
+    return api_response(await _render(request, status, auth.account.id))
+
+
+def _draft_of(params: Params, auth: Any, variants: list[VariantDraft]) -> Draft:
+    """The status the request asks for, posted now or later: the user's defaults fill what it leaves out."""
+    return Draft(
         text=params.get_str("status", max_length=None) or "",  # outbox checks the configured limit
         visibility=_visibility(params, auth.user.default_visibility),
         spoiler_text=params.get_str("spoiler_text", max_length=None) or "",
@@ -154,40 +161,23 @@ async def create_status(request: Request) -> Response:
         in_reply_to_id=params.get_id("in_reply_to_id"),
         media_ids=_media_ids(params),
         application_id=auth.app.id if auth.app else None,
-        idempotency_key=key,
         poll=poll_request(params),
         quoted_status_id=params.get_id("quoted_status_id"),
         quote_policy=params.get_str("quote_approval_policy"),
         variants=variants,
     )
-    return api_response(await _render(request, status, auth.account.id))
 
 
 async def _schedule(
     request: Request,
     auth: Any,
-    params: Params,
+    draft: Draft,
     scheduled_at: datetime | None,
     key: str | None,
-    variants: list[VariantDraft],
     *,
     review: bool = False,
 ) -> Response:
     ctx = _ctx(request)
-    draft = Draft(
-        text=params.get_str("status", max_length=None) or "",
-        visibility=_visibility(params, auth.user.default_visibility),
-        spoiler_text=params.get_str("spoiler_text", max_length=None) or "",
-        sensitive=bool(params.get_bool("sensitive", auth.user.default_sensitive)),
-        language=params.get_language("language") or auth.user.default_language,
-        in_reply_to_id=params.get_id("in_reply_to_id"),
-        media_ids=_media_ids(params),
-        application_id=auth.app.id if auth.app else None,
-        poll=poll_request(params),
-        quoted_status_id=params.get_id("quoted_status_id"),
-        quote_policy=params.get_str("quote_approval_policy"),
-        variants=variants,
-    )
     if review:
         staff = ACTING_STAFF.get()
         assert staff is not None  # set by require_auth for an organisation's member
