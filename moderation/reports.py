@@ -5,6 +5,10 @@ the reported account, the note being the moderators' message (`moderation.warnin
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -142,56 +146,81 @@ async def _tell(
         effects.events.append(event)
 
 
-async def suspend_reported_account(
-    ctx: Context, report_id: int, *, actor: str, note: str = "", telling: Telling = SILENT
-) -> None:
+# An account warning names a report action as Mastodon does; a plain warning's is "none".
+_WARNING_ACTIONS = {"warn": "none"}
+
+
+@dataclass(frozen=True)
+class _ReportAction:
+    """An action on an open report, inside its transaction."""
+
+    session: AsyncSession
+    effects: Effects
+    report: Report
+    target: Account
+
+
+@asynccontextmanager
+async def _resolving(
+    ctx: Context, report_id: int, action: str, *, actor: str, note: str, telling: Telling
+) -> AsyncIterator[_ReportAction]:
+    """The frame of each action that resolves a report: the open report and its target in one transaction;
+    after the action, the report resolved (audited as `report.<action>`) and the target told as `telling`
+    says (under the account warning's name for `action`); the effects run once it commits."""
     effects = Effects()
     async with ctx.db.transaction() as session:
         report, target = await open_report_in(session, report_id)
-        await suspend_account_in(session, target, ctx, effects)
-        await resolve_in(session, report, actor=actor, action="report.suspend", note=note)
-        await _tell(session, ctx, effects, report, target, "suspend", actor=actor, note=note, telling=telling)
+        yield _ReportAction(session, effects, report, target)
+        await resolve_in(session, report, actor=actor, action=f"report.{action}", note=note)
+        await _tell(
+            session,
+            ctx,
+            effects,
+            report,
+            target,
+            _WARNING_ACTIONS.get(action, action),
+            actor=actor,
+            note=note,
+            telling=telling,
+        )
     after_commit(ctx, effects)
+
+
+async def suspend_reported_account(
+    ctx: Context, report_id: int, *, actor: str, note: str = "", telling: Telling = SILENT
+) -> None:
+    """Suspend the reported account (`suspend_account_in`); its open streams end."""
+    async with _resolving(ctx, report_id, "suspend", actor=actor, note=note, telling=telling) as done:
+        await suspend_account_in(done.session, done.target, ctx, done.effects)
     ctx.bus.publish(AUTHORITY_CHANGED)  # a suspended local user's streams end now
 
 
 async def silence_reported_account(
     ctx: Context, report_id: int, *, actor: str, note: str = "", telling: Telling = SILENT
 ) -> None:
-    effects = Effects()
-    async with ctx.db.transaction() as session:
-        report, target = await open_report_in(session, report_id)
-        target.silenced_at = utcnow()
-        await resolve_in(session, report, actor=actor, action="report.silence", note=note)
-        await _tell(session, ctx, effects, report, target, "silence", actor=actor, note=note, telling=telling)
-    after_commit(ctx, effects)
+    """Limit (silence) the reported account, as Mastodon's report action does."""
+    async with _resolving(ctx, report_id, "silence", actor=actor, note=note, telling=telling) as done:
+        done.target.silenced_at = utcnow()
 
 
 async def delete_reported_statuses(
     ctx: Context, report_id: int, *, actor: str, note: str = "", telling: Telling = SILENT
 ) -> int:
     """Delete the statuses the report cites (still there); the number deleted."""
-    effects = Effects()
-    async with ctx.db.transaction() as session:
-        report, target = await open_report_in(session, report_id)
+    async with _resolving(ctx, report_id, "delete_statuses", actor=actor, note=note, telling=telling) as done:
         statuses = list(
             (
-                await session.execute(
+                await done.session.execute(
                     select(Status).where(
-                        Status.id.in_(report.status_ids or []),
-                        Status.account_id == target.id,
+                        Status.id.in_(done.report.status_ids or []),
+                        Status.account_id == done.target.id,
                         Status.deleted_at.is_(None),
                     )
                 )
             ).scalars()
         )
         for status in statuses:
-            await delete_status_in(session, ctx, effects, status)
-        await resolve_in(session, report, actor=actor, action="report.delete_statuses", note=note)
-        await _tell(
-            session, ctx, effects, report, target, "delete_statuses", actor=actor, note=note, telling=telling
-        )
-    after_commit(ctx, effects)
+            await delete_status_in(done.session, ctx, done.effects, status)
     return len(statuses)
 
 
@@ -199,12 +228,8 @@ async def warn_reported_account(
     ctx: Context, report_id: int, *, actor: str, note: str = "", telling: Telling = SILENT
 ) -> None:
     """Resolve the report with a warning to its target on record (`note` is the warning's text)."""
-    effects = Effects()
-    async with ctx.db.transaction() as session:
-        report, target = await open_report_in(session, report_id)
-        await resolve_in(session, report, actor=actor, action="report.warn", note=note)
-        await _tell(session, ctx, effects, report, target, "none", actor=actor, note=note, telling=telling)
-    after_commit(ctx, effects)
+    async with _resolving(ctx, report_id, "warn", actor=actor, note=note, telling=telling):
+        pass  # the warning is the frame's telling
 
 
 # What a moderator may do with an open report, each resolving it: Mastodon's report actions (a warning,
