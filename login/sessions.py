@@ -3,6 +3,13 @@ in `login_sessions` (storage.login_sessions), so signing a browser out is deleti
 page and the web interface read the same session: one login for both.
 
 Who is signed in is read once per request and kept in the ASGI scope.
+
+A login the moderators locked out (its account suspended, or its login disabled: `storage.accounts`
+`restricted_by_moderators`) still gets a session, as Mastodon lets such an account sign in to appeal: a
+*restricted* one. `signed_in` never answers it — so no page or action can act as that account — and only
+`session_of` does, for the few places that serve it: the disputes pages, the sign-out, the forms' CSRF token
+and the gate that answers every other page with a 403 (`web.restricted`). The restriction is read again at
+every request: once the measure is lifted (an approved appeal), the same session is a normal one.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from login.signing import CSRF_COOKIE, csrf_token, csrf_valid, new_csrf_cookie
+from storage.accounts import restricted_by_moderators
 from storage.acting import ACTING_STAFF, ActingStaff
 from storage.context import Context
 from storage.login_sessions import (
@@ -44,6 +52,7 @@ class SignedIn:
     acting_as: Account | None = None
     staff_role: str | None = None
     memberships: tuple[Membership, ...] = field(default=())
+    restricted: bool = False
 
     @property
     def acting(self) -> Account:
@@ -71,7 +80,7 @@ async def _live_session(ctx: Context, token: str) -> tuple[LoginSession, User, A
     if found is None or account is None:
         return None
     row, user = found
-    if account.suspended_at is not None or user.disabled_at is not None or not user.approved:
+    if not user.approved or account.domain is not None:
         return None
     return row, user, account
 
@@ -113,8 +122,19 @@ async def _as_chosen(ctx: Context, row: LoginSession, token: str, user: User, ac
     )
 
 
-async def signed_in(request: Request) -> SignedIn | None:
-    """The signed-in user of this request (past any second factor), else None."""
+async def _signed_in_as(
+    ctx: Context, row: LoginSession, token: str, user: User, account: Account
+) -> SignedIn:
+    """The session's SignedIn: a restricted one (no acting as anyone else) when the moderators locked the
+    login out, else as `_as_chosen`."""
+    if restricted_by_moderators(user, account):
+        return SignedIn(session_id=row.id, token=token, user=user, account=account, restricted=True)
+    return await _as_chosen(ctx, row, token, user, account)
+
+
+async def session_of(request: Request) -> SignedIn | None:
+    """The session of this request (past any second factor), restricted or not, else None. Only what a
+    restricted session may reach asks this; everything else asks `signed_in`."""
     if _SCOPE_KEY in request.scope:
         return request.scope[_SCOPE_KEY]  # type: ignore[no-any-return]
     ctx: Context = request.state.ctx
@@ -123,13 +143,26 @@ async def signed_in(request: Request) -> SignedIn | None:
     result = None
     if found is not None and found[0].second_factor_done and token:
         row, user, account = found
-        result = await _as_chosen(ctx, row, token, user, account)
+        result = await _signed_in_as(ctx, row, token, user, account)
         now = utcnow()
         if row.last_seen_at + SEEN_GRANULARITY < now:
             async with ctx.db.transaction() as session:
                 await mark_seen(session, row.id, now)
     request.scope[_SCOPE_KEY] = result
     return result
+
+
+async def signed_in(request: Request) -> SignedIn | None:
+    """The signed-in user of this request (past any second factor), else None — also None for a restricted
+    session, which may act on nothing but its disputes (see the module's docstring)."""
+    login = await session_of(request)
+    return None if login is None or login.restricted else login
+
+
+async def restricted_session(request: Request) -> SignedIn | None:
+    """The session of this request when it is a restricted one, else None."""
+    login = await session_of(request)
+    return login if login is not None and login.restricted else None
 
 
 async def awaiting_second_factor(request: Request) -> tuple[LoginSession, User] | None:
@@ -158,7 +191,7 @@ async def adopt_session(request: Request, token: str) -> None:
     found = await _live_session(request.state.ctx, token)
     if found is not None and found[0].second_factor_done:
         row, user, account = found
-        request.scope[_SCOPE_KEY] = await _as_chosen(request.state.ctx, row, token, user, account)
+        request.scope[_SCOPE_KEY] = await _signed_in_as(request.state.ctx, row, token, user, account)
 
 
 def forget_signed_in(request: Request) -> None:
@@ -194,7 +227,7 @@ async def form_token(request: Request) -> FormToken:
     """The CSRF token of the forms of this page: bound to the login session when signed in, else to the
     browser's CSRF cookie (a new one when it has none)."""
     ctx: Context = request.state.ctx
-    login = await signed_in(request)
+    login = await session_of(request)
     if login is not None:
         return FormToken(csrf_token(ctx, login.token), None)
     cookie = request.cookies.get(CSRF_COOKIE)
@@ -212,6 +245,6 @@ def set_csrf_cookie(ctx: Context, response: Response, value: FormToken) -> None:
 async def csrf_passes(request: Request, posted_token: str | None) -> bool:
     """Whether a posted form carries the token of this browser (see `form_token`)."""
     ctx: Context = request.state.ctx
-    login = await signed_in(request)
+    login = await session_of(request)
     binding = login.token if login is not None else request.cookies.get(CSRF_COOKIE)
     return csrf_valid(ctx, binding, posted_token)

@@ -1,7 +1,8 @@
 """Appeals, as Mastodon's: the warned account appeals one of its warnings once, with a text, within 20 days
 (`storage.appeals`); a moderator approves it — the warning's measure is lifted where it still holds and can be
 (a suspension, a limit, forced-sensitive media, a disabled login; removed posts stay removed) and the warning
-is marked overruled — or rejects it. The account is told the decision (a notification on its web
+is marked overruled — or rejects it. A new appeal is mailed to the moderators and admins (when `[mail]` is
+set), as Mastodon's AppealService mails those who may manage appeals. The account is told the decision (a notification on its web
 notifications page; a mail when asked for in `[mail]` and its address is confirmed). Each step is one
 transaction with its audit entry (`appeal.create`, `appeal.approve`, `appeal.reject`)."""
 
@@ -16,7 +17,7 @@ from moderation.permissions import NotPermitted, check_may_moderate
 from moderation.warnings import staff_account_id
 from outbox.actions._unit import Effects, after_commit
 from storage.accounts import user_for_account
-from storage.appeals import MAX_APPEAL_TEXT, why_not_appealable
+from storage.appeals import MAX_APPEAL_TEXT, staff_told_of_appeals, why_not_appealable
 from storage.audit import add_audit_entry
 from storage.context import Context
 from storage.mail_queue import MailKind, enqueue_mail
@@ -69,6 +70,11 @@ async def appeal_warning(ctx: Context, warning_id: int, account: Account, text: 
             target=f"account:{account.id}",
             details={"appeal_id": str(appeal.id), "warning_id": str(warning.id), "action": warning.action},
         )
+        if ctx.settings.mail.host:
+            # Mastodon mails staff of a new appeal rather than notifying them; the waiting appeals are also
+            # counted on the moderation index.
+            for staff_user_id in await staff_told_of_appeals(session):
+                await enqueue_mail(session, MailKind.NEW_APPEAL, staff_user_id, account_warning_id=warning.id)
     return appeal
 
 

@@ -70,6 +70,7 @@ from storage.settings import Settings
 from storage.software import software_version
 from storage.urls import LocalUrls
 from storage.worker import FinishedJobPurger, QueueWorker, WorkerHeartbeat, worker_name
+from web.restricted import RestrictedSessionGate
 from web.templating import Pages
 from webfinger.keys import StorageKeyLookup
 
@@ -278,6 +279,7 @@ def create_app(
         Middleware(AccessLogMiddleware, log_client_addresses=settings.server.log_client_addresses),
         Middleware(CorsMiddleware),
         Middleware(SecurityHeadersMiddleware, base_url=settings.base_url),
+        Middleware(RestrictedSessionGate),  # a suspended or disabled login's session: its disputes only
         body_limit(settings),
     ]
     return Starlette(

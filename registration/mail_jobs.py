@@ -14,7 +14,7 @@ from mail import MailError, MailTemplates, mail_language, send_mail
 from storage.context import Context
 from storage.instance_profile import read_instance_profile
 from storage.mail_queue import MAIL_QUEUE, MailKind, enqueue_mail
-from storage.models import Account, AccountWarning, User
+from storage.models import Account, AccountWarning, Appeal, User
 from storage.queue import ClaimedJob, JobFailed, RetryJob
 from storage.types import utcnow
 from storage.user_tokens import TokenPurpose, issue_user_token
@@ -36,20 +36,21 @@ def sign_in_url(base_url: str) -> str:
     return f"{base_url}/login"
 
 
-def notifications_url(base_url: str) -> str:
-    return f"{base_url}/web/notifications"
-
-
 def dispute_url(base_url: str, account_warning_id: int) -> str:
     """A warning's own page, where it is appealed and the appeal's decision is read."""
     return f"{base_url}/web/disputes/{account_warning_id}"
+
+
+def appeals_url(base_url: str) -> str:
+    """The moderators' list of the appeals waiting for a decision."""
+    return f"{base_url}/web/admin/appeals"
 
 
 def _retry_delay(tries: int) -> timedelta:
     return timedelta(seconds=min(30 * 2**tries, 4 * 3600) * random.uniform(0.8, 1.2))
 
 
-_ABOUT_WARNINGS = (MailKind.WARNING, MailKind.APPEAL_APPROVED, MailKind.APPEAL_REJECTED)
+_ABOUT_WARNINGS = (MailKind.WARNING, MailKind.APPEAL_APPROVED, MailKind.APPEAL_REJECTED, MailKind.NEW_APPEAL)
 
 
 async def _prepare(ctx: Context, kind: MailKind, user_id: int) -> tuple[User, Account, str | None] | None:
@@ -69,13 +70,30 @@ async def _prepare(ctx: Context, kind: MailKind, user_id: int) -> tuple[User, Ac
         if kind is MailKind.RESET:
             return user, account, await issue_user_token(session, user.id, TokenPurpose.RESET)
         if kind in _ABOUT_WARNINGS and user.confirmed_at is None:
-            return None  # warnings and appeals' decisions go only to a confirmed address
+            return None  # warnings and appeals go only to a confirmed address
         return user, account, None
 
 
 async def _warning(ctx: Context, account_warning_id: object) -> AccountWarning | None:
     async with ctx.db.read() as session:
         return await session.get(AccountWarning, int(str(account_warning_id)))
+
+
+async def _appeal_values(ctx: Context, warning: AccountWarning) -> dict[str, object] | None:
+    """What a staff member's mail of a new appeal says: who appeals, with which text (None when the appeal
+    or its account went meanwhile)."""
+    async with ctx.db.read() as session:
+        found = (
+            await session.execute(
+                select(Appeal, Account)
+                .join(Account, Account.id == Appeal.account_id)
+                .where(Appeal.account_warning_id == warning.id)
+            )
+        ).first()
+    if found is None:
+        return None
+    appeal, appellant = found
+    return {"appellant": appellant.username, "appeal_text": appeal.text, "link": appeals_url(ctx.base_url)}
 
 
 def mail_job_handler(ctx: Context, templates: MailTemplates) -> Callable[[ClaimedJob], Awaitable[None]]:
@@ -120,10 +138,13 @@ def mail_job_handler(ctx: Context, templates: MailTemplates) -> Callable[[Claime
                 "action": warning.action,
                 "text": warning.text,
                 "created_at": warning.created_at,
-                "link": notifications_url(ctx.base_url)
-                if kind is MailKind.WARNING
-                else dispute_url(ctx.base_url, warning.id),
+                "link": dispute_url(ctx.base_url, warning.id),
             }
+            if kind is MailKind.NEW_APPEAL:
+                appeal_values = await _appeal_values(ctx, warning)
+                if appeal_values is None:
+                    return
+                values |= appeal_values
         else:
             values["link"] = sign_in_url(ctx.base_url)
         language = mail_language(user.locale, settings.instance.default_language)

@@ -69,6 +69,19 @@ def may_sign_in(user: User, account: Account) -> bool:
     )
 
 
+def restricted_by_moderators(user: User, account: Account) -> bool:
+    """Whether the moderators locked this login out (its account suspended, its login disabled): refused
+    by `may_sign_in`, it may still sign in to the web's restricted session to read and appeal the decision,
+    as Mastodon lets it (login.sessions)."""
+    return account.suspended_at is not None or user.disabled_at is not None
+
+
+def may_sign_in_restricted(user: User, account: Account) -> bool:
+    """Whether a login `may_sign_in` refuses may start a restricted web session: it is refused only for
+    the moderators' measure — its sign-up approved and its address confirmed."""
+    return restricted_by_moderators(user, account) and user.approved and user.confirmed_at is not None
+
+
 def media_forced_sensitive(sensitized_at: datetime | None, has_media: bool) -> bool:
     """Whether a post is sensitive whatever its author says: it has media and the moderators marked its
     author's media sensitive (`Account.sensitized_at`, Mastodon's `sensitized`). The one rule of posting,

@@ -10,7 +10,7 @@ from typing import Literal
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AccountWarning, Appeal
+from storage.models import Account, AccountWarning, Appeal, User
 
 AppealState = Literal["pending", "approved", "rejected"]
 MAX_APPEAL_TEXT = 2000  # characters, as Mastodon's Appeal
@@ -86,3 +86,22 @@ async def pending_appeals_of(
     for appeal, warning in rows.all():
         found.setdefault(appeal.account_id, []).append((appeal, warning))
     return found
+
+
+async def staff_told_of_appeals(session: AsyncSession) -> list[int]:
+    """The users told of a new appeal by mail, as Mastodon's AppealService tells those who may manage
+    appeals: the moderators and admins with a confirmed address, their login neither disabled nor suspended
+    (Mastodon's per-user opt-out of these mails, on by default, Plein does not have)."""
+    found = await session.scalars(
+        select(User.id)
+        .join(Account, Account.id == User.account_id)
+        .where(
+            User.role.in_(("moderator", "admin")),
+            User.email.is_not(None),
+            User.confirmed_at.is_not(None),
+            User.disabled_at.is_(None),
+            Account.suspended_at.is_(None),
+        )
+        .order_by(User.id)
+    )
+    return list(found)

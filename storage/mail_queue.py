@@ -20,6 +20,7 @@ class MailKind(StrEnum):
     WARNING = "warning"  # the moderators acted against the account (an account warning)
     APPEAL_APPROVED = "appeal_approved"  # the moderators approved the account's appeal of a warning
     APPEAL_REJECTED = "appeal_rejected"  # … or rejected it
+    NEW_APPEAL = "new_appeal"  # to a moderator or admin: an account appealed a warning (names the warning)
 
 
 async def enqueue_mail(

@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from login.sessions import form_token, set_csrf_cookie, signed_in
+from login.sessions import form_token, session_of, set_csrf_cookie
 from storage.context import Context
 from storage.instance_profile import read_instance_profile
 from web.emojis import emojify
@@ -53,7 +53,7 @@ class Pages:
 
     async def language_of(self, request: Request) -> str:
         ctx: Context = request.state.ctx
-        login = await signed_in(request)
+        login = await session_of(request)  # a restricted session's pages speak its language too
         return choose_language(
             login.user.locale if login else None,
             request.headers.get("accept-language", ""),
@@ -73,7 +73,8 @@ class Pages:
         """The page `template` for this request. A page with a form for visitors who are not signed in
         passes `form=True` (signed-in pages always carry the token: the navigation's log-out form)."""
         ctx: Context = request.state.ctx
-        login = await signed_in(request)
+        # A restricted session's pages show it as signed in, with its own short navigation (base.html).
+        login = await session_of(request)
         language = await self.language_of(request)
         token = await form_token(request) if (form or login is not None) else None
         html = (

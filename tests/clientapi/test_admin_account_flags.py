@@ -89,13 +89,14 @@ async def test_a_disabled_login_is_refused_everywhere_until_enabled(
             refused = await http.get(path, headers=clerk)
             _json_error(refused, 403)
             assert refused.json()["error"] == "Your login is currently disabled"
-        # The browser's session ended; a new login is refused with a clear message.
+        # The browser's session ended; a new login opens only the restricted session, to appeal.
         assert (await browser.get("/web/home")).status_code in (302, 303)
         page = await browser.get("/login")
         login = await browser.post(
             "/login", data={**form_fields(page.text), "username": "clerk", "password": PASSWORD}
         )
-        assert login.status_code == 403 and "moderat" in login.text.lower()
+        assert (login.status_code, login.headers["location"]) == (303, "/web/disputes")
+        assert (await browser.get("/web/home")).status_code == 403
         # The account is still there for everyone else.
         assert (await http.get(f"/api/v1/accounts/{clerk_id}")).status_code == 200
 
@@ -116,8 +117,7 @@ async def test_a_disabled_login_is_refused_everywhere_until_enabled(
         assert (enabled.status_code, enabled.json()["disabled"]) == (200, False)
         assert (await http.get("/api/v1/accounts/verify_credentials", headers=clerk)).status_code == 200
         assert (await http.get("/api/v1/timelines/home", headers=clerk)).status_code == 200
-        await web_login(browser, "clerk", PASSWORD)
-        assert (await browser.get("/web/home")).status_code == 200
+        assert (await browser.get("/web/home")).status_code == 200  # the same session, no longer restricted
         _json_error(await http.post(f"/api/v1/admin/accounts/{clerk_id}/enable", headers=moderator), 422)
     assert instance.ctx is not None
     async with instance.ctx.db.read() as session:
@@ -258,4 +258,6 @@ async def test_a_warning_is_notified_grouped_and_mailed(
     await drain(instance.ctx.db, job_handlers(instance.ctx))
     [message] = mailbox.to("clerk@example.test")
     assert "Please stop posting adverts." in body_of(message)
-    assert "/web/notifications" in body_of(message)
+    # The mail links to the warning's own page, where it is read and appealed (not the notifications).
+    assert f"/web/disputes/{warning['id']}" in body_of(message)
+    assert "/web/notifications" not in body_of(message)

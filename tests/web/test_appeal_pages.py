@@ -83,6 +83,7 @@ async def test_appeal_approved_lifts_the_limit_and_tells_the_account(
     ctx = instance.ctx
     assert ctx is not None
     await _user(instance, "mo", "moderator")
+    await _user(instance, "boss", "admin")
     clerk = await _user(instance, "clerk")
     await _user(instance, "bob")
     clerk_token = await make_token(ctx, "clerk")
@@ -191,6 +192,14 @@ async def test_appeal_approved_lifts_the_limit_and_tells_the_account(
     [decided] = [message for message in received if "toegewezen" in message["Subject"]]
     assert f"/web/disputes/{warning.id}" in body_of(decided)
     assert len(received) == 2 and any("Te veel reclame." in body_of(message) for message in received)
+    # The new appeal was mailed to the staff (moderators and admins), as Mastodon's AppealService does,
+    # and to no one else.
+    for staff_address in ("mo@example.test", "boss@example.test"):
+        [told] = mailbox.to(staff_address)
+        assert "Een nieuw bezwaar" in told["Subject"]
+        assert "@clerk" in body_of(told) and "Ik verkocht niets." in body_of(told)
+        assert "/web/admin/appeals" in body_of(told)
+    assert mailbox.to("bob@example.test") == []
 
 
 async def _appeal(instance: RunningInstance) -> Appeal:
@@ -232,7 +241,7 @@ async def test_rejected_late_and_suspended_appeals(instance_on_each_backend: Run
         )
         assert "Afgewezen: het besluit blijft staan." in (await clerk_browser.get(made)).text
 
-        # A suspended account cannot sign in here: its appeal (made before, or by its CLI) is still decided
+        # A suspended account's appeal (made in its restricted session: test_restricted_session.py) is decided
         # on the web, and approving it lifts the suspension. A moderator cannot decide an admin's.
         await moderation.moderate_account(ctx, clerk.id, "suspend", actor="@mo", text="Weg", telling=telling)
         await moderation.moderate_account(

@@ -121,11 +121,14 @@ async def test_the_account_page_disables_enables_and_tells_the_account(
         after = await staff.get(disabled.headers["location"])
         assert 'value="enable"' in after.text and 'value="disable"' not in after.text
         assert (await clerk_browser.get("/web/home")).status_code in (302, 303)  # its session ended
+        # A new login opens only the restricted session (its disputes), where the rest is refused.
         login_page = await clerk_browser.get("/login")
-        refused = await clerk_browser.post(
+        restricted = await clerk_browser.post(
             "/login", data={**form_fields(login_page.text), "username": "clerk", "password": PASSWORD}
         )
-        assert refused.status_code == 403 and "moderatoren" in refused.text.lower()
+        assert (restricted.status_code, restricted.headers["location"]) == (303, "/web/disputes")
+        refused = await clerk_browser.get("/web/home")
+        assert refused.status_code == 403 and "Uw login is uitgeschakeld" in refused.text
 
         again = await _post(staff, page, f"{page}/action", {"action": "disable"})
         assert again.status_code == 422  # already disabled: refused, nothing changed
@@ -134,8 +137,7 @@ async def test_the_account_page_disables_enables_and_tells_the_account(
         enabled = await _post(staff, page, f"{page}/action", {"action": "enable"})
         assert enabled.status_code == 303
 
-        await web_login(clerk_browser, "clerk", PASSWORD)
-        notifications = await clerk_browser.get("/web/notifications")
+        notifications = await clerk_browser.get("/web/notifications")  # the same session, now a normal one
         assert notifications.status_code == 200
         assert "Te veel reclame." in notifications.text
     async with instance.ctx.db.read() as session:

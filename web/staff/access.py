@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from login.sessions import SignedIn, signed_in
+from login.sessions import SignedIn, session_of, signed_in
 from storage.models import Account
 from storage.organisations import role_permits
 from web.forms import Form, posted_form
@@ -22,17 +22,20 @@ def to_login(request: Request) -> Response:
     return RedirectResponse(f"/login?{urlencode({'next': back})}", status_code=303)
 
 
-async def viewer_or_login(request: Request) -> SignedIn | Response:
-    """The signed-in viewer, or the response that sends the browser to the login."""
-    login = await signed_in(request)
+async def viewer_or_login(request: Request, *, restricted_too: bool = False) -> SignedIn | Response:
+    """The signed-in viewer, or the response that sends the browser to the login. `restricted_too` lets a
+    restricted session (login.sessions) through: only the disputes pages ask it."""
+    login = await (session_of(request) if restricted_too else signed_in(request))
     return login if login is not None else to_login(request)
 
 
-async def posted_by_viewer(request: Request) -> tuple[SignedIn, Form] | Response:
+async def posted_by_viewer(
+    request: Request, *, restricted_too: bool = False
+) -> tuple[SignedIn, Form] | Response:
     """The signed-in viewer and their form, or the refusal: 403 for a form without this browser's token,
     a redirect to the login for a browser that is not signed in (checked first: the token is the
-    session's)."""
-    login = await signed_in(request)
+    session's). `restricted_too` as `viewer_or_login`'s."""
+    login = await (session_of(request) if restricted_too else signed_in(request))
     if login is None:
         return to_login(request)
     form = await posted_form(request)
@@ -109,13 +112,21 @@ FormHandler = Callable[[Request, SignedIn, Form], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def form_endpoint(handler: FormHandler, *, roles: tuple[str, ...] | None = STAFF_ROLES) -> Endpoint:
+def form_endpoint(
+    handler: FormHandler, *, roles: tuple[str, ...] | None = STAFF_ROLES, restricted_too: bool = False
+) -> Endpoint:
     """The Starlette endpoint of a form post: the prologue every one shares (signed in, else the login;
     the form's CSRF token, else 403; for `roles` the viewer's role one of them, else 403 — `None` lets any
-    signed-in viewer through), then `handler(request, viewer, form)` does the rest."""
+    signed-in viewer through, and `restricted_too` a restricted session as well: the appeal's form only),
+    then `handler(request, viewer, form)` does the rest."""
+    assert roles is None or not restricted_too, "a restricted session never acts as staff"
 
     async def endpoint(request: Request) -> Response:
-        posted = await (posted_by_viewer(request) if roles is None else posted_by_staff(request, roles))
+        posted = await (
+            posted_by_viewer(request, restricted_too=restricted_too)
+            if roles is None
+            else posted_by_staff(request, roles)
+        )
         if isinstance(posted, Response):
             return posted
         login, form = posted

@@ -2,7 +2,9 @@
 with its own page (linked from the warning's notification) showing what the moderators did, their message
 and the appeal — the form to make one while the warning may still be appealed (`storage.appeals`), or the
 appeal made and the moderators' decision. The appeal is `moderation.appeal_warning`: a refused one (no text,
-too long, too late, made already) answers 422 with the page and the text kept, and nothing is stored."""
+too long, too late, made already) answers 422 with the page and the text kept, and nothing is stored.
+These pages (and the sign-out) are all a restricted session — an account the moderators suspended or whose
+login they disabled — reaches, so it can appeal the very measure (login.sessions, web.restricted)."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ def dispute_path(warning_id: int) -> str:
 
 async def disputes_page(request: Request) -> Response:
     ctx: Context = request.state.ctx
-    login = await viewer_or_login(request)
+    login = await viewer_or_login(request, restricted_too=True)
     if isinstance(login, Response):
         return login
     async with ctx.db.read() as session:
@@ -88,7 +90,7 @@ async def _dispute(
 
 
 async def dispute_page(request: Request) -> Response:
-    login = await viewer_or_login(request)
+    login = await viewer_or_login(request, restricted_too=True)
     if isinstance(login, Response):
         return login
     return await _dispute(request, login, parse_id(request.path_params["id"]))
@@ -116,5 +118,5 @@ async def appeal(request: Request, login: SignedIn, form: Form) -> Response:
 routes = [
     Route(PAGE, disputes_page, methods=["GET"]),
     Route(f"{PAGE}/{{id}}", dispute_page, methods=["GET"]),
-    Route(f"{PAGE}/{{id}}/appeal", form_endpoint(appeal, roles=None), methods=["POST"]),
+    Route(f"{PAGE}/{{id}}/appeal", form_endpoint(appeal, roles=None, restricted_too=True), methods=["POST"]),
 ]

@@ -1,6 +1,7 @@
 """The web login: `/login` (password), `/login/second-factor` (TOTP or recovery code, when the account has
 one) and `/logout`. The password check and its throttling are the API's (login.credentials); the session is
-login.sessions'. After the login the browser goes to `next` when that is a path on this site."""
+login.sessions'. After the login the browser goes to `next` when that is a path on this site — except a login
+the moderators locked out (suspended, or disabled), which goes to its restricted session's disputes pages."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from login.second_factor import check_second_factor
 from login.sessions import (
     awaiting_second_factor,
     clear_session_cookie,
+    session_of,
     set_session_cookie,
     signed_in,
     start_session,
 )
-from storage.accounts import may_sign_in
+from storage.accounts import may_sign_in, may_sign_in_restricted
 from storage.context import Context
 from storage.instance_profile import read_instance_profile
 from storage.login_sessions import end_login_session, finish_second_factor
@@ -27,6 +29,7 @@ from web.forms import posted_form
 from web.pages import error_page, render_page
 
 AFTER_LOGIN = "/web/home"
+DISPUTES = "/web/disputes"  # where a login the moderators locked out goes: its restricted session's pages
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
 
 
@@ -79,7 +82,11 @@ async def login(request: Request) -> Response:
         return await _login_form(request, error="login_failed", username=username, status_code=422)
     except LoginThrottled:
         return await _login_form(request, error="throttled", username=username, status_code=429)
-    if not may_sign_in(user, account):
+    if not may_sign_in(user, account) and may_sign_in_restricted(user, account):
+        # Locked out by the moderators: a restricted session, to read their decisions and appeal them
+        # (login.sessions, web.restricted), as Mastodon lets a suspended account sign in to appeal.
+        next_path = DISPUTES
+    elif not may_sign_in(user, account):
         # A login the moderators disabled is told so; any other refusal says only that it is disabled.
         error = "disabled_by_staff" if user.disabled_at is not None else "disabled"
         return await _login_form(request, error=error, username=username, status_code=403)
@@ -133,7 +140,7 @@ async def logout(request: Request) -> Response:
     form = await posted_form(request)
     if form is None:
         return await error_page(request, 403, "form_expired")
-    login_now = await signed_in(request)
+    login_now = await session_of(request)  # a restricted session signs out too
     if login_now is not None:
         async with ctx.db.transaction() as session:
             await end_login_session(session, login_now.user.id, login_now.session_id)
