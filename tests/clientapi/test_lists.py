@@ -179,7 +179,7 @@ async def test_list_timeline_is_fed_by_fan_out(instance_on_each_backend: Running
         # A suspended member's statuses leave the list, and come back when the suspension is lifted.
         shown = _ids(await call(a, "GET", timeline))
         for action in ("suspend", "unsuspend"):
-            command = argparse.Namespace(action=action, username="bob", dry_run=False)
+            command = argparse.Namespace(action=action, username="bob", text="", dry_run=False)
             assert await account_command(ctx, command) == 0
             if action == "suspend":
                 assert await call(a, "GET", timeline) == []

@@ -158,7 +158,7 @@ async def test_home_pages_stay_full_when_statuses_go_and_authors_are_suspended(
             await call(c, "DELETE", f"/api/v1/statuses/{posted['carl'][1]}")
         await _accepted(world, world.ann.activity("Delete", {"id": notes[1]["id"], "type": "Tombstone"}))
         kept = sorted((*posted["carl"][::2], *posted["ann"][::2], *posted["dora"]), key=int, reverse=True)
-        suspend = argparse.Namespace(action="suspend", username="dora", dry_run=False)
+        suspend = argparse.Namespace(action="suspend", username="dora", text="", dry_run=False)
         async with world.instance.client(headers=clients["alice"]) as a:
             assert sum(await _home_pages(a, 3), []) == kept
             assert await account_command(ctx, suspend) == 0

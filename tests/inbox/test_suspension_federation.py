@@ -37,7 +37,7 @@ async def test_suspension_and_its_lifting_reach_the_followers(any_world: InboxWo
             .values(display_name="Alice", note="<p>bio</p>")
         )
 
-    suspend = argparse.Namespace(action="suspend", username="alice", dry_run=False)
+    suspend = argparse.Namespace(action="suspend", username="alice", text="", dry_run=False)
     assert await account_command(world.ctx, suspend) == 0
     await world.drain()
     [suspended] = _actor_updates(world)
@@ -49,7 +49,7 @@ async def test_suspension_and_its_lifting_reach_the_followers(any_world: InboxWo
     assert "suspended" in str(served.json()["@context"])
     assert page.status_code == 404
 
-    lift = argparse.Namespace(action="unsuspend", username="alice", dry_run=False)
+    lift = argparse.Namespace(action="unsuspend", username="alice", text="", dry_run=False)
     assert await account_command(world.ctx, lift) == 0
     await world.drain()
     [_, lifted] = _actor_updates(world)
