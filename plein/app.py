@@ -63,6 +63,7 @@ from storage.accounts import ensure_instance_actor
 from storage.context import Context
 from storage.db import Database
 from storage.domains import FederationGate
+from storage.job_wakeups import WakeListener
 from storage.migrate import migrate
 from storage.pg_bus import make_event_bus
 from storage.recovery import start_beating
@@ -75,7 +76,8 @@ from web.templating import Pages
 from webfinger.keys import StorageKeyLookup
 
 logger = logging.getLogger("plein")
-Background = QueueWorker | FinishedJobPurger | WorkerHeartbeat  # the loops a worker process runs
+# The loops a worker process runs.
+Background = QueueWorker | FinishedJobPurger | WorkerHeartbeat | WakeListener
 
 
 def all_routes() -> list[BaseRoute]:
@@ -219,6 +221,9 @@ def start_workers(
         )
         ctx.caches.setdefault("workers", {})[queue] = worker
         started.append((worker, asyncio.create_task(worker.run(), name=f"worker:{queue}")))
+    # Jobs queued by processes without workers (`serve --no-workers`) wake these at once, not at their poll.
+    listener = WakeListener(ctx.bus, ctx.caches["workers"])
+    started.append((listener, asyncio.create_task(listener.run(), name="job-wakeups")))
     purger = FinishedJobPurger(ctx.db)
     started.append((purger, asyncio.create_task(purger.run(), name="purge-finished-jobs")))
     heartbeat = WorkerHeartbeat(ctx.db)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from storage.bus import EventBus
 from storage.db import Database
+from storage.job_wakeups import jobs_queued
 from storage.metrics import Metrics
 from storage.settings import Settings
 
@@ -44,8 +45,11 @@ class Context:
         return self.settings.domain
 
     def wake_worker(self, queue: str) -> None:
-        """Ask this process's worker of `queue` to look for jobs now, after a commit that queued some (a
-        process running no workers has none to wake: another process's worker finds them when it polls)."""
+        """Ask a worker of `queue` to look for jobs now, after a commit that queued some: this process's own,
+        or, in a process running none, those of the other processes, through the bus
+        (`storage.job_wakeups`)."""
         worker = self.caches.get("workers", {}).get(queue)
         if worker is not None:
             worker.wake()
+        else:
+            self.bus.publish(jobs_queued(queue))
