@@ -28,6 +28,7 @@ from clientapi.announcements import announcements_to_entities
 from clientapi.entities.conversations import conversations_to_entities
 from clientapi.entities.notifications import notifications_to_entities
 from clientapi.entities.status_languages import ReaderVersions, accounts_languages
+from clientapi.entities.status_readers import StatusReader, status_for_readers
 from clientapi.entities.statuses import statuses_to_entities
 from clientapi.stream_channels import Channel, Viewer
 from clientapi.stream_filters import StreamFilters, public_filter_results
@@ -46,6 +47,7 @@ logger = logging.getLogger(__name__)
 CONNECTION_QUEUE = 200  # messages waiting for one connection; more and it is dropped
 HUB_QUEUE = 100_000  # bus events waiting for the hub itself (it only renders, it never waits on clients)
 STATUS_EVENTS = frozenset({"update", "status.update", "delete"})
+RENDERED_TOGETHER = frozenset({"update", "status.update"})  # one status's, for several readers
 ANNOUNCEMENT_EVENTS = frozenset({"announcement", "announcement.reaction", "announcement.delete"})
 # Every connection listens to its viewer's filter changes under this pseudo-channel, which carries nothing.
 SYSTEM = Channel("system", (), ())
@@ -192,17 +194,21 @@ class StreamHub:
 
     async def _run(self) -> None:
         while True:
-            event = await self._events.get()
-            try:
-                await self._dispatch(event)
-            except Exception:  # one unrenderable event must not end every stream
-                logger.exception("streaming: cannot dispatch %s", event)
+            events = [await self._events.get()]
+            while not self._events.empty():  # what arrived meanwhile: one post's readers come together
+                events.append(self._events.get_nowait())
+            for run in _runs(events):
+                try:
+                    await self._dispatch(run)
+                except Exception:  # one unrenderable event must not end every stream
+                    logger.exception("streaming: cannot dispatch %s", run[0])
 
-    async def _dispatch(self, event: Event) -> None:
-        listeners = self._listeners.get(event.topic)
-        if not listeners:
+    async def _dispatch(self, run: list[Event]) -> None:
+        """Send a run of events (one event, or one status's update for several home and list topics)."""
+        event = run[0]
+        pairs = self._pairs(run)
+        if not pairs:
             return
-        pairs = [(connection, channel) for connection, channels in listeners.items() for channel in channels]
         if event.kind == FILTERS_CHANGED:
             self._filters_changed(pairs)
         elif event.kind == "notification":
@@ -217,8 +223,20 @@ class StreamHub:
             wanted = [(connection, channel) for connection, channel in pairs if channel.carries_statuses]
             if event.topic == PUBLIC_TOPIC:
                 await self._deliver_public(event, wanted)
+            elif event.kind == "delete":
+                for connection, channel in wanted:
+                    self._offer(connection, Message("delete", str(event.payload["status_id"]), channel.label))
             else:
-                await self._deliver(wanted, event, self._render_status)
+                await self._deliver_status(wanted, event)
+
+    def _pairs(self, run: list[Event]) -> Pairs:
+        """The (connection, channel) subscriptions to the topics of `run`."""
+        return [
+            (connection, channel)
+            for event in run
+            for connection, channels in self._listeners.get(event.topic, {}).items()
+            for channel in channels
+        ]
 
     def _filters_changed(self, pairs: Pairs) -> None:
         """The viewer's connections re-read their filters; its `user` channels tell the client (no payload)."""
@@ -293,27 +311,28 @@ class StreamHub:
             logger.warning("streaming: account %s fell behind; stream dropped", connection.viewer.account_id)
             self._release(connection)
 
-    async def _render_status(
-        self, event: Event, viewer_id: int | None, connection: Connection
-    ) -> tuple[str, str | None] | None:
-        status_id = int(event.payload["status_id"])
-        if event.kind == "delete":
-            return ("delete", str(status_id))
+    async def _deliver_status(self, pairs: Pairs, event: Event) -> None:
+        """A status (new or edited) to home and list subscriptions: rendered for all their readers at once
+        (`clientapi.entities.status_readers`), once per distinct viewer and languages asked for."""
         async with self._ctx.db.read() as session:
-            status = await session.scalar(select(Status).where(Status.id == status_id))
+            status = await session.scalar(select(Status).where(Status.id == int(event.payload["status_id"])))
             if status is None or status.deleted_at is not None:
-                return None
-            filters = await connection.filters.current(session)
-            entities = await statuses_to_entities(
-                session,
-                self._ctx,
-                [status],
-                viewer_id,
-                context="home",
-                filters=filters,
-                accepted_languages=connection.viewer.accepted_languages,
-            )
-        return (event.kind, _text(entities[0])) if entities else None
+                return
+            readers: dict[tuple[int, tuple[str, ...]], StatusReader] = {}
+            for connection, _ in pairs:
+                viewer = connection.viewer
+                key = (viewer.account_id, viewer.accepted_languages)
+                if key not in readers:
+                    filters = await connection.filters.current(session)
+                    readers[key] = StatusReader(viewer.account_id, viewer.accepted_languages, filters)
+            entities = await status_for_readers(session, self._ctx, status, list(readers.values()))
+        texts = {
+            key: _text(entity) for key, entity in zip(readers, entities, strict=True) if entity is not None
+        }
+        for connection, channel in pairs:
+            text = texts.get((connection.viewer.account_id, connection.viewer.accepted_languages))
+            if text is not None:
+                self._offer(connection, Message(event.kind, text, channel.label))
 
     async def _render_notification(
         self, event: Event, viewer_id: int | None, connection: Connection
@@ -362,6 +381,25 @@ class StreamHub:
                 return None
             entities = await announcements_to_entities(session, self._ctx, [announcement], viewer_id)
         return (event.kind, _text(entities[0]))
+
+
+def _runs(events: list[Event]) -> list[list[Event]]:
+    """`events` in order, each alone but for consecutive updates of one status to home and list topics (a
+    post's readers, published together), which go as one run. Events of one topic keep their order."""
+    runs: list[list[Event]] = []
+    for event in events:
+        last = runs[-1][-1] if runs else None
+        if (
+            last is not None
+            and event.kind in RENDERED_TOGETHER
+            and event.kind == last.kind
+            and event.payload == last.payload
+            and PUBLIC_TOPIC not in (event.topic, last.topic)
+        ):
+            runs[-1].append(event)
+        else:
+            runs.append([event])
+    return runs
 
 
 def _text(entity: object) -> str:

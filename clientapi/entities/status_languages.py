@@ -56,11 +56,22 @@ async def show_reader_languages(
     """Show each multilingual status of `entities` in the reader's language: the account's settings first,
     then `accepted` (the request's Accept-Language), else the primary. One query when no status on the page
     has other languages."""
+    variants = await shown_variants(session, entities)
+    if variants:
+        show_languages(entities, variants, [*await account_languages(session, viewer_id), *accepted])
+
+
+async def shown_variants(session: Any, entities: Sequence[dict[str, Any]]) -> dict[int, list[Variant]]:
+    """The other languages of the statuses `entities` show with content, by status id (one query)."""
     shown = [entity for entity in _shown_entities(entities) if entity.get("content")]
-    variants = await variants_of(session, (int(entity["id"]) for entity in shown))
-    if not variants:
-        return
-    wanted = [*await account_languages(session, viewer_id), *accepted]
+    return await variants_of(session, (int(entity["id"]) for entity in shown))
+
+
+def show_languages(
+    entities: Sequence[dict[str, Any]], variants: dict[int, list[Variant]], wanted: Sequence[str]
+) -> None:
+    """Show each status of `entities` that has `variants` in the language chosen from `wanted`."""
+    shown = [entity for entity in _shown_entities(entities) if entity.get("content")]
     for entity in shown:
         others = variants.get(int(entity["id"]))
         if others:
@@ -96,8 +107,7 @@ class ReaderVersions:
     @classmethod
     async def load(cls, session: Any, entity: dict[str, Any]) -> ReaderVersions:
         """The versions of `entity` (one query for the variants of what it shows)."""
-        shown = [each for each in _shown_entities([entity]) if each.get("content")]
-        return cls(entity, await variants_of(session, (int(each["id"]) for each in shown)))
+        return cls(entity, await shown_variants(session, [entity]))
 
     @property
     def multilingual(self) -> bool:
