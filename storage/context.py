@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from storage.bus import EventBus
 from storage.db import Database
-from storage.job_wakeups import jobs_queued
+from storage.job_wakeups import jobs_queued, wakes_other_processes
 from storage.metrics import Metrics
 from storage.settings import Settings
 
@@ -46,10 +46,10 @@ class Context:
 
     def wake_worker(self, queue: str) -> None:
         """Ask a worker of `queue` to look for jobs now, after a commit that queued some: this process's own,
-        or, in a process running none, those of the other processes, through the bus
+        or, in a process running none, for a post's queues, those of the other processes, through the bus
         (`storage.job_wakeups`)."""
         worker = self.caches.get("workers", {}).get(queue)
         if worker is not None:
             worker.wake()
-        else:
+        elif wakes_other_processes(queue):
             self.bus.publish(jobs_queued(queue))

@@ -3,9 +3,9 @@
 A commit that queues jobs wakes this process's worker of that queue at once (`Context.wake_worker`). A
 process that runs no workers (`plein serve --no-workers` on PostgreSQL) used to leave its jobs to the
 `plein worker` processes' next poll (a second, `QueueWorker.poll_interval`): a post's fan-out then started
-0.5 s late on average. Instead, such a process publishes a `jobs:<queue>` event on the bus —
-`storage.pg_bus` carries it through NOTIFY to every process on the database — and every process that runs
-workers listens to those topics (`WakeListener`) and wakes its worker of the queue. The poll stays, as the
+0.5 s late on average. Instead, for a post's queues (`wakes_other_processes`), such a process publishes a
+`jobs:<queue>` event on the bus — `storage.pg_bus` carries it through NOTIFY to every process on the
+database — and every process that runs workers listens to those topics (`WakeListener`) and wakes its worker of the queue. The poll stays, as the
 safety net for a notification lost with a dropped LISTEN connection and for jobs that fall due later.
 """
 
@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from storage.bus import Event, EventBus
+from storage.deliveries import DELIVER_QUEUE, FAN_OUT_QUEUE
 
 TOPIC_PREFIX = "jobs:"
 KIND = "jobs"
@@ -22,6 +23,13 @@ KIND = "jobs"
 
 class Wakeable(Protocol):
     def wake(self) -> None: ...
+
+
+def wakes_other_processes(queue: str) -> bool:
+    """Whether jobs queued in `queue` by a process without workers are announced on the bus: a post's
+    fan-out and deliveries, which a reader waits for. The inbox's jobs are left to the poll: they come
+    with every received batch, and claimed a second later they are claimed a second's worth at once."""
+    return queue in (FAN_OUT_QUEUE, DELIVER_QUEUE)
 
 
 def jobs_topic(queue: str) -> str:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from storage.bus import EventBus
 from storage.context import Context
 from storage.db import Database
+from storage.deliveries import FAN_OUT_QUEUE
 from storage.job_wakeups import WakeListener
 from storage.pg_bus import make_event_bus
 from storage.queue import ClaimedJob, enqueue_many, job_row
@@ -43,18 +44,20 @@ async def test_a_process_without_workers_wakes_another_process_worker(
         async def handler(job: ClaimedJob) -> None:
             await ran.put(job.payload["n"])
 
-        worker = QueueWorker(db, "work", handler, poll_interval=NEVER)
-        listener = WakeListener(working_bus, {"work": worker})
+        worker = QueueWorker(db, FAN_OUT_QUEUE, handler, poll_interval=NEVER)
+        listener = WakeListener(working_bus, {FAN_OUT_QUEUE: worker})
         tasks = [asyncio.create_task(worker.run()), asyncio.create_task(listener.run())]
         try:
             async with db.transaction() as session:
-                await enqueue_many(session, [job_row("work", {"n": 1})])
-            serving.wake_worker("work")  # the first claim may have missed it: then only the wake-up finds it
+                await enqueue_many(session, [job_row(FAN_OUT_QUEUE, {"n": 1})])
+            serving.wake_worker(
+                FAN_OUT_QUEUE
+            )  # the first claim may have missed it: then only a wake-up finds it
             assert await asyncio.wait_for(ran.get(), 30) == 1  # a bound for a hung test only
             # Now the worker sleeps for its whole poll interval: the second job runs because it is woken.
             async with db.transaction() as session:
-                await enqueue_many(session, [job_row("work", {"n": 2})])
-            serving.wake_worker("work")
+                await enqueue_many(session, [job_row(FAN_OUT_QUEUE, {"n": 2})])
+            serving.wake_worker(FAN_OUT_QUEUE)
             assert await asyncio.wait_for(ran.get(), 30) == 2
         finally:
             for task in tasks:
@@ -70,10 +73,12 @@ async def test_a_process_with_the_worker_wakes_it_directly_and_publishes_nothing
 
     class Worker:
         def wake(self) -> None:
-            woken.append("work")
+            woken.append(FAN_OUT_QUEUE)
 
     ctx = Context(settings=Settings(), db=db, bus=bus)
-    ctx.caches["workers"] = {"work": Worker()}
-    async with bus.subscribe("jobs:work") as heard:
-        ctx.wake_worker("work")
-        assert woken == ["work"] and heard.empty()
+    ctx.caches["workers"] = {FAN_OUT_QUEUE: Worker()}
+    async with bus.subscribe("jobs:fan_out", "jobs:inbox") as heard:
+        ctx.wake_worker(FAN_OUT_QUEUE)
+        assert woken == [FAN_OUT_QUEUE] and heard.empty()
+        ctx.wake_worker("inbox")  # no worker here, but the inbox's jobs are left to the other workers' poll
+        assert heard.empty()
