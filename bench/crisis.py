@@ -483,6 +483,8 @@ def plein_processes(config: Path, folder: Path, backend: str, ports: list[int]) 
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     cwd=folder,
+                    # This checkout's code, whichever checkout the virtualenv's editable install points at.
+                    env={**os.environ, "PYTHONPATH": str(ROOT)},
                 )
             )
         yield processes
