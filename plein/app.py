@@ -66,6 +66,7 @@ from storage.domains import FederationGate
 from storage.job_wakeups import WakeListener
 from storage.migrate import migrate
 from storage.pg_bus import make_event_bus
+from storage.process_nodes import take_process_node
 from storage.recovery import start_beating
 from storage.settings import Settings
 from storage.software import software_version
@@ -134,6 +135,7 @@ async def build_context(settings: Settings, *, resolver: Resolver | None = None)
         schema=settings.database.schema,
     )
     await migrate(db)
+    await take_process_node(db)  # before this process makes its first id
     async with db.transaction() as session:
         await ensure_instance_actor(session, LocalUrls(settings.base_url))
     limits = settings.limits

@@ -1022,6 +1022,17 @@ class WorkerProcess(Base):
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ProcessNode(Base):
+    """A number handed to each Plein process as it starts, for the node bits of its ids (storage.ids). The
+    row is deleted at once: only the counter matters, and it never hands a number out twice."""
+
+    __tablename__ = "process_nodes"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class DeliveryHost(Base):
     """Per remote host: which signature scheme worked and the circuit-breaker state."""
 
