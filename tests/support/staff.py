@@ -21,7 +21,7 @@ ENGLISH = {"Accept-Language": "en"}  # the pages' texts the tests look for are t
 ROLES_BY_NAME = {"alice": "user", "beheer": "admin", "moder": "moderator"}
 
 
-async def make_staff(instance: RunningInstance, username: str, role: str) -> Account:
+async def make_staff(instance: RunningInstance, username: str, role: str = "user") -> Account:
     """A local user `username` (created when missing, password PASSWORD) whose role is `role`."""
     assert instance.ctx is not None
     account = await make_user(instance.ctx, username, PASSWORD)

@@ -17,15 +17,15 @@ from sqlalchemy import func, select
 
 import moderation
 from plein.jobs import job_handlers
-from storage.accounts import user_for_account
 from storage.models import Account, AccountWarning, Appeal, AuditEntry
 from storage.types import utcnow
 from storage.worker import drain
 from support.instance import RunningInstance, make_settings, serve_in_process
 from support.mailbox import Mailbox, body_of, smtp_server
-from support.oauth import bearer, make_token, make_user
+from support.oauth import bearer, make_token
 from support.openapi import validate_entity
-from support.web import PASSWORD, csrf_of, web_login
+from support.staff import make_staff
+from support.web import PASSWORD, post_form, web_login
 
 MAIL_HOST = "127.0.23.25"  # this helper's loopback range
 
@@ -43,22 +43,6 @@ async def instance_on_each_backend(
     settings = make_settings(tmp_path, database_url=database_url, **mailbox.settings())
     async with serve_in_process(settings) as running:
         yield running
-
-
-async def _user(instance: RunningInstance, username: str, role: str = "user") -> Account:
-    assert instance.ctx is not None
-    account = await make_user(instance.ctx, username, PASSWORD)
-    async with instance.ctx.db.transaction() as session:
-        user = await user_for_account(session, account.id)
-        assert user is not None
-        user.role = role
-    return account
-
-
-async def _post(browser: httpx.AsyncClient, page: str, action: str, data: dict[str, str]) -> httpx.Response:
-    shown = await browser.get(page)
-    assert shown.status_code == 200, shown.text
-    return await browser.post(action, data={"csrf_token": csrf_of(shown.text), **data})
 
 
 async def _count(instance: RunningInstance, model: type) -> int:
@@ -82,10 +66,10 @@ async def test_appeal_approved_lifts_the_limit_and_tells_the_account(
     instance = instance_on_each_backend
     ctx = instance.ctx
     assert ctx is not None
-    await _user(instance, "mo", "moderator")
-    await _user(instance, "boss", "admin")
-    clerk = await _user(instance, "clerk")
-    await _user(instance, "bob")
+    await make_staff(instance, "mo", "moderator")
+    await make_staff(instance, "boss", "admin")
+    clerk = await make_staff(instance, "clerk")
+    await make_staff(instance, "bob")
     clerk_token = await make_token(ctx, "clerk")
     account_page = f"/web/admin/accounts/{clerk.id}"
     async with (
@@ -97,7 +81,7 @@ async def test_appeal_approved_lifts_the_limit_and_tells_the_account(
         await web_login(staff, "mo", PASSWORD)
         await web_login(clerk_browser, "clerk", PASSWORD)
         await web_login(bob_browser, "bob", PASSWORD)
-        limited = await _post(
+        limited = await post_form(
             staff,
             account_page,
             f"{account_page}/action",
@@ -117,22 +101,22 @@ async def test_appeal_approved_lifts_the_limit_and_tells_the_account(
         # Bad input: nothing stored, the page answers 422 with the text kept and the reason.
         page = await clerk_browser.get(dispute)
         assert page.status_code == 200 and 'name="text"' in page.text and "Te veel reclame." in page.text
-        blank = await _post(clerk_browser, dispute, f"{dispute}/appeal", {"text": "   "})
+        blank = await post_form(clerk_browser, dispute, f"{dispute}/appeal", {"text": "   "})
         assert blank.status_code == 422 and "Schrijf waarom" in blank.text
         long_text = "x" * 2001
-        too_long = await _post(clerk_browser, dispute, f"{dispute}/appeal", {"text": long_text})
+        too_long = await post_form(clerk_browser, dispute, f"{dispute}/appeal", {"text": long_text})
         assert too_long.status_code == 422 and "te lang" in too_long.text and long_text in too_long.text
         no_token = await clerk_browser.post(f"{dispute}/appeal", data={"text": "zonder formulier"})
         assert no_token.status_code == 403
         # Only the warned account appeals its warning, or sees it.
         assert (await bob_browser.get(dispute)).status_code == 404
-        not_bobs = await _post(bob_browser, "/web/disputes", f"{dispute}/appeal", {"text": "ik ook"})
+        not_bobs = await post_form(bob_browser, "/web/disputes", f"{dispute}/appeal", {"text": "ik ook"})
         assert not_bobs.status_code == 403
         assert await _count(instance, Appeal) == 0
 
-        sent = await _post(clerk_browser, dispute, f"{dispute}/appeal", {"text": "Ik verkocht niets."})
+        sent = await post_form(clerk_browser, dispute, f"{dispute}/appeal", {"text": "Ik verkocht niets."})
         assert (sent.status_code, sent.headers["location"]) == (303, f"{dispute}?done=appealed")
-        again = await _post(clerk_browser, "/web/disputes", f"{dispute}/appeal", {"text": "Nog eens."})
+        again = await post_form(clerk_browser, "/web/disputes", f"{dispute}/appeal", {"text": "Nog eens."})
         assert again.status_code == 422 and "al bezwaar" in again.text
         assert await _count(instance, Appeal) == 1
         [entity] = await _warning_entities(http, clerk_token)
@@ -155,17 +139,17 @@ async def test_appeal_approved_lifts_the_limit_and_tells_the_account(
         assert "Ik verkocht niets." in (await staff.get(account_page)).text
         assert (await bob_browser.get("/web/admin/appeals")).status_code == 403
         decide = f"/web/admin/appeals/{(await _appeal(instance)).id}/decide"
-        by_bob = await _post(bob_browser, "/web/disputes", decide, {"decision": "approve"})
+        by_bob = await post_form(bob_browser, "/web/disputes", decide, {"decision": "approve"})
         assert by_bob.status_code == 403
-        odd = await _post(staff, "/web/admin/appeals", decide, {"decision": "maybe"})
+        odd = await post_form(staff, "/web/admin/appeals", decide, {"decision": "maybe"})
         assert odd.status_code == 400
 
-        approved = await _post(staff, account_page, decide, {"decision": "approve", "back": "account"})
+        approved = await post_form(staff, account_page, decide, {"decision": "approve", "back": "account"})
         assert (approved.status_code, approved.headers["location"]) == (
             303,
             f"{account_page}?done=appeal_approve",
         )
-        twice = await _post(staff, "/web/admin/appeals", decide, {"decision": "reject"})
+        twice = await post_form(staff, "/web/admin/appeals", decide, {"decision": "reject"})
         assert twice.status_code == 422
         assert "Er wachten geen bezwaren." in (await staff.get("/web/admin/appeals")).text
 
@@ -212,9 +196,9 @@ async def test_rejected_late_and_suspended_appeals(instance_on_each_backend: Run
     instance = instance_on_each_backend
     ctx = instance.ctx
     assert ctx is not None
-    await _user(instance, "mo", "moderator")
-    boss = await _user(instance, "boss", "admin")
-    clerk = await _user(instance, "clerk")
+    await make_staff(instance, "mo", "moderator")
+    boss = await make_staff(instance, "boss", "admin")
+    clerk = await make_staff(instance, "clerk")
     telling = moderation.Telling(tell=True)
     await moderation.moderate_account(ctx, clerk.id, "none", actor="@mo", text="Eerste", telling=telling)
     await moderation.moderate_account(ctx, clerk.id, "none", actor="@mo", text="Oud", telling=telling)
@@ -227,13 +211,15 @@ async def test_rejected_late_and_suspended_appeals(instance_on_each_backend: Run
         late = f"/web/disputes/{old.id}"
         shown = await clerk_browser.get(late)
         assert 'name="text"' not in shown.text and "binnen 20 dagen" in shown.text
-        refused = await _post(clerk_browser, late, f"{late}/appeal", {"text": "Te laat?"})
+        refused = await post_form(clerk_browser, late, f"{late}/appeal", {"text": "Te laat?"})
         assert refused.status_code == 422 and await _count(instance, Appeal) == 0
 
         made = f"/web/disputes/{first.id}"
-        assert (await _post(clerk_browser, made, f"{made}/appeal", {"text": "Onterecht"})).status_code == 303
+        assert (
+            await post_form(clerk_browser, made, f"{made}/appeal", {"text": "Onterecht"})
+        ).status_code == 303
         decide = f"/web/admin/appeals/{(await _appeal(instance)).id}/decide"
-        rejected = await _post(staff, "/web/admin/appeals", decide, {"decision": "reject"})
+        rejected = await post_form(staff, "/web/admin/appeals", decide, {"decision": "reject"})
         assert (rejected.status_code, rejected.headers["location"]) == (303, "/web/admin/appeals?done=reject")
         assert (
             "De moderatoren hebben uw bezwaar afgewezen"
@@ -260,11 +246,11 @@ async def test_rejected_late_and_suspended_appeals(instance_on_each_backend: Run
         assert clerk_now is not None and boss_now is not None
         appeal = await moderation.appeal_warning(ctx, suspension.id, clerk_now, "Vergissing")
         boss_appeal = await moderation.appeal_warning(ctx, silence.id, boss_now, "Ik ben de baas")
-        lifted = await _post(
+        lifted = await post_form(
             staff, "/web/admin/appeals", f"/web/admin/appeals/{appeal.id}/decide", {"decision": "approve"}
         )
         assert lifted.status_code == 303
-        mine = await _post(
+        mine = await post_form(
             staff,
             "/web/admin/appeals",
             f"/web/admin/appeals/{boss_appeal.id}/decide",

@@ -9,16 +9,15 @@ import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import select
 
-from storage.accounts import user_for_account
 from storage.models import Account, AccountWarning, Report, User
 from support.accounts import stored_remote_account
 from support.instance import RunningInstance, make_settings, serve_in_process
-from support.oauth import form_fields, make_user
-from support.web import PASSWORD, csrf_of, web_login
+from support.oauth import form_fields
+from support.staff import make_staff
+from support.web import PASSWORD, post_form, web_login
 
 _NEXT = re.compile(r'<a rel="next" href="([^"]+)"')
 
@@ -27,22 +26,6 @@ _NEXT = re.compile(r'<a rel="next" href="([^"]+)"')
 async def instance_on_each_backend(tmp_path: Path, database_url: str) -> AsyncIterator[RunningInstance]:
     async with serve_in_process(make_settings(tmp_path, database_url=database_url)) as running:
         yield running
-
-
-async def _user(instance: RunningInstance, username: str, role: str = "user") -> Account:
-    assert instance.ctx is not None
-    account = await make_user(instance.ctx, username, PASSWORD)
-    async with instance.ctx.db.transaction() as session:
-        user = await user_for_account(session, account.id)
-        assert user is not None
-        user.role = role
-    return account
-
-
-async def _post(browser: httpx.AsyncClient, page: str, action: str, data: dict[str, str]) -> httpx.Response:
-    shown = await browser.get(page)
-    assert shown.status_code == 200, shown.text
-    return await browser.post(action, data={"csrf_token": csrf_of(shown.text), **data})
 
 
 def _next_link(page_html: str) -> str | None:
@@ -55,8 +38,8 @@ async def test_the_lists_page_by_50_and_the_report_shows_who_resolved_it(
 ) -> None:
     instance = instance_on_each_backend
     assert instance.ctx is not None
-    await _user(instance, "mo", "moderator")
-    reporter = await _user(instance, "rep")
+    await make_staff(instance, "mo", "moderator")
+    reporter = await make_staff(instance, "rep")
     targets = [await stored_remote_account(instance.ctx, f"spam{n}", "far.example") for n in range(51)]
     async with instance.ctx.db.transaction() as session:
         reports = [Report(account_id=reporter.id, target_account_id=target.id) for target in targets]
@@ -86,11 +69,11 @@ async def test_the_lists_page_by_50_and_the_report_shows_who_resolved_it(
         assert (await browser.get("/web/admin/accounts?max_id=-1")).status_code == 400
 
         page = f"/web/admin/reports/{newest}"
-        await _post(browser, page, f"{page}/assign", {"assignee": "me"})
-        resolved = await _post(browser, page, f"{page}/resolve", {"action": "resolve", "note": "dubbel"})
+        await post_form(browser, page, f"{page}/assign", {"assignee": "me"})
+        resolved = await post_form(browser, page, f"{page}/resolve", {"action": "resolve", "note": "dubbel"})
         assert resolved.status_code == 303
         shown = await browser.get(page)
-    mo_id = (await _user(instance, "mo", "moderator")).id
+    mo_id = (await make_staff(instance, "mo", "moderator")).id
     by = re.search(r"<dt>Afgehandeld door</dt>\s*<dd>(.*?)</dd>", shown.text, re.S)
     assert by is not None and f'href="/web/admin/accounts/{mo_id}">@mo<' in by.group(1)
     assigned = re.search(r"<dt>Toegewezen aan</dt>\s*<dd>(.*?)</dd>", shown.text, re.S)
@@ -105,8 +88,8 @@ async def test_the_account_page_disables_enables_and_tells_the_account(
 ) -> None:
     instance = instance_on_each_backend
     assert instance.ctx is not None
-    await _user(instance, "mo", "moderator")
-    clerk = await _user(instance, "clerk")
+    await make_staff(instance, "mo", "moderator")
+    clerk = await make_staff(instance, "clerk")
     page = f"/web/admin/accounts/{clerk.id}"
     async with instance.client() as staff, instance.client() as clerk_browser:
         await web_login(staff, "mo", PASSWORD)
@@ -114,7 +97,7 @@ async def test_the_account_page_disables_enables_and_tells_the_account(
         shown = await staff.get(page)
         for action in ("disable", "sensitive", "warn"):
             assert f'value="{action}"' in shown.text
-        disabled = await _post(
+        disabled = await post_form(
             staff, page, f"{page}/action", {"action": "disable", "note": "Te veel reclame.", "tell": "1"}
         )
         assert (disabled.status_code, disabled.headers["location"]) == (303, f"{page}?done=disable")
@@ -130,11 +113,11 @@ async def test_the_account_page_disables_enables_and_tells_the_account(
         refused = await clerk_browser.get("/web/home")
         assert refused.status_code == 403 and "Uw login is uitgeschakeld" in refused.text
 
-        again = await _post(staff, page, f"{page}/action", {"action": "disable"})
+        again = await post_form(staff, page, f"{page}/action", {"action": "disable"})
         assert again.status_code == 422  # already disabled: refused, nothing changed
-        sensitive = await _post(staff, page, f"{page}/action", {"action": "sensitive"})
+        sensitive = await post_form(staff, page, f"{page}/action", {"action": "sensitive"})
         assert sensitive.status_code == 303
-        enabled = await _post(staff, page, f"{page}/action", {"action": "enable"})
+        enabled = await post_form(staff, page, f"{page}/action", {"action": "enable"})
         assert enabled.status_code == 303
 
         notifications = await clerk_browser.get("/web/notifications")  # the same session, now a normal one

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import func, select
 
 import moderation
-from storage.accounts import user_for_account
-from storage.models import Account, AccountWarning, Appeal, Status
+from storage.models import AccountWarning, Appeal, Status
 from support.instance import RunningInstance, make_settings, serve_in_process
 from support.mailbox import Mailbox, smtp_server
-from support.oauth import bearer, make_token, make_user
+from support.oauth import bearer, make_token
+from support.staff import make_staff
 from support.web import PASSWORD, csrf_of, web_login
 
 MAIL_HOST = "127.0.27.25"  # this helper's loopback range
@@ -38,16 +38,6 @@ async def instance_on_each_backend(
     settings = make_settings(tmp_path, database_url=database_url, **mailbox.settings())
     async with serve_in_process(settings) as running:
         yield running
-
-
-async def _user(instance: RunningInstance, username: str, role: str = "user") -> Account:
-    assert instance.ctx is not None
-    account = await make_user(instance.ctx, username, PASSWORD)
-    async with instance.ctx.db.transaction() as session:
-        user = await user_for_account(session, account.id)
-        assert user is not None
-        user.role = role
-    return account
 
 
 async def _count(instance: RunningInstance, model: type) -> int:
@@ -77,8 +67,8 @@ async def test_a_suspended_account_signs_in_to_appeal_and_nothing_else(
     instance = instance_on_each_backend
     ctx = instance.ctx
     assert ctx is not None
-    await _user(instance, "mo", "moderator")
-    clerk = await _user(instance, "clerk")
+    await make_staff(instance, "mo", "moderator")
+    clerk = await make_staff(instance, "clerk")
     token = await make_token(ctx, "clerk")
     telling = moderation.Telling(tell=True)
     await moderation.moderate_account(ctx, clerk.id, "suspend", actor="@mo", text="Spam", telling=telling)
@@ -151,8 +141,8 @@ async def test_a_disabled_login_signs_in_restricted_and_signs_out(
     instance = instance_on_each_backend
     ctx = instance.ctx
     assert ctx is not None
-    await _user(instance, "mo", "moderator")
-    dora = await _user(instance, "dora")
+    await make_staff(instance, "mo", "moderator")
+    dora = await make_staff(instance, "dora")
     token = await make_token(ctx, "dora")
     await moderation.moderate_account(
         ctx, dora.id, "disable", actor="@mo", text="Even niet", telling=moderation.Telling(tell=True)
